@@ -1,0 +1,698 @@
+"""The command-line interface: the only Typer module.
+
+Each command parses and checks its options (bad values exit 2 before any
+work), then calls plain functions in `nncli.workflow` and shows results via
+`nncli.render`. NumPy is imported inside the commands, after `--threads` has
+set the BLAS thread count, which must happen before NumPy loads; this also
+keeps `nncli --help` fast.
+
+Errors: nncli's own exceptions become one `nncli: error: ...` line on stderr
+(and maybe a `hint: ...` line) with exit code 1 (2 for usage errors); Ctrl-C
+exits 130 and SIGTERM 143. NNCLI_DEBUG=1 shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from nncli import __version__
+from nncli.errors import NncliError, UsageError, shorten
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Train, watch and use small neural networks on CSV files.\n\n"
+    "Example: nncli gen-data moons > d.csv && nncli fit d.csv && nncli predict model.npz d.csv | head",
+)
+
+
+# Typer >= 0.20 bundles its own copy of click; take the exception classes from
+# the click that Typer's commands actually use.
+click = sys.modules[TyperGroup.__mro__[1].__module__.rsplit(".", 1)[0]]
+click_exceptions = sys.modules[click.__name__ + ".exceptions"]
+_EXIT = tuple({typer.Exit, getattr(click_exceptions, "Exit", typer.Exit)})
+_ABORT = tuple({typer.Abort, getattr(click_exceptions, "Abort", typer.Abort), KeyboardInterrupt})
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler so that cleanup code runs; exits 143."""
+
+
+# -- option vocabulary shared by the commands ---------------------------------------------------
+class Kind(str, Enum):
+    linear = "linear"
+    regression = "regression"
+    moons = "moons"
+    circles = "circles"
+    blobs = "blobs"
+    spirals = "spirals"
+    xor = "xor"
+    mixed = "mixed"
+
+
+class Task(str, Enum):
+    auto = "auto"
+    regression = "regression"
+    classification = "classification"
+
+
+class ModelKind(str, Enum):
+    mlp = "mlp"
+    linear = "linear"
+
+
+class Activation(str, Enum):
+    relu = "relu"
+    leaky_relu = "leaky_relu"
+    tanh = "tanh"
+    sigmoid = "sigmoid"
+    identity = "identity"
+
+
+class Optimizer(str, Enum):
+    adam = "adam"
+    sgd = "sgd"
+    momentum = "momentum"
+
+
+class LrSchedule(str, Enum):
+    constant = "constant"
+    step = "step"
+    exponential = "exponential"
+    cosine = "cosine"
+    plateau = "plateau"
+    onecycle = "onecycle"
+
+
+class Missing(str, Enum):
+    impute = "impute"
+    error = "error"
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+class Progress(str, Enum):
+    auto = "auto"
+    live = "live"
+    plain = "plain"
+    none = "none"
+
+
+class ClassWeight(str, Enum):
+    none = "none"
+    balanced = "balanced"
+
+
+DataArg = Annotated[str, typer.Argument(help="CSV file with a header row ('-' for stdin; .gz is read transparently).",
+                                        show_default=False)]
+ModelArg = Annotated[str, typer.Argument(help="Model file written by `nncli fit`.", show_default=False)]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", help="BLAS threads (default: $NNCLI_THREADS, else 1; small models run fastest on one).",
+    show_default=False)]
+Delimiter = Annotated[Optional[str], typer.Option(
+    "--delimiter", help="Field delimiter (default: detected from the header among , ; tab |).", show_default=False)]
+TargetOpt = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="Target column(s), comma-separated (default: the last column).", show_default=False)]
+FeaturesOpt = Annotated[Optional[str], typer.Option(
+    "--features", help="Use only these feature columns (comma-separated).", show_default=False)]
+IgnoreOpt = Annotated[Optional[str], typer.Option(
+    "--ignore", help="Columns never used as features, e.g. ids (comma-separated).", show_default=False)]
+CategoricalOpt = Annotated[Optional[str], typer.Option(
+    "--categorical", help="Treat these columns as categorical (one-hot encoded).", show_default=False)]
+NaValuesOpt = Annotated[Optional[str], typer.Option(
+    "--na-values", help="Cell texts meaning 'missing', comma-separated (default: empty, NA, N/A, null, NaN, nan, ?).",
+    show_default=False)]
+MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / 'missing' category; error: refuse.")]
+MaxCatsOpt = Annotated[int, typer.Option("--max-categories", help="Refuse categorical columns with more values.")]
+TaskOpt = Annotated[Task, typer.Option("--task", help="auto: text or <=20 distinct integers is classification.")]
+ModelOpt = Annotated[ModelKind, typer.Option("--model", "-m", help="mlp, or linear (no hidden layer).")]
+HiddenOpt = Annotated[str, typer.Option("--hidden", help="Hidden layer sizes, e.g. 64,64.")]
+ActivationOpt = Annotated[Activation, typer.Option("--activation", "-a", help="Hidden-layer activation.")]
+DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout probability on hidden layers, in [0, 1).")]
+OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer.")]
+LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate.")]
+MomentumOpt = Annotated[float, typer.Option("--momentum", help="Momentum factor (momentum optimizer).")]
+NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum.")]
+EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
+L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed and data give identical weights.")]
+DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
+ValSplitOpt = Annotated[float, typer.Option(
+    "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
+ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
+                                               show_default=False)]
+PatienceOpt = Annotated[int, typer.Option(
+    "--patience", help="Stop after this many epochs without a better validation loss; 0 turns it off.")]
+ScheduleOpt = Annotated[LrSchedule, typer.Option("--lr-schedule", help="Learning-rate schedule.")]
+LrDecayOpt = Annotated[Optional[float], typer.Option(
+    "--lr-decay", help="Decay factor (step 0.5, exponential: lr/100 by the end, plateau 0.5).", show_default=False)]
+LrStepOpt = Annotated[Optional[int], typer.Option(
+    "--lr-step", help="Epochs per step (step: 10), or without improvement (plateau: 5).", show_default=False)]
+WarmupOpt = Annotated[Optional[int], typer.Option(
+    "--warmup", help="Epochs of linear warm-up (onecycle: the rising phase, default 30%).", show_default=False)]
+ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
+
+
+DEFAULTS = {"hidden": "64,64", "epochs": 200, "batch_size": 32, "lr": 1e-3, "val_split": 0.1, "patience": 20}
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def set_threads(threads: Optional[int]) -> None:
+    """Set BLAS threads; effective only before NumPy is imported (as from the command line)."""
+    if threads is None:
+        env = os.environ.get("NNCLI_THREADS")
+        threads = int(env) if env and env.isdigit() else 1
+    if threads < 1 or threads > 256:
+        raise UsageError(f"--threads must be between 1 and 256, not {threads}")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = tuple(s.strip() for s in value.split(","))
+    if not all(items):
+        raise UsageError(f"{option} {shorten(value)}: empty name in the list")
+    return items
+
+
+def parse_hidden(value: str) -> tuple[int, ...]:
+    parts = value.split(",")
+    sizes = []
+    for p in parts:
+        p = p.strip()
+        if not p.isdigit() or int(p) < 1 or int(p) > 100_000:
+            raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to 100000, like 64,64")
+        sizes.append(int(p))
+    return tuple(sizes)
+
+
+def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
+    ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        raise UsageError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}, not {value:g}")
+
+
+def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
+    if delimiter is None:
+        return None
+    d = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+    if len(d) != 1 or d in '"\r\n' or d.isalnum():
+        raise UsageError(f"--delimiter {shorten(delimiter)}: use one character such as , ; | or \\t")
+    return d
+
+
+def refuse_overwrite_input(output: str, *inputs: Optional[str]) -> None:
+    for i in inputs:
+        if i and i != "-" and os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output):
+            raise UsageError(f"the output {shorten(output)} is also an input; refusing to overwrite it")
+
+
+class StopFlag:
+    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old = {}
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:  # a second signal: stop now, without saving
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+        self.signum = signum
+
+    def __enter__(self) -> "StopFlag":
+        for s in (signal.SIGINT, signal.SIGTERM):
+            self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+# -- commands -------------------------------------------------------------------------------------
+@app.command("gen-data")
+def gen_data(
+    kind: Annotated[Kind, typer.Argument(help="What to generate.")] = Kind.linear,
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Number of rows.")] = 1000,
+    features: Annotated[Optional[int], typer.Option("--features", help="Features (regression, blobs).",
+                                                    show_default=False)] = None,
+    classes: Annotated[Optional[int], typer.Option("--classes", help="Classes (blobs, spirals).",
+                                                   show_default=False)] = None,
+    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level (each kind has its default).",
+                                                   show_default=False)] = None,
+    missing_rate: Annotated[float, typer.Option("--missing-rate", help="mixed: fraction of blank feature cells.")] = 0.1,
+    seed: SeedOpt = 0,
+    output: Annotated[str, typer.Option("--output", "-o", help="Output file ('-' for stdout).")] = "-",
+) -> None:
+    """Write a synthetic data set as CSV (to stdout by default).
+
+    Example: nncli gen-data moons -n 2000 --noise 0.2 > moons.csv
+    """
+    check_range("--samples", samples, 1, 100_000_000)
+    if features is not None:
+        check_range("--features", features, 1, 10_000)
+    if classes is not None:
+        check_range("--classes", classes, 2, 1000)
+    if noise is not None:
+        check_range("--noise", noise, 0, 1e6)
+    check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
+    set_threads(None)
+    from nncli import csv_io
+    import numpy as np
+    from nncli.core.datagen import GENERATORS
+
+    columns, _ = GENERATORS[kind.value](np.random.default_rng(seed), samples, features=features, classes=classes,
+                                        noise=noise, missing=missing_rate)
+    csv_io.write_columns(output, columns)
+
+
+@app.command()
+def fit(
+    data: DataArg,
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model.")] = "model.npz",
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
+    ignore: IgnoreOpt = None,
+    categorical: CategoricalOpt = None,
+    na_values: NaValuesOpt = None,
+    missing: MissingOpt = Missing.impute,
+    max_categories: MaxCatsOpt = 50,
+    delimiter: Delimiter = None,
+    task: TaskOpt = Task.auto,
+    model: ModelOpt = ModelKind.mlp,
+    hidden: HiddenOpt = DEFAULTS["hidden"],
+    activation: ActivationOpt = Activation.relu,
+    dropout: DropoutOpt = 0.0,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    lr: LrOpt = DEFAULTS["lr"],
+    momentum: MomentumOpt = 0.9,
+    nesterov: NesterovOpt = False,
+    epochs: EpochsOpt = DEFAULTS["epochs"],
+    batch_size: BatchOpt = DEFAULTS["batch_size"],
+    l2: L2Opt = 0.0,
+    lr_schedule: ScheduleOpt = LrSchedule.constant,
+    lr_decay: LrDecayOpt = None,
+    lr_step: LrStepOpt = None,
+    warmup: WarmupOpt = None,
+    val_split: ValSplitOpt = DEFAULTS["val_split"],
+    val: ValOpt = None,
+    patience: PatienceOpt = DEFAULTS["patience"],
+    class_weight: ClassWeightOpt = ClassWeight.none,
+    seed: SeedOpt = 0,
+    dtype: DTypeOpt = DType.float32,
+    progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal, plain otherwise.")]
+    = Progress.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    plot: Annotated[Optional[str], typer.Option("--plot", help="Also write the loss curves as an SVG file.",
+                                                show_default=False)] = None,
+    threads: Threads = None,
+) -> None:
+    """Train a model on a CSV file and save it.
+
+    Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
+    """
+    dopts, mopts, config, extra = _training_options(
+        target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
+        hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs, batch_size, l2, lr_schedule,
+        lr_decay, lr_step, warmup, patience)
+    check_range("--val-split", val_split, 0, 1, hi_open=True)
+    if val is not None and val_split:
+        val_split = 0.0  # an explicit validation file replaces the default split
+    if output == "-" or os.path.isdir(output):
+        raise UsageError(f"--output {shorten(output)} must be a file path")
+    refuse_overwrite_input(output, data, val)
+    set_threads(threads)
+    from nncli import render, workflow
+
+    mode = progress.value
+    if quiet:
+        mode = "none"
+    elif mode == "auto":
+        mode = "live" if render.is_terminal() else "plain"
+    import numpy as np
+
+    tdata = workflow.load_training_data(
+        data, dopts, task.value, val_path=val, val_split=val_split or None,
+        class_weight=None if class_weight is ClassWeight.none else class_weight.value,
+        rng=np.random.default_rng([seed, 1]))
+    if mode != "none":
+        for n in tdata.notices:
+            render.notice(n)
+    with StopFlag() as stop:
+        run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop,
+                                extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
+        render.run_training(run, tdata, mode)
+        trained = run.model()
+        if trained.info["epochs_run"] == 0:
+            raise NncliError("interrupted before the first epoch finished; nothing saved")
+        from nncli.model_file import save_model
+
+        save_model(trained, output)
+        if plot:
+            render.write_plot(plot, trained)
+        if mode != "none":
+            render.finish_training(trained, output, mode)
+        if json_out:
+            print(json.dumps({"model": output, **trained.info}, default=str))
+        if stop.signum is not None:
+            if mode != "none":
+                render.notice(f"interrupted: saved the best weights so far to {shorten(output)}")
+            raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
+
+
+def _training_options(target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
+                      task, model, hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs,
+                      batch_size, l2, lr_schedule, lr_decay, lr_step, warmup, patience):
+    """Check the options fit and lr-find share; build the option records (exit 2 on bad values)."""
+    from nncli.core.training import TrainConfig
+    from nncli.workflow import DataOptions, ModelOptions
+
+    check_range("--epochs", epochs, 1, 10_000_000)
+    check_range("--batch-size", batch_size, 1, 100_000_000)
+    check_range("--lr", lr, 0, 1e6, lo_open=True)
+    check_range("--momentum", momentum, 0, 1, hi_open=True)
+    check_range("--dropout", dropout, 0, 1, hi_open=True)
+    check_range("--l2", l2, 0, 1e6)
+    check_range("--max-categories", max_categories, 1, 1_000_000)
+    check_range("--patience", patience, 0, 10_000_000)
+    if lr_decay is not None:
+        check_range("--lr-decay", lr_decay, 0, 1, lo_open=True)
+    if lr_step is not None:
+        check_range("--lr-step", lr_step, 1, 10_000_000)
+    if warmup is not None:
+        check_range("--warmup", warmup, 0, 10_000_000)
+    sizes = parse_hidden(hidden)
+    nas = split_list(na_values, "--na-values") if na_values is not None else None
+    if na_values is not None and na_values.strip() == "":
+        nas = ("",)
+    dopts = DataOptions(
+        target=split_list(target, "--target"), features=split_list(features, "--features"),
+        ignore=split_list(ignore, "--ignore"), categorical=split_list(categorical, "--categorical"),
+        missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
+        dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
+    mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),
+                         activation=activation.value, dropout=dropout, task=task.value)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, momentum=momentum,
+                         nesterov=nesterov, l2=l2, lr_schedule=lr_schedule.value, lr_decay=lr_decay,
+                         lr_step=lr_step, warmup=warmup, patience=patience or None)
+    extra = {"target": list(dopts.target), "task": task.value}
+    return dopts, mopts, config, extra
+
+
+@app.command("lr-find")
+def lr_find(
+    data: DataArg,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
+    ignore: IgnoreOpt = None,
+    categorical: CategoricalOpt = None,
+    na_values: NaValuesOpt = None,
+    missing: MissingOpt = Missing.impute,
+    max_categories: MaxCatsOpt = 50,
+    delimiter: Delimiter = None,
+    task: TaskOpt = Task.auto,
+    model: ModelOpt = ModelKind.mlp,
+    hidden: HiddenOpt = DEFAULTS["hidden"],
+    activation: ActivationOpt = Activation.relu,
+    dropout: DropoutOpt = 0.0,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    batch_size: BatchOpt = DEFAULTS["batch_size"],
+    class_weight: ClassWeightOpt = ClassWeight.none,
+    seed: SeedOpt = 0,
+    dtype: DTypeOpt = DType.float32,
+    steps: Annotated[int, typer.Option("--steps", help="Mini-batches in the sweep.")] = 100,
+    lr_min: Annotated[float, typer.Option("--lr-min", help="Smallest learning rate tried.")] = 1e-7,
+    lr_max: Annotated[float, typer.Option("--lr-max", help="Largest learning rate tried.")] = 10.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the suggestion.")] = False,
+    threads: Threads = None,
+) -> None:
+    """Suggest a learning rate: sweep it from 1e-7 to 10 and watch the loss.
+
+    Draws loss against learning rate on stderr and prints only the suggested
+    rate on stdout (a tenth of the rate at the lowest loss), so it composes:
+
+    Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
+    """
+    dopts, mopts, config, _ = _training_options(
+        target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
+        hidden, activation, dropout, optimizer, 1e-3, 0.9, False, 1, batch_size, 0.0, LrSchedule.constant,
+        None, None, None, 0)
+    check_range("--steps", steps, 5, 1_000_000)
+    check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
+    check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True)
+    set_threads(threads)
+    import numpy as np
+
+    from nncli import render, workflow
+    from nncli.core.training import lr_sweep
+
+    tdata = workflow.load_training_data(
+        data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
+    net = workflow.build_network(tdata, mopts, dtype.value, np.random.default_rng(seed))
+    sweep = lr_sweep(net, tdata.X, tdata.Y, np.random.default_rng(seed), batch_size=batch_size,
+                     optimizer=optimizer.value, lr_min=lr_min, lr_max=lr_max, steps=steps,
+                     sample_weight=tdata.sample_weight)
+    if not quiet:
+        render.show_lr_sweep(sweep)
+    print(f"{sweep.suggestion:.3g}")
+
+
+@app.command()
+def predict(
+    model: ModelArg,
+    data: Annotated[str, typer.Argument(help="CSV to predict ('-' or nothing: stdin).")] = "-",
+    output: Annotated[str, typer.Option("--output", "-o", help="Output CSV ('-' for stdout).")] = "-",
+    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
+    keep: Annotated[Optional[str], typer.Option("--keep", help="Copy these input columns (e.g. an id) to the output.",
+                                                show_default=False)] = None,
+    delimiter: Delimiter = None,
+    threads: Threads = None,
+) -> None:
+    """Predict each row of a CSV file; writes CSV to stdout.
+
+    Feature columns are matched by name in any order; other columns are ignored.
+    Rows stream through in chunks, so memory stays flat on any file size.
+
+    Example: nncli predict model.npz new.csv --keep id | head
+    """
+    keep_cols = split_list(keep, "--keep")
+    d = check_delimiter(delimiter)
+    if output != "-":
+        refuse_overwrite_input(output, data, model)
+    set_threads(threads)
+    from nncli import csv_io, render, workflow
+    from nncli.core.preprocessing import EncodeReport
+    from nncli.model_file import load_model
+
+    m = load_model(model)
+    report = EncodeReport()
+    chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
+    csv_io.write_predictions(output, m, chunks, keep_cols, proba)
+    _encode_notices(render, report)
+
+
+def _encode_notices(render, report) -> None:
+    if report.unseen:
+        render.notice("categories not seen in training were encoded as all zeros: "
+                      + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.unseen.items()))
+    if report.missing:
+        render.notice("imputed missing cells: " + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items()))
+
+
+@app.command("eval")
+def eval_(
+    model: ModelArg,
+    data: DataArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+    = False,
+    delimiter: Delimiter = None,
+    threads: Threads = None,
+) -> None:
+    """Score a model on a labelled CSV file.
+
+    Regression: MSE, RMSE, MAE, R². Classification: accuracy, log loss, per-class
+    precision/recall/F1 and the confusion matrix. Rows whose label the model never
+    saw are an error.
+
+    Example: nncli eval model.npz test.csv --json
+    """
+    d = check_delimiter(delimiter)
+    set_threads(threads)
+    from nncli import render, workflow
+    from nncli.core.preprocessing import EncodeReport
+    from nncli.model_file import load_model
+
+    m = load_model(model)
+    report = EncodeReport()
+    result = workflow.evaluate_model(m, data, d, report)
+    _encode_notices(render, report)
+    if json_out:
+        print(json.dumps(result))
+    else:
+        render.console().print(render.eval_report(result))
+
+
+@app.command()
+def show(
+    model: ModelArg,
+    plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file.",
+                                                show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the model's metadata as JSON on stdout.")] = False,
+) -> None:
+    """Describe a saved model: architecture, columns, training, metrics and loss curves.
+
+    Example: nncli show model.npz --plot curves.svg
+    """
+    set_threads(None)
+    from nncli import render
+    from nncli.model_file import load_model
+
+    m = load_model(model)
+    if plot:
+        refuse_overwrite_input(plot, model)
+        render.write_plot(plot, m)
+    if json_out:
+        from nncli.model_file import model_arrays
+
+        print(model_arrays(m)["meta"].tobytes().decode())
+        return
+    render.show_model(m, model)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"nncli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    """Train, watch and use small neural networks on CSV files."""
+
+
+# -- entry point ------------------------------------------------------------------------------------
+def _error(message: str, hint: str | None = None) -> None:
+    try:
+        sys.stderr.write(f"nncli: error: {message}\n")
+        if hint:
+            sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush cannot fail noisily."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def run(invoke) -> int:
+    """Call `invoke()` (the parsed command) and map every outcome to an exit code.
+
+    Usage errors -> 2, nncli's own errors -> their code (1 or 2) with one
+    `nncli: error:` line, Ctrl-C -> 130, SIGTERM -> 143, a closed stdout ->
+    quiet 0. Anything else is a bug: one line, and the traceback with NNCLI_DEBUG=1.
+    """
+    debug = bool(os.environ.get("NNCLI_DEBUG"))
+    code = 0
+    try:
+        rv = invoke()
+        code = rv if isinstance(rv, int) else 0
+        sys.stdout.flush()
+    except _EXIT as e:
+        code = e.exit_code
+    except click_exceptions.UsageError as e:
+        if isinstance(e, click_exceptions.NoArgsIsHelpError):
+            sys.stderr.write(e.ctx.get_help() + "\n") if e.ctx is not None else None
+            return 2
+        ctx = e.ctx
+        where = f"nncli {ctx.info_name}" if ctx is not None and ctx.parent is not None else "nncli"
+        _error(e.format_message().strip().replace("\n", " "), f"see `{where} --help`")
+        code = 2
+    except click_exceptions.ClickException as e:
+        _error(e.format_message())
+        code = e.exit_code
+    except _ABORT:
+        _error("interrupted")
+        code = 130
+    except Terminated:
+        _error("terminated")
+        code = 143
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 0
+    except NncliError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _error(e.message, e.hint)
+        code = e.exit_code
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except MemoryError:
+        _error("out of memory", "try a smaller --batch-size or a smaller model")
+        code = 1
+    except Exception as e:  # a bug: say so briefly, show the traceback on request
+        if debug:
+            raise
+        _error(f"internal error: {type(e).__name__}: {shorten(e, 200)}",
+               "this is a bug in nncli; run with NNCLI_DEBUG=1 for the traceback")
+        code = 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        _silence_stdout()
+    return code
+
+
+class NncliGroup(TyperGroup):
+    """The app's command group: every way in (console script, -m, CliRunner) maps errors the same way."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        code = run(lambda: super(NncliGroup, self).main(args, prog_name or "nncli", complete_var,
+                                                        standalone_mode=False, **extra))
+        sys.exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    app(prog_name="nncli")
+
+
+app.info.cls = NncliGroup

@@ -1,0 +1,77 @@
+"""Hidden-layer activations: name -> (forward, backward), both in place.
+
+`forward(Z)` overwrites the pre-activation Z with A = f(Z) and returns it.
+`backward(dA, A)` overwrites the upstream gradient dA with dZ = dA * f'(Z),
+computed from the activation A alone (every f here is monotone, so A tells
+all that is needed about Z). Working in place means no per-batch allocations.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+def identity(Z: np.ndarray) -> np.ndarray:
+    return Z
+
+
+def identity_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    return dA
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    # 1 / (1 + exp(-z)) == (1 + tanh(z / 2)) / 2, which never overflows.
+    Z *= 0.5
+    np.tanh(Z, out=Z)
+    Z += 1.0
+    Z *= 0.5
+    return Z
+
+
+def sigmoid_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    dA *= A
+    dA *= 1.0 - A
+    return dA
+
+
+def tanh(Z: np.ndarray) -> np.ndarray:
+    return np.tanh(Z, out=Z)
+
+
+def tanh_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    dA *= 1.0 - A * A
+    return dA
+
+
+def relu(Z: np.ndarray) -> np.ndarray:
+    return np.maximum(Z, 0.0, out=Z)
+
+
+def relu_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    dA[A <= 0.0] = 0.0
+    return dA
+
+
+def leaky_relu(Z: np.ndarray) -> np.ndarray:
+    Z[Z < 0.0] *= LEAKY_SLOPE
+    return Z
+
+
+def leaky_relu_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
+    dA[A < 0.0] *= LEAKY_SLOPE
+    return dA
+
+
+Activation = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": (identity, identity_backward),
+    "sigmoid": (sigmoid, sigmoid_backward),
+    "tanh": (tanh, tanh_backward),
+    "relu": (relu, relu_backward),
+    "leaky_relu": (leaky_relu, leaky_relu_backward),
+}

@@ -1,0 +1,60 @@
+"""A trained model: the network plus everything needed to use it on new rows.
+
+The network works in standardized units; the model maps raw columns in and
+predictions out (class labels and probabilities, or values in the target's
+units). Saving and loading is `nncli.model_file`'s job. NumPy and stdlib only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncli.core.network import Network
+from nncli.core.preprocessing import EncodeReport, Preprocessor, Target
+
+HISTORY_KEYS = ("loss", "metric", "val_loss", "val_metric", "lr", "seconds")
+
+
+@dataclass
+class Model:
+    kind: str  # "linear" or "mlp"
+    network: Network
+    pre: Preprocessor
+    target: Target
+    na_values: list[str]
+    config: dict = field(default_factory=dict)  # how it was trained (CLI options)
+    info: dict = field(default_factory=dict)  # rows, data checksum, best epoch, final metrics, ...
+    history: dict[str, np.ndarray] = field(default_factory=dict)  # per-epoch, keys in HISTORY_KEYS
+
+    @property
+    def task(self) -> str:
+        return self.target.task
+
+    def inputs(self, columns: dict[str, np.ndarray], report: EncodeReport | None = None) -> np.ndarray:
+        """Raw feature columns -> standardized network inputs."""
+        return self.pre.transform(columns, frozenset(self.na_values), self.network.dtype, report)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) for standardized inputs X."""
+        P = self.network.output(X)
+        if self.target.loss == "bce":
+            P = np.column_stack([1.0 - P[:, 0], P[:, 0]])
+        return P
+
+    def predict_values(self, X: np.ndarray) -> np.ndarray:
+        """Regression predictions (n, n_targets) in the target's units."""
+        return self.target.decode_values(self.network.logits(X))
+
+    def linear_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """For a linear regression model: (W, b) in the data's own units, y = x @ W + b.
+
+        Undoes the feature and target standardization, so a user can compare
+        them with the formula that generated the data.
+        """
+        W = self.network.W[0].astype(np.float64)
+        b = self.network.b[0].astype(np.float64)
+        W_raw = W / self.pre.scale[:, None] * self.target.scale
+        b_raw = (b - (self.pre.mean / self.pre.scale) @ W) * self.target.scale + self.target.mean
+        return W_raw, b_raw

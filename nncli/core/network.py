@@ -1,0 +1,183 @@
+"""Dense feed-forward networks: forward pass, backpropagation, parameters.
+
+All parameters live in one flat buffer, weights first then biases:
+`params = [W1 | W2 | ... | WL | b1 | ... | bL]`, and `W[l]`, `b[l]` are views
+into it (W shaped (fan_in, fan_out), so Z = A @ W + b). The gradients mirror
+that layout in `grads`. An optimizer therefore updates every parameter with a
+few whole-vector operations, L2 touches the weights as one contiguous slice,
+and saving or restoring the best weights is one copy.
+
+Training passes reuse preallocated per-batch-size buffers, so a training
+step allocates (almost) nothing.
+
+Imports numpy and the core only.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from nncli.core.activations import ACTIVATIONS
+from nncli.core.losses import LOSSES
+
+PREDICT_CHUNK = 8192
+
+
+class Network:
+    """A multilayer perceptron (or, with no hidden layer, a linear model).
+
+    Parameters
+    ----------
+    sizes : layer widths, input first, output last, e.g. [2, 32, 32, 1].
+    activation : hidden-layer activation, a key of ACTIVATIONS.
+    loss : output/loss pair, a key of LOSSES ("mse", "bce", "ce").
+    dtype : float32 (default, fast) or float64 (gradient checks).
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", loss: str = "mse",
+                 dtype: type = np.float32, dropout: float = 0.0):
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"bad layer sizes {list(sizes)}")
+        self.sizes = [int(s) for s in sizes]
+        self.activation = activation
+        self.loss_name = loss
+        self.loss = LOSSES[loss]
+        self.act_forward, self.act_backward = ACTIVATIONS[activation]
+        self.dtype = np.dtype(dtype)
+        self.dropout = float(dropout)
+        shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+        self.n_weights = sum(a * b for a, b in shapes)
+        self.n_params = self.n_weights + sum(self.sizes[1:])
+        self.params = np.zeros(self.n_params, dtype=self.dtype)
+        self.grads = np.zeros(self.n_params, dtype=self.dtype)
+        self.W, self.dW = self._views(self.params, shapes, 0), self._views(self.grads, shapes, 0)
+        self.b, self.db = (self._views(self.params, [(s,) for s in self.sizes[1:]], self.n_weights),
+                           self._views(self.grads, [(s,) for s in self.sizes[1:]], self.n_weights))
+        self._buffers: dict[int, dict[str, list[np.ndarray]]] = {}
+
+    @staticmethod
+    def _views(flat: np.ndarray, shapes: list[tuple[int, ...]], offset: int) -> list[np.ndarray]:
+        views = []
+        for shape in shapes:
+            size = int(np.prod(shape))
+            views.append(flat[offset:offset + size].reshape(shape))
+            offset += size
+        return views
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.W)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """All weights (no biases) as one contiguous view of `params`."""
+        return self.params[: self.n_weights]
+
+    def __repr__(self) -> str:
+        return (f"Network({'-'.join(map(str, self.sizes))}, {self.activation}, "
+                f"{self.loss.output_activation}+{self.loss_name}, {self.n_params:,} params, {self.dtype.name})")
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """He-normal weights before ReLU-like layers, Glorot-uniform otherwise; zero biases."""
+        for l, W in enumerate(self.W):
+            fan_in, fan_out = W.shape
+            hidden = l < self.n_layers - 1
+            if hidden and self.activation in ("relu", "leaky_relu"):
+                W[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=W.shape)
+            else:
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+                W[...] = rng.uniform(-limit, limit, size=W.shape)
+        for b in self.b:
+            b[...] = 0.0
+
+    # -- training passes (buffered) ------------------------------------------------------
+    def _buffers_for(self, n: int) -> dict[str, list[np.ndarray]]:
+        bufs = self._buffers.get(n)
+        if bufs is None:
+            if len(self._buffers) > 4:  # batch size, last partial batch, validation: a few at most
+                self._buffers.clear()
+            hidden = self.sizes[1:-1]
+            bufs = {
+                "X": [np.empty((n, self.sizes[0]), self.dtype)],
+                "Z": [np.empty((n, s), self.dtype) for s in self.sizes[1:]],  # activations H (last: logits)
+                "dA": [np.empty((n, s), self.dtype) for s in hidden],
+                "mask": [np.empty((n, s), self.dtype) for s in hidden] if self.dropout > 0 else [],
+                "D": [np.empty((n, s), self.dtype) for s in hidden] if self.dropout > 0 else [],
+            }
+            self._buffers[n] = bufs
+        return bufs
+
+    def batch_input(self, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Gather rows `idx` of X into a reused buffer."""
+        buf = self._buffers_for(len(idx))["X"][0]
+        return np.take(X, idx, axis=0, out=buf)
+
+    def forward_train(self, X: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Forward pass that keeps what backprop needs; returns the logits (a reused buffer).
+
+        With dropout > 0 and an rng, hidden units are dropped with probability p
+        and the survivors scaled by 1/(1-p) (inverted dropout).
+        """
+        bufs = self._buffers_for(X.shape[0])
+        self._input = A = X
+        drop = self.dropout > 0 and rng is not None
+        self._dropped = drop
+        last = self.n_layers - 1
+        for l in range(self.n_layers):
+            Z = bufs["Z"][l]
+            np.matmul(A, self.W[l], out=Z)
+            Z += self.b[l]
+            if l < last:
+                self.act_forward(Z)
+                if drop:
+                    M = bufs["mask"][l]
+                    rng.random(out=M, dtype=M.dtype)
+                    # floor(u + 1 - p) is 1 with probability 1 - p, else 0.
+                    M += 1.0 - self.dropout
+                    np.floor(M, out=M)
+                    M *= 1.0 / (1.0 - self.dropout)
+                    A = np.multiply(Z, M, out=bufs["D"][l])
+                else:
+                    A = Z
+        return Z
+
+    def backward(self, dZ: np.ndarray) -> None:
+        """Backpropagate dLoss/dlogits (as left in the logits buffer) into `grads`."""
+        bufs = self._buffers_for(dZ.shape[0])
+        for l in range(self.n_layers - 1, -1, -1):
+            if l > 0:
+                H = bufs["Z"][l - 1]
+                A_prev = bufs["D"][l - 1] if self._dropped else H
+            else:
+                A_prev = self._input
+            np.matmul(A_prev.T, dZ, out=self.dW[l])
+            np.sum(dZ, axis=0, out=self.db[l])
+            if l > 0:
+                dA = np.matmul(dZ, self.W[l].T, out=bufs["dA"][l - 1])
+                if self._dropped:
+                    dA *= bufs["mask"][l - 1]
+                dZ = self.act_backward(dA, H)
+
+    # -- inference (allocating, chunked) ---------------------------------------------------
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Output pre-activations for X (n, n_features) -> (n, n_outputs); no dropout."""
+        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        for s in range(0, X.shape[0], PREDICT_CHUNK):
+            A = np.asarray(X[s:s + PREDICT_CHUNK], dtype=self.dtype)
+            for l in range(self.n_layers):
+                A = A @ self.W[l]
+                A += self.b[l]
+                if l < self.n_layers - 1:
+                    self.act_forward(A)
+            out[s:s + PREDICT_CHUNK] = A
+        return out
+
+    def output(self, X: np.ndarray) -> np.ndarray:
+        """Network outputs: values (mse), P(class 1) (bce) or class probabilities (ce)."""
+        return self.loss.output(self.logits(X))
+
+    def loss_value(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """Mean data loss on (X, Y), no regularization term, no dropout."""
+        return self.loss.value(self.logits(X), Y, w)

@@ -1,0 +1,99 @@
+"""Optimizers: each updates a flat parameter vector in place from its gradient.
+
+They see nothing but `step(params, grads)`, with `lr` an attribute the training
+loop sets from the learning-rate schedule. All state is preallocated flat
+vectors, so one step is a handful of whole-vector NumPy operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SGD:
+    """Plain gradient descent: p <- p - lr * g."""
+
+    def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01):
+        self.lr = lr
+        self._tmp = np.empty(n, dtype)
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        np.multiply(grads, self.lr, out=self._tmp)
+        params -= self._tmp
+
+    def __repr__(self) -> str:
+        return f"SGD(lr={self.lr:g})"
+
+
+class Momentum:
+    """Heavy-ball momentum: v <- mu v - lr g; p <- p + v (Nesterov: p <- p + mu v - lr g)."""
+
+    def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01, momentum: float = 0.9,
+                 nesterov: bool = False):
+        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self.velocity = np.zeros(n, dtype)
+        self._tmp = np.empty(n, dtype)
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        v, tmp = self.velocity, self._tmp
+        np.multiply(grads, self.lr, out=tmp)
+        v *= self.momentum
+        v -= tmp
+        if self.nesterov:
+            params -= tmp
+            np.multiply(v, self.momentum, out=tmp)
+        else:
+            tmp = v
+        params += tmp
+
+    def __repr__(self) -> str:
+        return f"Momentum(lr={self.lr:g}, momentum={self.momentum:g}, nesterov={self.nesterov})"
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with bias correction folded into the step size."""
+
+    def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = np.zeros(n, dtype)
+        self.v = np.zeros(n, dtype)
+        self.t = 0
+        self._tmp = np.empty(n, dtype)
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self.t += 1
+        b1, b2, m, v, tmp = self.beta1, self.beta2, self.m, self.v, self._tmp
+        m *= b1
+        np.multiply(grads, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grads, grads, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        # lr_t * m / (sqrt(v) + eps_t) equals the textbook update with m_hat, v_hat.
+        c2 = np.sqrt(1.0 - b2 ** self.t)
+        lr_t = self.lr * c2 / (1.0 - b1 ** self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps * c2
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr_t
+        params -= tmp
+
+    def __repr__(self) -> str:
+        return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name: str, n: int, dtype: type, lr: float, *, momentum: float = 0.9,
+                   nesterov: bool = False) -> SGD | Momentum | Adam:
+    """Build an optimizer by its CLI name for a parameter vector of length n."""
+    if name == "sgd":
+        return SGD(n, dtype, lr)
+    if name == "momentum":
+        return Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov)
+    if name == "adam":
+        return Adam(n, dtype, lr)
+    raise ValueError(f"unknown optimizer {name!r}")

@@ -1,0 +1,263 @@
+"""Turning table columns into the network's inputs and targets, learned at fit time.
+
+Features: numeric columns are imputed (training median) and standardized;
+categorical columns are one-hot encoded with the categories seen at fit time
+(plus a "missing" category when fit saw missing cells). Every encoded column is
+then standardized with training statistics, all stored in the model file, so
+predict and eval apply exactly what fit learned.
+
+Targets: class labels (kept as the strings in the file) or numeric values,
+which are standardized for training and mapped back for predictions.
+
+Columns come in as a dict of name -> 1-D array: floats (NaN = missing) for
+numeric columns, numpy strings for text columns. NumPy and stdlib only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncli.errors import DataError, UsageError, shorten
+
+MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
+MISSING = "<missing>"
+
+
+@dataclass
+class Feature:
+    """One input column and how it is encoded."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    fill: float = 0.0  # numeric: the value imputed for missing cells (training median)
+    categories: list[str] = field(default_factory=list)  # categorical: one output column each
+    missing: int = 0  # missing cells seen at fit time
+
+    @property
+    def width(self) -> int:
+        return 1 if self.kind == "numeric" else len(self.categories)
+
+    def encoded_names(self) -> list[str]:
+        return [self.name] if self.kind == "numeric" else [f"{self.name}={c}" for c in self.categories]
+
+
+@dataclass
+class EncodeReport:
+    """What encoding had to do at predict/eval time: counts per column name."""
+
+    missing: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+
+def is_missing_text(values: np.ndarray, na_values: frozenset[str] | set[str]) -> np.ndarray:
+    return np.isin(values, list(na_values)) if len(values) else np.zeros(0, bool)
+
+
+@dataclass
+class Preprocessor:
+    """Feature encoding plus standardization statistics of the encoded matrix."""
+
+    features: list[Feature]
+    mean: np.ndarray  # (n_inputs,)
+    scale: np.ndarray  # (n_inputs,), never 0
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(f.width for f in self.features)
+
+    def encoded_names(self) -> list[str]:
+        return [n for f in self.features for n in f.encoded_names()]
+
+    def encode(self, columns: dict[str, np.ndarray], na_values: frozenset[str] | set[str],
+               dtype: type = np.float32, report: EncodeReport | None = None) -> np.ndarray:
+        """Raw columns -> unstandardized (n, n_inputs) matrix, imputing and one-hot encoding."""
+        n = len(next(iter(columns.values()))) if columns else 0
+        X = np.zeros((n, self.n_inputs), dtype=dtype)
+        j = 0
+        for f in self.features:
+            v = columns[f.name]
+            if f.kind == "numeric":
+                if v.dtype.kind == "U":
+                    raise DataError(f"column {shorten(f.name)} should be numeric")
+                X[:, j] = v
+                miss = np.isnan(X[:, j])
+                if miss.any():
+                    X[miss, j] = f.fill
+                    if report is not None:
+                        report.missing[f.name] = report.missing.get(f.name, 0) + int(miss.sum())
+            else:
+                text = v if v.dtype.kind == "U" else np.asarray(["" if x != x else repr(float(x)) for x in v.tolist()])
+                miss = is_missing_text(text, na_values)
+                text = np.where(miss, MISSING, text)
+                index = {c: k for k, c in enumerate(f.categories)}
+                codes = np.fromiter((index.get(s, -1) for s in text.tolist()), dtype=np.int64, count=n)
+                known = codes >= 0
+                X[np.nonzero(known)[0], j + codes[known]] = 1.0
+                if report is not None:
+                    unseen = int((~known & ~miss).sum())
+                    if unseen:
+                        report.unseen[f.name] = report.unseen.get(f.name, 0) + unseen
+                    n_miss = int(miss.sum())
+                    if n_miss:
+                        report.missing[f.name] = report.missing.get(f.name, 0) + n_miss
+            j += f.width
+        return X
+
+    def transform(self, columns: dict[str, np.ndarray], na_values: frozenset[str] | set[str],
+                  dtype: type = np.float32, report: EncodeReport | None = None) -> np.ndarray:
+        """Raw columns -> standardized network inputs (n, n_inputs)."""
+        X = self.encode(columns, na_values, dtype, report)
+        X -= self.mean.astype(dtype)
+        X /= self.scale.astype(dtype)
+        return X
+
+
+def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
+                     na_values: frozenset[str] | set[str], dtype: type = np.float32) -> tuple[Preprocessor, np.ndarray]:
+    """Learn the encoding from training columns; returns it and the standardized X.
+
+    kinds maps each feature name to "numeric" or "categorical", in input order.
+    """
+    features = []
+    for name, kind in kinds.items():
+        v = columns[name]
+        if kind == "numeric":
+            miss = np.isnan(v)
+            present = v[~miss]
+            fill = float(np.median(present)) if present.size else 0.0
+            features.append(Feature(name, "numeric", fill=fill, missing=int(miss.sum())))
+        else:
+            miss = is_missing_text(v, na_values)
+            cats = sorted(set(v[~miss].tolist()))
+            if miss.any():
+                cats.append(MISSING)
+            features.append(Feature(name, "categorical", categories=cats, missing=int(miss.sum())))
+    pre = Preprocessor(features, np.zeros(0), np.ones(0))
+    X = pre.encode(columns, na_values, dtype)
+    mean = X.mean(axis=0, dtype=np.float64)
+    std = X.std(axis=0, dtype=np.float64)
+    # A constant column carries no information; scale 1 keeps it at exactly 0.
+    scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    pre.mean, pre.scale = mean, scale
+    X -= mean.astype(dtype)
+    X /= scale.astype(dtype)
+    return pre, X
+
+
+# -- targets ------------------------------------------------------------------------------
+def _as_numbers(values: np.ndarray) -> np.ndarray | None:
+    try:
+        return values.astype(np.float64)
+    except ValueError:
+        return None
+
+
+def infer_task(values: np.ndarray) -> str:
+    """"classification" for text labels or few (<= 20) distinct integers, else "regression"."""
+    nums = _as_numbers(values)
+    if nums is None:
+        return "classification"
+    if np.all(np.isfinite(nums)) and np.all(nums == np.round(nums)) and len(np.unique(nums)) <= MAX_CLASS_INTEGERS:
+        return "classification"
+    return "regression"
+
+
+def class_labels(values: np.ndarray) -> list[str]:
+    """Distinct labels, numerically ordered when they are all numbers, else alphabetically."""
+    labels = sorted(set(values.tolist()))
+    nums = _as_numbers(np.asarray(labels))
+    if nums is not None:
+        labels = [labels[i] for i in np.argsort(nums, kind="stable")]
+    return labels
+
+
+@dataclass
+class Target:
+    """The target column(s): class labels, or numeric standardization statistics."""
+
+    names: list[str]
+    task: str  # "classification" or "regression"
+    classes: list[str] = field(default_factory=list)
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    @property
+    def loss(self) -> str:
+        if self.task == "regression":
+            return "mse"
+        return "bce" if len(self.classes) == 2 else "ce"
+
+    @property
+    def n_outputs(self) -> int:
+        if self.task == "regression":
+            return len(self.names)
+        return 1 if len(self.classes) == 2 else len(self.classes)
+
+    def class_index(self, labels: np.ndarray, *, source: str = "", lines: np.ndarray | None = None) -> np.ndarray:
+        """Labels -> class indices; a label the model never saw is a DataError."""
+        index = {c: k for k, c in enumerate(self.classes)}
+        codes = np.fromiter((index.get(s, -1) for s in labels.tolist()), dtype=np.int64, count=len(labels))
+        bad = np.nonzero(codes < 0)[0]
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(
+                f"class label {shorten(labels[i])} was not seen in training "
+                f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
+                file=source or None, line=int(lines[i]) if lines is not None else None,
+                column_name=self.names[0],
+                hint=f"the model knows: {shorten(', '.join(self.classes), 120)}",
+            )
+        return codes
+
+    def encode(self, codes_or_values: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+        """Class indices or raw values -> the Y the loss expects (0/1, one-hot, standardized)."""
+        if self.task == "regression":
+            Y = np.asarray(codes_or_values, np.float64).reshape(len(codes_or_values), -1)
+            return ((Y - self.mean) / self.scale).astype(dtype)
+        codes = codes_or_values
+        if len(self.classes) == 2:
+            return codes.astype(dtype).reshape(-1, 1)
+        Y = np.zeros((len(codes), len(self.classes)), dtype=dtype)
+        Y[np.arange(len(codes)), codes] = 1.0
+        return Y
+
+    def decode_values(self, Z: np.ndarray) -> np.ndarray:
+        """Network outputs (standardized) -> values in the target's own units, float64."""
+        return Z.astype(np.float64) * self.scale + self.mean
+
+
+def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
+    """Learn the target encoding. values: one text array per target column (no missing)."""
+    if task == "auto":
+        task = "regression" if len(values) > 1 else infer_task(values[0])
+    if task == "classification":
+        if len(values) > 1:
+            raise UsageError("classification takes one target column", hint="give one --target column")
+        classes = class_labels(values[0])
+        if len(classes) < 2:
+            raise DataError(
+                f"the target column {shorten(names[0])} has a single class ({shorten(classes[0] if classes else '')})",
+                hint="classification needs at least two different labels",
+            )
+        return Target(names, task, classes=classes)
+    cols = []
+    for v, name in zip(values, names):
+        nums = _as_numbers(v)
+        if nums is None:
+            bad = next(s for s in v.tolist() if _as_numbers(np.asarray([s])) is None)
+            raise DataError(f"regression target {shorten(name)} holds a non-number: {shorten(bad)}",
+                            hint="use --task classification for labels")
+        if not np.all(np.isfinite(nums)):
+            raise DataError(f"regression target {shorten(name)} holds a non-finite value")
+        cols.append(nums)
+    Y = np.column_stack(cols)
+    mean = Y.mean(axis=0)
+    std = Y.std(axis=0)
+    scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    return Target(names, "regression", mean=mean, scale=scale)

@@ -1,0 +1,82 @@
+"""Learning-rate schedules: the learning rate for each epoch.
+
+Epochs count from 0 here; E is the number of epochs, lr the base rate.
+
+- constant:     lr
+- step:         lr * decay ** (e // step)                 (decay 0.5, step 10)
+- exponential:  lr * decay ** e                           (decay 0.01 ** (1/E): lr/100 at the end)
+- cosine:       lr * (1 + cos(pi * e / E)) / 2
+- plateau:      lr, multiplied by decay (0.5) after `step` (5) epochs without a
+                new best monitored loss (validation loss, else training loss)
+- onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E),
+                then down to lr/1e4 at the last epoch, both along a cosine
+With warmup W > 0, every schedule but onecycle is multiplied by (e + 1) / W
+during the first W epochs (a linear ramp up to the schedule's value).
+"""
+
+from __future__ import annotations
+
+import math
+
+SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau", "onecycle")
+
+
+def _cosine(start: float, end: float, fraction: float) -> float:
+    return end + (start - end) * (1.0 + math.cos(math.pi * fraction)) / 2.0
+
+
+class Schedule:
+    """Learning rate per epoch; `plateau` also listens to each epoch's monitored loss."""
+
+    def __init__(self, name: str, lr: float, epochs: int, *, decay: float | None = None,
+                 step: int | None = None, warmup: int | None = None):
+        if name not in SCHEDULES:
+            raise ValueError(f"unknown schedule {name!r}")
+        self.name, self.base, self.epochs = name, float(lr), max(int(epochs), 1)
+        default_decay = 0.01 ** (1.0 / self.epochs) if name == "exponential" else 0.5
+        self.decay = default_decay if decay is None else float(decay)
+        self.step = (10 if name == "step" else 5) if step is None else max(int(step), 1)
+        if name == "onecycle":
+            self.warmup = max(1, round(0.3 * self.epochs)) if not warmup else int(warmup)
+        else:
+            self.warmup = int(warmup or 0)
+        self._plateau_lr = self.base
+        self._best = math.inf
+        self._wait = 0
+
+    def lr(self, epoch: int) -> float:
+        """Learning rate for 0-based `epoch`."""
+        e, E, lr = epoch, self.epochs, self.base
+        if self.name == "onecycle":
+            if e < self.warmup:
+                return _cosine(lr / 25.0, lr, e / self.warmup)
+            span = max(E - 1 - self.warmup, 1)
+            return _cosine(lr, lr / 1e4, min((e - self.warmup) / span, 1.0))
+        if self.name == "constant":
+            value = lr
+        elif self.name == "step":
+            value = lr * self.decay ** (e // self.step)
+        elif self.name == "exponential":
+            value = lr * self.decay ** e
+        elif self.name == "cosine":
+            value = lr * (1.0 + math.cos(math.pi * e / E)) / 2.0
+        else:
+            value = self._plateau_lr
+        if e < self.warmup:
+            value *= (e + 1) / self.warmup
+        return value
+
+    def observe(self, monitored_loss: float) -> None:
+        """Tell the schedule an epoch's monitored loss (only `plateau` uses it)."""
+        if self.name != "plateau":
+            return
+        if monitored_loss < self._best:
+            self._best, self._wait = monitored_loss, 0
+        else:
+            self._wait += 1
+            if self._wait >= self.step:
+                self._plateau_lr *= self.decay
+                self._wait = 0
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.name}, lr={self.base:g})"

@@ -1,0 +1,271 @@
+"""Mini-batch training as an iterator of per-epoch statistics.
+
+`fit_iter` runs epochs of shuffled mini-batches (forward, loss, backward,
+optimizer step) and yields one `EpochStats` after each epoch. It never prints
+and never touches files: the caller decides what to show and when to stop.
+
+Imports numpy and the core only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from nncli.core import metrics
+from nncli.core.network import Network
+from nncli.core.optimizers import make_optimizer
+from nncli.core.schedules import Schedule
+from nncli.errors import DivergenceError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes a training run (the model shape lives in Network)."""
+
+    epochs: int = 200
+    batch_size: int = 32
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    nesterov: bool = False
+    l2: float = 0.0
+    lr_schedule: str = "constant"
+    lr_decay: float | None = None
+    lr_step: int | None = None
+    warmup: int | None = None
+    patience: int | None = None  # None: never stop early
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch did. Losses include the L2 term; metrics are accuracy or R²."""
+
+    epoch: int  # 1-based
+    epochs: int  # planned
+    loss: float
+    metric: float
+    val_loss: float | None
+    val_metric: float | None
+    lr: float
+    seconds: float  # this epoch
+    samples: int  # rows seen this epoch
+    best_epoch: int  # best monitored loss so far (validation loss, else training loss)
+    best_loss: float
+    stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
+
+
+def metric_name(loss_name: str) -> str:
+    return "r2" if loss_name == "mse" else "acc"
+
+
+def _metric(net: Network, Z: np.ndarray, Y: np.ndarray) -> float:
+    """Accuracy (classification) or R² (regression) of logits Z against Y."""
+    if net.loss_name == "mse":
+        return metrics.r2(Y, Z)
+    if net.loss_name == "bce":
+        return float(np.mean((Z[:, 0] > 0) == (Y[:, 0] > 0.5)))
+    return float(np.mean(Z.argmax(axis=1) == Y.argmax(axis=1)))
+
+
+def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+             l2: float = 0.0) -> tuple[float, float]:
+    """(loss, metric) of the network on a data set; the loss includes the L2 term."""
+    Z = net.logits(X)
+    loss = net.loss.value(Z, Y, w) + l2_penalty(net, l2)
+    return loss, _metric(net, Z, Y)
+
+
+def l2_penalty(net: Network, l2: float) -> float:
+    """(l2 / 2) * sum of squared weights (biases are not penalized)."""
+    if not l2:
+        return 0.0
+    W = net.weights
+    return 0.5 * l2 * float(np.vdot(W, W))
+
+
+def fit_iter(
+    net: Network,
+    X: np.ndarray,
+    Y: np.ndarray,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    *,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    sample_weight: np.ndarray | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[EpochStats]:
+    """Train `net` on (X, Y), yielding statistics after every epoch.
+
+    Parameters
+    ----------
+    net : the network, already initialized; trained in place.
+    X : (n, n_features) inputs, net.dtype.
+    Y : (n, n_outputs) targets as the loss expects them (values, 0/1, one-hot).
+    config : epochs, batch size, optimizer, learning rate and its schedule, L2, patience.
+    rng : source of the shuffles and dropout masks.
+    val : optional (X_val, Y_val), evaluated after every epoch.
+    sample_weight : optional (n,) weight of each row's loss (class weights).
+    should_stop : polled after every mini-batch; when it returns True the
+        epoch ends early and training stops (the last stats say "interrupted").
+
+    When the iteration ends, however it ends (finished, early stop, the
+    caller breaking out, an interrupt), the network holds the weights of the
+    best epoch if validation data or patience was given, else the last ones.
+
+    Raises
+    ------
+    DivergenceError : the loss or the weights became non-finite.
+    """
+    n = X.shape[0]
+    bs = max(1, min(config.batch_size, n))
+    opt = make_optimizer(config.optimizer, net.n_params, net.dtype, config.lr,
+                         momentum=config.momentum, nesterov=config.nesterov)
+    schedule = Schedule(config.lr_schedule, config.lr, config.epochs, decay=config.lr_decay,
+                        step=config.lr_step, warmup=config.warmup)
+    restore_best = val is not None or config.patience is not None
+    best_params = net.params.copy() if restore_best else None
+    best_loss, best_epoch, wait = math.inf, 0, 0
+    y_bufs: dict[int, np.ndarray] = {}
+    w_bufs: dict[int, np.ndarray] = {}
+    l2 = config.l2
+    l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
+    classify = net.loss_name != "mse"
+    labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
+    try:
+        for epoch in range(config.epochs):
+            t0 = time.perf_counter()
+            opt.lr = schedule.lr(epoch)
+            perm = rng.permutation(n)
+            total_loss, correct, seen, stopped = 0.0, 0, 0, None
+            for s in range(0, n, bs):
+                idx = perm[s:s + bs]
+                m = len(idx)
+                xb = net.batch_input(X, idx)
+                yb = y_bufs.get(m)
+                if yb is None:
+                    yb = y_bufs[m] = np.empty((m, Y.shape[1]), Y.dtype)
+                np.take(Y, idx, axis=0, out=yb)
+                wb = None
+                if sample_weight is not None:
+                    wb = w_bufs.get(m)
+                    if wb is None:
+                        wb = w_bufs[m] = np.empty(m, sample_weight.dtype)
+                    np.take(sample_weight, idx, out=wb)
+                Z = net.forward_train(xb, rng)
+                if classify:
+                    pred = (Z[:, 0] > 0) if net.loss_name == "bce" else Z.argmax(axis=1)
+                    correct += int(np.count_nonzero(pred == labels[idx]))
+                batch_loss = net.loss.value_and_delta(Z, yb, wb)
+                if not math.isfinite(batch_loss):
+                    raise _diverged(epoch + 1, opt.lr)
+                total_loss += batch_loss * m
+                seen += m
+                net.backward(Z)
+                if l2:
+                    np.multiply(net.weights, l2, out=l2_tmp)
+                    net.grads[: net.n_weights] += l2_tmp
+                opt.step(net.params, net.grads)
+                if should_stop is not None and should_stop():
+                    stopped = "interrupted"
+                    break
+            if not np.isfinite(net.params).all():
+                raise _diverged(epoch + 1, opt.lr)
+            loss = total_loss / max(seen, 1) + l2_penalty(net, l2)
+            # Regression targets are standardized, so R² on the training set is 1 - MSE.
+            metric = correct / max(seen, 1) if classify else 1.0 - (total_loss / max(seen, 1))
+            val_loss = val_metric = None
+            if val is not None:
+                val_loss, val_metric = evaluate(net, val[0], val[1], l2=l2)
+                if not math.isfinite(val_loss):
+                    raise _diverged(epoch + 1, opt.lr)
+            monitored = val_loss if val_loss is not None else loss
+            schedule.observe(monitored)
+            if monitored < best_loss:
+                best_loss, best_epoch, wait = monitored, epoch + 1, 0
+                if best_params is not None:
+                    np.copyto(best_params, net.params)
+            else:
+                wait += 1
+            if stopped is None and config.patience is not None and wait >= config.patience:
+                stopped = "early"
+            yield EpochStats(
+                epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
+                val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
+                best_epoch=best_epoch, best_loss=best_loss, stopped=stopped,
+            )
+            if stopped is not None:
+                return
+    finally:
+        if best_params is not None and best_epoch > 0:
+            np.copyto(net.params, best_params)
+
+
+def _diverged(epoch: int, lr: float) -> DivergenceError:
+    return DivergenceError(
+        f"training diverged at epoch {epoch}: the loss or the weights became infinite or NaN "
+        f"(learning rate {lr:.3g})",
+        hint=f"try a smaller learning rate, e.g. --lr {lr / 10:.3g}, or find one with `nncli lr-find`",
+    )
+
+
+@dataclass(frozen=True)
+class LrSweep:
+    """Result of a learning-rate range test."""
+
+    lrs: list[float]
+    losses: list[float]  # smoothed mini-batch losses
+    suggestion: float
+    best_lr: float  # where the smoothed loss was lowest
+
+
+def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, *, batch_size: int = 32,
+             optimizer: str = "adam", lr_min: float = 1e-7, lr_max: float = 10.0, steps: int = 100,
+             smoothing: float = 0.9, blowup: float = 4.0, sample_weight: np.ndarray | None = None) -> LrSweep:
+    """Learning-rate range test (Smith, 2017): raise the rate exponentially, batch by batch.
+
+    Trains `net` (fresh weights) for up to `steps` mini-batches with the rate
+    going from lr_min to lr_max geometrically, recording a smoothed loss, and
+    stops once that loss exceeds `blowup` times its best. The suggestion is a
+    tenth of the rate at the lowest smoothed loss: still on the steep, stable
+    side of the curve.
+    """
+    n = X.shape[0]
+    bs = max(1, min(batch_size, n))
+    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min)
+    ratio = (lr_max / lr_min) ** (1.0 / max(steps - 1, 1))
+    lrs: list[float] = []
+    losses: list[float] = []
+    avg, best = 0.0, math.inf
+    perm, pos = rng.permutation(n), 0
+    for i in range(steps):
+        if pos >= n:
+            perm, pos = rng.permutation(n), 0
+        idx = perm[pos:pos + bs]
+        pos += bs
+        opt.lr = lr_min * ratio ** i
+        Z = net.forward_train(net.batch_input(X, idx), rng)
+        loss = net.loss.value_and_delta(Z, Y[idx], None if sample_weight is None else sample_weight[idx])
+        if not math.isfinite(loss):
+            break
+        avg = smoothing * avg + (1 - smoothing) * loss
+        smoothed = avg / (1 - smoothing ** (i + 1))
+        lrs.append(opt.lr)
+        losses.append(smoothed)
+        if smoothed > blowup * best:
+            break
+        best = min(best, smoothed)
+        net.backward(Z)
+        opt.step(net.params, net.grads)
+    if not losses:
+        return LrSweep([], [], lr_min, lr_min)
+    k = int(np.argmin(losses))
+    best_lr = lrs[k]
+    return LrSweep(lrs, losses, max(best_lr / 10.0, lr_min), best_lr)

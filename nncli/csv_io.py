@@ -1,0 +1,519 @@
+"""Reading tables and writing predictions: the only CSV code in nncli.
+
+May import numpy, the standard library and `nncli.errors`; never typer or rich.
+
+Reading is chunked, so `predict` can stream files of any length, and takes a
+fast path through `numpy.loadtxt` (C speed) for chunks of plain numbers; a
+chunk with quotes, blank lines, missing or bad cells goes through Python's
+`csv` module, which locates every problem as FILE:LINE:COLUMN (physical line
+numbers, the header is line 1).
+
+Accepted: a header row; `,` `;` tab or `|` delimiters (detected from the
+header); UTF-8 with or without a BOM; gzip (detected by its magic bytes, so it
+works on stdin too); LF, CRLF or lone-CR line endings; quoted fields with
+embedded delimiters and newlines; blank lines (skipped); a missing final newline.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import itertools
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from nncli.errors import DataError, shorten
+
+DELIMITERS = (",", ";", "\t", "|")
+DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
+CHUNK_ROWS = 16384
+# Larger than any sane cell, small enough that a runaway quote cannot eat memory.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+@dataclass
+class Column:
+    """One column as read: numbers (NaN where missing) or text (stripped strings)."""
+
+    name: str
+    values: np.ndarray  # float array, or a numpy str_ array for text
+    is_text: bool
+    n_numeric: int = 0  # text columns: how many cells parsed as numbers
+    first_text: tuple[int, str] | None = None  # (line, cell) of the first non-numeric cell
+
+
+@dataclass
+class Table:
+    """A table read from a CSV file: the selected columns and each row's line number."""
+
+    source: str
+    header: list[str]
+    columns: dict[str, Column]
+    lines: np.ndarray  # physical line number of each row, int64
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+
+@dataclass
+class _Spec:
+    """What to read: which columns, and how each is parsed."""
+
+    text: set[str] = field(default_factory=set)  # always kept as text
+    auto: set[str] = field(default_factory=set)  # numbers unless a cell is not a number
+    na_values: frozenset[str] = frozenset(DEFAULT_NA_VALUES)
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"no such file: {shorten(path)}") from None
+    except OSError as e:
+        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{shorten(path)} is a directory, not a CSV file")
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
+
+
+def open_text(path: str) -> IO[str]:
+    """Open a CSV file (or `-` for stdin) as text, gunzipping transparently."""
+    raw = _open_binary(path)
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
+    # newline="" keeps line endings as they are, as the csv module wants, while
+    # line iteration still splits on LF, CRLF and lone CR.
+    return io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+
+
+class _Lines:
+    """Line iterator that counts physical lines and turns I/O faults into DataErrors."""
+
+    def __init__(self, f: IO[str], name: str):
+        self.f, self.name, self.line_no = f, name, 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self.f)
+        except UnicodeDecodeError:
+            raise DataError(
+                "the file is not valid UTF-8 text", file=self.name, line=self.line_no + 1,
+                hint="save the file as UTF-8 CSV",
+            ) from None
+        except (gzip.BadGzipFile, EOFError, OSError) as e:
+            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+        self.line_no += 1
+        if "\0" in line:
+            raise DataError(
+                "the file contains NUL bytes; is it a binary file?", file=self.name, line=self.line_no,
+                hint="nncli reads CSV text files (optionally gzipped)",
+            )
+        return line
+
+    def take(self, n: int) -> list[str]:
+        return list(itertools.islice(self, n))
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The candidate delimiter that occurs most often in the header line (',' on a tie or none)."""
+    counts = [header_line.count(d) for d in DELIMITERS]
+    best = max(range(len(DELIMITERS)), key=lambda i: (counts[i], -i))
+    return DELIMITERS[best] if counts[best] else ","
+
+
+def _parse_header(line: str, name: str, delimiter: str) -> list[str]:
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration) as e:
+        raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
+    header = [h.strip() for h in fields]
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header, 1):
+        if not h:
+            raise DataError("empty column name in the header", file=name, line=1, column=j,
+                            hint="give every column a name in the first row")
+        if h in seen:
+            raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",
+                            file=name, line=1, column=j, hint="column names must be unique")
+        seen[h] = j
+    return header
+
+
+class TableReader:
+    """Reads a CSV file chunk by chunk; see `read_table` and `iter_chunks`.
+
+    Parameters
+    ----------
+    path : file path, or "-" for stdin.
+    columns : names of the columns to read (None: all). Unlisted columns are
+        never parsed, so garbage in an ignored column is harmless.
+    text : columns always kept as text (categorical features, labels, --keep).
+    auto : numeric columns that may turn out to be text (fit-time inference).
+    na_values : cells that mean "missing" (NaN in numeric columns).
+    delimiter : one character, or None to detect it from the header.
+    dtype : float dtype of numeric columns.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        columns: Sequence[str] | None = None,
+        *,
+        text: Iterable[str] = (),
+        auto: Iterable[str] = (),
+        na_values: Iterable[str] = DEFAULT_NA_VALUES,
+        delimiter: str | None = None,
+        dtype: type = np.float32,
+        chunk_rows: int = CHUNK_ROWS,
+    ):
+        self.name = display_name(path)
+        self.dtype = dtype
+        self.chunk_rows = chunk_rows
+        self._stdin = path == "-"
+        self._f = open_text(path)
+        self._lines = _Lines(self._f, self.name)
+        first = self._lines.take(1)
+        if not first or not first[0].strip():
+            self.close()
+            raise DataError("the file is empty (expected a header row)", file=self.name, line=1)
+        self.delimiter = delimiter or detect_delimiter(first[0])
+        self.header = _parse_header(first[0], self.name, self.delimiter)
+        self._na = frozenset(na_values)
+        self._slow_forever = False
+        self.select(columns, text=text, auto=auto)
+
+    def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
+               auto: Iterable[str] = ()) -> None:
+        """Choose the columns to read and how (see the class docstring); before reading rows."""
+        wanted = list(self.header) if columns is None else list(columns)
+        missing = [c for c in wanted if c not in self.header]
+        if missing:
+            self.close()
+            raise DataError(
+                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
+                file=self.name, line=1, hint=f"the header has: {shorten(', '.join(self.header), 200)}",
+            )
+        self.columns = wanted
+        self._idx = {c: self.header.index(c) for c in wanted}
+        self._text = {c for c in text if c in self._idx}
+        self._auto = {c for c in auto if c in self._idx} - self._text
+        self._n_numeric = {c: 0 for c in wanted}
+        self._first_text: dict[str, tuple[int, str]] = {}
+
+    # -- public ---------------------------------------------------------------
+    def close(self) -> None:
+        try:
+            if self._stdin:
+                self._f.detach()  # leave the process's stdin open
+            else:
+                self._f.close()
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self) -> "TableReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def chunks(self) -> Iterator[Table]:
+        """Yield the rows as tables of at most `chunk_rows` rows.
+
+        On a bad row or cell, the good rows before it are yielded first, then
+        the DataError is raised: a streaming consumer has handled exactly the
+        rows before the bad line.
+        """
+        while True:
+            start = self._lines.line_no + 1
+            lines = self._lines.take(self.chunk_rows)
+            if not lines:
+                return
+            table = None
+            if not self._slow_forever and not any('"' in s for s in lines):
+                table = self._fast(lines, start)
+            error = None
+            if table is None:
+                table, error = self._slow(lines, start)
+            if table.n_rows:
+                yield table
+            if error is not None:
+                raise error
+
+    def read(self) -> Table:
+        """Read all remaining rows into one table."""
+        parts = list(self.chunks())
+        if not parts:
+            raise DataError("the file has a header but no data rows", file=self.name, line=2)
+        cols = {}
+        for c in self.columns:
+            pieces = [p.columns[c] for p in parts]
+            if any(p.is_text for p in pieces) and not all(p.is_text for p in pieces):
+                # An auto column that turned to text after numeric chunks.
+                values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in pieces])
+            else:
+                values = np.concatenate([p.values for p in pieces]) if len(pieces) > 1 else pieces[0].values
+            cols[c] = Column(c, values, values.dtype.kind == "U", self._n_numeric[c], self._first_text.get(c))
+        lines = np.concatenate([p.lines for p in parts]) if len(parts) > 1 else parts[0].lines
+        return Table(self.name, self.header, cols, lines)
+
+    # -- parsing --------------------------------------------------------------
+    def _fast(self, lines: list[str], start: int) -> Table | None:
+        """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
+        n_delims = len(self.header) - 1
+        d = self.delimiter
+        if any(s.count(d) != n_delims or not s.strip() for s in lines):
+            return None  # ragged or blank lines: the slow path reports or skips them
+        text = [c for c in self.columns if self._reads_text(c)]
+        numeric = [c for c in self.columns if not self._reads_text(c)]
+        cols: dict[str, Column] = {}
+        try:
+            if numeric:
+                arr = np.loadtxt(lines, delimiter=d, dtype=self.dtype, comments=None,
+                                 usecols=[self._idx[c] for c in numeric], ndmin=2)
+                if not np.isfinite(arr).all():
+                    return None  # NaN tokens (missing) or inf: the slow path sorts them out
+                for k, c in enumerate(numeric):
+                    cols[c] = Column(c, np.ascontiguousarray(arr[:, k]), False)
+            if text:
+                sarr = np.loadtxt(lines, delimiter=d, dtype=str, comments=None,
+                                  usecols=[self._idx[c] for c in text], ndmin=2)
+                lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
+                for k, c in enumerate(text):
+                    cols[c] = self._text_column(c, np.char.strip(sarr[:, k]), lines_arr)
+        except ValueError:
+            return None
+        return Table(self.name, self.header, cols, np.arange(start, start + len(lines), dtype=np.int64))
+
+    def _reads_text(self, name: str) -> bool:
+        """Text columns, and auto columns that have already shown a text cell."""
+        return name in self._text or name in self._first_text
+
+    def _slow(self, lines: list[str], start: int) -> tuple[Table, DataError | None]:
+        """Parse a chunk with the csv module, locating every problem exactly.
+
+        Returns the good rows before the first problem, and the problem.
+        """
+        if any('"' in s for s in lines):
+            self._slow_forever = True  # a quoted newline may cross a chunk boundary
+            source: Iterator[str] = itertools.chain(lines, self._lines)
+        else:
+            source = iter(lines)
+        reader = csv.reader(source, delimiter=self.delimiter, strict=True)
+        n_fields = len(self.header)
+        rows: list[list[str]] = []
+        row_lines: list[int] = []
+        error: DataError | None = None
+        while reader.line_num < len(lines):
+            line = start + reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                error = DataError(f"malformed CSV: {e}", file=self.name, line=line)
+                break
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != n_fields:
+                error = DataError(
+                    f"expected {n_fields} fields as in the header, found {len(row)}",
+                    file=self.name, line=line,
+                    hint="every row needs one value per header column (quote values that contain the delimiter)",
+                )
+                break
+            rows.append(row)
+            row_lines.append(line)
+        lines_arr = np.asarray(row_lines, dtype=np.int64)
+        if not rows:
+            return Table(self.name, self.header, {}, lines_arr), error
+        transposed = list(zip(*rows))
+        cols: dict[str, Column] = {}
+        good = len(rows)
+        for c in self.columns:
+            cells = transposed[self._idx[c]]
+            col, bad = self._convert(c, cells, lines_arr)
+            cols[c] = col
+            if bad is not None and bad < good:
+                good = bad
+                error = self._bad_cell_error(c, cells[bad], int(lines_arr[bad]))
+        if good < len(rows):
+            cols = {c: Column(c, col.values[:good], col.is_text, col.n_numeric, col.first_text)
+                    for c, col in cols.items()}
+            lines_arr = lines_arr[:good]
+        return Table(self.name, self.header, cols, lines_arr), error
+
+    def _convert(self, name: str, cells: Sequence[str], lines: np.ndarray) -> tuple[Column, int | None]:
+        """Convert one column's cells; returns the column and the row of its first bad cell."""
+        if self._reads_text(name):
+            return self._text_column(name, _strip(cells), lines), None
+        values = np.empty(len(cells), dtype=self.dtype)
+        na = self._na
+        for i, cell in enumerate(cells):
+            s = cell.strip()
+            if s in na:
+                values[i] = np.nan
+                continue
+            try:
+                if "_" in s:
+                    raise ValueError  # float() accepts 1_000; CSV numbers do not
+                v = float(s)
+            except ValueError:
+                if name in self._auto:
+                    # Text in a column that may be categorical: read it as text from now on.
+                    self._first_text[name] = (int(lines[i]), s)
+                    return self._text_column(name, _strip(cells), lines), None
+                return Column(name, values, False), i
+            with np.errstate(over="ignore"):
+                values[i] = v
+            if not np.isfinite(values[i]) and v == v:
+                return Column(name, values, False), i  # inf, or too large for the dtype
+        return Column(name, values, False), None
+
+    def _text_column(self, name: str, values: np.ndarray, lines: np.ndarray) -> Column:
+        """Wrap a text column; for auto columns, count numeric cells (categorical or typo?)."""
+        if name in self._auto:
+            n_num = 0
+            for i, s in enumerate(values.tolist()):
+                if s in self._na:
+                    continue
+                try:
+                    float(s)
+                    n_num += 1
+                except ValueError:
+                    if name not in self._first_text:
+                        self._first_text[name] = (int(lines[i]), s)
+            self._n_numeric[name] += n_num
+        return Column(name, values, True, self._n_numeric[name], self._first_text.get(name))
+
+    def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
+        s = cell.strip()
+        j = self._idx[name] + 1
+        try:
+            v: float | None = float(s) if "_" not in s else None
+        except ValueError:
+            v = None
+        if v is not None:
+            return DataError(
+                f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
+                file=self.name, line=line, column=j, column_name=name,
+                hint="features must be finite numbers (try --dtype float64 for huge values)",
+            )
+        hint = "features must be numbers; empty and NA cells count as missing"
+        if "," in s or "_" in s:
+            hint = "thousands separators are not supported: write 1234.5, not 1,234.5"
+        return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
+                         column=j, column_name=name, hint=hint)
+
+
+def _strip(cells: Sequence[str]) -> np.ndarray:
+    return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
+
+
+def _numbers_as_text(values: np.ndarray) -> np.ndarray:
+    return np.asarray(["" if v != v else repr(float(v)) for v in values.tolist()], dtype=str)
+
+
+def read_table(path: str, columns: Sequence[str] | None = None, **options: object) -> Table:
+    """Read a whole CSV file (see `TableReader` for the options)."""
+    with TableReader(path, columns, **options) as reader:  # type: ignore[arg-type]
+        return reader.read()
+
+
+# -- writing ------------------------------------------------------------------------------------
+def quote(text: str) -> str:
+    """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break."""
+    if any(ch in text for ch in ',"\r\n') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _format_rows(cols: list[list[str]]) -> str:
+    return "".join(",".join(row) + "\n" for row in zip(*cols))
+
+
+def _numbers(values: np.ndarray, fmt: str = "%.7g") -> list[str]:
+    return [fmt % v for v in values.tolist()]
+
+
+def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
+    """Run `write_all` on stdout, or on a file written atomically."""
+    if path == "-":
+        write_all(sys.stdout)
+        sys.stdout.flush()
+        return
+    from nncli.atomic import atomic_write
+
+    def write(f: IO[bytes]) -> None:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        write_all(text)
+        text.flush()
+        text.detach()
+
+    atomic_write(path, write)
+
+
+def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
+    """Write named columns (numbers or text) as a CSV file ('-' for stdout)."""
+    def write_all(out: IO[str]) -> None:
+        out.write(",".join(quote(c) for c in columns) + "\n")
+        n = len(next(iter(columns.values())))
+        for s in range(0, n, CHUNK_ROWS):
+            cols = [[quote(v) for v in a[s:s + CHUNK_ROWS].tolist()] if a.dtype.kind in "US"
+                    else ([str(v) for v in a[s:s + CHUNK_ROWS].tolist()] if a.dtype.kind in "iub"
+                          else _numbers(a[s:s + CHUNK_ROWS], "%.6g"))
+                    for a in columns.values()]
+            out.write(_format_rows(cols))
+
+    _open_output(path, write_all)
+
+
+def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table, np.ndarray, np.ndarray | None]]",
+                      keep: Sequence[str], proba: bool) -> None:
+    """Stream predictions as CSV: kept columns, then `prediction`, then `p_<class>` columns.
+
+    Each chunk is written and flushed before the next is read, so when a later
+    row fails, the output holds exactly the predictions of the rows before it.
+    """
+    target = model.target  # type: ignore[attr-defined]
+    classes = [quote(c) for c in target.classes]
+    if target.task == "regression":
+        pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
+    else:
+        pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
+
+    def write_all(out: IO[str]) -> None:
+        out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
+        out.flush()
+        for chunk, pred, P in chunks:
+            cols = [[quote(v) for v in chunk.columns[k].values.tolist()] if chunk.columns[k].is_text
+                    else _numbers(chunk.columns[k].values) for k in keep]
+            if target.task == "regression":
+                cols += [_numbers(pred[:, j]) for j in range(pred.shape[1])]
+            else:
+                cols.append([classes[i] for i in pred.tolist()])
+                if P is not None:
+                    cols += [_numbers(P[:, j], "%.6g") for j in range(P.shape[1])]
+            out.write(_format_rows(cols))
+            out.flush()
+
+    _open_output(path, write_all)

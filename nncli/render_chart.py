@@ -1,0 +1,389 @@
+"""Line charts for the terminal, drawn with braille dots as a Rich renderable.
+
+Used for the live loss curves during training and for the lr-find plot. May import
+Rich, ``math`` and the standard library only: no numpy, so any sequence of floats
+can be drawn, and no typer, which stays in cli.py.
+
+Each character cell holds a 2x4 grid of braille dots (U+2800 block), so a plot
+``w`` columns wide has ``2 * w`` dots across. Long histories are reduced to min/max
+envelopes, about one per dot column, before anything is drawn, so a frame costs
+the same for 100 epochs as for 100,000.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from dataclasses import dataclass
+from functools import partial
+from itertools import groupby
+from typing import NamedTuple, Sequence
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+# Bit of each dot in a braille cell, indexed [dot row][dot column] (Unicode dot numbering).
+_DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+_BRAILLE_BLANK = 0x2800
+# `0 < v` as a builtin, so filter() tests each value without running Python code per value.
+_is_positive = partial(operator.lt, 0.0)
+# Larger magnitudes are skipped like inf: the span between two of them, the padding of
+# a flat range or 10 to the power of a padded log would overflow.
+_LIMIT = 1e300
+
+
+def format_number(v: float, digits: int = 4) -> str:
+    """Format an axis label compactly with at most `digits` significant digits.
+
+    Plain notation from 0.01 up to 1e4, otherwise scientific with trailing zeros
+    dropped: ``0.4512``, ``1234``, ``1.2e-03``, ``1.3e+04``, ``1e-08``.
+    """
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    if 1e-2 <= abs(v) < 1e4:
+        return f"{v:.{digits}g}"
+    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{exponent}"
+
+
+class Envelope(NamedTuple):
+    """The finite values of ``values[start:stop]``, summarised for plotting."""
+
+    start: int
+    stop: int
+    low: float
+    high: float
+    low_positive: float | None  # smallest value > 0, which is what a log axis can show
+
+
+def downsample(values: Sequence[float], n_buckets: int) -> list[Envelope]:
+    """Split `values` into at most `n_buckets` consecutive buckets and summarise each.
+
+    Keeping both the minimum and the maximum of a bucket keeps spikes and noise
+    visible, where a mean would smooth them away. Each value is visited once, by
+    builtins only. Buckets with no finite value are left out, so NaN and inf are
+    skipped.
+
+    Parameters
+    ----------
+    values : sequence of float, shape (n,)
+        Supports ``len`` and slicing (list, tuple, array).
+    n_buckets : int
+        At least 1. With ``n <= n_buckets`` every value gets its own bucket.
+    """
+    n = len(values)
+    k = min(n, n_buckets)
+    envelopes = []
+    for b in range(k):
+        start, stop = b * n // k, (b + 1) * n // k
+        finite = list(filter(math.isfinite, values[start:stop]))
+        if not finite:
+            continue
+        low, high = min(finite), max(finite)
+        low_positive = low if low > 0 else min(filter(_is_positive, finite), default=None)
+        envelopes.append(Envelope(start, stop, float(low), float(high),
+                                  None if low_positive is None else float(low_positive)))
+    return envelopes
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve: y `values` at x = 1..len(values) (epochs), or at `xs` when given."""
+
+    name: str
+    values: Sequence[float]
+    xs: Sequence[float] | None = None
+    style: str = "cyan"
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """Maps plotting coordinates (log10 of the value on a log axis) onto `dots` dots."""
+
+    lo: float
+    hi: float
+    log: bool
+    dots: int
+
+    def dot(self, t: float) -> int:
+        return round((t - self.lo) / (self.hi - self.lo) * (self.dots - 1))
+
+    def value(self, dot: float) -> float:
+        t = self.lo + dot / (self.dots - 1) * (self.hi - self.lo)
+        return 10**t if self.log else t
+
+
+def _scale(v: float, log: bool) -> float:
+    return math.log10(v) if log else v
+
+
+def _padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
+    """Widen a zero-width range (a flat curve, a single epoch) so it can be mapped."""
+    if lo < hi:
+        return lo, hi
+    pad = 0.5 if log else (abs(lo) * 0.1 or 1.0)
+    return lo - pad, hi + pad
+
+
+class _Canvas:
+    """The braille dots of one series, as one bit mask per character cell."""
+
+    def __init__(self, cols: int, rows: int) -> None:
+        self.cells = [[0] * cols for _ in range(rows)]
+
+    def line(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        """Light every dot on the segment (Bresenham), so the curve has no holes."""
+        dx, dy = abs(x1 - x0), -abs(y1 - y0)
+        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
+        err = dx + dy
+        while True:
+            self.cells[y0 // 4][x0 // 2] |= _DOT_BITS[y0 % 4][x0 % 2]
+            if x0 == x1 and y0 == y1:
+                return
+            e2 = 2 * err
+            if e2 >= dy:
+                err += dy
+                x0 += sx
+            if e2 <= dx:
+                err += dx
+                y0 += sy
+
+
+def _draw(curve: list[tuple[float, float, float]], x_axis: _Axis, y_axis: _Axis, cols: int,
+          rows: int) -> _Canvas:
+    """Draw (x, low, high) points: a bar from low to high, joined to the previous point."""
+    canvas, previous = _Canvas(cols, rows), None
+    if len(curve) == 1:
+        # A lone point fills its cell's width, or one dot would be easy to miss.
+        x, _, high = curve[0]
+        col, top = x_axis.dot(x), y_axis.dots - 1 - y_axis.dot(high)
+        canvas.line(col - col % 2, top, col - col % 2 + 1, top)
+    for x, low, high in curve:
+        col = x_axis.dot(x)
+        top, bottom = (y_axis.dots - 1 - y_axis.dot(v) for v in (high, low))
+        canvas.line(col, top, col, bottom)
+        middle = (top + bottom) // 2
+        if previous is not None:
+            canvas.line(*previous, col, middle)
+        previous = (col, middle)
+    return canvas
+
+
+def _nice_step(raw: float) -> float:
+    """The 1, 2 or 5 times a power of ten nearest to `raw` (> 0), by ratio."""
+    power = 10 ** math.floor(math.log10(raw))
+    return min((m * power for m in (1, 2, 5, 10)), key=lambda step: abs(math.log(step / raw)))
+
+
+def _place(buffer: list[str], start: int, label: str, margin: int = 1) -> bool:
+    """Write `label` at `start`, kept inside `buffer`, if `margin` blank cells stay around it."""
+    if len(label) > len(buffer):
+        return False
+    start = max(0, min(start, len(buffer) - len(label)))
+    stop = start + len(label)
+    if any(c != " " for c in buffer[max(0, start - margin):stop + margin]):
+        return False
+    buffer[start:stop] = label
+    return True
+
+
+def _place_in_widest_gap(buffer: list[str], label: str) -> bool:
+    gaps = re.finditer(" +", "".join(buffer))
+    gap = max(gaps, key=lambda m: m.end() - m.start(), default=None)
+    if gap is None:
+        return False
+    # A wide margin, so the label does not read as part of a tick number.
+    return _place(buffer, (gap.start() + gap.end() - len(label)) // 2, label, margin=3)
+
+
+def _append_runs(text: Text, cells: list[tuple[str, str]]) -> None:
+    """Append (character, style) cells, one span per run of a style: less ANSI output."""
+    for style, run in groupby(cells, key=operator.itemgetter(1)):
+        text.append("".join(ch for ch, _ in run), style)
+
+
+class LineChart:
+    """A Rich renderable drawing `series` as braille line plots across the full width.
+
+    Parameters
+    ----------
+    series : list of Series
+        Drawn in order; where curves share a cell, the earlier series gives it its colour.
+    height : int
+        Rows of plot area; the header, axis, ticks and legend add up to four more lines.
+    log_y : bool or None
+        None chooses a log axis when the positive values span more than a decade.
+        Values <= 0 are skipped on a log axis; with none positive it falls back to linear.
+    log_x : bool
+        Log x axis, e.g. for learning rates; x <= 0 is skipped.
+    marker_x : float or None
+        Marks this x (the best epoch) with a dotted column and a ▲ on the axis.
+    no_color : bool or None
+        None follows the console: colours are off under NO_COLOR or when the console
+        has no colour system (a file or pipe). Without colour the first series is
+        plain and the others dim.
+    """
+
+    def __init__(self, series: list[Series], *, height: int = 12, title: str = "",
+                 x_label: str = "epoch", y_label: str = "loss", log_y: bool | None = None,
+                 log_x: bool = False, marker_x: float | None = None,
+                 no_color: bool | None = None) -> None:
+        if height < 2:
+            raise ValueError(f"height must be at least 2 rows, got {height}")
+        self.series, self.height, self.title = series, height, title
+        self.x_label, self.y_label = x_label, y_label
+        self.log_y, self.log_x, self.marker_x, self.no_color = log_y, log_x, marker_x, no_color
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(20, options.max_width), options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        # The plot is narrower than the console, so 2 buckets per console column is enough.
+        envelopes = [downsample(s.values, 2 * width) for s in self.series]
+        log_y = self._choose_log_y(envelopes)
+        curves = [self._curve(s, env, log_y) for s, env in zip(self.series, envelopes)]
+        if not any(curves):
+            yield Text("no data yet", style="dim")
+            return
+
+        x_lo, x_hi = _padded(min(p[0] for c in curves for p in c),
+                             max(p[0] for c in curves for p in c), self.log_x)
+        y_lo, y_hi = _padded(min(p[1] for c in curves for p in c),
+                             max(p[2] for c in curves for p in c), log_y)
+        digits = 4 if width >= 40 else 2  # narrow consoles need the room for the plot
+        y_axis = _Axis(y_lo, y_hi, log_y, 4 * self.height)
+        labels = {0: format_number(y_axis.value(y_axis.dots - 1), digits),
+                  self.height - 1: format_number(y_axis.value(0), digits)}
+        if self.height >= 5:
+            mid = self.height // 2
+            # The value halfway down that row's four dots, where its ┤ points.
+            labels[mid] = format_number(y_axis.value(y_axis.dots - 1 - (4 * mid + 1.5)), digits)
+        gutter = max(cell_len(label) for label in labels.values())
+        cols = max(1, width - gutter - 2)
+        x_axis = _Axis(x_lo, x_hi, self.log_x, 2 * cols)
+
+        canvases = [_draw(curve, x_axis, y_axis, cols, self.height) for curve in curves]
+
+        no_color = self.no_color
+        if no_color is None:
+            no_color = console.no_color or console.color_system is None
+        styles = [s.style for s in self.series]
+        if no_color:
+            styles = ["", *["dim"] * (len(styles) - 1)]
+        marker_col = None
+        if self.marker_x is not None and (self.marker_x > 0 or not self.log_x):
+            t = _scale(self.marker_x, self.log_x)
+            if x_lo <= t <= x_hi:
+                marker_col = x_axis.dot(t) // 2
+
+        yield from self._header(gutter, cols)
+        for row in range(self.height):
+            line = Text(f"{labels.get(row, ''):>{gutter}} ", no_wrap=True, overflow="crop")
+            line.append("┤" if row in labels else "│", "dim")
+            cells = []
+            for col in range(cols):
+                bits, style = 0, None
+                for canvas, series_style in zip(canvases, styles):
+                    if canvas.cells[row][col]:
+                        bits |= canvas.cells[row][col]
+                        style = series_style if style is None else style
+                if bits:
+                    cells.append((chr(_BRAILLE_BLANK | bits), style))
+                else:
+                    cells.append(("┊" if col == marker_col else " ", "dim"))
+            _append_runs(line, cells)
+            yield line
+        yield from self._x_axis(x_axis, gutter, cols, marker_col)
+        yield self._legend(styles, no_color, marked=marker_col is not None)
+
+    def _choose_log_y(self, envelopes: list[list[Envelope]]) -> bool:
+        positive = [e for env in envelopes for e in env if e.low_positive is not None]
+        if not positive:
+            return False
+        if self.log_y is not None:
+            return self.log_y
+        return max(e.high for e in positive) / min(e.low_positive for e in positive) > 10
+
+    def _curve(self, series: Series, envelopes: list[Envelope],
+               log_y: bool) -> list[tuple[float, float, float]]:
+        """(x, low, high) in plotting coordinates, leaving out what the axes cannot show."""
+        points = []
+        for i, e in enumerate(envelopes):
+            # The end buckets sit at the first and last x, so the axis spans the data exactly.
+            if i == 0:
+                index = e.start
+            elif i == len(envelopes) - 1:
+                index = e.stop - 1
+            else:
+                index = (e.start + e.stop - 1) // 2
+            x = index + 1 if series.xs is None else float(series.xs[index])
+            low = e.low_positive if log_y else e.low
+            if low is None or not abs(x) <= _LIMIT or (self.log_x and x <= 0):
+                continue
+            if max(-low, e.high) > _LIMIT:
+                continue
+            points.append((_scale(x, self.log_x), _scale(low, log_y), _scale(e.high, log_y)))
+        return points
+
+    def _header(self, gutter: int, cols: int) -> RenderResult:
+        if not (self.title or self.y_label):
+            return
+        header = Text(self.y_label, style="dim", no_wrap=True, overflow="ellipsis")
+        if self.title:
+            centred = gutter + 2 + (cols - cell_len(self.title)) // 2
+            header.append(" " * max(1, centred - cell_len(self.y_label)))
+            header.append(self.title, "bold")
+        yield header
+
+    def _x_axis(self, x_axis: _Axis, gutter: int, cols: int,
+                marker_col: int | None) -> RenderResult:
+        """The axis line with tick marks, then the tick labels and the x label."""
+        integral = all(s.xs is None for s in self.series)  # epochs: ticks on whole numbers
+        ends = [x_axis.value(0), x_axis.value(x_axis.dots - 1)]
+        if integral:
+            ends = [math.ceil(ends[0] - 1e-9), math.floor(ends[1] + 1e-9)]
+        # Round steps in plotting coordinates: whole epochs, whole decades on a log axis.
+        step = _nice_step((x_axis.hi - x_axis.lo) / max(2, cols // 14))
+        if integral or self.log_x:
+            step = max(1.0, step)
+        multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
+        middles = [10 ** (k * step) if self.log_x else k * step for k in multiples]
+
+        x_label_in_gutter = cell_len(self.x_label) <= gutter
+        # Middle ticks give way when the x label needs their room on the tick line.
+        for candidates in (ends + middles, ends + middles[1::2], ends):
+            buffer, ticks = [" "] * cols, set()
+            for value in candidates:
+                col = x_axis.dot(_scale(value, self.log_x)) // 2
+                label = format_number(value)
+                if _place(buffer, col - len(label) // 2, label):
+                    ticks.add(col)
+            if x_label_in_gutter or _place_in_widest_gap(buffer, self.x_label):
+                break
+
+        axis_line = Text(" " * gutter + " └", style="dim", no_wrap=True, overflow="crop")
+        _append_runs(axis_line, [("▲", "bold") if col == marker_col else
+                                 ("┬" if col in ticks else "─", "dim") for col in range(cols)])
+        yield axis_line
+        gutter_text = f"{self.x_label:>{gutter}}  " if x_label_in_gutter else " " * (gutter + 2)
+        tick_line = Text(gutter_text, style="dim", no_wrap=True, overflow="crop")
+        tick_line.append("".join(buffer))
+        yield tick_line
+
+    def _legend(self, styles: list[str], no_color: bool, marked: bool) -> Text:
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        for i, (series, style) in enumerate(zip(self.series, styles)):
+            glyph = "┄" if no_color and i > 0 else "━"
+            legend.append(f"{'  ' if i else ''}{glyph} ", style)
+            legend.append(series.name, style)
+        if marked:
+            legend.append(f"  ▲ {self.x_label} {format_number(self.marker_x)}", "bold")
+        return legend

@@ -1,0 +1,398 @@
+"""The commands' work as plain functions that return data: tables -> model -> predictions.
+
+`cli.py` parses options and shows results; everything between reading a CSV
+and having numbers to show happens here. Never prints, never imports typer
+or rich, so benchmarks and tests drive exactly the code path the CLI uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from nncli.core import metrics
+from nncli.core.model import HISTORY_KEYS, Model
+from nncli.core.network import Network
+from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
+                                      is_missing_text)
+from nncli.core.training import EpochStats, TrainConfig, fit_iter
+from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
+from nncli.errors import DataError, UsageError, shorten
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read a table: which columns play which role, what counts as missing."""
+
+    target: tuple[str, ...] = ()  # empty: the last column
+    features: tuple[str, ...] = ()  # empty: every other column
+    ignore: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    na_values: tuple[str, ...] = DEFAULT_NA_VALUES
+    missing: str = "impute"  # or "error"
+    max_categories: int = 50
+    delimiter: str | None = None
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    kind: str = "mlp"
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    dropout: float = 0.0
+    task: str = "auto"
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    kind: str  # numeric, categorical, ignored, target
+    missing: int = 0
+    categories: int = 0
+
+
+@dataclass
+class TrainingData:
+    """Standardized training (and validation) arrays, with the encoders that made them."""
+
+    source: str
+    pre: Preprocessor
+    target: Target
+    X: np.ndarray
+    Y: np.ndarray
+    X_val: np.ndarray | None = None
+    Y_val: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    columns: list[ColumnInfo] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    sha256: str = ""
+    na_values: list[str] = field(default_factory=lambda: list(DEFAULT_NA_VALUES))
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+
+def _dtype(name: str) -> type:
+    return np.float64 if name == "float64" else np.float32
+
+
+def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple[list[str], list[str]]:
+    """(feature names, target names) from the header and the options."""
+    for group in (opts.target, opts.features, opts.ignore, opts.categorical):
+        unknown = [c for c in group if c not in header]
+        if unknown:
+            raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
+                            hint=f"the header has: {shorten(', '.join(header), 200)}")
+    targets = list(opts.target) or [header[-1]]
+    if opts.features:
+        features = [c for c in opts.features if c not in targets]
+    else:
+        features = [c for c in header if c not in targets and c not in opts.ignore]
+    if not features:
+        raise DataError("no feature columns left (the table needs at least one besides the target)",
+                        file=source, line=1)
+    return features, targets
+
+
+def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str], list[str], list[ColumnInfo]]:
+    """Read a training table; decide which feature columns are categorical."""
+    na = frozenset(opts.na_values)
+    with TableReader(path, None, na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
+        header = reader.header
+        features, targets = _resolve_columns(header, opts, reader.name)
+        reader.select(features + targets, text=set(opts.categorical) | set(targets),
+                      auto=set(features) - set(opts.categorical))
+        table = reader.read()
+    infos = [ColumnInfo(c, "ignored") for c in header if c not in features and c not in targets]
+    for c in features:
+        col = table.columns[c]
+        if col.is_text and c not in opts.categorical:
+            n_missing = int(is_missing_text(col.values, na).sum())
+            n_text = len(col.values) - n_missing - col.n_numeric
+            if n_text <= col.n_numeric and col.first_text is not None:
+                line, cell = col.first_text
+                raise DataError(
+                    f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
+                    file=table.source, line=line, column=header.index(c) + 1, column_name=c,
+                    hint=f"fix the cell, or use --categorical {c} / --ignore {c}",
+                )
+    return table, features, targets, infos
+
+
+def _kinds(table: Table, features: list[str]) -> dict[str, str]:
+    return {c: "categorical" if table.columns[c].is_text else "numeric" for c in features}
+
+
+def _check_missing(table: Table, features: list[str], opts: DataOptions) -> None:
+    """With --missing error: refuse the first missing feature cell."""
+    na = frozenset(opts.na_values)
+    first: tuple[int, str] | None = None
+    for c in features:
+        v = table.columns[c].values
+        miss = is_missing_text(v, na) if v.dtype.kind == "U" else np.isnan(v)
+        hits = np.nonzero(miss)[0]
+        if hits.size and (first is None or table.lines[hits[0]] < first[0]):
+            first = (int(table.lines[hits[0]]), c)
+    if first is not None:
+        line, c = first
+        raise DataError("missing value", file=table.source, line=line, column=table.header.index(c) + 1,
+                        column_name=c, hint="fill it in, or use --missing impute")
+
+
+def _take(columns: dict[str, Column], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+    return {c: col.values[rows] for c, col in columns.items()}
+
+
+def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) row indices; stratified by class when labels are given."""
+    if labels is None:
+        perm = rng.permutation(n)
+        k = min(max(1, round(n * fraction)), n - 1)
+        return np.sort(perm[k:]), np.sort(perm[:k])
+    val = []
+    for c in np.unique(labels):
+        rows = rng.permutation(np.nonzero(labels == c)[0])
+        k = min(round(len(rows) * fraction), len(rows) - 1)
+        val.append(rows[:k])
+    val_rows = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
+    if val_rows.size == 0:
+        val_rows = rng.permutation(n)[:1]
+    train_rows = np.setdiff1d(np.arange(n), val_rows)
+    return train_rows, val_rows
+
+
+def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str | None = None,
+                       val_split: float | None = None, class_weight: str | None = None,
+                       rng: np.random.Generator | None = None) -> TrainingData:
+    """Read, encode and (optionally) split training data."""
+    dtype = _dtype(opts.dtype)
+    na = frozenset(opts.na_values)
+    table, features, targets, infos = read_training_table(path, opts)
+    notices: list[str] = []
+    # Rows whose target is missing teach nothing: drop them (eval refuses them instead).
+    target_text = [table.columns[t].values for t in targets]
+    keep = ~np.any([is_missing_text(v, na) for v in target_text], axis=0)
+    if not keep.all():
+        notices.append(f"dropped {int((~keep).sum()):,} row(s) whose target is missing")
+        table = Table(table.source, table.header,
+                      {c: Column(c, col.values[keep], col.is_text, col.n_numeric, col.first_text)
+                       for c, col in table.columns.items()}, table.lines[keep])
+        target_text = [v[keep] for v in target_text]
+    if table.n_rows == 0:
+        raise DataError("no rows with a target value", file=table.source)
+    if opts.missing == "error":
+        _check_missing(table, features, opts)
+    kinds = _kinds(table, features)
+    for c, kind in kinds.items():
+        if kind == "categorical":
+            v = table.columns[c].values
+            n_cats = len(set(v[~is_missing_text(v, na)].tolist()))
+            if n_cats > opts.max_categories:
+                raise DataError(
+                    f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})",
+                    file=table.source,
+                    hint=f"an id-like column? --ignore {c}; else raise --max-categories",
+                )
+    target = fit_target(target_text, targets, task)
+    codes = target.class_index(target_text[0], source=table.source, lines=table.lines) \
+        if target.task == "classification" else None
+    values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
+    n = table.n_rows
+    train_rows = np.arange(n)
+    val_rows = None
+    if val_split:
+        if n < 2:
+            raise DataError("--val-split needs at least two rows", file=table.source)
+        train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
+    train_cols = _take(table.columns, train_rows)
+    pre, X = fit_preprocessor({c: train_cols[c] for c in features}, kinds, na, dtype)
+    Y = target.encode(values[train_rows], dtype)
+    X_val = Y_val = None
+    if val_rows is not None:
+        val_cols = _take(table.columns, val_rows)
+        X_val = pre.transform({c: val_cols[c] for c in features}, na, dtype)
+        Y_val = target.encode(values[val_rows], dtype)
+    elif val_path is not None:
+        model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
+        X_val, Y_val, _ = load_eval_arrays(model_like, val_path, opts.delimiter)
+    sample_weight = None
+    if class_weight == "balanced" and codes is not None:
+        counts = np.bincount(codes[train_rows], minlength=len(target.classes))
+        w_class = len(train_rows) / (len(target.classes) * np.maximum(counts, 1))
+        sample_weight = w_class[codes[train_rows]].astype(dtype)
+    for f in pre.features:
+        infos.append(ColumnInfo(f.name, f.kind, f.missing, len(f.categories)))
+    infos.extend(ColumnInfo(t, "target") for t in targets)
+    order = {c: i for i, c in enumerate(table.header)}
+    infos.sort(key=lambda i: order[i.name])
+    imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
+    if imputed:
+        notices.append("imputed missing cells: " + ", ".join(imputed)
+                       + " (numbers get the training median, categories a 'missing' category)")
+    digest = hashlib.sha256()
+    for a in (X, Y):
+        digest.update(np.ascontiguousarray(a).data)
+    return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
+                        digest.hexdigest(), list(opts.na_values))
+
+
+def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:
+    hidden = list(mopts.hidden) if mopts.kind == "mlp" else []
+    net = Network([data.pre.n_inputs, *hidden, data.target.n_outputs], mopts.activation, data.target.loss,
+                  dtype=_dtype(dtype), dropout=mopts.dropout if hidden else 0.0)
+    net.initialize(rng)
+    return net
+
+
+class Training:
+    """A training run: iterate it for EpochStats; afterwards `model()` has the result."""
+
+    def __init__(self, data: TrainingData, mopts: ModelOptions, config: TrainConfig, *, seed: int, dtype: str,
+                 should_stop: Callable[[], bool] | None = None, extra_config: dict | None = None):
+        self.data, self.mopts, self.config = data, mopts, config
+        rng = np.random.default_rng(seed)
+        self.net = build_network(data, mopts, dtype, rng)
+        self.rng = rng
+        self.should_stop = should_stop
+        self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self.last: EpochStats | None = None
+        self.config_record = {**config.as_dict(), "model": mopts.kind, "hidden": list(mopts.hidden),
+                              "activation": mopts.activation, "dropout": mopts.dropout, "seed": seed,
+                              "dtype": dtype, **(extra_config or {})}
+
+    def __iter__(self) -> Iterator[EpochStats]:
+        d = self.data
+        val = (d.X_val, d.Y_val) if d.X_val is not None else None
+        for stats in fit_iter(self.net, d.X, d.Y, self.config, self.rng, val=val,
+                              sample_weight=d.sample_weight, should_stop=self.should_stop):
+            for k in HISTORY_KEYS:
+                v = getattr(stats, k)
+                self.history[k].append(math.nan if v is None else float(v))
+            self.last = stats
+            yield stats
+
+    def model(self) -> Model:
+        s = self.last
+        info = {
+            "rows": int(self.data.n_rows),
+            "val_rows": int(self.data.X_val.shape[0]) if self.data.X_val is not None else 0,
+            "source": self.data.source,
+            "data_sha256": self.data.sha256,
+            "epochs_run": s.epoch if s else 0,
+            "best_epoch": s.best_epoch if s else 0,
+            "stopped": s.stopped if s else None,
+            "weights_from_epoch": (s.best_epoch if (self.data.X_val is not None or self.config.patience is not None)
+                                   else s.epoch) if s else 0,
+            "seconds": float(sum(self.history["seconds"])),
+        }
+        if s is not None:
+            # Final numbers describe the saved weights (the best epoch when it is restored).
+            i = info["weights_from_epoch"] - 1
+            for k in ("loss", "metric", "val_loss", "val_metric"):
+                v = self.history[k][i]
+                info[f"final_{k}"] = None if math.isnan(v) else v
+        model = Model(self.mopts.kind, self.net, self.data.pre, self.data.target,
+                      list(self.data.na_values),
+                      config=self.config_record, info=info,
+                      history={k: np.asarray(v, np.float64) for k, v in self.history.items()})
+        return model
+
+
+# -- predict and eval ---------------------------------------------------------------------------
+def _feature_reader(model: Model, path: str, extra: Sequence[str] = (), text_extra: Sequence[str] = (),
+                    delimiter: str | None = None) -> TableReader:
+    cats = {f.name for f in model.pre.features if f.kind == "categorical"}
+    numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
+    cols = list(dict.fromkeys([*model.pre.names, *extra]))
+    return TableReader(path, cols, text=cats | (set(text_extra) - numeric), na_values=model.na_values,
+                       delimiter=delimiter, dtype=model.network.dtype.type)
+
+
+def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: bool = False,
+                   delimiter: str | None = None, report: EncodeReport | None = None,
+                   ) -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
+    """Stream predictions: per chunk, (table, predictions, probabilities or None).
+
+    Predictions are class indices (classification) or (n, n_targets) values.
+    The file is opened and its header checked before this returns; a bad row
+    raises after the chunks before it were yielded.
+    """
+    reader = _feature_reader(model, path, keep, keep, delimiter)
+
+    def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
+        with reader:
+            for chunk in reader.chunks():
+                X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
+                if model.task == "classification":
+                    P = model.predict_proba(X)
+                    yield chunk, P.argmax(axis=1), (P if proba else None)
+                else:
+                    yield chunk, model.predict_values(X), None
+
+    return generate()
+
+
+def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
+                     report: EncodeReport | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target) for a labelled file; a missing or unknown target is an error."""
+    targets = model.target.names
+    Xs, Ys, raws = [], [], []
+    with _feature_reader(model, path, targets, targets, delimiter) as reader:
+        na = frozenset(model.na_values)
+        for chunk in reader.chunks():
+            X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
+            tv = [chunk.columns[t].values for t in targets]
+            for t, v in zip(targets, tv):
+                miss = np.nonzero(is_missing_text(v, na))[0]
+                if miss.size:
+                    raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
+                                    column=chunk.header.index(t) + 1, column_name=t,
+                                    hint="eval needs a target value on every row")
+            if model.task == "classification":
+                raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines)
+            else:
+                try:
+                    raw = np.column_stack([v.astype(np.float64) for v in tv])
+                except ValueError:
+                    raise DataError("the regression target holds a non-number", file=chunk.source,
+                                    column_name=targets[0]) from None
+            Xs.append(X)
+            raws.append(raw)
+    if not Xs:
+        raise DataError("the file has a header but no data rows", file=reader.name, line=2)
+    X = np.concatenate(Xs)
+    raw = np.concatenate(raws)
+    return X, model.target.encode(raw, model.network.dtype.type), raw
+
+
+def evaluate_model(model: Model, path: str, delimiter: str | None = None,
+                   report: EncodeReport | None = None) -> dict:
+    """All metrics of `model` on a labelled file, as a JSON-ready dict."""
+    X, Y, raw = load_eval_arrays(model, path, delimiter, report)
+    out: dict = {"rows": int(X.shape[0]), "task": model.task}
+    if model.task == "regression":
+        pred = model.predict_values(X)
+        out.update(mse=metrics.mse(raw, pred), rmse=metrics.rmse(raw, pred), mae=metrics.mae(raw, pred),
+                   r2=metrics.r2(raw, pred))
+        return out
+    P = model.predict_proba(X)
+    pred = P.argmax(axis=1)
+    classes = model.target.classes
+    cm = metrics.confusion_matrix(raw, pred, len(classes))
+    precision, recall, f1, support = metrics.precision_recall_f1(cm)
+    out.update(
+        accuracy=metrics.accuracy(raw, pred),
+        log_loss=metrics.log_loss(raw, P),
+        classes=classes,
+        per_class={c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                       "support": int(support[i])} for i, c in enumerate(classes)},
+        macro={"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
+        confusion_matrix=cm.tolist(),
+    )
+    return out

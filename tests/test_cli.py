@@ -1,0 +1,194 @@
+"""The commands end to end: CliRunner for stdout/stderr apart, subprocesses for real pipelines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SAMPLES, run_nncli, write_csv
+from nncli.cli import app
+from nncli.model_file import load_model
+
+COMMANDS = ["gen-data", "fit", "predict", "eval", "show", "lr-find"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(cli, command):
+    r = cli(command, "--help")
+    assert r.exit_code == 0
+    assert "Example: nncli " + command in " ".join(r.stdout.split())
+    assert f"nncli {command}" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("kind", ["linear", "regression", "moons", "circles", "blobs", "spirals", "xor", "mixed"])
+def test_gen_data_writes_csv_to_stdout_reproducibly(cli, kind):
+    a = cli("gen-data", kind, "-n", "50", "--seed", "3")
+    b = cli("gen-data", kind, "-n", "50", "--seed", "3")
+    c = cli("gen-data", kind, "-n", "50", "--seed", "4")
+    assert a.exit_code == 0 and a.stderr == ""
+    rows = list(csv.reader(io.StringIO(a.stdout)))
+    assert len(rows) == 51 and len({len(r) for r in rows}) == 1
+    assert a.stdout == b.stdout != c.stdout
+
+
+def test_gen_data_linear_follows_the_classic_formula(cli):
+    out = cli("gen-data", "linear", "-n", "2000").stdout
+    data = np.loadtxt(io.StringIO(out), delimiter=",", skiprows=1)
+    x, y = data[:, 0], data[:, 1]
+    assert 0 <= x.min() and x.max() < 1
+    noise = y - 2 * x - 1
+    assert noise.min() >= -1e-5 and noise.max() < 1 + 1e-5 and abs(noise.mean() - 0.5) < 0.03
+
+
+def test_fit_predict_eval_round_trip(cli, tmp_path, moons_csv):
+    train, test = moons_csv
+    model = tmp_path / "m.npz"
+    r = cli("fit", train, "-o", model, "--epochs", "60", "--hidden", "32,32")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""  # fit prints nothing on stdout...
+    assert "Model saved to" in r.stderr and "epoch=" in r.stderr  # ...and talks on stderr
+    p = cli("predict", model, test, "--proba")
+    assert p.exit_code == 0 and p.stderr == ""
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert list(rows[0]) == ["prediction", "p_0", "p_1"] and len(rows) == 400
+    assert all(abs(float(r["p_0"]) + float(r["p_1"]) - 1) < 1e-5 for r in rows)
+    truth = [r[-1] for r in csv.reader(open(test))][1:]
+    acc = np.mean([r["prediction"] == t for r, t in zip(rows, truth)])
+    assert acc >= 0.95
+    e = cli("eval", model, test, "--json")
+    result = json.loads(e.stdout)
+    assert result["accuracy"] == pytest.approx(acc)
+    assert result["confusion_matrix"] and set(result["per_class"]) == {"0", "1"}
+    t = cli("eval", model, test)
+    assert t.stdout == "" and "accuracy" in t.stderr or "accuracy" in t.stdout
+
+
+def test_eval_table_goes_to_stdout_only_with_json(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    cli("fit", SAMPLES / "blobs.csv", "-o", model, "--epochs", "5", "-q")
+    human = cli("eval", model, SAMPLES / "blobs.csv")
+    assert human.exit_code == 0 and "precision" in human.stderr and human.stdout == ""
+    machine = cli("eval", model, SAMPLES / "blobs.csv", "--json")
+    assert json.loads(machine.stdout)["classes"] == ["0", "1", "2"]
+
+
+def test_string_labels_come_back_as_strings(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    labels = np.where(X[:, 0] + X[:, 1] > 0, "cat, big", "dog")
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "animal"],
+                     [(f"{x:.4f}", f"{y:.4f}", f'"{l}"' if "," in l else l) for (x, y), l in zip(X, labels)])
+    model = tmp_path / "m.npz"
+    r = cli("fit", data, "-o", model, "--epochs", "30", "-q")
+    assert r.exit_code == 0, r.stderr
+    out = list(csv.reader(io.StringIO(cli("predict", model, data).stdout)))
+    assert out[0] == ["prediction"] and {row[0] for row in out[1:]} == {"cat, big", "dog"}
+
+
+def test_regression_predictions_are_in_the_targets_units(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 300)
+    y = 1000 + 500 * x
+    data = write_csv(tmp_path / "d.csv", ["x", "price"], [(f"{a:.5f}", f"{b:.3f}") for a, b in zip(x, y)])
+    model = tmp_path / "m.npz"
+    r = cli("fit", data, "-o", model, "--model", "linear", "--lr", "0.05", "--epochs", "100", "-q",
+            "--val-split", "0")
+    assert r.exit_code == 0, r.stderr
+    preds = np.array([float(v) for v in cli("predict", model, data).stdout.split()[1:]])
+    assert np.abs(preds - y).max() < 5
+    assert load_model(str(model)).task == "regression"
+
+
+def test_task_choice_is_announced_and_overridable(cli, tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["x", "y"], [(i, i % 3) for i in range(60)])
+    m = tmp_path / "m.npz"
+    assert cli("fit", data, "-o", m, "--epochs", "2", "-q").exit_code == 0
+    assert load_model(str(m)).task == "classification"
+    assert cli("fit", data, "-o", m, "--epochs", "2", "-q", "--task", "regression").exit_code == 0
+    assert load_model(str(m)).task == "regression"
+
+
+def test_predict_matches_features_by_name_in_any_order(cli, tmp_path, moons_csv):
+    train, test = moons_csv
+    model = tmp_path / "m.npz"
+    cli("fit", train, "-o", model, "--epochs", "5", "-q")
+    rows = list(csv.reader(open(test)))
+    shuffled = tmp_path / "shuffled.csv"
+    with open(shuffled, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["extra", rows[0][1], rows[0][0]])
+        for r in rows[1:]:
+            w.writerow(["zzz", r[1], r[0]])
+    assert cli("predict", model, test).stdout == cli("predict", model, shuffled).stdout
+
+
+def test_missing_feature_columns_are_listed(cli, tmp_path, moons_csv):
+    train, _ = moons_csv
+    model = tmp_path / "m.npz"
+    cli("fit", train, "-o", model, "--epochs", "2", "-q")
+    data = write_csv(tmp_path / "d.csv", ["x9"], [(1,)])
+    r = cli("predict", model, data)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert "missing columns: 'x1', 'x2'" in r.stderr
+
+
+def test_bad_cell_names_file_line_and_column(cli, tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "y"], [(1, 2, 0), (3, 4, 1), (5, "oops", 0)])
+    r = cli("fit", data, "--categorical", "a", "-o", tmp_path / "m.npz")
+    # 'b' is mostly numeric, so the text cell is a mistake, not a category
+    assert r.exit_code == 1 and r.stdout == ""
+    assert f"{data}:4:2 (column 'b')" in r.stderr and "'oops'" in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--lr", "0"], ["--lr", "nan"], ["--epochs", "0"], ["--batch-size", "-1"], ["--hidden", "64,,3"],
+    ["--hidden", "0"], ["--dropout", "1"], ["--activation", "swish"], ["--optimizer", "lbfgs"],
+    ["--val-split", "1.5"], ["--task", "ranking"],
+])
+def test_bad_options_exit_2_before_any_work(cli, tmp_path, args):
+    r = cli("fit", tmp_path / "does-not-exist.csv", *args)
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith("nncli: error:") and "does-not-exist" not in r.stderr
+
+
+def test_pipeline_gen_fit_predict_head(tmp_path):
+    cmd = (f"{sys.executable} -m nncli gen-data moons -n 2000 | {sys.executable} -m nncli fit - -o m.npz --epochs 20 "
+           f"&& {sys.executable} -m nncli gen-data moons -n 100 --seed 9 > test.csv "
+           f"&& {sys.executable} -m nncli predict m.npz test.csv | head -3")
+    r = subprocess.run(cmd, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["prediction", *r.stdout.splitlines()[1:3]] and len(r.stdout.splitlines()) == 3
+    assert (tmp_path / "m.npz").exists() and "Traceback" not in r.stderr
+
+
+def test_predict_reads_stdin_and_sorts_in_a_pipeline(tmp_path):
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", SAMPLES / "regression.csv", "-o", model, "--epochs", "3", "-q").returncode == 0
+    data = (SAMPLES / "regression.csv").read_bytes()
+    r = run_nncli("predict", model, input=data)
+    assert r.returncode == 0 and r.stderr == b""
+    values = [float(v) for v in r.stdout.decode().split()[1:]]
+    assert len(values) == 1000 and all(np.isfinite(values))
+
+
+def test_python_dash_m_and_version():
+    r = run_nncli("--version")
+    assert r.returncode == 0 and r.stdout.decode().startswith("nncli ")
+
+
+def test_show_describes_the_model(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    cli("fit", SAMPLES / "linear.csv", "-o", model, "--model", "linear", "--optimizer", "sgd", "--lr", "0.1",
+        "--batch-size", "200", "--epochs", "300", "--val-split", "0", "-q")
+    r = cli("show", model)
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "linear" in r.stderr and "equation" in r.stderr and "y = 2." in r.stderr.replace("1.9", "2.")
+    meta = json.loads(cli("show", model, "--json").stdout)
+    assert meta["kind"] == "linear" and meta["features"][0]["name"] == "x"

@@ -1,0 +1,164 @@
+"""Backpropagation against finite differences, and optimizer steps against hand arithmetic."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nncli.core.activations import ACTIVATIONS
+from nncli.core.losses import LOSSES
+from nncli.core.network import Network
+from nncli.core.optimizers import SGD, Adam, Momentum
+
+
+def make_problem(loss: str, activation: str, seed: int = 0, hidden=(5, 4)):
+    rng = np.random.default_rng(seed)
+    n, d = 7, 3
+    k = {"mse": 2, "bce": 1, "ce": 3}[loss]
+    net = Network([d, *hidden, k], activation, loss, dtype=np.float64)
+    net.initialize(rng)
+    net.b[0][...] = rng.normal(0, 0.3, net.b[0].shape)
+    X = rng.normal(size=(n, d))
+    if loss == "mse":
+        Y = rng.normal(size=(n, k))
+    elif loss == "bce":
+        Y = (rng.random((n, 1)) < 0.5).astype(float)
+    else:
+        Y = np.eye(k)[rng.integers(0, k, n)]
+    return net, X, Y
+
+
+def analytic_grads(net: Network, X, Y, w=None) -> np.ndarray:
+    Z = net.forward_train(X.copy())
+    net.loss.value_and_delta(Z, Y, w)
+    net.backward(Z)
+    return net.grads.copy()
+
+
+def numeric_grads(net: Network, X, Y, w=None, h: float = 1e-6) -> np.ndarray:
+    g = np.zeros_like(net.params)
+    for i in range(net.n_params):
+        old = net.params[i]
+        net.params[i] = old + h
+        up = net.loss_value(X, Y, w)
+        net.params[i] = old - h
+        down = net.loss_value(X, Y, w)
+        net.params[i] = old
+        g[i] = (up - down) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_backprop_matches_finite_differences(loss, activation):
+    net, X, Y = make_problem(loss, activation)
+    if activation in ("relu", "leaky_relu"):
+        # Keep pre-activations away from the kink, where finite differences lie.
+        for _ in range(20):
+            Z = X @ net.W[0] + net.b[0]
+            if np.abs(Z).min() > 1e-3:
+                break
+            net.b[0][...] += 0.01
+    ga, gn = analytic_grads(net, X, Y), numeric_grads(net, X, Y)
+    np.testing.assert_allclose(ga, gn, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_backprop_with_sample_weights(loss):
+    net, X, Y = make_problem(loss, "tanh", seed=3)
+    w = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0])
+    np.testing.assert_allclose(analytic_grads(net, X, Y, w), numeric_grads(net, X, Y, w), rtol=1e-5, atol=1e-8)
+
+
+def test_linear_model_gradients():
+    net, X, Y = make_problem("mse", "identity", hidden=())
+    np.testing.assert_allclose(analytic_grads(net, X, Y), numeric_grads(net, X, Y), rtol=1e-6, atol=1e-9)
+
+
+def test_dropout_backward_uses_the_same_mask():
+    net, X, Y = make_problem("mse", "tanh", seed=5)
+    net.dropout = 0.5
+    net._buffers.clear()
+    rng = np.random.default_rng(0)
+    Z = net.forward_train(X.copy(), np.random.default_rng(7))
+    M = [m.copy() for m in net._buffers[X.shape[0]]["mask"]]
+    net.loss.value_and_delta(Z, Y)
+    net.backward(Z)
+    ga = net.grads.copy()
+    assert any((m == 0).any() for m in M) and any((m > 1.5).any() for m in M)
+
+    def masked_loss():  # the same network with the masks fixed
+        A = X
+        for l in range(net.n_layers):
+            A = A @ net.W[l] + net.b[l]
+            if l < net.n_layers - 1:
+                A = np.tanh(A) * M[l]
+        return net.loss.value(A, Y)
+
+    h, gn = 1e-6, np.zeros_like(ga)
+    for i in range(net.n_params):
+        old = net.params[i]
+        net.params[i] = old + h
+        up = masked_loss()
+        net.params[i] = old - h
+        gn[i] = (up - masked_loss()) / (2 * h)
+        net.params[i] = old
+    del rng
+    np.testing.assert_allclose(ga, gn, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_losses_are_stable_on_huge_logits(loss):
+    k = {"mse": 1, "bce": 1, "ce": 3}[loss]
+    Z = np.array([[1000.0] * k, [-1000.0] * k, [1000.0] + [-1000.0] * (k - 1)], dtype=np.float32)
+    Y = np.zeros_like(Z)
+    Y[:, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = LOSSES[loss].value(Z, Y)
+        d = Z.copy()
+        v2 = LOSSES[loss].value_and_delta(d, Y)
+        out = LOSSES[loss].output(Z.copy())
+    assert np.isfinite(v) and np.isfinite(v2) and np.isfinite(d).all() and np.isfinite(out).all()
+    assert v == pytest.approx(v2, rel=1e-6)
+    if loss == "bce":
+        assert v == pytest.approx(1000.0 / 3, rel=1e-6)  # only the -1000 row is wrong, by 1000 nats
+    if loss == "ce":
+        assert v == pytest.approx(2 * np.log(3) / 3, rel=1e-5)  # two rows of equal logits, one certain and right
+
+
+def test_sgd_step_by_hand():
+    p = np.array([1.0, -2.0, 0.5])
+    g = np.array([0.5, -1.0, 2.0])
+    SGD(3, np.float64, lr=0.1).step(p, g)
+    np.testing.assert_allclose(p, [0.95, -1.9, 0.3])
+
+
+def test_momentum_steps_by_hand():
+    p, g = np.array([1.0]), np.array([2.0])
+    opt = Momentum(1, np.float64, lr=0.1, momentum=0.9)
+    opt.step(p, g)  # v = -0.2, p = 0.8
+    opt.step(p, g)  # v = 0.9 * -0.2 - 0.2 = -0.38, p = 0.42
+    np.testing.assert_allclose(p, [0.42])
+    p = np.array([1.0])
+    nest = Momentum(1, np.float64, lr=0.1, momentum=0.9, nesterov=True)
+    nest.step(p, g)  # v = -0.2; p += 0.9 * -0.2 - 0.2 = -0.38 -> 0.62
+    np.testing.assert_allclose(p, [0.62])
+
+
+def test_adam_steps_by_hand():
+    p = np.array([1.0, 1.0])
+    g1, g2 = np.array([0.1, -3.0]), np.array([0.2, 1.0])
+    opt = Adam(2, np.float64, lr=0.01)
+    opt.step(p, g1)
+    # Step 1: m_hat = g, v_hat = g^2, so each parameter moves by lr * sign(g) (eps aside).
+    np.testing.assert_allclose(p, [0.99, 1.01], rtol=1e-7)
+    p1 = p.copy()
+    opt.step(p, g2)
+    m = 0.9 * 0.1 * g1 + 0.1 * g2
+    v = 0.999 * 0.001 * g1**2 + 0.001 * g2**2
+    m_hat, v_hat = m / (1 - 0.9**2), v / (1 - 0.999**2)
+    expected = p1 - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-8)
+    np.testing.assert_allclose(p, expected, rtol=1e-9)

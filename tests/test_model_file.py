@@ -1,0 +1,154 @@
+"""The model file: round trips exactly, holds no pickles, and refuses anything else clearly."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_nncli
+from nncli import model_file
+from nncli.errors import ModelFileError
+from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
+from nncli.core.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    data = load_training_data(str(SAMPLES / "blobs.csv"), DataOptions(), "auto", val_split=0.2,
+                              rng=np.random.default_rng(0))
+    run = Training(data, ModelOptions(hidden=(8,)), TrainConfig(epochs=5), seed=0, dtype="float32")
+    list(run)
+    model = run.model()
+    path = tmp_path_factory.mktemp("m") / "m.npz"
+    model_file.save_model(model, str(path))
+    return model, data, path
+
+
+def test_save_load_gives_identical_predictions(trained):
+    model, data, path = trained
+    loaded = model_file.load_model(str(path))
+    assert np.array_equal(loaded.network.params, model.network.params)
+    assert np.array_equal(loaded.predict_proba(data.X), model.predict_proba(data.X))
+    assert loaded.target.classes == model.target.classes == ["0", "1", "2"]
+    assert loaded.pre.encoded_names() == model.pre.encoded_names()
+    assert loaded.history["loss"].tolist() == model.history["loss"].tolist()
+    assert loaded.info["data_sha256"] == data.sha256
+
+
+def test_file_holds_only_plain_arrays(trained):
+    _, _, path = trained
+    with zipfile.ZipFile(path) as zf:
+        names = sorted(n[:-4] for n in zf.namelist())
+    assert names == sorted(model_file.MEMBERS)
+    with np.load(path, allow_pickle=False) as npz:  # would raise on any object array
+        for k in npz.files:
+            assert npz[k].dtype.kind in "fu" and not npz[k].dtype.hasobject
+        meta = json.loads(npz["meta"].tobytes())
+    assert meta["format"] == "nncli-model" and meta["format_version"] == 1
+
+
+def rewrite(path, out, change):
+    """Copy a model file, letting `change(arrays)` edit the arrays dict."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    np.savez(out, **arrays)
+    return out
+
+
+def edit_meta(**fields):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        meta.update(fields)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
+
+
+CORRUPTIONS = {
+    "wrong version": (edit_meta(format_version=99), "format version '99'"),
+    "not an nncli model": (edit_meta(format="other"), "format name"),
+    "missing key": (lambda a: a.pop("x_mean"), "missing x_mean"),
+    "extra key": (lambda a: a.update(evil=np.zeros(3)), "unexpected member"),
+    "shape contradicts metadata": (lambda a: a.update(params=a["params"][:-1]), "the layers need"),
+    "non-finite weights": (lambda a: a["params"].__setitem__(0, np.nan), "non-finite"),
+    "object array": (lambda a: a.update(params=np.array([{"x": 1}], dtype=object)), "only plain numbers"),
+    "inconsistent sizes": (edit_meta(sizes=[3, 8, 3]), "inputs but the features encode"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupt_models_are_refused(trained, tmp_path, case):
+    _, _, path = trained
+    change, message = CORRUPTIONS[case]
+    bad = rewrite(path, tmp_path / "bad.npz", change) if case != "object array" else None
+    if bad is None:  # np.savez would pickle the object array into the file: build it by hand
+        bad = tmp_path / "bad.npz"
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        with zipfile.ZipFile(bad, "w") as zf:
+            for k, v in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.array([{"x": 1}], dtype=object) if k == "params" else v,
+                                          allow_pickle=True)
+                zf.writestr(k + ".npy", buf.getvalue())
+    with pytest.raises(ModelFileError, match=message):
+        model_file.load_model(str(bad))
+
+
+def test_absurd_declared_shape_is_refused_before_allocating(trained, tmp_path):
+    _, _, path = trained
+    bad = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "params.npy":
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                              "shape": (10**12,)})
+                data = header.getvalue() + b"\0" * 64
+            dst.writestr(info.filename, data)
+    with pytest.raises(ModelFileError, match="declares|absurd"):
+        model_file.load_model(str(bad))
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated"])
+def test_non_models_are_refused(tmp_path, content):
+    p = tmp_path / "x.npz"
+    p.write_bytes(content)
+    with pytest.raises(ModelFileError):
+        model_file.load_model(str(p))
+
+
+def test_truncated_model_is_refused(trained, tmp_path):
+    _, _, path = trained
+    p = tmp_path / "t.npz"
+    p.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(ModelFileError):
+        model_file.load_model(str(p))
+
+
+def test_cli_reports_a_bad_model_in_one_line(tmp_path):
+    p = tmp_path / "x.npz"
+    p.write_bytes(b"garbage")
+    r = run_nncli("predict", p, SAMPLES / "moons.csv")
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr.decode().startswith("nncli: error:") and "Traceback" not in r.stderr.decode()
+
+
+def test_atomic_save_leaves_old_file_when_writing_fails(trained, tmp_path, monkeypatch):
+    model, _, _ = trained
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old model")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(KeyboardInterrupt):
+        model_file.save_model(model, str(path))
+    assert path.read_bytes() == b"old model"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]

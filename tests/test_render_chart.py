@@ -1,0 +1,208 @@
+"""Tests for the braille line chart: shape, width, scales, colours and robustness."""
+
+import io
+import math
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import Segment
+
+from nncli.render_chart import LineChart, Series, downsample, format_number
+
+BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
+DECREASING = [1 / (1 + e) for e in range(50)]
+HISTORIES = {
+    "flat": [0.5] * 30,
+    "decreasing": DECREASING,
+    "noisy": [1 + random.Random(7).gauss(0, 0.3) for _ in range(200)],
+    "single epoch": [0.7],
+    "extremes": [10 ** (4 - 12 * i / 99) for i in range(100)],
+}
+
+
+def render(chart: LineChart, width: int = 60, color: bool = False) -> list[str]:
+    """The chart's output lines, as plain text."""
+    console = Console(file=io.StringIO(), width=width, color_system="truecolor" if color else None,
+                      force_terminal=color, record=True)
+    console.print(chart)
+    return console.export_text().splitlines()
+
+
+def render_segments(chart: LineChart, width: int = 60, **console_options) -> list[list[Segment]]:
+    console = Console(file=io.StringIO(), width=width, **console_options)
+    return list(Segment.split_lines(console.render(chart)))
+
+
+def plot_rows(lines: list[str]) -> list[str]:
+    return [line for line in lines if any(ch in BRAILLE for ch in line)]
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+@pytest.mark.parametrize("width", [60, 40, 20])
+def test_every_history_draws_braille_within_the_width(name, width):
+    lines = render(LineChart([Series("train", HISTORIES[name])], height=8), width=width)
+    assert plot_rows(lines)
+    assert all(cell_len(line) <= width for line in lines)
+
+
+@pytest.mark.parametrize("width", [60, 40])
+def test_lines_fit_the_width_with_colour_codes(width):
+    chart = LineChart([Series("train", DECREASING), Series("validation [best]", DECREASING[::-1])],
+                      title="a title much longer than the forty columns it has to fit in",
+                      marker_x=10)
+    lines = render_segments(chart, width=width, color_system="truecolor", force_terminal=True)
+    assert all(Segment.get_line_length(line) <= width for line in lines)
+
+
+@pytest.mark.parametrize("log_y", [None, False])
+def test_decreasing_curve_starts_high_and_ends_low(log_y):
+    rows = render(LineChart([Series("train", DECREASING)], height=10, log_y=log_y))[1:11]
+    lit = [(col, row) for row, line in enumerate(rows)
+           for col, ch in enumerate(line) if ch in BRAILLE]
+    leftmost, rightmost = min(col for col, _ in lit), max(col for col, _ in lit)
+    assert min(row for col, row in lit if col == leftmost) == 0
+    assert min(row for col, row in lit if col == rightmost) == len(rows) - 1
+
+
+def test_curve_is_continuous():
+    # A steep drop still lights a dot in every plot row between its ends.
+    lines = render(LineChart([Series("train", [1.0, 0.0, 0.0])], height=6, log_y=False))
+    plot = lines[1:7]
+    assert all(any(ch in BRAILLE for ch in line) for line in plot)
+
+
+def test_legend_names_every_series_and_brackets_are_not_markup():
+    lines = render(LineChart([Series("train", DECREASING), Series("[bold]validation", DECREASING)]))
+    assert "train" in lines[-1]
+    assert "[bold]validation" in lines[-1]
+
+
+def test_extremes_choose_log_scale_and_label_both_ends():
+    lines = render(LineChart([Series("train", HISTORIES["extremes"])], height=8))
+    text = "\n".join(lines)
+    assert "1e+04" in text and "1e-08" in text
+    # On a log axis the geometric decay is a straight diagonal: the middle row is lit
+    # near the middle.
+    middle = lines[1 + 4]
+    first_lit = min(i for i, ch in enumerate(middle) if ch in BRAILLE)
+    assert 0.3 < first_lit / len(middle) < 0.7
+
+
+def test_log_scale_is_auto_only_past_a_decade():
+    # The middle row of five is labelled with the middle of the range: arithmetic on a
+    # linear axis, geometric on a log axis.
+    narrow = render(LineChart([Series("train", [0.9, 0.5])], height=5))
+    assert narrow[3].split()[0] == "0.7"
+    wide = render(LineChart([Series("train", [100.0, 1.0])], height=5))
+    assert wide[3].split()[0] == "10"
+    forced = render(LineChart([Series("train", [100.0, 1.0])], height=5, log_y=False))
+    assert forced[3].split()[0] == "50.5"
+
+
+def test_log_scale_skips_non_positive_values_and_falls_back_when_none_are_positive():
+    assert plot_rows(render(LineChart([Series("train", [1.0, 0.0, -1.0, 0.01])], log_y=True)))
+    lines = render(LineChart([Series("train", [-1.0, -2.0, -3.0])], log_y=True, height=5))
+    assert plot_rows(lines)
+    assert "-1" in lines[1] and "-3" in lines[5]
+
+
+def test_non_finite_values_are_skipped():
+    values = [1.0, math.nan, 0.5, math.inf, -math.inf, 0.25]
+    lines = render(LineChart([Series("train", values)], height=5, log_y=False))
+    assert plot_rows(lines)
+    assert lines[1].split()[0] == "1" and lines[5].split()[0] == "0.25"
+
+
+@pytest.mark.parametrize("series", [[], [Series("train", [])], [Series("train", [math.nan] * 3)]])
+def test_no_data(series):
+    assert render(LineChart(series)) == ["no data yet"]
+
+
+def test_train_and_validation_get_their_own_colours():
+    chart = LineChart([Series("train", DECREASING, style="cyan"),
+                       Series("validation", [v + 0.2 for v in DECREASING], style="magenta")])
+    lines = render_segments(chart, color_system="truecolor", force_terminal=True, no_color=False)
+    colours = {str(seg.style.color.name) for line in lines for seg in line
+               if seg.style and seg.style.color and any(ch in BRAILLE for ch in seg.text)}
+    assert colours == {"cyan", "magenta"}
+
+
+@pytest.mark.parametrize("console_options", [{"no_color": True, "force_terminal": True},
+                                             {"color_system": None}])
+def test_without_colour_the_second_series_is_dim(console_options):
+    chart = LineChart([Series("train", DECREASING),
+                       Series("validation", [v + 0.2 for v in DECREASING])])
+    lines = render_segments(chart, **console_options)
+    braille = [seg for line in lines for seg in line if any(ch in BRAILLE for ch in seg.text)]
+    assert {bool(seg.style and seg.style.dim) for seg in braille} == {True, False}
+    [validation] = [seg for seg in lines[-1] if "validation" in seg.text]
+    [train] = [seg for seg in lines[-1] if "train" in seg.text]
+    assert validation.style.dim and not (train.style and train.style.dim)
+
+
+def test_explicit_no_color_overrides_the_console():
+    chart = LineChart([Series("train", DECREASING, style="cyan")], no_color=True)
+    lines = render_segments(chart, color_system="truecolor", force_terminal=True)
+    assert not any(seg.style and seg.style.color for line in lines for seg in line)
+
+
+def test_long_history_renders_the_same_lines_as_a_short_one():
+    short = [1 / (1 + e) for e in range(100)]
+    long = [1 / (1 + e / 1000) for e in range(100_000)]
+    short_lines = render(LineChart([Series("train", short)]))
+    long_lines = render(LineChart([Series("train", long)]))
+    assert len(long_lines) == len(short_lines)
+    assert "1e+05" in long_lines[-2]
+
+
+def test_downsample_keeps_the_envelope_of_every_bucket():
+    values = [0.0] * 1000
+    values[123] = 5.0
+    values[777] = -5.0
+    envelopes = downsample(values, 10)
+    assert len(envelopes) == 10
+    assert max(e.high for e in envelopes) == 5.0 and min(e.low for e in envelopes) == -5.0
+    assert [e.start for e in envelopes] == list(range(0, 1000, 100))
+    assert envelopes[7].low_positive is None
+
+
+def test_downsample_keeps_short_series_point_for_point():
+    assert [(e.low, e.high) for e in downsample([3.0, 1.0, 2.0], 10)] == [(3, 3), (1, 1), (2, 2)]
+
+
+def test_marker_and_explicit_xs():
+    lrs = [10 ** (-6 + i / 10) for i in range(61)]
+    chart = LineChart([Series("loss", [1 + abs(i - 40) / 10 for i in range(61)], xs=lrs)],
+                      log_x=True, x_label="learning rate", marker_x=1e-2, height=6)
+    lines = render(chart)
+    assert "▲" in lines[-3]
+    assert "1e-06" in lines[-2] and lines[-2].rstrip().endswith("1")
+    assert "learning rate" in lines[-2]
+
+
+@pytest.mark.parametrize("value, text", [(0.4512345, "0.4512"), (0.0012, "1.2e-03"),
+                                         (13000, "1.3e+04"), (1e-8, "1e-08"), (0, "0"),
+                                         (-2.5, "-2.5"), (1234.4, "1234")])
+def test_format_number(value, text):
+    assert format_number(value) == text
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300),
+       width=st.integers(20, 200), log_y=st.sampled_from([None, True, False]))
+def test_any_values_render_within_the_width(values, width, log_y):
+    lines = render(LineChart([Series("train", values), Series("validation", values[::-1])],
+                             log_y=log_y, height=4), width=width)
+    assert lines and all(cell_len(line) <= width for line in lines)
+
+
+def test_imports_neither_numpy_nor_typer():
+    code = "import sys, nncli.render_chart; print(sorted({'numpy', 'typer'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,145 @@
+"""Tests for the SVG line chart: a valid document, one path per curve, scales and escaping."""
+
+import math
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nncli.svg_chart import MAX_POINTS, render_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+DECREASING = [1 / (1 + e) for e in range(50)]
+
+
+def parse(svg: str) -> ET.Element:
+    assert svg.startswith("<?xml")
+    return ET.fromstring(svg.encode())
+
+
+def paths(root: ET.Element) -> list[ET.Element]:
+    return [p for p in root.iter(f"{SVG}path") if p.get("class") == "series"]
+
+
+def tick_labels(root: ET.Element, axis: str) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")
+            if t.get("class") == f"tick {axis}"]
+
+
+def coordinates(path: ET.Element) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", path.get("d"))]
+
+
+@pytest.mark.parametrize("n_series", [1, 2])
+def test_one_path_per_series(n_series):
+    series = [("train", DECREASING), ("validation", [v + 0.1 for v in DECREASING])][:n_series]
+    root = parse(render_svg(series))
+    assert root.tag == f"{SVG}svg"
+    found = paths(root)
+    assert [p.get("data-name") for p in found] == [name for name, _ in series]
+    assert len({p.get("stroke") for p in found}) == n_series
+    assert all(len(coordinates(p)) == len(DECREASING) for p in found)
+
+
+def test_decreasing_curve_goes_down_the_page():
+    [path] = paths(parse(render_svg([("train", DECREASING)])))
+    points = coordinates(path)
+    # SVG y grows downwards.
+    assert points[0][1] < points[-1][1] and points[0][0] < points[-1][0]
+
+
+def test_log_scale_for_a_series_spanning_decades():
+    root = parse(render_svg([("train", [10 ** (-6 * i / 49) for i in range(50)])]))
+    labels = tick_labels(root, "y")
+    assert {"10-6", "100"} <= set(labels)
+    assert all(label.startswith("10") for label in labels)
+
+
+def test_linear_scale_for_a_narrow_series():
+    root = parse(render_svg([("train", [0.9 - 0.4 * i / 49 for i in range(50)])]))
+    labels = tick_labels(root, "y")
+    assert "0.5" in labels and "0.9" in labels
+    assert not any(label.startswith("10") for label in labels)
+
+
+def test_forced_log_scale_on_a_narrow_series_still_has_ticks():
+    labels = tick_labels(parse(render_svg([("train", [0.9, 0.5])], log_y=True)), "y")
+    assert len(labels) >= 2
+
+
+def test_user_text_is_escaped():
+    name = 'val <&> "quoted"'
+    root = parse(render_svg([(name, DECREASING)], title="<title> & co", x_label="x<1",
+                            y_label="a&b"))
+    assert paths(root)[0].get("data-name") == name
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert {name, "<title> & co", "x<1", "a&b"} <= set(texts)
+
+
+def test_non_finite_values_leave_gaps():
+    values = [1.0, 0.8, math.nan, 0.5, math.inf, -math.inf, 0.3, 0.2]
+    [path] = paths(parse(render_svg([("train", values)])))
+    assert path.get("d").count("M") == 3
+    assert len(coordinates(path)) == 5
+
+
+def test_log_scale_skips_non_positive_values():
+    [path] = paths(parse(render_svg([("train", [1.0, 0.0, 1e-3, -1.0, 1e-4])])))
+    assert len(coordinates(path)) == 3
+
+
+def test_marker_line_at_marker_x():
+    root = parse(render_svg([("train", DECREASING)], marker_x=10))
+    [marker] = [line for line in root.iter(f"{SVG}line") if line.get("class") == "marker"]
+    assert marker.get("stroke-dasharray")
+    [path] = paths(root)
+    assert float(marker.get("x1")) == pytest.approx(coordinates(path)[9][0], abs=0.11)
+    assert not [line for line in parse(render_svg([("train", DECREASING)])).iter(f"{SVG}line")
+                if line.get("class") == "marker"]
+
+
+def test_explicit_xs_on_a_log_axis():
+    lrs = [10 ** (-6 + i / 10) for i in range(61)]
+    losses = [1 + abs(i - 40) / 10 for i in range(61)]
+    root = parse(render_svg([("loss", losses)], xs=lrs, log_x=True, x_label="learning rate"))
+    assert {"10-6", "10-3", "100"} <= set(tick_labels(root, "x"))
+    xs = [x for x, _ in coordinates(paths(root)[0])]
+    steps = [b - a for a, b in zip(xs, xs[1:])]
+    assert max(steps) - min(steps) < 0.2  # geometric learning rates are evenly spaced
+
+
+def test_long_history_is_downsampled_keeping_its_envelope():
+    values = [1.0] * 100_000
+    values[54_321] = 50.0
+    [path] = paths(parse(render_svg([("train", values)])))
+    points = coordinates(path)
+    assert len(points) <= MAX_POINTS
+    top = min(y for _, y in points)
+    assert sum(1 for _, y in points if y == top) == 1  # the spike survives
+
+
+@pytest.mark.parametrize("series", [[], [("train", [])], [("train", [math.nan])],
+                                    [("train", [0.7])]])
+def test_degenerate_series_still_make_a_document(series):
+    root = parse(render_svg(series))
+    assert len(paths(root)) == len(series)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=200),
+       log_y=st.sampled_from([None, True, False]))
+def test_any_values_make_a_valid_document(values, log_y):
+    root = parse(render_svg([("train", values), ("validation", values[::-1])], log_y=log_y))
+    assert len(paths(root)) == 2
+    for path in paths(root):
+        assert all(math.isfinite(x) and math.isfinite(y) for x, y in coordinates(path))
+
+
+def test_imports_only_the_standard_library():
+    code = "import sys, nncli.svg_chart; print(sorted({'numpy', 'rich'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

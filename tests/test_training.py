@@ -1,0 +1,201 @@
+"""Training behaviour: it learns what it should, deterministically, and the knobs do what they say."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nncli.core import datagen
+from nncli.core.network import Network
+from nncli.core.schedules import Schedule
+from nncli.core.training import TrainConfig, evaluate, fit_iter
+from nncli.errors import DivergenceError
+
+
+def standardize(X):
+    return ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+
+
+def two_class(kind, n, seed, **kw):
+    cols, target = datagen.GENERATORS[kind](np.random.default_rng(seed), n, **kw)
+    X = np.column_stack([v for k, v in cols.items() if k != target]).astype(np.float64)
+    y = cols[target]
+    return X, y
+
+
+def train(net, X, Y, seed=0, **config):
+    stats = list(fit_iter(net, X, Y, TrainConfig(**config), np.random.default_rng(seed)))
+    return stats
+
+
+def test_linear_regression_learns_the_generating_line_and_matches_least_squares():
+    cols, _ = datagen.linear(np.random.default_rng(0), 400)
+    x, y = cols["x"], cols["y"]
+    net = Network([1, 1], "identity", "mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(0))
+    # Plain full-batch gradient descent on the mean squared error, in raw units.
+    train(net, x[:, None], y[:, None], epochs=3000, batch_size=400, lr=0.5, optimizer="sgd")
+    W, b = float(net.W[0][0, 0]), float(net.b[0][0])
+    assert W == pytest.approx(2.0, abs=0.2) and b == pytest.approx(1.5, abs=0.1)
+    A = np.column_stack([x, np.ones_like(x)])
+    (w_ls, b_ls), *_ = np.linalg.lstsq(A, y, rcond=None)
+    assert W == pytest.approx(w_ls, abs=1e-6) and b == pytest.approx(b_ls, abs=1e-6)
+
+
+def test_mlp_solves_xor():
+    X, y = two_class("xor", 400, 0)
+    net = Network([2, 16, 16, 1], "tanh", "bce")
+    net.initialize(np.random.default_rng(0))
+    train(net, standardize(X), y[:, None].astype(np.float32), epochs=150, batch_size=16, lr=0.01)
+    acc = np.mean((net.logits(standardize(X))[:, 0] > 0) == y)
+    assert acc >= 0.97
+
+
+def test_mlp_reaches_95_percent_on_held_out_moons():
+    X, y = two_class("moons", 1200, 0, noise=0.2)
+    mean, std = X[:800].mean(0), X[:800].std(0)
+    Xs = ((X - mean) / std).astype(np.float32)
+    net = Network([2, 32, 32, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    train(net, Xs[:800], y[:800, None].astype(np.float32), epochs=150, batch_size=32, lr=0.005)
+    acc = np.mean((net.logits(Xs[800:])[:, 0] > 0) == y[800:])
+    assert acc >= 0.95
+
+
+def test_same_seed_same_weights_and_different_seed_different_weights():
+    X, y = two_class("moons", 200, 0)
+    runs = []
+    for seed in (3, 3, 4):
+        net = Network([2, 8, 1], "relu", "bce")
+        net.initialize(np.random.default_rng(seed))
+        train(net, standardize(X), y[:, None].astype(np.float32), seed=seed, epochs=5)
+        runs.append(net.params.copy())
+    assert np.array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_early_stopping_stops_and_keeps_the_best_epochs_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)).astype(np.float32)
+    Y = rng.normal(size=(60, 1)).astype(np.float32)  # pure noise: validation loss soon rises
+    Xv = rng.normal(size=(60, 5)).astype(np.float32)
+    Yv = rng.normal(size=(60, 1)).astype(np.float32)
+    net = Network([5, 64, 1], "relu", "mse")
+    net.initialize(np.random.default_rng(0))
+    snapshots = {}
+    stats = []
+    for s in fit_iter(net, X, Y, TrainConfig(epochs=500, batch_size=8, lr=0.01, patience=5),
+                      np.random.default_rng(0), val=(Xv, Yv)):
+        snapshots[s.epoch] = net.params.copy()
+        stats.append(s)
+    last = stats[-1]
+    assert last.stopped == "early" and last.epoch < 500
+    assert last.epoch - last.best_epoch == 5
+    best = min(stats, key=lambda s: s.val_loss)
+    assert best.epoch == last.best_epoch
+    assert np.array_equal(net.params, snapshots[best.epoch])
+    assert evaluate(net, Xv, Yv)[0] == pytest.approx(best.val_loss, rel=1e-5)
+
+
+def test_l2_shrinks_the_weights():
+    X, y = two_class("moons", 300, 0)
+    norms = []
+    for l2 in (0.0, 0.01):
+        net = Network([2, 32, 1], "relu", "bce")
+        net.initialize(np.random.default_rng(0))
+        train(net, standardize(X), y[:, None].astype(np.float32), epochs=40, lr=0.01, l2=l2)
+        norms.append(float(np.linalg.norm(net.weights)))
+    assert norms[1] < 0.8 * norms[0]
+
+
+def test_dropout_changes_training_but_not_prediction():
+    X, y = two_class("moons", 300, 0)
+    Xs = standardize(X)
+    params = []
+    for p in (0.0, 0.5):
+        net = Network([2, 32, 32, 1], "relu", "bce", dropout=p)
+        net.initialize(np.random.default_rng(0))
+        train(net, Xs, y[:, None].astype(np.float32), epochs=5)
+        params.append(net.params.copy())
+        out1, out2 = net.output(Xs), net.output(Xs)
+        assert np.array_equal(out1, out2)
+    assert not np.array_equal(params[0], params[1])
+
+
+SCHEDULE_CASES = {
+    "constant": (dict(), [0.1] * 6),
+    "step": (dict(decay=0.5, step=2), [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]),
+    "exponential": (dict(decay=0.9), [0.1 * 0.9**e for e in range(6)]),
+    "cosine": (dict(), [0.1 * (1 + math.cos(math.pi * e / 6)) / 2 for e in range(6)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))
+def test_schedules_follow_their_formulas(name):
+    kw, expected = SCHEDULE_CASES[name]
+    s = Schedule(name, 0.1, 6, **kw)
+    assert [s.lr(e) for e in range(6)] == pytest.approx(expected)
+
+
+def test_warmup_ramps_linearly():
+    s = Schedule("constant", 0.1, 10, warmup=4)
+    assert [s.lr(e) for e in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+
+
+def test_exponential_default_ends_at_a_hundredth():
+    s = Schedule("exponential", 0.1, 11)
+    assert s.lr(10) == pytest.approx(0.1 * 0.01 ** (10 / 11))
+
+
+def test_onecycle_rises_then_falls():
+    s = Schedule("onecycle", 1.0, 10, warmup=3)
+    lrs = [s.lr(e) for e in range(10)]
+    assert lrs[0] == pytest.approx(1 / 25)
+    assert lrs[3] == pytest.approx(1.0)
+    assert lrs[-1] == pytest.approx(1e-4)
+    assert all(a < b for a, b in zip(lrs[:3], lrs[1:4])) and all(a > b for a, b in zip(lrs[3:], lrs[4:]))
+
+
+def test_plateau_halves_after_patience_epochs_without_improvement():
+    s = Schedule("plateau", 0.1, 100, step=2)
+    lrs = []
+    for loss in [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8]:
+        lrs.append(s.lr(len(lrs)))
+        s.observe(loss)
+    assert lrs == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_epoch_stats_carry_the_scheduled_learning_rate():
+    X, y = two_class("moons", 100, 0)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    stats = train(net, standardize(X), y[:, None].astype(np.float32), epochs=4, lr=0.1,
+                  lr_schedule="step", lr_step=1, lr_decay=0.5)
+    assert [s.lr for s in stats] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+
+
+def test_divergence_raises_and_names_the_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)).astype(np.float32) * 100
+    Y = rng.normal(size=(50, 1)).astype(np.float32) * 100
+    net = Network([3, 16, 1], "relu", "mse")
+    net.initialize(rng)
+    with pytest.raises(DivergenceError, match=r"diverged at epoch \d+"):
+        train(net, X, Y, epochs=50, lr=1e6, optimizer="sgd")
+
+
+def test_should_stop_ends_training_after_the_current_batch():
+    X, y = two_class("moons", 320, 0)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) >= 3
+
+    stats = list(fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=10, batch_size=32),
+                          np.random.default_rng(0), should_stop=stop))
+    assert len(stats) == 1 and stats[0].stopped == "interrupted" and stats[0].samples == 96
