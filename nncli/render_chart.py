@@ -1,8 +1,9 @@
 """Line charts for the terminal, drawn with braille dots as a Rich renderable.
 
 Used for the live loss curves during training and for the lr-find plot. May import
-Rich, ``math`` and the standard library only: no numpy, so any sequence of floats
-can be drawn, and no typer, which stays in cli.py.
+Rich, the standard library and nncli.chart_scale (the scale rules it shares with the
+SVG chart) only: no numpy, so any sequence of floats can be drawn, and no typer,
+which stays in cli.py.
 
 Each character cell holds a 2x4 grid of braille dots (U+2800 block), so a plot
 ``w`` columns wide has ``2 * w`` dots across. Long histories are reduced to min/max
@@ -25,32 +26,13 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
+from nncli.chart_scale import LIMIT, format_number, nice_step, padded, scale, spans_decades
+
 # Bit of each dot in a braille cell, indexed [dot row][dot column] (Unicode dot numbering).
 _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE_BLANK = 0x2800
 # `0 < v` as a builtin, so filter() tests each value without running Python code per value.
 _is_positive = partial(operator.lt, 0.0)
-# Larger magnitudes are skipped like inf: the span between two of them, the padding of
-# a flat range or 10 to the power of a padded log would overflow.
-_LIMIT = 1e300
-
-
-def format_number(v: float, digits: int = 4) -> str:
-    """Format an axis label compactly with at most `digits` significant digits.
-
-    Plain notation from 0.01 up to 1e4, otherwise scientific with trailing zeros
-    dropped: ``0.4512``, ``1234``, ``1.2e-03``, ``1.3e+04``, ``1e-08``.
-    """
-    if not math.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    if 1e-2 <= abs(v) < 1e4:
-        return f"{v:.{digits}g}"
-    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{exponent}"
 
 
 class Envelope(NamedTuple):
@@ -120,18 +102,6 @@ class _Axis:
         return 10**t if self.log else t
 
 
-def _scale(v: float, log: bool) -> float:
-    return math.log10(v) if log else v
-
-
-def _padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
-    """Widen a zero-width range (a flat curve, a single epoch) so it can be mapped."""
-    if lo < hi:
-        return lo, hi
-    pad = 0.5 if log else (abs(lo) * 0.1 or 1.0)
-    return lo - pad, hi + pad
-
-
 class _Canvas:
     """The braille dots of one series, as one bit mask per character cell."""
 
@@ -174,12 +144,6 @@ def _draw(curve: list[tuple[float, float, float]], x_axis: _Axis, y_axis: _Axis,
             canvas.line(*previous, col, middle)
         previous = (col, middle)
     return canvas
-
-
-def _nice_step(raw: float) -> float:
-    """The 1, 2 or 5 times a power of ten nearest to `raw` (> 0), by ratio."""
-    power = 10 ** math.floor(math.log10(raw))
-    return min((m * power for m in (1, 2, 5, 10)), key=lambda step: abs(math.log(step / raw)))
 
 
 def _place(buffer: list[str], start: int, label: str, margin: int = 1) -> bool:
@@ -254,10 +218,10 @@ class LineChart:
             yield Text("no data yet", style="dim")
             return
 
-        x_lo, x_hi = _padded(min(p[0] for c in curves for p in c),
-                             max(p[0] for c in curves for p in c), self.log_x)
-        y_lo, y_hi = _padded(min(p[1] for c in curves for p in c),
-                             max(p[2] for c in curves for p in c), log_y)
+        x_lo, x_hi = padded(min(p[0] for c in curves for p in c),
+                            max(p[0] for c in curves for p in c), self.log_x)
+        y_lo, y_hi = padded(min(p[1] for c in curves for p in c),
+                            max(p[2] for c in curves for p in c), log_y)
         digits = 4 if width >= 40 else 2  # narrow consoles need the room for the plot
         y_axis = _Axis(y_lo, y_hi, log_y, 4 * self.height)
         labels = {0: format_number(y_axis.value(y_axis.dots - 1), digits),
@@ -280,7 +244,7 @@ class LineChart:
             styles = ["", *["dim"] * (len(styles) - 1)]
         marker_col = None
         if self.marker_x is not None and (self.marker_x > 0 or not self.log_x):
-            t = _scale(self.marker_x, self.log_x)
+            t = scale(self.marker_x, self.log_x)
             if x_lo <= t <= x_hi:
                 marker_col = x_axis.dot(t) // 2
 
@@ -310,7 +274,7 @@ class LineChart:
             return False
         if self.log_y is not None:
             return self.log_y
-        return max(e.high for e in positive) / min(e.low_positive for e in positive) > 10
+        return spans_decades(min(e.low_positive for e in positive), max(e.high for e in positive))
 
     def _curve(self, series: Series, envelopes: list[Envelope],
                log_y: bool) -> list[tuple[float, float, float]]:
@@ -326,11 +290,11 @@ class LineChart:
                 index = (e.start + e.stop - 1) // 2
             x = index + 1 if series.xs is None else float(series.xs[index])
             low = e.low_positive if log_y else e.low
-            if low is None or not abs(x) <= _LIMIT or (self.log_x and x <= 0):
+            if low is None or not abs(x) <= LIMIT or (self.log_x and x <= 0):
                 continue
-            if max(-low, e.high) > _LIMIT:
+            if max(-low, e.high) > LIMIT:
                 continue
-            points.append((_scale(x, self.log_x), _scale(low, log_y), _scale(e.high, log_y)))
+            points.append((scale(x, self.log_x), scale(low, log_y), scale(e.high, log_y)))
         return points
 
     def _header(self, gutter: int, cols: int) -> RenderResult:
@@ -351,7 +315,7 @@ class LineChart:
         if integral:
             ends = [math.ceil(ends[0] - 1e-9), math.floor(ends[1] + 1e-9)]
         # Round steps in plotting coordinates: whole epochs, whole decades on a log axis.
-        step = _nice_step((x_axis.hi - x_axis.lo) / max(2, cols // 14))
+        step = nice_step((x_axis.hi - x_axis.lo) / max(2, cols // 14))
         if integral or self.log_x:
             step = max(1.0, step)
         multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
@@ -362,7 +326,7 @@ class LineChart:
         for candidates in (ends + middles, ends + middles[1::2], ends):
             buffer, ticks = [" "] * cols, set()
             for value in candidates:
-                col = x_axis.dot(_scale(value, self.log_x)) // 2
+                col = x_axis.dot(scale(value, self.log_x)) // 2
                 label = format_number(value)
                 if _place(buffer, col - len(label) // 2, label):
                     ticks.add(col)

@@ -1,11 +1,13 @@
 """Line charts as standalone SVG documents: the loss curves or lr-find plot saved to a file.
 
-Standard library only (no numpy, no rich), so a chart can be written wherever there
-is a history of floats. The caller writes the returned text to a file.
+Standard library and nncli.chart_scale only (no numpy, no rich), so a chart can be
+written wherever there is a history of floats. The caller writes the returned text
+to a file.
 
-The scale rules match the terminal chart in render_chart.py: a log y axis when the
-positive values span more than a decade, non-finite values skipped (here as gaps),
-and long histories reduced to min/max envelopes so a file stays small.
+The scale rules are the terminal chart's (render_chart.py), shared through
+chart_scale.py: a log y axis when the positive values span more than a decade,
+non-finite values skipped (here as gaps), and long histories reduced to min/max
+envelopes so a file stays small.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ import re
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
+from nncli.chart_scale import LIMIT, format_number, nice_step, padded, scale, spans_decades
+
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 MAX_POINTS = 2000  # per path; longer histories become 1000 min/max pairs
-# Larger magnitudes are skipped like inf: the span between two of them, or 10 to the
-# power of a padded log, would overflow.
-_LIMIT = 1e300
 
 # Characters XML 1.0 does not allow, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -30,24 +31,6 @@ Point = tuple[float, float]
 def _escape(text: str) -> str:
     """User text made safe as SVG content or as an attribute value in double quotes."""
     return escape(_NOT_XML.sub("", text), {'"': "&quot;"})
-
-
-def _format(v: float) -> str:
-    """Compact tick label with 4 significant digits, like the terminal chart's."""
-    if v == 0:
-        return "0"
-    if 1e-2 <= abs(v) < 1e4:
-        return f"{v:.4g}"
-    mantissa, exponent = f"{v:.3e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{exponent}"
-
-
-def _nice_step(raw: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten that is at least `raw` (> 0)."""
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
 def _ticks(lo: float, hi: float, log: bool, integral: bool, target: int) -> list[tuple[float, str]]:
@@ -63,26 +46,22 @@ def _ticks(lo: float, hi: float, log: bool, integral: bool, target: int) -> list
             return [(k, f'10<tspan dy="-6" font-size="9">{k}</tspan>')
                     for k in decades if k % every == 0]
         values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
-        ticks = [(math.log10(v), _format(v)) for v in values if lo <= math.log10(v) <= hi]
+        ticks = [(math.log10(v), format_number(v)) for v in values if lo <= math.log10(v) <= hi]
         if len(ticks) >= 2:
             return ticks
         # Under a factor of 2 or so: round values from the linear rule, placed logarithmically.
         return [(math.log10(v), label) for v, label in _ticks(10**lo, 10**hi, False, False, target)
                 if v > 0]
-    step = _nice_step((hi - lo) / target)
+    step = nice_step((hi - lo) / target, at_least=True)
     if integral:
         step = max(1.0, step)  # whole epochs
     multiples = range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)
-    return [(k * step, _format(k * step)) for k in multiples]
-
-
-def _scale(v: float, log: bool) -> float:
-    return math.log10(v) if log else v
+    return [(k * step, format_number(k * step)) for k in multiples]
 
 
 def _plottable(log: bool) -> Callable[[float], bool]:
     """Whether a value can be placed on the axis: finite, and positive on a log axis."""
-    return (lambda v: 0 < v <= _LIMIT) if log else (lambda v: -_LIMIT <= v <= _LIMIT)
+    return (lambda v: 0 < v <= LIMIT) if log else (lambda v: -LIMIT <= v <= LIMIT)
 
 
 def _runs(values: Sequence[float], xs: Sequence[float] | None, log_x: bool,
@@ -110,7 +89,7 @@ def _runs(values: Sequence[float], xs: Sequence[float] | None, log_x: bool,
             continue
         low, high = min(valid), max(valid)
         ys = [low, high] if valid[0] <= valid[-1] else [high, low]
-        runs[-1].extend((_scale(x, log_x), _scale(y, log_y)) for y in ys[: 1 if low == high else 2])
+        runs[-1].extend((scale(x, log_x), scale(y, log_y)) for y in ys[: 1 if low == high else 2])
     return [run for run in runs if run]
 
 
@@ -136,9 +115,9 @@ def render_svg(series: list[tuple[str, Sequence[float]]], *, title: str = "",
     width, height : int
         Size in pixels.
     """
-    positive = [v for _, values in series for v in values if 0 < v <= _LIMIT]
+    positive = [v for _, values in series for v in values if 0 < v <= LIMIT]
     if log_y is None:
-        log_y = bool(positive) and max(positive) / min(positive) > 10
+        log_y = bool(positive) and spans_decades(min(positive), max(positive))
     log_y = log_y and bool(positive)
     curves = [_runs(values, xs, log_x, log_y) for _, values in series]
     points = [p for runs in curves for run in runs for p in run]
@@ -194,13 +173,13 @@ def render_svg(series: list[tuple[str, Sequence[float]]], *, title: str = "",
                    'stroke-linejoin="round" stroke-linecap="round"/>')
 
     if marker_x is not None and (marker_x > 0 or not log_x) and points:
-        t = _scale(marker_x, log_x)
+        t = scale(marker_x, log_x)
         if x_lo <= t <= x_hi:
             x = px(t)
             out.append(f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" '
                        'stroke="#555" stroke-dasharray="5 4"/>')
             out.append(f'<text class="marker-label" x="{x + 4:.1f}" y="{top + 12}" fill="#555">'
-                       f'{_escape(f"{x_label} {_format(marker_x)}")}</text>')
+                       f'{_escape(f"{x_label} {format_number(marker_x)}")}</text>')
 
     if series:
         # Text is not measured in SVG: the backdrop's width is a guess from the longest name.
@@ -221,8 +200,4 @@ def _span(ts: list[float], log: bool) -> tuple[float, float]:
     """The range of plotting coordinates, widened when it is a single value (or empty)."""
     if not ts:
         return 0.0, 1.0
-    lo, hi = min(ts), max(ts)
-    if lo < hi:
-        return lo, hi
-    pad = 0.5 if log else (abs(lo) * 0.1 or 1.0)
-    return lo - pad, hi + pad
+    return padded(min(ts), max(ts), log)
