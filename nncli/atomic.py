@@ -6,6 +6,7 @@ Standard library and `nncli.errors` only, shared by the model file and CSV outpu
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from typing import IO, Callable
 
@@ -19,10 +20,23 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
     cannot leave a renamed but empty file) and gets ordinary permissions
     (0666 less the umask). On any failure, KeyboardInterrupt and SIGTERM
     included, it is removed and `path` is left as it was.
+
+    A symlink is written through (its target is replaced). A path that is not a
+    regular file (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by
+    renaming (as root that would swap the device for a plain file), so it is
+    written in place.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:
+        special = False  # a new file
+    if special:
+        _write_in_place(path, write)
+        return
+    directory = os.path.dirname(target)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     except OSError as e:
         raise NncliError(f"cannot write {shorten(path)}: {e.strerror}") from None
     try:
@@ -33,7 +47,7 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as e:
         try:
             os.unlink(tmp)
@@ -51,3 +65,12 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:
+    """Write to a device or FIFO directly; its OSErrors become NncliErrors."""
+    try:
+        with open(path, "wb") as f:
+            write(f)
+    except OSError as e:
+        raise NncliError(f"cannot write {shorten(path)}: {e.strerror or e}") from None

@@ -18,6 +18,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -629,6 +630,10 @@ def run(invoke) -> int:
     """
     debug = bool(os.environ.get("NNCLI_DEBUG"))
     code = 0
+    if not debug:
+        # Overflow and the like are caught by explicit checks (divergence, finite
+        # values) that explain themselves; NumPy's warnings would only add noise.
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         rv = invoke()
         code = rv if isinstance(rv, int) else 0
@@ -655,6 +660,11 @@ def run(invoke) -> int:
     except BrokenPipeError:
         _silence_stdout()
         code = 0
+    except OSError as e:  # the environment failed us (a full disk, an I/O error), not a bug
+        # Files are opened and read through nncli's own errors; what is left is stdout.
+        where = "cannot write the output" if e.filename is None else shorten(e.filename)
+        _error(f"{where}: {e.strerror or e}")
+        code = 1
     except NncliError as e:
         if debug:
             import traceback

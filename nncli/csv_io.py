@@ -21,6 +21,7 @@ import gzip
 import io
 import itertools
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -99,8 +100,10 @@ def open_text(path: str) -> IO[str]:
     if buffered.peek(2)[:2] == b"\x1f\x8b":
         buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
     # newline="" keeps line endings as they are, as the csv module wants, while
-    # line iteration still splits on LF, CRLF and lone CR.
-    return io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+    # line iteration still splits on LF, CRLF and lone CR. Invalid bytes become
+    # surrogates, so that `_Lines` can name the line they are on: a decode error
+    # would surface a whole read-ahead block early.
+    return io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 class _Lines:
@@ -115,14 +118,17 @@ class _Lines:
     def __next__(self) -> str:
         try:
             line = next(self.f)
-        except UnicodeDecodeError:
-            raise DataError(
-                "the file is not valid UTF-8 text", file=self.name, line=self.line_no + 1,
-                hint="save the file as UTF-8 CSV",
-            ) from None
         except (gzip.BadGzipFile, EOFError, OSError) as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
         self.line_no += 1
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise DataError(
+                    f"the file is not valid UTF-8 text (byte 0x{ord(line[e.start]) - 0xDC00:02x})",
+                    file=self.name, line=self.line_no, hint="save the file as UTF-8 CSV",
+                ) from None
         if "\0" in line:
             raise DataError(
                 "the file contains NUL bytes; is it a binary file?", file=self.name, line=self.line_no,
@@ -134,9 +140,16 @@ class _Lines:
         return list(itertools.islice(self, n))
 
 
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
 def detect_delimiter(header_line: str) -> str:
-    """The candidate delimiter that occurs most often in the header line (',' on a tie or none)."""
-    counts = [header_line.count(d) for d in DELIMITERS]
+    """The candidate delimiter that occurs most often in the header line (',' on a tie or none).
+
+    Quoted names do not count: `"a;b",c` is comma-separated.
+    """
+    unquoted = _QUOTED.sub("", header_line)
+    counts = [unquoted.count(d) for d in DELIMITERS]
     best = max(range(len(DELIMITERS)), key=lambda i: (counts[i], -i))
     return DELIMITERS[best] if counts[best] else ","
 

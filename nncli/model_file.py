@@ -121,9 +121,15 @@ def _fail(path: str, what: str, hint: str | None = None) -> ModelFileError:
     return ModelFileError(f"{shorten(path)} is not a valid nncli model: {what}", hint=hint)
 
 
-def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> tuple[tuple[int, ...], np.dtype]:
+def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
+                 archive_size: int) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from a member's .npy header, checked against its stored size."""
     name = info.filename[:-4]
+    if info.header_offset + info.compress_size > archive_size or (
+            info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size):
+        # Sizes in the zip directory are what NumPy allocates; they must fit in the file.
+        raise _fail(path, f"member {shorten(name)} declares more bytes than the file holds",
+                    hint="it may be truncated or tampered with")
     if info.file_size > MAX_ARRAY_BYTES or (
         info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 1 << 20
     ):
@@ -171,7 +177,7 @@ def load_model(path: str) -> Model:
                 raise _fail(path, f"missing {', '.join(missing)}")
             if extra:
                 raise _fail(path, f"unexpected member{'s' if len(extra) > 1 else ''} {shorten(', '.join(extra))}")
-            headers = {n: _read_header(zf, infos[n + ".npy"], path) for n in MEMBERS}
+            headers = {n: _read_header(zf, infos[n + ".npy"], path, st.st_size) for n in MEMBERS}
             if headers["meta"][0][0] > MAX_META_BYTES or headers["meta"][1] != np.uint8:
                 raise _fail(path, "metadata is not a JSON byte string of sane size")
         with np.load(path, allow_pickle=False) as npz:

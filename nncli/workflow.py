@@ -200,7 +200,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                     hint=f"an id-like column? --ignore {c}; else raise --max-categories",
                 )
     target = fit_target(target_text, targets, task)
-    codes = target.class_index(target_text[0], source=table.source, lines=table.lines) \
+    codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
+                               column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None
     values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
     n = table.n_rows
@@ -355,13 +356,10 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
                                     column=chunk.header.index(t) + 1, column_name=t,
                                     hint="eval needs a target value on every row")
             if model.task == "classification":
-                raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines)
+                raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
+                                               column=chunk.header.index(targets[0]) + 1)
             else:
-                try:
-                    raw = np.column_stack([v.astype(np.float64) for v in tv])
-                except ValueError:
-                    raise DataError("the regression target holds a non-number", file=chunk.source,
-                                    column_name=targets[0]) from None
+                raw = np.column_stack([_target_numbers(chunk, t, v) for t, v in zip(targets, tv)])
             Xs.append(X)
             raws.append(raw)
     if not Xs:
@@ -369,6 +367,20 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
     X = np.concatenate(Xs)
     raw = np.concatenate(raws)
     return X, model.target.encode(raw, model.network.dtype.type), raw
+
+
+def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
+    """A regression target column as finite float64; a bad cell is a located DataError."""
+    values = np.empty(len(cells), np.float64)
+    for i, cell in enumerate(cells.tolist()):
+        try:
+            values[i] = float(cell) if "_" not in cell else math.nan
+        except ValueError:
+            values[i] = math.nan
+        if not math.isfinite(values[i]):
+            raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=chunk.source,
+                            line=int(chunk.lines[i]), column=chunk.header.index(name) + 1, column_name=name)
+    return values
 
 
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,

@@ -54,3 +54,35 @@ def moons_csv(tmp_path):
     write_columns(str(train), moons(np.random.default_rng(1), 600)[0])
     write_columns(str(test), moons(np.random.default_rng(2), 400)[0])
     return train, test
+
+
+def forge_declared_size(npz: bytes, member: str, n_items: int) -> bytes:
+    """A copy of a model archive whose `member` claims n_items float32s while holding almost none.
+
+    The .npy header and the zip directory agree on the huge size, so only a loader
+    that checks the sizes against the file itself refuses it before allocating.
+    """
+    import io
+    import struct
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(npz))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == member + ".npy":
+                head = io.BytesIO()
+                np.lib.format.write_array_header_1_0(head, {"descr": "<f4", "fortran_order": False,
+                                                            "shape": (n_items,)})
+                declared = len(head.getvalue()) + 4 * n_items
+                data = head.getvalue() + bytes(64)
+            dst.writestr(info.filename, data)
+    raw = bytearray(out.getvalue())
+    k = raw.find(b"PK\x01\x02")
+    while k >= 0:  # central directory entries: compressed and uncompressed size at +20 and +24
+        name_len = struct.unpack_from("<H", raw, k + 28)[0]
+        if raw[k + 46:k + 46 + name_len] == (member + ".npy").encode():
+            struct.pack_into("<II", raw, k + 20, declared, declared)
+        k = raw.find(b"PK\x01\x02", k + 1)
+    return bytes(raw)

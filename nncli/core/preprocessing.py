@@ -199,7 +199,8 @@ class Target:
             return len(self.names)
         return 1 if len(self.classes) == 2 else len(self.classes)
 
-    def class_index(self, labels: np.ndarray, *, source: str = "", lines: np.ndarray | None = None) -> np.ndarray:
+    def class_index(self, labels: np.ndarray, *, source: str = "", lines: np.ndarray | None = None,
+                    column: int | None = None) -> np.ndarray:
         """Labels -> class indices; a label the model never saw is a DataError."""
         index = {c: k for k, c in enumerate(self.classes)}
         codes = np.fromiter((index.get(s, -1) for s in labels.tolist()), dtype=np.int64, count=len(labels))
@@ -210,7 +211,7 @@ class Target:
                 f"class label {shorten(labels[i])} was not seen in training "
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,
-                column_name=self.names[0],
+                column=column, column_name=self.names[0],
                 hint=f"the model knows: {shorten(', '.join(self.classes), 120)}",
             )
         return codes
