@@ -1,0 +1,206 @@
+"""Real-world tables: categorical columns, missing cells, id columns, delimiters, gzip, --keep."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_nncli
+from nncli.model_file import load_model, save_model
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    """A mixed table (ids, numbers, categories, 10% missing cells) and a model fitted on it."""
+    d = tmp_path_factory.mktemp("messy")
+    train, test = d / "train.csv", d / "test.csv"
+    assert run_nncli("gen-data", "mixed", "-n", "600", "--seed", "1", "-o", train).returncode == 0
+    assert run_nncli("gen-data", "mixed", "-n", "200", "--seed", "2", "-o", test).returncode == 0
+    model = d / "m.npz"
+    r = run_nncli("fit", train, "--ignore", "id", "-o", model, "--epochs", "30")
+    assert r.returncode == 0, r.stderr
+    return train, test, model, r.stderr.decode()
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_rows(path, rows, delimiter=","):
+    with open(path, "w", newline="") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def test_fit_reports_the_columns_it_used(messy):
+    _, _, _, stderr = messy
+    lines = {l.split()[0]: l.split()[1:] for l in stderr.splitlines() if l.split() and l.split()[0] in
+             ("id", "x1", "color", "x2", "size", "label")}
+    assert lines["id"][0] == "ignored"
+    assert lines["color"][0] == "categorical" and lines["color"][-1] == "5"  # 4 colours + missing
+    assert lines["x1"][0] == "numeric" and int(lines["x1"][1]) > 0  # it had missing cells
+    assert lines["label"][0] == "target"
+    assert "imputed missing cells" in stderr
+
+
+def test_schema_is_stored_and_round_trips(messy, tmp_path):
+    _, _, model, _ = messy
+    m = load_model(str(model))
+    kinds = {f.name: f.kind for f in m.pre.features}
+    assert kinds == {"x1": "numeric", "color": "categorical", "x2": "numeric", "size": "categorical"}
+    color = next(f for f in m.pre.features if f.name == "color")
+    assert color.categories == ["blue", "green", "red", "yellow", "<missing>"]
+    x1 = next(f for f in m.pre.features if f.name == "x1")
+    assert np.isfinite(x1.fill) and x1.missing > 0
+    save_model(m, str(tmp_path / "copy.npz"))
+    again = load_model(str(tmp_path / "copy.npz"))
+    assert [vars(f) for f in again.pre.features] == [vars(f) for f in m.pre.features]
+    assert again.target.classes == ["no", "yes"]
+
+
+def test_predictions_ignore_column_order_and_extra_columns(messy, tmp_path):
+    _, test, model, _ = messy
+    rows = read_rows(test)
+    order = [4, 0, 3, 1, 2]  # size, id, x2, x1, color; label dropped; plus an extra column
+    shuffled = write_rows(tmp_path / "shuffled.csv",
+                          [[r[i] for i in order] + [("extra" if k == 0 else "junk!")] for k, r in enumerate(rows)])
+    a = run_nncli("predict", model, test, "--proba")
+    b = run_nncli("predict", model, shuffled, "--proba")
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout and len(a.stdout.splitlines()) == 201
+
+
+def test_unseen_categories_encode_as_zeros_with_one_notice(messy, tmp_path):
+    _, test, model, _ = messy
+    rows = read_rows(test)
+    rows[1][2] = "purple"
+    rows[2][2] = "purple"
+    rows[3][4] = "XXL"
+    r = run_nncli("predict", model, write_rows(tmp_path / "t.csv", rows))
+    assert r.returncode == 0
+    notices = [l for l in r.stderr.decode().splitlines() if "not seen in training" in l]
+    assert len(notices) == 1 and "'color' (2)" in notices[0] and "'size' (1)" in notices[0]
+
+
+def test_missing_cells_at_predict_time_are_imputed(messy, tmp_path):
+    _, test, model, _ = messy
+    rows = read_rows(test)
+    rows[1][1] = ""   # x1
+    rows[1][2] = "NA"  # color
+    r = run_nncli("predict", model, write_rows(tmp_path / "t.csv", rows))
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 201
+    assert "imputed missing cells" in r.stderr.decode()
+
+
+def test_eval_refuses_a_missing_target(messy, tmp_path):
+    _, test, model, _ = messy
+    rows = read_rows(test)
+    rows[5][5] = ""
+    r = run_nncli("eval", model, write_rows(tmp_path / "t.csv", rows))
+    assert r.returncode == 1 and r.stdout == b""
+    assert ":6:6 (column 'label'): the target is missing" in r.stderr.decode()
+
+
+def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
+    rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(40)]
+    rows[3][1] = "?"
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2",
+                  "--val-split", "0")
+    assert r.returncode == 0 and "dropped 1 row(s) whose target is missing" in r.stderr.decode()
+    assert load_model(str(tmp_path / "m.npz")).info["rows"] == 39
+
+
+def test_missing_error_names_the_first_missing_cell(tmp_path):
+    rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
+    rows[6][1] = ""
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--missing", "error", "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and ":7:2 (column 'b'): missing value" in r.stderr.decode()
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_too_many_categories_is_refused_with_a_hint(tmp_path):
+    rows = [["name", "x", "y"]] + [[f"user{i}", str(i), str(i % 2)] for i in range(80)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz")
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "80 distinct values (limit 50)" in err and "--ignore name" in err
+    ok = run_nncli("fit", tmp_path / "d.csv", "--ignore", "name", "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert ok.returncode == 0
+
+
+def test_forced_categorical_numbers(tmp_path):
+    rows = [["zip", "x", "y"]] + [[str(1000 + i % 3), str(i), str(i % 3 == 0)] for i in range(60)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--categorical", "zip", "-o", tmp_path / "m.npz",
+                  "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    zipf = load_model(str(tmp_path / "m.npz")).pre.features[0]
+    assert zipf.kind == "categorical" and zipf.categories == ["1000", "1001", "1002"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_every_delimiter_is_detected(tmp_path, delimiter):
+    rng = np.random.default_rng(0)
+    rows = [["a", "b", "label"]] + [[f"{x:.3f}", f"{y:.3f}", "p" if x > y else "q"] for x, y in rng.random((60, 2))]
+    path = write_rows(tmp_path / "d.txt", rows, delimiter)
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["a", "b"]
+    p = run_nncli("predict", tmp_path / "m.npz", path)
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 61
+
+
+def test_explicit_delimiter_overrides_detection(tmp_path):
+    # The header alone would suggest ';' (it appears in a quoted name), the data is comma-separated.
+    text = '"a;b;c",x,y\n' + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30))
+    (tmp_path / "d.csv").write_text(text)
+    r = run_nncli("fit", tmp_path / "d.csv", "--delimiter", ",", "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).pre.names == ["a;b;c", "x"]
+
+
+def test_gzip_input_from_file_and_stdin(messy, tmp_path):
+    _, test, model, _ = messy
+    gz = tmp_path / "test.csv.gz"
+    gz.write_bytes(gzip.compress(test.read_bytes()))
+    plain = run_nncli("predict", model, test).stdout
+    assert run_nncli("predict", model, gz).stdout == plain
+    assert run_nncli("predict", model, "-", input=gz.read_bytes()).stdout == plain
+
+
+def test_quoted_fields_with_embedded_newlines_and_delimiters(tmp_path):
+    rows = [["note", "x", "y"]] + [[f"line one\nline, two {i % 2}", str(i), str(i % 2)] for i in range(40)]
+    path = write_rows(tmp_path / "d.csv", rows)
+    r = run_nncli("fit", path, "--categorical", "note", "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    cats = load_model(str(tmp_path / "m.npz")).pre.features[0].categories
+    assert cats == ["line one\nline, two 0", "line one\nline, two 1"]
+    bad = rows[:5] + [["a\nb", "oops", "1"]]
+    e = run_nncli("predict", tmp_path / "m.npz", write_rows(tmp_path / "bad.csv", bad))
+    assert e.returncode == 1 and ":10:2 (column 'x')" in e.stderr.decode()  # physical line of the bad row
+
+
+def test_keep_copies_columns_next_to_the_prediction(messy):
+    _, test, model, _ = messy
+    r = run_nncli("predict", model, test, "--keep", "id,color")
+    rows = list(csv.reader(io.StringIO(r.stdout.decode())))
+    assert rows[0] == ["id", "color", "prediction"]
+    src = read_rows(test)
+    assert [row[:2] for row in rows[1:]] == [[s[0], s[2]] for s in src[1:]]
+
+
+def test_mixed_with_missing_cells_is_close_to_the_clean_data(tmp_path):
+    """The quality bar: 10% missing cells cost little accuracy against the clean, complete table."""
+    scores = {}
+    for rate in ("0", "0.1"):
+        train, test, model = tmp_path / f"tr{rate}.csv", tmp_path / f"te{rate}.csv", tmp_path / f"m{rate}.npz"
+        run_nncli("gen-data", "mixed", "-n", "1500", "--seed", "3", "--missing-rate", rate, "-o", train)
+        run_nncli("gen-data", "mixed", "-n", "500", "--seed", "4", "--missing-rate", rate, "-o", test)
+        assert run_nncli("fit", train, "--ignore", "id", "-o", model, "-q").returncode == 0
+        scores[rate] = json.loads(run_nncli("eval", model, test, "--json").stdout)["accuracy"]
+    assert scores["0"] > 0.9
+    assert scores["0.1"] > scores["0"] - 0.06
