@@ -67,7 +67,7 @@ def should_log(epoch: int, epochs: int, target_lines: int = 25) -> bool:
 
 
 def plain_epoch(stats, task: str) -> None:
-    print(epoch_line(stats, task), file=sys.stderr, flush=True)
+    console().print(Text(epoch_line(stats, task)), soft_wrap=True)
 
 
 def columns_table(infos: Iterable) -> Table:
@@ -128,14 +128,15 @@ def eval_report(result: dict) -> Group:
                 f"{mac['f1']:.3f}", str(result["rows"]))
     parts.append(Text(""))
     parts.append(per)
-    cm = Table(box=None, pad_edge=False, header_style="bold", title="confusion matrix (rows: true, columns: predicted)",
-               title_justify="left")
+    # The title as its own line: as a table title it would wrap to the (narrow) table's width.
+    parts.append(Text(""))
+    parts.append(Text("confusion matrix (rows: true, columns: predicted)", style="italic"))
+    cm = Table(box=None, pad_edge=False, header_style="bold")
     cm.add_column("")
     for c in result["classes"]:
         cm.add_column(Text(c), justify="right")
     for c, row in zip(result["classes"], result["confusion_matrix"]):
         cm.add_row(Text(c), *map(str, row))
-    parts.append(Text(""))
     parts.append(cm)
     return Group(*parts)
 
@@ -186,33 +187,103 @@ def is_terminal() -> bool:
 
 
 # -- training display ---------------------------------------------------------------------------
+def training_header(run, data) -> list[Text]:
+    """The live screen's first lines: data, model, optimizer."""
+    net, cfg, target = run.net, run.config, data.target
+    task = target.task
+    if target.classes:
+        task += f", {len(target.classes)} classes"
+    val = f" (+{data.X_val.shape[0]:,} for validation)" if data.X_val is not None else ""
+    data_line = Text("data   ", style="bold")
+    data_line.append(Text(data.source))
+    data_line.append(f" · {data.n_rows:,} rows × {data.X.shape[1]} features{val} · {task}")
+    model_line = Text("model  ", style="bold")
+    model_line.append(f"{run.mopts.kind} {'-'.join(map(str, net.sizes))}")
+    if len(net.sizes) > 2:
+        model_line.append(f" · {net.activation}")
+    model_line.append(f" · {net.n_params:,} parameters")
+    opt_line = Text("train  ", style="bold")
+    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs:,} epochs")
+    return [data_line, model_line, opt_line]
+
+
 def run_training(run, data, mode: str) -> None:
-    """Drive a `workflow.Training` to its end, showing progress in the chosen mode."""
+    """Drive a `workflow.Training` to its end, showing progress in the chosen mode.
+
+    mode: "live" (the redrawn screen), "plain" (thinned epoch lines), "none".
+    """
     task = data.target.task
-    if mode != "none":
-        console().print(columns_table(data.columns))
+    if mode == "none":
+        for _ in run:
+            pass
+        return
+    console().print(columns_table(data.columns))
+    if mode == "live":
+        from nncli.render_live import TrainingScreen, run_live
+
+        run_live(run, TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task)), console())
+        return
     last = None
     for stats in run:
         last = stats
-        if mode in ("plain", "live") and (should_log(stats.epoch, stats.epochs) or stats.stopped):
+        if should_log(stats.epoch, stats.epochs) or stats.stopped:
             plain_epoch(stats, task)
-    if mode in ("plain", "live") and last is not None and not (should_log(last.epoch, last.epochs) or last.stopped):
+    if last is not None and not (should_log(last.epoch, last.epochs) or last.stopped):
         plain_epoch(last, task)
 
 
+def history_chart(model, height: int = 10):
+    """The stored loss curves as a LineChart, marked at the epoch the weights come from."""
+    from nncli.render_chart import LineChart
+    from nncli.render_live import loss_series
+
+    h = model.history
+    return LineChart(loss_series(h["loss"].tolist(), h["val_loss"].tolist()), height=height,
+                     marker_x=model.info.get("weights_from_epoch") or None)
+
+
+def summary_table(model, path: str) -> Group:
+    """After a live run: final losses and metrics, then how the run went and where the model is."""
+    info, m = model.info, metric_label(model.task)
+    has_val = info.get("final_val_loss") is not None
+    scores = Table(box=None, pad_edge=False, header_style="bold")
+    scores.add_column(f"at epoch {info.get('weights_from_epoch', '?')}")
+    scores.add_column("train", justify="right")
+    if has_val:
+        scores.add_column("validation", justify="right")
+    for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
+        scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
+    facts = Table(box=None, show_header=False, pad_edge=False)
+    facts.add_column(style="bold")
+    facts.add_column()
+    stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
+    planned = model.config.get("epochs")
+    facts.add_row("best epoch", str(info.get("best_epoch", "?")))
+    facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "") + stopped)
+    facts.add_row("time", f"{info['seconds']:.2f}s")
+    facts.add_row("saved to", Text(path, overflow="fold"))
+    return Group(scores, Text(""), facts)
+
+
 def finish_training(model, path: str, mode: str) -> None:
-    console().print(fit_summary(model, path), soft_wrap=True)
+    """The end of `fit`: the final chart and a summary table after a live run, else one paragraph."""
+    c = console()
+    if mode == "live":
+        if model.info.get("epochs_run"):
+            c.print(history_chart(model, height=max(3, min(12, c.height - 14))))
+        c.print(summary_table(model, path))
+        return
+    c.print(fit_summary(model, path), soft_wrap=True)
 
 
 def write_plot(path: str, model) -> None:
     """Write the model's loss curves as an SVG file (atomically)."""
     from nncli.atomic import atomic_write
+    from nncli.render_live import loss_series
     from nncli.svg_chart import render_svg
 
     h = model.history
-    series = [("train", h["loss"].tolist())]
-    if len(h["val_loss"]) and not all(math.isnan(v) for v in h["val_loss"].tolist()):
-        series.append(("validation", h["val_loss"].tolist()))
+    series = [(s.name, s.values) for s in loss_series(h["loss"].tolist(), h["val_loss"].tolist())]
     best = model.info.get("weights_from_epoch")
     svg = render_svg(series, title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch",
                      marker_x=best if best else None)
@@ -220,7 +291,12 @@ def write_plot(path: str, model) -> None:
 
 
 def show_model(model, path: str) -> None:
-    console().print(model_report(model, path))
+    """`nncli show`: the report, then the stored loss curves."""
+    c = console()
+    c.print(model_report(model, path))
+    if len(model.history.get("loss", ())):
+        c.print(Text(""))
+        c.print(history_chart(model))
 
 
 def show_lr_sweep(sweep) -> None:

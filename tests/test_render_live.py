@@ -1,0 +1,243 @@
+"""The training display: the live screen in a real pseudo-terminal, plain lines when piped,
+silence with --progress none, and the stored curves in `nncli show` and `--plot`."""
+
+import io
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+
+from conftest import ROOT, SAMPLES
+from nncli.core.training import EpochStats
+from nncli.render_live import MAX_RATE, MAX_SHARE, Pacer, TrainingScreen
+
+MOONS = SAMPLES / "moons.csv"
+BRAILLE = re.compile("[\u2801-\u28ff]")
+CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+CURSOR_UP_ERASE = "\x1b[1A\x1b[2K"
+
+
+def nncli_env(**extra: str) -> dict:
+    """The test's environment for a child nncli, with colour allowed and a real terminal type."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "NNCLI_DEBUG")}
+    return {**env, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **extra}
+
+
+def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str | None = None) -> tuple[int, str]:
+    """Run `python -m nncli ARGS` with a pseudo-terminal as stdin, stdout and stderr.
+
+    Reads everything it writes until it exits; with `interrupt_after`, types Ctrl-C once
+    that text has appeared. Returns (exit code, output).
+    """
+    env = nncli_env(COLUMNS=str(columns), LINES=str(lines))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec at once, never return into pytest
+        try:
+            os.chdir(ROOT)
+            os.execve(sys.executable, [sys.executable, "-m", "nncli", *args], env)
+        finally:
+            os._exit(127)
+    out = bytearray()
+    sent = interrupt_after is None
+    try:
+        while True:
+            if not select.select([fd], [], [], 120)[0]:  # a safety net against a hung child, not a timing test
+                os.kill(pid, signal.SIGKILL)
+                raise AssertionError(f"nncli wrote nothing for 120 s; so far:\n{out.decode(errors='replace')}")
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and interrupt_after.encode() in out:
+                os.write(fd, b"\x03")  # the terminal turns ^C into SIGINT for the child
+                sent = True
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
+
+
+def visible_lines(output: str) -> list[str]:
+    """The text of each write between line feeds and carriage returns, escape codes removed."""
+    return [part for line in CSI.sub("", output).split("\n") for part in line.split("\r")]
+
+
+@pytest.mark.parametrize("columns", [40, 100])
+def test_live_screen_in_a_terminal(tmp_path, columns):
+    model = tmp_path / "m.npz"
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(model), "--epochs", "30", "--hidden", "8", "--val-split", "0.1"],
+                           columns=columns, lines=30)
+    assert code == 0, out
+    assert CURSOR_UP_ERASE in out  # frames were redrawn in place
+    last_redraw = out.rindex(CURSOR_UP_ERASE)
+    assert BRAILLE.search(out[:last_redraw])  # a live frame, later replaced, held the chart
+    assert "epoch 30/30" in out
+    final = out[last_redraw:]
+    for text in ("best epoch", "epochs run", "30 of 30", "saved to", "validation"):
+        assert text in final
+    assert "m.npz" in "".join(visible_lines(final))  # the path folds on narrow screens, never cut
+    assert BRAILLE.search(final)  # the final chart stays
+    assert "\x1b[?25h" in final  # the cursor is shown again
+    assert model.exists()
+    assert all(cell_len(line) <= columns for line in visible_lines(out))
+
+
+def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
+    model = tmp_path / "m.npz"
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(model), "--epochs", "1000000", "--patience", "0",
+                            "--hidden", "8", "--val-split", "0.1"], columns=80, lines=30, interrupt_after="best epoch")
+    assert code == 130, out
+    final = out[out.rindex(CURSOR_UP_ERASE):]
+    assert "stopped by interrupt" in final
+    assert "(interrupted)" in final and "saved to" in final
+    assert "\x1b[?25h" in final  # the cursor is back
+    assert model.exists()
+
+
+def run_piped(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """nncli with stdout and stderr as pipes, in an environment that would allow colour."""
+    return subprocess.run([sys.executable, "-m", "nncli", *args], capture_output=True, timeout=120,
+                          env=nncli_env(**(env or {})), cwd=ROOT)
+
+
+@pytest.mark.parametrize("progress", ["auto", "plain", "live"])
+def test_no_escape_codes_when_stderr_is_not_a_terminal(tmp_path, progress):
+    r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "40", "--hidden", "8", "--val-split", "0.1",
+                  "--progress", progress)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b""
+    assert b"\x1b" not in r.stderr
+    err = r.stderr.decode()
+    assert "saved" in err and "m.npz" in err
+    if progress != "live":
+        lines = [line for line in err.splitlines() if line.startswith("epoch=")]
+        assert lines[0].startswith("epoch=1 loss=") and " val_loss=" in lines[0] and " acc=" in lines[0]
+        assert lines[-1].startswith("epoch=40 ")
+        assert len(lines) <= 31
+
+
+def test_json_summary_is_the_only_stdout(tmp_path):
+    r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    assert b"\x1b" not in r.stderr
+    summary = json.loads(r.stdout)  # exactly one JSON document
+    assert summary["epochs_run"] == 3 and summary["model"].endswith("m.npz")
+
+
+@pytest.mark.parametrize("flag", [["--progress", "none"], ["--quiet"]])
+def test_nothing_but_errors_without_progress(tmp_path, flag):
+    r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", *flag)
+    assert r.returncode == 0
+    assert r.stdout == b"" and r.stderr == b""
+    assert (tmp_path / "m.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("show") / "m.npz"
+    r = run_piped("fit", str(MOONS), "-o", str(path), "--epochs", "12", "--hidden", "8", "--val-split", "0.1", "--progress", "none")
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+def test_show_redraws_the_stored_curves(trained):
+    r = run_piped("show", str(trained), env={"COLUMNS": "70"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b""
+    err = r.stderr.decode()
+    assert BRAILLE.search(err)
+    meta = json.loads(run_piped("show", str(trained), "--json").stdout)
+    assert f"▲ epoch {meta['info']['weights_from_epoch']}" in err
+    assert "━ train" in err and "validation" in err
+
+
+def test_show_plot_writes_one_path_per_curve(trained, tmp_path):
+    svg = tmp_path / "curves.svg"
+    r = run_piped("show", str(trained), "--plot", str(svg))
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(svg).getroot()
+    names = [p.get("data-name") for p in root.iter("{http://www.w3.org/2000/svg}path") if p.get("class") == "series"]
+    assert names == ["train", "validation"]
+
+
+# -- the screen and its pacing, without a process ----------------------------------------------------
+def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = None) -> EpochStats:
+    loss = 1 / (1 + epoch)
+    return EpochStats(epoch=epoch, epochs=epochs, loss=loss, metric=0.5 + epoch / 200, val_loss=loss * 1.1 if val else None,
+                      val_metric=0.5 if val else None, lr=1e-3, seconds=0.01, samples=900,
+                      best_epoch=epoch, best_loss=loss, stopped=stopped)
+
+
+def screen_lines(screen: TrainingScreen, width: int, height: int, no_color: bool = False) -> list[str]:
+    console = Console(file=io.StringIO(), width=width, height=height, record=True, force_terminal=True,
+                      color_system="truecolor", no_color=no_color)
+    console.print(screen)
+    return console.export_text().splitlines()
+
+
+def make_screen(epochs_done: int, val: bool = True) -> TrainingScreen:
+    from rich.text import Text
+
+    screen = TrainingScreen([Text("data   some/long/path/to/a/file.csv · 900 rows × 2 features · classification"),
+                             Text("model  mlp 2-64-64-1 · relu · 4,417 parameters")], 50, "acc")
+    for e in range(1, epochs_done + 1):
+        screen.add(stats(e, val=val))
+    return screen
+
+
+@pytest.mark.parametrize("width, height", [(40, 24), (80, 24), (120, 40), (40, 16)])
+def test_the_screen_fits_the_window_it_is_drawn_in(width, height):
+    screen = make_screen(20)
+    lines = screen_lines(screen, width, height)
+    assert all(cell_len(line) <= width for line in lines)
+    assert len(lines) <= max(height, 18)  # the chart keeps 3 rows even in a very short window
+    assert any(BRAILLE.search(line) for line in lines)
+    assert any("epoch 20/50" in line for line in lines)
+
+
+def test_the_screen_follows_a_resize():
+    screen = make_screen(20)
+    narrow, wide = screen_lines(screen, 40, 30), screen_lines(screen, 120, 30)
+    assert max(map(cell_len, narrow)) <= 40 < max(map(cell_len, wide))
+
+
+def test_the_screen_shows_metric_best_epoch_and_lr():
+    text = "\n".join(screen_lines(make_screen(7), 100, 30))
+    assert "acc 0.535" in text and "best epoch 7" in text and "lr 0.001" in text and "eta" in text
+    assert "━ train" in text and "validation" in text
+
+
+def test_without_validation_only_the_training_curve():
+    text = "\n".join(screen_lines(make_screen(7, val=False), 100, 30))
+    assert "━ train" in text and "validation" not in text and "val loss" not in text
+
+
+def test_the_final_frame_drops_the_chart():
+    screen = make_screen(10)
+    screen.finished = screen.started + 1
+    lines = screen_lines(screen, 80, 30)
+    assert not any(BRAILLE.search(line) for line in lines)
+    assert any("epoch 10/50" in line for line in lines)
+
+
+def test_pacer_limits_the_rate_and_the_share_of_time():
+    pacer = Pacer()
+    assert pacer.due(0.0)
+    pacer.drawn(10.0, 10.001)  # a cheap frame: the rate limit decides
+    assert not pacer.due(10.001 + 0.9 / MAX_RATE)
+    assert pacer.due(10.001 + 1.01 / MAX_RATE)
+    pacer.drawn(20.0, 20.05)  # a costly frame: the next waits until drawing is MAX_SHARE of the time
+    assert not pacer.due(20.05 + 0.9 * 0.05 / MAX_SHARE)
+    assert pacer.due(20.05 + 1.01 * 0.05 / MAX_SHARE)
