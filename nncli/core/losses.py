@@ -71,10 +71,18 @@ def sigmoid_output(Z: np.ndarray) -> np.ndarray:
 
 
 def bce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
-    loss = bce_value(Z, Y, w)
-    P = sigmoid_output(Z)
-    np.subtract(P, Y, out=Z)
-    _scale_delta(Z, w, 1.0 / Z.shape[0])
+    # With S = softplus(z) = log(1 + e^z): loss = S - z*y and sigmoid(z) = exp(z - S),
+    # so one stable logaddexp serves both, in a few whole-batch calls.
+    S = np.logaddexp(0.0, Z)
+    n = Z.shape[0]
+    if w is None:
+        loss = (float(S.sum()) - float(np.vdot(Z, Y))) / n
+    else:
+        loss = _mean((S - Z * Y)[:, 0], w)
+    np.subtract(Z, S, out=S)
+    np.exp(S, out=S)
+    np.subtract(S, Y, out=Z)
+    _scale_delta(Z, w, 1.0 / n)
     return loss
 
 
@@ -99,7 +107,7 @@ def softmax_output(Z: np.ndarray) -> np.ndarray:
 def ce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
     # log_softmax once; softmax = exp(log_softmax), so both come from one pass.
     L = _log_softmax(Z)
-    loss = _mean(-(Y * L).sum(axis=1), w)
+    loss = -float(np.vdot(Y, L)) / Z.shape[0] if w is None else _mean(-(Y * L).sum(axis=1), w)
     np.exp(L, out=Z)
     Z -= Y
     _scale_delta(Z, w, 1.0 / Z.shape[0])

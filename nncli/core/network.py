@@ -153,7 +153,7 @@ class Network:
             else:
                 A_prev = self._input
             np.matmul(A_prev.T, dZ, out=self.dW[l])
-            np.sum(dZ, axis=0, out=self.db[l])
+            np.add.reduce(dZ, axis=0, out=self.db[l])  # np.sum without its Python-level wrapper
             if l > 0:
                 dA = np.matmul(dZ, self.W[l].T, out=bufs["dA"][l - 1])
                 if self._dropped:

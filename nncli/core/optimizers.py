@@ -51,7 +51,13 @@ class Momentum:
 
 
 class Adam:
-    """Adam (Kingma & Ba, 2015) with bias correction folded into the step size."""
+    """Adam (Kingma & Ba, 2015), its constant factors folded into the step size.
+
+    `m` and `v` are kept as m / (1 - beta1) and v / (1 - beta2), i.e. the
+    textbook moments without their (1 - beta) factors: m <- beta1 m + g,
+    v <- beta2 v + g^2. Those factors and the bias corrections then all move
+    into two scalars, so a step is ten whole-vector operations.
+    """
 
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8):
@@ -65,19 +71,18 @@ class Adam:
         self.t += 1
         b1, b2, m, v, tmp = self.beta1, self.beta2, self.m, self.v, self._tmp
         m *= b1
-        np.multiply(grads, 1.0 - b1, out=tmp)
-        m += tmp
+        m += grads
         v *= b2
         np.multiply(grads, grads, out=tmp)
-        tmp *= 1.0 - b2
         v += tmp
-        # lr_t * m / (sqrt(v) + eps_t) equals the textbook update with m_hat, v_hat.
-        c2 = np.sqrt(1.0 - b2 ** self.t)
-        lr_t = self.lr * c2 / (1.0 - b1 ** self.t)
+        # Textbook: p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m / (1 - b1^t)
+        # and v_hat = (1 - b2) v / (1 - b2^t) in terms of the scaled m, v kept here.
+        c1 = (1.0 - b1) / (1.0 - b1 ** self.t)
+        c2 = np.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
         np.sqrt(v, out=tmp)
-        tmp += self.eps * c2
+        tmp += self.eps / c2
         np.divide(m, tmp, out=tmp)
-        tmp *= lr_t
+        tmp *= self.lr * c1 / c2
         params -= tmp
 
     def __repr__(self) -> str:

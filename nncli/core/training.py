@@ -22,6 +22,8 @@ from nncli.core.optimizers import make_optimizer
 from nncli.core.schedules import Schedule
 from nncli.errors import DivergenceError
 
+GATHER_BYTES = 4 << 20  # input bytes gathered per shuffled chunk: many batches, little memory
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -133,48 +135,54 @@ def fit_iter(
     restore_best = val is not None or config.patience is not None
     best_params = net.params.copy() if restore_best else None
     best_loss, best_epoch, wait = math.inf, 0, 0
-    y_bufs: dict[int, np.ndarray] = {}
-    w_bufs: dict[int, np.ndarray] = {}
     l2 = config.l2
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
     labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
+    # Rows are gathered in shuffled chunks of whole batches: one np.take per chunk,
+    # and each batch is then a slice (a view) of the chunk buffers.
+    chunk = _chunk_rows(n, bs, X.shape[1] * net.dtype.itemsize)
+    X_chunk = np.empty((chunk, X.shape[1]), net.dtype)
+    Y_chunk = np.empty((chunk, Y.shape[1]), Y.dtype)
+    w_chunk = None if sample_weight is None else np.empty(chunk, sample_weight.dtype)
+    pred = np.empty(chunk, labels.dtype) if classify else None  # predicted classes, filled batch by batch
     try:
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
             opt.lr = schedule.lr(epoch)
             perm = rng.permutation(n)
             total_loss, correct, seen, stopped = 0.0, 0, 0, None
-            for s in range(0, n, bs):
-                idx = perm[s:s + bs]
-                m = len(idx)
-                xb = net.batch_input(X, idx)
-                yb = y_bufs.get(m)
-                if yb is None:
-                    yb = y_bufs[m] = np.empty((m, Y.shape[1]), Y.dtype)
-                np.take(Y, idx, axis=0, out=yb)
-                wb = None
-                if sample_weight is not None:
-                    wb = w_bufs.get(m)
-                    if wb is None:
-                        wb = w_bufs[m] = np.empty(m, sample_weight.dtype)
-                    np.take(sample_weight, idx, out=wb)
-                Z = net.forward_train(xb, rng)
+            for c in range(0, n, chunk):
+                rows = perm[c:c + chunk]
+                k = len(rows)
+                Xc = np.take(X, rows, axis=0, out=X_chunk[:k])
+                Yc = np.take(Y, rows, axis=0, out=Y_chunk[:k])
+                wc = None if w_chunk is None else np.take(sample_weight, rows, out=w_chunk[:k])
+                done = 0
+                for s in range(0, k, bs):
+                    Z = net.forward_train(Xc[s:s + bs], rng)
+                    m = Z.shape[0]
+                    if net.loss_name == "bce":  # before the loss overwrites Z with its gradient
+                        np.greater(Z[:, 0], 0.0, out=pred[s:s + m])
+                    elif classify:
+                        Z.argmax(axis=1, out=pred[s:s + m])
+                    batch_loss = net.loss.value_and_delta(Z, Yc[s:s + m], None if wc is None else wc[s:s + m])
+                    if not math.isfinite(batch_loss):
+                        raise _diverged(epoch + 1, opt.lr)
+                    total_loss += batch_loss * m
+                    done += m
+                    net.backward(Z)
+                    if l2:
+                        np.multiply(net.weights, l2, out=l2_tmp)
+                        net.grads[: net.n_weights] += l2_tmp
+                    opt.step(net.params, net.grads)
+                    if should_stop is not None and should_stop():
+                        stopped = "interrupted"
+                        break
+                seen += done
                 if classify:
-                    pred = (Z[:, 0] > 0) if net.loss_name == "bce" else Z.argmax(axis=1)
-                    correct += int(np.count_nonzero(pred == labels[idx]))
-                batch_loss = net.loss.value_and_delta(Z, yb, wb)
-                if not math.isfinite(batch_loss):
-                    raise _diverged(epoch + 1, opt.lr)
-                total_loss += batch_loss * m
-                seen += m
-                net.backward(Z)
-                if l2:
-                    np.multiply(net.weights, l2, out=l2_tmp)
-                    net.grads[: net.n_weights] += l2_tmp
-                opt.step(net.params, net.grads)
-                if should_stop is not None and should_stop():
-                    stopped = "interrupted"
+                    correct += int(np.count_nonzero(pred[:done] == labels[rows[:done]]))
+                if stopped is not None:
                     break
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
@@ -206,6 +214,14 @@ def fit_iter(
     finally:
         if best_params is not None and best_epoch > 0:
             np.copyto(net.params, best_params)
+
+
+def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
+    """Rows per gathered chunk: whole batches, about GATHER_BYTES of input, at most n."""
+    if n <= batch_size:
+        return n
+    batches = max(1, GATHER_BYTES // max(batch_size * row_bytes, 1))
+    return min(batches * batch_size, n)
 
 
 def _diverged(epoch: int, lr: float) -> DivergenceError:

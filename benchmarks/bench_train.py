@@ -1,0 +1,252 @@
+"""Seconds per training epoch: nncli's fit_iter vs PyTorch (CPU, eager) vs scikit-learn.
+
+    python benchmarks/bench_train.py --threads 1
+    python benchmarks/bench_train.py --threads 2 --workloads small,medium --epochs 3 --reps 2
+
+Each repetition trains every contender afresh, one after the other (nncli,
+torch, sklearn), for --epochs epochs on the same in-process data, so the
+machine's drift hits all of them alike; every epoch is timed on its own.
+Identical architecture, batch size, ReLU, Adam at lr 1e-3, float32. The
+final training loss and accuracy (or R²) of each contender are computed by
+one common function on the whole training set after the last epoch.
+
+Thread counts are set through the environment before numpy or torch load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (1 or 2)")
+    p.add_argument("--workloads", default="small,medium,large,regression")
+    p.add_argument("--contenders", default="nncli,torch,sklearn")
+    p.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
+    p.add_argument("--reps", type=int, default=2, help="repetitions (fresh model each)")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402  (after the thread settings)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's nncli
+from workloads import WORKLOADS, Workload, n_params  # noqa: E402
+
+
+# -- the contenders: each trains one epoch per call and reports class probabilities or values --
+class NncliRun:
+    def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int):
+        from nncli.core.network import Network
+        from nncli.core.training import TrainConfig, fit_iter
+
+        sizes = wl.nncli_sizes()
+        loss = "mse" if wl.classes == 0 else ("bce" if wl.classes == 2 else "ce")
+        if loss == "mse":
+            Y = y.reshape(-1, 1)
+        elif loss == "bce":
+            Y = y.reshape(-1, 1).astype(np.float32)
+        else:
+            Y = np.eye(wl.classes, dtype=np.float32)[y]
+        rng = np.random.default_rng(seed)
+        self.net = Network(sizes, "relu", loss, np.float32)
+        self.net.initialize(rng)
+        config = TrainConfig(epochs=10**6, batch_size=wl.batch_size, lr=1e-3, optimizer="adam")
+        self._epochs = fit_iter(self.net, X, Y, config, rng)
+
+    def epoch(self) -> None:
+        next(self._epochs)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        out = self.net.output(X)
+        return np.hstack([1.0 - out, out]) if self.net.loss_name == "bce" else out
+
+
+class TorchRun:
+    def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int):
+        import torch
+
+        torch.manual_seed(seed)
+        sizes = wl.torch_sizes()
+        layers: list = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        self.torch, self.model = torch, torch.nn.Sequential(*layers)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.X = torch.from_numpy(X)
+        if wl.classes:
+            self.y, self.loss_fn = torch.from_numpy(y.astype(np.int64)), torch.nn.CrossEntropyLoss()
+        else:
+            self.y, self.loss_fn = torch.from_numpy(y.reshape(-1, 1)), torch.nn.MSELoss()
+        self.bs, self.classify = wl.batch_size, bool(wl.classes)
+
+    def epoch(self) -> None:
+        n = self.X.shape[0]
+        perm = self.torch.randperm(n)
+        for s in range(0, n, self.bs):
+            idx = perm[s:s + self.bs]
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.model(self.X[idx]), self.y[idx])
+            loss.backward()
+            self.opt.step()
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        with self.torch.no_grad():
+            out = self.model(self.torch.from_numpy(X))
+            if self.classify:
+                out = self.torch.softmax(out, dim=1)
+        return out.numpy()
+
+
+class SklearnRun:
+    def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int):
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+        kw = dict(hidden_layer_sizes=wl.hidden, activation="relu", solver="adam", alpha=0.0,
+                  batch_size=wl.batch_size, learning_rate_init=1e-3, shuffle=True, random_state=seed,
+                  tol=0.0, n_iter_no_change=10**9, early_stopping=False)
+        self.model = MLPClassifier(**kw) if wl.classes else MLPRegressor(**kw)
+        self.X, self.y, self.classes = X, y, wl.classes
+        self.first = True
+
+    def epoch(self) -> None:
+        # partial_fit = exactly one shuffled pass over the data, keeping Adam's state.
+        if self.first and self.classes:
+            self.model.partial_fit(self.X, self.y, classes=np.arange(self.classes))
+        else:
+            self.model.partial_fit(self.X, self.y)
+        self.first = False
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.classes:
+            assert self.model.coefs_[0].dtype == np.float32
+            return self.model.predict_proba(X)
+        return self.model.predict(X).reshape(-1, 1)
+
+
+CONTENDERS = {"nncli": NncliRun, "torch": TorchRun, "sklearn": SklearnRun}
+
+
+def quality(wl: Workload, out: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(training loss, accuracy) for classifiers, (MSE, R²) for regression."""
+    out = out.astype(np.float64)
+    if wl.classes:
+        p = np.clip(out[np.arange(len(y)), y], 1e-12, 1.0)
+        return float(-np.log(p).mean()), float((out.argmax(axis=1) == y).mean())
+    mse = float(((out[:, 0] - y) ** 2).mean())
+    return mse, 1.0 - mse / float(y.var())
+
+
+def matmul_peak(np_threads: int) -> float:
+    """Median float32 GFLOP/s of a 2048x2048 matrix product (numpy's BLAS)."""
+    n = 2048
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    C = np.empty_like(A)
+    np.matmul(A, B, out=C)
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        np.matmul(A, B, out=C)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "numpy": np.__version__, "threads": ARGS.threads,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor()
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
+                for d in threadpool_info() if d["user_api"] == "blas"]
+        info["blas"] = "; ".join(blas)
+    except ImportError:
+        pass
+    return info
+
+
+def run_workload(wl: Workload, contenders: list[str]) -> dict:
+    X, y = wl.data()
+    times: dict[str, list[float]] = {c: [] for c in contenders}
+    cpu: dict[str, list[float]] = {c: [] for c in contenders}
+    final: dict[str, tuple[float, float]] = {}
+    for rep in range(ARGS.reps):
+        for name in contenders:
+            run = CONTENDERS[name](wl, X, y, seed=rep)
+            for _ in range(ARGS.epochs):
+                t0, c0 = time.perf_counter(), time.process_time()
+                run.epoch()
+                times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+            final[name] = quality(wl, run.predict(X), y)
+            del run
+    return {"times": times, "cpu": cpu, "final": final}
+
+
+def main() -> None:
+    contenders = ARGS.contenders.split(",")
+    if "torch" in contenders:
+        import torch
+
+        torch.set_num_threads(ARGS.threads)
+        torch.set_num_interop_threads(1)
+    info = machine()
+    if "torch" in contenders:
+        info["torch"] = torch.__version__
+    if "sklearn" in contenders:
+        import sklearn
+
+        info["sklearn"] = sklearn.__version__
+    peak = matmul_peak(ARGS.threads)
+    info["matmul_peak_gflops"] = round(peak, 1)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  " + "  ".join(f"{k}={v}" for k, v in info.items()))
+    print(f"# float32 matmul peak (2048^3, median of 15): {peak:.1f} GFLOP/s; "
+          f"{ARGS.epochs} epochs x {ARGS.reps} reps per contender\n")
+    results = {"machine": info, "args": vars(ARGS), "workloads": {}}
+    header = ("| workload | contender | s/epoch median | min | max | nncli/this | CPU s/epoch | nncli/this (CPU) "
+              "| GFLOP/s | % of peak | final loss | acc / R² |")
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for name in ARGS.workloads.split(","):
+        wl = WORKLOADS[name]
+        res = run_workload(wl, contenders)
+        results["workloads"][name] = res
+        med = {c: statistics.median(t) for c, t in res["times"].items()}
+        cpu = {c: statistics.median(t) for c, t in res["cpu"].items()}
+        for c in contenders:
+            t = res["times"][c]
+            sizes = wl.nncli_sizes() if c != "torch" else wl.torch_sizes()
+            gflops = 6 * n_params(sizes) * wl.rows / med[c] / 1e9
+            ratio = med["nncli"] / med[c] if "nncli" in med else float("nan")
+            cpu_ratio = cpu["nncli"] / cpu[c] if "nncli" in cpu else float("nan")
+            loss, metric = res["final"][c]
+            print(f"| {name} | {c} | {med[c]:.4f} | {min(t):.4f} | {max(t):.4f} | {ratio:.3f} | {cpu[c]:.4f} "
+                  f"| {cpu_ratio:.3f} | {gflops:.1f} | {100 * gflops / peak:.1f}% | {loss:.4f} | {metric:.4f} |",
+                  flush=True)
+    if ARGS.json:
+        with open(ARGS.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
