@@ -222,8 +222,12 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
 
 
 def refuse_overwrite_input(output: str, *inputs: Optional[str]) -> None:
+    """Exit 2 if `output` names one of the inputs (or another output: not yet existing files count too)."""
     for i in inputs:
-        if i and i != "-" and os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output):
+        if not i or i == "-":
+            continue
+        if os.path.realpath(i) == os.path.realpath(output) or (
+                os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
             raise UsageError(f"the output {shorten(output)} is also an input; refusing to overwrite it")
 
 
@@ -345,6 +349,8 @@ def fit(
     if output == "-" or os.path.isdir(output):
         raise UsageError(f"--output {shorten(output)} must be a file path")
     refuse_overwrite_input(output, data, val)
+    if plot:
+        refuse_overwrite_input(plot, data, val, output)
     set_threads(threads)
     from nncli import render, workflow
 
@@ -697,6 +703,21 @@ class NncliGroup(TyperGroup):
         code = run(lambda: super(NncliGroup, self).main(args, prog_name or "nncli", complete_var,
                                                         standalone_mode=False, **extra))
         sys.exit(code)
+
+    def invoke(self, ctx):  # type: ignore[override]
+        """Run the command, keeping two outcomes from click's own handling in `main`.
+
+        Typer's click turns a broken pipe into exit code 1 and Ctrl-C into a silent
+        130; nncli stops quietly with 0 when stdout is closed early, and says
+        "interrupted" (see `run`).
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            raise typer.Abort() from None
 
 
 def main() -> None:

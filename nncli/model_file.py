@@ -209,7 +209,7 @@ def _build(path: str, arrays: dict[str, np.ndarray]) -> Model:
         classes = [str(c) for c in meta["classes"]]
         na_values = [str(v) for v in meta["na_values"]]
         config, info = dict(meta["config"]), dict(meta["info"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
     from nncli.core.activations import ACTIVATIONS
     from nncli.core.losses import LOSSES

@@ -209,7 +209,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     val_rows = None
     if val_split:
         if n < 2:
-            raise DataError("--val-split needs at least two rows", file=table.source)
+            raise DataError("--val-split needs at least two rows", file=table.source,
+                            hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
     train_cols = _take(table.columns, train_rows)
     pre, X = fit_preprocessor({c: train_cols[c] for c in features}, kinds, na, dtype)

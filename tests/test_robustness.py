@@ -1,0 +1,594 @@
+"""Hostile inputs, damaged model files and faults, each through the real CLI in a subprocess.
+
+Every row of CASES runs `python -m nncli` in a fresh directory that holds a valid
+model (`model.npz`), an earlier model at the output path (`out.npz`), an earlier
+output CSV (`out.csv`) and the case's own files. Each row asserts the exit code,
+the stderr pattern and stdout; every row also checks the invariants of the
+contract: no traceback or `Exception ignored` noise, a failure is one
+`nncli: error:` line (plus maybe one `hint:` line), no file changes unless the
+row says so (sha256 before/after), no new files, no temporary files left behind.
+
+The rows run in parallel (one subprocess each) on first use, so the module stays fast.
+Signals, pipes and FIFOs, which need a live process, have their own tests below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import tracemalloc
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Callable, Union
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, forge_declared_size
+from nncli.errors import ModelFileError
+from nncli.model_file import load_model
+
+# -- the table --------------------------------------------------------------------------------------
+FileMaker = Union[bytes, Callable[[bytes], bytes]]  # content, or a function of the valid model's bytes
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]
+    code: int
+    err: str = ""  # regex searched in stderr
+    out: str | None = None  # regex stdout must match in full; None: empty on failure, anything on success
+    files: dict[str, FileMaker] = field(default_factory=dict)
+    changes: tuple[str, ...] = ()  # files that must change (npz: and load); every other file stays as it was
+    stdout_to: str | None = None  # e.g. /dev/full
+    fsize_limit: int | None = None  # RLIMIT_FSIZE in bytes: simulates a full disk
+
+
+FIT = ("fit", "data.csv", "-o", "out.npz", "--epochs", "2", "--hidden", "3", "--val-split", "0", "-q")
+PREDICT = ("predict", "model.npz", "data.csv")
+EVAL = ("eval", "model.npz", "data.csv", "--json")
+HEADER = "a,b,label"
+ROWS = ["1,2,x", "2,1,y", "3,4,x", "4,3,y", "5,6,x", "6,5,y"]
+DEVFULL_OK = os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def csv_bytes(*lines: str, nl: str = "\n", final: bool = True) -> bytes:
+    return (nl.join(lines) + (nl if final else "")).encode()
+
+
+def data(*lines: str, **kw) -> dict[str, FileMaker]:
+    return {"data.csv": csv_bytes(*lines, **kw)}
+
+
+def with_row(row: str, at: int = 1) -> dict[str, FileMaker]:
+    """The good training table with `row` as data row number `at` (line at + 1)."""
+    rows = list(ROWS)
+    rows.insert(at - 1, row)
+    return data(HEADER, *rows)
+
+
+def fit_ok(id: str, files: dict[str, FileMaker], *extra: str) -> Case:
+    return Case(id, FIT + extra, 0, files=files, changes=("out.npz",))
+
+
+def fit_err(id: str, files: dict[str, FileMaker], err: str, *extra: str) -> Case:
+    return Case(id, FIT + extra, 1, err, files=files)
+
+
+def usage(id: str, *args: str, err: str) -> Case:
+    # missing.csv does not exist: a usage error reported instead proves the options are checked first
+    return Case(id, ("fit", "missing.csv", "-o", "out.npz", *args), 2, err)
+
+
+def bad_model(id: str, make: FileMaker, err: str) -> Case:
+    return Case(id, ("predict", "bad.npz", "data.csv"), 1, r"'bad\.npz' is not a valid nncli model: " + err,
+                files={"bad.npz": make, **data("x1,x2", "0.5,0.5")})
+
+
+def npz(**arrays: np.ndarray) -> bytes:
+    buf = BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def members(model: bytes) -> dict[str, np.ndarray]:
+    with np.load(BytesIO(model)) as z:
+        return {k: z[k] for k in z.files}
+
+
+def edit_meta(**changes: object) -> Callable[[bytes], bytes]:
+    def make(model: bytes) -> bytes:
+        arrays = members(model)
+        meta = {**json.loads(arrays["meta"].tobytes()), **changes}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        return npz(**arrays)
+    return make
+
+
+def edit_arrays(**changes: np.ndarray | None) -> Callable[[bytes], bytes]:
+    def make(model: bytes) -> bytes:
+        arrays = members(model)
+        for k, v in changes.items():
+            if v is None:
+                del arrays[k]
+            else:
+                arrays[k] = v(arrays[k]) if callable(v) else v
+        return npz(**arrays)
+    return make
+
+
+class CreatesAFile:
+    """Unpickling this calls open('pwned', 'w'): a payload that must never run."""
+
+    def __reduce__(self):
+        return (open, ("pwned", "w"))
+
+
+def pickled_params(model: bytes) -> bytes:
+    arrays = members(model)
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k, v in arrays.items():
+            with z.open(k + ".npy", "w") as f:
+                value = np.array([CreatesAFile()], dtype=object) if k == "params" else v
+                np.lib.format.write_array(f, value, allow_pickle=True)
+    return buf.getvalue()
+
+
+def raw_pickle_member(model: bytes) -> bytes:
+    import pickle
+
+    src = zipfile.ZipFile(BytesIO(model))
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info.filename, pickle.dumps(CreatesAFile()) if info.filename == "params.npy"
+                       else src.read(info))
+    return buf.getvalue()
+
+
+def deflate_bomb(model: bytes) -> bytes:
+    """params claims 2 million floats: 8 MB that deflate into about 8 kB."""
+    src = zipfile.ZipFile(BytesIO(model))
+    head = BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f4", "fortran_order": False, "shape": (2_000_000,)})
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            if info.filename == "params.npy":
+                z.writestr(info.filename, head.getvalue() + bytes(8_000_000), compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                z.writestr(info.filename, src.read(info))
+    return buf.getvalue()
+
+
+def not_a_model_zip(_: bytes) -> bytes:
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("readme.txt", "hello")
+    return buf.getvalue()
+
+
+LONG_NUMBER = "1" * 200_000 + "x"
+CASES = [
+    # -- CSV content ------------------------------------------------------------------------------
+    fit_ok("empty-cell-imputed", with_row("1,,x", 3)),
+    fit_err("empty-cell-refused", with_row("1,,x", 3), r"data\.csv:4:2 \(column 'b'\): missing value",
+            "--missing", "error"),
+    fit_err("non-numeric-cell", with_row("1,abc,x", 3), r"data\.csv:4:2 \(column 'b'\): expected a number, found 'abc'"),
+    fit_ok("nan-token-imputed", with_row("nan,1,x", 2)),
+    fit_ok("NA-token-imputed", with_row("NA,1,x", 2)),
+    fit_err("nan-token-refused", with_row("1,NaN,x", 5), r"data\.csv:6:2 \(column 'b'\): missing value",
+            "--missing", "error"),
+    fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"),
+    fit_err("minus-inf-token", with_row("1,-Infinity,x", 6), r"data\.csv:7:2 \(column 'b'\): value '-Infinity' is not a finite"),
+    fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"),
+    fit_err("float32-overflow", with_row("1,3.5e38,x", 4), r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32",),
+    fit_ok("float32-overflow-fits-float64", with_row("1,3.5e38,x", 4), "--dtype", "float64"),
+    fit_err("thousands-separator", with_row('"1,234",1,x', 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'"),
+    fit_err("underscore-digits", with_row("1_000,1,x", 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1_000'"),
+    fit_err("escape-codes-are-shown-escaped", with_row("1,\x1b[31mred,x", 2),
+            r"data\.csv:3:2 \(column 'b'\): expected a number, found '\\x1b\[31mred'"),
+    fit_err("very-long-cell-is-shortened", with_row(f"1,{LONG_NUMBER},x", 2),
+            r"data\.csv:3:2 \(column 'b'\): expected a number, found '1{50,60}…'"),
+    fit_ok("very-long-line-in-ignored-column", data("note," + HEADER, *("z" * 300_000 + "," + r for r in ROWS)),
+           "--ignore", "note"),
+    fit_ok("utf8-bom", {"data.csv": b"\xef\xbb\xbf" + csv_bytes(HEADER, *ROWS)}, "--features", "a,b"),
+    fit_ok("crlf", data(HEADER, *ROWS, nl="\r\n")),
+    fit_ok("lone-cr", data(HEADER, *ROWS, nl="\r")),
+    fit_ok("quoted-fields", data('"a","b","label"', *('"' + r.replace(",", '","') + '"' for r in ROWS))),
+    fit_ok("quoted-label-with-delimiter-and-newline", data(HEADER, *(r.replace("x", '"x,\n1"') for r in ROWS))),
+    fit_ok("blank-lines", data(HEADER, "", ROWS[0], "   ", *ROWS[1:], "", "")),
+    fit_ok("no-final-newline", data(HEADER, *ROWS, final=False)),
+    fit_ok("semicolon-delimiter", data(*(r.replace(",", ";") for r in [HEADER, *ROWS]))),
+    # -- CSV structure ----------------------------------------------------------------------------
+    fit_err("empty-file", {"data.csv": b""}, r"data\.csv:1: the file is empty"),
+    fit_err("blank-file", {"data.csv": b"\n\n"}, r"data\.csv:1: the file is empty"),
+    fit_err("header-only", data(HEADER), r"data\.csv:2: the file has a header but no data rows"),
+    fit_err("ragged-too-few", with_row("1,x", 3), r"data\.csv:4: expected 3 fields as in the header, found 2"),
+    fit_err("ragged-too-many", with_row("1,2,x,9", 3), r"data\.csv:4: expected 3 fields as in the header, found 4"),
+    fit_err("duplicate-header", data("a,a,label", *ROWS), r"data\.csv:1:2: duplicate column name 'a'"),
+    fit_err("empty-header-name", data("a,,label", *ROWS), r"data\.csv:1:2: empty column name"),
+    fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),
+    fit_err("single-row-one-class", data(HEADER, ROWS[0]), r"single class"),
+    fit_ok("single-row-regression", data("a,y", "1,2.5"), "--task", "regression"),
+    fit_err("single-row-needs-no-validation", data("a,y", "1,2.5"), r"--val-split needs at least two rows",
+            "--task", "regression", "--val-split", "0.5"),
+    fit_err("single-column", data("label", "x", "y"), r"data\.csv:1: no feature columns left"),
+    fit_err("non-utf8", {"data.csv": csv_bytes(HEADER, *ROWS[:2]) + b"1,\xff\xfe,x\n"},
+            r"data\.csv:4: the file is not valid UTF-8 text \(byte 0xff\)"),
+    fit_err("binary-file", {"data.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
+            r"data\.csv:\d: the file (is not valid UTF-8 text|contains NUL bytes)"),
+    fit_err("nul-bytes", with_row("1,2\x003,x", 2), r"data\.csv:3: the file contains NUL bytes"),
+    fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")}, r"data\.csv:1: cannot read the file"),
+    Case("directory", ("fit", ".", "-o", "out.npz"), 1, r"'\.' is a directory, not a CSV file"),
+    Case("no-such-file", ("fit", "nope.csv", "-o", "out.npz"), 1, r"no such file: 'nope\.csv'"),
+    Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
+    Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
+    Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
+    Case("fit-plot-is-the-new-model", FIT[:3] + ("new.npz",) + FIT[4:] + ("--plot", "./new.npz"), 2,
+         r"'\./new\.npz' is also an input", files=data(HEADER, *ROWS)),
+    # -- arguments: exit 2 before any work -----------------------------------------------------------
+    usage("epochs-zero", "--epochs", "0", err=r"--epochs must be in \[1, "),
+    usage("epochs-negative", "--epochs", "-5", err=r"--epochs must be in \[1, "),
+    usage("epochs-huge", "--epochs", "100000000000", err=r"--epochs must be in \[1, "),
+    usage("batch-zero", "--batch-size", "0", err=r"--batch-size must be in \[1, "),
+    usage("batch-negative", "--batch-size", "-1", err=r"--batch-size must be in \[1, "),
+    usage("batch-huge", "--batch-size", "10000000000000", err=r"--batch-size must be in \[1, "),
+    usage("lr-zero", "--lr", "0", err=r"--lr must be in \(0, "),
+    usage("lr-negative", "--lr", "-0.01", err=r"--lr must be in \(0, "),
+    usage("lr-nan", "--lr", "nan", err=r"--lr must be in \(0, .*not nan"),
+    usage("lr-inf", "--lr", "inf", err=r"--lr must be in \(0, .*not inf"),
+    usage("lr-text", "--lr", "fast", err=r"Invalid value for '--lr'"),
+    usage("hidden-empty-size", "--hidden", "64,,3", err=r"--hidden '64,,3': sizes must be whole numbers"),
+    usage("hidden-zero", "--hidden", "0", err=r"--hidden '0': sizes must be whole numbers"),
+    usage("hidden-negative", "--hidden", "-1", err=r"--hidden '-1': sizes must be whole numbers"),
+    usage("hidden-huge", "--hidden", "99999999", err=r"--hidden '99999999': sizes must be whole numbers"),
+    usage("dropout-one", "--dropout", "1", err=r"--dropout must be in \[0, 1\)"),
+    usage("dropout-negative", "--dropout", "-0.1", err=r"--dropout must be in \[0, 1\)"),
+    usage("unknown-activation", "--activation", "swish", err=r"'swish' is not one of 'relu'"),
+    usage("unknown-optimizer", "--optimizer", "lbfgs", err=r"'lbfgs' is not one of 'adam'"),
+    usage("unknown-task", "--task", "ranking", err=r"'ranking' is not one of 'auto'"),
+    usage("val-split-one", "--val-split", "1", err=r"--val-split must be in \[0, 1\)"),
+    usage("val-split-negative", "--val-split", "-0.2", err=r"--val-split must be in \[0, 1\)"),
+    usage("val-split-nan", "--val-split", "nan", err=r"--val-split must be in \[0, 1\)"),
+    usage("unknown-option", "--epoch", "3", err=r"No such option: --epoch"),
+    Case("lr-find-bad-batch", ("lr-find", "missing.csv", "--batch-size", "0"), 2, r"--batch-size must be in \[1, "),
+    Case("predict-bad-delimiter", ("predict", "model.npz", "missing.csv", "--delimiter", "ab"), 2,
+         r"--delimiter 'ab': use one character"),
+    Case("gen-data-zero-rows", ("gen-data", "-n", "0"), 2, r"--samples must be in \[1, "),
+    # -- model files ------------------------------------------------------------------------------
+    bad_model("not-a-zip", b"hello, I am text\n", r"cannot read it as a model archive"),
+    bad_model("empty-model", b"", r"cannot read it as a model archive"),
+    bad_model("truncated", lambda m: m[: len(m) // 2], r"cannot read it as a model archive"),
+    bad_model("truncated-tail", lambda m: m[:-10], r"cannot read it as a model archive"),
+    bad_model("zip-but-not-a-model", not_a_model_zip, r"not an nncli model archive"),
+    bad_model("npz-but-not-a-model", npz(x=np.zeros(3)), r"not an nncli model archive"),
+    bad_model("wrong-version", edit_meta(format_version=99), r"format version '99'; this nncli reads version 1"),
+    bad_model("wrong-format-name", edit_meta(format="other"), r"not an nncli model \(format name missing\)"),
+    bad_model("missing-key", edit_arrays(x_mean=None), r"missing x_mean"),
+    bad_model("extra-key", edit_arrays(extra=np.zeros(2)), r"unexpected member 'extra'"),
+    bad_model("params-too-short", edit_arrays(params=lambda p: p[:-1]), r"params has \d+ values, the layers need"),
+    bad_model("scale-shape", edit_arrays(x_scale=np.ones(5)), r"x_mean/x_scale shape"),
+    bad_model("sizes-contradict-features", edit_meta(sizes=[5, 4, 1]), r"layer sizes start with 5 inputs"),
+    bad_model("absurd-layer-sizes", edit_meta(sizes=[2, 10 ** 30, 1]), r"bad layer sizes"),
+    bad_model("infinite-layer-size", edit_meta(sizes=[2, float("inf"), 1]), r"metadata field missing or malformed"),
+    bad_model("metadata-not-json", edit_arrays(meta=np.frombuffer(b"{nope", np.uint8)), r"metadata is not valid JSON"),
+    bad_model("features-malformed", edit_meta(features="abc"), r"metadata field missing or malformed"),
+    bad_model("non-finite-weights", edit_arrays(params=lambda p: np.full_like(p, np.nan)), r"params holds non-finite"),
+    bad_model("non-finite-scale", edit_arrays(x_scale=lambda s: s * np.inf), r"x_scale holds non-finite"),
+    bad_model("zero-scale", edit_arrays(x_scale=lambda s: s * 0), r"a standardization scale is not positive"),
+    bad_model("pickled-object-array", pickled_params, r"member 'params' has dtype \|O; only plain numbers"),
+    bad_model("raw-pickle-member", raw_pickle_member, r"member 'params' is not a NumPy array"),
+    bad_model("declared-size-beyond-file", lambda m: forge_declared_size(m, "params", 300_000_000),
+              r"member 'params' declares more bytes than the file holds"),
+    bad_model("deflate-bomb", deflate_bomb, r"member 'params' declares an absurd size"),
+    Case("model-is-a-directory", ("predict", ".", "data.csv"), 1, r"model '\.' is not a regular file",
+         files=data("x1,x2", "1,2")),
+    Case("model-missing", ("eval", "nope.npz", "data.csv"), 1, r"cannot open model 'nope\.npz'",
+         files=data("x1,x2", "1,2")),
+    # -- data against the model (trained on x1,x2 -> label with classes 0 and 1) --------------------
+    Case("missing-feature-column", PREDICT, 1, r"data\.csv:1: missing column: 'x2'", files=data("x1,label", "1,0")),
+    Case("missing-feature-columns", EVAL, 1, r"data\.csv:1: missing columns: 'x1', 'x2'", files=data("label", "0")),
+    Case("extra-and-reordered-columns", PREDICT + ("--keep", "id"), 0, out=r"id,prediction\nr1,[01]\nr2,[01]\n",
+         files=data("x2,extra,id,x1", "0.5,zzz,r1,1", "-0.2,,r2,0")),
+    Case("unseen-class-label", EVAL, 1, r"data\.csv:3:3 \(column 'label'\): class label '7' was not seen in training",
+         files=data("x1,x2,label", "1,0.5,0", "0,0.5,7")),
+    Case("missing-label", EVAL, 1, r"data\.csv:3:3 \(column 'label'\): the target is missing",
+         files=data("x1,x2,label", "1,0.5,0", "0,0.5,")),
+    Case("predict-stops-at-bad-line", PREDICT, 1, r"data\.csv:5:2 \(column 'x2'\): expected a number, found 'oops'",
+         out=r"prediction\n([01]\n){3}", files=data("x1,x2", "1,0.5", "0,0.5", "2,1", "1,oops", "0,0")),
+    Case("predict-to-file-is-atomic", PREDICT + ("-o", "out.csv"), 1, r"data\.csv:3:1 \(column 'x1'\)",
+         files=data("x1,x2", "1,0.5", "inf,0.5")),
+    Case("predict-to-file", PREDICT + ("-o", "out.csv"), 0, files=data("x1,x2", "1,0.5"), changes=("out.csv",)),
+    Case("eval-regression-target-not-a-number", ("eval", "reg.npz", "data.csv"), 1,
+         r"data\.csv:3:2 \(column 'y'\): expected a finite number as the target, found 'n/a!'",
+         files=data("a,y", "1,2", "2,n/a!")),
+    # -- numerical --------------------------------------------------------------------------------
+    fit_ok("zero-variance-feature", data("a,b,label", *(f"7,{i},{'xy'[i % 2]}" for i in range(6)))),
+    fit_err("single-class-target", data("a,label", "1,x", "2,x", "3,x"), r"single class \('x'\)"),
+    fit_ok("constant-regression-target", data("a,y", "1,5", "2,5", "3,5"), "--task", "regression"),
+    fit_ok("extreme-finite-values", data("a,b,label", *(f"{(-1) ** i * 1e30},{i},{'xy'[i % 2]}" for i in range(6)))),
+    fit_err("diverging-learning-rate", data("a,y", *(f"{i},{2 * i + 1}" for i in range(20))),
+            r"training diverged at epoch \d+", "--task", "regression", "--lr", "1e5", "--optimizer", "sgd", "--epochs", "50"),
+    # -- faults -----------------------------------------------------------------------------------
+    Case("full-disk-on-save", FIT, 1, r"cannot write 'out\.npz': File too large", files=data(HEADER, *ROWS),
+         fsize_limit=1024),
+    Case("full-disk-on-predict-output", PREDICT + ("-o", "out.csv"), 1, r"cannot write 'out\.csv': File too large",
+         files=data("x1,x2", *(["1,0.5"] * 5000)), fsize_limit=4096),
+    *([] if not DEVFULL_OK else [
+        Case("predict-o-dev-full", PREDICT + ("-o", "/dev/full"), 1, r"cannot write '/dev/full': No space left",
+             files=data("x1,x2", "1,0.5")),
+        Case("gen-data-o-dev-full", ("gen-data", "-o", "/dev/full"), 1, r"cannot write '/dev/full': No space left"),
+        Case("fit-o-dev-full", FIT[:3] + ("/dev/full",) + FIT[4:], 1, r"cannot write '/dev/full': No space left",
+             files=data(HEADER, *ROWS)),
+        Case("predict-stdout-dev-full", PREDICT, 1, r"cannot write the output: No space left",
+             files=data("x1,x2", "1,0.5"), stdout_to="/dev/full"),
+        Case("gen-data-stdout-dev-full", ("gen-data",), 1, r"cannot write the output: No space left",
+             stdout_to="/dev/full"),
+        Case("eval-json-stdout-dev-full", EVAL, 1, r"cannot write the output: No space left",
+             files=data("x1,x2,label", "1,0.5,0"), stdout_to="/dev/full"),
+    ]),
+    Case("predict-o-dev-null", PREDICT + ("-o", "/dev/null"), 0, files=data("x1,x2", "1,0.5")),
+]
+
+
+# -- running the table ----------------------------------------------------------------------------
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    return {p.name: sha256(p) for p in directory.iterdir() if p.is_file()}
+
+
+def nncli_env() -> dict[str, str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("NNCLI_DEBUG", None)
+    return env
+
+
+LIMITED = ("import resource, runpy, signal, sys; n = int(sys.argv.pop(1));"
+           "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n));"
+           "sys.argv[0] = 'nncli'; runpy.run_module('nncli', run_name='__main__')")
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: bytes
+    stderr: bytes
+    before: dict[str, str]
+    after: dict[str, str]
+    directory: Path
+
+
+def run_case(case: Case, directory: Path, models: dict[str, bytes]) -> Outcome:
+    directory.mkdir()
+    for name in ("model.npz", "out.npz", "reg.npz"):
+        (directory / name).write_bytes(models["reg" if name == "reg.npz" else "cls"])
+    (directory / "out.csv").write_text("an earlier output\n")
+    for name, content in case.files.items():
+        (directory / name).write_bytes(content(models["cls"]) if callable(content) else content)
+    before = snapshot(directory)
+    cmd = [sys.executable, "-m", "nncli", *case.args]
+    if case.fsize_limit is not None:
+        cmd = [sys.executable, "-c", LIMITED, str(case.fsize_limit), *case.args]
+    if case.stdout_to:
+        with open(case.stdout_to, "wb") as out:
+            r = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, cwd=directory, env=nncli_env(), timeout=120)
+        stdout = b""
+    else:
+        r = subprocess.run(cmd, capture_output=True, cwd=directory, env=nncli_env(), timeout=120)
+        stdout = r.stdout
+    return Outcome(r.returncode, stdout, r.stderr, before, snapshot(directory), directory)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, bytes]:
+    """One small classifier (x1,x2 -> label 0/1) and one regressor (a -> y), trained once."""
+    from nncli.core.datagen import moons
+
+    d = tmp_path_factory.mktemp("models")
+    x = moons(np.random.default_rng(0), 200)[0]
+    (d / "cls.csv").write_text("x1,x2,label\n" + "".join(f"{a:.4f},{b:.4f},{c}\n" for a, b, c in
+                                                          zip(x["x1"], x["x2"], x["label"])))
+    (d / "reg.csv").write_text("a,y\n" + "".join(f"{i},{3 * i + 1}\n" for i in range(30)))
+    for name, extra in (("cls", ()), ("reg", ("--task", "regression"))):
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", f"{name}.csv", "-o", f"{name}.npz", "--epochs",
+                            "3", "--hidden", "4", "-q", *extra], cwd=d, env=nncli_env(), capture_output=True)
+        assert r.returncode == 0, r.stderr
+    return {name: (d / f"{name}.npz").read_bytes() for name in ("cls", "reg")}
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, tmp_path_factory, models) -> dict[str, Outcome]:
+    """Run the selected rows of CASES, a few at a time, in their own directories."""
+    wanted = {item.callspec.params["case"].id for item in request.session.items
+              if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", ())}
+    base = tmp_path_factory.mktemp("cases")
+    chosen = [c for c in CASES if c.id in wanted]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda c: run_case(c, base / c.id, models), chosen)
+        return {c.id: r for c, r in zip(chosen, results)}
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+ONE_ERROR = re.compile(r"nncli: error: [^\n]+\n(hint: [^\n]+\n)?")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case(case: Case, outcomes):
+    o = outcomes[case.id]
+    stderr = o.stderr.decode("utf-8", "replace")
+    assert o.code == case.code, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert "\x1b" not in stderr  # user text never reaches the terminal as control codes
+    if case.code != 0:
+        assert ONE_ERROR.fullmatch(stderr), stderr
+        assert "internal error" not in stderr
+    assert re.search(case.err, stderr), stderr
+    stdout = o.stdout.decode("utf-8", "replace")
+    if case.out is not None:
+        assert re.fullmatch(case.out, stdout), stdout
+    elif case.code != 0:
+        assert stdout == ""
+    # Files: exactly the expected ones changed; nothing new, in particular no temporary files.
+    assert set(o.after) == set(o.before), sorted(set(o.after) ^ set(o.before))
+    changed = {name for name in o.before if o.before[name] != o.after[name]}
+    assert changed == set(case.changes)
+    for name in case.changes:
+        if name.endswith(".npz"):
+            load_model(str(o.directory / name))
+
+
+# -- tests that need a live process ------------------------------------------------------------------
+def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nncli", *args], cwd=cwd, env=nncli_env(), **kw)
+
+
+@pytest.fixture
+def big_csv(tmp_path) -> Path:
+    path = tmp_path / "big.csv"
+    r = start("gen-data", "moons", "-n", "50000", "-o", str(path), cwd=tmp_path)
+    assert r.wait(timeout=60) == 0
+    return path
+
+
+def test_predict_into_a_closed_pipe_is_quiet(tmp_path, models, big_csv):
+    """`nncli predict ... | head -1`: the reader goes away; nncli stops without noise, exit 0."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"prediction\n"
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 0
+    assert err == b""
+
+
+@pytest.mark.parametrize("rows", [5, 20_005])  # the bad line in the first chunk, or after a whole chunk
+def test_predict_output_holds_exactly_the_rows_before_the_bad_line(tmp_path, models, rows):
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    good = [f"{i % 3 - 1},{i % 5 / 5}" for i in range(rows - 2)]
+    (tmp_path / "good.csv").write_text("x1,x2\n" + "".join(r + "\n" for r in good))
+    (tmp_path / "bad.csv").write_text("x1,x2\n" + "".join(r + "\n" for r in good) + "1,??\n0,0\n")
+    ok = subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", "good.csv"], cwd=tmp_path,
+                        env=nncli_env(), capture_output=True)
+    bad = subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", "bad.csv"], cwd=tmp_path,
+                         env=nncli_env(), capture_output=True)
+    assert ok.returncode == 0 and bad.returncode == 1
+    assert bad.stdout == ok.stdout  # every row before line `rows`, complete, and nothing else
+    assert bad.stderr.decode().startswith(f"nncli: error: bad.csv:{rows}:2 (column 'x2'): expected a number")
+
+
+def test_columns_are_matched_by_name(tmp_path, models):
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "a.csv").write_text("x1,x2\n1,0.5\n-0.5,0.2\n0,1\n")
+    (tmp_path / "b.csv").write_text("note,x2,x1\nhi,0.5,1\n,0.2,-0.5\nz,1,0\n")
+    out = [subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", f, "--proba"], cwd=tmp_path,
+                          env=nncli_env(), capture_output=True).stdout for f in ("a.csv", "b.csv")]
+    assert out[0] == out[1] and out[0].count(b"\n") == 4
+
+
+def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("x1,x2\n1,0.5\n0,0.5\n"))
+    writer.start()
+    r = subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", "rows.csv"], cwd=tmp_path,
+                       env=nncli_env(), capture_output=True, timeout=60)
+    writer.join()
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(rb"prediction\n[01]\n[01]\n", r.stdout)
+
+
+def test_a_pickle_payload_is_never_run_in_process(tmp_path, models, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.npz").write_bytes(pickled_params(models["cls"]))
+    with pytest.raises(ModelFileError, match="only plain numbers"):
+        load_model("m.npz")
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("make", [lambda m: forge_declared_size(m, "params", 500_000_000), deflate_bomb],
+                         ids=["declared-size", "deflate-bomb"])
+def test_a_small_model_file_cannot_make_the_loader_allocate_much(tmp_path, models, make):
+    path = tmp_path / "m.npz"
+    path.write_bytes(make(models["cls"]))
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError):
+            load_model(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000
+
+
+def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
+    from nncli.atomic import atomic_write
+
+    target = tmp_path / "m.npz"
+    target.write_bytes(b"the old model")
+
+    def write_then_interrupt(f):
+        f.write(b"half a new mod")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(str(target), write_then_interrupt)
+    assert target.read_bytes() == b"the old model"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_ctrl_c_during_predict_says_interrupted(tmp_path, models, big_csv):
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"prediction\n"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert err == b"nncli: error: interrupted\n"
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
+    (tmp_path / "m.npz").write_bytes(models["cls"])
+    old = sha256(tmp_path / "m.npz")
+    (tmp_path / "d.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{'xy'[i % 2]}\n" for i in range(400)))
+    p = start("fit", "d.csv", "-o", "m.npz", "--epochs", "10000000", "--patience", "0", "--hidden", "4",
+              "--progress", "plain", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    for line in p.stderr:  # wait, without sleeping, until training is under way
+        seen += line
+        if line.startswith(b"epoch="):
+            break
+    p.send_signal(signum)
+    out, rest = p.communicate(timeout=60)
+    err = (seen + rest).decode()
+    assert p.returncode == code, err
+    assert out == b""
+    assert "Traceback" not in err
+    assert "saved the best weights so far to 'm.npz'" in err
+    model = load_model(str(tmp_path / "m.npz"))
+    assert sha256(tmp_path / "m.npz") != old
+    assert 1 <= model.info["epochs_run"] < 10_000_000
+    assert model.info["stopped"] and model.pre.names == ["a", "b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
