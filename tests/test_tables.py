@@ -194,13 +194,23 @@ def test_keep_copies_columns_next_to_the_prediction(messy):
 
 
 def test_mixed_with_missing_cells_is_close_to_the_clean_data(tmp_path):
-    """The quality bar: 10% missing cells cost little accuracy against the clean, complete table."""
-    scores = {}
+    """The quality bar: 10% missing cells per feature cost only the information they remove.
+
+    About a third of the rows miss some cell, and a missing x1 or x2 hides much of the
+    label's signal, so some loss is inherent; on the complete rows, the model trained on
+    messy data must match the model trained on clean data.
+    """
+    acc, complete_acc = {}, {}
     for rate in ("0", "0.1"):
         train, test, model = tmp_path / f"tr{rate}.csv", tmp_path / f"te{rate}.csv", tmp_path / f"m{rate}.npz"
         run_nncli("gen-data", "mixed", "-n", "1500", "--seed", "3", "--missing-rate", rate, "-o", train)
         run_nncli("gen-data", "mixed", "-n", "500", "--seed", "4", "--missing-rate", rate, "-o", test)
         assert run_nncli("fit", train, "--ignore", "id", "-o", model, "-q").returncode == 0
-        scores[rate] = json.loads(run_nncli("eval", model, test, "--json").stdout)["accuracy"]
-    assert scores["0"] > 0.9
-    assert scores["0.1"] > scores["0"] - 0.06
+        rows = read_rows(test)[1:]
+        preds = run_nncli("predict", model, test).stdout.decode().split()[1:]
+        right = np.array([p == r[5] for p, r in zip(preds, rows)])
+        complete = np.array([all(r[1:5]) for r in rows])
+        acc[rate], complete_acc[rate] = right.mean(), right[complete].mean()
+    assert acc["0"] > 0.93
+    assert complete_acc["0.1"] > acc["0"] - 0.025
+    assert acc["0.1"] > acc["0"] - 0.08
