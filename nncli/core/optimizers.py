@@ -7,6 +7,8 @@ vectors, so one step is a handful of whole-vector NumPy operations.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -18,7 +20,7 @@ class SGD:
         self._tmp = np.empty(n, dtype)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        np.multiply(grads, self.lr, out=self._tmp)
+        np.multiply(grads, float(self.lr), out=self._tmp)
         params -= self._tmp
 
     def __repr__(self) -> str:
@@ -36,7 +38,7 @@ class Momentum:
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         v, tmp = self.velocity, self._tmp
-        np.multiply(grads, self.lr, out=tmp)
+        np.multiply(grads, float(self.lr), out=tmp)
         v *= self.momentum
         v -= tmp
         if self.nesterov:
@@ -77,12 +79,14 @@ class Adam:
         v += tmp
         # Textbook: p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m / (1 - b1^t)
         # and v_hat = (1 - b2) v / (1 - b2^t) in terms of the scaled m, v kept here.
+        # Python floats, never NumPy float64 scalars: those would make float32 vector
+        # operations compute in float64 (NEP 50), ten times slower here.
         c1 = (1.0 - b1) / (1.0 - b1 ** self.t)
-        c2 = np.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
+        c2 = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
         np.sqrt(v, out=tmp)
-        tmp += self.eps / c2
+        tmp += float(self.eps / c2)
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * c1 / c2
+        tmp *= float(self.lr * c1 / c2)
         params -= tmp
 
     def __repr__(self) -> str:

@@ -144,7 +144,7 @@ def fit_iter(
     chunk = _chunk_rows(n, bs, X.shape[1] * net.dtype.itemsize)
     X_chunk = np.empty((chunk, X.shape[1]), net.dtype)
     Y_chunk = np.empty((chunk, Y.shape[1]), Y.dtype)
-    w_chunk = None if sample_weight is None else np.empty(chunk, sample_weight.dtype)
+    w_chunk = None if sample_weight is None else np.empty(chunk, net.dtype)  # float64 weights would upcast
     pred = np.empty(chunk, labels.dtype) if classify else None  # predicted classes, filled batch by batch
     try:
         for epoch in range(config.epochs):
