@@ -199,3 +199,16 @@ def test_should_stop_ends_training_after_the_current_batch():
     stats = list(fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=10, batch_size=32),
                           np.random.default_rng(0), should_stop=stop))
     assert len(stats) == 1 and stats[0].stopped == "interrupted" and stats[0].samples == 96
+
+
+def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
+    # Full-batch gradient descent on standardized data diverges for lr > 1; the
+    # loss grows ~4x per epoch and patience alone would quietly keep epoch 1.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(200)
+    X = ((x - x.mean()) / x.std())[:, None].astype(np.float32)
+    Y = (2 * X + 0.1 * rng.standard_normal((200, 1))).astype(np.float32)
+    net = Network([1, 1], "identity", "mse")
+    net.initialize(rng)
+    with pytest.raises(DivergenceError, match="exploded"):
+        train(net, X, Y, epochs=300, batch_size=200, lr=1.5, optimizer="sgd", patience=20)

@@ -124,7 +124,8 @@ def fit_iter(
 
     Raises
     ------
-    DivergenceError : the loss or the weights became non-finite.
+    DivergenceError : the loss or the weights became non-finite, or the loss
+        grew to a million times the first epoch's (exploding, on its way to inf).
     """
     n = X.shape[0]
     bs = max(1, min(config.batch_size, n))
@@ -135,6 +136,7 @@ def fit_iter(
     restore_best = val is not None or config.patience is not None
     best_params = net.params.copy() if restore_best else None
     best_loss, best_epoch, wait = math.inf, 0, 0
+    first_loss: float | None = None
     l2 = config.l2
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
@@ -187,6 +189,10 @@ def fit_iter(
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
             loss = total_loss / max(seen, 1) + l2_penalty(net, l2)
+            if first_loss is None:
+                first_loss = loss
+            elif not loss <= EXPLODED * max(first_loss, 1e-12):
+                raise _diverged(epoch + 1, opt.lr)  # not inf yet, but no healthy run grows a millionfold
             # Regression targets are standardized, so R² on the training set is 1 - MSE.
             metric = correct / max(seen, 1) if classify else 1.0 - (total_loss / max(seen, 1))
             val_loss = val_metric = None
@@ -224,9 +230,12 @@ def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
     return min(batches * batch_size, n)
 
 
+EXPLODED = 1e6  # an epoch loss this many times the first epoch's counts as diverged
+
+
 def _diverged(epoch: int, lr: float) -> DivergenceError:
     return DivergenceError(
-        f"training diverged at epoch {epoch}: the loss or the weights became infinite or NaN "
+        f"training diverged at epoch {epoch}: the loss exploded or became infinite or NaN "
         f"(learning rate {lr:.3g})",
         hint=f"try a smaller learning rate, e.g. --lr {lr / 10:.3g}, or find one with `nncli lr-find`",
     )
