@@ -1,0 +1,105 @@
+"""Generalization tools through the CLI: validation, early stopping, class weights, lr-find, divergence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_nncli, write_csv
+from nncli.model_file import load_model
+from nncli.workflow import split_rows
+
+
+def test_val_split_is_stratified():
+    labels = np.array([0] * 90 + [1] * 10)
+    train, val = split_rows(100, 0.2, np.random.default_rng(0), labels)
+    assert len(val) == 20 and np.bincount(labels[val]).tolist() == [18, 2]
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
+
+
+def test_validation_history_and_best_weights_are_saved(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "moons.csv", "-o", model, "--val-split", "0.2", "--epochs", "40", "--patience", "5",
+            "--hidden", "16")
+    assert r.exit_code == 0, r.stderr
+    assert "val_loss=" in r.stderr
+    m = load_model(str(model))
+    h = m.history
+    assert len(h["val_loss"]) == m.info["epochs_run"] and np.isfinite(h["val_loss"]).all()
+    best = int(np.nanargmin(h["val_loss"])) + 1
+    assert m.info["weights_from_epoch"] == best == m.info["best_epoch"]
+    assert m.info["final_val_loss"] == pytest.approx(h["val_loss"][best - 1])
+
+
+def test_separate_validation_file(cli, tmp_path, moons_csv):
+    train, test = moons_csv
+    model = tmp_path / "m.npz"
+    r = cli("fit", train, "--val", test, "-o", model, "--epochs", "5")
+    assert r.exit_code == 0, r.stderr
+    m = load_model(str(model))
+    assert m.info["val_rows"] == 400 and m.info["rows"] == 600
+    both = cli("fit", train, "--val", test, "--val-split", "0.2", "-o", model)
+    assert both.exit_code == 2
+
+
+def test_balanced_class_weights_raise_minority_recall(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = (rng.random(n) < 0.08).astype(int)
+    X = rng.normal(size=(n, 2)) + y[:, None] * 1.2  # overlapping classes, 8% positives
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "y"], [(f"{a:.4f}", f"{b:.4f}", c) for (a, b), c in zip(X, y)])
+    recalls = {}
+    for cw in ("none", "balanced"):
+        model = tmp_path / f"{cw}.npz"
+        assert cli("fit", data, "-o", model, "--class-weight", cw, "--epochs", "30", "-q").exit_code == 0
+        recalls[cw] = json.loads(cli("eval", model, data, "--json").stdout)["per_class"]["1"]["recall"]
+    assert recalls["balanced"] > recalls["none"] + 0.2
+
+
+def test_lr_find_prints_only_a_sane_learning_rate(tmp_path):
+    r = run_nncli("lr-find", SAMPLES / "moons.csv", "--hidden", "16")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.count("\n") == 1
+    lr = float(out)
+    assert 1e-4 <= lr <= 1.0
+    assert "suggested learning rate" in r.stderr.decode()
+    # ... and it composes: nncli fit d.csv --lr $(nncli lr-find d.csv)
+    fit = run_nncli("fit", SAMPLES / "moons.csv", "--lr", out.strip(), "--epochs", "3", "-o", tmp_path / "m.npz", "-q")
+    assert fit.returncode == 0
+
+
+def test_divergence_exits_1_and_leaves_the_old_model_untouched(tmp_path):
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", SAMPLES / "regression.csv", "-o", model, "--epochs", "2", "-q").returncode == 0
+    before = hashlib.sha256(model.read_bytes()).hexdigest()
+    r = run_nncli("fit", SAMPLES / "regression.csv", "-o", model, "--optimizer", "sgd", "--lr", "50",
+                  "--epochs", "50")
+    err = r.stderr.decode()
+    assert r.returncode == 1 and r.stdout == b""
+    assert "training diverged at epoch" in err and "smaller learning rate" in err and "Traceback" not in err
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_l2_and_dropout_are_recorded_and_predictions_deterministic(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "blobs.csv", "-o", model, "--dropout", "0.3", "--l2", "0.01", "--epochs", "5", "-q")
+    assert r.exit_code == 0
+    m = load_model(str(model))
+    assert m.config["dropout"] == 0.3 and m.config["l2"] == 0.01
+    a = cli("predict", model, SAMPLES / "blobs.csv", "--proba").stdout
+    assert a == cli("predict", model, SAMPLES / "blobs.csv", "--proba").stdout
+
+
+@pytest.mark.parametrize("schedule", ["step", "exponential", "cosine", "plateau", "onecycle"])
+def test_schedules_from_the_cli_record_the_learning_rates(cli, tmp_path, schedule):
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "blobs.csv", "-o", model, "--lr-schedule", schedule, "--epochs", "8", "--lr", "0.01",
+            "--lr-step", "2", "--patience", "0", "-q")
+    assert r.exit_code == 0, r.stderr
+    lrs = load_model(str(model)).history["lr"]
+    assert len(lrs) == 8 and len(set(np.round(lrs, 12))) > 1 or schedule == "plateau"
