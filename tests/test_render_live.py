@@ -82,7 +82,7 @@ def test_live_screen_in_a_terminal(tmp_path, columns):
     assert code == 0, out
     assert CURSOR_UP_ERASE in out  # frames were redrawn in place
     last_redraw = out.rindex(CURSOR_UP_ERASE)
-    assert BRAILLE.search(out[:last_redraw])  # a live frame, later replaced, held the chart
+    assert "epoch 0/30" in out[:last_redraw]  # the first frame, drawn before any epoch
     assert "epoch 30/30" in out
     final = out[last_redraw:]
     for text in ("best epoch", "epochs run", "30 of 30", "saved to", "validation"):
@@ -99,7 +99,9 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     code, out = run_in_pty(["fit", str(MOONS), "-o", str(model), "--epochs", "1000000", "--patience", "0",
                             "--hidden", "8", "--val-split", "0.1"], columns=80, lines=30, interrupt_after="best epoch")
     assert code == 130, out
-    final = out[out.rindex(CURSOR_UP_ERASE):]
+    last_redraw = out.rindex(CURSOR_UP_ERASE)
+    assert BRAILLE.search(out[:last_redraw])  # the frame that showed an epoch also held the chart
+    final = out[last_redraw:]
     assert "stopped by interrupt" in final
     assert "(interrupted)" in final and "saved to" in final
     assert "\x1b[?25h" in final  # the cursor is back
@@ -233,11 +235,12 @@ def test_the_final_frame_drops_the_chart():
 
 
 def test_pacer_limits_the_rate_and_the_share_of_time():
-    pacer = Pacer()
-    assert pacer.due(0.0)
-    pacer.drawn(10.0, 10.001)  # a cheap frame: the rate limit decides
-    assert not pacer.due(10.001 + 0.9 / MAX_RATE)
-    assert pacer.due(10.001 + 1.01 / MAX_RATE)
-    pacer.drawn(20.0, 20.05)  # a costly frame: the next waits until drawing is MAX_SHARE of the time
-    assert not pacer.due(20.05 + 0.9 * 0.05 / MAX_SHARE)
-    assert pacer.due(20.05 + 1.01 * 0.05 / MAX_SHARE)
+    pacer = Pacer(start=0.0)
+    pacer.drawn(0.0, 0.001)  # the first frame, as the screen appears
+    assert not pacer.due(0.9 / MAX_RATE)  # the rate limit
+    assert pacer.due(1.01 / MAX_RATE)
+    pacer.drawn(1.0, 1.05)  # a costly frame: 0.051 s spent drawing by t = 1.05
+    # The next waits until the time spent, with one more such frame, is MAX_SHARE of the time.
+    budget_time = (0.051 + 0.05) / MAX_SHARE
+    assert not pacer.due(0.99 * budget_time)
+    assert pacer.due(1.01 * budget_time)
