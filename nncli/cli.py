@@ -378,7 +378,9 @@ def fit(
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["epochs_run"] == 0:
-            raise NncliError("interrupted before the first epoch finished; nothing saved")
+            stopped = NncliError("interrupted before the first epoch finished; nothing saved")
+            stopped.exit_code = 130 if stop.signum == signal.SIGINT else 143
+            raise stopped
         from nncli.model_file import save_model
 
         save_model(trained, output)
@@ -388,9 +390,8 @@ def fit(
             render.finish_training(trained, output, mode)
         if json_out:
             print(json.dumps({"model": output, **trained.info}, default=str))
-        if stop.signum is not None:
-            if mode != "none":
-                render.notice(f"interrupted: saved the best weights so far to {shorten(output)}")
+        if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
+            render.notice(f"interrupted: saved the best weights so far to {shorten(output)}")
             raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
 
 

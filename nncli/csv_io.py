@@ -279,7 +279,7 @@ class TableReader:
             raise DataError("the file has a header but no data rows", file=self.name, line=2)
         cols = {}
         for c in self.columns:
-            pieces = [p.columns[c] for p in parts]
+            pieces = [p.columns.pop(c) for p in parts]  # pop: each column's chunks are freed once joined
             if any(p.is_text for p in pieces) and not all(p.is_text for p in pieces):
                 # An auto column that turned to text after numeric chunks.
                 values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in pieces])
@@ -431,11 +431,19 @@ class TableReader:
                 file=self.name, line=line, column=j, column_name=name,
                 hint="features must be finite numbers (try --dtype float64 for huge values)",
             )
-        hint = "features must be numbers; empty and NA cells count as missing"
-        if "," in s or "_" in s:
-            hint = "thousands separators are not supported: write 1234.5, not 1,234.5"
+        hint = separator_hint(s) or "features must be numbers; empty and NA cells count as missing"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)
+
+
+_GROUPED = re.compile(r"[-+]?\d{1,3}([,_]\d{3})+(\.\d*)?")
+
+
+def separator_hint(cell: str) -> str | None:
+    """A hint for a number written with thousands separators (1,234 or 1_000), else None."""
+    if _GROUPED.fullmatch(cell.strip()):
+        return "thousands separators are not supported: write 1234.5, not 1,234.5"
+    return None
 
 
 def _strip(cells: Sequence[str]) -> np.ndarray:

@@ -20,7 +20,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
-from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
+from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, separator_hint
 from nncli.errors import DataError, UsageError, shorten
 
 
@@ -120,7 +120,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=header.index(c) + 1, column_name=c,
-                    hint=f"fix the cell, or use --categorical {c} / --ignore {c}",
+                    hint=separator_hint(cell) or f"fix the cell, or use --categorical {c} / --ignore {c}",
                 )
     return table, features, targets, infos
 

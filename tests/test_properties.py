@@ -20,6 +20,7 @@ from conftest import forge_declared_size
 from nncli.csv_io import read_table
 from nncli.errors import ModelFileError, NncliError
 from nncli.model_file import load_model
+from nncli.workflow import DataOptions, load_training_data
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ALLOC_BOUND = 8 * 1024 * 1024  # a model file of a few kB may not make the loader allocate more
@@ -62,17 +63,18 @@ def test_valid_numeric_tables_round_trip_exactly(tmp_path, table, newline, bom):
     assert t.lines.tolist() == list(range(2, 2 + len(values)))
 
 
-VALID_CSV = b'a,b,label\n1.5,2,x\n-3,4e-2,y\n"5",6,"z,z"\n7,,x\n'
+VALID_CSVS = [b'a,b,label\n1.5,2,x\n-3,4e-2,y\n"5",6,"z,z"\n7,,x\n',
+              b"id;color;size;price\n1;red;2.5;10\n2;blue;NA;12.5\n3;red;4;9\n4;;1e3;11\n"]
 
 
 @FAST
 @given(data=st.data())
 def test_mutated_csv_bytes_raise_only_nncli_errors(tmp_path, data):
-    raw = bytearray(VALID_CSV)
+    raw = bytearray(data.draw(st.sampled_from(VALID_CSVS)))
     for _ in range(data.draw(st.integers(1, 4))):
         op = data.draw(st.sampled_from(["flip", "insert", "delete", "truncate"]))
         i = data.draw(st.integers(0, max(len(raw) - 1, 0)))
-        byte = data.draw(st.sampled_from([0, 0x22, 0x2C, 0x0A, 0x0D, 0xFF, 0xC3, 0x31, 0x2E, 0x65, 0x6E]))
+        byte = data.draw(st.sampled_from(b'\0",;\n\r\xff\xc31.en-'))
         if op == "flip" and raw:
             raw[i] = byte
         elif op == "insert":
@@ -84,7 +86,12 @@ def test_mutated_csv_bytes_raise_only_nncli_errors(tmp_path, data):
     path = tmp_path / "m.csv"
     path.write_bytes(bytes(raw))
     try:
-        read_table(str(path), text={"label"}, auto={"a", "b"})
+        read_table(str(path), auto={"a", "b", "color", "size"})
+    except NncliError:
+        pass
+    try:  # and all that fit does with a table before training
+        load_training_data(str(path), DataOptions(), data.draw(st.sampled_from(["auto", "regression"])),
+                           val_split=0.5)
     except NncliError:
         pass
 
@@ -93,7 +100,7 @@ def test_mutated_csv_bytes_raise_only_nncli_errors(tmp_path, data):
 def model_bytes(tmp_path_factory):
     from nncli.core.datagen import moons
     from nncli.model_file import save_model
-    from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
+    from nncli.workflow import ModelOptions, Training
     from nncli.core.training import TrainConfig
     from nncli.csv_io import write_columns
 

@@ -14,10 +14,12 @@ Signals, pipes and FIFOs, which need a live process, have their own tests below.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -52,7 +54,8 @@ class Case:
     files: dict[str, FileMaker] = field(default_factory=dict)
     changes: tuple[str, ...] = ()  # files that must change (npz: and load); every other file stays as it was
     stdout_to: str | None = None  # e.g. /dev/full
-    fsize_limit: int | None = None  # RLIMIT_FSIZE in bytes: simulates a full disk
+    fsize_limit: int | None = None  # RLIMIT_FSIZE in bytes: a file cannot grow past it (EFBIG)
+    stdin: bytes = b""
 
 
 FIT = ("fit", "data.csv", "-o", "out.npz", "--epochs", "2", "--hidden", "3", "--val-split", "0", "-q")
@@ -196,8 +199,8 @@ CASES = [
     fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"),
     fit_err("float32-overflow", with_row("1,3.5e38,x", 4), r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32",),
     fit_ok("float32-overflow-fits-float64", with_row("1,3.5e38,x", 4), "--dtype", "float64"),
-    fit_err("thousands-separator", with_row('"1,234",1,x', 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'"),
-    fit_err("underscore-digits", with_row("1_000,1,x", 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1_000'"),
+    fit_err("thousands-separator", with_row('"1,234",1,x', 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
+    fit_err("underscore-digits", with_row("1_000,1,x", 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1_000'.*\nhint: thousands separators"),
     fit_err("escape-codes-are-shown-escaped", with_row("1,\x1b[31mred,x", 2),
             r"data\.csv:3:2 \(column 'b'\): expected a number, found '\\x1b\[31mred'"),
     fit_err("very-long-cell-is-shortened", with_row(f"1,{LONG_NUMBER},x", 2),
@@ -232,6 +235,12 @@ CASES = [
             r"data\.csv:\d: the file (is not valid UTF-8 text|contains NUL bytes)"),
     fit_err("nul-bytes", with_row("1,2\x003,x", 2), r"data\.csv:3: the file contains NUL bytes"),
     fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")}, r"data\.csv:1: cannot read the file"),
+    Case("empty-stdin", ("fit", "-", "-o", "out.npz"), 1, r"<stdin>:1: the file is empty"),
+    Case("binary-stdin", ("predict", "model.npz"), 1, r"<stdin>:1: the file (is not valid UTF-8|contains NUL)",
+         stdin=bytes(range(256)) * 4),
+    Case("predict-from-stdin", ("predict", "model.npz", "-"), 0, out=r"prediction\n[01]\n", stdin=b"x1,x2\n1,0.5\n"),
+    Case("gzip-on-stdin", FIT[:1] + ("-",) + FIT[2:], 0, stdin=gzip.compress(csv_bytes(HEADER, *ROWS)),
+         changes=("out.npz",)),
     Case("directory", ("fit", ".", "-o", "out.npz"), 1, r"'\.' is a directory, not a CSV file"),
     Case("no-such-file", ("fit", "nope.csv", "-o", "out.npz"), 1, r"no such file: 'nope\.csv'"),
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
@@ -387,10 +396,11 @@ def run_case(case: Case, directory: Path, models: dict[str, bytes]) -> Outcome:
         cmd = [sys.executable, "-c", LIMITED, str(case.fsize_limit), *case.args]
     if case.stdout_to:
         with open(case.stdout_to, "wb") as out:
-            r = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, cwd=directory, env=nncli_env(), timeout=120)
+            r = subprocess.run(cmd, input=case.stdin, stdout=out, stderr=subprocess.PIPE, cwd=directory,
+                               env=nncli_env(), timeout=120)
         stdout = b""
     else:
-        r = subprocess.run(cmd, capture_output=True, cwd=directory, env=nncli_env(), timeout=120)
+        r = subprocess.run(cmd, input=case.stdin, capture_output=True, cwd=directory, env=nncli_env(), timeout=120)
         stdout = r.stdout
     return Outcome(r.returncode, stdout, r.stderr, before, snapshot(directory), directory)
 
@@ -540,6 +550,36 @@ def test_a_small_model_file_cannot_make_the_loader_allocate_much(tmp_path, model
     finally:
         tracemalloc.stop()
     assert peak < 2_000_000
+
+
+FULL_DISK = """
+mount -t tmpfs -o size=64k tmpfs disk || exit 77
+cp old.npz disk/out.npz
+head -c 100000 /dev/zero > disk/filler 2>/dev/null
+"$PYTHON" -m nncli fit data.csv -o disk/out.npz --epochs 2 --hidden 3 --val-split 0 -q
+echo "exit $?" >&2
+sha256sum disk/out.npz >&2
+ls -A disk >&2
+"""
+
+
+def test_a_full_disk_leaves_the_old_model_and_no_temporary(tmp_path, models):
+    """A really full file system: a 64 kB tmpfs, filled up, in a private mount namespace."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1) to mount a small tmpfs privately")
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "old.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", FULL_DISK], cwd=tmp_path,
+                       env={**nncli_env(), "PYTHON": sys.executable}, capture_output=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode()[:200]}")
+    err = r.stderr.decode()
+    assert err.startswith("nncli: error: cannot write 'disk/out.npz': No space left on device\n"
+                          "hint: the previous file at that path, if any, is unchanged\nexit 1\n"), err
+    assert f"{sha256(tmp_path / 'old.npz')}  disk/out.npz\n" in err
+    assert err.endswith("\nfiller\nout.npz\n"), err  # no temporary file left
+    assert r.stdout == b""
 
 
 def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
