@@ -87,7 +87,7 @@ class TrainingScreen:
         bottom = console.render_lines(self._numbers(), unbounded, pad=False, new_lines=True)
         for line in top:
             yield from line
-        if self.finished is None:
+        if self.finished is None and self.loss:
             height = max(3, min(12, options.size.height - len(top) - len(bottom) - 5))
             yield LineChart(loss_series(self.loss, self.val_loss), height=height,
                             marker_x=self.last.best_epoch if self.last else None)

@@ -182,9 +182,9 @@ def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = 
                       best_epoch=epoch, best_loss=loss, stopped=stopped)
 
 
-def screen_lines(screen: TrainingScreen, width: int, height: int, no_color: bool = False) -> list[str]:
+def screen_lines(screen: TrainingScreen, width: int, height: int) -> list[str]:
     console = Console(file=io.StringIO(), width=width, height=height, record=True, force_terminal=True,
-                      color_system="truecolor", no_color=no_color)
+                      color_system="truecolor")
     console.print(screen)
     return console.export_text().splitlines()
 
@@ -224,6 +224,16 @@ def test_the_screen_shows_metric_best_epoch_and_lr():
 def test_without_validation_only_the_training_curve():
     text = "\n".join(screen_lines(make_screen(7, val=False), 100, 30))
     assert "━ train" in text and "validation" not in text and "val loss" not in text
+
+
+def test_no_color_draws_validation_dim_without_colour_codes():
+    console = Console(file=io.StringIO(), width=80, height=30, force_terminal=True, color_system="truecolor",
+                      no_color=True)
+    console.print(make_screen(20))
+    raw = console.file.getvalue()
+    assert BRAILLE.search(raw) and "┄ validation" in CSI.sub("", raw)
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)[0-9;]*m", raw)  # no foreground colour
+    assert "\x1b[2m" in raw  # dim
 
 
 def test_the_final_frame_drops_the_chart():
