@@ -1,0 +1,226 @@
+"""CSV reading throughput and memory, and `nncli predict` streaming, measured in child processes.
+
+    python benchmarks/bench_io.py                       # 100k x 51 read + 2M-row predict
+    python benchmarks/bench_io.py --predict-rows 10000000 --dir /tmp/nncli-bench
+
+Reading: `nncli.csv_io.read_table` against `numpy.loadtxt` (float32) and, where
+installed, pandas (C engine) and pyarrow, on a numeric CSV of --rows x --cols.
+Each reader runs in its own process: seconds (median of --reps runs), MB/s and
+rows/s, and the peak of traced allocations (tracemalloc, a separate run) as a
+multiple of the float32 array the file holds.
+
+Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
+--predict-rows CSV to /dev/null; wall time, rows/s and peak RSS of the process
+(getrusage of the child), against the reader alone streaming the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+READERS = ("nncli", "numpy.loadtxt", "pandas", "pyarrow")
+
+
+# -- child side: one measurement per process --------------------------------------------------------
+def child(reader: str, path: str, mode: str) -> None:
+    import numpy as np
+
+    sys.path.insert(0, ROOT)
+    if mode == "mem":
+        import tracemalloc
+
+    def read() -> int:
+        if reader == "nncli":
+            from nncli.csv_io import read_table
+
+            t = read_table(path)
+            return t.n_rows
+        if reader == "nncli-stream":
+            from nncli.csv_io import TableReader
+
+            with TableReader(path) as r:
+                return sum(c.n_rows for c in r.chunks())
+        if reader == "numpy.loadtxt":
+            return len(np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32))
+        if reader == "pandas":
+            import pandas as pd
+
+            return len(pd.read_csv(path, dtype=np.float32, engine="c"))
+        if reader == "pyarrow":
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            with open(path) as f:
+                names = f.readline().rstrip("\n").split(",")
+            t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.float32() for c in names}))
+            return t.num_rows
+        raise SystemExit(f"unknown reader {reader}")
+
+    # Import the reader's modules before measuring, so import time and memory do not count.
+    if reader.startswith("nncli"):
+        import nncli.csv_io  # noqa: F401
+    elif reader == "pandas":
+        import pandas  # noqa: F401
+    elif reader == "pyarrow":
+        import pyarrow.csv  # noqa: F401
+    if mode == "mem":
+        tracemalloc.start()
+        rows = read()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        if reader == "pyarrow":  # Arrow allocates outside tracemalloc's view: ask its memory pool
+            import pyarrow as pa
+
+            peak += pa.default_memory_pool().max_memory()
+        print(json.dumps({"rows": rows, "peak": peak}))
+    else:
+        t0 = time.perf_counter()
+        rows = read()
+        print(json.dumps({"rows": rows, "seconds": time.perf_counter() - t0}))
+
+
+def run_child(*args: str) -> dict:
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *args],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"child {args} failed:\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# -- parent side ------------------------------------------------------------------------------------
+def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int = 0) -> None:
+    """Random features (%.6g) and, last, a target column; written in blocks to bound memory."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = [f"x{i}" for i in range(cols - 1)] + ["y"]
+    A = rng.standard_normal(cols - 1)
+    with open(path, "w") as f:
+        f.write(",".join(names) + "\n")
+        for s in range(0, rows, 100_000):
+            m = min(100_000, rows - s)
+            X = rng.standard_normal((m, cols - 1))
+            y = X @ A
+            if classes:
+                y = (y > 0).astype(np.int64)
+                body = np.column_stack([X, y])
+                np.savetxt(f, body, fmt=["%.6g"] * (cols - 1) + ["%d"], delimiter=",")
+            else:
+                np.savetxt(f, np.column_stack([X, y]), fmt="%.6g", delimiter=",")
+
+
+def available(reader: str) -> bool:
+    module = {"pandas": "pandas", "pyarrow": "pyarrow"}.get(reader)
+    if module is None:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def bench_read(path: str, rows: int, cols: int, reps: int) -> list[dict]:
+    size_mb = os.path.getsize(path) / 1e6
+    array_bytes = rows * cols * 4
+    out = []
+    for reader in READERS:
+        if not available(reader):
+            continue
+        secs = [run_child(reader, path, "time")["seconds"] for _ in range(reps)]
+        peak = run_child(reader, path, "mem")["peak"]
+        med = statistics.median(secs)
+        out.append({"reader": reader, "seconds": med, "min": min(secs), "max": max(secs),
+                    "MB/s": size_mb / med, "rows/s": rows / med, "peak_MB": peak / 1e6,
+                    "peak_x_array": peak / array_bytes})
+    return out
+
+
+def timed_process(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one child process (run through a fresh Python to isolate maxrss)."""
+    code = ("import resource, subprocess, sys, time\n"
+            "t = time.perf_counter()\n"
+            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+            "w = time.perf_counter() - t\n"
+            "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)\n")
+    r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
+    wall, rss, rc = r.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"{cmd} exited {rc}")
+    return float(wall), float(rss)
+
+
+def bench_predict(directory: str, rows: int, reps: int) -> dict:
+    big = os.path.join(directory, f"predict_{rows}.csv")
+    head = os.path.join(directory, "predict_train.csv")
+    model = os.path.join(directory, "predict_model.npz")
+    if not os.path.exists(big):
+        t = time.perf_counter()
+        write_numeric_csv(big, rows, 11, seed=1, classes=2)
+        print(f"# wrote {big} ({os.path.getsize(big) / 1e6:.0f} MB) in {time.perf_counter() - t:.0f}s",
+              file=sys.stderr)
+    write_numeric_csv(head, 20_000, 11, seed=1, classes=2)
+    nncli = [sys.executable, "-m", "nncli"]
+    if os.path.exists(model):
+        os.remove(model)
+    fit = subprocess.run([*nncli, "fit", head, "-o", model, "--epochs", "5", "--hidden", "64,64", "-q"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if fit.returncode:
+        raise SystemExit(fit.stderr)
+    walls, rss = [], []
+    for _ in range(reps):
+        w, r = timed_process([*nncli, "predict", model, big])
+        walls.append(w)
+        rss.append(r)
+    read_walls = [run_child("nncli-stream", big, "time")["seconds"] for _ in range(reps)]
+    size_mb = os.path.getsize(big) / 1e6
+    med, rmed = statistics.median(walls), statistics.median(read_walls)
+    return {"rows": rows, "file_MB": size_mb, "predict_seconds": med, "predict_rows/s": rows / med,
+            "predict_peak_rss_MB": max(rss), "reader_seconds": rmed, "reader_rows/s": rows / rmed,
+            "reader_over_predict": rmed / med}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--child", nargs=3, metavar=("READER", "PATH", "MODE"), help=argparse.SUPPRESS)
+    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--cols", type=int, default=51)
+    p.add_argument("--predict-rows", type=int, default=2_000_000, help="0: skip the predict benchmark")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--dir", default="/tmp/nncli-bench", help="where the CSV files are written (kept for reuse)")
+    args = p.parse_args()
+    if args.child:
+        return child(*args.child)
+    os.environ["PYTHONPATH"] = ROOT  # every child imports this checkout's nncli
+    os.makedirs(args.dir, exist_ok=True)
+    path = os.path.join(args.dir, f"read_{args.rows}x{args.cols}.csv")
+    if not os.path.exists(path):
+        write_numeric_csv(path, args.rows, args.cols, seed=0)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  read: {path} "
+          f"({os.path.getsize(path) / 1e6:.1f} MB, {args.rows:,} x {args.cols}), median of {args.reps} runs\n")
+    print("| reader | s (median) | min | max | MB/s | rows/s | vs numpy.loadtxt | peak traced MB | peak / float32 array |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    results = bench_read(path, args.rows, args.cols, args.reps)
+    base = next(r for r in results if r["reader"] == "numpy.loadtxt")["seconds"]
+    for r in results:
+        print(f"| {r['reader']} | {r['seconds']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {r['MB/s']:.1f} "
+              f"| {r['rows/s']:,.0f} | {base / r['seconds']:.2f}x | {r['peak_MB']:.1f} | {r['peak_x_array']:.2f} |",
+              flush=True)
+    if args.predict_rows:
+        r = bench_predict(args.dir, args.predict_rows, args.reps)
+        print(f"\n# predict: {r['rows']:,} rows x 10 features ({r['file_MB']:.0f} MB), model 10-64-64-1, to /dev/null\n")
+        print("| what | s (median) | rows/s | peak RSS MB |")
+        print("|---|---|---|---|")
+        print(f"| nncli predict | {r['predict_seconds']:.1f} | {r['predict_rows/s']:,.0f} | {r['predict_peak_rss_MB']:.0f} |")
+        print(f"| reader alone (TableReader.chunks) | {r['reader_seconds']:.1f} | {r['reader_rows/s']:,.0f} | |")
+        print(f"\npredict rows/s = {r['reader_over_predict']:.2f} x the reader's own rows/s")
+
+
+if __name__ == "__main__":
+    main()
