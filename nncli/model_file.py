@@ -27,6 +27,7 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `na_values`: cell texts that meant "missing" at fit time
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
 - `info`: facts about the run (rows, data_sha256, best_epoch, epochs_run, stopped, final metrics, created)
+- the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
 
 Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array whose declared size matches the bytes
@@ -43,6 +44,7 @@ Imports numpy, the standard library, `nncli.errors` and `nncli.core`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import zipfile
@@ -64,6 +66,23 @@ MAX_ARRAY_BYTES = 2 * 1024 ** 3
 MAX_COMPRESSION_RATIO = 1000  # a zip bomb expands by far more than any real array
 ARRAY_KEYS = ("params", "x_mean", "x_scale", "y_mean", "y_scale") + tuple(f"history_{k}" for k in HISTORY_KEYS)
 MEMBERS = ("meta",) + ARRAY_KEYS
+
+
+# The training records' fields that readers use, with the JSON types they must have.
+# Other fields are kept as they are.
+_NUMBER = (int, float)
+CONFIG_FIELDS = {"epochs": (int,), "lr": _NUMBER, "batch_size": (int,), "optimizer": (str,)}
+INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_epoch": (int,),
+               "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
+               **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
+
+
+def _bad_field(record: dict, fields: dict[str, tuple[type, ...]]) -> str | None:
+    """The first field missing or not of its type (a JSON true is not a number), else None."""
+    for k, types in fields.items():
+        if k not in record or not isinstance(record[k], types) or isinstance(record[k], bool):
+            return k
+    return None
 
 
 # -- save --------------------------------------------------------------------------------
@@ -214,6 +233,7 @@ def _build(path: str, arrays: dict[str, np.ndarray]) -> Model:
     from nncli.core.activations import ACTIVATIONS
     from nncli.core.losses import LOSSES
 
+    bad_config, bad_info = _bad_field(config, CONFIG_FIELDS), _bad_field(info, INFO_FIELDS)
     checks = [
         (kind in ("linear", "mlp"), f"unknown model kind {shorten(kind)}"),
         (task in ("classification", "regression"), f"unknown task {shorten(task)}"),
@@ -224,6 +244,10 @@ def _build(path: str, arrays: dict[str, np.ndarray]) -> Model:
         (all(f.kind in ("numeric", "categorical") for f in features), "unknown feature kind"),
         (all(f.kind == "numeric" or f.categories for f in features), "a categorical feature without categories"),
         (bool(targets), "no target column"),
+        (all(math.isfinite(f.fill) and f.missing >= 0 for f in features),
+         "a feature's fill value is not finite or its missing count negative"),
+        (bad_config is None, f"config field {shorten(bad_config)} is missing or of the wrong type"),
+        (bad_info is None, f"info field {shorten(bad_info)} is missing or of the wrong type"),
     ]
     for ok, what in checks:
         if not ok:
