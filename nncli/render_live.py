@@ -12,9 +12,10 @@ Imports rich, the standard library and nncli's render modules; never typer or nu
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
@@ -42,12 +43,79 @@ def rate(per_second: float) -> str:
     return f"{per_second:.0f}"
 
 
-def loss_series(loss: list[float], val_loss: list[float]) -> list[Series]:
-    """Training loss, and validation loss when any epoch has one."""
-    series = [Series("train", loss, style=TRAIN_STYLE)]
+def loss_series(loss: Sequence[float], val_loss: Sequence[float],
+                xs: Sequence[float] | None = None) -> list[Series]:
+    """Training loss, and validation loss when any epoch has one (x: epochs 1, 2, ... or `xs`)."""
+    series = [Series("train", loss, xs=xs, style=TRAIN_STYLE)]
     if any(not math.isnan(v) for v in val_loss):
-        series.append(Series("validation", val_loss, style=VAL_STYLE))
+        series.append(Series("validation", val_loss, xs=xs, style=VAL_STYLE))
     return series
+
+
+def _low(a: float, b: float) -> float:
+    return min((v for v in (a, b) if math.isfinite(v)), default=math.nan)
+
+
+def _high(a: float, b: float) -> float:
+    return max((v for v in (a, b) if math.isfinite(v)), default=math.nan)
+
+
+class History:
+    """One value per epoch for the live chart, kept to at most about `cap` points.
+
+    Up to `cap` epochs every value is kept. Then neighbouring epochs are merged into
+    blocks, kept as their lowest and highest finite value at the block's first epoch,
+    and the blocks double whenever the list fills up again. That is the min/max
+    envelope the chart draws anyway, so the chart looks the same, while a frame costs
+    the same at epoch 100 as at epoch 1,000,000. The newest, unfinished block is shown
+    value by value.
+    """
+
+    def __init__(self, cap: int = 2048) -> None:
+        if cap < 4 or cap % 4:
+            raise ValueError(f"cap must be a positive multiple of 4, got {cap}")
+        self.cap, self.block = cap, 1
+        self.xs: list[int] = []  # finished blocks: one x and value per epoch, or two per block
+        self.values: list[float] = []
+        self.tail_start = 1  # first epoch of the unfinished block
+        self.tail: list[float] = []
+
+    def __len__(self) -> int:
+        return self.tail_start - 1 + len(self.tail)
+
+    def append(self, v: float) -> None:
+        self.tail.append(v)
+        if len(self.tail) < self.block:
+            return
+        if self.block == 1:
+            self.xs.append(self.tail_start)
+            self.values.append(v)
+        else:
+            x = self.tail_start
+            finite = [t for t in self.tail if math.isfinite(t)]
+            self.xs += [x, x]
+            self.values += [min(finite), max(finite)] if finite else [math.nan, math.nan]
+        self.tail_start += self.block
+        self.tail = []
+        if len(self.values) >= self.cap:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Merge neighbouring blocks: half as many points as `cap`, blocks 4 or 2 times as long."""
+        v = self.values
+        lows, highs = (v, v) if self.block == 1 else (v[0::2], v[1::2])
+        factor = 4 if self.block == 1 else 2  # a single epoch is one point, a block two
+        lows = [functools.reduce(_low, lows[i:i + factor]) for i in range(0, len(lows), factor)]
+        highs = [functools.reduce(_high, highs[i:i + factor]) for i in range(0, len(highs), factor)]
+        self.block *= factor
+        self.values = [t for pair in zip(lows, highs) for t in pair]
+        self.xs = [1 + k * self.block for k in range(len(lows)) for _ in (0, 1)]
+
+    def view(self) -> tuple[list[float], list[int] | None]:
+        """(values, xs) to draw; xs is None while every epoch is its own point."""
+        if self.block == 1:
+            return self.values + self.tail, None
+        return self.values + self.tail, self.xs + list(range(self.tail_start, self.tail_start + len(self.tail)))
 
 
 class TrainingScreen:
@@ -65,8 +133,7 @@ class TrainingScreen:
 
     def __init__(self, header: list[Text], epochs: int, metric: str) -> None:
         self.header, self.epochs, self.metric = header, epochs, metric
-        self.loss: list[float] = []
-        self.val_loss: list[float] = []
+        self.loss, self.val_loss = History(), History()
         self.last = None
         self.samples = 0
         self.started = time.perf_counter()
@@ -87,9 +154,10 @@ class TrainingScreen:
         bottom = console.render_lines(self._numbers(), unbounded, pad=False, new_lines=True)
         for line in top:
             yield from line
-        if self.finished is None and self.loss:
+        if self.finished is None and len(self.loss):
             height = max(3, min(12, options.size.height - len(top) - len(bottom) - 5))
-            yield LineChart(loss_series(self.loss, self.val_loss), height=height,
+            (loss, xs), (val_loss, _) = self.loss.view(), self.val_loss.view()
+            yield LineChart(loss_series(loss, val_loss, xs), height=height,
                             marker_x=self.last.best_epoch if self.last else None)
         for line in bottom:
             yield from line

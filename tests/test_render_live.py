@@ -3,7 +3,9 @@ silence with --progress none, and the stored curves in `nncli show` and `--plot`
 
 import io
 import json
+import math
 import os
+import random
 import pty
 import re
 import select
@@ -18,7 +20,7 @@ from rich.console import Console
 
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
-from nncli.render_live import MAX_RATE, MAX_SHARE, Pacer, TrainingScreen
+from nncli.render_live import MAX_RATE, MAX_SHARE, History, Pacer, TrainingScreen
 
 MOONS = SAMPLES / "moons.csv"
 BRAILLE = re.compile("[\u2801-\u28ff]")
@@ -242,6 +244,28 @@ def test_the_final_frame_drops_the_chart():
     lines = screen_lines(screen, 80, 30)
     assert not any(BRAILLE.search(line) for line in lines)
     assert any("epoch 10/50" in line for line in lines)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 33, 100, 1000])
+def test_history_keeps_every_blocks_envelope_in_bounded_space(n):
+    rng = random.Random(n)
+    values = [math.nan if rng.random() < 0.1 else rng.random() for _ in range(n)]
+    history = History(cap=8)
+    for v in values:
+        history.append(v)
+    drawn, xs = history.view()
+    assert len(history) == n
+    assert len(drawn) <= 8 + history.block
+    if xs is None:  # every epoch still its own point
+        assert [str(v) for v in drawn] == [str(v) for v in values]
+        return
+    assert len(xs) == len(drawn) and xs[0] == 1 and xs[-1] <= n
+    for k in range(0, len(history.values), 2):  # finished blocks: their epochs' finite min and max
+        start = xs[k] - 1
+        finite = [v for v in values[start:start + history.block] if not math.isnan(v)]
+        low, high = history.values[k:k + 2]
+        assert (low, high) == (min(finite), max(finite)) if finite else math.isnan(low) and math.isnan(high)
+    assert drawn[len(history.values):] == values[history.tail_start - 1:]  # the newest, value by value
 
 
 def test_pacer_limits_the_rate_and_the_share_of_time():
