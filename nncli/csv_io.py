@@ -280,12 +280,14 @@ class TableReader:
         cols = {}
         for c in self.columns:
             pieces = [p.columns.pop(c) for p in parts]  # pop: each column's chunks are freed once joined
+            n_numeric = self._n_numeric[c]
             if any(p.is_text for p in pieces) and not all(p.is_text for p in pieces):
-                # An auto column that turned to text after numeric chunks.
+                # An auto column that turned to text after numeric chunks, whose cells count as numbers.
+                n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in pieces if not p.is_text)
                 values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in pieces])
             else:
                 values = np.concatenate([p.values for p in pieces]) if len(pieces) > 1 else pieces[0].values
-            cols[c] = Column(c, values, values.dtype.kind == "U", self._n_numeric[c], self._first_text.get(c))
+            cols[c] = Column(c, values, values.dtype.kind == "U", n_numeric, self._first_text.get(c))
         lines = np.concatenate([p.lines for p in parts]) if len(parts) > 1 else parts[0].lines
         return Table(self.name, self.header, cols, lines)
 
@@ -451,7 +453,9 @@ def _strip(cells: Sequence[str]) -> np.ndarray:
 
 
 def _numbers_as_text(values: np.ndarray) -> np.ndarray:
-    return np.asarray(["" if v != v else repr(float(v)) for v in values.tolist()], dtype=str)
+    """Numbers back to text as they were most likely written: the shortest form in their dtype."""
+    return np.asarray(["" if v != v else np.format_float_positional(v, unique=True, trim="-") for v in values],
+                      dtype=str)
 
 
 def read_table(path: str, columns: Sequence[str] | None = None, **options: object) -> Table:

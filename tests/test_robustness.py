@@ -14,6 +14,7 @@ Signals, pipes and FIFOs, which need a live process, have their own tests below.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -184,6 +185,17 @@ def not_a_model_zip(_: bytes) -> bytes:
 
 
 LONG_NUMBER = "1" * 200_000 + "x"
+BIG_ROWS = 250_000
+
+
+@functools.cache
+def big_body() -> bytes:
+    return "".join(f"{i % 1000 / 1000:.6f},{i % 777 / 777:.6f},{'xy'[i % 2]}\n" for i in range(BIG_ROWS)).encode()
+
+
+def big_with(last_row: str) -> dict[str, FileMaker]:
+    """A 5 MB training table whose last row is `last_row` (made when the case runs)."""
+    return {"data.csv": lambda _: f"{HEADER}\n".encode() + big_body() + f"{last_row}\n".encode()}
 CASES = [
     # -- CSV content ------------------------------------------------------------------------------
     fit_ok("empty-cell-imputed", with_row("1,,x", 3)),
@@ -215,6 +227,16 @@ CASES = [
     fit_ok("blank-lines", data(HEADER, "", ROWS[0], "   ", *ROWS[1:], "", "")),
     fit_ok("no-final-newline", data(HEADER, *ROWS, final=False)),
     fit_ok("semicolon-delimiter", data(*(r.replace(",", ";") for r in [HEADER, *ROWS]))),
+    # A file big enough for any whole-file fast path (4 MB and more): a problem on its last line
+    # must still be found and located.
+    fit_err("big-file-inf-on-last-line", big_with("0.5,inf,y"), rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): value 'inf'"),
+    fit_err("big-file-float32-overflow-on-last-line", big_with("1e39,1,y"),
+            rf"data\.csv:{BIG_ROWS + 2}:1 \(column 'a'\): value '1e39' is not a finite float32"),
+    fit_err("big-file-text-on-last-line", big_with("0.5,oops,y"),
+            rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): expected a number, found 'oops'"),
+    fit_err("big-file-ragged-last-line", big_with("0.5,y"), rf"data\.csv:{BIG_ROWS + 2}: expected 3 fields"),
+    fit_err("big-file-empty-cell-refused", big_with("0.5,,y"),
+            rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): missing value", "--missing", "error"),
     # -- CSV structure ----------------------------------------------------------------------------
     fit_err("empty-file", {"data.csv": b""}, r"data\.csv:1: the file is empty"),
     fit_err("blank-file", {"data.csv": b"\n\n"}, r"data\.csv:1: the file is empty"),
@@ -519,6 +541,19 @@ def test_columns_are_matched_by_name(tmp_path, models):
     out = [subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", f, "--proba"], cwd=tmp_path,
                           env=nncli_env(), capture_output=True).stdout for f in ("a.csv", "b.csv")]
     assert out[0] == out[1] and out[0].count(b"\n") == 4
+
+
+def test_a_column_that_turns_to_text_keeps_its_numbers_as_written(tmp_path):
+    """Numeric chunks of a column that later shows text become text as they were written (not 12.0)."""
+    from nncli.csv_io import TableReader
+
+    rows = ["12", "7", "0.5", "", "A1", "B", "C", "D", "E"]
+    path = tmp_path / "t.csv"
+    path.write_text("code,y\n" + "".join(f"{r},1\n" for r in rows))
+    with TableReader(str(path), auto={"code"}, chunk_rows=2) as reader:
+        col = reader.read().columns["code"]
+    assert col.is_text and col.values.tolist() == rows
+    assert col.n_numeric == 3 and col.first_text == (6, "A1")
 
 
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
