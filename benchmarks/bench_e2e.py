@@ -7,6 +7,7 @@ then runs, --reps rounds interleaved, each as a fresh process (start-up, CSV
 loading, standardization, 10 epochs of 50-256-128-10 with Adam at lr 1e-3 and
 batch 256, saving):
 - nncli fit DATA --val-split 0 --patience 0 --l2 0 --epochs 10 --batch-size 256 --hidden 256,128 -q
+  (reading through pyarrow when it is installed, and again with NNCLI_NO_ARROW=1)
 - python benchmarks/e2e_torch.py DATA MODEL
 - python benchmarks/e2e_sklearn.py DATA MODEL
 and prints wall-time medians, their ratios and each process's peak RSS.
@@ -54,18 +55,20 @@ def main() -> None:
         "nncli fit": [sys.executable, "-m", "nncli", "fit", data, "-o", os.path.join(args.dir, "e2e.npz"),
                       "--val-split", "0", "--patience", "0", "--l2", "0", "--epochs", "10", "--batch-size", "256",
                       "--hidden", "256,128", "-q", "--threads", t],
+        "nncli fit (no pyarrow)": None,  # the same command, NNCLI_NO_ARROW=1: a plain install's reader
         "pandas + PyTorch": [sys.executable, os.path.join(HERE, "e2e_torch.py"), data,
                              os.path.join(args.dir, "e2e.pt"), "--threads", t],
         "pandas + scikit-learn": [sys.executable, os.path.join(HERE, "e2e_sklearn.py"), data,
                                   os.path.join(args.dir, "e2e.pkl"), "--threads", t],
     }
+    commands["nncli fit (no pyarrow)"] = commands["nncli fit"]
     walls: dict[str, list[float]] = {k: [] for k in commands}
     rss: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(args.reps):
         for name, cmd in commands.items():
-            if name == "nncli fit" and os.path.exists(cmd[5]):
+            if name.startswith("nncli") and os.path.exists(cmd[5]):
                 os.remove(cmd[5])
-            w, r = timed_process(cmd)
+            w, r = timed_process(cmd, {"NNCLI_NO_ARROW": "1"} if "no pyarrow" in name else None)
             walls[name].append(w)
             rss[name].append(r)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {data} "

@@ -5,6 +5,8 @@
 
 Reading: `nncli.csv_io.read_table` against `numpy.loadtxt` (float32) and, where
 installed, pandas (C engine) and pyarrow, on a numeric CSV of --rows x --cols.
+"nncli (plain)" is read_table without its pyarrow path (NNCLI_NO_ARROW=1), as in
+a plain install; "nncli" is read_table with pyarrow installed (the `fast` extra).
 Each reader runs in its own process: seconds (median of --reps runs), MB/s and
 rows/s, and the peak of traced allocations (tracemalloc, a separate run) as a
 multiple of the float32 array the file holds.
@@ -25,7 +27,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-READERS = ("nncli", "numpy.loadtxt", "pandas", "pyarrow")
+READERS = ("nncli (plain)", "nncli", "numpy.loadtxt", "pandas", "pyarrow")
 
 
 # -- child side: one measurement per process --------------------------------------------------------
@@ -35,6 +37,10 @@ def child(reader: str, path: str, mode: str) -> None:
     sys.path.insert(0, ROOT)
     if mode == "mem":
         import tracemalloc
+
+    if reader == "nncli (plain)":  # read_table without its pyarrow path, as in a plain install
+        os.environ["NNCLI_NO_ARROW"] = "1"
+        reader = "nncli"
 
     def read() -> int:
         if reader == "nncli":
@@ -118,7 +124,7 @@ def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int =
 
 
 def available(reader: str) -> bool:
-    module = {"pandas": "pandas", "pyarrow": "pyarrow"}.get(reader)
+    module = {"pandas": "pandas", "pyarrow": "pyarrow", "nncli": "pyarrow"}.get(reader)
     if module is None:
         return True
     import importlib.util
@@ -142,14 +148,15 @@ def bench_read(path: str, rows: int, cols: int, reps: int) -> list[dict]:
     return out
 
 
-def timed_process(cmd: list[str]) -> tuple[float, float]:
+def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one child process (run through a fresh Python to isolate maxrss)."""
     code = ("import resource, subprocess, sys, time\n"
             "t = time.perf_counter()\n"
             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
             "w = time.perf_counter() - t\n"
             "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)\n")
-    r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True,
+                       env={**os.environ, **(env or {})})
     wall, rss, rc = r.stdout.split()
     if rc != "0":
         raise SystemExit(f"{cmd} exited {rc}")

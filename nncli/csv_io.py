@@ -34,6 +34,8 @@ from nncli.errors import DataError, shorten
 DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
+# Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
+ARROW_MIN_BYTES = 4 << 20
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -200,6 +202,7 @@ class TableReader:
         chunk_rows: int = CHUNK_ROWS,
     ):
         self.name = display_name(path)
+        self._path = path
         self.dtype = dtype
         self.chunk_rows = chunk_rows
         self._stdin = path == "-"
@@ -274,6 +277,9 @@ class TableReader:
 
     def read(self) -> Table:
         """Read all remaining rows into one table."""
+        table = _read_with_arrow(self)
+        if table is not None:
+            return table
         parts = list(self.chunks())
         if not parts:
             raise DataError("the file has a header but no data rows", file=self.name, line=2)
@@ -456,6 +462,69 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
     """Numbers back to text as they were most likely written: the shortest form in their dtype."""
     return np.asarray(["" if v != v else np.format_float_positional(v, unique=True, trim="-") for v in values],
                       dtype=str)
+
+
+def _plain_file(path: str) -> bool:
+    """A regular, uncompressed file with no quote, NUL or non-ASCII byte: one record per line."""
+    try:
+        if path == "-" or not stat.S_ISREG(os.stat(path).st_mode) or os.path.getsize(path) < ARROW_MIN_BYTES:
+            return False
+        with open(path, "rb") as f:
+            if f.read(2) == b"\x1f\x8b":
+                return False
+            f.seek(0)
+            while block := f.read(1 << 20):
+                if b'"' in block or b"\0" in block or not block.isascii():
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _read_with_arrow(reader: TableReader) -> Table | None:
+    """The whole table through pyarrow's CSV reader when it is installed and the file is plain.
+
+    Plain: see `_plain_file`, and every cell of a numeric column a finite number
+    (no missing or bad cells). Anything else, or any doubt, returns None and the
+    caller takes the usual path, which locates every problem as FILE:LINE:COLUMN.
+    """
+    if os.environ.get("NNCLI_NO_ARROW") or reader._first_text or not _plain_file(reader._path):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    text = [c for c in reader.columns if reader._reads_text(c)]
+    number = pa.from_numpy_dtype(np.dtype(reader.dtype))
+    try:
+        t = pacsv.read_csv(
+            reader._path,
+            read_options=pacsv.ReadOptions(skip_rows=reader._lines.line_no, column_names=reader.header),
+            parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=reader.columns, null_values=sorted(reader._na), strings_can_be_null=False,
+                column_types={c: pa.string() if c in text else number for c in reader.columns}),
+        )
+    except (pa.ArrowException, ValueError, OSError):
+        return None
+    if t.num_rows == 0 or any(t.column(c).null_count for c in reader.columns if c not in text):
+        return None
+    start = reader._lines.line_no + 1
+    lines = np.arange(start, start + t.num_rows, dtype=np.int64)
+    arrow_cols = {c: t.column(c) for c in reader.columns}
+    del t
+    cols: dict[str, Column] = {}
+    for c in reader.columns:
+        values = arrow_cols.pop(c).to_numpy()  # pop: each Arrow column is freed once converted
+        if c in text:
+            cols[c] = reader._text_column(c, np.char.strip(values.astype(str)), lines)
+        elif not np.isfinite(values).all():
+            return None
+        else:
+            cols[c] = Column(c, np.ascontiguousarray(values), False, reader._n_numeric[c])
+    return Table(reader.name, reader.header, cols, lines)
 
 
 def read_table(path: str, columns: Sequence[str] | None = None, **options: object) -> Table:

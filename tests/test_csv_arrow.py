@@ -1,0 +1,95 @@
+"""The optional pyarrow path of read_table gives exactly what the plain path gives, or steps aside."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nncli import csv_io
+from nncli.csv_io import read_table
+from nncli.errors import DataError
+
+pytest.importorskip("pyarrow")
+
+
+@pytest.fixture(autouse=True)
+def arrow_for_any_size(monkeypatch):
+    monkeypatch.setattr(csv_io, "ARROW_MIN_BYTES", 0)
+
+
+def read_both(path, monkeypatch, columns=None, **options):
+    """(table or error) with pyarrow allowed, then with it switched off."""
+    out = []
+    for off in (False, True):
+        if off:
+            monkeypatch.setenv("NNCLI_NO_ARROW", "1")
+        try:
+            out.append(read_table(str(path), columns, **options))
+        except DataError as e:
+            out.append(str(e))
+    monkeypatch.delenv("NNCLI_NO_ARROW", raising=False)
+    return out
+
+
+def assert_same(a, b):
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+        return
+    assert a.header == b.header and list(a.columns) == list(b.columns)
+    np.testing.assert_array_equal(a.lines, b.lines)
+    for c in a.columns:
+        x, y = a.columns[c], b.columns[c]
+        assert (x.is_text, x.n_numeric, x.first_text, x.values.dtype) == (y.is_text, y.n_numeric, y.first_text,
+                                                                          y.values.dtype)
+        np.testing.assert_array_equal(x.values, y.values)
+
+
+PLAIN = "a,b,label\n1.5,2,cat\n-3e-2,4.25,dog\n7,0.1, cat\n"
+
+
+def test_plain_numeric_file_is_read_by_arrow(tmp_path, monkeypatch):
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN)
+    arrow, plain = read_both(path, monkeypatch, text=["label"], auto=["a", "b"])
+    assert_same(arrow, plain)
+
+    def no_chunks(self):
+        raise AssertionError("the plain path ran")
+
+    monkeypatch.setattr(csv_io.TableReader, "chunks", no_chunks)
+    assert_same(read_table(str(path), text=["label"], auto=["a", "b"]), plain)
+
+
+@pytest.mark.parametrize("body", [
+    "1.5,2,cat\n,4,dog\n",  # a missing cell
+    "1.5,2,cat\nNA,4,dog\n",
+    "1.5,-999,cat\n2,4,dog\n",  # a custom NA value (see na_values below)
+    "1.5,2,cat\n\n2,4,dog\n",  # a blank line: line numbers must still count it
+    '1.5,2,"c,at"\n2,4,dog\n',  # quotes
+    "1.5,2,cat\r\n2,4,dog\r\n",  # CRLF
+    "1.5,2,cat\r2,4,dog\r",  # lone CR
+    "1.5,abc,cat\n2,4,dog\n",  # a bad cell: the same FILE:LINE:COLUMN error
+    "1.5,2,cat\n2,4\n",  # a short row
+    "1.5,inf,cat\n2,4,dog\n",
+    "1.5, 2 ,cat\n2,4,dog\n",  # spaces around a number
+    "1_000,2,cat\n2,4,dog\n",
+    "1.5,2,cat\n2,4,dög\n",  # non-ASCII text
+    "1.5,2,cat\n2,4,dog",  # no final newline
+    "1e39,2,cat\n2,4,dog\n",  # too large for float32
+])
+def test_any_doubt_gives_the_plain_paths_result(tmp_path, monkeypatch, body):
+    path = tmp_path / "t.csv"
+    path.write_bytes(("a,b,label\n" + body).encode())
+    na = [*csv_io.DEFAULT_NA_VALUES, "-999"]
+    arrow, plain = read_both(path, monkeypatch, text=["label"], na_values=na)
+    assert_same(arrow, plain)
+    arrow, plain = read_both(path, monkeypatch, text=["label"], auto=["a", "b"], na_values=na)
+    assert_same(arrow, plain)
+
+
+def test_selected_columns_and_float64(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+    path.write_text("a;b;c\n0.1;2;3\n4;5;6\n")
+    arrow, plain = read_both(path, monkeypatch, ["c", "a"], dtype=np.float64)
+    assert_same(arrow, plain)
+    assert arrow.columns["a"].values.dtype == np.float64
