@@ -201,18 +201,23 @@ CASES = [
     fit_ok("empty-cell-imputed", with_row("1,,x", 3)),
     fit_err("empty-cell-refused", with_row("1,,x", 3), r"data\.csv:4:2 \(column 'b'\): missing value",
             "--missing", "error"),
-    fit_err("non-numeric-cell", with_row("1,abc,x", 3), r"data\.csv:4:2 \(column 'b'\): expected a number, found 'abc'"),
+    fit_err("non-numeric-cell", with_row("1,abc,x", 3),
+            r"data\.csv:4:2 \(column 'b'\): expected a number, found 'abc'"),
     fit_ok("nan-token-imputed", with_row("nan,1,x", 2)),
     fit_ok("NA-token-imputed", with_row("NA,1,x", 2)),
     fit_err("nan-token-refused", with_row("1,NaN,x", 5), r"data\.csv:6:2 \(column 'b'\): missing value",
             "--missing", "error"),
     fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"),
-    fit_err("minus-inf-token", with_row("1,-Infinity,x", 6), r"data\.csv:7:2 \(column 'b'\): value '-Infinity' is not a finite"),
+    fit_err("minus-inf-token", with_row("1,-Infinity,x", 6),
+            r"data\.csv:7:2 \(column 'b'\): value '-Infinity' is not a finite"),
     fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"),
-    fit_err("float32-overflow", with_row("1,3.5e38,x", 4), r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32",),
+    fit_err("float32-overflow", with_row("1,3.5e38,x", 4),
+            r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32"),
     fit_ok("float32-overflow-fits-float64", with_row("1,3.5e38,x", 4), "--dtype", "float64"),
-    fit_err("thousands-separator", with_row('"1,234",1,x', 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
-    fit_err("underscore-digits", with_row("1_000,1,x", 2), r"data\.csv:3:1 \(column 'a'\): expected a number, found '1_000'.*\nhint: thousands separators"),
+    fit_err("thousands-separator", with_row('"1,234",1,x', 2),
+            r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
+    fit_err("underscore-digits", with_row("1_000,1,x", 2),
+            r"data\.csv:3:1 \(column 'a'\): expected a number, found '1_000'.*\nhint: thousands separators"),
     fit_err("escape-codes-are-shown-escaped", with_row("1,\x1b[31mred,x", 2),
             r"data\.csv:3:2 \(column 'b'\): expected a number, found '\\x1b\[31mred'"),
     fit_err("very-long-cell-is-shortened", with_row(f"1,{LONG_NUMBER},x", 2),
@@ -229,7 +234,8 @@ CASES = [
     fit_ok("semicolon-delimiter", data(*(r.replace(",", ";") for r in [HEADER, *ROWS]))),
     # A file big enough for any whole-file fast path (4 MB and more): a problem on its last line
     # must still be found and located.
-    fit_err("big-file-inf-on-last-line", big_with("0.5,inf,y"), rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): value 'inf'"),
+    fit_err("big-file-inf-on-last-line", big_with("0.5,inf,y"),
+            rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): value 'inf'"),
     fit_err("big-file-float32-overflow-on-last-line", big_with("1e39,1,y"),
             rf"data\.csv:{BIG_ROWS + 2}:1 \(column 'a'\): value '1e39' is not a finite float32"),
     fit_err("big-file-text-on-last-line", big_with("0.5,oops,y"),
@@ -256,7 +262,8 @@ CASES = [
     fit_err("binary-file", {"data.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
             r"data\.csv:\d: the file (is not valid UTF-8 text|contains NUL bytes)"),
     fit_err("nul-bytes", with_row("1,2\x003,x", 2), r"data\.csv:3: the file contains NUL bytes"),
-    fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")}, r"data\.csv:1: cannot read the file"),
+    fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")},
+            r"data\.csv:1: cannot read the file"),
     Case("empty-stdin", ("fit", "-", "-o", "out.npz"), 1, r"<stdin>:1: the file is empty"),
     Case("binary-stdin", ("predict", "model.npz"), 1, r"<stdin>:1: the file (is not valid UTF-8|contains NUL)",
          stdin=bytes(range(256)) * 4),
@@ -331,6 +338,12 @@ CASES = [
     bad_model("declared-size-beyond-file", lambda m: forge_declared_size(m, "params", 300_000_000),
               r"member 'params' declares more bytes than the file holds"),
     bad_model("deflate-bomb", deflate_bomb, r"member 'params' declares an absurd size"),
+    Case("show-damaged-model", ("show", "bad.npz", "--json"), 1, r"'bad\.npz' is not a valid nncli model",
+         files={"bad.npz": lambda m: m[:-100]}),
+    Case("show-plot-over-the-model", ("show", "model.npz", "--plot", "model.npz"), 2, r"is also an input"),
+    Case("lr-find-empty-file", ("lr-find", "data.csv", "-q"), 1, r"data\.csv:1: the file is empty",
+         files={"data.csv": b""}),
+    Case("lr-find-one-class", ("lr-find", "data.csv", "-q"), 1, r"single class", files=data("a,label", "1,x", "2,x")),
     Case("model-is-a-directory", ("predict", ".", "data.csv"), 1, r"model '\.' is not a regular file",
          files=data("x1,x2", "1,2")),
     Case("model-missing", ("eval", "nope.npz", "data.csv"), 1, r"cannot open model 'nope\.npz'",
@@ -358,9 +371,11 @@ CASES = [
     fit_ok("constant-regression-target", data("a,y", "1,5", "2,5", "3,5"), "--task", "regression"),
     fit_ok("extreme-finite-values", data("a,b,label", *(f"{(-1) ** i * 1e30},{i},{'xy'[i % 2]}" for i in range(6)))),
     fit_err("diverging-learning-rate", data("a,y", *(f"{i},{2 * i + 1}" for i in range(20))),
-            r"training diverged at epoch \d+", "--task", "regression", "--lr", "1e5", "--optimizer", "sgd", "--epochs", "50"),
+            r"training diverged at epoch \d+", "--task", "regression", "--lr", "1e5", "--optimizer", "sgd",
+            "--epochs", "50", "--json"),
     # -- faults -----------------------------------------------------------------------------------
-    Case("full-disk-on-save", FIT, 1, r"cannot write 'out\.npz': File too large", files=data(HEADER, *ROWS),
+    Case("full-disk-on-save", FIT + ("--json",), 1, r"cannot write 'out\.npz': File too large",
+         files=data(HEADER, *ROWS),
          fsize_limit=1024),
     Case("full-disk-on-predict-output", PREDICT + ("-o", "out.csv"), 1, r"cannot write 'out\.csv': File too large",
          files=data("x1,x2", *(["1,0.5"] * 5000)), fsize_limit=4096),
@@ -373,6 +388,8 @@ CASES = [
         Case("predict-stdout-dev-full", PREDICT, 1, r"cannot write the output: No space left",
              files=data("x1,x2", "1,0.5"), stdout_to="/dev/full"),
         Case("gen-data-stdout-dev-full", ("gen-data",), 1, r"cannot write the output: No space left",
+             stdout_to="/dev/full"),
+        Case("show-json-stdout-dev-full", ("show", "model.npz", "--json"), 1, r"cannot write the output: No space left",
              stdout_to="/dev/full"),
         Case("eval-json-stdout-dev-full", EVAL, 1, r"cannot write the output: No space left",
              files=data("x1,x2,label", "1,0.5,0"), stdout_to="/dev/full"),
@@ -639,14 +656,17 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
-def test_ctrl_c_during_predict_says_interrupted(tmp_path, models, big_csv):
+@pytest.mark.parametrize("signum, code, said",
+                         [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated")],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"prediction\n"
-    p.send_signal(signal.SIGINT)
+    p.send_signal(signum)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130
-    assert err == b"nncli: error: interrupted\n"
+    assert p.returncode == code
+    assert err == b"nncli: error: " + said + b"\n"
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
