@@ -21,6 +21,15 @@ def shorten(text: object, limit: int = 60) -> str:
     return repr(s)
 
 
+def printable(text: object) -> str:
+    """User text as is, except that control and unprintable characters are shown escaped.
+
+    For file names in FILE:LINE:COLUMN locations, which read best unquoted.
+    """
+    s = str(text)
+    return s if s.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
 class NncliError(Exception):
     """Base class: a failure caused by the user's input, not a bug.
 
@@ -67,7 +76,7 @@ class DataError(NncliError):
         self.file, self.line, self.column, self.column_name = file, line, column, column_name
         where = ""
         if file is not None:
-            where = str(file)
+            where = printable(file)
             if line is not None:
                 where += f":{line}"
                 if column is not None:

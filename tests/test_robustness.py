@@ -185,6 +185,7 @@ def not_a_model_zip(_: bytes) -> bytes:
 
 
 LONG_NUMBER = "1" * 200_000 + "x"
+HOSTILE_NAME = "\udcffbad\x1b[31m.csv"  # the byte 0xff (not UTF-8) and an escape sequence
 BIG_ROWS = 250_000
 
 
@@ -270,6 +271,9 @@ CASES = [
     Case("predict-from-stdin", ("predict", "model.npz", "-"), 0, out=r"prediction\n[01]\n", stdin=b"x1,x2\n1,0.5\n"),
     Case("gzip-on-stdin", FIT[:1] + ("-",) + FIT[2:], 0, stdin=gzip.compress(csv_bytes(HEADER, *ROWS)),
          changes=("out.npz",)),
+    Case("hostile-file-name", ("eval", "model.npz", HOSTILE_NAME), 1,
+         r"^nncli: error: \\udcffbad\\x1b\[31m\.csv:3:2 \(column 'x2'\): expected a number",
+         files={HOSTILE_NAME: csv_bytes("x1,x2,label", "1,2,0", "2,oops,1")}),
     Case("directory", ("fit", ".", "-o", "out.npz"), 1, r"'\.' is a directory, not a CSV file"),
     Case("no-such-file", ("fit", "nope.csv", "-o", "out.npz"), 1, r"no such file: 'nope\.csv'"),
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
