@@ -151,7 +151,8 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed and data give identical weights.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0,
+                                       help="Random seed: same seed and data give identical weights.")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
@@ -417,9 +418,9 @@ def _training_options(target, features, ignore, categorical, na_values, missing,
     if warmup is not None:
         check_range("--warmup", warmup, 0, 10_000_000)
     sizes = parse_hidden(hidden)
-    nas = split_list(na_values, "--na-values") if na_values is not None else None
-    if na_values is not None and na_values.strip() == "":
-        nas = ("",)
+    nas = None
+    if na_values is not None:  # "" means: only empty cells are missing
+        nas = ("",) if na_values.strip() == "" else split_list(na_values, "--na-values")
     dopts = DataOptions(
         target=split_list(target, "--target"), features=split_list(features, "--features"),
         ignore=split_list(ignore, "--ignore"), categorical=split_list(categorical, "--categorical"),
