@@ -193,6 +193,23 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
             "reader_over_predict": rmed / med}
 
 
+def bench_fit_memory(directory: str, rows: int, cols: int) -> list[dict]:
+    """Peak RSS of `nncli fit` (1 epoch of 784-512-256) on a rows x cols CSV, with and without pyarrow."""
+    path = os.path.join(directory, f"fit_{rows}x{cols}.csv")
+    if not os.path.exists(path):
+        write_numeric_csv(path, rows, cols, seed=2, classes=2)
+    model = os.path.join(directory, "fit_memory.npz")
+    cmd = [sys.executable, "-m", "nncli", "fit", path, "-o", model, "--epochs", "1", "--val-split", "0",
+           "--patience", "0", "--hidden", "512,256", "--batch-size", "128", "-q"]
+    out = []
+    for label, env in (("pyarrow installed", None), ("plain (NNCLI_NO_ARROW=1)", {"NNCLI_NO_ARROW": "1"})):
+        if os.path.exists(model):
+            os.remove(model)
+        wall, rss = timed_process(cmd, env)
+        out.append({"reader": label, "seconds": wall, "peak_rss_MB": rss})
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--child", nargs=3, metavar=("READER", "PATH", "MODE"), help=argparse.SUPPRESS)
@@ -200,6 +217,9 @@ def main() -> None:
     p.add_argument("--cols", type=int, default=51)
     p.add_argument("--predict-rows", type=int, default=2_000_000, help="0: skip the predict benchmark")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--fit-memory", action="store_true",
+                   help="also: peak RSS of `nncli fit` on the large workload's shape (60,000 x 785) as CSV")
+    p.add_argument("--skip-read", action="store_true", help="skip the reading table")
     p.add_argument("--dir", default="/tmp/nncli-bench", help="where the CSV files are written (kept for reuse)")
     args = p.parse_args()
     if args.child:
@@ -211,14 +231,26 @@ def main() -> None:
         write_numeric_csv(path, args.rows, args.cols, seed=0)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  read: {path} "
           f"({os.path.getsize(path) / 1e6:.1f} MB, {args.rows:,} x {args.cols}), median of {args.reps} runs\n")
-    print("| reader | s (median) | min | max | MB/s | rows/s | vs numpy.loadtxt | peak traced MB | peak / float32 array |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    results = bench_read(path, args.rows, args.cols, args.reps)
-    base = next(r for r in results if r["reader"] == "numpy.loadtxt")["seconds"]
-    for r in results:
-        print(f"| {r['reader']} | {r['seconds']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {r['MB/s']:.1f} "
-              f"| {r['rows/s']:,.0f} | {base / r['seconds']:.2f}x | {r['peak_MB']:.1f} | {r['peak_x_array']:.2f} |",
-              flush=True)
+    if not args.skip_read:
+        print("| reader | s (median) | min | max | MB/s | rows/s | vs numpy.loadtxt | peak traced MB "
+              "| peak / float32 array |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        results = bench_read(path, args.rows, args.cols, args.reps)
+        base = next(r for r in results if r["reader"] == "numpy.loadtxt")["seconds"]
+        for r in results:
+            print(f"| {r['reader']} | {r['seconds']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {r['MB/s']:.1f} "
+                  f"| {r['rows/s']:,.0f} | {base / r['seconds']:.2f}x | {r['peak_MB']:.1f} "
+                  f"| {r['peak_x_array']:.2f} |", flush=True)
+    if args.fit_memory:
+        rows, cols = 60_000, 785
+        array_mb = rows * (cols - 1) * 4 / 1e6
+        print(f"\n# nncli fit, 1 epoch of {cols - 1}-512-256-1 on a {rows:,} x {cols} CSV: float32 X is "
+              f"{array_mb:.0f} MB, so the issue's limit is 2 x {array_mb:.0f} + 150 = {2 * array_mb + 150:.0f} MB\n")
+        print("| reader | wall s | peak RSS MB | RSS / float32 X |")
+        print("|---|---|---|---|")
+        for r in bench_fit_memory(args.dir, rows, cols):
+            print(f"| {r['reader']} | {r['seconds']:.1f} | {r['peak_rss_MB']:.0f} | {r['peak_rss_MB'] / array_mb:.2f} |",
+                  flush=True)
     if args.predict_rows:
         r = bench_predict(args.dir, args.predict_rows, args.reps)
         print(f"\n# predict: {r['rows']:,} rows x 10 features ({r['file_MB']:.0f} MB), model 10-64-64-1, to /dev/null\n")

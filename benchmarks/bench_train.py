@@ -32,6 +32,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
     p.add_argument("--reps", type=int, default=2, help="repetitions (fresh model each)")
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--nncli-init", choices=["nncli", "torch"], default="nncli",
+                   help="nncli's weights: its own initialization (He/Glorot), or PyTorch's nn.Linear default "
+                        "U(+-1/sqrt(fan_in)) for weights and biases, to compare learning from the same start")
+    p.add_argument("--nncli-path", help="import nncli from this folder instead of this checkout "
+                   "(before/after comparisons: git archive REV nncli | tar -x -C DIR)")
     return p.parse_args()
 
 
@@ -41,7 +46,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's nncli
+sys.path.insert(0, ARGS.nncli_path or os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from workloads import WORKLOADS, Workload, n_params  # noqa: E402
 
 
@@ -62,6 +67,11 @@ class NncliRun:
         rng = np.random.default_rng(seed)
         self.net = Network(sizes, "relu", loss, np.float32)
         self.net.initialize(rng)
+        if ARGS.nncli_init == "torch":
+            for W, b in zip(self.net.W, self.net.b):
+                bound = 1.0 / np.sqrt(W.shape[0])
+                W[...] = rng.uniform(-bound, bound, W.shape)
+                b[...] = rng.uniform(-bound, bound, b.shape)
         config = TrainConfig(epochs=10**6, batch_size=wl.batch_size, lr=1e-3, optimizer="adam")
         self._epochs = fit_iter(self.net, X, Y, config, rng)
 
@@ -211,6 +221,9 @@ def main() -> None:
         torch.set_num_threads(ARGS.threads)
         torch.set_num_interop_threads(1)
     info = machine()
+    import nncli
+
+    info["nncli"] = os.path.dirname(os.path.dirname(os.path.abspath(nncli.__file__)))
     if "torch" in contenders:
         info["torch"] = torch.__version__
     if "sklearn" in contenders:
@@ -220,17 +233,24 @@ def main() -> None:
     peak = matmul_peak(ARGS.threads)
     info["matmul_peak_gflops"] = round(peak, 1)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  " + "  ".join(f"{k}={v}" for k, v in info.items()))
-    print(f"# float32 matmul peak (2048^3, median of 15): {peak:.1f} GFLOP/s; "
+    print(f"# float32 matmul peak (2048^3, median of 15, best of the measurements before and after the "
+          f"workloads; % of peak uses the best): {peak:.1f} GFLOP/s at the start; "
           f"{ARGS.epochs} epochs x {ARGS.reps} reps per contender\n")
     results = {"machine": info, "args": vars(ARGS), "workloads": {}}
     header = ("| workload | contender | s/epoch median | min | max | nncli/this | CPU s/epoch | nncli/this (CPU) "
               "| GFLOP/s | % of peak | final loss | acc / R² |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
+    rows = []
     for name in ARGS.workloads.split(","):
         wl = WORKLOADS[name]
         res = run_workload(wl, contenders)
         results["workloads"][name] = res
+        rows.append((name, wl, res))
+    peak_after = matmul_peak(ARGS.threads)
+    info["matmul_peak_after_gflops"] = round(peak_after, 1)
+    peak = max(peak, peak_after)
+    for name, wl, res in rows:
         med = {c: statistics.median(t) for c, t in res["times"].items()}
         cpu = {c: statistics.median(t) for c, t in res["cpu"].items()}
         for c in contenders:
@@ -243,6 +263,7 @@ def main() -> None:
             print(f"| {name} | {c} | {med[c]:.4f} | {min(t):.4f} | {max(t):.4f} | {ratio:.3f} | {cpu[c]:.4f} "
                   f"| {cpu_ratio:.3f} | {gflops:.1f} | {100 * gflops / peak:.1f}% | {loss:.4f} | {metric:.4f} |",
                   flush=True)
+    print(f"\n# float32 matmul peak after the workloads: {peak_after:.1f} GFLOP/s")
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             json.dump(results, f, indent=1)
