@@ -356,9 +356,11 @@ class TableReader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
             if len(row) != n_fields:
+                short = len(row) < n_fields  # point at the first missing field, or the first extra one
                 error = DataError(
                     f"expected {n_fields} fields as in the header, found {len(row)}",
-                    file=self.name, line=line,
+                    file=self.name, line=line, column=len(row) + 1 if short else n_fields + 1,
+                    column_name=self.header[len(row)] if short else None,
                     hint="every row needs one value per header column (quote values that contain the delimiter)",
                 )
                 break

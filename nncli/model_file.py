@@ -48,6 +48,7 @@ import math
 import os
 import stat
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,8 @@ def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
                  archive_size: int) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from a member's .npy header, checked against its stored size."""
     name = info.filename[:-4]
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
+        raise _fail(path, f"member {shorten(name)} is encrypted or compressed in a way NumPy never writes")
     if info.header_offset + info.compress_size > archive_size or (
             info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size):
         # Sizes in the zip directory are what NumPy allocates; they must fit in the file.
@@ -203,7 +206,7 @@ def load_model(path: str) -> Model:
             arrays = {n: npz[n] for n in MEMBERS}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, KeyError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as e:
         raise _fail(path, f"cannot read it as a model archive ({shorten(e, 80)})",
                     hint="it may be truncated or not a model file") from None
     return _build(path, arrays)

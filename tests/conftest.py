@@ -63,7 +63,6 @@ def forge_declared_size(npz: bytes, member: str, n_items: int) -> bytes:
     that checks the sizes against the file itself refuses it before allocating.
     """
     import io
-    import struct
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(npz))
@@ -78,11 +77,18 @@ def forge_declared_size(npz: bytes, member: str, n_items: int) -> bytes:
                 declared = len(head.getvalue()) + 4 * n_items
                 data = head.getvalue() + bytes(64)
             dst.writestr(info.filename, data)
-    raw = bytearray(out.getvalue())
+    return patch_zip_directory(out.getvalue(), member, 20, "<II", declared, declared)
+
+
+def patch_zip_directory(npz: bytes, member: str, offset: int, fmt: str, *values: int) -> bytes:
+    """Overwrite a field of `member`'s central directory entry (flags at +8, method +10, sizes +20)."""
+    import struct
+
+    raw = bytearray(npz)
     k = raw.find(b"PK\x01\x02")
-    while k >= 0:  # central directory entries: compressed and uncompressed size at +20 and +24
+    while k >= 0:
         name_len = struct.unpack_from("<H", raw, k + 28)[0]
         if raw[k + 46:k + 46 + name_len] == (member + ".npy").encode():
-            struct.pack_into("<II", raw, k + 20, declared, declared)
+            struct.pack_into(fmt, raw, k + offset, *values)
         k = raw.find(b"PK\x01\x02", k + 1)
     return bytes(raw)

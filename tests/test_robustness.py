@@ -37,7 +37,8 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, forge_declared_size
+from conftest import ROOT, forge_declared_size, patch_zip_directory
+from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
 
@@ -241,15 +242,15 @@ CASES = [
             rf"data\.csv:{BIG_ROWS + 2}:1 \(column 'a'\): value '1e39' is not a finite float32"),
     fit_err("big-file-text-on-last-line", big_with("0.5,oops,y"),
             rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): expected a number, found 'oops'"),
-    fit_err("big-file-ragged-last-line", big_with("0.5,y"), rf"data\.csv:{BIG_ROWS + 2}: expected 3 fields"),
+    fit_err("big-file-ragged-last-line", big_with("0.5,y"), rf"data\.csv:{BIG_ROWS + 2}:3 \(column 'label'\): expected 3 fields"),
     fit_err("big-file-empty-cell-refused", big_with("0.5,,y"),
             rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): missing value", "--missing", "error"),
     # -- CSV structure ----------------------------------------------------------------------------
     fit_err("empty-file", {"data.csv": b""}, r"data\.csv:1: the file is empty"),
     fit_err("blank-file", {"data.csv": b"\n\n"}, r"data\.csv:1: the file is empty"),
     fit_err("header-only", data(HEADER), r"data\.csv:2: the file has a header but no data rows"),
-    fit_err("ragged-too-few", with_row("1,x", 3), r"data\.csv:4: expected 3 fields as in the header, found 2"),
-    fit_err("ragged-too-many", with_row("1,2,x,9", 3), r"data\.csv:4: expected 3 fields as in the header, found 4"),
+    fit_err("ragged-too-few", with_row("1,x", 3), r"data\.csv:4:3 \(column 'label'\): expected 3 fields as in the header, found 2"),
+    fit_err("ragged-too-many", with_row("1,2,x,9", 3), r"data\.csv:4:4: expected 3 fields as in the header, found 4"),
     fit_err("duplicate-header", data("a,a,label", *ROWS), r"data\.csv:1:2: duplicate column name 'a'"),
     fit_err("empty-header-name", data("a,,label", *ROWS), r"data\.csv:1:2: empty column name"),
     fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),
@@ -346,6 +347,10 @@ CASES = [
     bad_model("raw-pickle-member", raw_pickle_member, r"member 'params' is not a NumPy array"),
     bad_model("declared-size-beyond-file", lambda m: forge_declared_size(m, "params", 300_000_000),
               r"member 'params' declares more bytes than the file holds"),
+    bad_model("encrypted-member", lambda m: patch_zip_directory(m, "meta", 8, "<H", 1),
+              r"member 'meta' is encrypted or compressed in a way NumPy never writes"),
+    bad_model("unknown-compression", lambda m: patch_zip_directory(m, "params", 10, "<H", 99),
+              r"member 'params' is encrypted or compressed in a way NumPy never writes"),
     bad_model("deflate-bomb", deflate_bomb, r"member 'params' declares an absurd size"),
     Case("show-damaged-model", ("show", "bad.npz", "--json"), 1, r"'bad\.npz' is not a valid nncli model",
          files={"bad.npz": lambda m: m[:-100]}),
@@ -534,11 +539,13 @@ def big_csv(tmp_path) -> Path:
     return path
 
 
-def test_predict_into_a_closed_pipe_is_quiet(tmp_path, models, big_csv):
+@pytest.mark.parametrize("command", [("predict", "model.npz", "big.csv"), ("gen-data", "-n", "300000")],
+                         ids=["predict", "gen-data"])
+def test_writing_into_a_closed_pipe_is_quiet(tmp_path, models, big_csv, command):
     """`nncli predict ... | head -1`: the reader goes away; nncli stops without noise, exit 0."""
     (tmp_path / "model.npz").write_bytes(models["cls"])
-    p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert p.stdout.readline() == b"prediction\n"
+    p = start(*command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() in (b"prediction\n", b"x,y\n")
     p.stdout.close()
     err = p.stderr.read()
     assert p.wait(timeout=60) == 0
@@ -649,7 +656,9 @@ def test_a_full_disk_leaves_the_old_model_and_no_temporary(tmp_path, models):
     assert r.stdout == b""
 
 
-def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
+@pytest.mark.parametrize("signal_exception", [KeyboardInterrupt, Terminated], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, signal_exception):
+    """What nncli's SIGINT and SIGTERM handlers raise, arriving in the middle of a save."""
     from nncli.atomic import atomic_write
 
     target = tmp_path / "m.npz"
@@ -657,9 +666,9 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
 
     def write_then_interrupt(f):
         f.write(b"half a new mod")
-        raise KeyboardInterrupt
+        raise signal_exception
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(signal_exception):
         atomic_write(str(target), write_then_interrupt)
     assert target.read_bytes() == b"the old model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
