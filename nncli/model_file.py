@@ -206,7 +206,8 @@ def load_model(path: str) -> Model:
             arrays = {n: npz[n] for n in MEMBERS}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError,
+            KeyError) as e:  # NotImplementedError: zipfile's word for a zip feature it does not read
         raise _fail(path, f"cannot read it as a model archive ({shorten(e, 80)})",
                     hint="it may be truncated or not a model file") from None
     return _build(path, arrays)

@@ -81,7 +81,7 @@ def forge_declared_size(npz: bytes, member: str, n_items: int) -> bytes:
 
 
 def patch_zip_directory(npz: bytes, member: str, offset: int, fmt: str, *values: int) -> bytes:
-    """Overwrite a field of `member`'s central directory entry (flags at +8, method +10, sizes +20)."""
+    """Overwrite a field of `member`'s central directory entry (version needed +6, flags +8, method +10, sizes +20)."""
     import struct
 
     raw = bytearray(npz)

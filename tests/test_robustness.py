@@ -351,6 +351,8 @@ CASES = [
               r"member 'meta' is encrypted or compressed in a way NumPy never writes"),
     bad_model("unknown-compression", lambda m: patch_zip_directory(m, "params", 10, "<H", 99),
               r"member 'params' is encrypted or compressed in a way NumPy never writes"),
+    bad_model("zip-version-too-new", lambda m: patch_zip_directory(m, "x_mean", 6, "<H", 64),
+              r"cannot read it as a model archive"),
     bad_model("deflate-bomb", deflate_bomb, r"member 'params' declares an absurd size"),
     Case("show-damaged-model", ("show", "bad.npz", "--json"), 1, r"'bad\.npz' is not a valid nncli model",
          files={"bad.npz": lambda m: m[:-100]}),
