@@ -10,7 +10,9 @@ batch 256, saving):
   (reading through pyarrow when it is installed, and again with NNCLI_NO_ARROW=1)
 - python benchmarks/e2e_torch.py DATA MODEL
 - python benchmarks/e2e_sklearn.py DATA MODEL
-and prints wall-time medians, their ratios and each process's peak RSS.
+and prints wall-time and CPU-time medians, their ratios and each process's peak RSS.
+CPU time (user + system of the process) is far steadier than wall time on a shared
+machine; with one thread it is what the wall time would be on an idle one.
 """
 
 from __future__ import annotations
@@ -64,21 +66,25 @@ def main() -> None:
     commands["nncli fit (no pyarrow)"] = commands["nncli fit"]
     walls: dict[str, list[float]] = {k: [] for k in commands}
     rss: dict[str, list[float]] = {k: [] for k in commands}
+    cpu: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(args.reps):
         for name, cmd in commands.items():
             if name.startswith("nncli") and os.path.exists(cmd[5]):
                 os.remove(cmd[5])
-            w, r = timed_process(cmd, {"NNCLI_NO_ARROW": "1"} if "no pyarrow" in name else None)
+            w, r, c = timed_process(cmd, {"NNCLI_NO_ARROW": "1"} if "no pyarrow" in name else None)
             walls[name].append(w)
             rss[name].append(r)
+            cpu[name].append(c)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {data} "
           f"({os.path.getsize(data) / 1e6:.0f} MB), {args.reps} runs each, {args.threads} thread(s)\n")
-    print("| pipeline | wall s median | min | max | nncli / this | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
-    base = statistics.median(walls["nncli fit"])
+    print("| pipeline | wall s median | min | max | nncli fit / this | CPU s median | nncli fit / this (CPU) "
+          "| peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    base, cbase = statistics.median(walls["nncli fit"]), statistics.median(cpu["nncli fit"])
     for name, w in walls.items():
-        med = statistics.median(w)
-        print(f"| {name} | {med:.2f} | {min(w):.2f} | {max(w):.2f} | {base / med:.2f} | {max(rss[name]):.0f} |")
+        med, cmed = statistics.median(w), statistics.median(cpu[name])
+        print(f"| {name} | {med:.2f} | {min(w):.2f} | {max(w):.2f} | {base / med:.2f} | {cmed:.2f} "
+              f"| {cbase / cmed:.2f} | {max(rss[name]):.0f} |")
 
 
 if __name__ == "__main__":

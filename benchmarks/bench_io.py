@@ -148,19 +148,23 @@ def bench_read(path: str, rows: int, cols: int, reps: int) -> list[dict]:
     return out
 
 
-def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one child process (run through a fresh Python to isolate maxrss)."""
+def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of one child process.
+
+    It runs under a fresh Python, so that getrusage(RUSAGE_CHILDREN) sees that child alone.
+    """
     code = ("import resource, subprocess, sys, time\n"
             "t = time.perf_counter()\n"
             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
             "w = time.perf_counter() - t\n"
-            "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)\n")
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "print(w, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime, r.returncode)\n")
     r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True,
                        env={**os.environ, **(env or {})})
-    wall, rss, rc = r.stdout.split()
+    wall, rss, cpu, rc = r.stdout.split()
     if rc != "0":
         raise SystemExit(f"{cmd} exited {rc}")
-    return float(wall), float(rss)
+    return float(wall), float(rss), float(cpu)
 
 
 def bench_predict(directory: str, rows: int, reps: int) -> dict:
@@ -182,7 +186,7 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
         raise SystemExit(fit.stderr)
     walls, rss = [], []
     for _ in range(reps):
-        w, r = timed_process([*nncli, "predict", model, big])
+        w, r, _ = timed_process([*nncli, "predict", model, big])
         walls.append(w)
         rss.append(r)
     read_walls = [run_child("nncli-stream", big, "time")["seconds"] for _ in range(reps)]
@@ -205,7 +209,7 @@ def bench_fit_memory(directory: str, rows: int, cols: int) -> list[dict]:
     for label, env in (("pyarrow installed", None), ("plain (NNCLI_NO_ARROW=1)", {"NNCLI_NO_ARROW": "1"})):
         if os.path.exists(model):
             os.remove(model)
-        wall, rss = timed_process(cmd, env)
+        wall, rss, _ = timed_process(cmd, env)
         out.append({"reader": label, "seconds": wall, "peak_rss_MB": rss})
     return out
 

@@ -526,6 +526,7 @@ def _read_with_arrow(reader: TableReader) -> Table | None:
             return None
         else:
             cols[c] = Column(c, np.ascontiguousarray(values), False, reader._n_numeric[c])
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed memory otherwise
     return Table(reader.name, reader.header, cols, lines)
 
 
