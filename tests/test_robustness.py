@@ -523,7 +523,10 @@ def test_case(case: Case, outcomes):
     assert set(o.after) == set(o.before), sorted(set(o.after) ^ set(o.before))
     changed = {name for name in o.before if o.before[name] != o.after[name]}
     assert changed == set(case.changes)
+    umask = os.umask(0)
+    os.umask(umask)
     for name in case.changes:
+        assert stat.S_IMODE((o.directory / name).stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
         if name.endswith(".npz"):
             load_model(str(o.directory / name))
 
@@ -602,6 +605,15 @@ def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     writer.join()
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(rb"prediction\n[01]\n[01]\n", r.stdout)
+
+
+def test_a_fifo_as_the_model_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "m.npz")  # nobody writes to it: opening it to read would hang
+    (tmp_path / "d.csv").write_text("x1,x2\n1,2\n")
+    r = subprocess.run([sys.executable, "-m", "nncli", "predict", "m.npz", "d.csv"], cwd=tmp_path, env=nncli_env(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr == b"nncli: error: model 'm.npz' is not a regular file\n"
 
 
 def test_a_pickle_payload_is_never_run_in_process(tmp_path, models, monkeypatch):
