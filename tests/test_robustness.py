@@ -396,10 +396,12 @@ CASES = [
     Case("full-disk-on-predict-output", PREDICT + ("-o", "out.csv"), 1, r"cannot write 'out\.csv': File too large",
          files=data("x1,x2", *(["1,0.5"] * 5000)), fsize_limit=4096),
     *([] if not DEVFULL_OK else [
-        Case("predict-o-dev-full", PREDICT + ("-o", "/dev/full"), 1, r"cannot write '/dev/full': No space left",
+        # `full` is a symlink to /dev/full: should writing ever replace the path instead of writing
+        # through it, only the link in the test's directory is lost, never the device.
+        Case("predict-o-dev-full", PREDICT + ("-o", "full"), 1, r"cannot write 'full': No space left",
              files=data("x1,x2", "1,0.5")),
-        Case("gen-data-o-dev-full", ("gen-data", "-o", "/dev/full"), 1, r"cannot write '/dev/full': No space left"),
-        Case("fit-o-dev-full", FIT[:3] + ("/dev/full",) + FIT[4:], 1, r"cannot write '/dev/full': No space left",
+        Case("gen-data-o-dev-full", ("gen-data", "-o", "full"), 1, r"cannot write 'full': No space left"),
+        Case("fit-o-dev-full", FIT[:3] + ("full",) + FIT[4:], 1, r"cannot write 'full': No space left",
              files=data(HEADER, *ROWS)),
         Case("predict-stdout-dev-full", PREDICT, 1, r"cannot write the output: No space left",
              files=data("x1,x2", "1,0.5"), stdout_to="/dev/full"),
@@ -410,7 +412,7 @@ CASES = [
         Case("eval-json-stdout-dev-full", EVAL, 1, r"cannot write the output: No space left",
              files=data("x1,x2,label", "1,0.5,0"), stdout_to="/dev/full"),
     ]),
-    Case("predict-o-dev-null", PREDICT + ("-o", "/dev/null"), 0, files=data("x1,x2", "1,0.5")),
+    Case("predict-o-dev-null", PREDICT + ("-o", "null"), 0, files=data("x1,x2", "1,0.5")),  # null -> /dev/null
 ]
 
 
@@ -420,7 +422,9 @@ def sha256(path: Path) -> str:
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    return {p.name: sha256(p) for p in directory.iterdir() if p.is_file()}
+    """sha256 of each regular file; symlinks by their target (a device is not read)."""
+    return {p.name: f"-> {os.readlink(p)}" if p.is_symlink() else sha256(p)
+            for p in directory.iterdir() if p.is_symlink() or p.is_file()}
 
 
 def nncli_env() -> dict[str, str]:
@@ -449,6 +453,9 @@ def run_case(case: Case, directory: Path, models: dict[str, bytes]) -> Outcome:
     for name in ("model.npz", "out.npz", "reg.npz"):
         (directory / name).write_bytes(models["reg" if name == "reg.npz" else "cls"])
     (directory / "out.csv").write_text("an earlier output\n")
+    (directory / "null").symlink_to(os.devnull)
+    if DEVFULL_OK:
+        (directory / "full").symlink_to("/dev/full")
     for name, content in case.files.items():
         (directory / name).write_bytes(content(models["cls"]) if callable(content) else content)
     before = snapshot(directory)
