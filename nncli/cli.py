@@ -226,8 +226,18 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
     return d
 
 
-def refuse_overwrite_input(output: str, *inputs: Optional[str]) -> None:
-    """Exit 2 if `output` names one of the inputs (or another output: not yet existing files count too)."""
+def check_output(output: str, *inputs: Optional[str]) -> None:
+    """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
+
+    Checked early so that a long `fit` does not end in a failed save.
+    """
+    target = os.path.realpath(output)
+    if os.path.exists(target) and not os.path.isfile(target):  # a device or FIFO is written in place
+        writable = os.access(target, os.W_OK)
+    else:
+        writable = os.path.isdir(os.path.dirname(target)) and os.access(os.path.dirname(target), os.W_OK)
+    if not writable:
+        raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:
         if not i or i == "-":
             continue
@@ -288,6 +298,8 @@ def gen_data(
     if noise is not None:
         check_range("--noise", noise, 0, 1e6)
     check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
+    if output != "-":
+        check_output(output)
     set_threads(None)
     from nncli import csv_io
     import numpy as np
@@ -353,9 +365,9 @@ def fit(
         raise UsageError("use either --val FILE or --val-split F, not both")
     if output == "-" or os.path.isdir(output):
         raise UsageError(f"--output {shorten(output)} must be a file path")
-    refuse_overwrite_input(output, data, val)
+    check_output(output, data, val)
     if plot:
-        refuse_overwrite_input(plot, data, val, output)
+        check_output(plot, data, val, output)
     set_threads(threads)
     from nncli import render, workflow
 
@@ -514,7 +526,7 @@ def predict(
     keep_cols = split_list(keep, "--keep")
     d = check_delimiter(delimiter)
     if output != "-":
-        refuse_overwrite_input(output, data, model)
+        check_output(output, data, model)
     set_threads(threads)
     from nncli import csv_io, render, workflow
     from nncli.core.preprocessing import EncodeReport
@@ -585,7 +597,7 @@ def show(
 
     m = load_model(model)
     if plot:
-        refuse_overwrite_input(plot, model)
+        check_output(plot, model)
         render.write_plot(plot, m)
     if json_out:
         from nncli.model_file import model_arrays
