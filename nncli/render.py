@@ -16,7 +16,14 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from nncli.errors import printable
+
 _console: Console | None = None
+
+
+def utext(text: object, **kwargs) -> Text:
+    """User text (file, column, class names) for display: never markup, control characters escaped."""
+    return Text(printable(text), **kwargs)
 
 
 def console() -> Console:
@@ -77,7 +84,7 @@ def columns_table(infos: Iterable) -> Table:
     t.add_column("missing", justify="right")
     t.add_column("categories", justify="right")
     for i in infos:
-        t.add_row(Text(i.name), i.kind, str(i.missing) if i.kind not in ("ignored", "target") else "",
+        t.add_row(utext(i.name), i.kind, str(i.missing) if i.kind not in ("ignored", "target") else "",
                   str(i.categories) if i.kind == "categorical" else "")
     return t
 
@@ -122,7 +129,7 @@ def eval_report(result: dict) -> Group:
         per.add_column(c, justify=j)
     for c in result["classes"]:
         r = result["per_class"][c]
-        per.add_row(Text(c), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", str(r["support"]))
+        per.add_row(utext(c), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", str(r["support"]))
     mac = result["macro"]
     per.add_row(Text("macro avg", style="italic"), f"{mac['precision']:.3f}", f"{mac['recall']:.3f}",
                 f"{mac['f1']:.3f}", str(result["rows"]))
@@ -134,9 +141,9 @@ def eval_report(result: dict) -> Group:
     cm = Table(box=None, pad_edge=False, header_style="bold")
     cm.add_column("")
     for c in result["classes"]:
-        cm.add_column(Text(c), justify="right")
+        cm.add_column(utext(c), justify="right")
     for c, row in zip(result["classes"], result["confusion_matrix"]):
-        cm.add_row(Text(c), *map(str, row))
+        cm.add_row(utext(c), *map(str, row))
     parts.append(cm)
     return Group(*parts)
 
@@ -147,18 +154,18 @@ def model_report(model, path: str) -> Group:
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("file", Text(path))
+    t.add_row("file", utext(path))
     t.add_row("model", f"{model.kind}  {'-'.join(map(str, net.sizes))}  ({net.n_params:,} parameters, {net.dtype.name})")
     if model.kind == "mlp":
         t.add_row("activation", f"{net.activation} hidden, {net.loss.output_activation} output")
     t.add_row("task", f"{model.task} ({net.loss_name} loss)")
-    t.add_row("target", Text(", ".join(model.target.names)))
+    t.add_row("target", utext(", ".join(model.target.names)))
     if model.target.classes:
-        t.add_row("classes", Text(", ".join(model.target.classes)))
+        t.add_row("classes", utext(", ".join(model.target.classes)))
     cfg = model.config
     keys = ("optimizer", "lr", "lr_schedule", "epochs", "batch_size", "l2", "dropout", "patience", "seed")
     t.add_row("training", Text(", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] not in (None, 0.0) or k in ("lr", "epochs"))))
-    t.add_row("data", Text(f"{info.get('rows', 0):,} rows from {info.get('source', '?')}, "
+    t.add_row("data", utext(f"{info.get('rows', 0):,} rows from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     m = metric_label(model.task)
     ran = f"{info.get('epochs_run', 0)} epochs run"
@@ -172,13 +179,13 @@ def model_report(model, path: str) -> Group:
         W, b = model.linear_coefficients()
         for k, name in enumerate(model.target.names):
             terms = " + ".join(f"{W[i, k]:.4g}·{f}" for i, f in enumerate(model.pre.encoded_names()))
-            t.add_row("equation", Text(f"{name} = {terms} + {b[k]:.4g}"))
+            t.add_row("equation", utext(f"{name} = {terms} + {b[k]:.4g}"))
     feats = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("feature", "kind", "missing at fit", "imputed / categories"):
         feats.add_column(c)
     for f in model.pre.features:
         detail = fmt(f.fill) if f.kind == "numeric" else ", ".join(f.categories)
-        feats.add_row(Text(f.name), f.kind, str(f.missing), Text(detail, overflow="ellipsis"))
+        feats.add_row(utext(f.name), f.kind, str(f.missing), utext(detail, overflow="ellipsis"))
     return Group(t, Text(""), feats)
 
 
@@ -195,7 +202,7 @@ def training_header(run, data) -> list[Text]:
         task += f", {len(target.classes)} classes"
     val = f" (+{data.X_val.shape[0]:,} for validation)" if data.X_val is not None else ""
     data_line = Text("data   ", style="bold")
-    data_line.append(Text(data.source))
+    data_line.append(utext(data.source))
     data_line.append(f" · {data.n_rows:,} rows × {data.X.shape[1]} features{val} · {task}")
     model_line = Text("model  ", style="bold")
     model_line.append(f"{run.mopts.kind} {'-'.join(map(str, net.sizes))}")
@@ -261,7 +268,7 @@ def summary_table(model, path: str) -> Group:
     facts.add_row("best epoch", str(info.get("best_epoch", "?")))
     facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "") + stopped)
     facts.add_row("time", f"{info['seconds']:.2f}s")
-    facts.add_row("saved to", Text(path, overflow="fold"))
+    facts.add_row("saved to", utext(path, overflow="fold"))
     return Group(scores, Text(""), facts)
 
 

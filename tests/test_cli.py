@@ -192,3 +192,15 @@ def test_show_describes_the_model(cli, tmp_path):
     assert "linear" in r.stderr and "equation" in r.stderr and "y = 2." in r.stderr.replace("1.9", "2.")
     meta = json.loads(cli("show", model, "--json").stdout)
     assert meta["kind"] == "linear" and meta["features"][0]["name"] == "x"
+
+
+def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
+    data = tmp_path / "d.csv"
+    labels = ["cat", "dog\x1b]0;x"]
+    data.write_text("evil\x1b[2J,y\n" + "".join(f"{i},{labels[i % 2]}\n" for i in range(40)))
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", data, "-o", model, "--epochs", "2", "-q").returncode == 0
+    for args in (("show", model), ("eval", model, data)):
+        r = run_nncli(*args)
+        assert r.returncode == 0, r.stderr
+        assert b"\x1b" not in r.stderr and b"\\x1b" in r.stderr
