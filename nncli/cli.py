@@ -356,6 +356,7 @@ def fit(
 
     Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
     """
+    set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
         hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs, batch_size, l2, lr_schedule,
@@ -368,7 +369,6 @@ def fit(
     check_output(output, data, val)
     if plot:
         check_output(plot, data, val, output)
-    set_threads(threads)
     from nncli import render, workflow
 
     mode = progress.value
@@ -481,6 +481,7 @@ def lr_find(
 
     Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
+    set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
         hidden, activation, dropout, optimizer, 1e-3, 0.9, False, 1, batch_size, 0.0, LrSchedule.constant,
@@ -488,7 +489,6 @@ def lr_find(
     check_range("--steps", steps, 5, 1_000_000)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
     check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True)
-    set_threads(threads)
     import numpy as np
 
     from nncli import render, workflow
