@@ -163,15 +163,21 @@ class Network:
     # -- inference (allocating, chunked) ---------------------------------------------------
     def logits(self, X: np.ndarray) -> np.ndarray:
         """Output pre-activations for X (n, n_features) -> (n, n_outputs); no dropout."""
-        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
-        for s in range(0, X.shape[0], PREDICT_CHUNK):
+        n, last = X.shape[0], self.n_layers - 1
+        out = np.empty((n, self.sizes[-1]), self.dtype)
+        # Hidden activations reuse one buffer per layer across chunks: fresh multi-megabyte
+        # arrays per chunk would cost more in page faults than the products themselves.
+        hidden = [np.empty((min(n, PREDICT_CHUNK), s), self.dtype) for s in self.sizes[1:-1]]
+        for s in range(0, n, PREDICT_CHUNK):
             A = np.asarray(X[s:s + PREDICT_CHUNK], dtype=self.dtype)
+            k = A.shape[0]
             for l in range(self.n_layers):
-                A = A @ self.W[l]
-                A += self.b[l]
-                if l < self.n_layers - 1:
-                    self.act_forward(A)
-            out[s:s + PREDICT_CHUNK] = A
+                Z = out[s:s + k] if l == last else hidden[l][:k]
+                np.matmul(A, self.W[l], out=Z)
+                Z += self.b[l]
+                if l < last:
+                    self.act_forward(Z)
+                A = Z
         return out
 
     def output(self, X: np.ndarray) -> np.ndarray:
