@@ -1,0 +1,49 @@
+"""--threads must be applied before anything imports NumPy: OpenBLAS reads its thread count once, at import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# Runs the CLI with set_threads wrapped: it fails if NumPy is already loaded when it runs.
+SCRIPT = """
+import sys
+import nncli.cli as cli
+set_threads = cli.set_threads
+def checked(threads):
+    assert "numpy" not in sys.modules, "NumPy was imported before --threads was applied"
+    set_threads(threads)
+cli.set_threads = checked
+sys.argv = ["nncli", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+@pytest.fixture
+def data(tmp_path):
+    rows = ["x1,x2,y"] + [f"{i % 7 / 7:.3f},{i % 5 / 5:.3f},{i % 2}" for i in range(60)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args", [
+    ["fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", "--threads", "1"],
+    ["lr-find", "d.csv", "-q", "--steps", "10", "--threads", "1"],
+])
+def test_training_commands_set_threads_before_numpy(data, args):
+    r = run(*args, cwd=data)
+    assert r.returncode == 0, r.stderr
+
+
+def test_predict_and_eval_set_threads_before_numpy(data):
+    assert run("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=data).returncode == 0
+    for args in (["predict", "m.npz", "d.csv", "--threads", "1"], ["eval", "m.npz", "d.csv", "--json", "--threads", "1"]):
+        r = run(*args, cwd=data)
+        assert r.returncode == 0, r.stderr
