@@ -212,7 +212,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             raise DataError("--val-split needs at least two rows", file=table.source,
                             hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
-    train_cols = _take(table.columns, train_rows)
+    # Without a split, the columns are used as read: no copy of the whole table.
+    train_cols = _take(table.columns, train_rows) if val_rows is not None else \
+        {c: col.values for c, col in table.columns.items()}
     pre, X = fit_preprocessor({c: train_cols[c] for c in features}, kinds, na, dtype)
     Y = target.encode(values[train_rows], dtype)
     X_val = Y_val = None

@@ -118,6 +118,20 @@ class Preprocessor:
         return X
 
 
+def column_stats(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column, accumulated in float64 a block of rows at a time.
+
+    `X.std(dtype=float64)` would hold a float64 copy of all of X (twice a float32 table).
+    """
+    n = max(X.shape[0], 1)
+    mean = X.mean(axis=0, dtype=np.float64)
+    sq = np.zeros(X.shape[1])
+    for s in range(0, X.shape[0], rows):
+        block = X[s:s + rows] - mean
+        sq += np.einsum("ij,ij->j", block, block)
+    return mean, np.sqrt(sq / n)
+
+
 def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
                      na_values: frozenset[str] | set[str], dtype: type = np.float32) -> tuple[Preprocessor, np.ndarray]:
     """Learn the encoding from training columns; returns it and the standardized X.
@@ -140,8 +154,7 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
             features.append(Feature(name, "categorical", categories=cats, missing=int(miss.sum())))
     pre = Preprocessor(features, np.zeros(0), np.ones(0))
     X = pre.encode(columns, na_values, dtype)
-    mean = X.mean(axis=0, dtype=np.float64)
-    std = X.std(axis=0, dtype=np.float64)
+    mean, std = column_stats(X)
     # A constant column carries no information; scale 1 keeps it at exactly 0.
     scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
     pre.mean, pre.scale = mean, scale
