@@ -20,6 +20,7 @@ import csv
 import gzip
 import io
 import itertools
+from operator import methodcaller
 import os
 import re
 import stat
@@ -123,23 +124,43 @@ class _Lines:
         except (gzip.BadGzipFile, EOFError, OSError) as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
         self.line_no += 1
+        self._check(line, self.line_no)
+        return line
+
+    def _check(self, line: str, line_no: int) -> None:
+        """Refuse undecodable bytes (surrogates, see `open_text`) and NUL bytes, naming the line."""
         if not line.isascii():
             try:
                 line.encode("utf-8")
             except UnicodeEncodeError as e:
                 raise DataError(
                     f"the file is not valid UTF-8 text (byte 0x{ord(line[e.start]) - 0xDC00:02x})",
-                    file=self.name, line=self.line_no, hint="save the file as UTF-8 CSV",
+                    file=self.name, line=line_no, hint="save the file as UTF-8 CSV",
                 ) from None
         if "\0" in line:
             raise DataError(
-                "the file contains NUL bytes; is it a binary file?", file=self.name, line=self.line_no,
+                "the file contains NUL bytes; is it a binary file?", file=self.name, line=line_no,
                 hint="nncli reads CSV text files (optionally gzipped)",
             )
-        return line
 
     def take(self, n: int) -> list[str]:
-        return list(itertools.islice(self, n))
+        """The next n lines (fewer at the end), checked a whole chunk at a time."""
+        try:
+            lines = list(itertools.islice(self.f, n))  # C-level iteration: no Python call per line
+        except (gzip.BadGzipFile, EOFError, OSError) as e:
+            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+        text = "".join(lines)
+        suspicious = "\0" in text
+        if not suspicious and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                suspicious = True
+        if suspicious:  # rare: find the exact line
+            for k, line in enumerate(lines):
+                self._check(line, self.line_no + k + 1)
+        self.line_no += len(lines)
+        return lines
 
 
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
@@ -265,7 +286,7 @@ class TableReader:
             if not lines:
                 return
             table = None
-            if not self._slow_forever and not any('"' in s for s in lines):
+            if not self._slow_forever and '"' not in "".join(lines):
                 table = self._fast(lines, start)
             error = None
             if table is None:
@@ -302,8 +323,13 @@ class TableReader:
         """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
         n_delims = len(self.header) - 1
         d = self.delimiter
-        if any(s.count(d) != n_delims or not s.strip() for s in lines):
-            return None  # ragged or blank lines: the slow path reports or skips them
+        # Ragged or blank lines: the slow path reports or skips them. (A blank line has no
+        # delimiter; map with methodcaller counts at C speed.)
+        if n_delims:
+            if list(map(methodcaller("count", d), lines)).count(n_delims) != len(lines):
+                return None
+        elif any(not s.strip() for s in lines):
+            return None
         text = [c for c in self.columns if self._reads_text(c)]
         numeric = [c for c in self.columns if not self._reads_text(c)]
         cols: dict[str, Column] = {}
