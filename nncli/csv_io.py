@@ -35,6 +35,7 @@ from nncli.errors import DataError, shorten
 DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
+CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
 # Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
 ARROW_MIN_BYTES = 4 << 20
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
@@ -220,12 +221,11 @@ class TableReader:
         na_values: Iterable[str] = DEFAULT_NA_VALUES,
         delimiter: str | None = None,
         dtype: type = np.float32,
-        chunk_rows: int = CHUNK_ROWS,
+        chunk_rows: int | None = None,
     ):
         self.name = display_name(path)
         self._path = path
         self.dtype = dtype
-        self.chunk_rows = chunk_rows
         self._stdin = path == "-"
         self._f = open_text(path)
         self._lines = _Lines(self._f, self.name)
@@ -235,6 +235,7 @@ class TableReader:
             raise DataError("the file is empty (expected a header row)", file=self.name, line=1)
         self.delimiter = delimiter or detect_delimiter(first[0])
         self.header = _parse_header(first[0], self.name, self.delimiter)
+        self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         self._na = frozenset(na_values)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)

@@ -212,10 +212,14 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             raise DataError("--val-split needs at least two rows", file=table.source,
                             hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
-    # Without a split, the columns are used as read: no copy of the whole table.
-    train_cols = _take(table.columns, train_rows) if val_rows is not None else \
-        {c: col.values for c, col in table.columns.items()}
-    pre, X = fit_preprocessor({c: train_cols[c] for c in features}, kinds, na, dtype)
+    if val_rows is None:
+        # The table hands its feature columns over and encoding frees each one as it is
+        # used, so the table and X are never both whole in memory.
+        train_features = {c: table.columns.pop(c).values for c in features}
+    else:
+        train_cols = _take(table.columns, train_rows)
+        train_features = {c: train_cols[c] for c in features}
+    pre, X = fit_preprocessor(train_features, kinds, na, dtype, consume=True)
     Y = target.encode(values[train_rows], dtype)
     X_val = Y_val = None
     if val_rows is not None:

@@ -75,13 +75,17 @@ class Preprocessor:
         return [n for f in self.features for n in f.encoded_names()]
 
     def encode(self, columns: dict[str, np.ndarray], na_values: frozenset[str] | set[str],
-               dtype: type = np.float32, report: EncodeReport | None = None) -> np.ndarray:
-        """Raw columns -> unstandardized (n, n_inputs) matrix, imputing and one-hot encoding."""
+               dtype: type = np.float32, report: EncodeReport | None = None, consume: bool = False) -> np.ndarray:
+        """Raw columns -> unstandardized (n, n_inputs) matrix, imputing and one-hot encoding.
+
+        With consume=True each column is removed from `columns` once encoded, so a
+        caller that holds no other reference frees the table while X fills up.
+        """
         n = len(next(iter(columns.values()))) if columns else 0
         X = np.zeros((n, self.n_inputs), dtype=dtype)
         j = 0
         for f in self.features:
-            v = columns[f.name]
+            v = columns.pop(f.name) if consume else columns[f.name]
             if f.kind == "numeric":
                 if v.dtype.kind == "U":
                     raise DataError(f"column {shorten(f.name)} should be numeric")
@@ -133,10 +137,12 @@ def column_stats(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
-                     na_values: frozenset[str] | set[str], dtype: type = np.float32) -> tuple[Preprocessor, np.ndarray]:
+                     na_values: frozenset[str] | set[str], dtype: type = np.float32,
+                     consume: bool = False) -> tuple[Preprocessor, np.ndarray]:
     """Learn the encoding from training columns; returns it and the standardized X.
 
     kinds maps each feature name to "numeric" or "categorical", in input order.
+    consume=True empties `columns` while encoding (see `Preprocessor.encode`).
     """
     features = []
     for name, kind in kinds.items():
@@ -153,7 +159,7 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
                 cats.append(MISSING)
             features.append(Feature(name, "categorical", categories=cats, missing=int(miss.sum())))
     pre = Preprocessor(features, np.zeros(0), np.ones(0))
-    X = pre.encode(columns, na_values, dtype)
+    X = pre.encode(columns, na_values, dtype, consume=consume)
     mean, std = column_stats(X)
     # A constant column carries no information; scale 1 keeps it at exactly 0.
     scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
