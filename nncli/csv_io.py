@@ -571,12 +571,25 @@ def quote(text: str) -> str:
     return text
 
 
-def _format_rows(cols: list[list[str]]) -> str:
-    return "".join(",".join(row) + "\n" for row in zip(*cols))
+def _format_rows(cols: list[tuple[str, list]]) -> str:
+    """CSV text for columns given as (printf format, values): one `%` for the whole chunk.
+
+    Text values must already be quoted (format "%s"); numbers are formatted by
+    the `%` operator in C rather than one Python call per cell.
+    """
+    if not cols:
+        return ""
+    n = len(cols[0][1])
+    row = ",".join(fmt for fmt, _ in cols) + "\n"
+    values = cols[0][1] if len(cols) == 1 else list(itertools.chain.from_iterable(zip(*(v for _, v in cols))))
+    return (row * n) % tuple(values)
 
 
-def _numbers(values: np.ndarray, fmt: str = "%.7g") -> list[str]:
-    return [fmt % v for v in values.tolist()]
+def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
+    """A column for `_format_rows`: text quoted as CSV needs, integers as is, floats by `fmt`."""
+    if values.dtype.kind in "US":
+        return "%s", [quote(v) for v in values.tolist()]
+    return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
 
 
 def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
@@ -602,11 +615,7 @@ def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
         out.write(",".join(quote(c) for c in columns) + "\n")
         n = len(next(iter(columns.values())))
         for s in range(0, n, CHUNK_ROWS):
-            cols = [[quote(v) for v in a[s:s + CHUNK_ROWS].tolist()] if a.dtype.kind in "US"
-                    else ([str(v) for v in a[s:s + CHUNK_ROWS].tolist()] if a.dtype.kind in "iub"
-                          else _numbers(a[s:s + CHUNK_ROWS], "%.6g"))
-                    for a in columns.values()]
-            out.write(_format_rows(cols))
+            out.write(_format_rows([_column(a[s:s + CHUNK_ROWS], "%.6g") for a in columns.values()]))
 
     _open_output(path, write_all)
 
@@ -629,14 +638,13 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
         out.flush()
         for chunk, pred, P in chunks:
-            cols = [[quote(v) for v in chunk.columns[k].values.tolist()] if chunk.columns[k].is_text
-                    else _numbers(chunk.columns[k].values) for k in keep]
+            cols = [_column(chunk.columns[k].values) for k in keep]
             if target.task == "regression":
-                cols += [_numbers(pred[:, j]) for j in range(pred.shape[1])]
+                cols += [_column(pred[:, j]) for j in range(pred.shape[1])]
             else:
-                cols.append([classes[i] for i in pred.tolist()])
+                cols.append(("%s", [classes[i] for i in pred.tolist()]))
                 if P is not None:
-                    cols += [_numbers(P[:, j], "%.6g") for j in range(P.shape[1])]
+                    cols += [_column(P[:, j], "%.6g") for j in range(P.shape[1])]
             out.write(_format_rows(cols))
             out.flush()
 
