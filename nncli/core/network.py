@@ -100,7 +100,6 @@ class Network:
                 self._buffers.clear()
             hidden = self.sizes[1:-1]
             bufs = {
-                "X": [np.empty((n, self.sizes[0]), self.dtype)],
                 "Z": [np.empty((n, s), self.dtype) for s in self.sizes[1:]],  # activations H (last: logits)
                 "dA": [np.empty((n, s), self.dtype) for s in hidden],
                 "mask": [np.empty((n, s), self.dtype) for s in hidden] if self.dropout > 0 else [],
@@ -108,11 +107,6 @@ class Network:
             }
             self._buffers[n] = bufs
         return bufs
-
-    def batch_input(self, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Gather rows `idx` of X into a reused buffer."""
-        buf = self._buffers_for(len(idx))["X"][0]
-        return np.take(X, idx, axis=0, out=buf)
 
     def forward_train(self, X: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Forward pass that keeps what backprop needs; returns the logits (a reused buffer).

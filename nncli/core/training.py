@@ -64,10 +64,6 @@ class EpochStats:
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
 
 
-def metric_name(loss_name: str) -> str:
-    return "r2" if loss_name == "mse" else "acc"
-
-
 def _metric(net: Network, Z: np.ndarray, Y: np.ndarray) -> float:
     """Accuracy (classification) or R² (regression) of logits Z against Y."""
     if net.loss_name == "mse":
@@ -276,7 +272,7 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
         idx = perm[pos:pos + bs]
         pos += bs
         opt.lr = lr_min * ratio ** i
-        Z = net.forward_train(net.batch_input(X, idx), rng)
+        Z = net.forward_train(X[idx], rng)
         loss = net.loss.value_and_delta(Z, Y[idx], None if sample_weight is None else sample_weight[idx])
         if not math.isfinite(loss):
             break
