@@ -30,12 +30,15 @@ from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from nncli.allocator import keep_freed_memory
+from nncli.csv_numbers import parse_block
 from nncli.errors import DataError, shorten
 
 DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
+BLOCK_BYTES = 1 << 18  # plain files are read in blocks of about this size
 # Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
 ARROW_MIN_BYTES = 4 << 20
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
@@ -97,17 +100,46 @@ def _open_binary(path: str) -> IO[bytes]:
         raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
 
 
-def open_text(path: str) -> IO[str]:
-    """Open a CSV file (or `-` for stdin) as text, gunzipping transparently."""
+def open_binary(path: str) -> IO[bytes]:
+    """Open a CSV file (or `-` for stdin) as buffered bytes, gunzipping transparently."""
     raw = _open_binary(path)
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     if buffered.peek(2)[:2] == b"\x1f\x8b":
         buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
+    return buffered
+
+
+def _as_text(f: IO[bytes], encoding: str = "utf-8-sig") -> IO[str]:
     # newline="" keeps line endings as they are, as the csv module wants, while
     # line iteration still splits on LF, CRLF and lone CR. Invalid bytes become
     # surrogates, so that `_Lines` can name the line they are on: a decode error
     # would surface a whole read-ahead block early.
-    return io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return io.TextIOWrapper(f, encoding=encoding, errors="surrogateescape", newline="")
+
+
+def open_text(path: str) -> IO[str]:
+    """Open a CSV file (or `-` for stdin) as text, gunzipping transparently."""
+    return _as_text(open_binary(path))
+
+
+class _Prepend(io.RawIOBase):
+    """A binary stream that yields `head`, then the rest of `rest` (which it never closes)."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read1(len(b)) if hasattr(self._rest, "read1") else self._rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
 
 
 class _Lines:
@@ -227,9 +259,13 @@ class TableReader:
         self._path = path
         self.dtype = dtype
         self._stdin = path == "-"
-        self._f = open_text(path)
-        self._lines = _Lines(self._f, self.name)
-        first = self._lines.take(1)
+        keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
+        self._raw = open_binary(path)
+        self._lines: _Lines | None = None  # set when reading line by line (see `_to_lines`)
+        self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
+        self._eof = False
+        self._line_no = 0
+        first = self._first_line()
         if not first or not first[0].strip():
             self.close()
             raise DataError("the file is empty (expected a header row)", file=self.name, line=1)
@@ -261,12 +297,77 @@ class TableReader:
     # -- public ---------------------------------------------------------------
     def close(self) -> None:
         try:
-            if self._stdin:
-                self._f.detach()  # leave the process's stdin open
-            else:
-                self._f.close()
+            if not self._stdin:  # leave the process's stdin open
+                self._raw.close()
         except (OSError, ValueError):
             pass
+
+    @property
+    def line_no(self) -> int:
+        """Physical lines consumed so far (the header is line 1)."""
+        return self._lines.line_no if self._lines is not None else self._line_no
+
+    # -- taking lines ---------------------------------------------------------
+    # Plain files are read in blocks of bytes ("byte mode"): a block of whole lines
+    # with no quote, CR or NUL byte and valid UTF-8 has one record per line, and a
+    # block of plain numbers converts in one go (`csv_numbers`). The first block
+    # with anything else switches to reading decoded text line by line for the rest
+    # of the file (`_to_lines`), where quoted newlines and odd line endings are
+    # handled and undecodable bytes are located.
+    def _read_raw(self, n: int) -> bytes:
+        try:
+            return self._raw.read(n)
+        except (gzip.BadGzipFile, EOFError, OSError) as e:
+            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+
+    def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> _Lines:
+        f = _as_text(io.BufferedReader(_Prepend(pending, self._raw)), encoding)  # type: ignore[arg-type]
+        self._lines = _Lines(f, self.name)
+        self._lines.line_no = self._line_no
+        self._pending = b""
+        return self._lines
+
+    @staticmethod
+    def _plain(block: bytes) -> bool:
+        if b'"' in block or b"\r" in block or b"\0" in block:
+            return False
+        if block.isascii():
+            return True
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    def _first_line(self) -> list[str]:
+        head = self._read_raw(BLOCK_BYTES)
+        end = head.find(b"\n")
+        if end < 0 or not self._plain(head[:end]):
+            return self._to_lines(head, "utf-8-sig").take(1)
+        self._pending = head[end + 1:]
+        self._line_no = 1
+        return [head[:end].decode("utf-8").removeprefix("\ufeff")]
+
+    def _next_block(self) -> bytes:
+        """The next whole lines (each ending with LF), at most about BLOCK_BYTES and `chunk_rows` lines."""
+        parts = [self._pending]
+        size = len(self._pending)
+        while not self._eof and (size < BLOCK_BYTES or b"\n" not in parts[-1]):
+            data = self._read_raw(BLOCK_BYTES)
+            if not data:
+                self._eof = True
+            parts.append(data)
+            size += len(data)
+        buf = b"".join(parts)
+        cut = len(buf) if self._eof else buf.rfind(b"\n", 0, max(BLOCK_BYTES, buf.find(b"\n") + 1)) + 1
+        if cut > 2 * len(self.header) * self.chunk_rows:  # then it may hold more than chunk_rows lines
+            ends = np.flatnonzero(np.frombuffer(buf, np.uint8, cut) == ord("\n"))
+            if len(ends) > self.chunk_rows:
+                cut = int(ends[self.chunk_rows - 1]) + 1
+        block, self._pending = buf[:cut], buf[cut:]
+        if block and not block.endswith(b"\n"):
+            block += b"\n"  # no newline at the end of the file
+        return block
 
     def __enter__(self) -> "TableReader":
         return self
@@ -282,16 +383,31 @@ class TableReader:
         rows before the bad line.
         """
         while True:
-            start = self._lines.line_no + 1
-            lines = self._lines.take(self.chunk_rows)
-            if not lines:
-                return
-            table = None
-            if not self._slow_forever and '"' not in "".join(lines):
-                table = self._fast(lines, start)
-            error = None
+            start = self.line_no + 1
+            table = error = None
+            if self._lines is None:
+                block = self._next_block()
+                if not block:
+                    return
+                if self._plain(block):
+                    self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
+                    if not any(map(self._reads_text, self.columns)):
+                        table = self._numbers(block, start)
+                    if table is None:
+                        lines = block.decode("utf-8").split("\n")
+                        lines.pop()  # after the last LF
+                        table = self._fast(lines, start)
+                else:
+                    self._to_lines(block + self._pending)
             if table is None:
-                table, error = self._slow(lines, start)
+                if self._lines is not None:
+                    lines = self._lines.take(self.chunk_rows)
+                    if not lines:
+                        return
+                    if not self._slow_forever and '"' not in "".join(lines):
+                        table = self._fast(lines, start)
+                if table is None:
+                    table, error = self._slow(lines, start)
             if table.n_rows:
                 yield table
             if error is not None:
@@ -320,6 +436,14 @@ class TableReader:
         return Table(self.name, self.header, cols, lines)
 
     # -- parsing --------------------------------------------------------------
+    def _numbers(self, block: bytes, start: int) -> Table | None:
+        """A block of plain numbers, converted all at once (see `csv_numbers`); None if it is not one."""
+        arr = parse_block(block, len(self.header), self.delimiter, self.dtype)
+        if arr is None:
+            return None
+        cols = {c: Column(c, np.ascontiguousarray(arr[:, self._idx[c]]), False) for c in self.columns}
+        return Table(self.name, self.header, cols, np.arange(start, start + len(arr), dtype=np.int64))
+
     def _fast(self, lines: list[str], start: int) -> Table | None:
         """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
         n_delims = len(self.header) - 1
@@ -529,7 +653,7 @@ def _read_with_arrow(reader: TableReader) -> Table | None:
     try:
         t = pacsv.read_csv(
             reader._path,
-            read_options=pacsv.ReadOptions(skip_rows=reader._lines.line_no, column_names=reader.header),
+            read_options=pacsv.ReadOptions(skip_rows=reader.line_no, column_names=reader.header),
             parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
                                              ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
@@ -540,7 +664,7 @@ def _read_with_arrow(reader: TableReader) -> Table | None:
         return None
     if t.num_rows == 0 or any(t.column(c).null_count for c in reader.columns if c not in text):
         return None
-    start = reader._lines.line_no + 1
+    start = reader.line_no + 1
     lines = np.arange(start, start + t.num_rows, dtype=np.int64)
     arrow_cols = {c: t.column(c) for c in reader.columns}
     del t

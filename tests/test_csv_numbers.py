@@ -1,0 +1,142 @@
+"""The block-wise number parser (`csv_numbers`) and the reader's byte and line modes.
+
+The parser must give the same bits as numpy.loadtxt (correctly rounded, then
+cast to the dtype) for every block it accepts, and refuse every block it cannot
+convert exactly, so that the careful path reports the problem.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nncli.csv_io as csv_io
+import nncli.csv_numbers as csv_numbers
+from nncli.csv_numbers import parse_block
+from nncli.errors import DataError
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FORMATS = ["%.6g", "%.9g", "%.15g", "%.17g", "%r", "%.3f", "%.12f", "%e", "%+.4E", "%.0f", "%g"]
+
+
+def reference(text: str, dtype: type) -> np.ndarray:
+    return np.loadtxt(io.StringIO(text), delimiter=",", dtype=dtype, ndmin=2, comments=None)
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def fmt(f: str, v: float) -> str:
+    return repr(v) if f == "%r" else f % v
+
+
+@FAST
+@given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=60),
+       ncols=st.integers(1, 4), form=st.sampled_from(FORMATS), dtype=st.sampled_from([np.float32, np.float64]))
+def test_any_accepted_block_matches_loadtxt_bit_for_bit(monkeypatch, values, ncols, form, dtype):
+    monkeypatch.setattr(csv_numbers, "_MAX_ONE_BY_ONE", 1.0)  # exercise the one-by-one cells too
+    values = (values * ncols)[: max(ncols, len(values) // ncols * ncols)]
+    text = "".join(",".join(fmt(form, v) for v in values[i:i + ncols]) + "\n" for i in range(0, len(values), ncols))
+    got = parse_block(text.encode(), ncols, ",", dtype)
+    with np.errstate(over="ignore"):
+        ref = reference(text, dtype)
+    if got is None:
+        assert not np.isfinite(ref).all()  # refused only for a number too large for the dtype
+    else:
+        assert same_bits(got, ref)
+
+
+@FAST
+@given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=1, max_size=200),
+       form=st.sampled_from(["%.6g", "%.9g", "%.4f", "%.3e", "%.7g"]), dtype=st.sampled_from([np.float32, np.float64]))
+def test_everyday_numbers_take_the_fast_path(values, form, dtype):
+    text = "".join(f"{form % v},{form % -v}\n" for v in values)
+    got = parse_block(text.encode(), 2, ",", dtype)
+    assert got is not None
+    assert same_bits(got, reference(text, dtype))
+
+
+@pytest.mark.parametrize("text", [
+    "9007199254740993,1\n",  # 2**53 + 1: not exact in a double
+    "1e22,1e-22\n", "1e23,1.5e-23\n", "0.1,0.2\n", "-0.0,+0\n", "5.,.5\n", "1E+05,1e-05\n",
+    "1.00000005960464477539062500,1\n",  # halfway between two float32s
+    "3.4028234663852886e38,1\n", "1.401298464324817e-45,1\n", "123456789.123456789,99999999.99999999\n",
+    "0.000123456789,12345678.12345678\n", "00001.5000,-000\n", "1e-400,1\n",
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hard_numbers_match_loadtxt(text, dtype):
+    got = parse_block(text.encode(), 2, ",", dtype)
+    assert got is not None and same_bits(got, reference(text, dtype))
+
+
+@pytest.mark.parametrize("text", [
+    "1,,2\n", ",1\n", "1, 2\n", " 1,2\n", "nan,1\n", "inf,1\n", "NA,1\n", "1e,2\n", "-,1\n", ".,1\n", "e5,1\n",
+    "+,1\n", "1.2.3,4\n", "1-2,3\n", "1+,2\n", "1e+-5,2\n", "--1,2\n", "1e1e1,2\n", "1e5.5,1\n", "1e5-,1\n",
+    "1,2,3\n", "1\n", "1,2\n3\n", "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
+    "3.5e38,1\n", "1,2\x00\n", "1e123456789,1\n", "",
+])
+def test_blocks_it_cannot_convert_exactly_are_refused(text):
+    assert parse_block(text.encode(), 2, ",", np.float32) is None
+
+
+def test_other_delimiters_and_many_irregular_cells():
+    assert same_bits(parse_block(b"1.5;-2\n3;4e2\n", 2, ";", np.float32), np.array([[1.5, -2], [3, 400]], np.float32))
+    long = "".join(f"{v!r},1\n" for v in np.random.default_rng(0).standard_normal(100))  # 16-17 digits
+    assert parse_block(long.encode(), 2, ",", np.float64) is None  # left to loadtxt, which is faster there
+
+
+# -- the reader: blocks of bytes, and line by line after the first odd block ------------------------
+def write_rows(path, rows: list[str], newline: str = "\n") -> None:
+    path.write_bytes(("a,b,c" + newline + "".join(r + newline for r in rows)).encode())
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 18])
+def test_blocks_of_any_size_give_the_same_table(tmp_path, monkeypatch, block):
+    """Plain numbers, then missing cells and a blank line, then a quoted field with a newline."""
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    rows = [f"{i * 0.25:g},{-i},{i}e-1" for i in range(40)] + ["1,NA,2", "", "3,,4"]
+    rows += [f"{i},{i},{i}" for i in range(10)] + ['"5",6,"7\n"'] + ["8,9,10"]
+    path = tmp_path / "t.csv"
+    write_rows(path, rows)
+    t = csv_io.read_table(str(path))
+    a = [i * 0.25 for i in range(40)] + [1, 3] + list(range(10)) + [5, 8]
+    b = [-i for i in range(40)] + [np.nan, np.nan] + list(range(10)) + [6, 9]
+    assert t.columns["a"].values.tolist() == a
+    assert np.array_equal(t.columns["b"].values, np.asarray(b, np.float32), equal_nan=True)
+    assert t.lines.tolist() == list(range(2, 43)) + [44] + list(range(45, 55)) + [55, 57]
+
+
+@pytest.mark.parametrize("block", [16, 1 << 18])
+def test_a_bad_cell_after_plain_blocks_is_reported_at_its_line(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    path = tmp_path / "t.csv"
+    write_rows(path, [f"{i},{i},{i}" for i in range(30)] + ["1,x,2"])
+    with pytest.raises(DataError) as e:
+        csv_io.read_table(str(path))
+    assert (e.value.line, e.value.column) == (32, 2)
+
+
+@pytest.mark.parametrize("block", [16, 1 << 18])
+def test_crlf_and_invalid_utf8_after_plain_blocks(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b,c\n" + b"".join(b"%d,1,2\n" % i for i in range(20)) + b"7,8,9\r\n10,11,12\r\n")
+    t = csv_io.read_table(str(path))
+    assert t.columns["a"].values.tolist() == list(range(20)) + [7, 10] and t.lines[-1] == 23
+    path.write_bytes(b"a,b,c\n" + b"".join(b"%d,1,2\n" % i for i in range(20)) + b"1,2,\xff\n")
+    with pytest.raises(DataError, match="not valid UTF-8") as e:
+        csv_io.read_table(str(path))
+    assert e.value.line == 22
+
+
+def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
+    path = tmp_path / "t.csv"
+    write_rows(path, [f"{i},{i},{i}" for i in range(1000)])
+    with csv_io.TableReader(str(path), chunk_rows=7) as reader:
+        sizes = [t.n_rows for t in reader.chunks()]
+    assert max(sizes) == 7 and sum(sizes) == 1000
