@@ -8,6 +8,7 @@ all that is needed about Z). Working in place means no per-batch allocations.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -50,8 +51,33 @@ def tanh_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
     return dA
 
 
+# Arrays up to this many elements get a whole array of zeros to compare against; bigger
+# ones (prediction chunks) a single row, broadcast, so the zeros never cost real memory.
+ZEROS_MAX = 1 << 18
+
+
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Read-only zeros that broadcast to `shape`: the whole shape if small, else one row."""
+    if math.prod(shape) > ZEROS_MAX:
+        shape = shape[-1:]
+    key = (shape, np.dtype(dtype))
+    zeros = _ZEROS.get(key)
+    if zeros is None:
+        if len(_ZEROS) >= 8:  # training uses one or two shapes per layer; never let it grow
+            _ZEROS.clear()
+        zeros = np.zeros(shape, dtype)
+        zeros.flags.writeable = False
+        _ZEROS[key] = zeros
+    return zeros
+
+
+_ZEROS: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+
+
 def relu(Z: np.ndarray) -> np.ndarray:
-    return np.maximum(Z, 0.0, out=Z)
+    # np.maximum against the scalar 0.0 misses NumPy's SIMD loop (stride-0 operand): 35 us on a
+    # 256x256 float32 batch; against an array of zeros 7 us (one broadcast row: 12 us).
+    return np.maximum(Z, _zeros(Z.shape, Z.dtype), out=Z)
 
 
 def relu_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
