@@ -53,12 +53,12 @@ def bare_loop(net: Network, X, Y, bs: int, rng) -> float:
         perm = rng.permutation(len(X))
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
-            np.take(X, idx, axis=0, out=Xb)
-            np.take(Y, idx, axis=0, out=Yb)
+            np.take(X, idx, axis=0, out=Xb, mode="clip")  # as fit_iter gathers: no buffered copy
+            np.take(Y, idx, axis=0, out=Yb, mode="clip")
             Z = net.forward_train(Xb)
             net.loss.value_and_delta(Z, Yb)
             net.backward(Z)
-            opt.step(net.params, net.grads)
+            opt.step(net.params, net.grads, overwrite_grads=True)
         times.append(time.process_time() - t0)
     return statistics.median(times)
 

@@ -162,3 +162,21 @@ def test_adam_steps_by_hand():
     m_hat, v_hat = m / (1 - 0.9**2), v / (1 - 0.999**2)
     expected = p1 - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-8)
     np.testing.assert_allclose(p, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("make", [lambda n: SGD(n, np.float32, lr=0.1),
+                                  lambda n: Momentum(n, np.float32, lr=0.1, momentum=0.9),
+                                  lambda n: Momentum(n, np.float32, lr=0.1, momentum=0.9, nesterov=True),
+                                  lambda n: Adam(n, np.float32, lr=0.01)],
+                         ids=["sgd", "momentum", "nesterov", "adam"])
+def test_overwrite_grads_changes_nothing_but_the_gradients(make):
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=50).astype(np.float32) for _ in range(3)]
+    p_keep, p_overwrite = np.ones(50, np.float32), np.ones(50, np.float32)
+    keep, overwrite = make(50), make(50)
+    for g in grads:
+        g_before = g.copy()
+        keep.step(p_keep, g)
+        np.testing.assert_array_equal(g, g_before)  # the default leaves the gradients alone
+        overwrite.step(p_overwrite, g.copy(), overwrite_grads=True)
+    np.testing.assert_array_equal(p_overwrite, p_keep)  # bit for bit

@@ -3,6 +3,13 @@
 They see nothing but `step(params, grads)`, with `lr` an attribute the training
 loop sets from the learning-rate schedule. All state is preallocated flat
 vectors, so one step is a handful of whole-vector NumPy operations.
+
+`step(..., overwrite_grads=True)` lets the optimizer compute its update in the
+gradient buffer itself, which is then left holding garbage. The training loop
+allows it (backpropagation rewrites every gradient before the next step): one
+vector less to stream through the caches each step. On the 535,818 parameters
+of the *large* benchmark the vectors no longer fit in the cache next to the
+matrix products, and Adam's step takes ~0.85 instead of ~1.0 ms.
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ class SGD:
 
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01):
         self.lr = lr
-        self._tmp = np.empty(n, dtype)
+        self._scratch = _Scratch(n, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        np.multiply(grads, float(self.lr), out=self._tmp)
-        params -= self._tmp
+    def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
+        tmp = self._scratch.get(grads, overwrite_grads)
+        np.multiply(grads, float(self.lr), out=tmp)
+        params -= tmp
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr:g})"
@@ -34,10 +42,10 @@ class Momentum:
                  nesterov: bool = False):
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
         self.velocity = np.zeros(n, dtype)
-        self._tmp = np.empty(n, dtype)
+        self._scratch = _Scratch(n, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        v, tmp = self.velocity, self._tmp
+    def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
+        v, tmp = self.velocity, self._scratch.get(grads, overwrite_grads)
         np.multiply(grads, float(self.lr), out=tmp)
         v *= self.momentum
         v -= tmp
@@ -67,15 +75,16 @@ class Adam:
         self.m = np.zeros(n, dtype)
         self.v = np.zeros(n, dtype)
         self.t = 0
-        self._tmp = np.empty(n, dtype)
+        self._scratch = _Scratch(n, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
         self.t += 1
-        b1, b2, m, v, tmp = self.beta1, self.beta2, self.m, self.v, self._tmp
+        b1, b2, m, v = self.beta1, self.beta2, self.m, self.v
+        tmp = self._scratch.get(grads, overwrite_grads)
         m *= b1
         m += grads
         v *= b2
-        np.multiply(grads, grads, out=tmp)
+        np.multiply(grads, grads, out=tmp)  # grads is not read after this (it may be tmp)
         v += tmp
         # Textbook: p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m / (1 - b1^t)
         # and v_hat = (1 - b2) v / (1 - b2^t) in terms of the scaled m, v kept here.
@@ -91,6 +100,21 @@ class Adam:
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
+
+
+class _Scratch:
+    """An optimizer's temporary vector: the gradients themselves when the caller allows it."""
+
+    def __init__(self, n: int, dtype: type):
+        self.n, self.dtype = n, dtype
+        self._tmp: np.ndarray | None = None  # allocated on first use without overwrite_grads
+
+    def get(self, grads: np.ndarray, overwrite_grads: bool) -> np.ndarray:
+        if overwrite_grads:
+            return grads
+        if self._tmp is None:
+            self._tmp = np.empty(self.n, self.dtype)
+        return self._tmp
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

@@ -176,7 +176,7 @@ def fit_iter(
                     if l2:
                         np.multiply(net.weights, l2, out=l2_tmp)
                         net.grads[: net.n_weights] += l2_tmp
-                    opt.step(net.params, net.grads)
+                    opt.step(net.params, net.grads, overwrite_grads=True)  # the next backward rewrites grads
                     if should_stop is not None and should_stop():
                         stopped = "interrupted"
                         break
@@ -287,7 +287,7 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
             break
         best = min(best, smoothed)
         net.backward(Z)
-        opt.step(net.params, net.grads)
+        opt.step(net.params, net.grads, overwrite_grads=True)
     if not losses:
         return LrSweep([], [], lr_min, lr_min)
     k = int(np.argmin(losses))
