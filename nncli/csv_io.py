@@ -16,6 +16,7 @@ embedded delimiters and newlines; blank lines (skipped); a missing final newline
 
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
 import io
@@ -26,7 +27,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -34,11 +35,15 @@ from nncli.allocator import keep_freed_memory
 from nncli.csv_numbers import parse_block
 from nncli.errors import DataError, shorten
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
 DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
 BLOCK_BYTES = 1 << 18  # plain files are read in blocks of about this size
+PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
 # Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
 ARROW_MIN_BYTES = 4 << 20
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
@@ -264,6 +269,7 @@ class TableReader:
         self._lines: _Lines | None = None  # set when reading line by line (see `_to_lines`)
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
         self._eof = False
+        self._odd = False  # a block that is not plain was put back: switch to lines
         self._line_no = 0
         first = self._first_line()
         if not first or not first[0].strip():
@@ -382,36 +388,82 @@ class TableReader:
         the DataError is raised: a streaming consumer has handled exactly the
         rows before the bad line.
         """
-        while True:
-            start = self.line_no + 1
-            table = error = None
-            if self._lines is None:
-                block = self._next_block()
-                if not block:
-                    return
-                if self._plain(block):
-                    self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
-                    if not any(map(self._reads_text, self.columns)):
-                        table = self._numbers(block, start)
-                    if table is None:
-                        lines = block.decode("utf-8").split("\n")
-                        lines.pop()  # after the last LF
-                        table = self._fast(lines, start)
-                else:
-                    self._to_lines(block + self._pending)
-            if table is None:
-                if self._lines is not None:
-                    lines = self._lines.take(self.chunk_rows)
-                    if not lines:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Plain blocks are converted ahead, on worker threads (NumPy releases the GIL), while
+        # this thread reads the file and the caller works on the previous chunk. Anything that
+        # depends on earlier rows (text columns, error reports) is done here, in order.
+        ahead: collections.deque[tuple[int, bytes, Future | None]] = collections.deque()
+        with ThreadPoolExecutor(PARSE_THREADS) as pool:
+            try:
+                while True:
+                    while self._lines is None and not self._odd and len(ahead) <= 2 * PARSE_THREADS:
+                        if not self._read_ahead(ahead, pool):
+                            break
+                    if ahead:
+                        table, error = self._block_table(*ahead.popleft())
+                    elif self._odd:  # the first block that is not plain: line by line from here on
+                        self._odd = False
+                        self._to_lines(self._pending)
+                        continue
+                    elif self._lines is None:
                         return
-                    if not self._slow_forever and '"' not in "".join(lines):
-                        table = self._fast(lines, start)
-                if table is None:
-                    table, error = self._slow(lines, start)
-            if table.n_rows:
-                yield table
-            if error is not None:
-                raise error
+                    else:
+                        start = self.line_no + 1
+                        lines = self._lines.take(self.chunk_rows)
+                        if not lines:
+                            return
+                        table = None
+                        if not self._slow_forever and '"' not in "".join(lines):
+                            table = self._fast(lines, start)
+                        error = None
+                        if table is None:
+                            table, error = self._slow(lines, start)
+                    if table.n_rows:
+                        yield table
+                    if error is not None:
+                        raise error
+            finally:
+                for _, _, job in ahead:
+                    if job is not None:
+                        job.cancel()
+
+    def _all_numeric(self) -> bool:
+        return not any(map(self._reads_text, self.columns))
+
+    def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor") -> bool:
+        """Queue the next plain block (converting it on `pool` if it may be all numbers); False if none."""
+        block = self._next_block()
+        if not block:
+            return False
+        if not self._plain(block):
+            self._pending = block + self._pending  # read again, line by line, once `ahead` is empty
+            self._odd = True
+            return False
+        start = self._line_no + 1
+        self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
+        job = None
+        if self._all_numeric():
+            job = pool.submit(self._convert_block, block)
+        ahead.append((start, block, job))
+        return True
+
+    def _convert_block(self, block: bytes) -> list[np.ndarray] | None:
+        """The selected columns of a block of plain numbers, each its own array (see `csv_numbers`)."""
+        arr = parse_block(block, len(self.header), self.delimiter, self.dtype)
+        return None if arr is None else [arr[:, self._idx[c]].copy() for c in self.columns]
+
+    def _block_table(self, start: int, block: bytes, job: "Future | None") -> tuple[Table, DataError | None]:
+        """The table of a plain block: its converted numbers, else through loadtxt or the csv module."""
+        # An auto column may have shown text since the job started: then the numbers do not count.
+        values = job.result() if job is not None and self._all_numeric() else None
+        if values is not None:
+            cols = {c: Column(c, v, False) for c, v in zip(self.columns, values)}
+            return Table(self.name, self.header, cols, np.arange(start, start + len(values[0]), dtype=np.int64)), None
+        lines = block.decode("utf-8").split("\n")
+        lines.pop()  # after the last LF
+        table = self._fast(lines, start)
+        return (table, None) if table is not None else self._slow(lines, start)
 
     def read(self) -> Table:
         """Read all remaining rows into one table."""
@@ -436,14 +488,6 @@ class TableReader:
         return Table(self.name, self.header, cols, lines)
 
     # -- parsing --------------------------------------------------------------
-    def _numbers(self, block: bytes, start: int) -> Table | None:
-        """A block of plain numbers, converted all at once (see `csv_numbers`); None if it is not one."""
-        arr = parse_block(block, len(self.header), self.delimiter, self.dtype)
-        if arr is None:
-            return None
-        cols = {c: Column(c, np.ascontiguousarray(arr[:, self._idx[c]]), False) for c in self.columns}
-        return Table(self.name, self.header, cols, np.arange(start, start + len(arr), dtype=np.int64))
-
     def _fast(self, lines: list[str], start: int) -> Table | None:
         """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
         n_delims = len(self.header) - 1

@@ -39,7 +39,11 @@ _U8 = np.dtype("<u8")
 # _KEEP_LAST[k]: the last k bytes of a word (byte 0 holds the first character).
 _KEEP_LAST = np.array([0] + [(~0 << (8 * (8 - k))) & (2**64 - 1) for k in range(1, 9)], dtype=np.uint64)
 _ZERO_DIGITS = _KEEP_LAST & np.uint64(0x3030303030303030)  # an ASCII '0' in each kept byte
+# A decimal point k bytes from a word's end (k = 0: none): the bytes before it, and after it.
+_BEFORE_POINT = np.array([0] + [(1 << (8 * (8 - k))) - 1 for k in range(1, 9)], dtype=np.uint64)
+_AFTER_POINT = np.concatenate([[np.uint64(2**64 - 1)], _KEEP_LAST[:8]])
 _POW10 = 10.0 ** np.arange(23)
+_SIGNED_POW10 = np.concatenate([_POW10, -_POW10])
 _POW10_INT = np.array([10**k for k in range(17)], dtype=np.uint64)
 _MAX_EXACT = 2**53  # integers below this are exact doubles
 _INT_LIMIT = np.array([_MAX_EXACT // 10**k for k in range(17)], dtype=np.uint64)
@@ -64,13 +68,46 @@ def _parse8(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def _digits_before(padded: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """The integer written by the `count` (0..8) digits just before each offset `end` of `padded`."""
-    words = np.ndarray((len(padded) - 7,), dtype=_U8, buffer=padded, strides=(1,))  # unaligned 8-byte loads
-    v = words[end - 8]
-    v &= _KEEP_LAST[count]  # the other bytes become 0
-    v -= _ZERO_DIGITS[count]  # '0'..'9' -> 0..9 in the kept bytes; never a borrow, as each is >= '0'
-    return _parse8(v)
+def _words(padded: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The 8 bytes before each offset `end + 8` of `padded` (offset `end` of the block), as uint64."""
+    view = np.ndarray((len(padded) - 7,), dtype=_U8, buffer=padded, strides=(1,))  # unaligned 8-byte loads
+    return view[end]
+
+
+def _digits(w: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The integer written by the last `count` (0..8) bytes of each word, all ASCII digits."""
+    w &= _KEEP_LAST[count]  # the other bytes become 0
+    w -= _ZERO_DIGITS[count]  # '0'..'9' -> 0..9 in the kept bytes; never a borrow, as each is >= '0'
+    return _parse8(w)
+
+
+def _mantissas(padded: np.ndarray, point: np.ndarray, end: np.ndarray, n_int: np.ndarray,
+               n_frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each mantissa's digits as one integer I, and where I is not exact (to convert one by one).
+
+    `point`: the decimal point's offset in the block (`end` if none); `end`: the mantissa's end;
+    `n_int` <= 8 digits before the point are read, `n_frac` <= 16 after it.
+    """
+    has_point = point < end
+    n_digits = n_int + n_frac
+    # Most mantissas fit one word ending at the mantissa's end, point included: shift the integer
+    # digits up one byte over the point, and the digits are the word's last n_digits bytes.
+    w = _words(padded, end)
+    k = np.minimum(n_frac + 1, 8) * has_point  # the point's distance from the word's end (0: no point)
+    w = ((w & _BEFORE_POINT[k]) << np.uint64(8)) | (w & _AFTER_POINT[k])
+    I = _digits(w, np.minimum(n_digits, 8))
+    one_by_one = np.zeros(len(I), dtype=bool)
+    wide = np.flatnonzero(n_digits + has_point > 8)
+    if len(wide):  # up to three words: the integer digits before the point, 8 + 8 fraction digits
+        n_int, n_frac, point, end = np.minimum(n_int[wide], 8), n_frac[wide], point[wide], end[wide]
+        J = _digits(_words(padded, point), n_int)
+        one_by_one[wide] = J > _INT_LIMIT[n_frac]  # J * 10^n_frac alone would pass 2^53 (or overflow)
+        J *= _POW10_INT[n_frac]
+        J += _digits(_words(padded, end), np.minimum(n_frac, 8))
+        J += _digits(_words(padded, end - 8), np.clip(n_frac - 8, 0, 8)) * np.uint64(10**8)
+        I[wide] = J
+    one_by_one |= I >= np.uint64(_MAX_EXACT)
+    return I, one_by_one
 
 
 def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
@@ -84,7 +121,7 @@ def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
 
 
 def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float32) -> np.ndarray | None:
-    """The numbers of a block of lines as a (lines, ncols) array, or None.
+    """The numbers of a block of lines as a (lines, ncols) array in column-major order, or None.
 
     `block` holds whole lines, each ending with `\\n`. None when the block has
     anything but plain decimal numbers (text, missing or empty cells, spaces,
@@ -130,7 +167,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
         e_digits = ends[field] - exps - 1 - e_signed
         if np.any(e_digits < 1) or np.any(e_digits > 8):
             return None
-        value = _digits_before(padded, ends[field] + 8, e_digits).astype(np.int64)
+        value = _digits(_words(padded, ends[field]), e_digits).astype(np.int64)
         exponent = np.zeros(len(ends), dtype=np.int64)
         exponent[field] = np.where(e_negative, -value, value)
     if n_signs:
@@ -151,38 +188,33 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     np.maximum(n_frac, 0, out=n_frac)
     if not np.all(n_int | n_frac):
         return None  # no digits: an empty cell, "-", ".", "e5", ...
+    one_by_one_anyway = (n_int > 8) | (n_frac > 16)
 
     # value = +-I * 10^e, with I all the mantissa's digits as one integer and e = exponent - n_frac.
-    one_by_one = n_int > 8
-    I = _digits_before(padded, point + 8, np.minimum(n_int, 8))
-    long = np.flatnonzero(n_frac > 8)
-    if len(long):  # fraction digits 9..16 from the end need a second word
-        one_by_one[long[n_frac[long] > 16]] = True
-        n_frac[long] = np.minimum(n_frac[long], 16)
-    one_by_one |= I > _INT_LIMIT[n_frac]  # integer digits * 10^n_frac alone would pass 2^53 (or overflow)
-    I *= _POW10_INT[n_frac]
-    I += _digits_before(padded, mantissa_end + 8, np.minimum(n_frac, 8))
-    if len(long):
-        I[long] += _digits_before(padded, mantissa_end[long], n_frac[long] - 8) * np.uint64(10**8)
-    one_by_one |= I >= np.uint64(_MAX_EXACT)
+    n_frac = np.minimum(n_frac, 16)  # (more: float() below)
+    I, one_by_one = _mantissas(padded, point, mantissa_end, n_int, n_frac)
+    one_by_one |= one_by_one_anyway
     x = I.astype(np.float64)
     e = -n_frac if exponent is None else exponent - n_frac
-    if np.all(e <= 0):
+    if np.all(e <= 0):  # (always, without exponents) one division, by -10^k for negative numbers
         one_by_one |= e < -22
-        x /= _POW10[np.minimum(-e, 22)]
+        k = np.minimum(-e, 22)
+        k += 23 * negative
+        x /= _SIGNED_POW10[k]
     else:
         one_by_one |= np.abs(e) > 22
         np.clip(e, -22, 22, out=e)
         x = np.where(e >= 0, x * _POW10[np.maximum(e, 0)], x / _POW10[np.maximum(-e, 0)])
-    np.negative(x, out=x, where=negative)
+        x *= np.where(negative, -1.0, 1.0)
 
     slow = np.flatnonzero(one_by_one)
     if len(slow) > _MAX_ONE_BY_ONE * len(x) + 8:
         return None
     for k in slow.tolist():
         x[k] = float(block[starts[k]:ends[k]])
+    out = np.empty((ncols, n_lines), dtype=dtype).T  # column-major: each column contiguous
     with np.errstate(over="ignore"):
-        out = x.astype(dtype, copy=False)  # float32: the double rounded once more, as loadtxt does
+        out[...] = x.reshape(n_lines, ncols)  # float32: the double rounded once more, as loadtxt does
     if not np.isfinite(out).all():
         return None  # too large for the dtype: the careful path names the cell
-    return out.reshape(n_lines, ncols)
+    return out
