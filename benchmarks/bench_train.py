@@ -160,6 +160,14 @@ def quality(wl: Workload, out: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return mse, 1.0 - mse / float(y.var())
 
 
+def matmul_flop_per_row(sizes: list[int]) -> int:
+    """FLOPs of a training step's matrix products per row: forward, dW of every layer, and dX of
+    every layer but the first (the input needs no gradient; nncli skips it). Biases and
+    element-wise work are not counted, so this over the matmul peak is a floor no MLP beats."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    return sum(2 * a * b * (2 if l == 0 else 3) for l, (a, b) in enumerate(layers))
+
+
 def matmul_peak(np_threads: int) -> float:
     """Median float32 GFLOP/s of a 2048x2048 matrix product (numpy's BLAS)."""
     n = 2048
@@ -264,6 +272,13 @@ def main() -> None:
                   f"| {cpu_ratio:.3f} | {gflops:.1f} | {100 * gflops / peak:.1f}% | {loss:.4f} | {metric:.4f} |",
                   flush=True)
     print(f"\n# float32 matmul peak after the workloads: {peak_after:.1f} GFLOP/s")
+    for name, wl, res in rows:
+        floor = matmul_flop_per_row(wl.nncli_sizes()) * wl.rows / (peak * 1e9)
+        res["matmul_floor_s"] = floor
+        line = f"# {name}: matrix products alone at the peak take {floor:.4f} s/epoch (the floor)"
+        if "nncli" in res["cpu"]:
+            line += f"; nncli's CPU s/epoch is {statistics.median(res['cpu']['nncli']) / floor:.2f}x that"
+        print(line)
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             json.dump(results, f, indent=1)
