@@ -22,6 +22,7 @@ from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_pr
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, separator_hint
 from nncli.errors import DataError, UsageError, shorten
+from nncli.pipeline import ahead
 
 
 @dataclass(frozen=True)
@@ -343,7 +344,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 else:
                     yield chunk, model.predict_values(X), None
 
-    return generate()
+    return ahead(generate())  # reading and predicting overlap with the caller's writing
 
 
 def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
