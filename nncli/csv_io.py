@@ -42,7 +42,8 @@ DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
-BLOCK_BYTES = 1 << 18  # plain files are read in blocks of about this size
+BLOCK_BYTES = 1 << 19  # plain files are read in blocks of about this size (at most chunk_rows lines)
+PARSE_BYTES = 1 << 17  # and converted in pieces of about this size, whose temporaries stay in cache
 PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
 # Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
 ARROW_MIN_BYTES = 4 << 20
@@ -397,7 +398,7 @@ class TableReader:
         with ThreadPoolExecutor(PARSE_THREADS) as pool:
             try:
                 while True:
-                    while self._lines is None and not self._odd and len(ahead) <= 2 * PARSE_THREADS:
+                    while self._lines is None and not self._odd and len(ahead) <= PARSE_THREADS:
                         if not self._read_ahead(ahead, pool):
                             break
                     if ahead:
@@ -450,8 +451,19 @@ class TableReader:
 
     def _convert_block(self, block: bytes) -> list[np.ndarray] | None:
         """The selected columns of a block of plain numbers, each its own array (see `csv_numbers`)."""
-        arr = parse_block(block, len(self.header), self.delimiter, self.dtype)
-        return None if arr is None else [arr[:, self._idx[c]].copy() for c in self.columns]
+        n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
+        columns = [np.empty(n, self.dtype) for _ in self.columns]
+        idx = [self._idx[c] for c in self.columns]
+        start = row = 0
+        while start < len(block):
+            end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
+            arr = parse_block(block[start:end], len(self.header), self.delimiter, self.dtype)
+            if arr is None:
+                return None
+            for col, j in zip(columns, idx):
+                col[row:row + len(arr)] = arr[:, j]
+            start, row = end, row + len(arr)
+        return columns
 
     def _block_table(self, start: int, block: bytes, job: "Future | None") -> tuple[Table, DataError | None]:
         """The table of a plain block: its converted numbers, else through loadtxt or the csv module."""
@@ -466,26 +478,79 @@ class TableReader:
         return (table, None) if table is not None else self._slow(lines, start)
 
     def read(self) -> Table:
-        """Read all remaining rows into one table."""
-        table = _read_with_arrow(self)
+        """Read all remaining rows into one table.
+
+        From a regular file, numbers go straight into one block sized by the
+        file's line count, so the table is held once; text columns, and numbers
+        from stdin or gzip, are joined from their chunks.
+        """
+        table = None if self._numbers_only() else _read_with_arrow(self)
         if table is not None:
             return table
-        parts = list(self.chunks())
-        if not parts:
+        cap = self._rows_left()
+        numeric = [c for c in self.columns if c not in self._text]
+        block = np.empty((len(numeric), cap), self.dtype) if cap is not None and numeric else None
+        row_of = {c: k for k, c in enumerate(numeric)} if block is not None else {}
+        pieces: dict[str, list[Column]] = {c: [] for c in self.columns}
+        lines, n = [], 0
+        for chunk in self.chunks():
+            m = chunk.n_rows
+            if block is not None and n + m > block.shape[1]:  # more rows than LFs: a file with lone-CR line ends
+                for c, k in row_of.items():
+                    pieces[c].append(Column(c, block[k, :n].copy(), False))
+                block, row_of = None, {}
+            for c, col in chunk.columns.items():
+                k = row_of.get(c)
+                if k is not None and not col.is_text:
+                    block[k, n:n + m] = col.values  # type: ignore[index]
+                    continue
+                if k is not None:  # an auto column turned to text: its numbers so far become a piece
+                    pieces[c].append(Column(c, block[k, :n].copy(), False))  # type: ignore[index]
+                    del row_of[c]
+                pieces[c].append(col)
+            chunk.columns.clear()  # this chunk's numbers are in the block now
+            lines.append(chunk.lines)
+            n += m
+        if not n:
             raise DataError("the file has a header but no data rows", file=self.name, line=2)
         cols = {}
         for c in self.columns:
-            pieces = [p.columns.pop(c) for p in parts]  # pop: each column's chunks are freed once joined
+            if c in row_of:
+                cols[c] = Column(c, block[row_of[c], :n], False, self._n_numeric[c])  # type: ignore[index]
+                continue
+            parts = pieces.pop(c)  # pop: each column's chunks are freed once joined
             n_numeric = self._n_numeric[c]
-            if any(p.is_text for p in pieces) and not all(p.is_text for p in pieces):
+            if any(p.is_text for p in parts) and not all(p.is_text for p in parts):
                 # An auto column that turned to text after numeric chunks, whose cells count as numbers.
-                n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in pieces if not p.is_text)
-                values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in pieces])
+                n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in parts if not p.is_text)
+                values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
             else:
-                values = np.concatenate([p.values for p in pieces]) if len(pieces) > 1 else pieces[0].values
+                values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
             cols[c] = Column(c, values, values.dtype.kind == "U", n_numeric, self._first_text.get(c))
-        lines = np.concatenate([p.lines for p in parts]) if len(parts) > 1 else parts[0].lines
-        return Table(self.name, self.header, cols, lines)
+        return Table(self.name, self.header, cols, np.concatenate(lines))
+
+    def _numbers_only(self) -> bool:
+        """Whether the first rows convert all at once (`csv_numbers`): then this reader is as fast as
+        pyarrow's, holds the table once and needs no import; pyarrow pays off for anything else."""
+        head = self._pending[:self._pending.rfind(b"\n") + 1]
+        return (self._lines is None and bool(head) and self._all_numeric() and self._plain(head)
+                and parse_block(head, len(self.header), self.delimiter, self.dtype) is not None)
+
+    def _rows_left(self) -> int | None:
+        """At most how many rows are left: the lines of a regular, uncompressed file; else None."""
+        try:
+            if self._stdin or not stat.S_ISREG(os.stat(self._path).st_mode):
+                return None
+            total = 0
+            with open(self._path, "rb") as f:
+                if f.read(2) == b"\x1f\x8b":
+                    return None
+                f.seek(0)
+                while data := f.read(1 << 22):
+                    total += int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
+        except OSError:
+            return None
+        return max(total + 1 - self.line_no, 0)  # + 1: a last line without LF (lone-CR files: see read)
 
     # -- parsing --------------------------------------------------------------
     def _fast(self, lines: list[str], start: int) -> Table | None:

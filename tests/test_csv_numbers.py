@@ -140,3 +140,20 @@ def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
     with csv_io.TableReader(str(path), chunk_rows=7) as reader:
         sizes = [t.n_rows for t in reader.chunks()]
     assert max(sizes) == 7 and sum(sizes) == 1000
+
+
+def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, monkeypatch):
+    """A file of plain numbers is read into one block (every column a view of it), without pyarrow."""
+    def no_arrow(reader):
+        raise AssertionError("pyarrow was tried")
+
+    monkeypatch.setattr(csv_io, "_read_with_arrow", no_arrow)
+    path = tmp_path / "t.csv"
+    write_rows(path, [f"{i},{i / 4},{-i}" for i in range(100)])
+    t = csv_io.read_table(str(path))
+    a, b = t.columns["a"].values, t.columns["c"].values
+    assert a.base is not None and a.base is b.base and a.flags.c_contiguous
+    assert b.tolist() == [-i for i in range(100)]
+    write_rows(path, [f"{i},x{i},{i}" for i in range(100)])
+    with pytest.raises(AssertionError, match="pyarrow was tried"):
+        csv_io.read_table(str(path), text=["b"])
