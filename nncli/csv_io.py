@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
-from nncli.csv_numbers import parse_block
+from nncli.csv_numbers import block_cells, parse_block
 from nncli.errors import DataError, shorten
 
 if TYPE_CHECKING:
@@ -429,9 +429,6 @@ class TableReader:
                     if job is not None:
                         job.cancel()
 
-    def _all_numeric(self) -> bool:
-        return not any(map(self._reads_text, self.columns))
-
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor") -> bool:
         """Queue the next plain block (converting it on `pool` if it may be all numbers); False if none."""
         block = self._next_block()
@@ -444,34 +441,46 @@ class TableReader:
         start = self._line_no + 1
         self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
         job = None
-        if self._all_numeric():
+        if not self._first_text:  # (an auto column that has shown text needs the careful path)
             job = pool.submit(self._convert_block, block)
         ahead.append((start, block, job))
         return True
 
     def _convert_block(self, block: bytes) -> list[np.ndarray] | None:
-        """The selected columns of a block of plain numbers, each its own array (see `csv_numbers`)."""
+        """The selected columns of a block of plain numbers, each its own array (see `csv_numbers`):
+        numbers, or for text columns (labels written as numbers) their cells as written."""
         n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
-        columns = [np.empty(n, self.dtype) for _ in self.columns]
         idx = [self._idx[c] for c in self.columns]
+        is_text = [c in self._text for c in self.columns]
+        columns = [None if t else np.empty(n, self.dtype) for t in is_text]
+        cells: list[list[np.ndarray]] = [[] for _ in self.columns]
         start = row = 0
         while start < len(block):
             end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
-            arr = parse_block(block[start:end], len(self.header), self.delimiter, self.dtype)
+            piece = block[start:end]
+            arr = parse_block(piece, len(self.header), self.delimiter, self.dtype)
             if arr is None:
                 return None
             for col, j in zip(columns, idx):
-                col[row:row + len(arr)] = arr[:, j]
+                if col is not None:
+                    col[row:row + len(arr)] = arr[:, j]
+            if any(is_text):
+                text_idx = [j for j, t in zip(idx, is_text) if t]
+                for k, c in zip((k for k, t in enumerate(is_text) if t), block_cells(piece, len(self.header),
+                                                                                       self.delimiter, text_idx)):
+                    cells[k].append(c)
             start, row = end, row + len(arr)
-        return columns
+        return [col if col is not None else np.concatenate(cells[k]) for k, col in enumerate(columns)]
 
     def _block_table(self, start: int, block: bytes, job: "Future | None") -> tuple[Table, DataError | None]:
         """The table of a plain block: its converted numbers, else through loadtxt or the csv module."""
         # An auto column may have shown text since the job started: then the numbers do not count.
-        values = job.result() if job is not None and self._all_numeric() else None
+        values = job.result() if job is not None and not self._first_text else None
         if values is not None:
-            cols = {c: Column(c, v, False) for c, v in zip(self.columns, values)}
-            return Table(self.name, self.header, cols, np.arange(start, start + len(values[0]), dtype=np.int64)), None
+            lines = np.arange(start, start + len(values[0]), dtype=np.int64)
+            cols = {c: self._text_column(c, v, lines) if c in self._text else Column(c, v, False)
+                    for c, v in zip(self.columns, values)}
+            return Table(self.name, self.header, cols, lines), None
         lines = block.decode("utf-8").split("\n")
         lines.pop()  # after the last LF
         table = self._fast(lines, start)
@@ -533,7 +542,7 @@ class TableReader:
         """Whether the first rows convert all at once (`csv_numbers`): then this reader is as fast as
         pyarrow's, holds the table once and needs no import; pyarrow pays off for anything else."""
         head = self._pending[:self._pending.rfind(b"\n") + 1]
-        return (self._lines is None and bool(head) and self._all_numeric() and self._plain(head)
+        return (self._lines is None and bool(head) and not self._first_text and self._plain(head)
                 and parse_block(head, len(self.header), self.delimiter, self.dtype) is not None)
 
     def _rows_left(self) -> int | None:
@@ -812,6 +821,8 @@ def _format_rows(cols: list[tuple[str, list]]) -> str:
     """
     if not cols:
         return ""
+    if len(cols) == 1 and cols[0][0] == "%s":  # one text column, as predict writes by default
+        return "\n".join(cols[0][1]) + "\n" if cols[0][1] else ""
     n = len(cols[0][1])
     row = ",".join(fmt for fmt, _ in cols) + "\n"
     values = cols[0][1] if len(cols) == 1 else list(itertools.chain.from_iterable(zip(*(v for _, v in cols))))
@@ -861,7 +872,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     row fails, the output holds exactly the predictions of the rows before it.
     """
     target = model.target  # type: ignore[attr-defined]
-    classes = [quote(c) for c in target.classes]
+    classes = np.array([quote(c) for c in target.classes], dtype=object)
     if target.task == "regression":
         pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
     else:
@@ -875,7 +886,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
             if target.task == "regression":
                 cols += [_column(pred[:, j]) for j in range(pred.shape[1])]
             else:
-                cols.append(("%s", [classes[i] for i in pred.tolist()]))
+                cols.append(("%s", classes[pred].tolist()))
                 if P is not None:
                     cols += [_column(P[:, j], "%.6g") for j in range(P.shape[1])]
             out.write(_format_rows(cols))

@@ -32,6 +32,7 @@ left to loadtxt, which is faster at that.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 _NUMBER_BYTES = b"0123456789.-+eE"
 _NL, _DOT, _MINUS, _PLUS = ord("\n"), ord("."), ord("-"), ord("+")
@@ -218,3 +219,23 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     if not np.isfinite(out).all():
         return None  # too large for the dtype: the careful path names the cell
     return out
+
+
+def block_cells(block: bytes, ncols: int, delimiter: str, columns: list[int]) -> list[np.ndarray]:
+    """The cells of some columns of a block that `parse_block` accepted, as str arrays (labels)."""
+    B = np.frombuffer(block, dtype=np.uint8)
+    is_end = B == _NL
+    is_end |= B == ord(delimiter)
+    ends = np.flatnonzero(is_end)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    cells = []
+    for k in columns:
+        first, length = starts[k::ncols], ends[k::ncols] - starts[k::ncols]
+        width = int(length.max())
+        padded = np.concatenate([B, np.zeros(width, dtype=np.uint8)])
+        window = sliding_window_view(padded, width)[first]  # each cell and what follows it
+        text = np.where(np.arange(width) < length[:, None], window, 0)  # NUL padding ends an S string
+        cells.append(text.view(f"S{width}").ravel().astype(str))
+    return cells
