@@ -271,6 +271,7 @@ class TableReader:
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
         self._eof = False
         self._odd = False  # a block that is not plain was put back: switch to lines
+        self._skip_unselected = False  # unselected columns hold text: blank them before converting
         self._line_no = 0
         first = self._first_line()
         if not first or not first[0].strip():
@@ -440,45 +441,52 @@ class TableReader:
             return False
         start = self._line_no + 1
         self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
-        job = None
-        if not self._first_text:  # (an auto column that has shown text needs the careful path)
-            job = pool.submit(self._convert_block, block)
-        ahead.append((start, block, job))
+        ahead.append((start, block, pool.submit(self._convert_block, block, self._text_now())))
         return True
 
-    def _convert_block(self, block: bytes) -> list[np.ndarray] | None:
-        """The selected columns of a block of plain numbers, each its own array (see `csv_numbers`):
-        numbers, or for text columns (labels written as numbers) their cells as written."""
-        n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
+    def _text_now(self) -> frozenset[str]:
+        return frozenset(c for c in self.columns if self._reads_text(c))
+
+    def _convert_block(self, block: bytes, text: frozenset[str]) -> tuple[frozenset[str], list[np.ndarray]] | None:
+        """The selected columns of a plain block, each its own array: numbers converted all at once
+        (`csv_numbers`), the `text` columns cut out as written. None if it needs a closer look."""
+        ncols, d = len(self.header), self.delimiter
         idx = [self._idx[c] for c in self.columns]
-        is_text = [c in self._text for c in self.columns]
-        columns = [None if t else np.empty(n, self.dtype) for t in is_text]
+        is_text = [c in text for c in self.columns]
+        text_idx = [j for j, t in zip(idx, is_text) if t]
+        unselected = sorted(set(range(ncols)) - set(idx))
+        skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
+        n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
+        columns: list = [None if t else np.empty(n, self.dtype) for t in is_text]
         cells: list[list[np.ndarray]] = [[] for _ in self.columns]
         start = row = 0
         while start < len(block):
             end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
             piece = block[start:end]
-            arr = parse_block(piece, len(self.header), self.delimiter, self.dtype)
+            arr = parse_block(piece, ncols, d, self.dtype, skip)
+            if arr is None and unselected and not self._skip_unselected:
+                self._skip_unselected = True  # say an ignored id column of text: never convert it
+                skip = sorted(text_idx + unselected)
+                arr = parse_block(piece, ncols, d, self.dtype, skip)
             if arr is None:
                 return None
             for col, j in zip(columns, idx):
                 if col is not None:
                     col[row:row + len(arr)] = arr[:, j]
-            if any(is_text):
-                text_idx = [j for j, t in zip(idx, is_text) if t]
-                for k, c in zip((k for k, t in enumerate(is_text) if t), block_cells(piece, len(self.header),
-                                                                                       self.delimiter, text_idx)):
+            if text_idx:
+                for k, c in zip((k for k, t in enumerate(is_text) if t), block_cells(piece, ncols, d, text_idx)):
                     cells[k].append(c)
             start, row = end, row + len(arr)
-        return [col if col is not None else np.concatenate(cells[k]) for k, col in enumerate(columns)]
+        return text, [col if col is not None else np.concatenate(cells[k]) for k, col in enumerate(columns)]
 
-    def _block_table(self, start: int, block: bytes, job: "Future | None") -> tuple[Table, DataError | None]:
-        """The table of a plain block: its converted numbers, else through loadtxt or the csv module."""
-        # An auto column may have shown text since the job started: then the numbers do not count.
-        values = job.result() if job is not None and not self._first_text else None
-        if values is not None:
+    def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:
+        """The table of a plain block: as converted by `job`, else through loadtxt or the csv module."""
+        converted = job.result()
+        # An auto column may have shown text since the job started: then it was converted wrongly.
+        if converted is not None and converted[0] == self._text_now():
+            text, values = converted
             lines = np.arange(start, start + len(values[0]), dtype=np.int64)
-            cols = {c: self._text_column(c, v, lines) if c in self._text else Column(c, v, False)
+            cols = {c: self._text_column(c, v, lines) if c in text else Column(c, v, False)
                     for c, v in zip(self.columns, values)}
             return Table(self.name, self.header, cols, lines), None
         lines = block.decode("utf-8").split("\n")
@@ -493,7 +501,7 @@ class TableReader:
         file's line count, so the table is held once; text columns, and numbers
         from stdin or gzip, are joined from their chunks.
         """
-        table = None if self._numbers_only() else _read_with_arrow(self)
+        table = None if self._blocks_convert() else _read_with_arrow(self)
         if table is not None:
             return table
         cap = self._rows_left()
@@ -538,12 +546,12 @@ class TableReader:
             cols[c] = Column(c, values, values.dtype.kind == "U", n_numeric, self._first_text.get(c))
         return Table(self.name, self.header, cols, np.concatenate(lines))
 
-    def _numbers_only(self) -> bool:
+    def _blocks_convert(self) -> bool:
         """Whether the first rows convert all at once (`csv_numbers`): then this reader is as fast as
         pyarrow's, holds the table once and needs no import; pyarrow pays off for anything else."""
         head = self._pending[:self._pending.rfind(b"\n") + 1]
-        return (self._lines is None and bool(head) and not self._first_text and self._plain(head)
-                and parse_block(head, len(self.header), self.delimiter, self.dtype) is not None)
+        return (self._lines is None and bool(head) and self._plain(head)
+                and self._convert_block(head, self._text_now()) is not None)
 
     def _rows_left(self) -> int | None:
         """At most how many rows are left: the lines of a regular, uncompressed file; else None."""

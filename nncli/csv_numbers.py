@@ -31,6 +31,8 @@ left to loadtxt, which is faster at that.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -121,26 +123,29 @@ def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     return field
 
 
-def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float32) -> np.ndarray | None:
+def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float32,
+                skip: Sequence[int] = ()) -> np.ndarray | None:
     """The numbers of a block of lines as a (lines, ncols) array in column-major order, or None.
 
     `block` holds whole lines, each ending with `\\n`. None when the block has
     anything but plain decimal numbers (text, missing or empty cells, spaces,
     quotes, CR, nan/inf), a line with the wrong number of fields, or a number
-    that is not finite in `dtype`.
+    that is not finite in `dtype`. Columns in `skip` may hold any text without
+    the delimiter (they are not converted; their values in the result are 0).
     """
-    if not block or block[-1] != _NL or len(block.translate(None, _NUMBER_BYTES + delimiter.encode() + b"\n")):
+    if not block or block[-1] != _NL:
+        return None
+    if skip:
+        block = _blank(block, ncols, delimiter, skip)  # type: ignore[assignment]
+        if block is None:
+            return None
+    if len(block.translate(None, _NUMBER_BYTES + delimiter.encode() + b"\n")):
         return None
     B = np.frombuffer(block, dtype=np.uint8)
-    is_end = B == _NL
-    n_lines = int(np.count_nonzero(is_end))  # (numpy counts bytes ~10x faster than bytes.count)
-    is_end |= B == ord(delimiter)
-    ends = np.flatnonzero(is_end)  # the separator after each field
+    n_lines = int(np.count_nonzero(B == _NL))  # (numpy counts bytes ~10x faster than bytes.count)
+    starts, ends = _fields(B, delimiter)
     if len(ends) != n_lines * ncols or not np.all(B[ends[ncols - 1::ncols]] == _NL):
         return None  # some line has too many or too few fields
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
     # padded[i + 8] == B[i]; newlines around it, so no word reaches outside the buffer.
     padded = np.full(len(B) + 24, _NL, dtype=np.uint8)
     padded[8:8 + len(B)] = B
@@ -187,7 +192,10 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     n_frac = mantissa_end - point
     n_frac -= 1
     np.maximum(n_frac, 0, out=n_frac)
-    if not np.all(n_int | n_frac):
+    has_digits = (n_int | n_frac) != 0
+    if skip:
+        has_digits.reshape(-1, ncols)[:, list(skip)] = True  # (skipped cells may be empty)
+    if not has_digits.all():
         return None  # no digits: an empty cell, "-", ".", "e5", ...
     one_by_one_anyway = (n_int > 8) | (n_frac > 16)
 
@@ -221,15 +229,36 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     return out
 
 
-def block_cells(block: bytes, ncols: int, delimiter: str, columns: list[int]) -> list[np.ndarray]:
-    """The cells of some columns of a block that `parse_block` accepted, as str arrays (labels)."""
-    B = np.frombuffer(block, dtype=np.uint8)
+def _fields(B: np.ndarray, delimiter: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where each field of a block starts, and where it ends (at its delimiter or LF)."""
     is_end = B == _NL
     is_end |= B == ord(delimiter)
     ends = np.flatnonzero(is_end)
     starts = np.empty_like(ends)
-    starts[0] = 0
+    starts[:1] = 0
     starts[1:] = ends[:-1] + 1
+    return starts, ends
+
+
+def _blank(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]) -> bytes | None:
+    """The block with every byte of the given columns' cells turned to '0'; None if lines are ragged."""
+    B = np.frombuffer(block, dtype=np.uint8).copy()
+    starts, ends = _fields(B, delimiter)
+    if len(ends) % ncols:
+        return None
+    edge = np.zeros(len(B) + 1, dtype=np.int8)  # +1 where a blanked cell starts, -1 where it ends
+    for k in columns:
+        edge[starts[k::ncols]] += 1
+        edge[ends[k::ncols]] -= 1
+    B[np.cumsum(edge[:-1], dtype=np.int8).view(bool)] = ord("0")
+    return B.tobytes()
+
+
+def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]) -> list[np.ndarray]:
+    """The cells of some columns of a block that `parse_block` accepted, as stripped str arrays."""
+    B = np.frombuffer(block, dtype=np.uint8)
+    starts, ends = _fields(B, delimiter)
+    ascii = block.isascii()
     cells = []
     for k in columns:
         first, length = starts[k::ncols], ends[k::ncols] - starts[k::ncols]
@@ -237,5 +266,6 @@ def block_cells(block: bytes, ncols: int, delimiter: str, columns: list[int]) ->
         padded = np.concatenate([B, np.zeros(width, dtype=np.uint8)])
         window = sliding_window_view(padded, width)[first]  # each cell and what follows it
         text = np.where(np.arange(width) < length[:, None], window, 0)  # NUL padding ends an S string
-        cells.append(text.view(f"S{width}").ravel().astype(str))
+        raw = text.view(f"S{width}").ravel()
+        cells.append(np.char.strip(raw.astype(str) if ascii else np.char.decode(raw, "utf-8")))
     return cells

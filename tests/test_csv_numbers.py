@@ -145,7 +145,8 @@ def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
 
 
 def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, monkeypatch):
-    """A file of plain numbers is read into one block (every column a view of it), without pyarrow."""
+    """A file of plain numbers (and text) is read into one block (every numeric column a view of it),
+    without pyarrow; pyarrow is tried when the first rows do not convert all at once."""
     def no_arrow(reader):
         raise AssertionError("pyarrow was tried")
 
@@ -157,8 +158,26 @@ def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, mo
     assert a.base is not None and a.base is b.base and a.flags.c_contiguous
     assert b.tolist() == [-i for i in range(100)]
     write_rows(path, [f"{i},x{i},{i}" for i in range(100)])
+    t = csv_io.read_table(str(path), text=["b"])
+    assert t.columns["b"].values.tolist() == [f"x{i}" for i in range(100)]
+    write_rows(path, [f"{i},NA,{i}" for i in range(100)])
     with pytest.raises(AssertionError, match="pyarrow was tried"):
-        csv_io.read_table(str(path), text=["b"])
+        csv_io.read_table(str(path))
+
+
+@pytest.mark.parametrize("block", [16, 1 << 18])
+def test_text_columns_and_ignored_columns_of_text(tmp_path, monkeypatch, block):
+    """Categorical cells (any text but the delimiter) and unread id columns do not stop the block path."""
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    monkeypatch.setattr(csv_io, "PARSE_BYTES", block // 2)
+    path = tmp_path / "t.csv"
+    rows = [f"id-{i}, {'Zürich' if i % 3 else 'e-1.5'} ,{i}e-1,,{i}" for i in range(40)]
+    path.write_bytes(("id,city,x,empty,y\n" + "".join(r + "\n" for r in rows)).encode())
+    t = csv_io.read_table(str(path), ["city", "x", "y"], text=["city"])
+    assert t.columns["city"].values.tolist() == ["Zürich" if i % 3 else "e-1.5" for i in range(40)]
+    assert t.columns["x"].values.tolist() == [np.float32(i / 10) for i in range(40)]
+    assert t.columns["y"].values.tolist() == list(range(40))
+    assert t.lines.tolist() == list(range(2, 42))
 
 
 @pytest.mark.parametrize("block", [16, 1 << 18])
