@@ -37,6 +37,10 @@ def parse_args() -> argparse.Namespace:
                         "U(+-1/sqrt(fan_in)) for weights and biases, to compare learning from the same start")
     p.add_argument("--nncli-path", help="import nncli from this folder instead of this checkout "
                    "(before/after comparisons: git archive REV nncli | tar -x -C DIR)")
+    p.add_argument("--versus", metavar="DIR",
+                   help="paired before/after: train the nncli in DIR and this one side by side in one process, "
+                        "alternating epochs (epochs x reps of each after a warm-up epoch); reports CPU s/epoch and "
+                        "the median per-epoch ratio. Other contenders are not run")
     return p.parse_args()
 
 
@@ -52,9 +56,12 @@ from workloads import WORKLOADS, Workload, n_params  # noqa: E402
 
 # -- the contenders: each trains one epoch per call and reports class probabilities or values --
 class NncliRun:
-    def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int):
-        from nncli.core.network import Network
-        from nncli.core.training import TrainConfig, fit_iter
+    def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int, core: tuple | None = None):
+        if core is None:
+            from nncli.core.network import Network
+            from nncli.core.training import TrainConfig, fit_iter
+        else:
+            Network, TrainConfig, fit_iter = core
 
         sizes = wl.nncli_sizes()
         loss = "mse" if wl.classes == 0 else ("bce" if wl.classes == 2 else "ce")
@@ -221,7 +228,57 @@ def run_workload(wl: Workload, contenders: list[str]) -> dict:
     return {"times": times, "cpu": cpu, "final": final}
 
 
+def import_nncli_core(path: str) -> tuple:
+    """(Network, TrainConfig, fit_iter) of the nncli in `path`, as module objects of their own, so two
+    versions can train in one process. The nncli imported before (if any) is left as it was."""
+    def ours() -> list[str]:
+        return [k for k in sys.modules if k == "nncli" or k.startswith("nncli.")]
+
+    saved = {k: sys.modules.pop(k) for k in ours()}
+    sys.path.insert(0, path)
+    try:
+        from nncli.core.network import Network
+        from nncli.core.training import TrainConfig, fit_iter
+    finally:
+        sys.path.remove(path)
+        for k in ours():
+            del sys.modules[k]
+        sys.modules.update(saved)
+    return Network, TrainConfig, fit_iter
+
+
+def run_versus() -> None:
+    """Alternate epochs of two nncli versions on the same data and seed: drift and other
+    processes' load hit both alike, so the per-epoch ratios are steadier than two runs."""
+    this = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["workloads"].__file__)))
+    paths = [ARGS.versus, ARGS.nncli_path or this]
+    cores = [import_nncli_core(path) for path in paths]
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {ARGS.threads} thread(s); "
+          f"before = {paths[0]}, after = {paths[1]}; CPU s/epoch over {ARGS.epochs * ARGS.reps} alternated epochs\n")
+    print("| workload | before (median) | after (median) | before (min) | after (min) | after/before, median of "
+          "per-epoch ratios (quartiles) |")
+    print("|---|---|---|---|---|---|")
+    for name in ARGS.workloads.split(","):
+        wl = WORKLOADS[name]
+        X, y = wl.data()
+        runs = [NncliRun(wl, X, y, seed=0, core=core) for core in cores]
+        for run in runs:
+            run.epoch()  # warm-up: buffers, first-touch page faults
+        cpu: list[list[float]] = [[], []]
+        for e in range(ARGS.epochs * ARGS.reps):
+            for i in ((0, 1) if e % 2 == 0 else (1, 0)):
+                c0 = time.process_time()
+                runs[i].epoch()
+                cpu[i].append(time.process_time() - c0)
+        ratios = [a / b for b, a in zip(*cpu)]
+        q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
+        print(f"| {name} | {statistics.median(cpu[0]):.4f} | {statistics.median(cpu[1]):.4f} | {min(cpu[0]):.4f} "
+              f"| {min(cpu[1]):.4f} | {med:.3f} ({q1:.3f}-{q3:.3f}) |", flush=True)
+
+
 def main() -> None:
+    if ARGS.versus:
+        return run_versus()
     contenders = ARGS.contenders.split(",")
     if "torch" in contenders:
         import torch
