@@ -4,12 +4,15 @@
     python benchmarks/bench_io.py --predict-rows 10000000 --dir /tmp/nncli-bench
 
 Reading: `nncli.csv_io.read_table` against `numpy.loadtxt` (float32) and, where
-installed, pandas (C engine) and pyarrow, on a numeric CSV of --rows x --cols.
-"nncli (plain)" is read_table without its pyarrow path (NNCLI_NO_ARROW=1), as in
-a plain install; "nncli" is read_table with pyarrow installed (the `fast` extra).
-Each reader runs in its own process: seconds (median of --reps runs), MB/s and
-rows/s, and the peak of traced allocations (tracemalloc, a separate run) as a
-multiple of the float32 array the file holds.
+installed, pandas (C engine) and pyarrow, on a numeric CSV of --rows x --cols,
+and on the same with 1% of the cells empty (loadtxt then needs a converter to
+read them as NaN). "nncli (plain)" is read_table without its pyarrow path
+(NNCLI_NO_ARROW=1), as in a plain install; "nncli" is read_table with pyarrow
+installed (the `fast` extra), which uses pyarrow only for files whose first rows
+do not convert block-wise (here: the one with empty cells). Each reader runs in
+its own process: seconds (median of --reps runs), MB/s and rows/s, and the peak
+of traced allocations (tracemalloc, a separate run) as a multiple of the float32
+array the file holds.
 
 Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 --predict-rows CSV to /dev/null; wall time, rows/s and peak RSS of the process
@@ -19,6 +22,7 @@ Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -53,8 +57,10 @@ def child(reader: str, path: str, mode: str) -> None:
 
             with TableReader(path) as r:
                 return sum(c.n_rows for c in r.chunks())
-        if reader == "numpy.loadtxt":
-            return len(np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32))
+        if reader == "numpy.loadtxt":  # (empty cells: as NaN, through its converters argument)
+            return len(np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32,
+                                  converters=lambda s: float(s) if s.strip() else np.nan)
+                       if "missing" in path else np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32))
         if reader == "pandas":
             import pandas as pd
 
@@ -102,8 +108,11 @@ def run_child(*args: str) -> dict:
 
 
 # -- parent side ------------------------------------------------------------------------------------
-def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int = 0) -> None:
-    """Random features (%.6g) and, last, a target column; written in blocks to bound memory."""
+def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int = 0, missing: float = 0.0) -> None:
+    """Random features (%.6g) and, last, a target column; written in blocks to bound memory.
+
+    missing > 0: that share of the feature cells is left empty (so readers must handle missing values).
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -119,6 +128,16 @@ def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int =
                 y = (y > 0).astype(np.int64)
                 body = np.column_stack([X, y])
                 np.savetxt(f, body, fmt=["%.6g"] * (cols - 1) + ["%d"], delimiter=",")
+            elif missing:
+                buf = io.StringIO()
+                np.savetxt(buf, np.column_stack([X, y]), fmt="%.6g", delimiter=",")
+                lines = buf.getvalue().splitlines()
+                holes = rng.random((m, cols - 1)) < missing
+                for i, j in zip(*np.nonzero(holes)):
+                    cells = lines[i].split(",")
+                    cells[j] = ""
+                    lines[i] = ",".join(cells)
+                f.write("\n".join(lines) + "\n")
             else:
                 np.savetxt(f, np.column_stack([X, y]), fmt="%.6g", delimiter=",")
 
@@ -236,15 +255,20 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  read: {path} "
           f"({os.path.getsize(path) / 1e6:.1f} MB, {args.rows:,} x {args.cols}), median of {args.reps} runs\n")
     if not args.skip_read:
-        print("| reader | s (median) | min | max | MB/s | rows/s | vs numpy.loadtxt | peak traced MB "
-              "| peak / float32 array |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        results = bench_read(path, args.rows, args.cols, args.reps)
-        base = next(r for r in results if r["reader"] == "numpy.loadtxt")["seconds"]
-        for r in results:
-            print(f"| {r['reader']} | {r['seconds']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {r['MB/s']:.1f} "
-                  f"| {r['rows/s']:,.0f} | {base / r['seconds']:.2f}x | {r['peak_MB']:.1f} "
-                  f"| {r['peak_x_array']:.2f} |", flush=True)
+        missing_path = os.path.join(args.dir, f"read_{args.rows}x{args.cols}_missing.csv")
+        if not os.path.exists(missing_path):
+            write_numeric_csv(missing_path, args.rows, args.cols, seed=0, missing=0.01)
+        for label, p in (("plain numbers", path), ("1% of the cells empty (missing values)", missing_path)):
+            print(f"\n## {label}: {p} ({os.path.getsize(p) / 1e6:.1f} MB)\n")
+            print("| reader | s (median) | min | max | MB/s | rows/s | vs numpy.loadtxt | peak traced MB "
+                  "| peak / float32 array |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            results = bench_read(p, args.rows, args.cols, args.reps)
+            base = next(r for r in results if r["reader"] == "numpy.loadtxt")["seconds"]
+            for r in results:
+                print(f"| {r['reader']} | {r['seconds']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {r['MB/s']:.1f} "
+                      f"| {r['rows/s']:,.0f} | {base / r['seconds']:.2f}x | {r['peak_MB']:.1f} "
+                      f"| {r['peak_x_array']:.2f} |", flush=True)
     if args.fit_memory:
         rows, cols = 60_000, 785
         array_mb = rows * (cols - 1) * 4 / 1e6

@@ -281,6 +281,7 @@ class TableReader:
         self.header = _parse_header(first[0], self.name, self.delimiter)
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         self._na = frozenset(na_values)
+        self._na_bytes = frozenset(v.encode() for v in self._na)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
 
@@ -463,11 +464,11 @@ class TableReader:
         while start < len(block):
             end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
             piece = block[start:end]
-            arr = parse_block(piece, ncols, d, self.dtype, skip)
+            arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
             if arr is None and unselected and not self._skip_unselected:
                 self._skip_unselected = True  # say an ignored id column of text: never convert it
                 skip = sorted(text_idx + unselected)
-                arr = parse_block(piece, ncols, d, self.dtype, skip)
+                arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
             if arr is None:
                 return None
             for col, j in zip(columns, idx):

@@ -124,7 +124,7 @@ def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
 
 
 def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float32,
-                skip: Sequence[int] = ()) -> np.ndarray | None:
+                skip: Sequence[int] = (), na_values: frozenset[bytes] = frozenset()) -> np.ndarray | None:
     """The numbers of a block of lines as a (lines, ncols) array in column-major order, or None.
 
     `block` holds whole lines, each ending with `\\n`. None when the block has
@@ -132,6 +132,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     quotes, CR, nan/inf), a line with the wrong number of fields, or a number
     that is not finite in `dtype`. Columns in `skip` may hold any text without
     the delimiter (they are not converted; their values in the result are 0).
+    Cells that are one of `na_values` once stripped (b"" for empty cells) are NaN.
     """
     if not block or block[-1] != _NL:
         return None
@@ -139,8 +140,13 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
         block = _blank(block, ncols, delimiter, skip)  # type: ignore[assignment]
         if block is None:
             return None
+    missing = None
     if len(block.translate(None, _NUMBER_BYTES + delimiter.encode() + b"\n")):
-        return None
+        if not na_values:
+            return None
+        block, missing = _blank_missing(block, delimiter, na_values)  # type: ignore[assignment]
+        if block is None:
+            return None
     B = np.frombuffer(block, dtype=np.uint8)
     n_lines = int(np.count_nonzero(B == _NL))  # (numpy counts bytes ~10x faster than bytes.count)
     starts, ends = _fields(B, delimiter)
@@ -195,6 +201,11 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     has_digits = (n_int | n_frac) != 0
     if skip:
         has_digits.reshape(-1, ncols)[:, list(skip)] = True  # (skipped cells may be empty)
+    if b"" in na_values:
+        empty = np.flatnonzero(ends == starts)
+        if len(empty):
+            has_digits[empty] = True
+            missing = empty if missing is None else np.union1d(missing, empty)
     if not has_digits.all():
         return None  # no digits: an empty cell, "-", ".", "e5", ...
     one_by_one_anyway = (n_int > 8) | (n_frac > 16)
@@ -221,11 +232,13 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
         return None
     for k in slow.tolist():
         x[k] = float(block[starts[k]:ends[k]])
+    if missing is not None:
+        x[missing] = np.nan
     out = np.empty((ncols, n_lines), dtype=dtype).T  # column-major: each column contiguous
     with np.errstate(over="ignore"):
         out[...] = x.reshape(n_lines, ncols)  # float32: the double rounded once more, as loadtxt does
-    if not np.isfinite(out).all():
-        return None  # too large for the dtype: the careful path names the cell
+    if np.isinf(out).any():
+        return None  # too large for the dtype: the careful path names the cell (NaN: missing cells only)
     return out
 
 
@@ -246,12 +259,31 @@ def _blank(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]) -> 
     starts, ends = _fields(B, delimiter)
     if len(ends) % ncols:
         return None
-    edge = np.zeros(len(B) + 1, dtype=np.int8)  # +1 where a blanked cell starts, -1 where it ends
-    for k in columns:
-        edge[starts[k::ncols]] += 1
-        edge[ends[k::ncols]] -= 1
+    cells = np.concatenate([np.arange(k, len(ends), ncols) for k in columns])
+    return _zero_cells(B, starts[cells], ends[cells])
+
+
+def _zero_cells(B: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """The bytes of B with the cells [starts, ends) (distinct fields) turned to '0's."""
+    edge = np.zeros(len(B) + 1, dtype=np.int8)  # +1 where a cell starts, -1 where it ends
+    edge[starts] += 1
+    edge[ends] -= 1
     B[np.cumsum(edge[:-1], dtype=np.int8).view(bool)] = ord("0")
     return B.tobytes()
+
+
+def _blank_missing(block: bytes, delimiter: str, na_values: frozenset[bytes]) -> tuple[bytes | None, np.ndarray]:
+    """The block with cells that are missing-value tokens ("NA", "?") turned to '0's, and their
+    field indices; (None, _) if some cell holds other text."""
+    B = np.frombuffer(block, dtype=np.uint8).copy()
+    other = np.ones(256, dtype=bool)
+    other[list(_NUMBER_BYTES + delimiter.encode() + b"\n")] = False
+    starts, ends = _fields(B, delimiter)
+    fields = np.unique(np.searchsorted(ends, np.flatnonzero(other[B])))
+    for f in fields.tolist():
+        if block[starts[f]:ends[f]].strip() not in na_values:
+            return None, fields
+    return _zero_cells(B, starts[fields], ends[fields]), fields
 
 
 def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]) -> list[np.ndarray]:

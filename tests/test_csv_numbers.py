@@ -86,6 +86,16 @@ def test_blocks_it_cannot_convert_exactly_are_refused(text):
     assert parse_block(text.encode(), 2, ",", np.float32) is None
 
 
+def test_missing_cells_are_nan_and_other_text_is_refused():
+    na = frozenset([b"", b"NA", b"?"])
+    got = parse_block(b"1,,2\n NA ,3,?\n-4,5e1,\n", 3, ",", np.float32, na_values=na)
+    want = np.array([[1, np.nan, 2], [np.nan, 3, np.nan], [-4, 50, np.nan]], np.float32)
+    assert got is not None and np.array_equal(got, want, equal_nan=True)
+    assert parse_block(b"1,,2\n", 3, ",", np.float32, na_values=frozenset([b"NA"])) is None  # empty: not NA
+    for text in (b"1,NAN,2\n", b"1,N A,2\n", b"1,inf,2\n", b"1,nan,2\n"):
+        assert parse_block(text, 3, ",", np.float32, na_values=na) is None
+
+
 def test_other_delimiters_and_many_irregular_cells():
     assert same_bits(parse_block(b"1.5;-2\n3;4e2\n", 2, ";", np.float32), np.array([[1.5, -2], [3, 400]], np.float32))
     long = "".join(f"{v!r},1\n" for v in np.random.default_rng(0).standard_normal(100))  # 16-17 digits
@@ -160,7 +170,7 @@ def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, mo
     write_rows(path, [f"{i},x{i},{i}" for i in range(100)])
     t = csv_io.read_table(str(path), text=["b"])
     assert t.columns["b"].values.tolist() == [f"x{i}" for i in range(100)]
-    write_rows(path, [f"{i},NA,{i}" for i in range(100)])
+    write_rows(path, [f'{i},"{i}",{i}' for i in range(100)])  # quotes: read line by line
     with pytest.raises(AssertionError, match="pyarrow was tried"):
         csv_io.read_table(str(path))
 

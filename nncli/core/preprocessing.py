@@ -122,12 +122,14 @@ class Preprocessor:
         return X
 
 
-def column_stats(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each column, accumulated in float64 a block of rows at a time.
 
-    `X.std(dtype=float64)` would hold a float64 copy of all of X (twice a float32 table).
+    `X.std(dtype=float64)` would hold a float64 copy of all of X (twice a float32 table); a block
+    holds about `cells` values (8 MB).
     """
     n = max(X.shape[0], 1)
+    rows = max(1, cells // max(X.shape[1], 1))
     mean = X.mean(axis=0, dtype=np.float64)
     sq = np.zeros(X.shape[1])
     for s in range(0, X.shape[0], rows):
