@@ -393,6 +393,9 @@ class TableReader:
         """
         from concurrent.futures import ThreadPoolExecutor
 
+        # The threads hand the GIL to each other around every NumPy call; with Python's default
+        # 5 ms switch interval a thread that wants it back can idle that long each time.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         # Plain blocks are converted ahead, on worker threads (NumPy releases the GIL), while
         # this thread reads the file and the caller works on the previous chunk. Anything that
         # depends on earlier rows (text columns, error reports) is done here, in order.
