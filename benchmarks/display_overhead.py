@@ -50,7 +50,7 @@ def main() -> None:
     from nncli import render, render_live, workflow
     from nncli.core.datagen import moons
     from nncli.core.training import TrainConfig
-    from nncli.csv_io import write_columns
+    from nncli.csv_write import write_columns
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = os.path.join(tmp, "moons.csv")

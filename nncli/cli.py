@@ -301,13 +301,13 @@ def gen_data(
     if output != "-":
         check_output(output)
     set_threads(None)
-    from nncli import csv_io
+    from nncli import csv_write
     import numpy as np
     from nncli.core.datagen import GENERATORS
 
     columns, _ = GENERATORS[kind.value](np.random.default_rng(seed), samples, features=features, classes=classes,
                                         noise=noise, missing=missing_rate)
-    csv_io.write_columns(output, columns)
+    csv_write.write_columns(output, columns)
 
 
 @app.command()
@@ -528,14 +528,14 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     set_threads(threads)
-    from nncli import csv_io, render, workflow
+    from nncli import csv_write, render, workflow
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model)
     report = EncodeReport()
     chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
-    csv_io.write_predictions(output, m, chunks, keep_cols, proba)
+    csv_write.write_predictions(output, m, chunks, keep_cols, proba)
     _encode_notices(render, report)
 
 

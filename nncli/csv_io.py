@@ -1,12 +1,15 @@
-"""Reading tables and writing predictions: the only CSV code in nncli.
+"""Reading tables: with `csv_write`, the only CSV code in nncli.
 
-May import numpy, the standard library and `nncli.errors`; never typer or rich.
+May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers` and `nncli.allocator`;
+never typer or rich.
 
-Reading is chunked, so `predict` can stream files of any length, and takes a
-fast path through `numpy.loadtxt` (C speed) for chunks of plain numbers; a
-chunk with quotes, blank lines, missing or bad cells goes through Python's
-`csv` module, which locates every problem as FILE:LINE:COLUMN (physical line
-numbers, the header is line 1).
+Reading is chunked, so `predict` can stream files of any length. Plain files
+are read in blocks of bytes, and a block of numbers (text columns and missing
+cells allowed) is converted all at once by `csv_numbers`, on worker threads.
+Any other block goes through `numpy.loadtxt` or, for quotes, blank lines,
+missing or bad cells, Python's `csv` module, which locates every problem as
+FILE:LINE:COLUMN (physical line numbers, the header is line 1); from the first
+block with a quote or a CR on, the rest of the file is read line by line.
 
 Accepted: a header row; `,` `;` tab or `|` delimiters (detected from the
 header); UTF-8 with or without a BOM; gzip (detected by its magic bytes, so it
@@ -27,7 +30,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -123,11 +126,6 @@ def _as_text(f: IO[bytes], encoding: str = "utf-8-sig") -> IO[str]:
     return io.TextIOWrapper(f, encoding=encoding, errors="surrogateescape", newline="")
 
 
-def open_text(path: str) -> IO[str]:
-    """Open a CSV file (or `-` for stdin) as text, gunzipping transparently."""
-    return _as_text(open_binary(path))
-
-
 class _Prepend(io.RawIOBase):
     """A binary stream that yields `head`, then the rest of `rest` (which it never closes)."""
 
@@ -167,7 +165,7 @@ class _Lines:
         return line
 
     def _check(self, line: str, line_no: int) -> None:
-        """Refuse undecodable bytes (surrogates, see `open_text`) and NUL bytes, naming the line."""
+        """Refuse undecodable bytes (surrogates, see `_as_text`) and NUL bytes, naming the line."""
         if not line.isascii():
             try:
                 line.encode("utf-8")
@@ -435,7 +433,7 @@ class TableReader:
                         job.cancel()
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor") -> bool:
-        """Queue the next plain block (converting it on `pool` if it may be all numbers); False if none."""
+        """Queue the next plain block, its conversion started on `pool`; False at the end or an odd block."""
         block = self._next_block()
         if not block:
             return False
@@ -815,93 +813,3 @@ def read_table(path: str, columns: Sequence[str] | None = None, **options: objec
     """Read a whole CSV file (see `TableReader` for the options)."""
     with TableReader(path, columns, **options) as reader:  # type: ignore[arg-type]
         return reader.read()
-
-
-# -- writing ------------------------------------------------------------------------------------
-def quote(text: str) -> str:
-    """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break."""
-    if any(ch in text for ch in ',"\r\n') or text != text.strip():
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _format_rows(cols: list[tuple[str, list]]) -> str:
-    """CSV text for columns given as (printf format, values): one `%` for the whole chunk.
-
-    Text values must already be quoted (format "%s"); numbers are formatted by
-    the `%` operator in C rather than one Python call per cell.
-    """
-    if not cols:
-        return ""
-    if len(cols) == 1 and cols[0][0] == "%s":  # one text column, as predict writes by default
-        return "\n".join(cols[0][1]) + "\n" if cols[0][1] else ""
-    n = len(cols[0][1])
-    row = ",".join(fmt for fmt, _ in cols) + "\n"
-    values = cols[0][1] if len(cols) == 1 else list(itertools.chain.from_iterable(zip(*(v for _, v in cols))))
-    return (row * n) % tuple(values)
-
-
-def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
-    """A column for `_format_rows`: text quoted as CSV needs, integers as is, floats by `fmt`."""
-    if values.dtype.kind in "US":
-        return "%s", [quote(v) for v in values.tolist()]
-    return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
-
-
-def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
-    """Run `write_all` on stdout, or on a file written atomically."""
-    if path == "-":
-        write_all(sys.stdout)
-        sys.stdout.flush()
-        return
-    from nncli.atomic import atomic_write
-
-    def write(f: IO[bytes]) -> None:
-        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-        write_all(text)
-        text.flush()
-        text.detach()
-
-    atomic_write(path, write)
-
-
-def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
-    """Write named columns (numbers or text) as a CSV file ('-' for stdout)."""
-    def write_all(out: IO[str]) -> None:
-        out.write(",".join(quote(c) for c in columns) + "\n")
-        n = len(next(iter(columns.values())))
-        for s in range(0, n, CHUNK_ROWS):
-            out.write(_format_rows([_column(a[s:s + CHUNK_ROWS], "%.6g") for a in columns.values()]))
-
-    _open_output(path, write_all)
-
-
-def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table, np.ndarray, np.ndarray | None]]",
-                      keep: Sequence[str], proba: bool) -> None:
-    """Stream predictions as CSV: kept columns, then `prediction`, then `p_<class>` columns.
-
-    Each chunk is written and flushed before the next is read, so when a later
-    row fails, the output holds exactly the predictions of the rows before it.
-    """
-    target = model.target  # type: ignore[attr-defined]
-    classes = np.array([quote(c) for c in target.classes], dtype=object)
-    if target.task == "regression":
-        pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
-    else:
-        pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
-
-    def write_all(out: IO[str]) -> None:
-        out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
-        out.flush()
-        for chunk, pred, P in chunks:
-            cols = [_column(chunk.columns[k].values) for k in keep]
-            if target.task == "regression":
-                cols += [_column(pred[:, j]) for j in range(pred.shape[1])]
-            else:
-                cols.append(("%s", classes[pred].tolist()))
-                if P is not None:
-                    cols += [_column(P[:, j], "%.6g") for j in range(P.shape[1])]
-            out.write(_format_rows(cols))
-            out.flush()
-
-    _open_output(path, write_all)

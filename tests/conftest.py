@@ -48,7 +48,7 @@ def write_csv(path: Path, header: list[str], rows) -> Path:
 def moons_csv(tmp_path):
     """A small moons training set and a separate test set (different seeds)."""
     from nncli.core.datagen import moons
-    from nncli.csv_io import write_columns
+    from nncli.csv_write import write_columns
 
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     write_columns(str(train), moons(np.random.default_rng(1), 600)[0])

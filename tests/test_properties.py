@@ -102,7 +102,7 @@ def model_bytes(tmp_path_factory):
     from nncli.model_file import save_model
     from nncli.workflow import ModelOptions, Training
     from nncli.core.training import TrainConfig
-    from nncli.csv_io import write_columns
+    from nncli.csv_write import write_columns
 
     d = tmp_path_factory.mktemp("prop")
     write_columns(str(d / "train.csv"), moons(np.random.default_rng(0), 60)[0])

@@ -1,0 +1,104 @@
+"""Writing CSV: generated data sets and streamed predictions (reading is `csv_io`).
+
+May import numpy, the standard library and `nncli.atomic`; never typer or rich.
+Output goes to stdout (`-`) or to a file written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import sys
+from typing import IO, Callable, Iterable, Sequence
+
+import numpy as np
+
+from nncli.csv_io import CHUNK_ROWS, Table
+
+def quote(text: str) -> str:
+    """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break."""
+    if any(ch in text for ch in ',"\r\n') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _format_rows(cols: list[tuple[str, list]]) -> str:
+    """CSV text for columns given as (printf format, values): one `%` for the whole chunk.
+
+    Text values must already be quoted (format "%s"); numbers are formatted by
+    the `%` operator in C rather than one Python call per cell.
+    """
+    if not cols:
+        return ""
+    if len(cols) == 1 and cols[0][0] == "%s":  # one text column, as predict writes by default
+        return "\n".join(cols[0][1]) + "\n" if cols[0][1] else ""
+    n = len(cols[0][1])
+    row = ",".join(fmt for fmt, _ in cols) + "\n"
+    values = cols[0][1] if len(cols) == 1 else list(itertools.chain.from_iterable(zip(*(v for _, v in cols))))
+    return (row * n) % tuple(values)
+
+
+def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
+    """A column for `_format_rows`: text quoted as CSV needs, integers as is, floats by `fmt`."""
+    if values.dtype.kind in "US":
+        return "%s", [quote(v) for v in values.tolist()]
+    return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
+
+
+def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
+    """Run `write_all` on stdout, or on a file written atomically."""
+    if path == "-":
+        write_all(sys.stdout)
+        sys.stdout.flush()
+        return
+    from nncli.atomic import atomic_write
+
+    def write(f: IO[bytes]) -> None:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        write_all(text)
+        text.flush()
+        text.detach()
+
+    atomic_write(path, write)
+
+
+def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
+    """Write named columns (numbers or text) as a CSV file ('-' for stdout)."""
+    def write_all(out: IO[str]) -> None:
+        out.write(",".join(quote(c) for c in columns) + "\n")
+        n = len(next(iter(columns.values())))
+        for s in range(0, n, CHUNK_ROWS):
+            out.write(_format_rows([_column(a[s:s + CHUNK_ROWS], "%.6g") for a in columns.values()]))
+
+    _open_output(path, write_all)
+
+
+def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table, np.ndarray, np.ndarray | None]]",
+                      keep: Sequence[str], proba: bool) -> None:
+    """Stream predictions as CSV: kept columns, then `prediction`, then `p_<class>` columns.
+
+    Each chunk is written and flushed before the next is read, so when a later
+    row fails, the output holds exactly the predictions of the rows before it.
+    """
+    target = model.target  # type: ignore[attr-defined]
+    classes = np.array([quote(c) for c in target.classes], dtype=object)
+    if target.task == "regression":
+        pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
+    else:
+        pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
+
+    def write_all(out: IO[str]) -> None:
+        out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
+        out.flush()
+        for chunk, pred, P in chunks:
+            cols = [_column(chunk.columns[k].values) for k in keep]
+            if target.task == "regression":
+                cols += [_column(pred[:, j]) for j in range(pred.shape[1])]
+            else:
+                cols.append(("%s", classes[pred].tolist()))
+                if P is not None:
+                    cols += [_column(P[:, j], "%.6g") for j in range(P.shape[1])]
+            out.write(_format_rows(cols))
+            out.flush()
+
+    _open_output(path, write_all)
