@@ -113,10 +113,19 @@ def _mantissas(padded: np.ndarray, point: np.ndarray, end: np.ndarray, n_int: np
     return I, one_by_one
 
 
-def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+def _owner(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray, ncols: int) -> np.ndarray | None:
     """Index of the field holding each mark position; None if a field holds two."""
-    if len(marks) == len(starts) and np.all(marks >= starts) and np.all(marks < ends):
-        return np.arange(len(marks))  # one per field, the common case for dots
+    field = None
+    if len(marks) == len(starts):
+        field = np.arange(len(marks))  # one per field: a point in every number
+    elif len(marks) and len(starts) >= ncols:
+        # The same columns of every row hold one each, say a point in the float columns but
+        # none in a label column: guess from the first row (a binary search per mark costs more).
+        cols = np.searchsorted(ends[:ncols], marks[:np.searchsorted(marks, ends[ncols - 1])])
+        if len(cols) * (len(starts) // ncols) == len(marks) and np.all(cols[1:] > cols[:-1]):
+            field = (np.arange(0, len(starts), ncols)[:, None] + cols).ravel()
+    if field is not None and np.all(marks >= starts[field]) and np.all(marks < ends[field]):
+        return field  # (sorted marks, each inside its own field of a sorted list: one per field)
     field = np.searchsorted(ends, marks)
     if len(field) > 1 and np.any(field[1:] == field[:-1]):
         return None
@@ -167,7 +176,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     exponent = None
     if b"e" in block or b"E" in block:
         exps = np.flatnonzero((B | 0x20) == ord("e"))
-        field = _owner(exps, starts, ends)
+        field = _owner(exps, starts, ends, ncols)
         if field is None:
             return None
         mantissa_end = ends.copy()
@@ -189,7 +198,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     point = mantissa_end
     if b"." in block:
         dots = np.flatnonzero(B == _DOT)
-        field = _owner(dots, starts, ends)
+        field = _owner(dots, starts, ends, ncols)
         if field is None or np.any(dots >= mantissa_end[field]):
             return None
         point = mantissa_end.copy()

@@ -204,3 +204,11 @@ def test_labels_written_as_numbers_stay_text_as_written(tmp_path, monkeypatch, b
         chunks = list(reader.chunks())
     assert all(c.columns["b"].is_text for c in chunks)
     assert [v for c in chunks for v in c.columns["b"].values.tolist()] == labels
+
+
+def test_two_marks_in_one_field_are_refused_on_every_row():
+    """The same column holding two points (or exponents) on every row is not one per field."""
+    for text in (b"1.2.3,4\n5.6.7,8\n", b"1e1e1,4\n5e1e1,8\n", b"1,2.3.4\n5,6.7.8\n"):
+        assert parse_block(text, 2, ",", np.float32) is None
+    got = parse_block(b"1.5,4\n5,8.5\n0,1\n", 2, ",", np.float32)
+    assert got is not None and got.tolist() == [[1.5, 4], [5, 8.5], [0, 1]]
