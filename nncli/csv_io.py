@@ -73,6 +73,9 @@ class Table:
     header: list[str]
     columns: dict[str, Column]
     lines: np.ndarray  # physical line number of each row, int64
+    # From the block path: the numeric columns (in `columns` order) as the rows of one array, of
+    # which those columns' values are views; `read` copies a chunk's numbers in one operation.
+    numbers: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -449,18 +452,18 @@ class TableReader:
     def _text_now(self) -> frozenset[str]:
         return frozenset(c for c in self.columns if self._reads_text(c))
 
-    def _convert_block(self, block: bytes, text: frozenset[str]) -> tuple[frozenset[str], list[np.ndarray]] | None:
-        """The selected columns of a plain block, each its own array: numbers converted all at once
-        (`csv_numbers`), the `text` columns cut out as written. None if it needs a closer look."""
+    def _convert_block(self, block: bytes, text: frozenset[str]
+                       ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray]] | None:
+        """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
+        as the rows of one array; the `text` ones cut out as written. None if it needs a closer look."""
         ncols, d = len(self.header), self.delimiter
-        idx = [self._idx[c] for c in self.columns]
-        is_text = [c in text for c in self.columns]
-        text_idx = [j for j, t in zip(idx, is_text) if t]
-        unselected = sorted(set(range(ncols)) - set(idx))
+        number_idx = [self._idx[c] for c in self.columns if c not in text]
+        text_idx = [self._idx[c] for c in self.columns if c in text]
+        unselected = sorted(set(range(ncols)) - set(self._idx.values()))
         skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
         n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
-        columns: list = [None if t else np.empty(n, self.dtype) for t in is_text]
-        cells: list[list[np.ndarray]] = [[] for _ in self.columns]
+        numbers = np.empty((len(number_idx), n), self.dtype)
+        cells: list[list[np.ndarray]] = [[] for _ in text_idx]
         start = row = 0
         while start < len(block):
             end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
@@ -472,25 +475,23 @@ class TableReader:
                 arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
             if arr is None:
                 return None
-            for col, j in zip(columns, idx):
-                if col is not None:
-                    col[row:row + len(arr)] = arr[:, j]
-            if text_idx:
-                for k, c in zip((k for k, t in enumerate(is_text) if t), block_cells(piece, ncols, d, text_idx)):
-                    cells[k].append(c)
+            numbers[:, row:row + len(arr)] = arr.T[number_idx]  # (arr.T: one contiguous row per column)
+            for k, c in enumerate(block_cells(piece, ncols, d, text_idx) if text_idx else []):
+                cells[k].append(c)
             start, row = end, row + len(arr)
-        return text, [col if col is not None else np.concatenate(cells[k]) for k, col in enumerate(columns)]
+        return text, numbers, [np.concatenate(c) for c in cells]
 
     def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:
         """The table of a plain block: as converted by `job`, else through loadtxt or the csv module."""
         converted = job.result()
         # An auto column may have shown text since the job started: then it was converted wrongly.
         if converted is not None and converted[0] == self._text_now():
-            text, values = converted
-            lines = np.arange(start, start + len(values[0]), dtype=np.int64)
-            cols = {c: self._text_column(c, v, lines) if c in text else Column(c, v, False)
-                    for c, v in zip(self.columns, values)}
-            return Table(self.name, self.header, cols, lines), None
+            text, numbers, cells = converted
+            lines = np.arange(start, start + numbers.shape[1], dtype=np.int64)
+            rows, texts = iter(numbers), iter(cells)
+            cols = {c: self._text_column(c, next(texts), lines) if c in text else Column(c, next(rows), False)
+                    for c in self.columns}
+            return Table(self.name, self.header, cols, lines, numbers), None
         lines = block.decode("utf-8").split("\n")
         lines.pop()  # after the last LF
         table = self._fast(lines, start)
@@ -518,6 +519,10 @@ class TableReader:
                 for c, k in row_of.items():
                     pieces[c].append(Column(c, block[k, :n].copy(), False))
                 block, row_of = None, {}
+            if chunk.numbers is not None and block is not None and len(row_of) == len(numeric):
+                block[:, n:n + m] = chunk.numbers  # every numeric column at once
+                for c in numeric:
+                    del chunk.columns[c]
             for c, col in chunk.columns.items():
                 k = row_of.get(c)
                 if k is not None and not col.is_text:

@@ -303,7 +303,7 @@ def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]
     cells = []
     for k in columns:
         first, length = starts[k::ncols], ends[k::ncols] - starts[k::ncols]
-        width = int(length.max())
+        width = max(int(length.max()), 1)  # (S0 is no dtype: all cells empty)
         padded = np.concatenate([B, np.zeros(width, dtype=np.uint8)])
         window = sliding_window_view(padded, width)[first]  # each cell and what follows it
         text = np.where(np.arange(width) < length[:, None], window, 0)  # NUL padding ends an S string

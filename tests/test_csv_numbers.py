@@ -212,3 +212,7 @@ def test_two_marks_in_one_field_are_refused_on_every_row():
         assert parse_block(text, 2, ",", np.float32) is None
     got = parse_block(b"1.5,4\n5,8.5\n0,1\n", 2, ",", np.float32)
     assert got is not None and got.tolist() == [[1.5, 4], [5, 8.5], [0, 1]]
+
+
+def test_a_text_column_of_empty_cells():
+    assert csv_numbers.block_cells(b"1.5,2,\n3,4,\n", 3, ",", [2])[0].tolist() == ["", ""]
