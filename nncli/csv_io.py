@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
-from nncli.csv_numbers import block_cells, parse_block
+from nncli.csv_numbers import block_cells, count_lines, parse_block
 from nncli.errors import DataError, shorten
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def _parse_header(line: str, name: str, delimiter: str) -> list[str]:
 
 
 class TableReader:
-    """Reads a CSV file chunk by chunk; see `read_table` and `iter_chunks`.
+    """Reads a CSV file chunk by chunk; see `read_table` and `chunks`.
 
     Parameters
     ----------
@@ -400,7 +400,7 @@ class TableReader:
         # Plain blocks are converted ahead, on worker threads (NumPy releases the GIL), while
         # this thread reads the file and the caller works on the previous chunk. Anything that
         # depends on earlier rows (text columns, error reports) is done here, in order.
-        ahead: collections.deque[tuple[int, bytes, Future | None]] = collections.deque()
+        ahead: collections.deque[tuple[int, bytes, Future]] = collections.deque()
         with ThreadPoolExecutor(PARSE_THREADS) as pool:
             try:
                 while True:
@@ -432,8 +432,7 @@ class TableReader:
                         raise error
             finally:
                 for _, _, job in ahead:
-                    if job is not None:
-                        job.cancel()
+                    job.cancel()
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor") -> bool:
         """Queue the next plain block, its conversion started on `pool`; False at the end or an odd block."""
@@ -444,15 +443,15 @@ class TableReader:
             self._pending = block + self._pending  # read again, line by line, once `ahead` is empty
             self._odd = True
             return False
-        start = self._line_no + 1
-        self._line_no += int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
-        ahead.append((start, block, pool.submit(self._convert_block, block, self._text_now())))
+        start, n = self._line_no + 1, count_lines(block)
+        self._line_no += n
+        ahead.append((start, block, pool.submit(self._convert_block, block, n, self._text_now())))
         return True
 
     def _text_now(self) -> frozenset[str]:
         return frozenset(c for c in self.columns if self._reads_text(c))
 
-    def _convert_block(self, block: bytes, text: frozenset[str]
+    def _convert_block(self, block: bytes, n: int, text: frozenset[str]
                        ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray]] | None:
         """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
         as the rows of one array; the `text` ones cut out as written. None if it needs a closer look."""
@@ -461,7 +460,6 @@ class TableReader:
         text_idx = [self._idx[c] for c in self.columns if c in text]
         unselected = sorted(set(range(ncols)) - set(self._idx.values()))
         skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
-        n = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))
         numbers = np.empty((len(number_idx), n), self.dtype)
         cells: list[list[np.ndarray]] = [[] for _ in text_idx]
         start = row = 0
@@ -558,7 +556,7 @@ class TableReader:
         pyarrow's, holds the table once and needs no import; pyarrow pays off for anything else."""
         head = self._pending[:self._pending.rfind(b"\n") + 1]
         return (self._lines is None and bool(head) and self._plain(head)
-                and self._convert_block(head, self._text_now()) is not None)
+                and self._convert_block(head, count_lines(head), self._text_now()) is not None)
 
     def _rows_left(self) -> int | None:
         """At most how many rows are left: the lines of a regular, uncompressed file; else None."""
@@ -571,7 +569,7 @@ class TableReader:
                     return None
                 f.seek(0)
                 while data := f.read(1 << 22):
-                    total += int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
+                    total += count_lines(data)
         except OSError:
             return None
         return max(total + 1 - self.line_no, 0)  # + 1: a last line without LF (lone-CR files: see read)

@@ -71,6 +71,11 @@ def _parse8(v: np.ndarray) -> np.ndarray:
     return v
 
 
+def count_lines(data: bytes) -> int:
+    """The number of LFs in `data` (NumPy counts bytes ~10x faster than `bytes.count`)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == _NL))
+
+
 def _words(padded: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The 8 bytes before each offset `end + 8` of `padded` (offset `end` of the block), as uint64."""
     view = np.ndarray((len(padded) - 7,), dtype=_U8, buffer=padded, strides=(1,))  # unaligned 8-byte loads
@@ -157,7 +162,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
         if block is None:
             return None
     B = np.frombuffer(block, dtype=np.uint8)
-    n_lines = int(np.count_nonzero(B == _NL))  # (numpy counts bytes ~10x faster than bytes.count)
+    n_lines = count_lines(block)
     starts, ends = _fields(B, delimiter)
     if len(ends) != n_lines * ncols or not np.all(B[ends[ncols - 1::ncols]] == _NL):
         return None  # some line has too many or too few fields

@@ -1,6 +1,6 @@
 """Writing CSV: generated data sets and streamed predictions (reading is `csv_io`).
 
-May import numpy, the standard library and `nncli.atomic`; never typer or rich.
+May import numpy, the standard library, `nncli.csv_io` and `nncli.atomic`; never typer or rich.
 Output goes to stdout (`-`) or to a file written atomically.
 """
 
