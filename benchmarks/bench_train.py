@@ -79,11 +79,22 @@ class NncliRun:
                 bound = 1.0 / np.sqrt(W.shape[0])
                 W[...] = rng.uniform(-bound, bound, W.shape)
                 b[...] = rng.uniform(-bound, bound, b.shape)
+        # As `nncli fit --threads N` does: nncli splits the work over N threads itself, with BLAS on
+        # one thread (the other contenders in this process keep N BLAS threads).
+        self._own_threads = ARGS.threads > 1 and hasattr(self.net, "use_threads")
+        if self._own_threads:
+            self.net.use_threads(ARGS.threads)
         config = TrainConfig(epochs=10**6, batch_size=wl.batch_size, lr=1e-3, optimizer="adam")
         self._epochs = fit_iter(self.net, X, Y, config, rng)
 
     def epoch(self) -> None:
-        next(self._epochs)
+        if self._own_threads:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1, user_api="blas"):
+                next(self._epochs)
+        else:
+            next(self._epochs)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         out = self.net.output(X)

@@ -122,7 +122,7 @@ DataArg = Annotated[str, typer.Argument(help="CSV file with a header row ('-' fo
                                         show_default=False)]
 ModelArg = Annotated[str, typer.Argument(help="Model file written by `nncli fit`.", show_default=False)]
 Threads = Annotated[Optional[int], typer.Option(
-    "--threads", help="BLAS threads (default: $NNCLI_THREADS, else 1; small models run fastest on one).",
+    "--threads", help="Threads for the matrix products and optimizer steps (default: $NNCLI_THREADS, else 1).",
     show_default=False)]
 Delimiter = Annotated[Optional[str], typer.Option(
     "--delimiter", help="Field delimiter (default: detected from the header among , ; tab |).", show_default=False)]
@@ -178,15 +178,22 @@ DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": 
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def set_threads(threads: Optional[int]) -> None:
-    """Set BLAS threads; effective only before NumPy is imported (as from the command line)."""
+def set_threads(threads: Optional[int]) -> int:
+    """Resolve --threads (or $NNCLI_THREADS) and keep BLAS to one thread; returns the count.
+
+    nncli splits its networks' work over threads itself (`nncli.core.team`): on
+    these small matrices that runs faster than BLAS threads, and a waiting
+    thread sleeps instead of spinning. Effective only before NumPy is imported
+    (as from the command line).
+    """
     if threads is None:
         env = os.environ.get("NNCLI_THREADS")
         threads = int(env) if env and env.isdigit() else 1
     if threads < 1 or threads > 256:
         raise UsageError(f"--threads must be between 1 and 256, not {threads}")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+        os.environ[var] = "1"
+    return threads
 
 
 def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
@@ -356,7 +363,7 @@ def fit(
 
     Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
     """
-    set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
         hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs, batch_size, l2, lr_schedule,
@@ -386,7 +393,7 @@ def fit(
         for n in tdata.notices:
             render.notice(n)
     with StopFlag() as stop:
-        run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop,
+        run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
         render.run_training(run, tdata, mode)
         trained = run.model()
@@ -481,7 +488,7 @@ def lr_find(
 
     Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
-    set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
         hidden, activation, dropout, optimizer, 1e-3, 0.9, False, 1, batch_size, 0.0, LrSchedule.constant,
@@ -497,6 +504,7 @@ def lr_find(
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
     net = workflow.build_network(tdata, mopts, dtype.value, np.random.default_rng(seed))
+    net.use_threads(threads)
     sweep = lr_sweep(net, tdata.X, tdata.Y, np.random.default_rng(seed), batch_size=batch_size,
                      optimizer=optimizer.value, lr_min=lr_min, lr_max=lr_max, steps=steps,
                      sample_weight=tdata.sample_weight)
@@ -527,12 +535,13 @@ def predict(
     d = check_delimiter(delimiter)
     if output != "-":
         check_output(output, data, model)
-    set_threads(threads)
+    threads = set_threads(threads)
     from nncli import csv_write, render, workflow
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model)
+    m.network.use_threads(threads)
     report = EncodeReport()
     chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
@@ -565,12 +574,13 @@ def eval_(
     Example: nncli eval model.npz test.csv --json
     """
     d = check_delimiter(delimiter)
-    set_threads(threads)
+    threads = set_threads(threads)
     from nncli import render, workflow
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model)
+    m.network.use_threads(threads)
     report = EncodeReport()
     result = workflow.evaluate_model(m, data, d, report)
     _encode_notices(render, report)

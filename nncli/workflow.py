@@ -263,10 +263,12 @@ class Training:
     """A training run: iterate it for EpochStats; afterwards `model()` has the result."""
 
     def __init__(self, data: TrainingData, mopts: ModelOptions, config: TrainConfig, *, seed: int, dtype: str,
-                 should_stop: Callable[[], bool] | None = None, extra_config: dict | None = None):
+                 should_stop: Callable[[], bool] | None = None, extra_config: dict | None = None,
+                 threads: int = 1):
         self.data, self.mopts, self.config = data, mopts, config
         rng = np.random.default_rng(seed)
         self.net = build_network(data, mopts, dtype, rng)
+        self.net.use_threads(threads)
         self.rng = rng
         self.should_stop = should_stop
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}

@@ -1,4 +1,7 @@
-"""--threads must be applied before anything imports NumPy: OpenBLAS reads its thread count once, at import."""
+"""--threads must be applied before anything imports NumPy: OpenBLAS reads its thread count once, at import.
+
+nncli splits its work over threads itself, so BLAS always gets one thread.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,15 @@ import pytest
 
 # Runs the CLI with set_threads wrapped: it fails if NumPy is already loaded when it runs.
 SCRIPT = """
-import sys
+import os, sys
 import nncli.cli as cli
 set_threads = cli.set_threads
 def checked(threads):
     assert "numpy" not in sys.modules, "NumPy was imported before --threads was applied"
-    set_threads(threads)
+    n = set_threads(threads)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1", "BLAS must run on one thread"
+    assert n == (threads or int(os.environ.get("NNCLI_THREADS", "1")))
+    return n
 cli.set_threads = checked
 sys.argv = ["nncli", *sys.argv[1:]]
 cli.main()
@@ -35,7 +41,8 @@ def data(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", "--threads", "1"],
-    ["lr-find", "d.csv", "-q", "--steps", "10", "--threads", "1"],
+    ["fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", "--threads", "2"],
+    ["lr-find", "d.csv", "-q", "--steps", "10", "--threads", "2"],
 ])
 def test_training_commands_set_threads_before_numpy(data, args):
     r = run(*args, cwd=data)
@@ -44,6 +51,6 @@ def test_training_commands_set_threads_before_numpy(data, args):
 
 def test_predict_and_eval_set_threads_before_numpy(data):
     assert run("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=data).returncode == 0
-    for args in (["predict", "m.npz", "d.csv", "--threads", "1"], ["eval", "m.npz", "d.csv", "--json", "--threads", "1"]):
+    for args in (["predict", "m.npz", "d.csv", "--threads", "2"], ["eval", "m.npz", "d.csv", "--json", "--threads", "1"]):
         r = run(*args, cwd=data)
         assert r.returncode == 0, r.stderr

@@ -11,6 +11,10 @@ of +-1000 give finite losses and no overflow warnings.
 
 Y is float and shaped like Z: targets for mse, 0/1 for bce, one-hot for ce.
 An optional sample weight w (n,) scales each row's loss (class weights).
+
+`value_and_delta(Z, Y, w, batch_rows=N)` works on some rows of a batch of N
+(a thread's share, see `Network.train_step`): it returns the mean loss of its
+own rows and scales the gradient for the mean over all N.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def mse_value(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> floa
     return _mean((E * E).mean(axis=1), w)
 
 
-def mse_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+def mse_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                        batch_rows: int | None = None) -> float:
     """Loss value; Z is overwritten with dLoss/dZ."""
     np.subtract(Z, Y, out=Z)
     n, k = Z.shape
@@ -47,7 +52,7 @@ def mse_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = Non
         loss = float(np.vdot(Z, Z)) / (n * k)
     else:
         loss = _mean((Z * Z).mean(axis=1), w)
-    _scale_delta(Z, w, 2.0 / (n * k))
+    _scale_delta(Z, w, 2.0 / ((batch_rows or n) * k))
     return loss
 
 
@@ -70,7 +75,8 @@ def sigmoid_output(Z: np.ndarray) -> np.ndarray:
     return P
 
 
-def bce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+def bce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                        batch_rows: int | None = None) -> float:
     # With S = softplus(z) = log(1 + e^z): loss = S - z*y and sigmoid(z) = exp(z - S),
     # so one stable logaddexp serves both, in a few whole-batch calls.
     S = np.logaddexp(0.0, Z)
@@ -82,7 +88,7 @@ def bce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = Non
     np.subtract(Z, S, out=S)
     np.exp(S, out=S)
     np.subtract(S, Y, out=Z)
-    _scale_delta(Z, w, 1.0 / n)
+    _scale_delta(Z, w, 1.0 / (batch_rows or n))
     return loss
 
 
@@ -104,13 +110,14 @@ def softmax_output(Z: np.ndarray) -> np.ndarray:
     return P
 
 
-def ce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+def ce_value_and_delta(Z: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                       batch_rows: int | None = None) -> float:
     # log_softmax once; softmax = exp(log_softmax), so both come from one pass.
     L = _log_softmax(Z)
     loss = -float(np.vdot(Y, L)) / Z.shape[0] if w is None else _mean(-(Y * L).sum(axis=1), w)
     np.exp(L, out=Z)
     Z -= Y
-    _scale_delta(Z, w, 1.0 / Z.shape[0])
+    _scale_delta(Z, w, 1.0 / (batch_rows or Z.shape[0]))
     return loss
 
 

@@ -15,12 +15,13 @@ Imports numpy and the core only.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
+from nncli.core.team import Team, team
 
 PREDICT_CHUNK = 8192
 
@@ -56,6 +57,17 @@ class Network:
         self.b, self.db = (self._views(self.params, [(s,) for s in self.sizes[1:]], self.n_weights),
                            self._views(self.grads, [(s,) for s in self.sizes[1:]], self.n_weights))
         self._buffers: dict[int, dict[str, list[np.ndarray]]] = {}
+        self.team: Team | None = None  # see use_threads
+        self._grads: list[tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]] = []  # see _part_grads
+
+    def use_threads(self, threads: int) -> None:
+        """Split training steps and predictions over this many threads (see `train_step`).
+
+        Each thread works on its own rows of the batch. Predictions are the same
+        as on one thread; a training step's gradient is summed in a different
+        order, so a run matches a one-thread run only up to rounding.
+        """
+        self.team = team(threads) if threads > 1 else None
 
     @staticmethod
     def _views(flat: np.ndarray, shapes: list[tuple[int, ...]], offset: int) -> list[np.ndarray]:
@@ -120,47 +132,117 @@ class Network:
         With dropout > 0 and an rng, hidden units are dropped with probability p
         and the survivors scaled by 1/(1-p) (inverted dropout).
         """
+        bufs = self._start_batch(X, rng)
+        return self._forward_rows(bufs, 0, X.shape[0])
+
+    def backward(self, dZ: np.ndarray) -> None:
+        """Backpropagate dLoss/dlogits (as left in the logits buffer) into `grads`."""
+        self._backward_rows(self._buffers_for(dZ.shape[0]), 0, dZ, self.dW, self.db)
+
+    def train_step(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                   rng: np.random.Generator | None = None, pred: np.ndarray | None = None) -> float:
+        """Forward pass, loss and backpropagation of one batch: fills `grads`, returns the mean loss.
+
+        `pred`, if given, receives each row's predicted class (for the accuracy),
+        taken from the logits before the loss overwrites them with its gradient.
+
+        On a team of threads (`use_threads`) each thread runs the whole step on
+        its own rows of the batch, with its own gradient buffer; the buffers
+        are then summed. One hand-off per step, however deep the network.
+        """
+        n = X.shape[0]
+        bufs = self._start_batch(X, rng)
+        team = self.team
+        if team is None or n < 2 * team.size or not team.worth_splitting(6 * n * self.n_weights):
+            return self._step_rows(bufs, 0, n, n, Y, w, pred, self.dW, self.db)
+        grads = self._part_grads(team.size)
+        losses = [0.0] * team.size
+
+        def part(i: int) -> None:
+            lo, hi = team.bounds(n, i)
+            losses[i] = (hi - lo) * self._step_rows(bufs, lo, hi, n, Y, w, pred, *grads[i][1:])
+
+        team.run(part)
+        for flat, _, _ in grads[1:]:
+            self.grads += flat
+        return sum(losses) / n
+
+    def _start_batch(self, X: np.ndarray, rng: np.random.Generator | None) -> dict[str, list[np.ndarray]]:
+        """The buffers for a batch of X, and its dropout masks (all drawn here, in layer order)."""
         bufs = self._buffers_for(X.shape[0])
-        self._input = A = X
-        drop = self.dropout > 0 and rng is not None
-        self._dropped = drop
-        last = self.n_layers - 1
+        self._input = X
+        self._dropped = self.dropout > 0 and rng is not None
+        if self._dropped:
+            for M in bufs["mask"]:
+                rng.random(out=M, dtype=M.dtype)  # type: ignore[union-attr]
+                # floor(u + 1 - p) is 1 with probability 1 - p, else 0.
+                M += 1.0 - self.dropout
+                np.floor(M, out=M)
+                M *= 1.0 / (1.0 - self.dropout)
+        return bufs
+
+    def _step_rows(self, bufs: dict[str, list[np.ndarray]], lo: int, hi: int, n: int, Y: np.ndarray,
+                   w: np.ndarray | None, pred: np.ndarray | None, dW: list[np.ndarray], db: list[np.ndarray]) -> float:
+        """train_step on rows lo:hi of a batch of n rows, gradients into dW, db; their mean loss."""
+        Z = self._forward_rows(bufs, lo, hi)
+        if pred is not None:
+            if self.loss_name == "bce":
+                np.greater(Z[:, 0], 0.0, out=pred[lo:hi])
+            else:
+                Z.argmax(axis=1, out=pred[lo:hi])
+        loss = self.loss.value_and_delta(Z, Y[lo:hi], None if w is None else w[lo:hi], batch_rows=n)
+        self._backward_rows(bufs, lo, Z, dW, db)
+        return loss
+
+    def _forward_rows(self, bufs: dict[str, list[np.ndarray]], lo: int, hi: int) -> np.ndarray:
+        """The forward pass of rows lo:hi of the batch; returns their logits."""
+        A, last = self._input[lo:hi], self.n_layers - 1
         for l in range(self.n_layers):
-            Z = bufs["Z"][l]
+            Z = bufs["Z"][l][lo:hi]
             np.matmul(A, self.W[l], out=Z)
             Z += self.b[l]
             if l < last:
                 self.act_forward(Z)
-                if drop:
-                    M = bufs["mask"][l]
-                    rng.random(out=M, dtype=M.dtype)
-                    # floor(u + 1 - p) is 1 with probability 1 - p, else 0.
-                    M += 1.0 - self.dropout
-                    np.floor(M, out=M)
-                    M *= 1.0 / (1.0 - self.dropout)
-                    A = np.multiply(Z, M, out=bufs["D"][l])
-                else:
-                    A = Z
+                A = np.multiply(Z, bufs["mask"][l][lo:hi], out=bufs["D"][l][lo:hi]) if self._dropped else Z
         return Z
 
-    def backward(self, dZ: np.ndarray) -> None:
-        """Backpropagate dLoss/dlogits (as left in the logits buffer) into `grads`."""
-        bufs = self._buffers_for(dZ.shape[0])
+    def _backward_rows(self, bufs: dict[str, list[np.ndarray]], lo: int, dZ: np.ndarray,
+                       dW: list[np.ndarray], db: list[np.ndarray]) -> None:
+        """Backpropagate dZ, the logits' gradient of rows lo:lo+len(dZ), into dW and db."""
+        hi = lo + dZ.shape[0]
         for l in range(self.n_layers - 1, -1, -1):
             if l > 0:
-                H = bufs["Z"][l - 1]
-                A_prev = bufs["D"][l - 1] if self._dropped else H
+                A_prev = (bufs["D"] if self._dropped else bufs["Z"])[l - 1][lo:hi]
             else:
-                A_prev = self._input
-            np.matmul(A_prev.T, dZ, out=self.dW[l])
+                A_prev = self._input[lo:hi]
+            np.matmul(A_prev.T, dZ, out=dW[l])
             # The column sums of dZ as a matrix-vector product: 3x faster than np.add.reduce
             # over axis 0 (9 -> 4 us on 256 x 256).
-            np.matmul(bufs["ones"][0], dZ, out=self.db[l])
+            np.matmul(bufs["ones"][0][: hi - lo], dZ, out=db[l])
             if l > 0:
-                dA = np.matmul(dZ, self.W[l].T, out=bufs["dA"][l - 1])
+                dA = np.matmul(dZ, self.W[l].T, out=bufs["dA"][l - 1][lo:hi])
                 if self._dropped:
-                    dA *= bufs["mask"][l - 1]
-                dZ = self.act_backward(dA, H)
+                    dA *= bufs["mask"][l - 1][lo:hi]
+                dZ = self.act_backward(dA, bufs["Z"][l - 1][lo:hi])
+
+    def _part_grads(self, parts: int) -> list[tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]]:
+        """Gradient buffers (flat, dW views, db views) for each part of a split step; the first is `grads`."""
+        if len(self._grads) != parts:
+            self._grads = [(self.grads, self.dW, self.db)]
+            shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+            for _ in range(parts - 1):
+                flat = np.zeros(self.n_params, self.dtype)
+                self._grads.append((flat, self._views(flat, shapes, 0),
+                                    self._views(flat, [(s,) for s in self.sizes[1:]], self.n_weights)))
+        return self._grads
+
+    def _split(self, n: int, flops: float, work: Callable[[int, int], None]) -> None:
+        """work(lo, hi) over 0..n-1: in one call, or in parts on the team's threads if worth it."""
+        team = self.team
+        if team is not None and n >= team.size and team.worth_splitting(flops):
+            team.run(lambda i: work(*team.bounds(n, i)))
+        else:
+            work(0, n)
 
     # -- inference (allocating, chunked) ---------------------------------------------------
     def logits(self, X: np.ndarray) -> np.ndarray:
@@ -170,16 +252,20 @@ class Network:
         # Hidden activations reuse one buffer per layer across chunks: fresh multi-megabyte
         # arrays per chunk would cost more in page faults than the products themselves.
         hidden = [np.empty((min(n, PREDICT_CHUNK), s), self.dtype) for s in self.sizes[1:-1]]
-        for s in range(0, n, PREDICT_CHUNK):
-            A = np.asarray(X[s:s + PREDICT_CHUNK], dtype=self.dtype)
-            k = A.shape[0]
+
+        def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
+            A = np.asarray(X[s + lo:s + hi], dtype=self.dtype)
             for l in range(self.n_layers):
-                Z = out[s:s + k] if l == last else hidden[l][:k]
+                Z = out[s + lo:s + hi] if l == last else hidden[l][lo:hi]
                 np.matmul(A, self.W[l], out=Z)
                 Z += self.b[l]
                 if l < last:
                     self.act_forward(Z)
                 A = Z
+
+        for s in range(0, n, PREDICT_CHUNK):
+            k = min(PREDICT_CHUNK, n - s)
+            self._split(k, 2 * k * self.n_weights, lambda lo, hi, s=s: rows(s, lo, hi))
         return out
 
     def output(self, X: np.ndarray) -> np.ndarray:

@@ -18,49 +18,89 @@ import math
 
 import numpy as np
 
+from nncli.core.team import Team
 
-class SGD:
-    """Plain gradient descent: p <- p - lr * g."""
+# Element-wise work counted in multiply-adds per element and vector pass, for Team.worth_splitting:
+# a float32 pass runs at ~2-5 G elements/s against ~100 GFLOP/s for a matrix product.
+PASS_FLOPS = 20
 
-    def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01):
-        self.lr = lr
+
+class _Optimizer:
+    """The shared step: scalars once, then the vector update on the whole vector or in parts.
+
+    On a team of threads (`team`), a big parameter vector is cut into one
+    contiguous piece per thread; every operation is element-wise, so the
+    result is the same as in one piece.
+    """
+
+    team: Team | None = None
+    passes = 2  # whole-vector operations per step, to judge whether splitting is worth it
+
+    def __init__(self, n: int, dtype: type):
         self._scratch = _Scratch(n, dtype)
 
     def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
         tmp = self._scratch.get(grads, overwrite_grads)
-        np.multiply(grads, float(self.lr), out=tmp)
-        params -= tmp
+        c = self._coefficients()
+        n, team = params.size, self.team
+        if team is not None and team.worth_splitting(n * PASS_FLOPS * self.passes):
+            team.run(lambda i: self._update(slice(*team.bounds(n, i)), params, grads, tmp, c))
+        else:
+            self._update(slice(None), params, grads, tmp, c)
+
+    def _coefficients(self) -> tuple[float, ...]:
+        return (float(self.lr),)  # type: ignore[attr-defined]
+
+    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
+                c: tuple[float, ...]) -> None:
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
+    """Plain gradient descent: p <- p - lr * g."""
+
+    def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01):
+        super().__init__(n, dtype)
+        self.lr = lr
+
+    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
+                c: tuple[float, ...]) -> None:
+        np.multiply(grads[s], c[0], out=tmp[s])
+        params[s] -= tmp[s]
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr:g})"
 
 
-class Momentum:
+class Momentum(_Optimizer):
     """Heavy-ball momentum: v <- mu v - lr g; p <- p + v (Nesterov: p <- p + mu v - lr g)."""
+
+    passes = 5
 
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01, momentum: float = 0.9,
                  nesterov: bool = False):
+        super().__init__(n, dtype)
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
         self.velocity = np.zeros(n, dtype)
-        self._scratch = _Scratch(n, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
-        v, tmp = self.velocity, self._scratch.get(grads, overwrite_grads)
-        np.multiply(grads, float(self.lr), out=tmp)
+    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
+                c: tuple[float, ...]) -> None:
+        p, v, t = params[s], self.velocity[s], tmp[s]
+        np.multiply(grads[s], c[0], out=t)
         v *= self.momentum
-        v -= tmp
+        v -= t
         if self.nesterov:
-            params -= tmp
-            np.multiply(v, self.momentum, out=tmp)
+            p -= t
+            np.multiply(v, self.momentum, out=t)
         else:
-            tmp = v
-        params += tmp
+            t = v
+        p += t
 
     def __repr__(self) -> str:
         return f"Momentum(lr={self.lr:g}, momentum={self.momentum:g}, nesterov={self.nesterov})"
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma & Ba, 2015), its constant factors folded into the step size.
 
     `m` and `v` are kept as m / (1 - beta1) and v / (1 - beta2), i.e. the
@@ -69,34 +109,41 @@ class Adam:
     into two scalars, so a step is ten whole-vector operations.
     """
 
+    passes = 10
+
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(n, dtype)
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m = np.zeros(n, dtype)
         self.v = np.zeros(n, dtype)
         self.t = 0
-        self._scratch = _Scratch(n, dtype)
 
-    def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
+    def _coefficients(self) -> tuple[float, ...]:
         self.t += 1
-        b1, b2, m, v = self.beta1, self.beta2, self.m, self.v
-        tmp = self._scratch.get(grads, overwrite_grads)
-        m *= b1
-        m += grads
-        v *= b2
-        np.multiply(grads, grads, out=tmp)  # grads is not read after this (it may be tmp)
-        v += tmp
+        b1, b2 = self.beta1, self.beta2
         # Textbook: p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m / (1 - b1^t)
         # and v_hat = (1 - b2) v / (1 - b2^t) in terms of the scaled m, v kept here.
         # Python floats, never NumPy float64 scalars: those would make float32 vector
         # operations compute in float64 (NEP 50), ten times slower here.
         c1 = (1.0 - b1) / (1.0 - b1 ** self.t)
         c2 = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
-        np.sqrt(v, out=tmp)
-        tmp += float(self.eps / c2)
-        np.divide(m, tmp, out=tmp)
-        tmp *= float(self.lr * c1 / c2)
-        params -= tmp
+        return float(self.eps / c2), float(self.lr * c1 / c2)
+
+    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
+                c: tuple[float, ...]) -> None:
+        eps, rate = c
+        g, m, v, t = grads[s], self.m[s], self.v[s], tmp[s]
+        m *= self.beta1
+        m += g
+        v *= self.beta2
+        np.multiply(g, g, out=t)  # g is not read after this (it may be t)
+        v += t
+        np.sqrt(v, out=t)
+        t += eps
+        np.divide(m, t, out=t)
+        t *= rate
+        params[s] -= t
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
@@ -121,12 +168,16 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
 def make_optimizer(name: str, n: int, dtype: type, lr: float, *, momentum: float = 0.9,
-                   nesterov: bool = False) -> SGD | Momentum | Adam:
-    """Build an optimizer by its CLI name for a parameter vector of length n."""
+                   nesterov: bool = False, team: Team | None = None) -> SGD | Momentum | Adam:
+    """Build an optimizer by its CLI name for a parameter vector of length n (steps split over `team`)."""
+    opt: SGD | Momentum | Adam
     if name == "sgd":
-        return SGD(n, dtype, lr)
-    if name == "momentum":
-        return Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov)
-    if name == "adam":
-        return Adam(n, dtype, lr)
-    raise ValueError(f"unknown optimizer {name!r}")
+        opt = SGD(n, dtype, lr)
+    elif name == "momentum":
+        opt = Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov)
+    elif name == "adam":
+        opt = Adam(n, dtype, lr)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}")
+    opt.team = team
+    return opt

@@ -126,7 +126,7 @@ def fit_iter(
     n = X.shape[0]
     bs = max(1, min(config.batch_size, n))
     opt = make_optimizer(config.optimizer, net.n_params, net.dtype, config.lr,
-                         momentum=config.momentum, nesterov=config.nesterov)
+                         momentum=config.momentum, nesterov=config.nesterov, team=net.team)
     schedule = Schedule(config.lr_schedule, config.lr, config.epochs, decay=config.lr_decay,
                         step=config.lr_step, warmup=config.warmup)
     restore_best = val is not None or config.patience is not None
@@ -161,18 +161,14 @@ def fit_iter(
                 wc = None if w_chunk is None else np.take(sample_weight, rows, out=w_chunk[:k], mode="clip")
                 done = 0
                 for s in range(0, k, bs):
-                    Z = net.forward_train(Xc[s:s + bs], rng)
-                    m = Z.shape[0]
-                    if net.loss_name == "bce":  # before the loss overwrites Z with its gradient
-                        np.greater(Z[:, 0], 0.0, out=pred[s:s + m])
-                    elif classify:
-                        Z.argmax(axis=1, out=pred[s:s + m])
-                    batch_loss = net.loss.value_and_delta(Z, Yc[s:s + m], None if wc is None else wc[s:s + m])
+                    Xb = Xc[s:s + bs]
+                    m = Xb.shape[0]
+                    batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
+                                                pred[s:s + m] if classify else None)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr)
                     total_loss += batch_loss * m
                     done += m
-                    net.backward(Z)
                     if l2:
                         np.multiply(net.weights, l2, out=l2_tmp)
                         net.grads[: net.n_weights] += l2_tmp
@@ -263,7 +259,7 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
     """
     n = X.shape[0]
     bs = max(1, min(batch_size, n))
-    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min)
+    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min, team=net.team)
     ratio = (lr_max / lr_min) ** (1.0 / max(steps - 1, 1))
     lrs: list[float] = []
     losses: list[float] = []

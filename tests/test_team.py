@@ -1,0 +1,145 @@
+"""Work split over threads (`nncli.core.team`): the same numbers as on one thread."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from nncli.core import team as team_module
+from nncli.core.losses import LOSSES
+from nncli.core.network import Network
+from nncli.core.optimizers import make_optimizer
+from nncli.core.team import Team, team
+from nncli.core.training import TrainConfig, fit_iter
+from test_core_gradients import make_problem, numeric_grads
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Split work of any size, so small test problems take the threaded paths."""
+    monkeypatch.setattr(team_module, "MIN_SPLIT_FLOPS", 0)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_run_calls_every_part_once_on_distinct_threads(size):
+    t = Team(size)
+    calls: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def job(i: int) -> None:
+        with lock:
+            calls.append((i, threading.get_ident()))
+
+    for _ in range(50):  # repeated: the hand-off must reset between jobs
+        calls.clear()
+        t.run(job)
+        assert sorted(i for i, _ in calls) == list(range(size))
+        assert len({ident for _, ident in calls}) == size
+        assert dict(calls)[0] == threading.get_ident()  # part 0 runs on the caller
+
+
+def test_run_reraises_a_workers_error_and_stays_usable():
+    t = Team(2)
+
+    def bad(i: int) -> None:
+        if i == 1:
+            raise ValueError("part 1 failed")
+
+    with pytest.raises(ValueError, match="part 1 failed"):
+        t.run(bad)
+    seen = []
+    t.run(seen.append)
+    assert sorted(seen) == [0, 1]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 128, 1001])
+def test_bounds_cover_the_range_in_order(n):
+    t = Team(3)
+    pieces = [t.bounds(n, i) for i in range(3)]
+    assert pieces[0][0] == 0 and pieces[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+    assert max(hi - lo for lo, hi in pieces) - min(hi - lo for lo, hi in pieces) <= 1
+
+
+def test_team_is_shared_and_worth_splitting_needs_big_work():
+    assert team(2) is team(2)
+    assert not team(2).worth_splitting(1000)
+    assert team(2).worth_splitting(10 * team_module.MIN_SPLIT_FLOPS)
+    assert not Team(1).worth_splitting(10 * team_module.MIN_SPLIT_FLOPS)
+
+
+def _step(net: Network, X, Y, w, dropout_seed=None):
+    pred = np.empty(X.shape[0], np.int64)
+    rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+    loss = net.train_step(X, Y, w, rng, pred if net.loss_name != "mse" else None)
+    return loss, net.grads.copy(), pred
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_split_train_step_matches_one_thread(split_everything, loss, threads, weighted):
+    net, X, Y = make_problem(loss, "tanh", seed=3)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    one = _step(net, X, Y, w)
+    net.use_threads(threads)
+    split = _step(net, X, Y, w)
+    assert split[0] == pytest.approx(one[0], rel=1e-12)
+    np.testing.assert_allclose(split[1], one[1], rtol=1e-10, atol=1e-14)
+    if loss != "mse":
+        np.testing.assert_array_equal(split[2], one[2])
+
+
+def test_split_train_step_matches_finite_differences(split_everything):
+    net, X, Y = make_problem("ce", "sigmoid", seed=5)
+    net.use_threads(2)
+    _, grads, _ = _step(net, X, Y, None)
+    np.testing.assert_allclose(grads, numeric_grads(net, X, Y), rtol=1e-5, atol=1e-8)
+
+
+def test_split_train_step_draws_the_same_dropout_masks(split_everything):
+    net, X, Y = make_problem("ce", "relu", seed=2, hidden=(16, 8))
+    net.dropout = 0.5
+    one = _step(net, X, Y, None, dropout_seed=9)
+    net.use_threads(2)
+    split = _step(net, X, Y, None, dropout_seed=9)
+    np.testing.assert_allclose(split[1], one[1], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_split_optimizer_step_is_exactly_the_one_thread_step(split_everything, name):
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=1001).astype(np.float32), rng.normal(size=1001).astype(np.float32)
+    results = []
+    for t in (None, team(2)):
+        opt = make_optimizer(name, 1001, np.float32, 0.01, team=t)
+        params = start.copy()
+        for _ in range(3):
+            opt.step(params, grads.copy(), overwrite_grads=True)
+        results.append(params)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_split_logits_are_exactly_the_one_thread_logits(split_everything):
+    net, X, _ = make_problem("ce", "relu", seed=4)
+    X = np.random.default_rng(0).normal(size=(20_000, X.shape[1]))  # more than one prediction chunk
+    one = net.logits(X)
+    net.use_threads(2)
+    np.testing.assert_array_equal(net.logits(X), one)
+
+
+def test_fit_on_two_threads_learns_like_one(split_everything):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)]
+    losses = {}
+    for threads in (1, 2):
+        net = Network([4, 16, 3], "relu", "ce")
+        net.initialize(np.random.default_rng(1))
+        net.use_threads(threads)
+        stats = list(fit_iter(net, X, Y, TrainConfig(epochs=20, batch_size=64, lr=0.01), np.random.default_rng(2)))
+        losses[threads] = [s.loss for s in stats]
+        assert stats[-1].metric > 0.9
+    np.testing.assert_allclose(losses[2], losses[1], rtol=1e-4)
