@@ -44,15 +44,22 @@ class _Optimizer:
         c = self._coefficients()
         n, team = params.size, self.team
         if team is not None and team.worth_splitting(n * PASS_FLOPS * self.passes):
-            team.run(lambda i: self._update(slice(*team.bounds(n, i)), params, grads, tmp, c))
+            def part(i: int) -> None:
+                s = slice(*team.bounds(n, i))
+                self._update(c, params[s], grads[s], tmp[s], *(x[s] for x in self._state()))
+
+            team.run(part)
         else:
-            self._update(slice(None), params, grads, tmp, c)
+            self._update(c, params, grads, tmp, *self._state())
 
     def _coefficients(self) -> tuple[float, ...]:
         return (float(self.lr),)  # type: ignore[attr-defined]
 
-    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
-                c: tuple[float, ...]) -> None:
+    def _state(self) -> tuple[np.ndarray, ...]:
+        return ()  # the optimizer's per-parameter vectors, cut like the parameters
+
+    def _update(self, c: tuple[float, ...], p: np.ndarray, g: np.ndarray, t: np.ndarray, *state: np.ndarray) -> None:
+        """Update parameters p from gradients g (t: scratch, may be g), with scalars c and state vectors."""
         raise NotImplementedError
 
 
@@ -63,10 +70,9 @@ class SGD(_Optimizer):
         super().__init__(n, dtype)
         self.lr = lr
 
-    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
-                c: tuple[float, ...]) -> None:
-        np.multiply(grads[s], c[0], out=tmp[s])
-        params[s] -= tmp[s]
+    def _update(self, c: tuple[float, ...], p: np.ndarray, g: np.ndarray, t: np.ndarray, *state: np.ndarray) -> None:
+        np.multiply(g, c[0], out=t)
+        p -= t
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr:g})"
@@ -83,10 +89,12 @@ class Momentum(_Optimizer):
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
         self.velocity = np.zeros(n, dtype)
 
-    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
-                c: tuple[float, ...]) -> None:
-        p, v, t = params[s], self.velocity[s], tmp[s]
-        np.multiply(grads[s], c[0], out=t)
+    def _state(self) -> tuple[np.ndarray, ...]:
+        return (self.velocity,)
+
+    def _update(self, c: tuple[float, ...], p: np.ndarray, g: np.ndarray, t: np.ndarray, *state: np.ndarray) -> None:
+        (v,) = state
+        np.multiply(g, c[0], out=t)
         v *= self.momentum
         v -= t
         if self.nesterov:
@@ -130,10 +138,12 @@ class Adam(_Optimizer):
         c2 = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
         return float(self.eps / c2), float(self.lr * c1 / c2)
 
-    def _update(self, s: slice, params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
-                c: tuple[float, ...]) -> None:
+    def _state(self) -> tuple[np.ndarray, ...]:
+        return self.m, self.v
+
+    def _update(self, c: tuple[float, ...], p: np.ndarray, g: np.ndarray, t: np.ndarray, *state: np.ndarray) -> None:
         eps, rate = c
-        g, m, v, t = grads[s], self.m[s], self.v[s], tmp[s]
+        m, v = state
         m *= self.beta1
         m += g
         v *= self.beta2
@@ -143,7 +153,7 @@ class Adam(_Optimizer):
         t += eps
         np.divide(m, t, out=t)
         t *= rate
-        params[s] -= t
+        p -= t
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
