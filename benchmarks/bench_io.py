@@ -8,11 +8,12 @@ installed, pandas (C engine) and pyarrow, on a numeric CSV of --rows x --cols,
 and on the same with 1% of the cells empty (loadtxt then needs a converter to
 read them as NaN). "nncli (plain)" is read_table without its pyarrow path
 (NNCLI_NO_ARROW=1), as in a plain install; "nncli" is read_table with pyarrow
-installed (the `fast` extra), which uses pyarrow only for files whose first rows
-do not convert block-wise (here: the one with empty cells). Each reader runs in
-its own process: seconds (median of --reps runs), MB/s and rows/s, and the peak
-of traced allocations (tracemalloc, a separate run) as a multiple of the float32
-array the file holds.
+installed (the `fast` extra), which reads plain files through pyarrow (files with
+empty cells then fall back to nncli's own reader). Each reader runs in its own
+process, its modules (pyarrow too, where it is used) imported before the clock
+starts: seconds (median of --reps runs), MB/s and rows/s, and the peak of traced
+allocations (tracemalloc, plus Arrow's memory pool where Arrow is used; a
+separate run) as a multiple of the float32 array the file holds.
 
 Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 --predict-rows CSV to /dev/null; wall time, rows/s and peak RSS of the process
@@ -77,18 +78,20 @@ def child(reader: str, path: str, mode: str) -> None:
         raise SystemExit(f"unknown reader {reader}")
 
     # Import the reader's modules before measuring, so import time and memory do not count.
+    arrow = reader == "pyarrow" or (reader == "nncli" and not os.environ.get("NNCLI_NO_ARROW")
+                                    and available("pyarrow"))
     if reader.startswith("nncli"):
         import nncli.csv_io  # noqa: F401
+    if arrow:
+        import pyarrow.csv  # noqa: F401
     elif reader == "pandas":
         import pandas  # noqa: F401
-    elif reader == "pyarrow":
-        import pyarrow.csv  # noqa: F401
     if mode == "mem":
         tracemalloc.start()
         rows = read()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        if reader == "pyarrow":  # Arrow allocates outside tracemalloc's view: ask its memory pool
+        if arrow:  # Arrow allocates outside tracemalloc's view: ask its memory pool
             import pyarrow as pa
 
             peak += pa.default_memory_pool().max_memory()
@@ -171,13 +174,14 @@ def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, float
     """(wall seconds, peak RSS MB, CPU seconds) of one child process.
 
     It runs under a fresh Python, so that getrusage(RUSAGE_CHILDREN) sees that child alone.
+    MB are 10^6 bytes (ru_maxrss counts KiB), as the issue's limits and the array sizes are.
     """
     code = ("import resource, subprocess, sys, time\n"
             "t = time.perf_counter()\n"
             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
             "w = time.perf_counter() - t\n"
             "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-            "print(w, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime, r.returncode)\n")
+            "print(w, u.ru_maxrss * 1024 / 1e6, u.ru_utime + u.ru_stime, r.returncode)\n")
     r = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True,
                        env={**os.environ, **(env or {})})
     wall, rss, cpu, rc = r.stdout.split()

@@ -41,3 +41,16 @@ def keep_freed_memory(mmap_threshold: int = 16 << 20, trim_threshold: int = 64 <
     except (ValueError, OSError, AttributeError):
         return False
     return _done
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free memory back to the kernel now (malloc_trim), after a phase that freed a
+    lot that later phases will not reuse (pyarrow's parsing). Elsewhere than glibc it does nothing."""
+    if not _done:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

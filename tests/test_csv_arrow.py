@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -15,8 +18,6 @@ pytest.importorskip("pyarrow")
 @pytest.fixture(autouse=True)
 def arrow_for_any_size(monkeypatch):
     monkeypatch.setattr(csv_io, "ARROW_MIN_BYTES", 0)
-    # Files whose first rows convert block-wise skip pyarrow (test_csv_numbers); here pyarrow is tried on all.
-    monkeypatch.setattr(csv_io.TableReader, "_blocks_convert", lambda self: False)
 
 
 def read_both(path, monkeypatch, columns=None, **options):
@@ -95,3 +96,64 @@ def test_selected_columns_and_float64(tmp_path, monkeypatch):
     arrow, plain = read_both(path, monkeypatch, ["c", "a"], dtype=np.float64)
     assert_same(arrow, plain)
     assert arrow.columns["a"].values.dtype == np.float64
+
+
+def test_plain_numbers_go_through_pyarrow_without_importing_pandas(tmp_path):
+    path = tmp_path / "d.csv"
+    rng = np.random.default_rng(0)
+    path.write_text("a,b,c\n" + "".join(f"{x:.6g},{y:.6g},{int(z)}\n" for x, y, z in rng.normal(size=(3000, 3))))
+    code = (
+        "import sys, numpy as np\n"
+        "import pyarrow.csv, nncli.csv_io as c\n"
+        "calls = []\n"
+        "real = pyarrow.csv.read_csv\n"
+        "pyarrow.csv.read_csv = lambda *a, **k: calls.append(1) or real(*a, **k)\n"
+        "c.ARROW_MIN_BYTES = 0\n"
+        f"t = c.read_table({str(path)!r})\n"
+        "assert calls, 'pyarrow was not used'\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+        "a, b = t.columns['a'].values, t.columns['c'].values\n"
+        "assert a.base is not None and a.base is b.base  # one block\n"
+        f"ref = np.loadtxt({str(path)!r}, delimiter=',', skiprows=1, dtype=np.float32)\n"
+        "assert (np.stack([t.columns[c].values for c in 'abc']) == ref.T).all()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("slab", [40, 97, 1 << 20])
+def test_slabs_join_into_the_same_table(tmp_path, monkeypatch, slab):
+    """The file is parsed a slab at a time: any slab size gives the plain path's table (a line
+    longer than a slab: the plain path itself)."""
+    monkeypatch.setattr(csv_io, "ARROW_SLAB_BYTES", slab)
+    rng = np.random.default_rng(3)
+    rows = [f"{x:.5g},{'' if i % 7 == 3 else f'{y:.4g}'},{'cat' if i % 2 else 'dog'}"
+            for i, (x, y) in enumerate(rng.normal(size=(300, 2)))]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    arrow, plain = read_both(path, monkeypatch, text=["label"])
+    assert_same(arrow, plain)
+    assert np.isnan(arrow.columns["b"].values).sum() == sum(i % 7 == 3 for i in range(300))
+    if slab > 40:  # lines are up to ~25 bytes: every slab holds whole lines, so Arrow reads it all
+
+        def no_chunks(self):
+            raise AssertionError("the plain path ran")
+
+        monkeypatch.setattr(csv_io.TableReader, "chunks", no_chunks)
+        assert_same(read_table(str(path), text=["label"]), plain)
+
+
+def test_shorter_lines_further_on_grow_the_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_io, "ARROW_SLAB_BYTES", 256)
+    rows = [f"{i}.25,{i},{'long-label-' * 4 if i < 6 else 'a'}" for i in range(400)]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    arrow, plain = read_both(path, monkeypatch, text=["label"])
+    assert_same(arrow, plain)
+
+    def no_chunks(self):
+        raise AssertionError("the plain path ran")
+
+    monkeypatch.setattr(csv_io.TableReader, "chunks", no_chunks)
+    t = read_table(str(path), text=["label"])
+    assert t.columns["b"].values.tolist() == list(range(400))

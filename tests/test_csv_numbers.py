@@ -154,13 +154,9 @@ def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
     assert max(sizes) == 7 and sum(sizes) == 1000
 
 
-def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, monkeypatch):
-    """A file of plain numbers (and text) is read into one block (every numeric column a view of it),
-    without pyarrow; pyarrow is tried when the first rows do not convert all at once."""
-    def no_arrow(reader):
-        raise AssertionError("pyarrow was tried")
-
-    monkeypatch.setattr(csv_io, "_read_with_arrow", no_arrow)
+def test_read_holds_numbers_once(tmp_path, monkeypatch):
+    """A file of plain numbers (and text) is read into one block, every numeric column a view of it."""
+    monkeypatch.setenv("NNCLI_NO_ARROW", "1")  # nncli's own reader (pyarrow: test_csv_arrow)
     path = tmp_path / "t.csv"
     write_rows(path, [f"{i},{i / 4},{-i}" for i in range(100)])
     t = csv_io.read_table(str(path))
@@ -170,9 +166,6 @@ def test_read_holds_numbers_once_and_leaves_pyarrow_for_other_files(tmp_path, mo
     write_rows(path, [f"{i},x{i},{i}" for i in range(100)])
     t = csv_io.read_table(str(path), text=["b"])
     assert t.columns["b"].values.tolist() == [f"x{i}" for i in range(100)]
-    write_rows(path, [f'{i},"{i}",{i}' for i in range(100)])  # quotes: read line by line
-    with pytest.raises(AssertionError, match="pyarrow was tried"):
-        csv_io.read_table(str(path))
 
 
 @pytest.mark.parametrize("block", [16, 1 << 18])
