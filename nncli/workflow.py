@@ -325,6 +325,18 @@ def _feature_reader(model: Model, path: str, extra: Sequence[str] = (), text_ext
                        delimiter=delimiter, dtype=model.network.dtype.type)
 
 
+def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:
+    """The columns `names` as the first rows of the chunk's block of numbers, if that is what they are."""
+    numbers = chunk.numbers
+    if numbers is None or len(numbers) < len(names):
+        return None
+    for k, c in enumerate(names):
+        v = chunk.columns[c].values
+        if v.base is not numbers or v.ctypes.data != numbers[k].ctypes.data:
+            return None
+    return numbers[:len(names)]
+
+
 def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: bool = False,
                    delimiter: str | None = None, report: EncodeReport | None = None,
                    ) -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
@@ -335,16 +347,25 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     raises after the chunks before it were yielded.
     """
     reader = _feature_reader(model, path, keep, keep, delimiter)
+    raw_net = model.raw_input_network()
+
+    def logits(chunk: Table) -> np.ndarray:
+        # Plain numeric features come from the reader as the first rows of one block: their
+        # transpose is the input matrix itself (no copy), and the standardization is in raw_net.
+        # Missing cells (NaN) need imputing: those chunks take the general path.
+        rows = _leading_rows(chunk, model.pre.names) if raw_net is not None else None
+        if rows is not None and not np.isnan(rows).any():
+            return raw_net.logits(rows.T)  # type: ignore[union-attr]
+        return model.network.logits(model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report))
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
         with reader:
             for chunk in reader.chunks():
-                X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
+                Z = logits(chunk)
                 if model.task == "classification":
-                    P = model.predict_proba(X)
-                    yield chunk, P.argmax(axis=1), (P if proba else None)
+                    yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
-                    yield chunk, model.predict_values(X), None
+                    yield chunk, model.target.decode_values(Z), None
 
     return ahead(generate())  # reading and predicting overlap with the caller's writing
 

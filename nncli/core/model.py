@@ -38,14 +38,43 @@ class Model:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) for standardized inputs X."""
-        P = self.network.output(X)
-        if self.target.loss == "bce":
-            P = np.column_stack([1.0 - P[:, 0], P[:, 0]])
-        return P
+        return self.probabilities(self.network.logits(X))
 
     def predict_values(self, X: np.ndarray) -> np.ndarray:
         """Regression predictions (n, n_targets) in the target's units."""
         return self.target.decode_values(self.network.logits(X))
+
+    def predict_classes(self, Z: np.ndarray) -> np.ndarray:
+        """Class indices from logits Z: the most probable class, without computing probabilities."""
+        if self.target.loss == "bce":
+            return (Z[:, 0] > 0).astype(np.intp)
+        return Z.argmax(axis=1)
+
+    def probabilities(self, Z: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) from logits Z."""
+        P = self.network.loss.output(Z)
+        if self.target.loss == "bce":
+            P = np.column_stack([1.0 - P[:, 0], P[:, 0]])
+        return P
+
+    def raw_input_network(self) -> Network | None:
+        """The network with the feature standardization folded into its first layer, or None.
+
+        For numeric features only: (x - mean) / scale @ W + b = x @ (W / scale) + (b - mean / scale @ W),
+        so raw rows go straight into the products, with no standardized copy of
+        them (the folding is done in float64; the logits agree with `logits` of
+        standardized inputs to float32 rounding).
+        """
+        if any(f.kind != "numeric" for f in self.pre.features):
+            return None
+        net = self.network
+        raw = Network(net.sizes, net.activation, net.loss_name, net.dtype.type)
+        raw.params[...] = net.params
+        W = net.W[0].astype(np.float64)
+        raw.W[0][...] = W / self.pre.scale[:, None]
+        raw.b[0][...] = net.b[0] - (self.pre.mean / self.pre.scale) @ W
+        raw.team = net.team
+        return raw
 
     def linear_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
         """For a linear regression model: (W, b) in the data's own units, y = x @ W + b.

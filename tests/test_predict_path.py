@@ -1,0 +1,102 @@
+"""predict's fast path (raw numbers into a network with the standardization folded in) gives what
+the general path (encode, standardize, forward) gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nncli.core.training import TrainConfig
+from nncli.workflow import DataOptions, ModelOptions, Training, _leading_rows, load_training_data, predict_chunks
+
+
+def trained(path, task="auto", categorical=()):
+    data = load_training_data(str(path), DataOptions(categorical=categorical), task)
+    run = Training(data, ModelOptions(hidden=(16, 8)), TrainConfig(epochs=3, batch_size=64), seed=0, dtype="float32")
+    for _ in run:
+        pass
+    return run.model()
+
+
+def general_logits(model, chunk):
+    X = model.inputs({c: chunk.columns[c].values for c in model.pre.names})
+    return model.network.logits(X)
+
+
+def write(path, rows, header="a,b,c,y"):
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 3)) * [1.0, 50.0, 0.01] + [0.0, 200.0, -3.0]  # far from standardized
+    y = (X[:, 0] + (X[:, 1] - 200) / 50 > 0).astype(int) + (X[:, 2] > -3).astype(int)
+    write(tmp_path / "train.csv", [f"{a:.6g},{b:.6g},{c:.6g},{k}" for (a, b, c), k in zip(X, y)])
+    return tmp_path, X, y
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_fast_path_matches_the_general_path(data, task):
+    tmp, X, y = data
+    model = trained(tmp / "train.csv", task)
+    raw = model.raw_input_network()
+    assert raw is not None
+    n = 0
+    for chunk, pred, _ in predict_chunks(model, str(tmp / "train.csv"), proba=task == "classification"):
+        rows = _leading_rows(chunk, model.pre.names)
+        assert rows is not None  # the fast path was taken
+        Z = general_logits(model, chunk)
+        np.testing.assert_allclose(raw.logits(rows.T), Z, rtol=1e-4, atol=1e-4)
+        if task == "classification":
+            agree = pred == model.probabilities(Z).argmax(axis=1)
+            assert agree.mean() > 0.999  # (a tie may round either way)
+        else:
+            np.testing.assert_allclose(pred, model.target.decode_values(Z), rtol=1e-4, atol=1e-3)
+        n += chunk.n_rows
+    assert n == len(y)
+
+
+def test_probabilities_from_the_fast_path(data):
+    tmp, _, _ = data
+    model = trained(tmp / "train.csv", "classification")
+    for chunk, pred, P in predict_chunks(model, str(tmp / "train.csv"), proba=True):
+        ref = model.predict_proba(model.inputs({c: chunk.columns[c].values for c in model.pre.names}))
+        np.testing.assert_allclose(P, ref, atol=1e-5)
+        np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_missing_cells_are_imputed_on_the_general_path(data, tmp_path):
+    tmp, X, _ = data
+    model = trained(tmp / "train.csv", "classification")
+    write(tmp_path / "new.csv", ["0.5,,-3.01,0", "0.5,210,-3.01,1"])
+    (chunk, pred, _), = list(predict_chunks(model, str(tmp_path / "new.csv")))
+    filled = np.array([[0.5, model.pre.features[1].fill, -3.01], [0.5, 210, -3.01]], np.float32)
+    Z = model.network.logits(((filled - model.pre.mean) / model.pre.scale).astype(np.float32))
+    np.testing.assert_array_equal(pred, model.probabilities(Z).argmax(axis=1))
+
+
+def test_categorical_features_take_the_general_path(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [f"{x:.4g},{'red' if x > 0 else 'blue'},{x * 2:.4g},{int(x > 0)}" for x in rng.normal(size=400)]
+    write(tmp_path / "t.csv", rows)
+    model = trained(tmp_path / "t.csv", "classification", categorical=("b",))
+    assert model.raw_input_network() is None
+    n = 0
+    for chunk, pred, _ in predict_chunks(model, str(tmp_path / "t.csv")):
+        Z = general_logits(model, chunk)
+        np.testing.assert_array_equal(pred, model.probabilities(Z).argmax(axis=1))
+        n += len(pred)
+    assert n == 400
+
+
+def test_leading_rows_only_when_the_block_starts_with_the_features(data):
+    tmp, _, _ = data
+    model = trained(tmp / "train.csv", "classification")
+    from nncli.workflow import _feature_reader
+
+    with _feature_reader(model, str(tmp / "train.csv")) as reader:
+        chunk = next(reader.chunks())
+    assert _leading_rows(chunk, model.pre.names) is not None
+    assert _leading_rows(chunk, ["b", "a", "c"]) is None  # another order
+    assert _leading_rows(chunk, ["a", "b", "c", "zz"]) is None  # more names than rows
