@@ -143,3 +143,16 @@ def test_fit_on_two_threads_learns_like_one(split_everything):
         losses[threads] = [s.loss for s in stats]
         assert stats[-1].metric > 0.9
     np.testing.assert_allclose(losses[2], losses[1], rtol=1e-4)
+
+
+def test_an_error_on_every_thread_leaves_no_stale_error_behind():
+    t = Team(2)
+
+    def bad(i: int) -> None:
+        raise RuntimeError(f"part {i}")
+
+    with pytest.raises(RuntimeError, match="part 0"):
+        t.run(bad)
+    seen = []
+    t.run(seen.append)  # the worker's error of the failed job is not raised here
+    assert sorted(seen) == [0, 1]

@@ -24,10 +24,11 @@ import sys
 import threading
 from typing import Callable
 
-# Work worth splitting, in floating-point operations: ~1 ms on one core at ~100 GFLOP/s.
-# Measured on two threads: a *medium* step (72 MFLOP, 0.8 ms) gained nothing, the hand-off and
-# the GIL ate the saving; a *large* step (411 MFLOP) and its Adam update ran 1.5x faster.
-MIN_SPLIT_FLOPS = 100_000_000
+# Work worth splitting, in floating-point operations (~0.3 ms on one core at ~100 GFLOP/s).
+# Measured on two threads: a *regression* step (8 MFLOP) ran 2x slower when split, the hand-off
+# and the GIL eating more than the saving; a *medium* step (72 MFLOP) ran 16% faster, a *large*
+# one (411 MFLOP) 1.4-1.5x.
+MIN_SPLIT_FLOPS = 30_000_000
 
 
 class Team:
@@ -67,14 +68,14 @@ class Team:
                 go.release()
             try:
                 job(0)
-            finally:
+            finally:  # always: the workers must be idle, and their errors collected, before the next job
                 for done in self._done:
-                    done.acquire()  # always: the workers must be idle before the next job
+                    done.acquire()
                 self._job = None
-            for k, e in enumerate(self._errors):
-                if e is not None:
-                    self._errors[k] = None
-                    raise e
+                errors = [e for e in self._errors if e is not None]
+                self._errors = [None] * (self.size - 1)
+            if errors:  # (an error of part 0 has priority, raised as the `finally` ends)
+                raise errors[0]
 
     def bounds(self, n: int, part: int) -> tuple[int, int]:
         """[lo, hi) of part `part` when 0..n-1 is cut into `size` near-equal pieces."""
