@@ -26,7 +26,9 @@ import time
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (1 or 2)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads (1 or 2): nncli's own (`nncli fit --threads N`, BLAS on one thread), "
+                        "PyTorch's intra-op threads, scikit-learn's BLAS threads")
     p.add_argument("--workloads", default="small,medium,large,regression")
     p.add_argument("--contenders", default="nncli,torch,sklearn")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
