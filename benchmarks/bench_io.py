@@ -17,7 +17,10 @@ separate run) as a multiple of the float32 array the file holds.
 
 Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 --predict-rows CSV to /dev/null; wall time, rows/s and peak RSS of the process
-(getrusage of the child), against the reader alone streaming the same file.
+(getrusage of the child), against the reader alone streaming the same file, also
+as a process. Both are also run on a one-row file, whose time is each command's
+fixed cost (interpreter, imports, model loading); rows/s past it is the
+streaming throughput.
 """
 
 from __future__ import annotations
@@ -207,17 +210,29 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
                          cwd=ROOT, capture_output=True, text=True)
     if fit.returncode:
         raise SystemExit(fit.stderr)
-    walls, rss = [], []
-    for _ in range(reps):
+    tiny = os.path.join(directory, "predict_tiny.csv")
+    with open(big) as f, open(tiny, "w") as out:
+        out.write(f.readline() + f.readline())  # the header and one row: each command's fixed cost
+    # The reader alone, as a process too: interpreter start and imports count on both sides.
+    reader = [sys.executable, "-c", "import sys\nfrom nncli.csv_io import TableReader\n"
+              "with TableReader(sys.argv[1]) as r:\n    sum(c.n_rows for c in r.chunks())"]
+    walls: dict[str, list[float]] = {k: [] for k in ("predict", "reader", "predict_tiny", "reader_tiny")}
+    rss = []
+    for _ in range(reps):  # alternated, so drift hits both alike
         w, r, _ = timed_process([*nncli, "predict", model, big])
-        walls.append(w)
+        walls["predict"].append(w)
         rss.append(r)
-    read_walls = [run_child("nncli-stream", big, "time")["seconds"] for _ in range(reps)]
-    size_mb = os.path.getsize(big) / 1e6
-    med, rmed = statistics.median(walls), statistics.median(read_walls)
-    return {"rows": rows, "file_MB": size_mb, "predict_seconds": med, "predict_rows/s": rows / med,
-            "predict_peak_rss_MB": max(rss), "reader_seconds": rmed, "reader_rows/s": rows / rmed,
-            "reader_over_predict": rmed / med}
+        walls["reader"].append(timed_process([*reader, big], env={"PYTHONPATH": ROOT})[0])
+        walls["predict_tiny"].append(timed_process([*nncli, "predict", model, tiny])[0])
+        walls["reader_tiny"].append(timed_process([*reader, tiny], env={"PYTHONPATH": ROOT})[0])
+    m = {k: statistics.median(v) for k, v in walls.items()}
+    steady_p, steady_r = rows / (m["predict"] - m["predict_tiny"]), rows / (m["reader"] - m["reader_tiny"])
+    return {"rows": rows, "file_MB": os.path.getsize(big) / 1e6, "predict_seconds": m["predict"],
+            "predict_rows/s": rows / m["predict"], "predict_peak_rss_MB": max(rss),
+            "reader_seconds": m["reader"], "reader_rows/s": rows / m["reader"],
+            "predict_fixed": m["predict_tiny"], "reader_fixed": m["reader_tiny"],
+            "predict_steady_rows/s": steady_p, "reader_steady_rows/s": steady_r,
+            "reader_over_predict": m["reader"] / m["predict"], "steady_ratio": steady_p / steady_r}
 
 
 def bench_fit_memory(directory: str, rows: int, cols: int) -> list[dict]:
@@ -286,12 +301,14 @@ def main() -> None:
     if args.predict_rows:
         r = bench_predict(args.dir, args.predict_rows, args.reps)
         print(f"\n# predict: {r['rows']:,} rows x 10 features ({r['file_MB']:.0f} MB), model 10-64-64-1, to /dev/null\n")
-        print("| what | s (median) | rows/s | peak RSS MB |")
-        print("|---|---|---|---|")
-        print(f"| nncli predict | {r['predict_seconds']:.1f} | {r['predict_rows/s']:,.0f} | {r['predict_peak_rss_MB']:.0f} |")
-        print(f"| reader alone (TableReader.chunks) | {r['reader_seconds']:.1f} | {r['reader_rows/s']:,.0f} | |")
-        print(f"\npredict rows/s = {r['reader_over_predict']:.2f} x the reader's own rows/s")
-
+        print("| what | s (median) | rows/s | 1-row file s (fixed cost) | rows/s past the fixed cost | peak RSS MB |")
+        print("|---|---|---|---|---|---|")
+        print(f"| nncli predict | {r['predict_seconds']:.2f} | {r['predict_rows/s']:,.0f} | {r['predict_fixed']:.2f} | "
+              f"{r['predict_steady_rows/s']:,.0f} | {r['predict_peak_rss_MB']:.0f} |")
+        print(f"| reader alone (TableReader.chunks, a process) | {r['reader_seconds']:.2f} | {r['reader_rows/s']:,.0f} | "
+              f"{r['reader_fixed']:.2f} | {r['reader_steady_rows/s']:,.0f} | |")
+        print(f"\npredict rows/s = {r['reader_over_predict']:.2f} x the reader's own rows/s "
+              f"({r['steady_ratio']:.2f} x past each command's fixed cost)")
 
 if __name__ == "__main__":
     main()
