@@ -143,7 +143,7 @@ def test_slabs_join_into_the_same_table(tmp_path, monkeypatch, slab):
         assert_same(read_table(str(path), text=["label"]), plain)
 
 
-def test_shorter_lines_further_on_grow_the_block(tmp_path, monkeypatch):
+def test_lines_of_very_different_lengths_across_slabs(tmp_path, monkeypatch):
     monkeypatch.setattr(csv_io, "ARROW_SLAB_BYTES", 256)
     rows = [f"{i}.25,{i},{'long-label-' * 4 if i < 6 else 'a'}" for i in range(400)]
     path = tmp_path / "t.csv"
