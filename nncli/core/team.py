@@ -9,9 +9,9 @@ threads that each run the step on half of the batch take it from 2.16 to 1.41 s
 an epoch (benchmarks/RESULTS.md).
 
 A team is a caller plus `size - 1` worker threads, each woken by a lock, so a
-waiting thread never spins: when another process holds the second core, the
-step slows down to about one core's speed, not the 10x that spinning BLAS
-threads can cost. Splitting has costs: a hand-off (~50 us to wake a thread on
+waiting thread never spins: with a busy loop holding the other core, two threads
+took 2.80 s an epoch of *large* against 2.51 s on one (1.1x slower, not the 10x
+that spinning BLAS threads can cost). Splitting has costs: a hand-off (~50 us to wake a thread on
 this 2-vCPU VM), and the GIL, which both threads need between NumPy calls. So
 work is only split where each part is big (see `worth_splitting`).
 
