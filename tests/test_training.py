@@ -212,3 +212,23 @@ def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
     net.initialize(rng)
     with pytest.raises(DivergenceError, match="exploded"):
         train(net, X, Y, epochs=300, batch_size=200, lr=1.5, optimizer="sgd", patience=20)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9, 0.9999999])
+def test_dropout_masks_drop_a_share_p_and_keep_the_expectation(p):
+    net = Network([3, 200, 100, 2], "relu", "ce", dropout=p)
+    net.initialize(np.random.default_rng(0))
+    X = np.ones((301, 3), np.float32)  # an odd number of units per mask
+    net.forward_train(X, np.random.default_rng(5))
+    q = min(round(p * 65536), 65535) / 65536  # p as the masks use it: a multiple of 1/65536
+    for M in net._buffers_for(301)["mask"]:
+        dropped = float(np.mean(M == 0))
+        sigma = np.sqrt(q * (1 - q) / M.size)
+        assert abs(q - p) <= 1 / 65536 and abs(dropped - q) < 5 * sigma + 1e-9
+        assert len(np.unique(M[M > 0])) <= 1  # every survivor scaled alike
+        if p < 0.99:
+            assert abs(float(M.mean()) - 1.0) < 5 * sigma / (1 - q) + 1e-6
+    net.forward_train(X, np.random.default_rng(5))
+    again = [M.copy() for M in net._buffers_for(301)["mask"]]
+    net.forward_train(X, np.random.default_rng(5))
+    assert all((a == M).all() for a, M in zip(again, net._buffers_for(301)["mask"]))  # seeded
