@@ -181,6 +181,9 @@ def _as_numbers(values: np.ndarray) -> np.ndarray | None:
 
 def infer_task(values: np.ndarray) -> str:
     """"classification" for text labels or few (<= 20) distinct integers, else "regression"."""
+    distinct = set(values.tolist())
+    if len(distinct) <= MAX_CLASS_INTEGERS:  # then only the distinct labels need a look
+        values = np.asarray(sorted(distinct))
     nums = _as_numbers(values)
     if nums is None:
         return "classification"
@@ -223,8 +226,13 @@ class Target:
     def class_index(self, labels: np.ndarray, *, source: str = "", lines: np.ndarray | None = None,
                     column: int | None = None) -> np.ndarray:
         """Labels -> class indices; a label the model never saw is a DataError."""
-        index = {c: k for k, c in enumerate(self.classes)}
-        codes = np.fromiter((index.get(s, -1) for s in labels.tolist()), dtype=np.int64, count=len(labels))
+        if len(self.classes) <= 32:  # a vectorized comparison per class beats a dict lookup per row
+            codes = np.full(len(labels), -1, dtype=np.int64)
+            for k, c in enumerate(self.classes):
+                codes[labels == c] = k
+        else:
+            index = {c: k for k, c in enumerate(self.classes)}
+            codes = np.fromiter((index.get(s, -1) for s in labels.tolist()), dtype=np.int64, count=len(labels))
         bad = np.nonzero(codes < 0)[0]
         if bad.size:
             i = int(bad[0])
