@@ -46,12 +46,15 @@ def _ticks(lo: float, hi: float, log: bool, integral: bool, target: int) -> list
             return [(k, f'10<tspan dy="-6" font-size="9">{k}</tspan>')
                     for k in decades if k % every == 0]
         values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
-        ticks = [(math.log10(v), format_number(v)) for v in values if lo <= math.log10(v) <= hi]
+        # (10.0**k underflows to 0 below 1e-323: such values get no tick.)
+        ticks = [(math.log10(v), format_number(v)) for v in values if v > 0 and lo <= math.log10(v) <= hi]
         if len(ticks) >= 2:
             return ticks
         # Under a factor of 2 or so: round values from the linear rule, placed logarithmically.
         return [(math.log10(v), label) for v, label in _ticks(10**lo, 10**hi, False, False, target)
                 if v > 0]
+    if not (hi - lo) / target > 0:  # a span at the bottom of the float range: one tick
+        return [(lo, format_number(lo))]
     step = nice_step((hi - lo) / target, at_least=True)
     if integral:
         step = max(1.0, step)  # whole epochs
