@@ -7,7 +7,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nncli.svg_chart import MAX_POINTS, render_svg
@@ -132,6 +132,8 @@ def test_degenerate_series_still_make_a_document(series):
 @settings(max_examples=40, deadline=None)
 @given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=200),
        log_y=st.sampled_from([None, True, False]))
+@example(values=[5e-324], log_y=True)  # found by hypothesis: 10**-324 underflowed to 0 in the tick rule
+@example(values=[0.0, 5e-324], log_y=None)
 def test_any_values_make_a_valid_document(values, log_y):
     root = parse(render_svg([("train", values), ("validation", values[::-1])], log_y=log_y))
     assert len(paths(root)) == 2
