@@ -130,6 +130,26 @@ def test_split_logits_are_exactly_the_one_thread_logits(split_everything):
     np.testing.assert_array_equal(net.logits(X), one)
 
 
+# Split from 0 flops: every step in two hand-offs (the first layer's weights apart); from 40,000: the
+# 4-16-3 steps below split in one hand-off, their 34,392-flop first layer and update not worth a second.
+@pytest.mark.parametrize("min_flops", [0, 40_000])
+@pytest.mark.parametrize("optimizer, l2", [("adam", 0.0), ("adam", 0.01), ("momentum", 0.01), ("sgd", 0.0)])
+def test_fit_on_two_threads_updates_like_one(monkeypatch, min_flops, optimizer, l2):
+    monkeypatch.setattr(team_module, "MIN_SPLIT_FLOPS", min_flops)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(640, 4)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)]
+    params = {}
+    for threads in (1, 2):
+        net = Network([4, 16, 3], "relu", "ce", dtype=np.float64)
+        net.initialize(np.random.default_rng(1))
+        net.use_threads(threads)
+        config = TrainConfig(epochs=3, batch_size=64, lr=0.01, optimizer=optimizer, l2=l2)
+        list(fit_iter(net, X.astype(np.float64), Y.astype(np.float64), config, np.random.default_rng(2)))
+        params[threads] = net.params.copy()
+    np.testing.assert_allclose(params[2], params[1], rtol=1e-9, atol=1e-12)
+
+
 def test_fit_on_two_threads_learns_like_one(split_everything):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 4)).astype(np.float32)

@@ -52,6 +52,15 @@ class _Optimizer:
         else:
             self._update(c, params, grads, tmp, *self._state())
 
+    def begin_step(self) -> tuple[float, ...]:
+        """Start a step updated piece by piece (`update_range`): its scalars; advances the step count."""
+        return self._coefficients()
+
+    def update_range(self, c: tuple[float, ...], params: np.ndarray, grads: np.ndarray, lo: int, hi: int) -> None:
+        """Update params[lo:hi] from grads[lo:hi] (left holding garbage), with `begin_step`'s scalars."""
+        s = slice(lo, hi)
+        self._update(c, params[s], grads[s], grads[s], *(x[s] for x in self._state()))
+
     def _coefficients(self) -> tuple[float, ...]:
         return (float(self.lr),)  # type: ignore[attr-defined]
 

@@ -144,6 +144,15 @@ def fit_iter(
     Y_chunk = np.empty((chunk, Y.shape[1]), Y.dtype)
     w_chunk = None if sample_weight is None else np.empty(chunk, net.dtype)  # float64 weights would upcast
     pred = np.empty(chunk, labels.dtype) if classify else None  # predicted classes, filled batch by batch
+    step: list[tuple[float, ...]] = [()]  # this step's optimizer scalars
+
+    def update(lo: int, hi: int) -> None:
+        """L2 and the optimizer step on params[lo:hi], once train_step has their gradients."""
+        if l2 and lo < net.n_weights:
+            w = slice(lo, min(hi, net.n_weights))
+            np.multiply(net.params[w], l2, out=l2_tmp[w])  # type: ignore[index]
+            net.grads[w] += l2_tmp[w]  # type: ignore[index]
+        opt.update_range(step[0], net.params, net.grads, lo, hi)  # (the next backward rewrites grads)
     try:
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
@@ -163,16 +172,13 @@ def fit_iter(
                 for s in range(0, k, bs):
                     Xb = Xc[s:s + bs]
                     m = Xb.shape[0]
+                    step[0] = opt.begin_step()
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
-                                                pred[s:s + m] if classify else None)
+                                                pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr)
                     total_loss += batch_loss * m
                     done += m
-                    if l2:
-                        np.multiply(net.weights, l2, out=l2_tmp)
-                        net.grads[: net.n_weights] += l2_tmp
-                    opt.step(net.params, net.grads, overwrite_grads=True)  # the next backward rewrites grads
                     if should_stop is not None and should_stop():
                         stopped = "interrupted"
                         break
