@@ -5,8 +5,9 @@ Python threads that each work on their own rows of the same arrays run on
 separate cores. nncli splits a training step this way itself, with BLAS kept
 to one thread: on the small matrices of these networks (a batch of 128 rows)
 OpenBLAS's own two threads gained nothing on the *large* benchmark, while two
-threads that each run the step on half of the batch take it from 2.16 to 1.41 s
-an epoch (benchmarks/RESULTS.md).
+threads that each run the step on half of the batch took it from 2.16 to 1.41 s
+an epoch, and ~1.25 s with the first layer's weight gradient in a second
+hand-off (`Network.train_step`; benchmarks/RESULTS.md).
 
 A team is a caller plus `size - 1` worker threads, each woken by a lock, so a
 waiting thread never spins: with a busy loop holding the other core, two threads
