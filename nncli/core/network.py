@@ -22,10 +22,10 @@ import numpy as np
 
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
+from nncli.core.optimizers import PASS_FLOPS, Adam
 from nncli.core.team import Team, team
 
 PREDICT_CHUNK = 8192
-PASS_FLOPS_UPDATE = 200  # an optimizer step's element-wise work per parameter, in flops (see team.py)
 
 
 class Network:
@@ -179,7 +179,8 @@ class Network:
         first, rest = fan_in * fan_out, self.n_params - fan_in * fan_out
         # The second hand-off pays where the first layer's weights and the update are big (*large*:
         # 7% faster an epoch); on smaller networks it costs more than it saves (*medium*: 9% slower).
-        work = 2 * n * first + (PASS_FLOPS_UPDATE * self.n_params if update is not None else 0)
+        # (The update's work counted as Adam's, the default optimizer.)
+        work = 2 * n * first + (PASS_FLOPS * Adam.passes * self.n_params if update is not None else 0)
         two_phase = fan_in >= team.size and team.worth_splitting(work)
 
         def rows(i: int) -> None:
