@@ -46,9 +46,7 @@ class Model:
 
     def predict_classes(self, Z: np.ndarray) -> np.ndarray:
         """Class indices from logits Z: the most probable class, without computing probabilities."""
-        if self.target.loss == "bce":
-            return (Z[:, 0] > 0).astype(np.intp)
-        return Z.argmax(axis=1)
+        return self.network.classes(Z)
 
     def probabilities(self, Z: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) from logits Z."""

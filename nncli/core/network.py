@@ -248,10 +248,7 @@ class Network:
         gradients into dW, db (without dW[0] if not first_weights); returns these rows' mean loss."""
         Z = self._forward_rows(V, X)
         if pred is not None:
-            if self.loss_name == "bce":
-                np.greater(Z[:, 0], 0.0, out=pred)
-            else:
-                Z.argmax(axis=1, out=pred)
+            self.classes(Z, out=pred)
         loss = self.loss.value_and_delta(Z, Y, w, batch_rows=n)
         self._backward_rows(V, X, Z, dW, db, first_weights)
         return loss
@@ -327,6 +324,13 @@ class Network:
             k = min(PREDICT_CHUNK, n - s)
             self._split(k, 2 * k * self.n_weights, lambda lo, hi, s=s: rows(s, lo, hi))
         return out
+
+    def classes(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The predicted class of each row of logits Z (classifiers): logit > 0 for one output
+        unit (bce), else the largest; into `out` if given, else as indices."""
+        if self.loss_name == "bce":
+            return np.greater(Z[:, 0], 0.0, out=out) if out is not None else (Z[:, 0] > 0).astype(np.intp)
+        return Z.argmax(axis=1, out=out)
 
     def output(self, X: np.ndarray) -> np.ndarray:
         """Network outputs: values (mse), P(class 1) (bce) or class probabilities (ce)."""

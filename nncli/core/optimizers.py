@@ -1,7 +1,9 @@
 """Optimizers: each updates a flat parameter vector in place from its gradient.
 
-They see nothing but `step(params, grads)`, with `lr` an attribute the training
-loop sets from the learning-rate schedule. All state is preallocated flat
+They see nothing but `step(params, grads)` (or, for a step updated a range at a
+time as its gradients complete, `begin_step()` then `update_range(...)` over
+the ranges), with `lr` an attribute the training loop sets from the
+learning-rate schedule. All state is preallocated flat
 vectors, so one step is a handful of whole-vector NumPy operations.
 
 `step(..., overwrite_grads=True)` lets the optimizer compute its update in the
@@ -44,11 +46,7 @@ class _Optimizer:
         c = self._coefficients()
         n, team = params.size, self.team
         if team is not None and team.worth_splitting(n * PASS_FLOPS * self.passes):
-            def part(i: int) -> None:
-                s = slice(*team.bounds(n, i))
-                self._update(c, params[s], grads[s], tmp[s], *(x[s] for x in self._state()))
-
-            team.run(part)
+            team.run(lambda i: self._update_slice(c, params, grads, tmp, slice(*team.bounds(n, i))))
         else:
             self._update(c, params, grads, tmp, *self._state())
 
@@ -58,8 +56,11 @@ class _Optimizer:
 
     def update_range(self, c: tuple[float, ...], params: np.ndarray, grads: np.ndarray, lo: int, hi: int) -> None:
         """Update params[lo:hi] from grads[lo:hi] (left holding garbage), with `begin_step`'s scalars."""
-        s = slice(lo, hi)
-        self._update(c, params[s], grads[s], grads[s], *(x[s] for x in self._state()))
+        self._update_slice(c, params, grads, grads, slice(lo, hi))
+
+    def _update_slice(self, c: tuple[float, ...], params: np.ndarray, grads: np.ndarray, tmp: np.ndarray,
+                      s: slice) -> None:
+        self._update(c, params[s], grads[s], tmp[s], *(x[s] for x in self._state()))
 
     def _coefficients(self) -> tuple[float, ...]:
         return (float(self.lr),)  # type: ignore[attr-defined]

@@ -68,9 +68,8 @@ def _metric(net: Network, Z: np.ndarray, Y: np.ndarray) -> float:
     """Accuracy (classification) or R² (regression) of logits Z against Y."""
     if net.loss_name == "mse":
         return metrics.r2(Y, Z)
-    if net.loss_name == "bce":
-        return float(np.mean((Z[:, 0] > 0) == (Y[:, 0] > 0.5)))
-    return float(np.mean(Z.argmax(axis=1) == Y.argmax(axis=1)))
+    truth = (Y[:, 0] > 0.5) if net.loss_name == "bce" else Y.argmax(axis=1)
+    return float(np.mean(net.classes(Z) == truth))
 
 
 def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
