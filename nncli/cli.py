@@ -151,8 +151,7 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
-SeedOpt = Annotated[int, typer.Option("--seed", min=0,
-                                       help="Random seed: same seed and data give identical weights.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
@@ -222,6 +221,12 @@ def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool 
         lb = "(" if lo_open else "["
         rb = ")" if hi_open else "]"
         raise UsageError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}, not {value:g}")
+
+
+def check_seed(seed: int) -> None:
+    # Checked here, not with typer.Option(min=0): Typer's wording of that error changes between versions.
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, not {seed}")
 
 
 def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
@@ -298,6 +303,7 @@ def gen_data(
     Example: nncli gen-data moons -n 2000 --noise 0.2 > moons.csv
     """
     check_range("--samples", samples, 1, 100_000_000)
+    check_seed(seed)
     if features is not None:
         check_range("--features", features, 1, 10_000)
     if classes is not None:
@@ -369,6 +375,7 @@ def fit(
         hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs, batch_size, l2, lr_schedule,
         lr_decay, lr_step, warmup, patience)
     check_range("--val-split", val_split, 0, 1, hi_open=True)
+    check_seed(seed)
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
     if output == "-" or os.path.isdir(output):
@@ -494,6 +501,7 @@ def lr_find(
         hidden, activation, dropout, optimizer, 1e-3, 0.9, False, 1, batch_size, 0.0, LrSchedule.constant,
         None, None, None, 0)
     check_range("--steps", steps, 5, 1_000_000)
+    check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
     check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True)
     import numpy as np
