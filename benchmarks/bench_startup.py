@@ -1,4 +1,5 @@
-"""Start-up time: `nncli --help` against `python -c "import numpy, typer"`.
+"""Start-up time: `nncli --help` against `python -c "import numpy, typer"`, and the fixed cost
+of commands that do a little work (`gen-data` of 10 rows, `predict` of one row).
 
     python benchmarks/bench_startup.py [--runs 20]
 
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
+from importlib.metadata import version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,14 +37,26 @@ def main() -> None:
         "nncli fit --help": [script, "fit", "--help"],
     }
     env = {**os.environ, "PYTHONPATH": ROOT}
+    tmp = tempfile.mkdtemp(prefix="nncli-startup-")
+    model, row = os.path.join(tmp, "m.npz"), os.path.join(tmp, "one.csv")
+    subprocess.run([script, "fit", os.path.join(ROOT, "sample_data", "moons.csv"), "--epochs", "1", "-q", "-o", model],
+                   env=env, check=True)
+    with open(os.path.join(ROOT, "sample_data", "moons.csv")) as f, open(row, "w") as out:
+        out.write(f.readline() + f.readline())
+    commands["nncli gen-data moons -n 10"] = [script, "gen-data", "moons", "-n", "10"]
+    commands["nncli predict (one row)"] = [script, "predict", model, row]
     times: dict[str, list[float]] = {k: [] for k in commands}
-    for _ in range(args.runs):
-        for name, cmd in commands.items():
-            t0 = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
-            times[name].append(time.perf_counter() - t0)
+    try:
+        for _ in range(args.runs):
+            for name, cmd in commands.items():
+                t0 = time.perf_counter()
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
+                times[name].append(time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(tmp)
     base = statistics.median(times['python -c "import numpy, typer"'])
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {args.runs} runs each, interleaved\n")
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {args.runs} runs each, interleaved; "
+          f"typer {version('typer')}\n")
     print("| command | median ms | min | max | / import numpy, typer |")
     print("|---|---|---|---|---|")
     for name, t in times.items():
