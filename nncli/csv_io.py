@@ -1,7 +1,7 @@
 """Reading tables: with `csv_write`, the only CSV code in nncli.
 
-May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers` and `nncli.allocator`;
-never typer or rich.
+May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers`, `nncli.allocator` and
+(in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
 
 Reading is chunked, so `predict` can stream files of any length. Plain files
 are read in blocks of bytes, and a block of numbers (text columns and missing
@@ -25,7 +25,6 @@ import gzip
 import io
 import itertools
 from operator import methodcaller
-import math
 import os
 import re
 import stat
@@ -35,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nncli.allocator import keep_freed_memory, release_free_memory
+from nncli.allocator import keep_freed_memory
 from nncli.csv_numbers import block_cells, count_lines, parse_block
 from nncli.errors import DataError, shorten
 
@@ -49,9 +48,6 @@ CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporarie
 BLOCK_BYTES = 1 << 19  # plain files are read in blocks of about this size (at most chunk_rows lines)
 PARSE_BYTES = 1 << 17  # and converted in pieces of about this size, whose temporaries stay in cache
 PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
-# Below this size pyarrow's import costs more than it saves (see `_read_with_arrow`).
-ARROW_MIN_BYTES = 4 << 20
-ARROW_SLAB_BYTES = 8 << 20  # pyarrow parses files this much at a time (see _read_with_arrow)
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -504,7 +500,9 @@ class TableReader:
         file's line count, so the table is held once; text columns, and numbers
         from stdin or gzip, are joined from their chunks.
         """
-        table = _read_with_arrow(self)  # when the `fast` extra is installed and the file plain
+        from nncli.csv_arrow import read_with_arrow
+
+        table = read_with_arrow(self)  # when the `fast` extra is installed and the file plain
         if table is not None:
             return table
         cap = self._rows_left()
@@ -741,132 +739,6 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
     """Numbers back to text as they were most likely written: the shortest form in their dtype."""
     return np.asarray(["" if v != v else np.format_float_positional(v, unique=True, trim="-") for v in values],
                       dtype=str)
-
-
-def _plain_bytes(data: bytearray) -> bool:
-    """Whole lines that follow a line end, with no quote, NUL or non-ASCII byte (blank lines:
-    see `_read_with_arrow`)."""
-    return not (b'"' in data or b"\0" in data or data[:1] == b"\n" or not data.isascii())
-
-
-def _finite_number(cell: str) -> bool:
-    """Whether a missing-value token is a number, say -999: then, as elsewhere, it reads as that number."""
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def _read_with_arrow(reader: TableReader) -> Table | None:
-    """The whole table through pyarrow's CSV reader when it is installed and the file is plain.
-
-    Plain: a regular, uncompressed file of at least ARROW_MIN_BYTES with one
-    record per line (`_plain_bytes`), and every cell of a numeric column a finite
-    number or a missing-value token (NaN, as the other paths give). Anything
-    else, or any doubt, returns None and the caller takes the usual path, which
-    locates every problem as FILE:LINE:COLUMN.
-
-    The file is parsed ARROW_SLAB_BYTES at a time (each slab on pyarrow's
-    threads) and the numbers copied into one block sized by the file's line
-    count, so memory is the table once plus a slab: pyarrow's whole-file reader
-    holds its own table and buffers besides (`nncli fit` on the *large*
-    workload: 669 MiB peak RSS, against 441 MiB for nncli's own reader).
-    """
-    path = reader._path
-    if os.environ.get("NNCLI_NO_ARROW") or reader._first_text or path == "-":
-        return None
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode) or os.path.getsize(path) < ARROW_MIN_BYTES:
-            return None
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except (OSError, ImportError):
-        return None
-    text = [c for c in reader.columns if reader._reads_text(c)]
-    numeric = [c for c in reader.columns if c not in text]
-    number = pa.from_numpy_dtype(np.dtype(reader.dtype))
-    options = dict(
-        read_options=pacsv.ReadOptions(column_names=reader.header),
-        parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
-                                         ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=reader.columns, null_values=sorted(v for v in reader._na if not _finite_number(v)),
-            strings_can_be_null=False, column_types={c: pa.string() if c in text else number for c in reader.columns}),
-    )
-    cap = reader._rows_left()  # the file's line count: the block is allocated once, at its size
-    if not cap:
-        return None
-    block = np.empty((len(numeric), cap), reader.dtype)
-    texts: dict[str, list[np.ndarray]] = {c: [] for c in text}
-    rows = nulls = 0
-    buf = bytearray(ARROW_SLAB_BYTES)  # one buffer for every slab: fresh ones would page-fault
-    try:
-        with open(path, "rb") as f:
-            for _ in range(reader.line_no):
-                f.readline()
-            while size := f.readinto(buf):
-                data = buf if size == len(buf) else bytes(memoryview(buf)[:size])  # (the last slab)
-                if not _plain_bytes(data):
-                    return None
-                cut = size
-                if data is buf:  # perhaps not the end: up to the last whole line
-                    cut = buf.rfind(b"\n") + 1
-                    if cut == 0:
-                        return None
-                    f.seek(cut - size, os.SEEK_CUR)
-                t = pacsv.read_csv(pa.BufferReader(pa.py_buffer(memoryview(data)[:cut])), **options)
-                m = t.num_rows
-                if rows + m > cap:
-                    return None  # more rows than lines: lone CRs end lines
-                missing = [_copy_arrow_numbers(t.column(c), block[k, rows:rows + m]) for k, c in enumerate(numeric)]
-                if all(missing) and data.find(b"\n\n", 0, cut) >= 0:
-                    return None  # a blank line (Arrow reads it as a row of missing cells)
-                nulls += sum(missing)
-                for c in text:
-                    texts[c].append(np.char.strip(np.asarray(t.column(c).to_pylist(), dtype=str)))
-                rows += m
-                del t, data
-    except (pa.ArrowException, ValueError, OSError):
-        return None
-    finally:
-        del buf
-        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed memory otherwise
-        release_free_memory()  # and so does glibc's, tuned to (see `allocator`)
-    if rows == 0:
-        return None
-    block = block[:, :rows]
-    if np.isinf(block).any() or np.count_nonzero(np.isnan(block)) != nulls:
-        return None  # a cell that parsed as inf or nan: the usual path says where
-    start = reader.line_no + 1
-    lines = np.arange(start, start + rows, dtype=np.int64)
-    cols: dict[str, Column] = {}
-    for c in reader.columns:
-        if c in text:
-            cols[c] = reader._text_column(c, np.concatenate(texts.pop(c)), lines)
-        else:
-            cols[c] = Column(c, block[numeric.index(c)], False, reader._n_numeric[c])
-    # (No `numbers`: as from `read`, the block lives as long as its columns, so a consumer that
-    # takes them one by one frees it.)
-    return Table(reader.name, reader.header, cols, lines)
-
-
-def _copy_arrow_numbers(column: "object", dest: np.ndarray) -> int:
-    """Copy an Arrow column of numbers into dest, NaN where a cell is missing; returns how many are.
-
-    Straight from the Arrow buffers: `to_numpy` would import pandas (0.2 s) on its first call.
-    """
-    pos = nulls = 0
-    for piece in column.chunks:  # type: ignore[attr-defined]
-        n = len(piece)
-        out = dest[pos:pos + n]
-        out[...] = np.frombuffer(piece.buffers()[1], dest.dtype, n, piece.offset * dest.itemsize)
-        if piece.null_count:  # NaN where the validity bitmap has a 0
-            bits = np.unpackbits(np.frombuffer(piece.buffers()[0], np.uint8), count=piece.offset + n,
-                                 bitorder="little")
-            out[bits[piece.offset:] == 0] = np.nan
-            nulls += piece.null_count
-        pos += n
-    return nulls
 
 
 def read_table(path: str, columns: Sequence[str] | None = None, **options: object) -> Table:

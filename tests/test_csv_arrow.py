@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from nncli import csv_io
+from nncli import csv_arrow, csv_io
 from nncli.csv_io import read_table
 from nncli.errors import DataError
 
@@ -17,7 +17,7 @@ pytest.importorskip("pyarrow")
 
 @pytest.fixture(autouse=True)
 def arrow_for_any_size(monkeypatch):
-    monkeypatch.setattr(csv_io, "ARROW_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_arrow, "ARROW_MIN_BYTES", 0)
 
 
 def read_both(path, monkeypatch, columns=None, **options):
@@ -104,11 +104,11 @@ def test_plain_numbers_go_through_pyarrow_without_importing_pandas(tmp_path):
     path.write_text("a,b,c\n" + "".join(f"{x:.6g},{y:.6g},{int(z)}\n" for x, y, z in rng.normal(size=(3000, 3))))
     code = (
         "import sys, numpy as np\n"
-        "import pyarrow.csv, nncli.csv_io as c\n"
+        "import pyarrow.csv, nncli.csv_io as c, nncli.csv_arrow as ca\n"
         "calls = []\n"
         "real = pyarrow.csv.read_csv\n"
         "pyarrow.csv.read_csv = lambda *a, **k: calls.append(1) or real(*a, **k)\n"
-        "c.ARROW_MIN_BYTES = 0\n"
+        "ca.ARROW_MIN_BYTES = 0\n"
         f"t = c.read_table({str(path)!r})\n"
         "assert calls, 'pyarrow was not used'\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
@@ -125,7 +125,7 @@ def test_plain_numbers_go_through_pyarrow_without_importing_pandas(tmp_path):
 def test_slabs_join_into_the_same_table(tmp_path, monkeypatch, slab):
     """The file is parsed a slab at a time: any slab size gives the plain path's table (a line
     longer than a slab: the plain path itself)."""
-    monkeypatch.setattr(csv_io, "ARROW_SLAB_BYTES", slab)
+    monkeypatch.setattr(csv_arrow, "ARROW_SLAB_BYTES", slab)
     rng = np.random.default_rng(3)
     rows = [f"{x:.5g},{'' if i % 7 == 3 else f'{y:.4g}'},{'cat' if i % 2 else 'dog'}"
             for i, (x, y) in enumerate(rng.normal(size=(300, 2)))]
@@ -144,7 +144,7 @@ def test_slabs_join_into_the_same_table(tmp_path, monkeypatch, slab):
 
 
 def test_lines_of_very_different_lengths_across_slabs(tmp_path, monkeypatch):
-    monkeypatch.setattr(csv_io, "ARROW_SLAB_BYTES", 256)
+    monkeypatch.setattr(csv_arrow, "ARROW_SLAB_BYTES", 256)
     rows = [f"{i}.25,{i},{'long-label-' * 4 if i < 6 else 'a'}" for i in range(400)]
     path = tmp_path / "t.csv"
     path.write_text("a,b,label\n" + "\n".join(rows) + "\n")
