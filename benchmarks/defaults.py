@@ -80,7 +80,7 @@ def main() -> None:
     args = ap.parse_args()
     from sklearn.model_selection import train_test_split
 
-    print(f"| data set | rows × features | task | nncli mean (min) | scikit-learn mean (min) | nncli − sklearn per seed | fit s (nncli / sklearn) |")
+    print("| data set | rows × features | task | nncli mean (min) | scikit-learn mean (min) | nncli − sklearn per seed | fit s (nncli / sklearn) |")
     print("|---|---|---|---|---|---|---|")
     for name in args.datasets.split(","):
         X, y, task = load(name)

@@ -21,7 +21,7 @@ from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_pr
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, separator_hint
-from nncli.errors import DataError, UsageError, shorten
+from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
 
 
@@ -374,7 +374,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
                      report: EncodeReport | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, Y, raw_target) for a labelled file; a missing or unknown target is an error."""
     targets = model.target.names
-    Xs, Ys, raws = [], [], []
+    Xs, raws = [], []
     with _feature_reader(model, path, targets, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLES, run_nncli, write_csv
-from nncli.cli import app
 from nncli.model_file import load_model
 
 COMMANDS = ["gen-data", "fit", "predict", "eval", "show", "lr-find"]
