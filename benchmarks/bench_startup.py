@@ -24,6 +24,16 @@ from importlib.metadata import version
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def one_row_model(nncli: str, tmp: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """(model, csv) in tmp: a model fitted for one epoch on the moons sample, and a one-row file to predict."""
+    sample = os.path.join(ROOT, "sample_data", "moons.csv")
+    model, row = os.path.join(tmp, "m.npz"), os.path.join(tmp, "one.csv")
+    subprocess.run([nncli, "fit", sample, "--epochs", "1", "-q", "-o", model], env=env, check=True)
+    with open(sample) as f, open(row, "w") as out:
+        out.write(f.readline() + f.readline())
+    return model, row
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=20)
@@ -38,11 +48,7 @@ def main() -> None:
     }
     env = {**os.environ, "PYTHONPATH": ROOT}
     tmp = tempfile.mkdtemp(prefix="nncli-startup-")
-    model, row = os.path.join(tmp, "m.npz"), os.path.join(tmp, "one.csv")
-    subprocess.run([script, "fit", os.path.join(ROOT, "sample_data", "moons.csv"), "--epochs", "1", "-q", "-o", model],
-                   env=env, check=True)
-    with open(os.path.join(ROOT, "sample_data", "moons.csv")) as f, open(row, "w") as out:
-        out.write(f.readline() + f.readline())
+    model, row = one_row_model(script, tmp, env)
     commands["nncli gen-data moons -n 10"] = [script, "gen-data", "moons", "-n", "10"]
     commands["nncli predict (one row)"] = [script, "predict", model, row]
     times: dict[str, list[float]] = {k: [] for k in commands}

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_startup import one_row_model
 
 
 def main() -> None:
@@ -32,12 +32,7 @@ def main() -> None:
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="nncli-envs-")
     try:
-        first = os.path.join(args.envs[0], "bin", "nncli")
-        model, row = os.path.join(tmp, "m.npz"), os.path.join(tmp, "one.csv")
-        sample = os.path.join(ROOT, "sample_data", "moons.csv")
-        subprocess.run([first, "fit", sample, "--epochs", "1", "-q", "-o", model], check=True)
-        with open(sample) as f, open(row, "w") as out:
-            out.write(f.readline() + f.readline())
+        model, row = one_row_model(os.path.join(args.envs[0], "bin", "nncli"), tmp)
         commands = {
             "--help": ["--help"],
             "fit --help": ["fit", "--help"],

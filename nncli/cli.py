@@ -151,7 +151,8 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
+SeedOpt = Annotated[int, typer.Option(
+    "--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
