@@ -347,15 +347,16 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     raises after the chunks before it were yielded.
     """
     reader = _feature_reader(model, path, keep, keep, delimiter)
-    raw_net = model.raw_input_network()
+    centered = model.centered_input_network()
 
     def logits(chunk: Table) -> np.ndarray:
         # Plain numeric features come from the reader as the first rows of one block: their
-        # transpose is the input matrix itself (no copy), and the standardization is in raw_net.
+        # transpose, less the means, is the input matrix (the scaling is in the network).
         # Missing cells (NaN) need imputing: those chunks take the general path.
-        rows = _leading_rows(chunk, model.pre.names) if raw_net is not None else None
+        rows = _leading_rows(chunk, model.pre.names) if centered is not None else None
         if rows is not None and not np.isnan(rows).any():
-            return raw_net.logits(rows.T)  # type: ignore[union-attr]
+            net, center = centered  # type: ignore[misc]
+            return net.logits(np.subtract(rows.T, center))
         return model.network.logits(model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report))
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:

@@ -109,6 +109,26 @@ def test_dropout_backward_uses_the_same_mask():
     np.testing.assert_allclose(ga, gn, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [(), (6,), (6, 5, 4)])
+def test_logits_are_the_textbook_forward_pass(activation, hidden):
+    # The inference pass (`logits`, chunked) and the training pass (buffered) are separate code:
+    # both must equal act(A @ W + b), layer by layer, with biases far from zero.
+    rng = np.random.default_rng(3)
+    net = Network([3, *hidden, 2], activation, "mse", dtype=np.float64)
+    net.initialize(rng)
+    net.params[net.n_weights:] = rng.normal(0, 1.0, net.n_params - net.n_weights)
+    X = rng.normal(size=(50, 3))
+    ref = X
+    for l in range(net.n_layers):
+        ref = ref @ net.W[l] + net.b[l]
+        if l < net.n_layers - 1:
+            ref = ACTIVATIONS[activation][0](ref.copy())
+    assert np.ptp(ref) > 1.0
+    np.testing.assert_allclose(net.logits(X), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.forward_train(X.copy()), ref, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_losses_are_stable_on_huge_logits(loss):
     k = {"mse": 1, "bce": 1, "ce": 3}[loss]

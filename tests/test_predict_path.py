@@ -40,14 +40,13 @@ def data(tmp_path):
 def test_fast_path_matches_the_general_path(data, task):
     tmp, X, y = data
     model = trained(tmp / "train.csv", task)
-    raw = model.raw_input_network()
-    assert raw is not None
+    net, center = model.centered_input_network()
     n = 0
     for chunk, pred, _ in predict_chunks(model, str(tmp / "train.csv"), proba=task == "classification"):
         rows = _leading_rows(chunk, model.pre.names)
         assert rows is not None  # the fast path was taken
         Z = general_logits(model, chunk)
-        np.testing.assert_allclose(raw.logits(rows.T), Z, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(net.logits(rows.T - center), Z, rtol=1e-5, atol=1e-5)
         if task == "classification":
             agree = pred == model.probabilities(Z).argmax(axis=1)
             assert agree.mean() > 0.999  # (a tie may round either way)
@@ -76,12 +75,27 @@ def test_missing_cells_are_imputed_on_the_general_path(data, tmp_path):
     np.testing.assert_array_equal(pred, model.probabilities(Z).argmax(axis=1))
 
 
+def test_a_feature_far_from_zero_for_its_spread_keeps_its_digits(tmp_path):
+    # Folding the mean into the first layer's bias would make raw products of ~1e6 cancel in
+    # float32 (probabilities off by up to 0.06); the fast path subtracts it first, as training did.
+    rng = np.random.default_rng(2)
+    a, b = 1e6 + rng.normal(size=3000), rng.normal(size=3000)
+    y = (np.sin(3 * (a - 1e6)) + b > 0).astype(int)
+    write(tmp_path / "t.csv", [f"{u:.6f},{v:.6f},{k}" for u, v, k in zip(a, b, y)], header="a,b,y")
+    model = trained(tmp_path / "t.csv", "classification")
+    for chunk, pred, P in predict_chunks(model, str(tmp_path / "t.csv"), proba=True):
+        assert _leading_rows(chunk, model.pre.names) is not None  # the fast path was taken
+        ref = model.predict_proba(model.inputs({c: chunk.columns[c].values for c in model.pre.names}))
+        assert np.ptp(ref[:, 1]) > 0.5  # the model has learned something to lose
+        np.testing.assert_allclose(P, ref, atol=1e-5)
+
+
 def test_categorical_features_take_the_general_path(tmp_path):
     rng = np.random.default_rng(1)
     rows = [f"{x:.4g},{'red' if x > 0 else 'blue'},{x * 2:.4g},{int(x > 0)}" for x in rng.normal(size=400)]
     write(tmp_path / "t.csv", rows)
     model = trained(tmp_path / "t.csv", "classification", categorical=("b",))
-    assert model.raw_input_network() is None
+    assert model.centered_input_network() is None
     n = 0
     for chunk, pred, _ in predict_chunks(model, str(tmp_path / "t.csv")):
         Z = general_logits(model, chunk)
