@@ -30,7 +30,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -74,6 +74,7 @@ class Table:
     # From the block path: the numeric columns (in `columns` order) as the rows of one array, of
     # which those columns' values are views; `read` copies a chunk's numbers in one operation.
     numbers: np.ndarray | None = None
+    derived: object = None  # what `chunks(then=...)` computed from `numbers` (block path only)
 
     @property
     def n_rows(self) -> int:
@@ -383,12 +384,18 @@ class TableReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def chunks(self) -> Iterator[Table]:
+    def chunks(self, then: Callable[[np.ndarray], object] | None = None) -> Iterator[Table]:
         """Yield the rows as tables of at most `chunk_rows` rows.
 
         On a bad row or cell, the good rows before it are yielded first, then
         the DataError is raised: a streaming consumer has handled exactly the
         rows before the bad line.
+
+        `then(numbers)`, if given, runs on the converting thread as soon as a
+        block's numbers are converted (`Table.numbers`): in parallel with the
+        other blocks, while the numbers are in cache. Its result is the chunk's
+        `Table.derived`; chunks read another way have None there. It must be
+        safe to run on several threads at once.
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -403,7 +410,7 @@ class TableReader:
             try:
                 while True:
                     while self._lines is None and not self._odd and len(ahead) <= PARSE_THREADS:
-                        if not self._read_ahead(ahead, pool):
+                        if not self._read_ahead(ahead, pool, then):
                             break
                     if ahead:
                         table, error = self._block_table(*ahead.popleft())
@@ -432,7 +439,8 @@ class TableReader:
                 for _, _, job in ahead:
                     job.cancel()
 
-    def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor") -> bool:
+    def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor",
+                    then: Callable[[np.ndarray], object] | None) -> bool:
         """Queue the next plain block, its conversion started on `pool`; False at the end or an odd block."""
         block = self._next_block()
         if not block:
@@ -443,16 +451,17 @@ class TableReader:
             return False
         start, n = self._line_no + 1, count_lines(block)
         self._line_no += n
-        ahead.append((start, block, pool.submit(self._convert_block, block, n, self._text_now())))
+        ahead.append((start, block, pool.submit(self._convert_block, block, n, self._text_now(), then)))
         return True
 
     def _text_now(self) -> frozenset[str]:
         return frozenset(c for c in self.columns if self._reads_text(c))
 
-    def _convert_block(self, block: bytes, n: int, text: frozenset[str]
-                       ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray]] | None:
+    def _convert_block(self, block: bytes, n: int, text: frozenset[str], then: Callable[[np.ndarray], object] | None
+                       ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None:
         """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
-        as the rows of one array; the `text` ones cut out as written. None if it needs a closer look."""
+        as the rows of one array; the `text` ones cut out as written; then `then` of the numbers.
+        None if it needs a closer look."""
         ncols, d = len(self.header), self.delimiter
         number_idx = [self._idx[c] for c in self.columns if c not in text]
         text_idx = [self._idx[c] for c in self.columns if c in text]
@@ -475,19 +484,19 @@ class TableReader:
             for k, c in enumerate(block_cells(piece, ncols, d, text_idx) if text_idx else []):
                 cells[k].append(c)
             start, row = end, row + len(arr)
-        return text, numbers, [np.concatenate(c) for c in cells]
+        return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
 
     def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:
         """The table of a plain block: as converted by `job`, else through loadtxt or the csv module."""
         converted = job.result()
         # An auto column may have shown text since the job started: then it was converted wrongly.
         if converted is not None and converted[0] == self._text_now():
-            text, numbers, cells = converted
+            text, numbers, cells, derived = converted
             lines = np.arange(start, start + numbers.shape[1], dtype=np.int64)
             rows, texts = iter(numbers), iter(cells)
             cols = {c: self._text_column(c, next(texts), lines) if c in text else Column(c, next(rows), False)
                     for c in self.columns}
-            return Table(self.name, self.header, cols, lines, numbers), None
+            return Table(self.name, self.header, cols, lines, numbers, derived), None
         lines = block.decode("utf-8").split("\n")
         lines.pop()  # after the last LF
         table = self._fast(lines, start)

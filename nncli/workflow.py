@@ -348,27 +348,39 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     """
     reader = _feature_reader(model, path, keep, keep, delimiter)
     centered = model.centered_input_network()
+    names = model.pre.names
 
-    def logits(chunk: Table) -> np.ndarray:
+    def centered_logits(rows: np.ndarray | None) -> np.ndarray | None:
         # Plain numeric features come from the reader as the first rows of one block: their
         # transpose, less the means, is the input matrix (the scaling is in the network).
         # Missing cells (NaN) need imputing: those chunks take the general path.
-        rows = _leading_rows(chunk, model.pre.names) if centered is not None else None
-        if rows is not None and not np.isnan(rows).any():
-            net, center = centered  # type: ignore[misc]
-            return net.logits(np.subtract(rows.T, center))
-        return model.network.logits(model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report))
+        if rows is None or np.isnan(rows).any():
+            return None
+        net, center = centered  # type: ignore[misc]
+        return net.logits(np.subtract(rows.T, center))
+
+    def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
+        return centered_logits(numbers[:len(names)]) if len(numbers) >= len(names) else None
+
+    def logits(chunk: Table) -> np.ndarray:
+        rows = _leading_rows(chunk, names) if centered is not None else None
+        if rows is not None and chunk.derived is not None:
+            return chunk.derived  # type: ignore[return-value]
+        Z = centered_logits(rows)
+        if Z is None:
+            Z = model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
+        return Z
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
         with reader:
-            for chunk in reader.chunks():
+            for chunk in reader.chunks(forward if centered is not None else None):
                 Z = logits(chunk)
                 if model.task == "classification":
                     yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
                     yield chunk, model.target.decode_values(Z), None
 
-    return ahead(generate())  # reading and predicting overlap with the caller's writing
+    return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
 
 
 def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,

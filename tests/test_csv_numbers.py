@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -152,6 +154,28 @@ def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
     with csv_io.TableReader(str(path), chunk_rows=7) as reader:
         sizes = [t.n_rows for t in reader.chunks()]
     assert max(sizes) == 7 and sum(sizes) == 1000
+
+
+def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
+    """`chunks(then=f)`: f(numbers) of each plain block, computed off the consuming thread, is the
+    chunk's `derived`; a chunk read line by line (after a quoted cell) has None there."""
+    path = tmp_path / "t.csv"
+    write_rows(path, [f"{i},{i / 2},1" for i in range(30)] + ['"30",15,1'] + [f"{i},{i / 2},1" for i in range(31, 40)])
+    threads = set()
+
+    def then(numbers):
+        threads.add(threading.get_ident())
+        return numbers.sum(axis=1)
+
+    with csv_io.TableReader(str(path), chunk_rows=10) as reader:
+        chunks = list(reader.chunks(then))
+    assert sum(c.n_rows for c in chunks) == 40
+    block = [c for c in chunks if c.derived is not None]
+    assert [c.lines[0] for c in block] == [2, 12, 22]  # the three chunks before the quote
+    for c in block:
+        np.testing.assert_array_equal(c.derived, [c.columns[k].values.sum() for k in "abc"])
+    assert all(c.derived is None for c in chunks if c.lines[0] > 31)
+    assert threads and threading.get_ident() not in threads
 
 
 def test_read_holds_numbers_once(tmp_path, monkeypatch):

@@ -44,7 +44,7 @@ def test_fast_path_matches_the_general_path(data, task):
     n = 0
     for chunk, pred, _ in predict_chunks(model, str(tmp / "train.csv"), proba=task == "classification"):
         rows = _leading_rows(chunk, model.pre.names)
-        assert rows is not None  # the fast path was taken
+        assert rows is not None and chunk.derived is not None  # the fast path, on the converting threads
         Z = general_logits(model, chunk)
         np.testing.assert_allclose(net.logits(rows.T - center), Z, rtol=1e-5, atol=1e-5)
         if task == "classification":

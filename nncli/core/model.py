@@ -65,7 +65,8 @@ class Model:
         rounded to it. The mean is not folded into the bias as well: that would save the
         subtraction (under 1% of a forward pass) and lose the digits of a feature far from zero
         for its spread, whose raw products cancel in float32 (mean 1e6, std 1: probabilities
-        off by up to 0.06, 35 classes of 3,000 flipped).
+        off by up to 0.06, 35 classes of 3,000 flipped). The network has no thread team:
+        `predict` runs it on the reader's converting threads, several chunks at once.
         """
         if any(f.kind != "numeric" for f in self.pre.features):
             return None
@@ -73,7 +74,6 @@ class Model:
         raw = Network(net.sizes, net.activation, net.loss_name, net.dtype.type)
         raw.params[...] = net.params
         raw.W[0][...] = net.W[0].astype(np.float64) / self.pre.scale[:, None]
-        raw.team = net.team
         return raw, self.pre.mean.astype(net.dtype)
 
     def linear_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
