@@ -240,6 +240,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     infos.extend(ColumnInfo(t, "target") for t in targets)
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
+    notices += _rounding_notices(pre, dtype)
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
@@ -249,6 +250,28 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         digest.update(np.ascontiguousarray(a).data)
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
                         digest.hexdigest(), list(opts.na_values))
+
+
+def _rounding_notices(pre: Preprocessor, dtype: type) -> list[str]:
+    """A notice for each numeric feature whose values float32 rounds coarsely for their spread.
+
+    float32 keeps ~7 significant digits: values near 1e6 that vary by ~1 are read in steps of
+    0.0625. Above 1% of the spread, say so, and what keeps the digits.
+    """
+    if np.dtype(dtype) != np.float32:
+        return []
+    notices, k = [], 0
+    for f in pre.features:
+        if f.kind == "numeric":
+            step = float(np.spacing(np.float32(abs(pre.mean[k]))))
+            if step > 0.01 * pre.scale[k]:
+                notices.append(f"float32 rounds {shorten(f.name, 40)} (values near {pre.mean[k]:.4g}, spread "
+                               f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
+                               f"spread: --dtype float64 keeps its digits")
+            k += 1
+        else:
+            k += len(f.categories)
+    return notices
 
 
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:

@@ -115,6 +115,18 @@ def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
     assert load_model(str(tmp_path / "m.npz")).info["rows"] == 39
 
 
+def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [["a", "b", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", str(int(x > 0))] for x in rng.normal(size=60)]
+    path = write_rows(tmp_path / "d.csv", rows)
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
+    err = r.stderr.decode()
+    assert r.returncode == 0 and "float32 rounds 'a' (values near 1e+06" in err and "--dtype float64" in err
+    assert "float32 rounds 'b'" not in err
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", "float64")
+    assert r.returncode == 0 and "float32 rounds" not in r.stderr.decode()
+
+
 def test_missing_error_names_the_first_missing_cell(tmp_path):
     rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
     rows[6][1] = ""
