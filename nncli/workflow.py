@@ -240,7 +240,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     infos.extend(ColumnInfo(t, "target") for t in targets)
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
-    notices += _rounding_notices(pre, dtype)
+    notices += _rounding_notices(pre, X)
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
@@ -252,25 +252,24 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                         digest.hexdigest(), list(opts.na_values))
 
 
-def _rounding_notices(pre: Preprocessor, dtype: type) -> list[str]:
+def _rounding_notices(pre: Preprocessor, X: np.ndarray) -> list[str]:
     """A notice for each numeric feature whose values float32 rounds coarsely for their spread.
 
     float32 keeps ~7 significant digits: values near 1e6 that vary by ~1 are read in steps of
-    0.0625. Above 1% of the spread, say so, and what keeps the digits.
+    0.0625. Above 1% of the spread, say so, and what keeps the digits. (X: the standardized
+    inputs, where a constant column, which loses nothing, is all zeros.)
     """
-    if np.dtype(dtype) != np.float32:
+    if X.dtype != np.float32:
         return []
     notices, k = [], 0
     for f in pre.features:
         if f.kind == "numeric":
             step = float(np.spacing(np.float32(abs(pre.mean[k]))))
-            if step > 0.01 * pre.scale[k]:
+            if step > 0.01 * pre.scale[k] and X[:, k].any():
                 notices.append(f"float32 rounds {shorten(f.name, 40)} (values near {pre.mean[k]:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
                                f"spread: --dtype float64 keeps its digits")
-            k += 1
-        else:
-            k += len(f.categories)
+        k += f.width
     return notices
 
 

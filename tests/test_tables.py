@@ -117,12 +117,12 @@ def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
 
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     rng = np.random.default_rng(0)
-    rows = [["a", "b", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", str(int(x > 0))] for x in rng.normal(size=60)]
+    rows = [["a", "b", "c", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", "2e6", str(int(x > 0))] for x in rng.normal(size=60)]
     path = write_rows(tmp_path / "d.csv", rows)
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
     err = r.stderr.decode()
     assert r.returncode == 0 and "float32 rounds 'a' (values near 1e+06" in err and "--dtype float64" in err
-    assert "float32 rounds 'b'" not in err
+    assert "float32 rounds 'b'" not in err and "float32 rounds 'c'" not in err  # (c is constant: nothing lost)
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", "float64")
     assert r.returncode == 0 and "float32 rounds" not in r.stderr.decode()
 
