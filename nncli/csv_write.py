@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import sys
 from typing import IO, Callable, Iterable, Sequence
 
@@ -43,6 +44,14 @@ def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
     if values.dtype.kind in "US":
         return "%s", [quote(v) for v in values.tolist()]
     return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
+
+
+def value_format(mean: float, scale: float) -> str:
+    """The printf format for predicted values of a target with this mean and spread: the 7
+    significant digits a float32 network resolves of the spread, plus the offset's digits
+    (values near 1e6 varying by ~1 need 13: "%.7g" would round them to whole units)."""
+    offset = abs(mean) / scale
+    return f"%.{min(7 + (math.ceil(math.log10(offset)) if offset > 1 else 0), 17)}g"
 
 
 def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
@@ -84,6 +93,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     classes = np.array([quote(c) for c in target.classes], dtype=object)
     if target.task == "regression":
         pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
+        value_formats = [value_format(m, s) for m, s in zip(target.mean, target.scale)]
     else:
         pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
 
@@ -93,7 +103,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         for chunk, pred, P in chunks:
             cols = [_column(chunk.columns[k].values) for k in keep]
             if target.task == "regression":
-                cols += [_column(pred[:, j]) for j in range(pred.shape[1])]
+                cols += [_column(pred[:, j], fmt) for j, fmt in enumerate(value_formats)]
             else:
                 cols.append(("%s", classes[pred].tolist()))
                 if P is not None:

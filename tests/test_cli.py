@@ -104,6 +104,23 @@ def test_regression_predictions_are_in_the_targets_units(cli, tmp_path):
     assert load_model(str(model)).task == "regression"
 
 
+def test_predictions_near_a_large_offset_keep_their_digits(cli, tmp_path):
+    # Values near 1e6 that vary by ~1: "%.7g" would print them to whole units (errors up to 0.5).
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 2))
+    y = 1e6 + 3 * x[:, 0] - 2 * x[:, 1]
+    rows = [(f"{a:.6f}", f"{b:.6f}", f"{t:.4f}") for (a, b), t in zip(x, y)]
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "y"], rows)
+    model = tmp_path / "m.npz"
+    r = cli("fit", data, "-o", model, "--model", "linear", "--lr", "0.05", "--epochs", "100", "--l2", "0", "-q")
+    assert r.exit_code == 0, r.stderr
+    printed = np.array([float(v) for v in cli("predict", model, data).stdout.split()[1:]])
+    m = load_model(str(model))
+    exact = m.predict_values(m.inputs({"a": x[:, 0].astype(np.float32), "b": x[:, 1].astype(np.float32)}))[:, 0]
+    assert np.abs(printed - exact).max() < 1e-4 * m.target.scale[0]
+    assert np.abs(printed - y).std() < 0.1  # and the model itself is close: the digits matter
+
+
 def test_task_choice_is_announced_and_overridable(cli, tmp_path):
     data = write_csv(tmp_path / "d.csv", ["x", "y"], [(i, i % 3) for i in range(60)])
     m = tmp_path / "m.npz"
