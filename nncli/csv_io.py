@@ -75,6 +75,7 @@ class Table:
     # which those columns' values are views; `read` copies a chunk's numbers in one operation.
     numbers: np.ndarray | None = None
     derived: object = None  # what `chunks(then=...)` computed from `numbers` (block path only)
+    as_written: dict[str, np.ndarray] = field(default_factory=dict)  # see TableReader's `as_written`
 
     @property
     def n_rows(self) -> int:
@@ -244,6 +245,8 @@ class TableReader:
         never parsed, so garbage in an ignored column is harmless.
     text : columns always kept as text (categorical features, labels, --keep).
     auto : numeric columns that may turn out to be text (fit-time inference).
+    as_written : numeric columns whose cells `chunks` also hands out as written (stripped
+        text, in `Table.as_written`): `predict --keep` of a feature echoes its input.
     na_values : cells that mean "missing" (NaN in numeric columns).
     delimiter : one character, or None to detect it from the header.
     dtype : float dtype of numeric columns.
@@ -256,6 +259,7 @@ class TableReader:
         *,
         text: Iterable[str] = (),
         auto: Iterable[str] = (),
+        as_written: Iterable[str] = (),
         na_values: Iterable[str] = DEFAULT_NA_VALUES,
         delimiter: str | None = None,
         dtype: type = np.float32,
@@ -284,6 +288,7 @@ class TableReader:
         self._na_bytes = frozenset(v.encode() for v in self._na)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
+        self._as_written = [c for c in dict.fromkeys(as_written) if c in self._idx and c not in self._text]
 
     def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
                auto: Iterable[str] = ()) -> None:
@@ -467,8 +472,9 @@ class TableReader:
         text_idx = [self._idx[c] for c in self.columns if c in text]
         unselected = sorted(set(range(ncols)) - set(self._idx.values()))
         skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
+        cut = text_idx + [self._idx[c] for c in self._written(text)]  # text columns, then as_written
         numbers = np.empty((len(number_idx), n), self.dtype)
-        cells: list[list[np.ndarray]] = [[] for _ in text_idx]
+        cells: list[list[np.ndarray]] = [[] for _ in cut]
         start = row = 0
         while start < len(block):
             end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
@@ -481,7 +487,7 @@ class TableReader:
             if arr is None:
                 return None
             numbers[:, row:row + len(arr)] = arr.T[number_idx]  # (arr.T: one contiguous row per column)
-            for k, c in enumerate(block_cells(piece, ncols, d, text_idx) if text_idx else []):
+            for k, c in enumerate(block_cells(piece, ncols, d, cut) if cut else []):
                 cells[k].append(c)
             start, row = end, row + len(arr)
         return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
@@ -496,7 +502,8 @@ class TableReader:
             rows, texts = iter(numbers), iter(cells)
             cols = {c: self._text_column(c, next(texts), lines) if c in text else Column(c, next(rows), False)
                     for c in self.columns}
-            return Table(self.name, self.header, cols, lines, numbers, derived), None
+            written = dict(zip(self._written(text), texts))
+            return Table(self.name, self.header, cols, lines, numbers, derived, written), None
         lines = block.decode("utf-8").split("\n")
         lines.pop()  # after the last LF
         table = self._fast(lines, start)
@@ -599,19 +606,25 @@ class TableReader:
                     return None  # NaN tokens (missing) or inf: the slow path sorts them out
                 for k, c in enumerate(numeric):
                     cols[c] = Column(c, np.ascontiguousarray(arr[:, k]), False)
-            if text:
+            written = self._written(text)
+            lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
+            if text or written:
                 sarr = np.loadtxt(lines, delimiter=d, dtype=str, comments=None,
-                                  usecols=[self._idx[c] for c in text], ndmin=2)
-                lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
+                                  usecols=[self._idx[c] for c in text + written], ndmin=2)
                 for k, c in enumerate(text):
                     cols[c] = self._text_column(c, np.char.strip(sarr[:, k]), lines_arr)
         except ValueError:
             return None
-        return Table(self.name, self.header, cols, np.arange(start, start + len(lines), dtype=np.int64))
+        as_written = {c: np.char.strip(sarr[:, len(text) + k]) for k, c in enumerate(written)}
+        return Table(self.name, self.header, cols, lines_arr, as_written=as_written)
 
     def _reads_text(self, name: str) -> bool:
         """Text columns, and auto columns that have already shown a text cell."""
         return name in self._text or name in self._first_text
+
+    def _written(self, text: Iterable[str]) -> list[str]:
+        """The `as_written` columns that are read as numbers (a text column is as written anyway)."""
+        return [c for c in self._as_written if c not in text]
 
     def _slow(self, lines: list[str], start: int) -> tuple[Table, DataError | None]:
         """Parse a chunk with the csv module, locating every problem exactly.
@@ -663,11 +676,12 @@ class TableReader:
             if bad is not None and bad < good:
                 good = bad
                 error = self._bad_cell_error(c, cells[bad], int(lines_arr[bad]))
+        written = {c: _strip(transposed[self._idx[c]][:good]) for c in self._written(self._text_now())}
         if good < len(rows):
             cols = {c: Column(c, col.values[:good], col.is_text, col.n_numeric, col.first_text)
                     for c, col in cols.items()}
             lines_arr = lines_arr[:good]
-        return Table(self.name, self.header, cols, lines_arr), error
+        return Table(self.name, self.header, cols, lines_arr, as_written=written), error
 
     def _convert(self, name: str, cells: Sequence[str], lines: np.ndarray) -> tuple[Column, int | None]:
         """Convert one column's cells; returns the column and the row of its first bad cell."""

@@ -101,7 +101,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
         out.flush()
         for chunk, pred, P in chunks:
-            cols = [_column(chunk.columns[k].values) for k in keep]
+            cols = [_column(chunk.as_written.get(k, chunk.columns[k].values)) for k in keep]
             if target.task == "regression":
                 cols += [_column(pred[:, j], fmt) for j, fmt in enumerate(value_formats)]
             else:

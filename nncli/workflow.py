@@ -343,8 +343,9 @@ def _feature_reader(model: Model, path: str, extra: Sequence[str] = (), text_ext
     cats = {f.name for f in model.pre.features if f.kind == "categorical"}
     numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
     cols = list(dict.fromkeys([*model.pre.names, *extra]))
-    return TableReader(path, cols, text=cats | (set(text_extra) - numeric), na_values=model.na_values,
-                       delimiter=delimiter, dtype=model.network.dtype.type)
+    # A text_extra column that is also a numeric feature is read as numbers and also kept as written.
+    return TableReader(path, cols, text=cats | (set(text_extra) - numeric), as_written=set(text_extra) & numeric,
+                       na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type)
 
 
 def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:

@@ -178,6 +178,32 @@ def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
     assert threads and threading.get_ident() not in threads
 
 
+@pytest.mark.parametrize("newline, quote", [("\n", False), ("\r\n", False), ("\n", True)])
+def test_as_written_columns_come_as_numbers_and_as_written(tmp_path, newline, quote):
+    """Blocks, lines through loadtxt (CRLF) and the csv module (a quoted cell) alike."""
+    cells = ["1000000.125730", " 2.50 ", "-3", "1e-7", "0.1234567891"] * 3
+    rows = [f"{c},{i},x{i}" for i, c in enumerate(cells)]
+    if quote:
+        rows[7] = f'"{cells[7]}",7,x7'
+    write_rows(tmp_path / "t.csv", rows, newline)
+    with csv_io.TableReader(str(tmp_path / "t.csv"), ["a", "b", "c"], text=["c"], as_written=["a", "c"],
+                            chunk_rows=4) as reader:
+        chunks = list(reader.chunks())
+    assert [v for t in chunks for v in t.as_written["a"].tolist()] == [c.strip() for c in cells]
+    assert [v for t in chunks for v in t.columns["a"].values.tolist()] == [np.float32(c) for c in cells]
+    assert all(set(t.as_written) == {"a"} for t in chunks)  # c is text: as written anyway
+
+
+def test_as_written_stops_with_the_rows_before_a_bad_cell(tmp_path):
+    write_rows(tmp_path / "t.csv", ['"1.50",1,2', "2.25,oops,3", "4,5,6"])
+    with csv_io.TableReader(str(tmp_path / "t.csv"), as_written=["a"]) as reader:
+        chunks = reader.chunks()
+        first = next(chunks)
+        with pytest.raises(DataError, match="expected a number, found 'oops'"):
+            next(chunks)
+    assert first.as_written["a"].tolist() == ["1.50"] and first.n_rows == 1
+
+
 def test_read_holds_numbers_once(tmp_path, monkeypatch):
     """A file of plain numbers (and text) is read into one block, every numeric column a view of it."""
     monkeypatch.setenv("NNCLI_NO_ARROW", "1")  # nncli's own reader (pyarrow: test_csv_arrow)

@@ -115,6 +115,18 @@ def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
     assert load_model(str(tmp_path / "m.npz")).info["rows"] == 39
 
 
+def test_keeping_a_feature_echoes_its_cells_as_written(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = [["a", "b", "y"]] + [[f"{x:.10f}", f"{x * 3:.3f}", str(int(x > 0))] for x in rng.normal(size=60)]
+    rows[5][0] = "NA"
+    path = write_rows(tmp_path / "d.csv", rows)
+    assert run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1").returncode == 0
+    r = run_nncli("predict", tmp_path / "m.npz", path, "--keep", "b,a")
+    out = list(csv.reader(io.StringIO(r.stdout.decode())))
+    assert r.returncode == 0 and out[0] == ["b", "a", "prediction"]
+    assert [row[:2] for row in out[1:]] == [[b, a] for a, b, _ in rows[1:]]  # not float32 through "%.7g"
+
+
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     rng = np.random.default_rng(0)
     rows = [["a", "b", "c", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", "2e6", str(int(x > 0))] for x in rng.normal(size=60)]
