@@ -46,7 +46,7 @@ def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
     return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
 
 
-def value_format(mean: float, scale: float) -> str:
+def _value_format(mean: float, scale: float) -> str:
     """The printf format for predicted values of a target with this mean and spread: the 7
     significant digits a float32 network resolves of the spread, plus the offset's digits
     (values near 1e6 varying by ~1 need 13: "%.7g" would round them to whole units)."""
@@ -93,7 +93,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     classes = np.array([quote(c) for c in target.classes], dtype=object)
     if target.task == "regression":
         pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
-        value_formats = [value_format(m, s) for m, s in zip(target.mean, target.scale)]
+        value_formats = [_value_format(m, s) for m, s in zip(target.mean, target.scale)]
     else:
         pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
 
