@@ -110,12 +110,15 @@ def fit_summary(model, path: str) -> Text:
 def eval_report(result: dict) -> Group:
     parts = []
     if result["task"] == "regression":
-        t = Table(box=None, show_header=False, pad_edge=False)
+        per = result.get("per_target", {})  # several targets: a column each, then their mean
+        t = Table(box=None, show_header=bool(per), pad_edge=False, header_style="bold")
         t.add_column()
-        t.add_column(justify="right")
+        for name in per:
+            t.add_column(utext(name), justify="right")
+        t.add_column("mean" if per else "", justify="right")
         for k in ("mse", "rmse", "mae", "r2"):
-            t.add_row(k.upper() if k != "r2" else "R²", fmt(result[k], 6))
-        t.add_row("rows", f"{result['rows']:,}")
+            t.add_row(k.upper() if k != "r2" else "R²", *(fmt(s[k], 6) for s in per.values()), fmt(result[k], 6))
+        t.add_row("rows", *([""] * len(per)), f"{result['rows']:,}")
         return Group(t)
     head = Table(box=None, show_header=False, pad_edge=False)
     head.add_column()
@@ -129,7 +132,8 @@ def eval_report(result: dict) -> Group:
         per.add_column(c, justify=j)
     for c in result["classes"]:
         r = result["per_class"][c]
-        per.add_row(utext(c), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", str(r["support"]))
+        per.add_row(utext(c), *(f"{r[k]:.3f}" if r[k] is not None else "–" for k in ("precision", "recall", "f1")),
+                    str(r["support"]))
     mac = result["macro"]
     per.add_row(Text("macro avg", style="italic"), f"{mac['precision']:.3f}", f"{mac['recall']:.3f}",
                 f"{mac['f1']:.3f}", str(result["rows"]))

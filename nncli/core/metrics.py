@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from nncli.core.losses import log_softmax
+
 
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean((np.asarray(y_true, np.float64) - y_pred) ** 2))
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.sqrt(mse(y_true, y_pred)))
+    """Root mean squared error; for several outputs the mean of each one's (as scikit-learn's default)."""
+    yt = np.asarray(y_true, np.float64).reshape(len(y_true), -1)
+    yp = np.asarray(y_pred, np.float64).reshape(len(y_pred), -1)
+    return float(np.sqrt(((yt - yp) ** 2).mean(axis=0)).mean())
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -36,10 +41,18 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
 
-def log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float = 1e-15) -> float:
-    """Mean negative log-probability of the true class; y_true holds class indices."""
-    p = np.clip(proba[np.arange(len(y_true)), y_true].astype(np.float64), eps, 1.0)
-    return float(-np.mean(np.log(p)))
+def log_loss(y_true: np.ndarray, logits: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (y_true: class indices), from the logits:
+    one column for two classes (sigmoid), else one per class (softmax).
+
+    Taken from the logits in float64, not from probabilities: a float32 probability of 1e-9
+    may round to 0 (and would need clipping), while its logit keeps every digit.
+    """
+    Z = np.asarray(logits, np.float64)
+    if Z.shape[1] == 1:  # -log sigmoid(z) = softplus(-z) for class 1, softplus(z) for class 0
+        z = Z[:, 0]
+        return float(np.mean(np.logaddexp(0.0, np.where(np.asarray(y_true) == 1, -z, z))))
+    return float(-np.mean(log_softmax(Z)[np.arange(len(y_true)), y_true]))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

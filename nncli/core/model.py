@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncli.core.losses import sigmoid_output
 from nncli.core.network import Network
 from nncli.core.preprocessing import EncodeReport, Preprocessor, Target
 
@@ -50,10 +51,9 @@ class Model:
 
     def probabilities(self, Z: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) from logits Z."""
-        P = self.network.loss.output(Z)
-        if self.target.loss == "bce":
-            P = np.column_stack([1.0 - P[:, 0], P[:, 0]])
-        return P
+        if self.target.loss == "bce":  # each class from its own logit: 1 - P would lose a small P(class 0)
+            return np.column_stack([sigmoid_output(-Z[:, 0]), sigmoid_output(Z[:, 0])])
+        return self.network.loss.output(Z)
 
     def centered_input_network(self) -> tuple[Network, np.ndarray] | None:
         """For numeric features only: (net, center) with net.logits(raw - center) = the logits of

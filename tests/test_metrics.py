@@ -1,0 +1,137 @@
+"""Evaluation metrics and probabilities against independent float64 references."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, write_csv
+from nncli.core import metrics
+from nncli.core.losses import sigmoid_output
+from nncli.model_file import load_model
+
+
+def exact_sigmoid(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, np.float64)
+    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+
+
+def test_sigmoid_output_keeps_the_digits_of_small_probabilities_in_float32():
+    # (1 + tanh(z/2)) / 2 had an absolute error of ~6e-8: p(-17) = 4.1e-8 came out as 6.0e-8.
+    z = np.linspace(-80, 80, 3201, dtype=np.float32)
+    p = sigmoid_output(z.copy())
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p, exact_sigmoid(z), rtol=2e-6, atol=0)
+
+
+def test_two_class_probabilities_are_each_accurate_in_both_tails(tmp_path, cli):
+    # P(class 0) is computed from its own logit: as 1 - P(class 1) a small one would be 0 or noise.
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "3", "-q").exit_code == 0
+    m = load_model(str(model))
+    Z = np.linspace(-40, 40, 801, dtype=np.float32).reshape(-1, 1)
+    P = m.probabilities(Z)
+    np.testing.assert_allclose(P[:, 1], exact_sigmoid(Z[:, 0]), rtol=2e-6, atol=0)
+    np.testing.assert_allclose(P[:, 0], exact_sigmoid(-Z[:, 0]), rtol=2e-6, atol=0)
+
+
+def test_log_loss_comes_from_the_logits_in_float64():
+    rng = np.random.default_rng(0)
+    # Two classes, one logit each row; logits out to +-60, where float32 probabilities round to 0 or 1.
+    z = np.concatenate([rng.normal(0, 3, 500), [-60.0, -40.0, 25.0, 60.0]]).astype(np.float32)
+    y = np.concatenate([rng.integers(0, 2, 500), [1, 1, 0, 0]])
+    p_true = np.where(y == 1, exact_sigmoid(z), exact_sigmoid(-z))
+    reference = -np.mean(np.log(p_true))
+    assert metrics.log_loss(y, z.reshape(-1, 1)) == pytest.approx(reference, rel=1e-12)
+    # Several classes: -log softmax of the true class, computed here with the max subtracted.
+    Z = rng.normal(0, 4, (300, 4)).astype(np.float32)
+    Z[0] = [-50, 0, 10, 50]
+    y = rng.integers(0, 4, 300)
+    y[0] = 0  # log-probability -100: its float32 probability would be 0
+    Z64 = Z.astype(np.float64)
+    shifted = Z64 - Z64.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    assert metrics.log_loss(y, Z) == pytest.approx(-logp[np.arange(300), y].mean(), rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def far_classes(tmp_path_factory):
+    """Rows of three classes far apart (a, b, c), and a model trained on them."""
+    from typer.testing import CliRunner
+
+    from nncli.cli import app
+
+    folder = tmp_path_factory.mktemp("far")
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 3, 600)
+    x = rng.normal(0, 1, (600, 2)) + np.array([[-8, 0], [0, 8], [8, 0]])[label]
+    rows = [(f"{u:.4f}", f"{v:.4f}", "abc"[k]) for (u, v), k in zip(x, label)]
+    train, model = write_csv(folder / "train.csv", ["x1", "x2", "y"], rows), folder / "m.npz"
+    assert CliRunner().invoke(app, ["fit", str(train), "-o", str(model), "--epochs", "20", "-q"]).exit_code == 0
+    return rows, model
+
+
+def test_eval_macro_averages_leave_out_classes_absent_from_the_file(tmp_path, cli, far_classes):
+    rows, model = far_classes
+    part = write_csv(tmp_path / "ab.csv", ["x1", "x2", "y"], [r for r in rows if r[2] != "c"])
+    result = json.loads(cli("eval", model, part, "--json").stdout)
+    assert result["classes"] == ["a", "b", "c"] and result["accuracy"] == 1.0
+    absent = result["per_class"]["c"]
+    assert absent["support"] == 0 and absent["precision"] is absent["recall"] is absent["f1"] is None
+    assert result["macro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}  # was 2/3: c counted as 0
+    table = cli("eval", model, part).stderr.splitlines()
+    assert [line.split() for line in table if line.startswith("c ")][0] == ["c", "–", "–", "–", "0"]
+
+
+def test_a_class_predicted_but_absent_from_the_file_counts_as_scikit_learn_counts_it(tmp_path, cli, far_classes):
+    # Precision 0 for the absent class that was predicted; recall and F1 0 (sklearn's zero_division=0).
+    rows, model = far_classes
+    relabelled = [(u, v, "a" if y == "c" else y) for u, v, y in rows]  # no c in the truth
+    result = json.loads(cli("eval", model, write_csv(tmp_path / "d.csv", ["x1", "x2", "y"], relabelled), "--json").stdout)
+    cm = np.array(result["confusion_matrix"])
+    assert cm[:, 2].sum() > 0 and cm[2].sum() == 0
+    assert result["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    precision = np.diag(cm) / cm.sum(axis=0)
+    recall = np.diag(cm)[:2] / cm.sum(axis=1)[:2]
+    assert result["macro"]["precision"] == pytest.approx(precision.mean())  # over all three classes
+    assert result["macro"]["recall"] == pytest.approx(np.append(recall, 0.0).mean())
+
+
+def test_eval_log_loss_matches_the_printed_probabilities(tmp_path, cli):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "blobs.csv", "-o", model, "--epochs", "20", "-q").exit_code == 0
+    result = json.loads(cli("eval", model, SAMPLES / "blobs.csv", "--json").stdout)
+    printed = list(csv.DictReader(io.StringIO(cli("predict", model, SAMPLES / "blobs.csv", "--proba").stdout)))
+    truth = [r[-1] for r in csv.reader(open(SAMPLES / "blobs.csv"))][1:]
+    p_true = np.array([float(r["p_" + t]) for r, t in zip(printed, truth)])
+    assert result["log_loss"] == pytest.approx(-np.mean(np.log(p_true)), rel=1e-4)
+
+
+def test_eval_of_several_targets_gives_each_ones_metrics_and_scikit_learns_means(tmp_path, cli):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 2))
+    y1 = 3 * x[:, 0] + rng.normal(0, 0.3, 400)  # well explained
+    y2 = 1000 + 50 * x[:, 1] + rng.normal(0, 40, 400)  # other units, noisy
+    rows = [(f"{a:.5f}", f"{b:.5f}", f"{c:.5f}", f"{d:.3f}") for (a, b), c, d in zip(x, y1, y2)]
+    data, model = write_csv(tmp_path / "d.csv", ["a", "b", "y1", "y2"], rows), tmp_path / "m.npz"
+    assert cli("fit", data, "--target", "y1,y2", "--model", "linear", "-o", model, "--epochs", "30", "-q").exit_code == 0
+    result = json.loads(cli("eval", model, data, "--json").stdout)
+    printed = list(csv.DictReader(io.StringIO(cli("predict", model, data).stdout)))
+    pred = np.array([[float(r["prediction_y1"]), float(r["prediction_y2"])] for r in printed])
+    truth = np.column_stack([y1, y2])
+    for j, name in enumerate(["y1", "y2"]):
+        e = pred[:, j] - truth[:, j]
+        own = result["per_target"][name]
+        assert own["rmse"] == pytest.approx(np.sqrt(np.mean(e ** 2)), rel=1e-4)
+        assert own["mae"] == pytest.approx(np.mean(np.abs(e)), rel=1e-4)
+        assert own["r2"] == pytest.approx(1 - np.sum(e ** 2) / np.sum((truth[:, j] - truth[:, j].mean()) ** 2), abs=1e-5)
+    per = result["per_target"].values()
+    for k in ("mse", "rmse", "mae", "r2"):  # scikit-learn's multioutput="uniform_average"
+        assert result[k] == pytest.approx(np.mean([s[k] for s in per]), rel=1e-9)
+    assert result["rmse"] < np.sqrt(result["mse"])  # not the pooled root: that mixes the two units
+    table = cli("eval", model, data).stderr
+    assert table.split()[:3] == ["y1", "y2", "mean"]
