@@ -162,7 +162,7 @@ PatienceOpt = Annotated[int, typer.Option(
     "--patience", help="Stop after this many epochs without a better validation loss; 0 turns it off.")]
 ScheduleOpt = Annotated[LrSchedule, typer.Option("--lr-schedule", help="Learning-rate schedule.")]
 LrDecayOpt = Annotated[Optional[float], typer.Option(
-    "--lr-decay", help="Decay factor (step 0.5, exponential: lr/100 by the end, plateau 0.5).", show_default=False)]
+    "--lr-decay", help="Decay factor (step 0.5, exponential: lr/100 in the last epoch, plateau 0.5).", show_default=False)]
 LrStepOpt = Annotated[Optional[int], typer.Option(
     "--lr-step", help="Epochs per step (step: 10), or without improvement (plateau: 5).", show_default=False)]
 WarmupOpt = Annotated[Optional[int], typer.Option(

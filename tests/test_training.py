@@ -146,7 +146,8 @@ def test_warmup_ramps_linearly():
 
 def test_exponential_default_ends_at_a_hundredth():
     s = Schedule("exponential", 0.1, 11)
-    assert s.lr(10) == pytest.approx(0.1 * 0.01 ** (10 / 11))
+    assert s.lr(0) == 0.1 and s.lr(10) == pytest.approx(0.1 / 100)  # epochs 0..10: the last is the 11th
+    assert Schedule("exponential", 0.1, 1).lr(0) == 0.1
 
 
 def test_onecycle_rises_then_falls():

@@ -4,8 +4,9 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate.
 
 - constant:     lr
 - step:         lr * decay ** (e // step)                 (decay 0.5, step 10)
-- exponential:  lr * decay ** e                           (decay 0.01 ** (1/E): lr/100 at the end)
-- cosine:       lr * (1 + cos(pi * e / E)) / 2
+- exponential:  lr * decay ** e                           (decay 0.01 ** (1/(E-1)): lr/100 in the last epoch)
+- cosine:       lr * (1 + cos(pi * e / E)) / 2                (toward 0, which epoch E would reach; as
+                PyTorch's CosineAnnealingLR with T_max = E)
 - plateau:      lr, multiplied by decay (0.5) after `step` (5) epochs without a
                 new best monitored loss (validation loss, else training loss)
 - onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E),
@@ -33,7 +34,7 @@ class Schedule:
         if name not in SCHEDULES:
             raise ValueError(f"unknown schedule {name!r}")
         self.name, self.base, self.epochs = name, float(lr), max(int(epochs), 1)
-        default_decay = 0.01 ** (1.0 / self.epochs) if name == "exponential" else 0.5
+        default_decay = 0.01 ** (1.0 / max(self.epochs - 1, 1)) if name == "exponential" else 0.5
         self.decay = default_decay if decay is None else float(decay)
         self.step = (10 if name == "step" else 5) if step is None else max(int(step), 1)
         if name == "onecycle":
