@@ -187,8 +187,10 @@ def set_threads(threads: Optional[int]) -> int:
     (as from the command line).
     """
     if threads is None:
-        env = os.environ.get("NNCLI_THREADS")
-        threads = int(env) if env and env.isdigit() else 1
+        env = os.environ.get("NNCLI_THREADS", "").strip()
+        if env and not (env.isdigit() and 1 <= int(env) <= 256):
+            raise UsageError(f"NNCLI_THREADS must be a whole number from 1 to 256, not {shorten(env)}")
+        threads = int(env) if env else 1
     if threads < 1 or threads > 256:
         raise UsageError(f"--threads must be between 1 and 256, not {threads}")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -202,6 +204,11 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     items = tuple(s.strip() for s in value.split(","))
     if not all(items):
         raise UsageError(f"{option} {shorten(value)}: empty name in the list")
+    seen: set[str] = set()
+    for c in items:
+        if c in seen:
+            raise UsageError(f"{option} {shorten(value)}: {shorten(c, 40)} is listed twice")
+        seen.add(c)
     return items
 
 
@@ -245,6 +252,9 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     Checked early so that a long `fit` does not end in a failed save.
     """
     target = os.path.realpath(output)
+    if not output or os.path.isdir(target):
+        raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
+                         "not a file path")
     if os.path.exists(target) and not os.path.isfile(target):  # a device or FIFO is written in place
         writable = os.access(target, os.W_OK)
     else:
@@ -256,7 +266,15 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
             continue
         if os.path.realpath(i) == os.path.realpath(output) or (
                 os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
-            raise UsageError(f"the output {shorten(output)} is also an input; refusing to overwrite it")
+            raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
+
+
+def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
+    """--plot FILE, or '-' for stdout (then not with --json, which wants stdout too)."""
+    if plot != "-":
+        check_output(plot, *inputs)
+    elif json_out:
+        raise UsageError("--plot - and --json both write to stdout; give --plot a file name")
 
 
 class StopFlag:
@@ -362,7 +380,7 @@ def fit(
     = Progress.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
-    plot: Annotated[Optional[str], typer.Option("--plot", help="Also write the loss curves as an SVG file.",
+    plot: Annotated[Optional[str], typer.Option("--plot", help="Also write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,
     threads: Threads = None,
 ) -> None:
@@ -379,11 +397,13 @@ def fit(
     check_seed(seed)
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
+    if val == "-" and data == "-":
+        raise UsageError("stdin can be read only once: give --val or the data as a file")
     if output == "-" or os.path.isdir(output):
         raise UsageError(f"--output {shorten(output)} must be a file path")
     check_output(output, data, val)
-    if plot:
-        check_output(plot, data, val, output)
+    if plot is not None:
+        check_plot(plot, json_out, data, val, output)
     from nncli import render, workflow
 
     mode = progress.value
@@ -412,7 +432,7 @@ def fit(
         from nncli.model_file import save_model
 
         save_model(trained, output)
-        if plot:
+        if plot is not None:
             render.write_plot(plot, trained)
         if mode != "none":
             render.finish_training(trained, output, mode)
@@ -602,7 +622,7 @@ def eval_(
 @app.command()
 def show(
     model: ModelArg,
-    plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file.",
+    plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the model's metadata as JSON on stdout.")] = False,
 ) -> None:
@@ -615,8 +635,8 @@ def show(
     from nncli.model_file import load_model
 
     m = load_model(model)
-    if plot:
-        check_output(plot, model)
+    if plot is not None:
+        check_plot(plot, json_out, model)
         render.write_plot(plot, m)
     if json_out:
         from nncli.model_file import model_arrays
@@ -662,6 +682,17 @@ def _silence_stdout() -> None:
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
+
+
+def _interruption(e: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM that `e` was raised while handling, if any."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (KeyboardInterrupt, Terminated)):
+            return e
+        e = e.__context__  # type: ignore[assignment]
+    return None
 
 
 def run(invoke) -> int:
@@ -721,6 +752,10 @@ def run(invoke) -> int:
         _error("out of memory", "try a smaller --batch-size or a smaller model")
         code = 1
     except Exception as e:  # a bug: say so briefly, show the traceback on request
+        signalled = _interruption(e)
+        if signalled is not None:  # raised while cleaning up after Ctrl-C (say, a half-written zip closing)
+            _error("interrupted" if isinstance(signalled, KeyboardInterrupt) else "terminated")
+            return 130 if isinstance(signalled, KeyboardInterrupt) else 143
         if debug:
             raise
         _error(f"internal error: {type(e).__name__}: {shorten(e, 200)}",
@@ -758,9 +793,14 @@ class NncliGroup(TyperGroup):
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Entry point (see `nncli.__main__`, which installs quiet signal handlers before importing this)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    app(prog_name="nncli")
+    try:  # Typer builds the commands before `run` takes over: a signal then is handled here
+        app(prog_name="nncli")
+    except (KeyboardInterrupt, Terminated) as e:
+        _error("interrupted" if isinstance(e, KeyboardInterrupt) else "terminated")
+        sys.exit(130 if isinstance(e, KeyboardInterrupt) else 143)
 
 
 app.info.cls = NncliGroup

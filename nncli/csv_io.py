@@ -97,6 +97,8 @@ def display_name(path: str) -> str:
 
 def _open_binary(path: str) -> IO[bytes]:
     if path == "-":
+        if sys.stdin is None:  # started with `<&-`
+            raise DataError("cannot read <stdin>: standard input is closed")
         return sys.stdin.buffer
     try:
         st = os.stat(path)
@@ -294,7 +296,10 @@ class TableReader:
                auto: Iterable[str] = ()) -> None:
         """Choose the columns to read and how (see the class docstring); before reading rows."""
         wanted = list(self.header) if columns is None else list(columns)
-        missing = [c for c in wanted if c not in self.header]
+        position: dict[str, int] = {}  # a dict, not header.index: a file may have 100,000 columns
+        for i, c in enumerate(self.header):
+            position.setdefault(c, i)
+        missing = [c for c in wanted if c not in position]
         if missing:
             self.close()
             raise DataError(
@@ -302,7 +307,7 @@ class TableReader:
                 file=self.name, line=1, hint=f"the header has: {shorten(', '.join(self.header), 200)}",
             )
         self.columns = wanted
-        self._idx = {c: self.header.index(c) for c in wanted}
+        self._idx = {c: position[c] for c in wanted}
         self._text = {c for c in text if c in self._idx}
         self._auto = {c for c in auto if c in self._idx} - self._text
         self._n_numeric = {c: 0 for c in wanted}

@@ -159,26 +159,29 @@ def model_report(model, path: str) -> Group:
     t.add_column(style="bold")
     t.add_column()
     t.add_row("file", utext(path))
-    t.add_row("model", f"{model.kind}  {'-'.join(map(str, net.sizes))}  ({net.n_params:,} parameters, {net.dtype.name})")
+    # Every value read from the file goes through utext: a crafted model must not inject markup or
+    # terminal escapes (the loader checks names and kinds, not every string in the metadata).
+    t.add_row("model", utext(f"{model.kind}  {'-'.join(map(str, net.sizes))}  ({net.n_params:,} parameters, "
+                             f"{net.dtype.name})"))
     if model.kind == "mlp":
-        t.add_row("activation", f"{net.activation} hidden, {net.loss.output_activation} output")
-    t.add_row("task", f"{model.task} ({net.loss_name} loss)")
+        t.add_row("activation", utext(f"{net.activation} hidden, {net.loss.output_activation} output"))
+    t.add_row("task", utext(f"{model.task} ({net.loss_name} loss)"))
     t.add_row("target", utext(", ".join(model.target.names)))
     if model.target.classes:
         t.add_row("classes", utext(", ".join(model.target.classes)))
     cfg = model.config
     keys = ("optimizer", "lr", "lr_schedule", "epochs", "batch_size", "l2", "dropout", "patience", "seed")
-    t.add_row("training", Text(", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] not in (None, 0.0) or k in ("lr", "epochs"))))
+    t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] not in (None, 0.0) or k in ("lr", "epochs"))))
     t.add_row("data", utext(f"{info.get('rows', 0):,} rows from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     m = metric_label(model.task)
     ran = f"{info.get('epochs_run', 0)} epochs run"
     if info.get("stopped"):
         ran += f" (stopped: {info['stopped']})"
-    t.add_row("result", f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
+    t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
                         f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
               + (f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
-                 if info.get("final_val_loss") is not None else ""))
+                 if info.get("final_val_loss") is not None else "")))
     if model.kind == "linear" and model.task == "regression":
         W, b = model.linear_coefficients()
         for k, name in enumerate(model.target.names):
@@ -288,7 +291,7 @@ def finish_training(model, path: str, mode: str) -> None:
 
 
 def write_plot(path: str, model) -> None:
-    """Write the model's loss curves as an SVG file (atomically)."""
+    """Write the model's loss curves as an SVG file (atomically), or to stdout if path is '-'."""
     from nncli.atomic import atomic_write
     from nncli.render_live import loss_series
     from nncli.svg_chart import render_svg
@@ -298,7 +301,11 @@ def write_plot(path: str, model) -> None:
     best = model.info.get("weights_from_epoch")
     svg = render_svg(series, title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch",
                      marker_x=best if best else None)
-    atomic_write(path, lambda f: f.write(svg.encode("utf-8")))
+    if path == "-":
+        sys.stdout.write(svg)
+        sys.stdout.flush()
+    else:
+        atomic_write(path, lambda f: f.write(svg.encode("utf-8")))
 
 
 def show_model(model, path: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -20,7 +20,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
-from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, separator_hint
+from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, display_name, separator_hint
 from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
 
@@ -85,8 +85,9 @@ def _dtype(name: str) -> type:
 
 def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple[list[str], list[str]]:
     """(feature names, target names) from the header and the options."""
+    names = set(header)  # sets, not lists, throughout: a file may have 100,000 columns
     for group in (opts.target, opts.features, opts.ignore, opts.categorical):
-        unknown = [c for c in group if c not in header]
+        unknown = [c for c in group if c not in names]
         if unknown:
             raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
                             hint=f"the header has: {shorten(', '.join(header), 200)}")
@@ -94,7 +95,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
     if opts.features:
         features = [c for c in opts.features if c not in targets]
     else:
-        features = [c for c in header if c not in targets and c not in opts.ignore]
+        not_features = set(targets) | set(opts.ignore)
+        features = [c for c in header if c not in not_features]
     if not features:
         raise DataError("no feature columns left (the table needs at least one besides the target)",
                         file=source, line=1)
@@ -110,7 +112,8 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
         reader.select(features + targets, text=set(opts.categorical) | set(targets),
                       auto=set(features) - set(opts.categorical))
         table = reader.read()
-    infos = [ColumnInfo(c, "ignored") for c in header if c not in features and c not in targets]
+    used = set(features) | set(targets)
+    infos = [ColumnInfo(c, "ignored") for c in header if c not in used]
     for c in features:
         col = table.columns[c]
         if col.is_text and c not in opts.categorical:
@@ -229,7 +232,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         Y_val = target.encode(values[val_rows], dtype)
     elif val_path is not None:
         model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
-        X_val, Y_val, _ = load_eval_arrays(model_like, val_path, opts.delimiter)
+        X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter)
     sample_weight = None
     if class_weight == "balanced" and codes is not None:
         counts = np.bincount(codes[train_rows], minlength=len(target.classes))
@@ -398,19 +401,25 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         with reader:
             for chunk in reader.chunks(forward if centered is not None else None):
                 Z = logits(chunk)
+                bad = first_not_finite(Z)
+                if bad is not None:  # the rows before it are predicted, as before a bad cell
+                    line = int(chunk.lines[bad])
+                    chunk, Z = _head(chunk, bad), Z[:bad]
                 if model.task == "classification":
                     yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
                     yield chunk, model.target.decode_values(Z), None
+                if bad is not None:
+                    raise not_finite_error(chunk.source, line)
 
     return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
 
 
 def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
-                     report: EncodeReport | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, raw_target) for a labelled file; a missing or unknown target is an error."""
+                     report: EncodeReport | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target, line numbers) for a labelled file; a missing or unknown target is an error."""
     targets = model.target.names
-    Xs, raws = [], []
+    Xs, raws, lines = [], [], []
     with _feature_reader(model, path, targets, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
@@ -421,7 +430,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
                 if miss.size:
                     raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
                                     column=chunk.header.index(t) + 1, column_name=t,
-                                    hint="eval needs a target value on every row")
+                                    hint="evaluating a model needs a target value on every row")
             if model.task == "classification":
                 raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
                                                column=chunk.header.index(targets[0]) + 1)
@@ -429,11 +438,34 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
                 raw = np.column_stack([_target_numbers(chunk, t, v) for t, v in zip(targets, tv)])
             Xs.append(X)
             raws.append(raw)
+            lines.append(chunk.lines)
     if not Xs:
         raise DataError("the file has a header but no data rows", file=reader.name, line=2)
     X = np.concatenate(Xs)
     raw = np.concatenate(raws)
-    return X, model.target.encode(raw, model.network.dtype.type), raw
+    return X, model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
+
+
+def first_not_finite(Z: np.ndarray) -> int | None:
+    """The first row of logits that is not finite, if any: it would make up a class or print NaN.
+
+    float32 inputs pass the reader's check up to ~3.4e38, but standardizing them or the
+    products can overflow on values far outside the training data.
+    """
+    if np.isfinite(Z).all():
+        return None
+    return int(np.argmin(np.isfinite(Z).all(axis=1)))
+
+
+def not_finite_error(source: str, line: int) -> DataError:
+    return DataError("the network's output is not finite for this row", file=source, line=line,
+                     hint="a value far outside the range the model was trained on?")
+
+
+def _head(chunk: Table, k: int) -> Table:
+    """The first k rows of a chunk."""
+    return Table(chunk.source, chunk.header, {c: replace(col, values=col.values[:k]) for c, col in chunk.columns.items()},
+                 chunk.lines[:k], as_written={c: v[:k] for c, v in chunk.as_written.items()})
 
 
 def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
@@ -453,10 +485,14 @@ def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,
                    report: EncodeReport | None = None) -> dict:
     """All metrics of `model` on a labelled file, as a JSON-ready dict."""
-    X, Y, raw = load_eval_arrays(model, path, delimiter, report)
+    X, Y, raw, lines = load_eval_arrays(model, path, delimiter, report)
     out: dict = {"rows": int(X.shape[0]), "task": model.task}
+    Z = model.network.logits(X)
+    bad = first_not_finite(Z)
+    if bad is not None:
+        raise not_finite_error(display_name(path), int(lines[bad]))
     if model.task == "regression":
-        pred = model.predict_values(X)
+        pred = model.target.decode_values(Z)
         def scores(truth: np.ndarray, values: np.ndarray) -> dict:
             return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),
                     "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values)}
@@ -465,7 +501,6 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if raw.shape[1] > 1:  # and each target's own, in its own units
             out["per_target"] = {t: scores(raw[:, j], pred[:, j]) for j, t in enumerate(model.target.names)}
         return out
-    Z = model.network.logits(X)
     pred = model.predict_classes(Z)  # as `predict` chooses
     classes = model.target.classes
     cm = metrics.confusion_matrix(raw, pred, len(classes))

@@ -37,7 +37,7 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, forge_declared_size, patch_zip_directory
+from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -129,6 +129,17 @@ def edit_arrays(**changes: np.ndarray | None) -> Callable[[bytes], bytes]:
                 del arrays[k]
             else:
                 arrays[k] = v(arrays[k]) if callable(v) else v
+        return npz(**arrays)
+    return make
+
+
+def edit_meta_in(section: str, **changes: object) -> Callable[[bytes], bytes]:
+    """Change some keys of one metadata section ("config", "info"), keeping the others."""
+    def make(model: bytes) -> bytes:
+        arrays = members(model)
+        meta = json.loads(arrays["meta"].tobytes())
+        meta[section] = {**meta[section], **changes}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         return npz(**arrays)
     return make
 
@@ -285,6 +296,22 @@ CASES = [
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
     Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
+    Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
+         r"cannot write '': an empty path"),
+    Case("predict-output-a-directory", ("predict", "model.npz", "missing.csv", "-o", "."), 2,
+         r"cannot write '\.': a directory"),
+    usage("fit-plot-a-directory", "--plot", ".", err=r"cannot write '\.': a directory"),
+    usage("fit-plot-to-stdout-and-json", "--plot", "-", "--json", err=r"--plot - and --json both write to stdout"),
+    Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
+         r"stdin can be read only once"),
+    usage("target-listed-twice", "--target", "a,a", err=r"--target 'a,a': 'a' is listed twice"),
+    usage("features-listed-twice", "--features", "a, b,a", err=r"--features 'a, b,a': 'a' is listed twice"),
+    # Inputs near the float32 limit pass the reader but overflow in the network: an error at their
+    # line, after the rows before it (not a class made up from NaN, not NaN in JSON).
+    Case("predict-output-not-finite", PREDICT, 1, r"data\.csv:3: the network's output is not finite",
+         out=r"prediction\n[01]\n", files=data("x1,x2", "1,0.5", "3e38,3e38", "0,0")),
+    Case("eval-output-not-finite", EVAL, 1, r"data\.csv:3: the network's output is not finite",
+         files=data("x1,x2,label", "1,0.5,0", "-3e38,3e38,1")),
     Case("fit-plot-is-the-new-model", FIT[:3] + ("new.npz",) + FIT[4:] + ("--plot", "./new.npz"), 2,
          r"'\./new\.npz' is also an input", files=data(HEADER, *ROWS)),
     # -- arguments: exit 2 before any work -----------------------------------------------------------
@@ -363,6 +390,16 @@ CASES = [
     Case("show-damaged-model", ("show", "bad.npz", "--json"), 1, r"'bad\.npz' is not a valid nncli model",
          files={"bad.npz": lambda m: m[:-100]}),
     Case("show-plot-over-the-model", ("show", "model.npz", "--plot", "model.npz"), 2, r"is also an input"),
+    Case("show-plot-to-stdout", ("show", "model.npz", "--plot", "-"), 0, out=r"(?s)<\?xml [^\n]*\n<svg .*</svg>\n"),
+    Case("show-plot-to-stdout-and-json", ("show", "model.npz", "--plot", "-", "--json"), 2,
+         r"--plot - and --json both write to stdout"),
+    Case("show-plot-to-a-directory", ("show", "model.npz", "--plot", "."), 2, r"cannot write '\.': a directory"),
+    # Text from a crafted model is shown, never obeyed: no escape reaches the terminal (checked for
+    # every row), and markup is not parsed (an unbalanced closing tag was a Rich MarkupError).
+    Case("show-escapes-in-the-config", ("show", "bad.npz"), 0, r"lr_schedule=\\x1b\[2J",
+         files={"bad.npz": edit_meta_in("config", lr_schedule="\x1b[2Jcleared")}),
+    Case("show-markup-in-the-info", ("show", "bad.npz"), 0, r"stopped: \[/bold\]\[link=x\]",
+         files={"bad.npz": edit_meta_in("info", stopped="[/bold][link=x]")}),
     Case("lr-find-empty-file", ("lr-find", "data.csv", "-q"), 1, r"data\.csv:1: the file is empty",
          files={"data.csv": b""}),
     Case("lr-find-one-class", ("lr-find", "data.csv", "-q"), 1, r"single class", files=data("a,label", "1,x", "2,x")),
@@ -547,6 +584,49 @@ def test_case(case: Case, outcomes):
 # -- tests that need a live process ------------------------------------------------------------------
 def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "nncli", *args], cwd=cwd, env=nncli_env(), **kw)
+
+
+@pytest.mark.parametrize("closed, args, code, said", [
+    (">&-", PREDICT, 1, "cannot write the output: standard output is closed"),
+    (">&-", FIT, 0, ""),  # fit prints no data: nothing is lost
+    ("2>&-", FIT[:-1], 0, None),  # no -q: its report goes nowhere, as asked, and the model is saved
+    ("<&-", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
+], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict"])
+def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
+    err = tmp_path / "err.txt"
+    shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if closed != "2>&-" else "")
+    r = subprocess.run(["sh", "-c", shell, sys.executable, *args], cwd=tmp_path, env=nncli_env(), timeout=120)
+    assert r.returncode == code
+    if said is not None:
+        assert err.read_text() == (f"nncli: error: {said}\n" if said else "")
+    if args[0] == "fit":
+        load_model(str(tmp_path / "out.npz"))
+
+
+@pytest.mark.parametrize("value", ["999", "0", "two"])
+def test_a_bad_nncli_threads_is_reported_as_such(value):
+    r = run_nncli("gen-data", "-n", "2", env={"NNCLI_THREADS": value})
+    assert r.returncode == 2 and r.stdout == b""
+    assert r.stderr.decode() == f"nncli: error: NNCLI_THREADS must be a whole number from 1 to 256, not '{value}'\n"
+    assert run_nncli("gen-data", "-n", "2", env={"NNCLI_THREADS": "2"}).returncode == 0
+
+
+@pytest.mark.parametrize("signalled, code, said", [(KeyboardInterrupt, 130, "interrupted"),
+                                                  (Terminated, 143, "terminated")])
+def test_an_error_raised_while_stopping_for_a_signal_reports_the_signal(capsys, signalled, code, said):
+    """A second Ctrl-C in the middle of a save: closing the half-written zip raises ValueError."""
+    from nncli.cli import run
+
+    def invoke() -> None:
+        try:
+            raise signalled()
+        except BaseException:
+            raise ValueError("Can't close the ZIP file while there is an open writing handle on it")
+
+    assert run(invoke) == code
+    assert capsys.readouterr().err == f"nncli: error: {said}\n"
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def log_loss(y_true: np.ndarray, logits: np.ndarray) -> float:
     if Z.shape[1] == 1:  # -log sigmoid(z) = softplus(-z) for class 1, softplus(z) for class 0
         z = Z[:, 0]
         return float(np.mean(np.logaddexp(0.0, np.where(np.asarray(y_true) == 1, -z, z))))
-    return float(-np.mean(log_softmax(Z)[np.arange(len(y_true)), y_true]))
+    return float(-np.mean(log_softmax(Z)[np.arange(len(y_true)), y_true])) + 0.0  # + 0.0: never "-0.0"
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
