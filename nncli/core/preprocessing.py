@@ -241,9 +241,15 @@ class Target:
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,
                 column=column, column_name=self.names[0],
-                hint=f"the model knows: {shorten(', '.join(self.classes), 120)}",
+                hint=self._label_hint(str(labels[i])),
             )
         return codes
+
+    def _label_hint(self, label: str) -> str:
+        known = f"the model knows: {shorten(', '.join(self.classes), 120)}"
+        same = [c for c in self.classes if _same_number(c, label)]  # labels are text: '1.0' is not '1'
+        return f"{known}; labels are text, and {shorten(label)} is written differently from {shorten(same[0])}" \
+            if same else known
 
     def encode(self, codes_or_values: np.ndarray, dtype: type = np.float32) -> np.ndarray:
         """Class indices or raw values -> the Y the loss expects (0/1, one-hot, standardized)."""
@@ -291,3 +297,10 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
     std = Y.std(axis=0)
     scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
     return Target(names, "regression", mean=mean, scale=scale)
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
