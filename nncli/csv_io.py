@@ -282,7 +282,8 @@ class TableReader:
         first = self._first_line()
         if not first or not first[0].strip():
             self.close()
-            raise DataError("the file is empty (expected a header row)", file=self.name, line=1)
+            raise DataError("the file is empty (expected a header row)" if not first else
+                            "expected a header row, found a blank line", file=self.name, line=1)
         self.delimiter = delimiter or detect_delimiter(first[0])
         self.header = _parse_header(first[0], self.name, self.delimiter)
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))

@@ -258,7 +258,8 @@ CASES = [
             rf"data\.csv:{BIG_ROWS + 2}:2 \(column 'b'\): missing value", "--missing", "error"),
     # -- CSV structure ----------------------------------------------------------------------------
     fit_err("empty-file", {"data.csv": b""}, r"data\.csv:1: the file is empty"),
-    fit_err("blank-file", {"data.csv": b"\n\n"}, r"data\.csv:1: the file is empty"),
+    fit_err("blank-file", {"data.csv": b"\n\n"}, r"data\.csv:1: expected a header row, found a blank line"),
+    fit_err("blank-line-before-header", data("", HEADER, *ROWS), r"data\.csv:1: expected a header row, found a blank"),
     fit_err("header-only", data(HEADER), r"data\.csv:2: the file has a header but no data rows"),
     fit_err("ragged-too-few", with_row("1,x", 3), r"data\.csv:4:3 \(column 'label'\): expected 3 fields as in the header, found 2"),
     fit_err("ragged-too-many", with_row("1,2,x,9", 3), r"data\.csv:4:4: expected 3 fields as in the header, found 4"),
