@@ -13,6 +13,7 @@ exits 130 and SIGTERM 143. NNCLI_DEBUG=1 shows tracebacks.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -337,6 +338,10 @@ def gen_data(
     import numpy as np
     from nncli.core.datagen import GENERATORS
 
+    for option, name, value in (("--features", "features", features), ("--classes", "classes", classes)):
+        if value is not None and name not in inspect.signature(GENERATORS[kind.value]).parameters:
+            takers = [k for k, f in GENERATORS.items() if name in inspect.signature(f).parameters]
+            raise UsageError(f"{option} does not apply to {kind.value} (it does to {', '.join(takers)})")
     columns, _ = GENERATORS[kind.value](np.random.default_rng(seed), samples, features=features, classes=classes,
                                         noise=noise, missing=missing_rate)
     csv_write.write_columns(output, columns)
@@ -570,6 +575,8 @@ def predict(
     from nncli.model_file import load_model
 
     m = load_model(model)
+    if proba and m.task != "classification":
+        raise UsageError(f"--proba needs a classifier; {shorten(model)} predicts values (regression)")
     m.network.use_threads(threads)
     report = EncodeReport()
     chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)

@@ -21,7 +21,7 @@ from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_pr
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, display_name, separator_hint
-from nncli.errors import DataError, shorten
+from nncli.errors import DataError, UsageError, shorten
 from nncli.pipeline import ahead
 
 
@@ -234,6 +234,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter)
     sample_weight = None
+    if class_weight is not None and codes is None:
+        raise UsageError(f"--class-weight {class_weight} weighs classes, and this target is a regression "
+                         "(see --task)")
     if class_weight == "balanced" and codes is not None:
         counts = np.bincount(codes[train_rows], minlength=len(target.classes))
         w_class = len(train_rows) / (len(target.classes) * np.maximum(counts, 1))
