@@ -99,7 +99,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
         features = [c for c in header if c not in not_features]
     if not features:
         raise DataError("no feature columns left (the table needs at least one besides the target)",
-                        file=source, line=1)
+                        file=source, line=1, hint="the header is one column: is the file separated by spaces or "
+                        "something else? see --delimiter" if len(header) == 1 else None)
     return features, targets
 
 
