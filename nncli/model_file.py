@@ -31,8 +31,12 @@ n_params = sum(s_{l-1} s_l + s_l).
 
 Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array whose declared size matches the bytes
-stored (so a tiny file cannot make us allocate gigabytes), shapes consistent
-with the metadata, finite parameters. Any failure is a ModelFileError.
+stored, the archive inflating to at most MAX_COMPRESSION_RATIO times its size,
+strict JSON metadata that is consistent with itself (no repeated feature,
+class or column, finite numbers), every array's declared shape the one the
+metadata implies (a history holds one value per epoch run) before any array's
+data is read (so a small file cannot make us allocate gigabytes), finite
+parameters. Any failure is a ModelFileError.
 
 Saving writes a temporary file in the target's directory, flushes and fsyncs
 it, then renames it over the target: the path holds either the old model or
@@ -43,13 +47,15 @@ Imports numpy, the standard library, `nncli.errors` and `nncli.core`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import stat
 import zipfile
 import zlib
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -63,8 +69,13 @@ from nncli.errors import ModelFileError, shorten
 FORMAT = "nncli-model"
 FORMAT_VERSION = 1
 MAX_META_BYTES = 16 * 1024 * 1024
+MAX_META_DEPTH = 16  # nesting of lists and objects in the metadata (a valid model's is 4)
 MAX_ARRAY_BYTES = 2 * 1024 ** 3
-MAX_COMPRESSION_RATIO = 1000  # a zip bomb expands by far more than any real array
+# Uncompressed bytes per byte of file, for the archive as a whole (once it exceeds 1 MB). Real
+# models re-saved with np.savez_compressed inflate at most ~11-fold, and even a history that
+# compressed as well as one can (a constant loss) stays under ~35-fold: its timings are noise.
+MAX_COMPRESSION_RATIO = 50
+MAX_EPOCHS = 10_000_000  # the CLI's --epochs maximum: a history is never longer
 ARRAY_KEYS = ("params", "x_mean", "x_scale", "y_mean", "y_scale") + tuple(f"history_{k}" for k in HISTORY_KEYS)
 MEMBERS = ("meta",) + ARRAY_KEYS
 
@@ -141,6 +152,19 @@ def _fail(path: str, what: str, hint: str | None = None) -> ModelFileError:
     return ModelFileError(f"{shorten(path)} is not a valid nncli model: {what}", hint=hint)
 
 
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Report what a damaged archive makes zipfile or NumPy raise as a ModelFileError."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError,
+            KeyError) as e:  # NotImplementedError: zipfile's word for a zip feature it does not read
+        raise _fail(path, f"cannot read it as a model archive ({shorten(e, 80)})",
+                    hint="it may be truncated or not a model file") from None
+
+
 def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
                  archive_size: int) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from a member's .npy header, checked against its stored size."""
@@ -152,9 +176,7 @@ def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
         # Sizes in the zip directory are what NumPy allocates; they must fit in the file.
         raise _fail(path, f"member {shorten(name)} declares more bytes than the file holds",
                     hint="it may be truncated or tampered with")
-    if info.file_size > MAX_ARRAY_BYTES or (
-        info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 1 << 20
-    ):
+    if info.file_size > MAX_ARRAY_BYTES:
         raise _fail(path, f"member {shorten(name)} declares an absurd size ({info.file_size:,} bytes)")
     with zf.open(info) as f:
         try:
@@ -179,60 +201,165 @@ def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
     return shape, dtype
 
 
+def _check_expansion(path: str, infos: list[zipfile.ZipInfo], archive_size: int) -> None:
+    """Refuse a zip bomb: members that together inflate to far more than the file itself.
+
+    Checked on the whole archive, not per member: a NaN history column (no validation data)
+    alone legitimately deflates ~700-fold, while whole models inflate at most ~11-fold.
+    """
+    total = sum(i.file_size for i in infos)
+    if total > 1 << 20 and total > MAX_COMPRESSION_RATIO * archive_size:
+        largest = max(infos, key=lambda i: i.file_size)
+        raise _fail(path, f"member {shorten(largest.filename[:-4])} declares an absurd size ({largest.file_size:,} "
+                          f"bytes; {total:,} in all from a {archive_size:,}-byte file)")
+
+
 def load_model(path: str) -> Model:
-    """Load and validate a model file; every problem is a ModelFileError."""
+    """Load and validate a model file; every problem is a ModelFileError.
+
+    The order bounds memory: first the zip directory and the .npy headers, then the
+    metadata, and the arrays' data only once every declared shape is the one the metadata
+    implies, so a file can make us allocate no more than the model it describes needs.
+    """
     try:
         st = os.stat(path)
     except OSError as e:
         raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise ModelFileError(f"model {shorten(path)} is not a regular file")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            names = {n[:-4] for n in infos if n.endswith(".npy")}
-            if len(names) != len(infos) or "meta" not in names:
-                raise _fail(path, "not an nncli model archive", hint="make one with `nncli fit`")
-            missing = sorted(set(MEMBERS) - names)
-            extra = sorted(names - set(MEMBERS))
-            if missing:
-                raise _fail(path, f"missing {', '.join(missing)}")
-            if extra:
-                raise _fail(path, f"unexpected member{'s' if len(extra) > 1 else ''} {shorten(', '.join(extra))}")
-            headers = {n: _read_header(zf, infos[n + ".npy"], path, st.st_size) for n in MEMBERS}
-            if headers["meta"][0][0] > MAX_META_BYTES or headers["meta"][1] != np.uint8:
-                raise _fail(path, "metadata is not a JSON byte string of sane size")
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {n: npz[n] for n in MEMBERS}
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError,
-            KeyError) as e:  # NotImplementedError: zipfile's word for a zip feature it does not read
-        raise _fail(path, f"cannot read it as a model archive ({shorten(e, 80)})",
-                    hint="it may be truncated or not a model file") from None
-    return _build(path, arrays)
+    with _reading(path), zipfile.ZipFile(path) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        names = {n[:-4] for n in infos if n.endswith(".npy")}
+        if len(names) != len(infos) or "meta" not in names:
+            raise _fail(path, "not an nncli model archive", hint="make one with `nncli fit`")
+        if len(infos) != len(zf.infolist()):  # which copy a reader takes is its own choice: refuse both
+            raise _fail(path, "a member appears twice in the archive")
+        missing = sorted(set(MEMBERS) - names)
+        extra = sorted(names - set(MEMBERS))
+        if missing:
+            raise _fail(path, f"missing {', '.join(missing)}")
+        if extra:
+            raise _fail(path, f"unexpected member{'s' if len(extra) > 1 else ''} {shorten(', '.join(extra))}")
+        headers = {n: _read_header(zf, infos[n + ".npy"], path, st.st_size) for n in MEMBERS}
+        _check_expansion(path, list(infos.values()), st.st_size)
+        if headers["meta"][0][0] > MAX_META_BYTES or headers["meta"][1] != np.uint8:
+            raise _fail(path, "metadata is not a JSON byte string of sane size")
+        with zf.open(infos["meta.npy"]) as f:
+            meta = np.lib.format.read_array(f, allow_pickle=False).tobytes()
+    layout = _read_meta(path, meta)
+    _check_declared_shapes(path, layout, {n: h[0] for n, h in headers.items()}, headers["params"][1])
+    with _reading(path), np.load(path, allow_pickle=False) as npz:
+        arrays = {n: npz[n] for n in ARRAY_KEYS}
+    return _build(path, layout, arrays)
 
 
-def _build(path: str, arrays: dict[str, np.ndarray]) -> Model:
+@dataclass
+class _Layout:
+    """What the checked metadata says: everything but the arrays."""
+
+    kind: str
+    sizes: list[int]
+    activation: str
+    loss: str
+    dtype: str
+    features: list[Feature]
+    target: Target  # its mean and scale come from the arrays
+    na_values: list[str]
+    config: dict
+    info: dict
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(f.width for f in self.features)
+
+    @property
+    def n_params(self) -> int:
+        return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+
+def _field(record: dict, key: str, types: type | tuple[type, ...], what: str) -> Any:
+    """record[key] if it is of `types` (a JSON true is not a number); else KeyError or TypeError."""
+    value = record[key]
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise TypeError(f"{key} should be {what}")
+    return value
+
+
+def _items(record: dict, key: str, types: type | tuple[type, ...], what: str) -> list:
+    """record[key] if it is a list of `types`: a label or a name is a string, not a number coerced to one."""
+    items = _field(record, key, list, f"a list of {what}")
+    if not all(isinstance(x, types) and not isinstance(x, bool) for x in items):
+        raise TypeError(f"{key} should be a list of {what}")
+    return items
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` deep in parsed JSON.
+
+    Walked with a stack of iterators, not recursion (the nesting may be deep) and not a
+    stack of elements (a list may hold millions): memory grows with the depth only.
+    """
+    stack = [iter([value])]
+    while stack:
+        for v in stack[-1]:
+            if isinstance(v, (dict, list)):
+                if len(stack) > limit:
+                    return True
+                stack.append(iter(v.values() if isinstance(v, dict) else v))
+                break
+        else:
+            stack.pop()
+    return False
+
+
+def _repeated(items: list[str]) -> str | None:
+    """The first item that appears twice, else None."""
+    seen: set[str] = set()
+    for x in items:
+        if x in seen:
+            return x
+        seen.add(x)
+    return None
+
+
+def _read_meta(path: str, raw: bytes) -> _Layout:
+    """Parse and check the metadata on its own (the arrays are checked against it later)."""
+    nonfinite: list[str] = []
+
+    def number(text: str) -> float:
+        # NaN and Infinity are not JSON (Python reads them; `show --json` could not write them
+        # back), and 1e999 overflows to inf: noted here, refused after the specific checks.
+        value = float(text)
+        if not math.isfinite(value):
+            nonfinite.append(text)
+        return value
+
     try:
-        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
+    # A valid model's metadata nests 4 deep (features, a feature, its categories); anything
+    # much deeper could overflow the stack later, when it is printed or written back.
+    if _nested_deeper_than(meta, MAX_META_DEPTH):
+        raise _fail(path, f"metadata is not valid JSON (nested more than {MAX_META_DEPTH} deep)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "not an nncli model (format name missing)")
     if meta.get("format_version") != FORMAT_VERSION:
         raise _fail(path, f"format version {shorten(meta.get('format_version'))}; this nncli reads version {FORMAT_VERSION}",
                     hint="use the nncli version that wrote it, or train the model again")
     try:
-        sizes = [int(s) for s in meta["sizes"]]
-        kind, task, activation, loss, dtype = (meta["kind"], meta["task"], meta["activation"], meta["loss"], meta["dtype"])
-        features = [Feature(str(f["name"]), str(f["kind"]), float(f["fill"]), [str(c) for c in f["categories"]],
-                            int(f["missing"])) for f in meta["features"]]
-        targets = [str(t) for t in meta["targets"]]
-        classes = [str(c) for c in meta["classes"]]
-        na_values = [str(v) for v in meta["na_values"]]
-        config, info = dict(meta["config"]), dict(meta["info"])
-    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        sizes = _items(meta, "sizes", int, "whole numbers")
+        kind, task, activation, loss, dtype = (_field(meta, k, str, "a string")
+                                               for k in ("kind", "task", "activation", "loss", "dtype"))
+        features = [Feature(_field(f, "name", str, "a string"), _field(f, "kind", str, "a string"),
+                            float(_field(f, "fill", _NUMBER, "a number")),
+                            _items(f, "categories", str, "strings"), _field(f, "missing", int, "a whole number"))
+                    for f in _items(meta, "features", dict, "objects")]
+        targets = _items(meta, "targets", str, "strings")
+        classes = _items(meta, "classes", str, "strings")
+        na_values = _items(meta, "na_values", str, "strings")
+        config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
+    except (KeyError, TypeError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
     from nncli.core.activations import ACTIVATIONS
     from nncli.core.losses import LOSSES
@@ -250,37 +377,84 @@ def _build(path: str, arrays: dict[str, np.ndarray]) -> Model:
         (bool(targets), "no target column"),
         (all(math.isfinite(f.fill) and f.missing >= 0 for f in features),
          "a feature's fill value is not finite or its missing count negative"),
+        (not nonfinite, f"metadata is not valid JSON (it holds the non-finite number {''.join(nonfinite[:1])})"),
         (bad_config is None, f"config field {shorten(bad_config)} is missing or of the wrong type"),
         (bad_info is None, f"info field {shorten(bad_info)} is missing or of the wrong type"),
     ]
     for ok, what in checks:
         if not ok:
             raise _fail(path, what)
-    n_inputs = sum(1 if f.kind == "numeric" else len(f.categories) for f in features)
-    target = Target(targets, task, classes=classes, mean=arrays["y_mean"], scale=arrays["y_scale"])
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    n_targets = len(targets) if task == "regression" else 0
-    shape_checks = [
+
+    # Consistency: each of these would make predictions, or what `show` says, silently wrong.
+    names = [f.name for f in features]
+    target = Target(targets, task, classes=classes)
+    n_inputs = sum(f.width for f in features)
+    epochs = info["epochs_run"]
+    twice = {"feature": _repeated(names), "target column": _repeated(targets), "class label": _repeated(classes)}
+    both = min(set(names) & set(targets), default=None)
+    checks = [
+        *((dup is None, f"{what} {shorten(dup)} appears twice") for what, dup in twice.items()),
+        (all(_repeated(f.categories) is None for f in features), "a categorical feature lists a category twice"),
+        (both is None, f"column {shorten(both)} is both a feature and a target"),
+        (task == "classification" or not classes, "a regression model with class labels"),
+        (task == "regression" or len(targets) == 1, "a classifier with more than one target column"),
+        (all(f.kind == "categorical" or not f.categories for f in features), "a numeric feature with categories"),
+        ((kind == "linear") == (len(sizes) == 2),
+         "a linear model with hidden layers" if kind == "linear" else "an mlp without hidden layers"),
         (sizes[0] == n_inputs, f"layer sizes start with {sizes[0]} inputs but the features encode to {n_inputs}"),
         (task == "regression" or len(classes) >= 2, "a classifier needs at least two classes"),
         (sizes[-1] == target.n_outputs, f"{sizes[-1]} outputs do not fit the target ({target.n_outputs} expected)"),
         (loss == target.loss, f"loss {loss} does not fit the target"),
-        (arrays["params"].shape == (n_params,), f"params has {arrays['params'].size} values, the layers need {n_params}"),
-        (arrays["params"].dtype == np.dtype(dtype), f"params dtype {arrays['params'].dtype} is not {dtype}"),
-        (arrays["x_mean"].shape == (n_inputs,) and arrays["x_scale"].shape == (n_inputs,), "x_mean/x_scale shape"),
-        (arrays["y_mean"].shape == (n_targets,) and arrays["y_scale"].shape == (n_targets,), "y_mean/y_scale shape"),
-        (len({arrays[f"history_{k}"].shape for k in HISTORY_KEYS}) == 1, "history arrays differ in length"),
+        (0 <= epochs <= MAX_EPOCHS, f"info says {epochs:,} epochs were run (nncli runs 0 to {MAX_EPOCHS:,})"),
+        (0 <= info["best_epoch"] <= epochs and 0 <= info["weights_from_epoch"] <= epochs,
+         "info's best_epoch or weights_from_epoch is not among the epochs run"),
     ]
-    for ok, what in shape_checks:
+    for ok, what in checks:
         if not ok:
             raise _fail(path, what)
+    return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info)
+
+
+def _check_declared_shapes(path: str, layout: _Layout, shapes: dict[str, tuple[int, ...]],
+                           params_dtype: np.dtype) -> None:
+    """Every array's declared length (from its .npy header) against the metadata, before any is read.
+
+    This caps the total the loader allocates at what the model described needs: a history, for
+    instance, holds one value per epoch run, never more.
+    """
+    n_inputs, n_params, epochs = layout.n_inputs, layout.n_params, layout.info["epochs_run"]
+    n_targets = len(layout.target.names) if layout.target.task == "regression" else 0
+    checks = [
+        (shapes["params"] == (n_params,), f"params has {shapes['params'][0]} values, the layers need {n_params}"),
+        (params_dtype == np.dtype(layout.dtype), f"params dtype {params_dtype} is not {layout.dtype}"),
+        (shapes["x_mean"] == shapes["x_scale"] == (n_inputs,), "x_mean/x_scale shape"),
+        (shapes["y_mean"] == shapes["y_scale"] == (n_targets,), "y_mean/y_scale shape"),
+    ]
+    for ok, what in checks:
+        if not ok:
+            raise _fail(path, what)
+    for k in HISTORY_KEYS:
+        if shapes[f"history_{k}"] != (epochs,):
+            raise _fail(path, f"history_{k} holds {shapes[f'history_{k}'][0]:,} epochs but info says {epochs:,} were run")
+
+
+def _build(path: str, layout: _Layout, arrays: dict[str, np.ndarray]) -> Model:
+    """The model, once the values in its arrays are checked."""
     for name in ("params", "x_mean", "x_scale", "y_mean", "y_scale"):
         if not np.isfinite(arrays[name]).all():
             raise _fail(path, f"{name} holds non-finite values")
-    if (arrays["x_scale"] <= 0).any() or (arrays["y_scale"] <= 0).any():
-        raise _fail(path, "a standardization scale is not positive")
-    net = Network(sizes, activation, loss, dtype=np.dtype(dtype).type)
+    for mean, scale in ((arrays["x_mean"], arrays["x_scale"]), (arrays["y_mean"], arrays["y_scale"])):
+        if (scale <= 0).any():
+            raise _fail(path, "a standardization scale is not positive")
+        # Fitting keeps a spread above 1e-12 of its mean's size, else uses 1; a far smaller
+        # scale would blow inputs up until every prediction saturates to the same answer.
+        if ((scale != 1) & (scale <= 1e-13 * np.maximum(np.abs(mean), 1))).any():
+            raise _fail(path, "a standardization scale is too small to come from training")
+    target = layout.target
+    target.mean, target.scale = arrays["y_mean"], arrays["y_scale"]
+    net = Network(layout.sizes, layout.activation, layout.loss, dtype=np.dtype(layout.dtype).type)
     net.params[...] = arrays["params"]
-    pre = Preprocessor(features, arrays["x_mean"], arrays["x_scale"])
+    pre = Preprocessor(layout.features, arrays["x_mean"], arrays["x_scale"])
     history = {k: arrays[f"history_{k}"] for k in HISTORY_KEYS}
-    return Model(kind, net, pre, target, na_values, config=config, info=info, history=history)
+    return Model(layout.kind, net, pre, target, layout.na_values, config=layout.config, info=layout.info,
+                 history=history)
