@@ -648,7 +648,13 @@ def show(
     if json_out:
         from nncli.model_file import model_arrays
 
-        print(model_arrays(m)["meta"].tobytes().decode())
+        meta = json.loads(model_arrays(m)["meta"].tobytes())
+        if m.kind == "linear" and m.task == "regression":  # the equation `show` prints, in the data's units
+            W, b = m.linear_coefficients()
+            names = m.pre.encoded_names()
+            meta["equation"] = {t: {"intercept": float(b[k]), "weights": {f: float(W[i, k]) for i, f in enumerate(names)}}
+                                for k, t in enumerate(m.target.names)}
+        print(json.dumps(meta))
         return
     render.show_model(m, model)
 

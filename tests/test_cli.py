@@ -208,6 +208,13 @@ def test_show_describes_the_model(cli, tmp_path):
     assert "linear" in r.stderr and "equation" in r.stderr and "y = 2." in r.stderr.replace("1.9", "2.")
     meta = json.loads(cli("show", model, "--json").stdout)
     assert meta["kind"] == "linear" and meta["features"][0]["name"] == "x"
+    # The printed equation in JSON too: y = 2x + 1 + uniform[0, 1) noise, so about 2x + 1.5
+    line = meta["equation"]["y"]
+    assert abs(line["weights"]["x"] - 2) < 0.1 and abs(line["intercept"] - 1.5) < 0.1
+    m = load_model(str(model))
+    x = np.array([[0.0], [1.0]], np.float32)
+    values = m.predict_values(m.inputs({"x": x[:, 0]}))[:, 0]
+    assert values == pytest.approx([line["intercept"], line["intercept"] + line["weights"]["x"]], rel=1e-5)
 
 
 def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
