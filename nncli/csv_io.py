@@ -294,8 +294,12 @@ class TableReader:
         self._as_written = [c for c in dict.fromkeys(as_written) if c in self._idx and c not in self._text]
 
     def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
-               auto: Iterable[str] = ()) -> None:
-        """Choose the columns to read and how (see the class docstring); before reading rows."""
+               auto: Iterable[str] = (), auto_as_text: Iterable[str] = ()) -> None:
+        """Choose the columns to read and how (see the class docstring); before reading rows.
+
+        `auto_as_text`: auto columns to read as text from the first row, still counting their
+        numbers: those that `read` found to turn to text after whole chunks of numbers (`retexted`).
+        """
         wanted = list(self.header) if columns is None else list(columns)
         position: dict[str, int] = {}  # a dict, not header.index: a file may have 100,000 columns
         for i, c in enumerate(self.header):
@@ -311,8 +315,10 @@ class TableReader:
         self._idx = {c: position[c] for c in wanted}
         self._text = {c for c in text if c in self._idx}
         self._auto = {c for c in auto if c in self._idx} - self._text
+        self._auto_as_text = {c for c in auto_as_text if c in self._auto}
         self._n_numeric = {c: 0 for c in wanted}
         self._first_text: dict[str, tuple[int, str]] = {}
+        self.retexted: set[str] = set()  # see `read`
 
     # -- public ---------------------------------------------------------------
     def close(self) -> None:
@@ -528,7 +534,7 @@ class TableReader:
         if table is not None:
             return table
         cap = self._rows_left()
-        numeric = [c for c in self.columns if c not in self._text]
+        numeric = [c for c in self.columns if not self._reads_text(c)]
         block = np.empty((len(numeric), cap), self.dtype) if cap is not None and numeric else None
         row_of = {c: k for k, c in enumerate(numeric)} if block is not None else {}
         pieces: dict[str, list[Column]] = {c: [] for c in self.columns}
@@ -539,7 +545,7 @@ class TableReader:
                 for c, k in row_of.items():
                     pieces[c].append(Column(c, block[k, :n].copy(), False))
                 block, row_of = None, {}
-            if chunk.numbers is not None and block is not None and len(row_of) == len(numeric):
+            if chunk.numbers is not None and block is not None and len(row_of) == len(numeric) == len(chunk.numbers):
                 block[:, n:n + m] = chunk.numbers  # every numeric column at once
                 for c in numeric:
                     del chunk.columns[c]
@@ -566,8 +572,12 @@ class TableReader:
             n_numeric = self._n_numeric[c]
             if any(p.is_text for p in parts) and not all(p.is_text for p in parts):
                 # An auto column that turned to text after numeric chunks, whose cells count as numbers.
+                # Their text is gone: it is rebuilt from the numbers ('007' comes back as '7'), and the
+                # column is noted in `retexted`, so that a caller can read the file again with it
+                # as text from the start (`select(auto_as_text=...)`).
                 n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in parts if not p.is_text)
                 values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
+                self.retexted.add(c)
             else:
                 values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
             cols[c] = Column(c, values, values.dtype.kind == "U", n_numeric, self._first_text.get(c))
@@ -626,7 +636,7 @@ class TableReader:
 
     def _reads_text(self, name: str) -> bool:
         """Text columns, and auto columns that have already shown a text cell."""
-        return name in self._text or name in self._first_text
+        return name in self._text or name in self._first_text or name in self._auto_as_text
 
     def _written(self, text: Iterable[str]) -> list[str]:
         """The `as_written` columns that are read as numbers (a text column is as written anyway)."""
@@ -724,6 +734,8 @@ class TableReader:
                 if s in self._na:
                     continue
                 try:
+                    if "_" in s:
+                        raise ValueError  # float() accepts 1_000; CSV numbers do not (as in `_convert`)
                     float(s)
                     n_num += 1
                 except ValueError:

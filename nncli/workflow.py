@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
@@ -107,27 +109,54 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
 def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str], list[str], list[ColumnInfo]]:
     """Read a training table; decide which feature columns are categorical."""
     na = frozenset(opts.na_values)
-    with TableReader(path, None, na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
-        header = reader.header
-        features, targets = _resolve_columns(header, opts, reader.name)
-        reader.select(features + targets, text=set(opts.categorical) | set(targets),
-                      auto=set(features) - set(opts.categorical))
-        table = reader.read()
+    as_text: set[str] = set()
+    while True:
+        with TableReader(path, None, na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
+            header = reader.header
+            features, targets = _resolve_columns(header, opts, reader.name)
+            reader.select(features + targets, text=set(opts.categorical) | set(targets),
+                          auto=set(features) - set(opts.categorical), auto_as_text=as_text)
+            table = reader.read()
+        _refuse_stray_text(table, features, opts)
+        # A feature that turned to text after whole chunks of numbers has lost how those were
+        # written ('007', '1.50'): as categories they must be the cells as written, the way
+        # predict reads them. A file is read again with such columns as text from the start.
+        again = reader.retexted - as_text
+        if not again:
+            break
+        if not _rereadable(path):
+            c = sorted(again)[0]
+            line, cell = table.columns[c].first_text or (None, "")
+            raise DataError(f"column {shorten(c, 40)} turns to text ({shorten(cell)}) after many rows of numbers, "
+                            "and from this stream nncli cannot go back for how those were written",
+                            file=reader.name, line=line, hint=f"use --categorical {c} (or --ignore {c}), or read from a file")
+        as_text |= again
     used = set(features) | set(targets)
-    infos = [ColumnInfo(c, "ignored") for c in header if c not in used]
+    return table, features, targets, [ColumnInfo(c, "ignored") for c in header if c not in used]
+
+
+def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> None:
+    """A mostly numeric feature with a few text cells is a typo, not a category: an error at the first."""
     for c in features:
         col = table.columns[c]
         if col.is_text and c not in opts.categorical:
-            n_missing = int(is_missing_text(col.values, na).sum())
+            n_missing = int(is_missing_text(col.values, frozenset(opts.na_values)).sum())
             n_text = len(col.values) - n_missing - col.n_numeric
             if n_text <= col.n_numeric and col.first_text is not None:
                 line, cell = col.first_text
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
-                    file=table.source, line=line, column=header.index(c) + 1, column_name=c,
+                    file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
                     hint=separator_hint(cell) or f"fix the cell, or use --categorical {c} / --ignore {c}",
                 )
-    return table, features, targets, infos
+
+
+def _rereadable(path: str) -> bool:
+    """A path that can be read a second time: a regular file (not stdin, not a FIFO)."""
+    try:
+        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _kinds(table: Table, features: list[str]) -> dict[str, str]:

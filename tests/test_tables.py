@@ -165,6 +165,40 @@ def test_forced_categorical_numbers(tmp_path):
     assert zipf.kind == "categorical" and zipf.categories == ["1000", "1001", "1002"]
 
 
+@pytest.fixture(scope="module")
+def codes_after_numbers(tmp_path_factory):
+    """A mostly-text column whose first 40,000 rows (more than two chunks) hold number-like codes
+    written in ways a float would not keep: '007', '1.50', 16777217 (not a float32)."""
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.choice(["007", "1.50", "16777217"], 40_000), rng.choice(["A", "B"], 45_000)])
+    x = rng.random(len(codes))
+    rows = [["x", "code", "y"]] + [[f"{a:.4f}", c, str(int(c in ("007", "A")))] for a, c in zip(x, codes)]
+    return write_rows(tmp_path_factory.mktemp("codes") / "d.csv", rows)
+
+
+def test_a_column_turning_to_text_after_chunks_of_numbers_keeps_its_cells_as_written(codes_after_numbers, tmp_path):
+    # Its early chunks were read as numbers; the file is read again with it as text from the start.
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", codes_after_numbers, "-o", model, "--epochs", "3", "-q", env={"NNCLI_NO_ARROW": "1"})
+    assert r.returncode == 0, r.stderr
+    code = load_model(str(model)).pre.features[1]
+    assert code.kind == "categorical" and code.categories == ["007", "1.50", "16777217", "A", "B"]  # not '7', '1.5'
+    e = run_nncli("eval", model, codes_after_numbers)
+    assert e.returncode == 0 and b"not seen in training" not in e.stderr  # predict reads the cells as written
+
+
+def test_from_stdin_a_column_turning_to_text_after_chunks_of_numbers_is_an_error(codes_after_numbers, tmp_path):
+    r = run_nncli("fit", "-", "-o", tmp_path / "m.npz", input=codes_after_numbers.read_bytes())
+    assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
+    assert r.stderr.decode().startswith(f"nncli: error: <stdin>:40002: column 'code' turns to text "
+                                        f"('{read_rows(codes_after_numbers)[40_001][1]}') after many rows of numbers, "
+                                        "and from this stream nncli cannot go back")
+    assert "hint: use --categorical code" in r.stderr.decode()
+    forced = run_nncli("fit", "-", "--categorical", "code", "-o", tmp_path / "m.npz", "--epochs", "1", "-q",
+                       input=codes_after_numbers.read_bytes())
+    assert forced.returncode == 0, forced.stderr
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_every_delimiter_is_detected(tmp_path, delimiter):
     rng = np.random.default_rng(0)
