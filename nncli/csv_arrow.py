@@ -33,7 +33,8 @@ def _plain_bytes(data: bytearray) -> bool:
 
 
 def _finite_number(cell: str) -> bool:
-    """Whether a missing-value token is a number, say -999: then, as elsewhere, it reads as that number."""
+    """Whether a missing-value token is a number, say -999: Arrow reads it as one, and
+    `TableReader.mark_missing` makes it missing afterwards, as on every other path."""
     try:
         return math.isfinite(float(cell))
     except ValueError:
@@ -120,6 +121,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     block = block[:, :rows]
     if np.isinf(block).any() or np.count_nonzero(np.isnan(block)) != nulls:
         return None  # a cell that parsed as inf or nan: the usual path says where
+    reader.mark_missing(block)  # numbers among the missing-value tokens (not Arrow's null_values)
     start = reader.line_no + 1
     lines = np.arange(start, start + rows, dtype=np.int64)
     cols: dict[str, Column] = {}

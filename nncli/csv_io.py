@@ -24,6 +24,7 @@ import csv
 import gzip
 import io
 import itertools
+import math
 from operator import methodcaller
 import os
 import re
@@ -289,6 +290,7 @@ class TableReader:
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         self._na = frozenset(na_values)
         self._na_bytes = frozenset(v.encode() for v in self._na)
+        self._na_numbers = _numbers_among(self._na, dtype)  # e.g. --na-values -999: see `mark_missing`
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
         self._as_written = [c for c in dict.fromkeys(as_written) if c in self._idx and c not in self._text]
@@ -502,6 +504,7 @@ class TableReader:
             for k, c in enumerate(block_cells(piece, ncols, d, cut) if cut else []):
                 cells[k].append(c)
             start, row = end, row + len(arr)
+        self.mark_missing(numbers)
         return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
 
     def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:
@@ -620,6 +623,7 @@ class TableReader:
                                  usecols=[self._idx[c] for c in numeric], ndmin=2)
                 if not np.isfinite(arr).all():
                     return None  # NaN tokens (missing) or inf: the slow path sorts them out
+                self.mark_missing(arr)
                 for k, c in enumerate(numeric):
                     cols[c] = Column(c, np.ascontiguousarray(arr[:, k]), False)
             written = self._written(text)
@@ -633,6 +637,12 @@ class TableReader:
             return None
         as_written = {c: np.char.strip(sarr[:, len(text) + k]) for k, c in enumerate(written)}
         return Table(self.name, self.header, cols, lines_arr, as_written=as_written)
+
+    def mark_missing(self, numbers: np.ndarray) -> None:
+        """NaN, in place, for every number that is one of the missing-value tokens (-999 in
+        `--na-values`): by value, so '-999.0' is missing too, whichever path read the cell."""
+        if self._na_numbers.size:
+            numbers[np.isin(numbers, self._na_numbers)] = np.nan
 
     def _reads_text(self, name: str) -> bool:
         """Text columns, and auto columns that have already shown a text cell."""
@@ -724,6 +734,7 @@ class TableReader:
                 values[i] = v
             if not np.isfinite(values[i]) and v == v:
                 return Column(name, values, False), i  # inf, or too large for the dtype
+        self.mark_missing(values)
         return Column(name, values, False), None
 
     def _text_column(self, name: str, values: np.ndarray, lines: np.ndarray) -> Column:
@@ -774,6 +785,18 @@ def separator_hint(cell: str) -> str | None:
 
 def _strip(cells: Sequence[str]) -> np.ndarray:
     return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
+
+
+def _numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
+    """The finite numbers among missing-value tokens, in `dtype`."""
+    numbers = set()
+    for t in tokens:
+        try:
+            if "_" not in t and math.isfinite(float(t)):
+                numbers.add(float(t))
+        except ValueError:
+            pass
+    return np.array(sorted(numbers), dtype)
 
 
 def _numbers_as_text(values: np.ndarray) -> np.ndarray:

@@ -157,3 +157,11 @@ def test_lines_of_very_different_lengths_across_slabs(tmp_path, monkeypatch):
     monkeypatch.setattr(csv_io.TableReader, "chunks", no_chunks)
     t = read_table(str(path), text=["label"])
     assert t.columns["b"].values.tolist() == list(range(400))
+
+
+def test_a_number_among_the_missing_value_tokens_is_missing_with_arrow_too(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n1,-999,x\n2,-999.0,y\n3,-9990,x\n")
+    arrow, plain = read_both(path, monkeypatch, text=["label"], na_values=[*csv_io.DEFAULT_NA_VALUES, "-999"])
+    assert_same(arrow, plain)
+    np.testing.assert_array_equal(np.isnan(arrow.columns["b"].values), [True, True, False])

@@ -259,3 +259,22 @@ def test_two_marks_in_one_field_are_refused_on_every_row():
 
 def test_a_text_column_of_empty_cells():
     assert csv_numbers.block_cells(b"1.5,2,\n3,4,\n", 3, ",", [2])[0].tolist() == ["", ""]
+
+
+@pytest.mark.parametrize("body", [
+    "1,-999,a\n2,-999.0,b\n3,-9990,c\n4,5,d\n",  # plain: one block, converted at once
+    '1,-999,a\n2,-999.0,"b"\n3,-9990,c\n4,5,d\n',  # a quote: the csv module, line by line
+    "1,-999,a\r2,-999.0,b\r3,-9990,c\r4,5,d\r",  # lone CR line ends: read line by line
+])
+@pytest.mark.parametrize("chunks", [False, True], ids=["read", "chunks"])
+def test_a_number_among_the_missing_value_tokens_is_missing_on_every_path(tmp_path, body, chunks):
+    # By value: -999.0 is -999; -9990 is not. It used to depend on the path: a plain block read
+    # -999 as a number, a block with a quote somewhere as missing.
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n" + body)
+    na = [*csv_io.DEFAULT_NA_VALUES, "-999"]
+    with csv_io.TableReader(str(path), text=["label"], na_values=na) as reader:
+        tables = list(reader.chunks()) if chunks else [reader.read()]
+    b = np.concatenate([t.columns["b"].values for t in tables])
+    np.testing.assert_array_equal(np.isnan(b), [True, True, False, False])
+    assert b[2] == -9990 and b[3] == 5
