@@ -29,7 +29,7 @@ ARROW_SLAB_BYTES = 8 << 20  # pyarrow parses files this much at a time (see read
 def _plain_bytes(data: bytearray) -> bool:
     """Whole lines that follow a line end, with no quote, NUL or non-ASCII byte (blank lines:
     see `read_with_arrow`)."""
-    return not (b'"' in data or b"\0" in data or data[:1] == b"\n" or not data.isascii())
+    return not (b'"' in data or b"\0" in data or data[:1] == b"\n" or data[:2] == b"\r\n" or not data.isascii())
 
 
 def _finite_number(cell: str) -> bool:
@@ -68,7 +68,11 @@ def read_with_arrow(reader: TableReader) -> Table | None:
         return None
     text = [c for c in reader.columns if reader._reads_text(c)]
     numeric = [c for c in reader.columns if c not in text]
-    number = pa.from_numpy_dtype(np.dtype(reader.dtype))
+    # Numbers are parsed as float64 and cast with NumPy: a decimal rounded to the double nearest,
+    # then to float32, as float() and nncli's own reader do. Arrow's float32 parser rounds the
+    # decimal straight to float32, which differs for a decimal near a midpoint between two
+    # float32s ('1.0000000596046448': 1.0000001 against 1.0).
+    number = pa.float64()
     options = dict(
         read_options=pacsv.ReadOptions(column_names=reader.header),
         parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
@@ -103,8 +107,8 @@ def read_with_arrow(reader: TableReader) -> Table | None:
                 if rows + m > cap:
                     return None  # more rows than lines: lone CRs end lines
                 missing = [_copy_arrow_numbers(t.column(c), block[k, rows:rows + m]) for k, c in enumerate(numeric)]
-                if all(missing) and data.find(b"\n\n", 0, cut) >= 0:
-                    return None  # a blank line (Arrow reads it as a row of missing cells)
+                if all(missing) and (data.find(b"\n\n", 0, cut) >= 0 or data.find(b"\n\r\n", 0, cut) >= 0):
+                    return None  # a blank line, LF or CRLF (Arrow reads it as a row of missing cells)
                 nulls += sum(missing)
                 for c in text:
                     texts[c].append(np.char.strip(np.asarray(t.column(c).to_pylist(), dtype=str)))
@@ -144,7 +148,8 @@ def _copy_arrow_numbers(column: "object", dest: np.ndarray) -> int:
     for piece in column.chunks:  # type: ignore[attr-defined]
         n = len(piece)
         out = dest[pos:pos + n]
-        out[...] = np.frombuffer(piece.buffers()[1], dest.dtype, n, piece.offset * dest.itemsize)
+        with np.errstate(over="ignore"):  # beyond float32: inf, which sends the file to the usual path
+            out[...] = np.frombuffer(piece.buffers()[1], np.float64, n, piece.offset * 8)
         if piece.null_count:  # NaN where the validity bitmap has a 0
             bits = np.unpackbits(np.frombuffer(piece.buffers()[0], np.uint8), count=piece.offset + n,
                                  bitorder="little")

@@ -68,6 +68,9 @@ def test_plain_numeric_file_is_read_by_arrow(tmp_path, monkeypatch):
     "1.5,2,cat\nNA,4,dog\n",
     "1.5,-999,cat\n2,4,dog\n",  # a custom NA value (see na_values below)
     "1.5,2,cat\n\n2,4,dog\n",  # a blank line: line numbers must still count it
+    "1.5,2,cat\r\n\r\n2,4,dog\r\n",  # a blank CRLF line
+    "1.5,2,cat\r\n2,4,dog\r\n\r\n",  # a blank CRLF line at the end (Windows exports)
+    "1.5,2,cat\n2,4,dog\n\r\n",
     '1.5,2,"c,at"\n2,4,dog\n',  # quotes
     "1.5,2,cat\r\n2,4,dog\r\n",  # CRLF
     "1.5,2,cat\r2,4,dog\r",  # lone CR
@@ -165,3 +168,25 @@ def test_a_number_among_the_missing_value_tokens_is_missing_with_arrow_too(tmp_p
     arrow, plain = read_both(path, monkeypatch, text=["label"], na_values=[*csv_io.DEFAULT_NA_VALUES, "-999"])
     assert_same(arrow, plain)
     np.testing.assert_array_equal(np.isnan(arrow.columns["b"].values), [True, True, False])
+
+
+NEAR_MIDPOINTS = ["1.0000000596046448", "2.1019476964872256e-45", "0.7006492321624086e-45", "7e-46",
+                  "1.00000017881393432617187499", "1.401298464324817e-45", "16777217", "0.1", "3.4028234e38"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numbers_near_a_float32_midpoint_round_as_the_plain_path_rounds_them(tmp_path, monkeypatch, dtype):
+    # To the nearest double first, then to float32 (as float() and loadtxt): Arrow's own float32
+    # parser rounds the decimal straight to float32, and read '1.0000000596046448' as 1.0000001.
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n" + "".join(f"{v},{i}\n" for i, v in enumerate(NEAR_MIDPOINTS)))
+    arrow, plain = read_both(path, monkeypatch, dtype=dtype)
+    assert_same(arrow, plain)
+    assert arrow.columns["a"].values.tobytes() == np.array([float(v) for v in NEAR_MIDPOINTS]).astype(dtype).tobytes()
+
+
+def test_a_number_that_rounds_past_float32_gives_the_plain_paths_error(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3.4028235677973366e38,3\n")
+    arrow, plain = read_both(path, monkeypatch)
+    assert isinstance(arrow, str) and arrow == plain
