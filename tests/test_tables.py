@@ -139,6 +139,15 @@ def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     assert r.returncode == 0 and "float32 rounds" not in r.stderr.decode()
 
 
+def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
+    # The median of 2.5e38 and 3e38, averaged in float32, was inf: training then "diverged".
+    rows = [["a", "y"], ["2e38", "0"], ["3e38", "1"], ["", "0"], ["2.5e38", "1"], ["3e38", "0"]]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).pre.features[0].fill == np.median(
+        np.array([2e38, 3e38, 2.5e38, 3e38], np.float32).astype(np.float64))
+
+
 def test_missing_error_names_the_first_missing_cell(tmp_path):
     rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
     rows[6][1] = ""

@@ -152,7 +152,8 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
         if kind == "numeric":
             miss = np.isnan(v)
             present = v[~miss]
-            fill = float(np.median(present)) if present.size else 0.0
+            # In float64: float32 would average the two middle values of 2e38 and 3e38 to inf.
+            fill = float(np.median(present.astype(np.float64))) if present.size else 0.0
             features.append(Feature(name, "numeric", fill=fill, missing=int(miss.sum())))
         else:
             miss = is_missing_text(v, na_values)
