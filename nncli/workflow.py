@@ -262,7 +262,17 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         Y_val = target.encode(values[val_rows], dtype)
     elif val_path is not None:
         model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
-        X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter)
+        report = EncodeReport()
+        X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report)
+        counts = ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items())
+        if report.missing and opts.missing == "error":
+            raise DataError(f"missing values in the validation file: {counts}", file=display_name(val_path),
+                            hint="fill them in, or use --missing impute")
+        if report.missing:
+            notices.append(f"imputed missing cells in the validation file: {counts}")
+        if report.unseen:
+            notices.append("categories of the validation file not seen in training, encoded as all zeros: "
+                           + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.unseen.items()))
     sample_weight = None
     if class_weight is not None and codes is None:
         raise UsageError(f"--class-weight {class_weight} weighs classes, and this target is a regression "

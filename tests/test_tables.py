@@ -148,6 +148,16 @@ def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
         np.array([2e38, 3e38, 2.5e38, 3e38], np.float32).astype(np.float64))
 
 
+def test_missing_cells_of_a_validation_file_are_refused_or_reported_like_the_training_files(tmp_path):
+    train = write_rows(tmp_path / "t.csv", [["a", "b", "y"]] + [[str(i), str(i % 4), str(i % 2)] for i in range(12)])
+    val = write_rows(tmp_path / "v.csv", [["a", "b", "y"], ["1", "", "0"], ["2", "3", "1"], ["NA", "1", "0"]])
+    r = run_nncli("fit", train, "--val", val, "--missing", "error", "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
+    assert r.stderr.decode().startswith(f"nncli: error: {val}: missing values in the validation file: 'a' (1), 'b' (1)")
+    r = run_nncli("fit", train, "--val", val, "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert r.returncode == 0 and b"imputed missing cells in the validation file: 'a' (1), 'b' (1)" in r.stderr
+
+
 def test_missing_error_names_the_first_missing_cell(tmp_path):
     rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
     rows[6][1] = ""
