@@ -59,8 +59,9 @@ def _early(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _early)
-    signal.signal(signal.SIGTERM, _early)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored when started (a background job): stays so
+            signal.signal(signum, _early)
     _closed_streams()
     from nncli.cli import main as cli_main
 

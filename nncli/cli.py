@@ -621,7 +621,7 @@ def eval_(
     result = workflow.evaluate_model(m, data, d, report)
     _encode_notices(render, report)
     if json_out:
-        print(json.dumps(result))
+        print(json.dumps(_json_numbers(result), allow_nan=False))
     else:
         render.console().print(render.eval_report(result))
 
@@ -652,11 +652,23 @@ def show(
         if m.kind == "linear" and m.task == "regression":  # the equation `show` prints, in the data's units
             W, b = m.linear_coefficients()
             names = m.pre.encoded_names()
-            meta["equation"] = {t: {"intercept": float(b[k]), "weights": {f: float(W[i, k]) for i, f in enumerate(names)}}
-                                for k, t in enumerate(m.target.names)}
+            meta["equation"] = {t: {"intercept": float(b[k]),
+                                    "weights": [{"input": f, "weight": float(W[i, k])} for i, f in enumerate(names)]}
+                                for k, t in enumerate(m.target.names)}  # (a list: encoded names may collide)
         print(json.dumps(meta))
         return
     render.show_model(m, model)
+
+
+def _json_numbers(value: object) -> object:
+    """JSON has no inf or NaN: null instead (say, squared errors of targets near 1e160 overflow)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    return value
 
 
 def version_callback(value: bool) -> None:
@@ -807,8 +819,10 @@ class NncliGroup(TyperGroup):
 
 def main() -> None:
     """Entry point (see `nncli.__main__`, which installs quiet signal handlers before importing this)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:  # Typer builds the commands before `run` takes over: a signal then is handled here
         app(prog_name="nncli")
     except (KeyboardInterrupt, Terminated) as e:

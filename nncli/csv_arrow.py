@@ -129,11 +129,12 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     start = reader.line_no + 1
     lines = np.arange(start, start + rows, dtype=np.int64)
     cols: dict[str, Column] = {}
+    row_of = {c: k for k, c in enumerate(numeric)}  # not numeric.index: a file may have 100,000 columns
     for c in reader.columns:
         if c in text:
             cols[c] = reader._text_column(c, np.concatenate(texts.pop(c)), lines)
         else:
-            cols[c] = Column(c, block[numeric.index(c)], False, reader._n_numeric[c])
+            cols[c] = Column(c, block[row_of[c]], False, reader._n_numeric[c])
     # (No `numbers`: as from `read`, the block lives as long as its columns, so a consumer that
     # takes them one by one frees it.)
     return Table(reader.name, reader.header, cols, lines)

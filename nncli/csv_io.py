@@ -290,7 +290,7 @@ class TableReader:
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         self._na = frozenset(na_values)
         self._na_bytes = frozenset(v.encode() for v in self._na)
-        self._na_numbers = _numbers_among(self._na, dtype)  # e.g. --na-values -999: see `mark_missing`
+        self._na_numbers = numbers_among(self._na, dtype)  # e.g. --na-values -999: see `mark_missing`
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
         self._as_written = [c for c in dict.fromkeys(as_written) if c in self._idx and c not in self._text]
@@ -787,7 +787,7 @@ def _strip(cells: Sequence[str]) -> np.ndarray:
     return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
 
 
-def _numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
+def numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
     """The finite numbers among missing-value tokens, in `dtype`."""
     numbers = set()
     for t in tokens:

@@ -63,7 +63,7 @@ from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import Feature, Preprocessor, Target
+from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target
 from nncli.errors import ModelFileError, shorten
 
 FORMAT = "nncli-model"
@@ -394,7 +394,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     both = min(set(names) & set(targets), default=None)
     checks = [
         *((dup is None, f"{what} {shorten(dup)} appears twice") for what, dup in twice.items()),
-        (all(_repeated(f.categories) is None for f in features), "a categorical feature lists a category twice"),
+        # (MISSING may appear twice in a model written before fit knew that a cell can read '<missing>')
+        (all(_repeated([c for c in f.categories if c != MISSING]) is None for f in features),
+         "a categorical feature lists a category twice"),
         (both is None, f"column {shorten(both)} is both a feature and a target"),
         (task == "classification" or not classes, "a regression model with class labels"),
         (task == "regression" or len(targets) == 1, "a classifier with more than one target column"),

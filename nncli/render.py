@@ -326,6 +326,6 @@ def show_lr_sweep(sweep) -> None:
         c.print(LineChart([Series("smoothed loss", sweep.losses, xs=sweep.lrs)], height=10, log_x=True,
                           x_label="learning rate", y_label="loss", title="learning-rate sweep",
                           marker_x=sweep.suggestion))
-    how = "a tenth of it" if sweep.suggestion < sweep.best_lr else "not lower: the sweep's start, --lr-min"
+    how = "a tenth of it" if math.isclose(sweep.suggestion, sweep.best_lr / 10) else "no lower than --lr-min"
     c.print(Text(f"lowest loss at lr {sweep.best_lr:.3g}; suggested learning rate {sweep.suggestion:.3g} "
                  f"({how}); swept {len(sweep.lrs)} mini-batches"))

@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import stat
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
@@ -22,7 +23,8 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
-from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, display_name, separator_hint
+from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, display_name, numbers_among,
+                          separator_hint)
 from nncli.errors import DataError, UsageError, shorten
 from nncli.pipeline import ahead
 
@@ -131,6 +133,8 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
                             "and from this stream nncli cannot go back for how those were written",
                             file=reader.name, line=line, hint=f"use --categorical {c} (or --ignore {c}), or read from a file")
         as_text |= again
+        if path == "-":
+            sys.stdin.buffer.seek(0)  # a regular file given as stdin (`fit - < data.csv`)
     used = set(features) | set(targets)
     return table, features, targets, [ColumnInfo(c, "ignored") for c in header if c not in used]
 
@@ -152,15 +156,29 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
 
 
 def _rereadable(path: str) -> bool:
-    """A path that can be read a second time: a regular file (not stdin, not a FIFO)."""
+    """A path that can be read a second time: a regular file, also as stdin (not a pipe or FIFO)."""
     try:
-        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode if path == "-" else os.stat(path).st_mode)
+    except (OSError, ValueError, AttributeError):
         return False
 
 
 def _kinds(table: Table, features: list[str]) -> dict[str, str]:
     return {c: "categorical" if table.columns[c].is_text else "numeric" for c in features}
+
+
+def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
+    """Which target cells (text) are missing: a missing-value token, or a number equal to one
+    (with --na-values -999, '-999.0' too, as in numeric features; see TableReader.mark_missing)."""
+    miss = is_missing_text(cells, na)
+    numbers = set(numbers_among(na, np.float64).tolist())
+    if numbers:
+        for i, s in enumerate(cells.tolist()):
+            try:
+                miss[i] = miss[i] or ("_" not in s and float(s) in numbers)
+            except ValueError:
+                pass
+    return miss
 
 
 def _check_missing(table: Table, features: list[str], opts: DataOptions) -> None:
@@ -211,7 +229,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     notices: list[str] = []
     # Rows whose target is missing teach nothing: drop them (eval refuses them instead).
     target_text = [table.columns[t].values for t in targets]
-    keep = ~np.any([is_missing_text(v, na) for v in target_text], axis=0)
+    keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)
     if not keep.all():
         notices.append(f"dropped {int((~keep).sum()):,} row(s) whose target is missing")
         table = Table(table.source, table.header,
@@ -469,7 +487,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
             X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
             tv = [chunk.columns[t].values for t in targets]
             for t, v in zip(targets, tv):
-                miss = np.nonzero(is_missing_text(v, na))[0]
+                miss = np.nonzero(missing_targets(v, na))[0]
                 if miss.size:
                     raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
                                     column=chunk.header.index(t) + 1, column_name=t,

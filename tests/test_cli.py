@@ -210,11 +210,13 @@ def test_show_describes_the_model(cli, tmp_path):
     assert meta["kind"] == "linear" and meta["features"][0]["name"] == "x"
     # The printed equation in JSON too: y = 2x + 1 + uniform[0, 1) noise, so about 2x + 1.5
     line = meta["equation"]["y"]
-    assert abs(line["weights"]["x"] - 2) < 0.1 and abs(line["intercept"] - 1.5) < 0.1
+    assert [w["input"] for w in line["weights"]] == ["x"]
+    slope = line["weights"][0]["weight"]
+    assert abs(slope - 2) < 0.1 and abs(line["intercept"] - 1.5) < 0.1
     m = load_model(str(model))
     x = np.array([[0.0], [1.0]], np.float32)
     values = m.predict_values(m.inputs({"x": x[:, 0]}))[:, 0]
-    assert values == pytest.approx([line["intercept"], line["intercept"] + line["weights"]["x"]], rel=1e-5)
+    assert values == pytest.approx([line["intercept"], line["intercept"] + slope], rel=1e-5)
 
 
 def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
@@ -227,3 +229,15 @@ def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
         r = run_nncli(*args)
         assert r.returncode == 0, r.stderr
         assert b"\x1b" not in r.stderr and b"\\x1b" in r.stderr
+
+
+@pytest.mark.parametrize("best, suggestion, said", [(0.0316, 0.00316, "(a tenth of it)"),
+                                                    (0.0316, 0.01, "(no lower than --lr-min)"),
+                                                    (1e-7, 1e-7, "(no lower than --lr-min)")])
+def test_lr_find_says_how_it_chose_the_suggestion(capsys, best, suggestion, said):
+    from nncli import render
+    from nncli.core.training import LrSweep
+
+    render.show_lr_sweep(LrSweep(lrs=[1e-7, 1e-3, 0.0316, 1.0], losses=[1.0, 0.8, 0.5, 2.0], suggestion=suggestion,
+                                 best_lr=best))
+    assert said in " ".join(capsys.readouterr().err.split())

@@ -101,6 +101,30 @@ def test_a_class_predicted_but_absent_from_the_file_counts_as_scikit_learn_count
     assert result["macro"]["recall"] == pytest.approx(np.append(recall, 0.0).mean())
 
 
+def test_eval_json_stays_json_when_the_errors_overflow(tmp_path, cli):
+    # Targets near 1e150, evaluated on targets near 1e160: squared errors overflow float64.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 2))
+    y = x @ [1.0, 2.0]
+    train = write_csv(tmp_path / "a.csv", ["a", "b", "y"], [(u, v, t * 1e150) for (u, v), t in zip(x, y)])
+    other = write_csv(tmp_path / "b.csv", ["a", "b", "y"], [(u, v, t * 1e160) for (u, v), t in zip(x, y)])
+    model = tmp_path / "m.npz"
+    assert cli("fit", train, "-o", model, "--epochs", "2", "-q").exit_code == 0
+    result = json.loads(cli("eval", model, other, "--json").stdout, parse_constant=lambda c: pytest.fail(c))
+    assert result["mse"] is None and result["rmse"] is None and result["mae"] > 1e159
+
+
+def test_targets_near_1e170_train_a_model_that_loads(tmp_path, cli):
+    # Their spread, squared, overflowed: the model was saved with an infinite scale, then refused.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 2))
+    data = write_csv(tmp_path / "a.csv", ["a", "b", "y"], [(u, v, t * 1e170) for (u, v), t in zip(x, x @ [1.0, 2.0])])
+    model = tmp_path / "m.npz"
+    assert cli("fit", data, "-o", model, "--model", "linear", "--epochs", "200", "-q").exit_code == 0
+    m = load_model(str(model))
+    assert np.isfinite(m.target.scale).all() and m.target.scale[0] == pytest.approx(np.std(x @ [1.0, 2.0]) * 1e170)
+
+
 def test_eval_log_loss_matches_the_printed_probabilities(tmp_path, cli):
     model = tmp_path / "m.npz"
     assert cli("fit", SAMPLES / "blobs.csv", "-o", model, "--epochs", "20", "-q").exit_code == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -216,6 +218,46 @@ def test_from_stdin_a_column_turning_to_text_after_chunks_of_numbers_is_an_error
     forced = run_nncli("fit", "-", "--categorical", "code", "-o", tmp_path / "m.npz", "--epochs", "1", "-q",
                        input=codes_after_numbers.read_bytes())
     assert forced.returncode == 0, forced.stderr
+
+
+def test_a_regular_file_as_stdin_is_read_again_like_a_file(codes_after_numbers, tmp_path):
+    with open(codes_after_numbers, "rb") as f:  # `nncli fit - < d.csv`: stdin can seek
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", "-", "-o", str(tmp_path / "m.npz"), "--epochs", "1",
+                            "-q"], stdin=f, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).pre.features[1].categories == ["007", "1.50", "16777217", "A", "B"]
+
+
+def test_the_second_read_goes_through_pyarrow_alike(codes_after_numbers, monkeypatch):
+    pytest.importorskip("pyarrow")
+    from nncli import csv_arrow
+    from nncli.workflow import DataOptions, read_training_table
+
+    tables = []
+    for arrow in (True, False):
+        monkeypatch.setattr(csv_arrow, "ARROW_MIN_BYTES", 0 if arrow else 1 << 62)
+        table = read_training_table(str(codes_after_numbers), DataOptions())[0]
+        tables.append({c: col.values for c, col in table.columns.items()})
+    assert sorted(set(tables[0]["code"].tolist())) == ["007", "1.50", "16777217", "A", "B"]
+    for c in tables[0]:
+        np.testing.assert_array_equal(tables[0][c], tables[1][c])
+
+
+def test_a_cell_reading_missing_in_angle_brackets_is_the_missing_category(tmp_path):
+    rows = [["x", "cat", "y"]] + [[str(i), ["a", "<missing>", ""][i % 3], str(i % 2)] for i in range(30)]
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--categorical", "cat", "-o", model, "--epochs", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(model)).pre.features[1].categories == ["<missing>", "a"]  # once: the model loads
+
+
+def test_a_regression_target_equal_to_a_missing_value_token_is_dropped(tmp_path):
+    rows = [["x", "y"]] + [[str(i), str(2 * i)] for i in range(20)] + [["1", "-999"], ["2", "-999.0"], ["3", "-9990"]]
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--task", "regression", "--na-values", "-999",
+                  "-o", model, "--epochs", "1")
+    assert r.returncode == 0 and b"dropped 2 row(s) whose target is missing" in r.stderr
+    assert load_model(str(model)).info["rows"] == 21
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])

@@ -158,7 +158,7 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
         else:
             miss = is_missing_text(v, na_values)
             cats = sorted(set(v[~miss].tolist()))
-            if miss.any():
+            if miss.any() and MISSING not in cats:  # (a cell that reads '<missing>' already is that category)
                 cats.append(MISSING)
             features.append(Feature(name, "categorical", categories=cats, missing=int(miss.sum())))
     pre = Preprocessor(features, np.zeros(0), np.ones(0))
@@ -295,7 +295,9 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
         cols.append(nums)
     Y = np.column_stack(cols)
     mean = Y.mean(axis=0)
-    std = Y.std(axis=0)
+    # The spread with the values scaled to at most 1 first: squares of targets near 1e170 overflow.
+    big = np.maximum(np.abs(Y).max(axis=0), np.finfo(np.float64).tiny)
+    std = (Y / big).std(axis=0) * big
     scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
     return Target(names, "regression", mean=mean, scale=scale)
 
