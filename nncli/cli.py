@@ -314,7 +314,8 @@ def gen_data(
                                                    show_default=False)] = None,
     noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level (each kind has its default).",
                                                    show_default=False)] = None,
-    missing_rate: Annotated[float, typer.Option("--missing-rate", help="mixed: fraction of blank feature cells.")] = 0.1,
+    missing_rate: Annotated[Optional[float], typer.Option("--missing-rate", help="mixed: fraction of blank feature "
+                                                          "cells (default 0.1).", show_default=False)] = None,
     seed: SeedOpt = 0,
     output: Annotated[str, typer.Option("--output", "-o", help="Output file ('-' for stdout).")] = "-",
 ) -> None:
@@ -330,7 +331,8 @@ def gen_data(
         check_range("--classes", classes, 2, 1000)
     if noise is not None:
         check_range("--noise", noise, 0, 1e6)
-    check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
+    if missing_rate is not None:
+        check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
     if output != "-":
         check_output(output)
     set_threads(None)
@@ -338,12 +340,13 @@ def gen_data(
     import numpy as np
     from nncli.core.datagen import GENERATORS
 
-    for option, name, value in (("--features", "features", features), ("--classes", "classes", classes)):
+    for option, name, value in (("--features", "features", features), ("--classes", "classes", classes),
+                                ("--missing-rate", "missing", missing_rate)):
         if value is not None and name not in inspect.signature(GENERATORS[kind.value]).parameters:
             takers = [k for k, f in GENERATORS.items() if name in inspect.signature(f).parameters]
             raise UsageError(f"{option} does not apply to {kind.value} (it does to {', '.join(takers)})")
     columns, _ = GENERATORS[kind.value](np.random.default_rng(seed), samples, features=features, classes=classes,
-                                        noise=noise, missing=missing_rate)
+                                        noise=noise, **({"missing": missing_rate} if missing_rate is not None else {}))
     csv_write.write_columns(output, columns)
 
 

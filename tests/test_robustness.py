@@ -310,6 +310,8 @@ CASES = [
          r"--class-weight balanced weighs classes, and this target is a regression", files=data("a,y", "1,2", "2,3")),
     Case("gen-data-option-the-kind-ignores", ("gen-data", "xor", "--features", "5"), 2,
          r"--features does not apply to xor \(it does to regression, blobs\)"),
+    Case("gen-data-missing-rate-the-kind-ignores", ("gen-data", "moons", "--missing-rate", "0.2"), 2,
+         r"--missing-rate does not apply to moons \(it does to mixed\)"),
     Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
          r"stdin can be read only once"),
     usage("target-listed-twice", "--target", "a,a", err=r"--target 'a,a': 'a' is listed twice"),
