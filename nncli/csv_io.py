@@ -720,11 +720,8 @@ class TableReader:
             if s in na:
                 values[i] = np.nan
                 continue
-            try:
-                if "_" in s:
-                    raise ValueError  # float() accepts 1_000; CSV numbers do not
-                v = float(s)
-            except ValueError:
+            v = cell_number(s)
+            if v is None:
                 if name in self._auto:
                     # Text in a column that may be categorical: read it as text from now on.
                     self._first_text[name] = (int(lines[i]), s)
@@ -744,25 +741,17 @@ class TableReader:
             for i, s in enumerate(values.tolist()):
                 if s in self._na:
                     continue
-                try:
-                    if "_" in s:
-                        raise ValueError  # float() accepts 1_000; CSV numbers do not (as in `_convert`)
-                    float(s)
+                if cell_number(s) is not None:
                     n_num += 1
-                except ValueError:
-                    if name not in self._first_text:
-                        self._first_text[name] = (int(lines[i]), s)
+                elif name not in self._first_text:
+                    self._first_text[name] = (int(lines[i]), s)
             self._n_numeric[name] += n_num
         return Column(name, values, True, self._n_numeric[name], self._first_text.get(name))
 
     def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
         s = cell.strip()
         j = self._idx[name] + 1
-        try:
-            v: float | None = float(s) if "_" not in s else None
-        except ValueError:
-            v = None
-        if v is not None:
+        if cell_number(s) is not None:
             return DataError(
                 f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
                 file=self.name, line=line, column=j, column_name=name,
@@ -787,15 +776,19 @@ def _strip(cells: Sequence[str]) -> np.ndarray:
     return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
 
 
+def cell_number(cell: str) -> float | None:
+    """The number a (stripped) cell holds, else None: float()'s syntax without its '1_000'."""
+    if "_" in cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
 def numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
     """The finite numbers among missing-value tokens, in `dtype`."""
-    numbers = set()
-    for t in tokens:
-        try:
-            if "_" not in t and math.isfinite(float(t)):
-                numbers.add(float(t))
-        except ValueError:
-            pass
+    numbers = {v for v in map(cell_number, tokens) if v is not None and math.isfinite(v)}
     return np.array(sorted(numbers), dtype)
 
 

@@ -23,8 +23,8 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
                                       is_missing_text)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
-from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, display_name, numbers_among,
-                          separator_hint)
+from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, display_name,
+                          numbers_among, separator_hint)
 from nncli.errors import DataError, UsageError, shorten
 from nncli.pipeline import ahead
 
@@ -173,11 +173,7 @@ def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
     miss = is_missing_text(cells, na)
     numbers = set(numbers_among(na, np.float64).tolist())
     if numbers:
-        for i, s in enumerate(cells.tolist()):
-            try:
-                miss[i] = miss[i] or ("_" not in s and float(s) in numbers)
-            except ValueError:
-                pass
+        miss |= np.fromiter((cell_number(s) in numbers for s in cells.tolist()), bool, len(cells))
     return miss
 
 
@@ -533,10 +529,8 @@ def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
     """A regression target column as finite float64; a bad cell is a located DataError."""
     values = np.empty(len(cells), np.float64)
     for i, cell in enumerate(cells.tolist()):
-        try:
-            values[i] = float(cell) if "_" not in cell else math.nan
-        except ValueError:
-            values[i] = math.nan
+        v = cell_number(cell)
+        values[i] = math.nan if v is None else v
         if not math.isfinite(values[i]):
             raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=chunk.source,
                             line=int(chunk.lines[i]), column=chunk.header.index(name) + 1, column_name=name)
