@@ -21,7 +21,7 @@ from nncli.core import metrics
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
-                                      is_missing_text)
+                                      is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
 from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, display_name,
                           numbers_among, separator_hint)
@@ -260,6 +260,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             raise DataError("--val-split needs at least two rows", file=table.source,
                             hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
+        if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
+            target.mean, target.scale = target_stats(values[train_rows])
     if val_rows is None:
         # The table hands its feature columns over and encoding frees each one as it is
         # used, so the table and X are never both whole in memory.

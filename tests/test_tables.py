@@ -160,6 +160,21 @@ def test_missing_cells_of_a_validation_file_are_refused_or_reported_like_the_tra
     assert r.returncode == 0 and b"imputed missing cells in the validation file: 'a' (1), 'b' (1)" in r.stderr
 
 
+def test_a_regression_target_is_standardized_on_the_training_rows_only(tmp_path):
+    # As the features are: the validation rows' values must not leak into the scaling (they made
+    # the training R², 1 - MSE in standardized units, read 0.795 where it was 0.498).
+    from nncli.workflow import DataOptions, load_training_data
+
+    rng = np.random.default_rng(3)
+    rows = [["x", "y"]] + [[f"{v:.4f}", f"{2 * v + rng.random():.4f}"] for v in rng.random(20)]
+    data = load_training_data(str(write_rows(tmp_path / "d.csv", rows)), DataOptions(), "auto", val_split=0.5,
+                              rng=np.random.default_rng([0, 1]))
+    y = np.array([float(r[1]) for r in rows[1:]])
+    train_y = data.target.decode_values(data.Y.astype(np.float64))[:, 0]
+    assert data.target.mean[0] == pytest.approx(train_y.mean()) and data.target.scale[0] == pytest.approx(train_y.std())
+    assert data.target.mean[0] != pytest.approx(y.mean())
+
+
 def test_missing_error_names_the_first_missing_cell(tmp_path):
     rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
     rows[6][1] = ""

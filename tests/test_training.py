@@ -215,6 +215,16 @@ def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
         train(net, X, Y, epochs=300, batch_size=200, lr=1.5, optimizer="sgd", patience=20)
 
 
+def test_adam_exploding_within_the_first_epoch_counts_as_divergence():
+    # Adam's steps are bounded by the rate: at lr 1e6 the first epoch's mean loss is ~1e12 and then
+    # creeps down, never inf; measured against the first epoch alone, that passed as training.
+    X, y = two_class("moons", 320, 0)
+    net = Network([2, 32, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    with pytest.raises(DivergenceError, match="diverged at epoch 1"):
+        train(net, standardize(X), y[:, None].astype(np.float32), epochs=30, lr=1e6, optimizer="adam")
+
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9, 0.9999999])
 def test_dropout_masks_drop_a_share_p_and_keep_the_expectation(p):
     net = Network([3, 200, 100, 2], "relu", "ce", dropout=p)

@@ -293,13 +293,17 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
         if not np.all(np.isfinite(nums)):
             raise DataError(f"regression target {shorten(name)} holds a non-finite value")
         cols.append(nums)
-    Y = np.column_stack(cols)
+    mean, scale = target_stats(np.column_stack(cols))
+    return Target(names, "regression", mean=mean, scale=scale)
+
+
+def target_stats(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, scale) that standardize regression targets Y (n, k), as features are."""
     mean = Y.mean(axis=0)
     # The spread with the values scaled to at most 1 first: squares of targets near 1e170 overflow.
     big = np.maximum(np.abs(Y).max(axis=0), np.finfo(np.float64).tiny)
     std = (Y / big).std(axis=0) * big
-    scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
-    return Target(names, "regression", mean=mean, scale=scale)
+    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
 
 def _same_number(a: str, b: str) -> bool:

@@ -132,6 +132,7 @@ def fit_iter(
     best_params = net.params.copy() if restore_best else None
     best_loss, best_epoch, wait = math.inf, 0, 0
     first_loss: float | None = None
+    start_loss: float | None = None
     l2 = config.l2
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
@@ -176,6 +177,8 @@ def fit_iter(
                                                 pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr)
+                    if start_loss is None:  # the initial weights' loss, on the first batch
+                        start_loss = batch_loss
                     total_loss += batch_loss * m
                     done += m
                     if should_stop is not None and should_stop():
@@ -189,10 +192,13 @@ def fit_iter(
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
             loss = total_loss / max(seen, 1) + l2_penalty(net, l2)
+            # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
+            # against the initial weights' (with Adam a far too large rate explodes within the first
+            # epoch, 0.7 -> 3e12, and then only creeps down, its steps bounded by the rate).
             if first_loss is None:
                 first_loss = loss
-            elif not loss <= EXPLODED * max(first_loss, 1e-12):
-                raise _diverged(epoch + 1, opt.lr)  # not inf yet, but no healthy run grows a millionfold
+            if not loss <= EXPLODED * max(first_loss, 1e-12) or not loss <= EXPLODED * max(start_loss or 0.0, 1e-3):
+                raise _diverged(epoch + 1, opt.lr)
             # Regression targets are standardized, so R² on the training set is 1 - MSE.
             metric = correct / max(seen, 1) if classify else 1.0 - (total_loss / max(seen, 1))
             val_loss = val_metric = None
