@@ -463,6 +463,8 @@ def _training_options(target, features, ignore, categorical, na_values, missing,
     check_range("--lr", lr, 0, 1e6, lo_open=True)
     check_range("--momentum", momentum, 0, 1, hi_open=True)
     check_range("--dropout", dropout, 0, 1, hi_open=True)
+    if dropout and model is ModelKind.linear:
+        raise UsageError("--dropout drops hidden units, and --model linear has none")
     check_range("--l2", l2, 0, 1e6)
     check_range("--max-categories", max_categories, 1, 1_000_000)
     check_range("--patience", patience, 0, 10_000_000)

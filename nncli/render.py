@@ -170,9 +170,13 @@ def model_report(model, path: str) -> Group:
     if model.target.classes:
         t.add_row("classes", utext(", ".join(model.target.classes)))
     cfg = model.config
-    keys = ("optimizer", "lr", "lr_schedule", "epochs", "batch_size", "l2", "dropout", "patience", "seed")
-    t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] not in (None, 0.0) or k in ("lr", "epochs"))))
-    t.add_row("data", utext(f"{info.get('rows', 0):,} rows from {info.get('source', '?')}, "
+    keys = ("optimizer", "momentum", "nesterov", "lr", "lr_schedule", "lr_decay", "lr_step", "warmup", "epochs",
+            "batch_size", "l2", "dropout", "patience", "val_split", "class_weight", "seed")
+    shown = [k for k in keys if k in cfg and (k in ("lr", "epochs") or cfg[k] not in (None, 0.0, False, "none"))
+             and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
+    t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
+    val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
+    t.add_row("data", utext(f"{info.get('rows', 0):,} rows{val} from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     m = metric_label(model.task)
     ran = f"{info.get('epochs_run', 0)} epochs run"

@@ -241,3 +241,18 @@ def test_lr_find_says_how_it_chose_the_suggestion(capsys, best, suggestion, said
     render.show_lr_sweep(LrSweep(lrs=[1e-7, 1e-3, 0.0316, 1.0], losses=[1.0, 0.8, 0.5, 2.0], suggestion=suggestion,
                                  best_lr=best))
     assert said in " ".join(capsys.readouterr().err.split())
+
+
+def test_show_lists_every_training_option_that_was_set(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "3", "--val-split", "0.2", "--lr-schedule",
+            "exponential", "--warmup", "2", "--class-weight", "balanced", "--optimizer", "momentum", "--nesterov", "-q")
+    assert r.exit_code == 0, r.stderr
+    shown = " ".join(cli("show", model).stderr.split())
+    for item in ("optimizer=momentum", "momentum=0.9", "nesterov=True", "lr_schedule=exponential", "warmup=2",
+                 "val_split=0.2", "class_weight=balanced", "(+ 200 for validation)"):
+        assert item in shown, item
+    plain = tmp_path / "p.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", plain, "--epochs", "2", "-q").exit_code == 0
+    shown = " ".join(cli("show", plain).stderr.split())
+    assert "momentum=" not in shown and "class_weight" not in shown and "validation)" not in shown

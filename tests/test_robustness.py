@@ -314,6 +314,8 @@ CASES = [
          r"--missing-rate does not apply to moons \(it does to mixed\)"),
     Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
          r"stdin can be read only once"),
+    usage("dropout-without-hidden-layers", "--model", "linear", "--dropout", "0.5",
+          err=r"--dropout drops hidden units, and --model linear has none"),
     usage("target-listed-twice", "--target", "a,a", err=r"--target 'a,a': 'a' is listed twice"),
     usage("features-listed-twice", "--features", "a, b,a", err=r"--features 'a, b,a': 'a' is listed twice"),
     # Inputs near the float32 limit pass the reader but overflow in the network: an error at their
