@@ -203,16 +203,23 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
         perm = rng.permutation(n)
         k = min(max(1, round(n * fraction)), n - 1)
         return np.sort(perm[k:]), np.sort(perm[:k])
-    val = []
-    for c in np.unique(labels):
-        rows = rng.permutation(np.nonzero(labels == c)[0])
-        k = min(round(len(rows) * fraction), len(rows) - 1)
-        val.append(rows[:k])
-    val_rows = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
-    if val_rows.size == 0:
+    groups = [rng.permutation(np.nonzero(labels == c)[0]) for c in np.unique(labels)]
+    sizes = np.array([len(g) for g in groups])
+    room = sizes - 1  # every class keeps a training row
+    total = min(max(1, math.floor(n * fraction + 0.5)), int(room.sum()))
+    if total == 0:  # every class has a single row: one of them must go
         val_rows = rng.permutation(n)[:1]
-    train_rows = np.setdiff1d(np.arange(n), val_rows)
-    return train_rows, val_rows
+    else:
+        # The fraction of each class, and of the whole: each class its whole share, then one more
+        # row for the classes with the largest remainders until the total is reached.
+        exact = sizes * fraction
+        k = np.minimum(np.floor(exact).astype(np.int64), room)
+        for i in [*np.argsort(-(exact - np.floor(exact)), kind="stable"), *np.argsort(-(room - k), kind="stable")]:
+            if k.sum() >= total:
+                break
+            k[i] += k[i] < room[i]
+        val_rows = np.sort(np.concatenate([g[:m] for g, m in zip(groups, k)]))
+    return np.setdiff1d(np.arange(n), val_rows), val_rows
 
 
 def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str | None = None,

@@ -20,6 +20,30 @@ def test_val_split_is_stratified():
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
 
 
+@pytest.mark.parametrize("sizes, fraction, expected", [
+    ([3] * 10, 0.2, 6),  # per-class rounding took 10 (0.6 rounds to 1 in each class)
+    ([4] * 20, 0.12, 10),  # ... and here 1 of 80 (0.48 rounds to 0)
+    ([5, 5], 0.5, 5),  # round-half-to-even took 2 + 2
+    ([25, 25], 0.1, 5),
+    ([90, 10], 0.2, 20),
+])
+def test_val_split_takes_the_fraction_of_the_whole_and_keeps_every_class_in_training(sizes, fraction, expected):
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    for seed in range(20):
+        train, val = split_rows(len(labels), fraction, np.random.default_rng(seed), labels)
+        assert len(val) == expected
+        assert set(labels[train].tolist()) == set(range(len(sizes)))  # every class still trains
+        assert np.abs(np.bincount(labels[val], minlength=len(sizes)) - np.array(sizes) * fraction).max() < 1
+        assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(labels)))
+
+
+def test_a_class_with_a_single_row_stays_in_training():
+    labels = np.array([0, 0, 0, 0, 0, 1])
+    for seed in range(50):
+        train, val = split_rows(6, 0.1, np.random.default_rng(seed), labels)
+        assert 5 in train and len(val) == 1
+
+
 def test_validation_history_and_best_weights_are_saved(cli, tmp_path):
     model = tmp_path / "m.npz"
     r = cli("fit", SAMPLES / "moons.csv", "-o", model, "--val-split", "0.2", "--epochs", "40", "--patience", "5",
