@@ -433,7 +433,7 @@ def fit(
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
         render.run_training(run, tdata, mode)
         trained = run.model()
-        if trained.info["epochs_run"] == 0:
+        if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
             stopped = NncliError("interrupted before the first epoch finished; nothing saved")
             stopped.exit_code = 130 if stop.signum == signal.SIGINT else 143
             raise stopped
@@ -447,7 +447,8 @@ def fit(
         if json_out:
             print(json.dumps({"model": output, **trained.info}, default=str))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
-            render.notice(f"interrupted: saved the best weights so far to {shorten(output)}")
+            which = "the best weights so far" if tdata.X_val is not None or config.patience else "the weights so far"
+            render.notice(f"interrupted: saved {which} to {shorten(output)}")
             raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
 
 

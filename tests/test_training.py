@@ -202,6 +202,29 @@ def test_should_stop_ends_training_after_the_current_batch():
     assert len(stats) == 1 and stats[0].stopped == "interrupted" and stats[0].samples == 96
 
 
+@pytest.mark.parametrize("stop_in", [1, 3])
+def test_an_epoch_cut_short_is_never_the_best_without_validation(stop_in):
+    # Its loss covers its first batch only (here a low one would often win): the weights kept are
+    # the end of a whole epoch's; stopped in the first epoch, there is no best epoch at all.
+    X, y = two_class("moons", 320, 0)
+    net = Network([2, 8, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    calls, ends = [], {}
+
+    def stop():
+        calls.append(1)
+        return len(calls) == (stop_in - 1) * 10 + 1  # the first batch of epoch `stop_in` (10 a epoch)
+
+    for s in fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=10, batch_size=32,
+                      patience=5), np.random.default_rng(0), should_stop=stop):
+        ends[s.epoch] = (s, net.params.copy())
+    last, _ = ends[stop_in]
+    assert last.stopped == "interrupted" and last.samples == 32
+    assert last.best_epoch == stop_in - 1
+    if stop_in > 1:
+        np.testing.assert_array_equal(net.params, ends[stop_in - 1][1])
+
+
 def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
     # Full-batch gradient descent on standardized data diverges for lr > 1; the
     # loss grows ~4x per epoch and patience alone would quietly keep epoch 1.

@@ -116,6 +116,8 @@ def fit_iter(
     When the iteration ends, however it ends (finished, early stop, the
     caller breaking out, an interrupt), the network holds the weights of the
     best epoch if validation data or patience was given, else the last ones.
+    Without validation data an interrupted epoch is never the best (its loss
+    covers its first batches only); interrupted in the first, there is none.
 
     Raises
     ------
@@ -206,14 +208,17 @@ def fit_iter(
                 val_loss, val_metric = evaluate(net, val[0], val[1], l2=l2)
                 if not math.isfinite(val_loss):
                     raise _diverged(epoch + 1, opt.lr)
-            monitored = val_loss if val_loss is not None else loss
-            schedule.observe(monitored)
-            if monitored < best_loss:
-                best_loss, best_epoch, wait = monitored, epoch + 1, 0
-                if best_params is not None:
-                    np.copyto(best_params, net.params)
-            else:
-                wait += 1
+            # An epoch cut short by a stop request has a training loss of its first batches only: it
+            # cannot be compared with whole epochs' (a validation loss, of the weights as they are, can).
+            monitored = val_loss if val_loss is not None else (loss if seen == n else None)
+            if monitored is not None:
+                schedule.observe(monitored)
+                if monitored < best_loss:
+                    best_loss, best_epoch, wait = monitored, epoch + 1, 0
+                    if best_params is not None:
+                        np.copyto(best_params, net.params)
+                else:
+                    wait += 1
             if stopped is None and config.patience is not None and wait >= config.patience:
                 stopped = "early"
             yield EpochStats(
