@@ -214,10 +214,11 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
         # row for the classes with the largest remainders until the total is reached.
         exact = sizes * fraction
         k = np.minimum(np.floor(exact).astype(np.int64), room)
-        for i in [*np.argsort(-(exact - np.floor(exact)), kind="stable"), *np.argsort(-(room - k), kind="stable")]:
-            if k.sum() >= total:
-                break
-            k[i] += k[i] < room[i]
+        order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+        while k.sum() < total:  # (more than one round only when small classes have no room left)
+            for i in order:
+                if k.sum() < total and k[i] < room[i]:
+                    k[i] += 1
         val_rows = np.sort(np.concatenate([g[:m] for g, m in zip(groups, k)]))
     return np.setdiff1d(np.arange(n), val_rows), val_rows
 
