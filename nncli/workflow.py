@@ -177,9 +177,8 @@ def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
     return miss
 
 
-def _check_missing(table: Table, features: list[str], opts: DataOptions) -> None:
+def _check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> None:
     """With --missing error: refuse the first missing feature cell."""
-    na = frozenset(opts.na_values)
     first: tuple[int, str] | None = None
     for c in features:
         v = table.columns[c].values
@@ -243,7 +242,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     if table.n_rows == 0:
         raise DataError("no rows with a target value", file=table.source)
     if opts.missing == "error":
-        _check_missing(table, features, opts)
+        _check_missing(table, features, na)
     kinds = _kinds(table, features)
     for c, kind in kinds.items():
         if kind == "categorical":
@@ -287,13 +286,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     elif val_path is not None:
         model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
         report = EncodeReport()
-        X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report)
-        counts = ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items())
-        if report.missing and opts.missing == "error":
-            raise DataError(f"missing values in the validation file: {counts}", file=display_name(val_path),
-                            hint="fill them in, or use --missing impute")
+        X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
+                                              refuse_missing=opts.missing == "error")
         if report.missing:
-            notices.append(f"imputed missing cells in the validation file: {counts}")
+            notices.append("imputed missing cells in the validation file: "
+                           + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items()))
         if report.unseen:
             notices.append("categories of the validation file not seen in training, encoded as all zeros: "
                            + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.unseen.items()))
@@ -482,14 +479,17 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
 
 
-def load_eval_arrays(model: Model, path: str, delimiter: str | None = None,
-                     report: EncodeReport | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, raw_target, line numbers) for a labelled file; a missing or unknown target is an error."""
+def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
+                     refuse_missing: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target, line numbers) for a labelled file; a missing or unknown target is an error,
+    and so is a missing feature cell if refuse_missing (else the model imputes it)."""
     targets = model.target.names
     Xs, raws, lines = [], [], []
     with _feature_reader(model, path, targets, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
+            if refuse_missing:
+                _check_missing(chunk, model.pre.names, na)
             X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
             tv = [chunk.columns[t].values for t in targets]
             for t, v in zip(targets, tv):

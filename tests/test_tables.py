@@ -155,7 +155,8 @@ def test_missing_cells_of_a_validation_file_are_refused_or_reported_like_the_tra
     val = write_rows(tmp_path / "v.csv", [["a", "b", "y"], ["1", "", "0"], ["2", "3", "1"], ["NA", "1", "0"]])
     r = run_nncli("fit", train, "--val", val, "--missing", "error", "-o", tmp_path / "m.npz", "--epochs", "2")
     assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
-    assert r.stderr.decode().startswith(f"nncli: error: {val}: missing values in the validation file: 'a' (1), 'b' (1)")
+    # The first missing cell, at its line and column, as in the training file
+    assert r.stderr.decode().startswith(f"nncli: error: {val}:2:2 (column 'b'): missing value")
     r = run_nncli("fit", train, "--val", val, "-o", tmp_path / "m.npz", "--epochs", "2")
     assert r.returncode == 0 and b"imputed missing cells in the validation file: 'a' (1), 'b' (1)" in r.stderr
 
