@@ -63,6 +63,17 @@ def test_plain_numeric_file_is_read_by_arrow(tmp_path, monkeypatch):
     assert_same(read_table(str(path), text=["label"], auto=["a", "b"]), plain)
 
 
+def test_a_wide_file_is_left_to_the_plain_path(tmp_path, monkeypatch):
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN)
+    monkeypatch.setattr(csv_arrow, "ARROW_MAX_COLUMNS", 2)
+    with csv_io.TableReader(str(path), text=["label"]) as reader:
+        assert csv_arrow.read_with_arrow(reader) is None
+    monkeypatch.setattr(csv_arrow, "ARROW_MAX_COLUMNS", 3)
+    with csv_io.TableReader(str(path), text=["label"]) as reader:
+        assert csv_arrow.read_with_arrow(reader) is not None
+
+
 @pytest.mark.parametrize("body", [
     "1.5,2,cat\n,4,dog\n",  # a missing cell
     "1.5,2,cat\nNA,4,dog\n",

@@ -105,6 +105,12 @@ def test_other_delimiters_and_many_irregular_cells():
 
 
 # -- the reader: blocks of bytes, and line by line after the first odd block ------------------------
+def small_blocks(monkeypatch, size: int) -> None:
+    """Blocks of `size` bytes, however few the columns."""
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", size)
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES_PER_COLUMN", 0)
+
+
 def write_rows(path, rows: list[str], newline: str = "\n") -> None:
     path.write_bytes(("a,b,c" + newline + "".join(r + newline for r in rows)).encode())
 
@@ -112,7 +118,7 @@ def write_rows(path, rows: list[str], newline: str = "\n") -> None:
 @pytest.mark.parametrize("block", [16, 64, 1 << 18])
 def test_blocks_of_any_size_give_the_same_table(tmp_path, monkeypatch, block):
     """Plain numbers, then missing cells and a blank line, then a quoted field with a newline."""
-    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    small_blocks(monkeypatch, block)
     rows = [f"{i * 0.25:g},{-i},{i}e-1" for i in range(40)] + ["1,NA,2", "", "3,,4"]
     rows += [f"{i},{i},{i}" for i in range(10)] + ['"5",6,"7\n"'] + ["8,9,10"]
     path = tmp_path / "t.csv"
@@ -127,7 +133,7 @@ def test_blocks_of_any_size_give_the_same_table(tmp_path, monkeypatch, block):
 
 @pytest.mark.parametrize("block", [16, 1 << 18])
 def test_a_bad_cell_after_plain_blocks_is_reported_at_its_line(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    small_blocks(monkeypatch, block)
     path = tmp_path / "t.csv"
     write_rows(path, [f"{i},{i},{i}" for i in range(30)] + ["1,x,2"])
     with pytest.raises(DataError) as e:
@@ -137,7 +143,7 @@ def test_a_bad_cell_after_plain_blocks_is_reported_at_its_line(tmp_path, monkeyp
 
 @pytest.mark.parametrize("block", [16, 1 << 18])
 def test_crlf_and_invalid_utf8_after_plain_blocks(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    small_blocks(monkeypatch, block)
     path = tmp_path / "t.csv"
     path.write_bytes(b"a,b,c\n" + b"".join(b"%d,1,2\n" % i for i in range(20)) + b"7,8,9\r\n10,11,12\r\n")
     t = csv_io.read_table(str(path))
@@ -146,6 +152,24 @@ def test_crlf_and_invalid_utf8_after_plain_blocks(tmp_path, monkeypatch, block):
     with pytest.raises(DataError, match="not valid UTF-8") as e:
         csv_io.read_table(str(path))
     assert e.value.line == 22
+
+
+def test_a_wide_file_is_read_in_blocks_of_many_lines(tmp_path, monkeypatch):
+    # Each block costs something per column: a wide file's blocks hold a few dozen lines, not one.
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", 2048)  # the header's 1.5 KB, and two lines
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 100, (400, 300)).astype(np.float32)
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{j}" for j in range(300)) + "\n"
+                    + "".join(",".join(str(int(v)) for v in row) + "\n" for row in X))
+    sizes = []
+    with csv_io.TableReader(str(path)) as reader:
+        for t in reader.chunks():
+            sizes.append(t.n_rows)
+            np.testing.assert_array_equal(np.column_stack([t.columns[f"c{j}"].values for j in range(300)]),
+                                          X[sum(sizes) - t.n_rows:sum(sizes)])
+    assert sum(sizes) == 400
+    assert 1 < len(sizes) <= path.stat().st_size // (csv_io.BLOCK_BYTES_PER_COLUMN * 300) + 1  # (not 400 of 1)
 
 
 def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
@@ -221,7 +245,7 @@ def test_read_holds_numbers_once(tmp_path, monkeypatch):
 @pytest.mark.parametrize("block", [16, 1 << 18])
 def test_text_columns_and_ignored_columns_of_text(tmp_path, monkeypatch, block):
     """Categorical cells (any text but the delimiter) and unread id columns do not stop the block path."""
-    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    small_blocks(monkeypatch, block)
     monkeypatch.setattr(csv_io, "PARSE_BYTES", block // 2)
     path = tmp_path / "t.csv"
     rows = [f"id-{i}, {'Zürich' if i % 3 else 'e-1.5'} ,{i}e-1,,{i}" for i in range(40)]
@@ -235,7 +259,7 @@ def test_text_columns_and_ignored_columns_of_text(tmp_path, monkeypatch, block):
 
 @pytest.mark.parametrize("block", [16, 1 << 18])
 def test_labels_written_as_numbers_stay_text_as_written(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(csv_io, "BLOCK_BYTES", block)
+    small_blocks(monkeypatch, block)
     monkeypatch.setattr(csv_io, "PARSE_BYTES", block // 2)
     labels = ["03", "1.0", "-2", "7", "1e3", "0"] * 5
     path = tmp_path / "t.csv"
