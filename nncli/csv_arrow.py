@@ -19,6 +19,7 @@ import stat
 import numpy as np
 
 from nncli.allocator import release_free_memory
+from nncli.core.preprocessing import cell_number
 from nncli.csv_io import BLOCK_BYTES_PER_COLUMN, Column, Table, TableReader
 
 # Below this size pyarrow's import costs more than it saves.
@@ -46,10 +47,8 @@ def _arrow_block_bytes(n_columns: int) -> int:
 def _finite_number(cell: str) -> bool:
     """Whether a missing-value token is a number, say -999: Arrow reads it as one, and
     `TableReader.mark_missing` makes it missing afterwards, as on every other path."""
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
+    number = cell_number(cell)
+    return number is not None and math.isfinite(number)
 
 
 def read_with_arrow(reader: TableReader) -> Table | None:

@@ -24,7 +24,6 @@ import csv
 import gzip
 import io
 import itertools
-import math
 from operator import methodcaller
 import os
 import re
@@ -36,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
+from nncli.core.preprocessing import cell_number, numbers_among
 from nncli.csv_numbers import block_cells, count_lines, parse_block
 from nncli.errors import DataError, shorten
 
@@ -778,22 +778,6 @@ def separator_hint(cell: str) -> str | None:
 
 def _strip(cells: Sequence[str]) -> np.ndarray:
     return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
-
-
-def cell_number(cell: str) -> float | None:
-    """The number a (stripped) cell holds, else None: float()'s syntax without its '1_000'."""
-    if "_" in cell:
-        return None
-    try:
-        return float(cell)
-    except ValueError:
-        return None
-
-
-def numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
-    """The finite numbers among missing-value tokens, in `dtype`."""
-    numbers = {v for v in map(cell_number, tokens) if v is not None and math.isfinite(v)}
-    return np.array(sorted(numbers), dtype)
 
 
 def _numbers_as_text(values: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ import numpy as np
 from nncli.core import metrics
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (EncodeReport, Preprocessor, Target, fit_preprocessor, fit_target,
-                                      is_missing_text, target_stats)
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, fit_preprocessor,
+                                      fit_target, infer_task, is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter
 from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, display_name,
                           numbers_among, separator_hint)
@@ -155,6 +155,22 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 )
 
 
+def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray) -> None:
+    """A target of many different numbers with a few text cells is a typo, not a set of labels
+    (it would become a classification into as many classes as there are numbers): an error at
+    the first. Few distinct values stay labels, whatever they are."""
+    distinct = set(cells.tolist())
+    if len(distinct) <= MAX_CLASS_INTEGERS:
+        return
+    text = {s for s in distinct if cell_number(s) is None}
+    if text and len(text) < len(distinct) / 2:
+        first = int(np.flatnonzero(np.isin(cells, list(text)))[0])
+        raise DataError(f"expected a number, found {shorten(cells[first])} (the target is mostly numeric)",
+                        file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
+                        column_name=name,
+                        hint=separator_hint(cells[first]) or "fix the cell, or use --task classification for labels")
+
+
 def _rereadable(path: str) -> bool:
     """A path that can be read a second time: a regular file, also as stdin (not a pipe or FIFO)."""
     try:
@@ -254,6 +270,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                     file=table.source,
                     hint=f"an id-like column? --ignore {c}; else raise --max-categories",
                 )
+    if task == "auto" and len(targets) == 1:
+        task = infer_task(target_text[0])
+        if task == "classification":
+            _refuse_stray_target_text(table, targets[0], target_text[0])
     target = fit_target(target_text, targets, task)
     codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
                                column=table.header.index(targets[0]) + 1) \

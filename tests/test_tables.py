@@ -348,3 +348,33 @@ def test_mixed_with_missing_cells_is_close_to_the_clean_data(tmp_path):
     assert acc["0"] > 0.93
     assert complete_acc["0.1"] > acc["0"] - 0.025
     assert acc["0.1"] > acc["0"] - 0.08
+
+
+@pytest.mark.parametrize("typo, hint", [("abc", "--task classification"), ("1_000", "thousands separators")])
+def test_a_typo_in_a_numeric_target_is_an_error_at_its_line_not_a_hundred_classes(tmp_path, cli, typo, hint):
+    rng = np.random.default_rng(0)
+    rows = [["x", "y"]] + [[str(i), f"{v:.3f}"] for i, v in enumerate(rng.uniform(0, 100, 60))]
+    rows[31][1] = typo
+    path = write_rows(tmp_path / "d.csv", rows)
+    r = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 1 and not (tmp_path / "m.npz").exists()
+    assert r.stderr.startswith(f"nncli: error: {path}:32:2 (column 'y'): expected a number, found '{typo}'")
+    assert hint in r.stderr
+    # As labels, when told so; and a column of many text labels is labels
+    assert cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "--task", "classification").exit_code == 0
+    rows = [["x", "y"]] + [[str(i), f"name{i % 30}" if i != 7 else "12.5"] for i in range(60)]
+    r = cli("fit", write_rows(tmp_path / "n.csv", rows), "-o", tmp_path / "n.npz", "--epochs", "1")
+    assert r.exit_code == 0 and load_model(str(tmp_path / "n.npz")).task == "classification"
+
+
+def test_a_target_written_with_an_underscore_is_no_number_in_fit_or_eval(tmp_path, cli):
+    # float() reads '1_000' as 1000; the readers, fit and eval all agree that it is text.
+    rows = [["x", "y"]] + [[str(i), str(i % 3)] for i in range(30)]
+    train = write_rows(tmp_path / "t.csv", rows)
+    assert cli("fit", train, "-o", tmp_path / "m.npz", "--epochs", "1", "--task", "regression").exit_code == 0
+    rows[5][1] = "1_0"
+    bad = write_rows(tmp_path / "b.csv", rows)
+    r = cli("fit", bad, "-o", tmp_path / "b.npz", "--epochs", "1", "--task", "regression")
+    assert r.exit_code == 1 and "holds a non-number: '1_0'" in r.stderr
+    r = cli("eval", tmp_path / "m.npz", bad)
+    assert r.exit_code == 1 and f"{bad}:6:2" in r.stderr

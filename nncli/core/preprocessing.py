@@ -15,7 +15,9 @@ numeric columns, numpy strings for text columns. NumPy and stdlib only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 
@@ -172,12 +174,35 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
     return pre, X
 
 
-# -- targets ------------------------------------------------------------------------------
-def _as_numbers(values: np.ndarray) -> np.ndarray | None:
+# -- what number a cell holds: one answer for the readers, the targets and the labels -------
+def cell_number(cell: str) -> float | None:
+    """The number a (stripped) cell holds, else None: float()'s syntax without its '1_000'."""
+    if "_" in cell:
+        return None
     try:
-        return values.astype(np.float64)
+        return float(cell)
     except ValueError:
         return None
+
+
+def numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
+    """The finite numbers among missing-value tokens, in `dtype`."""
+    numbers = {v for v in map(cell_number, tokens) if v is not None and math.isfinite(v)}
+    return np.array(sorted(numbers), dtype)
+
+
+def _as_numbers(values: np.ndarray) -> np.ndarray | None:
+    """The cells (text) as float64, if every one holds a number (`cell_number`), else None."""
+    try:
+        numbers = values.astype(np.float64)  # (NumPy's parser, fast; it takes '1_000' too)
+    except ValueError:
+        return None
+    if values.size and (np.char.find(values, "_") >= 0).any():
+        return None
+    return numbers
+
+
+# -- targets ------------------------------------------------------------------------------
 
 
 def infer_task(values: np.ndarray) -> str:
@@ -307,7 +332,5 @@ def target_stats(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _same_number(a: str, b: str) -> bool:
-    try:
-        return float(a) == float(b)
-    except ValueError:
-        return False
+    x = cell_number(a)
+    return x is not None and x == cell_number(b)
