@@ -304,7 +304,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         X_val = pre.transform({c: val_cols[c] for c in features}, na, dtype)
         Y_val = target.encode(values[val_rows], dtype)
     elif val_path is not None:
-        model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss), pre, target, list(na))
+        model_like = Model("mlp", Network([pre.n_inputs, target.n_outputs], loss=target.loss, dtype=dtype), pre, target,
+                           list(na))
         report = EncodeReport()
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
                                               refuse_missing=opts.missing == "error")

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import run_nncli
 from nncli.model_file import load_model, save_model
+from nncli.workflow import DataOptions, load_training_data
 
 
 @pytest.fixture(scope="module")
@@ -378,3 +379,13 @@ def test_a_target_written_with_an_underscore_is_no_number_in_fit_or_eval(tmp_pat
     assert r.exit_code == 1 and "holds a non-number: '1_0'" in r.stderr
     r = cli("eval", tmp_path / "m.npz", bad)
     assert r.exit_code == 1 and f"{bad}:6:2" in r.stderr
+
+
+def test_a_validation_file_is_read_in_the_training_dtype(tmp_path):
+    # --dtype float64 keeps the digits that float32 loses near 1e6 (steps of 0.0625): in the
+    # validation file too, which was read in float32 whatever --dtype said.
+    rows = [["a", "y"]] + [[f"{1e6 + i / 100:.2f}", str(i % 2)] for i in range(40)]
+    train, val = write_rows(tmp_path / "t.csv", rows), write_rows(tmp_path / "v.csv", rows)
+    data = load_training_data(str(train), DataOptions(dtype="float64"), "auto", val_path=str(val))
+    assert data.X.dtype == data.X_val.dtype == np.float64
+    np.testing.assert_array_equal(data.X_val, data.X)
