@@ -36,6 +36,30 @@ def test_gen_data_writes_csv_to_stdout_reproducibly(cli, kind):
     assert a.stdout == b.stdout != c.stdout
 
 
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.csv")), ids=lambda p: p.name)
+def test_sample_data_is_what_gen_data_makes_with_seed_1(cli, path):
+    rows = path.read_text().count("\n") - 1
+    assert cli("gen-data", path.stem, "-n", rows, "--seed", "1").stdout == path.read_text()
+
+
+def test_gen_data_draws_a_test_set_from_the_same_problem_with_another_seed_or_size(cli):
+    """A test set drawn with another --seed or -n: the same coefficients, the same cluster centres."""
+    def table(*args):
+        return np.loadtxt(io.StringIO(cli("gen-data", *args).stdout), delimiter=",", skiprows=1)
+
+    fits = []
+    for n, seed in [(300, "1"), (301, "7")]:
+        d = table("regression", "-n", n, "--seed", seed, "--noise", "0", "--features", "3")
+        X, y = d[:, :3], d[:, 3] - np.sin(2 * d[:, 0]) - d[:, 1] ** 2 / 2
+        fits.append(np.linalg.lstsq(X, y, rcond=None)[0])
+    np.testing.assert_allclose(fits[0], fits[1], atol=1e-4)  # (the CSV has 6 significant digits)
+    means = []
+    for n, seed in [(4000, "1"), (3000, "7")]:
+        d = table("blobs", "-n", n, "--seed", seed)
+        means.append([d[d[:, 2] == k, :2].mean(axis=0) for k in range(3)])
+    np.testing.assert_allclose(means[0], means[1], atol=0.15)
+
+
 def test_gen_data_linear_follows_the_classic_formula(cli):
     out = cli("gen-data", "linear", "-n", "2000").stdout
     data = np.loadtxt(io.StringIO(out), delimiter=",", skiprows=1)

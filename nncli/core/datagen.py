@@ -14,6 +14,12 @@ import numpy as np
 Columns = dict[str, np.ndarray]
 
 
+def _problem(*shape: int) -> np.random.Generator:
+    """The generator of a data set's fixed parts (coefficients, centres): seeded by its shape only,
+    so data drawn with another --seed or -n (a test set) comes from the same problem."""
+    return np.random.default_rng([20, *shape])  # (20: default blobs overlap a little, as real classes do)
+
+
 def _xy(X: np.ndarray, y: np.ndarray, target: str = "y") -> tuple[Columns, str]:
     cols = {f"x{j + 1}": X[:, j] for j in range(X.shape[1])}
     cols[target] = y
@@ -30,11 +36,12 @@ def linear(rng: np.random.Generator, n: int, noise: float | None = None, **_: ob
 
 def regression(rng: np.random.Generator, n: int, features: int | None = None, noise: float | None = None,
                **_: object) -> tuple[Columns, str]:
-    """Several features ~ N(0, 1); y = X @ a + sin(2 x1) + x2² / 2 + noise * N(0, 1)."""
+    """Several features ~ N(0, 1); y = X @ a + sin(2 x1) + x2² / 2 + noise * N(0, 1), with
+    coefficients a in [-1, 1] that depend on the number of features only."""
     d = features or 5
     noise = 0.1 if noise is None else noise
+    a = _problem(d).uniform(-1.0, 1.0, d)
     X = rng.standard_normal((n, d))
-    a = rng.uniform(-1.0, 1.0, d)
     y = X @ a + np.sin(2.0 * X[:, 0]) + (0.5 * X[:, 1] ** 2 if d > 1 else 0.0)
     y = y + noise * rng.standard_normal(n)
     return _xy(X, y)
@@ -64,10 +71,11 @@ def circles(rng: np.random.Generator, n: int, noise: float | None = None, **_: o
 
 def blobs(rng: np.random.Generator, n: int, features: int | None = None, classes: int | None = None,
           noise: float | None = None, **_: object) -> tuple[Columns, str]:
-    """Gaussian clusters (std `noise`, default 1) around centres drawn in [-5, 5]^features."""
+    """Gaussian clusters (std `noise`, default 1) around centres in [-5, 5]^features that depend
+    on the numbers of classes and features only."""
     d, k = features or 2, classes or 3
     noise = 1.0 if noise is None else noise
-    centres = rng.uniform(-5.0, 5.0, (k, d))
+    centres = _problem(k, d).uniform(-5.0, 5.0, (k, d))
     y = rng.integers(0, k, n)
     X = centres[y] + noise * rng.standard_normal((n, d))
     return _xy(X, y, "label")
