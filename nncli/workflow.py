@@ -341,20 +341,28 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
 
 
 def _rounding_notices(pre: Preprocessor, X: np.ndarray) -> list[str]:
-    """A notice for each numeric feature whose values float32 rounds coarsely for their spread.
+    """A notice for each numeric feature that is the same on every row, or whose values float32
+    rounds coarsely for their spread.
 
     float32 keeps ~7 significant digits: values near 1e6 that vary by ~1 are read in steps of
-    0.0625. Above 1% of the spread, say so, and what keeps the digits. (X: the standardized
-    inputs, where a constant column, which loses nothing, is all zeros.)
+    0.0625. Above 1% of the spread, say so, and what keeps the digits. Values that vary less
+    than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant. (X: the
+    standardized inputs, where a constant column is all zeros.)
     """
-    if X.dtype != np.float32:
-        return []
     notices, k = [], 0
+    constant = ~X.any(axis=0)
+    float32 = X.dtype == np.float32
     for f in pre.features:
         if f.kind == "numeric":
-            step = float(np.spacing(np.float32(abs(pre.mean[k]))))
-            if step > 0.01 * pre.scale[k] and X[:, k].any():
-                notices.append(f"float32 rounds {shorten(f.name, 40)} (values near {pre.mean[k]:.4g}, spread "
+            name, value = shorten(f.name, 40), pre.mean[k]
+            step = float(np.spacing(np.float32(abs(value))))
+            if constant[k]:
+                # (A step of 0.01 or more may have hidden differences: say 1e7 + 0.1 and 1e7 + 0.3.)
+                notices.append(f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
+                               + (f" (float32 reads values near it in steps of {step:.3g}: --dtype float64 keeps "
+                                  "finer differences)" if float32 and step >= 0.01 else ""))
+            elif float32 and step > 0.01 * pre.scale[k]:
+                notices.append(f"float32 rounds {name} (values near {value:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
                                f"spread: --dtype float64 keeps its digits")
         k += f.width

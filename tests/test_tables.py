@@ -142,6 +142,21 @@ def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     assert r.returncode == 0 and "float32 rounds" not in r.stderr.decode()
 
 
+def test_a_feature_that_is_the_same_on_every_row_gets_a_notice(tmp_path, cli):
+    # Also one that only float32 made constant: 1e7 + U(0, 0.4) all read as 1e7, and the
+    # feature that decides the label silently dropped out (accuracy 0.55; 0.998 in float64).
+    rng = np.random.default_rng(0)
+    u = rng.uniform(0, 0.4, 100)
+    rows = [["x", "c", "y"]] + [[repr(1e7 + a), "3", str(int(a > 0.2))] for a in u.tolist()]
+    path = write_rows(tmp_path / "d.csv", rows)
+    err = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1").stderr
+    assert ("'x' has the same value on every row (1e+07): it teaches nothing (float32 reads values near it in "
+            "steps of 1: --dtype float64 keeps finer differences)") in err
+    assert "'c' has the same value on every row (3): it teaches nothing\n" in err  # (3 is 3: no hint)
+    err = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", "float64").stderr
+    assert "'x' has the same" not in err and "'c' has the same value on every row (3)" in err
+
+
 def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
     # The median of 2.5e38 and 3e38, averaged in float32, was inf: training then "diverged".
     rows = [["a", "y"], ["2e38", "0"], ["3e38", "1"], ["", "0"], ["2.5e38", "1"], ["3e38", "0"]]
