@@ -266,3 +266,18 @@ def test_dropout_masks_drop_a_share_p_and_keep_the_expectation(p):
     again = [M.copy() for M in net._buffers_for(301)["mask"]]
     net.forward_train(X, np.random.default_rng(5))
     assert all((a == M).all() for a, M in zip(again, net._buffers_for(301)["mask"]))  # seeded
+
+
+def test_training_r2_is_one_minus_mse_over_the_targets_variance():
+    # Standardized targets: R² = 1 - MSE. A constant target (standardized to all zeros, variance
+    # 0) scores 0 as in metrics.r2, not 1 - MSE (it read 0.91 on y = 5, 5, 5).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = X @ [[1.0], [2.0], [0.5]]
+    for Y in [np.zeros((64, 1)), (y - y.mean()) / y.std()]:
+        net = Network([3, 1], loss="mse", dtype=np.float64)
+        net.initialize(rng)
+        stats = list(fit_iter(net, X, Y, TrainConfig(epochs=1, batch_size=64, optimizer="sgd", lr=0.0),
+                              np.random.default_rng(1)))
+        mse = float(((net.logits(X) - Y) ** 2).mean())  # lr 0: the weights the loss was taken at
+        assert stats[0].metric == pytest.approx(1.0 - mse if Y.any() else 0.0, abs=1e-12)

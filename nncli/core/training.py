@@ -139,6 +139,10 @@ def fit_iter(
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
     labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
+    # R² on the training rows is 1 - MSE / (the targets' mean variance): 1 - MSE, as the targets are
+    # standardized, unless one is constant (variance 0). Several targets: scikit-learn's
+    # "variance_weighted" R², which equals the mean of their R² when all are standardized.
+    y_var = 0.0 if classify else float(Y.var(axis=0, dtype=np.float64).mean())
     # Rows are gathered in shuffled chunks of whole batches: one np.take per chunk,
     # and each batch is then a slice (a view) of the chunk buffers.
     chunk = _chunk_rows(n, bs, X.shape[1] * net.dtype.itemsize)
@@ -201,8 +205,11 @@ def fit_iter(
                 first_loss = loss
             if not loss <= EXPLODED * max(first_loss, 1e-12) or not loss <= EXPLODED * max(start_loss or 0.0, 1e-3):
                 raise _diverged(epoch + 1, opt.lr)
-            # Regression targets are standardized, so R² on the training set is 1 - MSE.
-            metric = correct / max(seen, 1) if classify else 1.0 - (total_loss / max(seen, 1))
+            if classify:
+                metric = correct / max(seen, 1)
+            else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
+                mse = total_loss / max(seen, 1)
+                metric = 1.0 - mse / y_var if y_var > 0 else float(mse == 0)
             val_loss = val_metric = None
             if val is not None:
                 val_loss, val_metric = evaluate(net, val[0], val[1], l2=l2)
