@@ -77,6 +77,7 @@ class TrainingData:
     notices: list[str] = field(default_factory=list)
     sha256: str = ""
     na_values: list[str] = field(default_factory=lambda: list(DEFAULT_NA_VALUES))
+    constant: np.ndarray | None = None  # (n_inputs,) bool: inputs the same on every training row
 
     @property
     def n_rows(self) -> int:
@@ -328,7 +329,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     infos.extend(ColumnInfo(t, "target") for t in targets)
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
-    notices += _rounding_notices(pre, X)
+    constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
+    notices += _rounding_notices(pre, X.dtype, constant)
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
@@ -337,21 +339,20 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
-                        digest.hexdigest(), list(opts.na_values))
+                        digest.hexdigest(), list(opts.na_values), constant)
 
 
-def _rounding_notices(pre: Preprocessor, X: np.ndarray) -> list[str]:
+def _rounding_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -> list[str]:
     """A notice for each numeric feature that is the same on every row, or whose values float32
     rounds coarsely for their spread.
 
     float32 keeps ~7 significant digits: values near 1e6 that vary by ~1 are read in steps of
     0.0625. Above 1% of the spread, say so, and what keeps the digits. Values that vary less
-    than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant. (X: the
-    standardized inputs, where a constant column is all zeros.)
+    than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant.
+    (constant: which encoded inputs are the same on every row.)
     """
     notices, k = [], 0
-    constant = ~X.any(axis=0)
-    float32 = X.dtype == np.float32
+    float32 = dtype == np.float32
     for f in pre.features:
         if f.kind == "numeric":
             name, value = shorten(f.name, 40), pre.mean[k]
@@ -374,6 +375,10 @@ def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.r
     net = Network([data.pre.n_inputs, *hidden, data.target.n_outputs], mopts.activation, data.target.loss,
                   dtype=_dtype(dtype), dropout=mopts.dropout if hidden else 0.0)
     net.initialize(rng)
+    if data.constant is not None:
+        # An input that is the same on every training row gets no gradient: its random first weights
+        # would stay, add noise to predictions where it varies, and show in `show`'s equation.
+        net.W[0][data.constant] = 0.0
     return net
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import subprocess
 import sys
 
@@ -404,3 +405,21 @@ def test_a_validation_file_is_read_in_the_training_dtype(tmp_path):
     data = load_training_data(str(train), DataOptions(dtype="float64"), "auto", val_path=str(val))
     assert data.X.dtype == data.X_val.dtype == np.float64
     np.testing.assert_array_equal(data.X_val, data.X)
+
+
+def test_an_input_the_same_on_every_row_gets_zero_weights_and_a_zero_coefficient(tmp_path, cli):
+    # It gets no gradient: random first weights stayed, showed in the equation (2.35·c with one
+    # seed, -1.41·c with another) and added noise to predictions where the column varies.
+    rng = np.random.default_rng(0)
+    rows = [["a", "c", "y"]] + [[f"{a:.6f}", "7", f"{2 * a + 1:.6f}"] for a in rng.normal(size=100)]
+    path = write_rows(tmp_path / "d.csv", rows)
+    for seed in ("0", "1"):
+        r = cli("fit", path, "-o", tmp_path / "m.npz", "--model", "linear", "--l2", "0", "--epochs", "3",
+                "--seed", seed, "--json", "-q")
+        assert r.exit_code == 0
+        model = load_model(str(tmp_path / "m.npz"))
+        assert not model.network.W[0][1].any()
+        weights = json.loads(cli("show", tmp_path / "m.npz", "--json").stdout)["equation"]["y"]["weights"]
+        assert {w["input"]: w["weight"] for w in weights}["c"] == 0
+    cli("fit", path, "-o", tmp_path / "h.npz", "--hidden", "4", "--epochs", "2", "-q")
+    assert not load_model(str(tmp_path / "h.npz")).network.W[0][1].any()
