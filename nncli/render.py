@@ -152,6 +152,15 @@ def eval_report(result: dict) -> Group:
     return Group(*parts)
 
 
+def _linear_terms(coefficients: list[float], names: list[str]) -> str:
+    """'2·a - 1·b + 0.5' from [2, -1, 0.5] and ['a', 'b', ''] (an empty name: the intercept)."""
+    out = ""
+    for c, name in zip(coefficients, names):
+        term = f"{abs(c):.4g}" + (f"·{name}" if name else "")
+        out += (f" {'-' if c < 0 else '+'} " + term) if out else ("-" if c < 0 else "") + term
+    return out
+
+
 def model_report(model, path: str) -> Group:
     """`nncli show`: architecture, data schema, training configuration, final metrics."""
     net, info = model.network, model.info
@@ -189,8 +198,7 @@ def model_report(model, path: str) -> Group:
     if model.kind == "linear" and model.task == "regression":
         W, b = model.linear_coefficients()
         for k, name in enumerate(model.target.names):
-            terms = " + ".join(f"{W[i, k]:.4g}·{f}" for i, f in enumerate(model.pre.encoded_names()))
-            t.add_row("equation", utext(f"{name} = {terms} + {b[k]:.4g}"))
+            t.add_row("equation", utext(f"{name} = {_linear_terms([*W[:, k], b[k]], [*model.pre.encoded_names(), ''])}"))
     feats = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("feature", "kind", "missing at fit", "imputed / categories"):
         feats.add_column(c)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLES, run_nncli, write_csv
-from nncli.model_file import load_model
+from nncli.model_file import load_model, save_model
 
 COMMANDS = ["gen-data", "fit", "predict", "eval", "show", "lr-find"]
 
@@ -241,6 +241,16 @@ def test_show_describes_the_model(cli, tmp_path):
     x = np.array([[0.0], [1.0]], np.float32)
     values = m.predict_values(m.inputs({"x": x[:, 0]}))[:, 0]
     assert values == pytest.approx([line["intercept"], line["intercept"] + slope], rel=1e-5)
+    # Negative coefficients with a minus sign, not "+ -1·b"
+    m.network.W[0][0, 0] *= -1
+    m.network.b[0][0] = -20.0  # (standardized units: y's mean is about 20 standard deviations)
+    save_model(m, str(model))
+    slope, intercept = load_model(str(model)).linear_coefficients()
+    assert slope[0, 0] < 0 and intercept[0] < 0
+    r = cli("show", model)
+    expected = f"y = -{abs(slope[0, 0]):.4g}·x - {abs(intercept[0]):.4g}"
+    assert [line.split(None, 1)[1].rstrip() for line in r.stderr.splitlines() if line.startswith("equation")] == [
+        expected]
 
 
 def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
