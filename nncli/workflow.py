@@ -214,15 +214,19 @@ def _take(columns: dict[str, Column], rows: np.ndarray | slice) -> dict[str, np.
 
 
 def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) row indices; stratified by class when labels are given."""
+    """(train, validation) row indices; stratified by class when labels are given.
+
+    Validation takes round(n * fraction) rows (halves up), at least one, and leaves at least
+    one training row (of each class)."""
+    wanted = max(1, math.floor(n * fraction + 0.5))
     if labels is None:
         perm = rng.permutation(n)
-        k = min(max(1, round(n * fraction)), n - 1)
+        k = min(wanted, n - 1)
         return np.sort(perm[k:]), np.sort(perm[:k])
     groups = [rng.permutation(np.nonzero(labels == c)[0]) for c in np.unique(labels)]
     sizes = np.array([len(g) for g in groups])
     room = sizes - 1  # every class keeps a training row
-    total = min(max(1, math.floor(n * fraction + 0.5)), int(room.sum()))
+    total = min(wanted, int(room.sum()))
     if total == 0:  # every class has a single row: one of them must go
         val_rows = rng.permutation(n)[:1]
     else:

@@ -40,6 +40,13 @@ def test_val_split_takes_the_fraction_of_the_whole_and_keeps_every_class_in_trai
         assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(labels)))
 
 
+@pytest.mark.parametrize("n, fraction, expected", [(25, 0.1, 3), (5, 0.5, 3), (45, 0.1, 5), (10, 0.2, 2)])
+def test_val_split_takes_as_many_rows_with_labels_or_without(n, fraction, expected):
+    # The regression split rounded half to even (2 of 25 at 0.1) and the classes' half up (3)
+    for labels in (None, np.arange(n) % 2):
+        assert len(split_rows(n, fraction, np.random.default_rng(0), labels)[1]) == expected
+
+
 def test_a_class_with_a_single_row_stays_in_training():
     labels = np.array([0, 0, 0, 0, 0, 1])
     for seed in range(50):
