@@ -447,7 +447,7 @@ def fit(
         if json_out:
             print(json.dumps({"model": output, **trained.info}, default=str))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
-            which = "the best weights so far" if tdata.X_val is not None or config.patience else "the weights so far"
+            which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"interrupted: saved {which} to {shorten(output)}")
             raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
 

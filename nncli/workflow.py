@@ -22,7 +22,7 @@ from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, fit_preprocessor,
                                       fit_target, infer_task, is_missing_text, target_stats)
-from nncli.core.training import EpochStats, TrainConfig, fit_iter
+from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_io import (DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, display_name,
                           numbers_among, separator_hint)
 from nncli.errors import DataError, UsageError, shorten
@@ -415,6 +415,11 @@ class Training:
             self.last = stats
             yield stats
 
+    @property
+    def keeps_best(self) -> bool:
+        """Whether the weights kept are the best epoch's, else the last (see `fit_iter`)."""
+        return keeps_best(self.config, self.data.X_val is not None)
+
     def model(self) -> Model:
         s = self.last
         info = {
@@ -425,11 +430,10 @@ class Training:
             "epochs_run": s.epoch if s else 0,
             "best_epoch": s.best_epoch if s else 0,
             "stopped": s.stopped if s else None,
-            "weights_from_epoch": (s.best_epoch if (self.data.X_val is not None or self.config.patience is not None)
-                                   else s.epoch) if s else 0,
+            "weights_from_epoch": (s.best_epoch if self.keeps_best else s.epoch) if s else 0,
             "seconds": float(sum(self.history["seconds"])),
         }
-        if s is not None:
+        if info["weights_from_epoch"]:
             # Final numbers describe the saved weights (the best epoch when it is restored).
             i = info["weights_from_epoch"] - 1
             for k in ("loss", "metric", "val_loss", "val_metric"):

@@ -64,6 +64,12 @@ class EpochStats:
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
 
 
+def keeps_best(config: TrainConfig, validated: bool) -> bool:
+    """Whether training ends with the best epoch's weights (with validation data or early stopping),
+    else with the last ones."""
+    return validated or config.patience is not None
+
+
 def _metric(net: Network, Z: np.ndarray, Y: np.ndarray) -> float:
     """Accuracy (classification) or R² (regression) of logits Z against Y."""
     if net.loss_name == "mse":
@@ -130,7 +136,7 @@ def fit_iter(
                          momentum=config.momentum, nesterov=config.nesterov, team=net.team)
     schedule = Schedule(config.lr_schedule, config.lr, config.epochs, decay=config.lr_decay,
                         step=config.lr_step, warmup=config.warmup)
-    restore_best = val is not None or config.patience is not None
+    restore_best = keeps_best(config, val is not None)
     best_params = net.params.copy() if restore_best else None
     best_loss, best_epoch, wait = math.inf, 0, 0
     first_loss: float | None = None
