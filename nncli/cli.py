@@ -123,7 +123,7 @@ DataArg = Annotated[str, typer.Argument(help="CSV file with a header row ('-' fo
                                         show_default=False)]
 ModelArg = Annotated[str, typer.Argument(help="Model file written by `nncli fit`.", show_default=False)]
 Threads = Annotated[Optional[int], typer.Option(
-    "--threads", help="Threads for the matrix products and optimizer steps (default: $NNCLI_THREADS, else 1).",
+    "--threads", help="Threads that share the rows of each batch or chunk (default: $NNCLI_THREADS, else 1).",
     show_default=False)]
 Delimiter = Annotated[Optional[str], typer.Option(
     "--delimiter", help="Field delimiter (default: detected from the header among , ; tab |).", show_default=False)]
@@ -136,7 +136,8 @@ IgnoreOpt = Annotated[Optional[str], typer.Option(
 CategoricalOpt = Annotated[Optional[str], typer.Option(
     "--categorical", help="Treat these columns as categorical (one-hot encoded).", show_default=False)]
 NaValuesOpt = Annotated[Optional[str], typer.Option(
-    "--na-values", help="Cell texts meaning 'missing', comma-separated (default: empty, NA, N/A, null, NaN, nan, ?).",
+    "--na-values", help="Cell texts meaning 'missing', comma-separated, instead of NA, N/A, null, NaN, nan, ? "
+    "(empty cells are always missing).",
     show_default=False)]
 MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / 'missing' category; error: refuse.")]
 MaxCatsOpt = Annotated[int, typer.Option("--max-categories", help="Refuse categorical columns with more values.")]
@@ -147,8 +148,9 @@ ActivationOpt = Annotated[Activation, typer.Option("--activation", "-a", help="H
 DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout probability on hidden layers, in [0, 1).")]
 OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer.")]
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate.")]
-MomentumOpt = Annotated[float, typer.Option("--momentum", help="Momentum factor (momentum optimizer).")]
-NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum.")]
+MomentumOpt = Annotated[Optional[float], typer.Option(
+    "--momentum", help="Momentum factor of --optimizer momentum (default 0.9).", show_default=False)]
+NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (--optimizer momentum).")]
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
@@ -160,14 +162,16 @@ ValSplitOpt = Annotated[float, typer.Option(
 ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
                                                show_default=False)]
 PatienceOpt = Annotated[int, typer.Option(
-    "--patience", help="Stop after this many epochs without a better validation loss; 0 turns it off.")]
+    "--patience", help="Stop after this many epochs without a better validation loss (training loss without "
+    "validation data), and keep the best epoch's weights; 0 turns early stopping off.")]
 ScheduleOpt = Annotated[LrSchedule, typer.Option("--lr-schedule", help="Learning-rate schedule.")]
 LrDecayOpt = Annotated[Optional[float], typer.Option(
     "--lr-decay", help="Decay factor (step 0.5, exponential: lr/100 in the last epoch, plateau 0.5).", show_default=False)]
 LrStepOpt = Annotated[Optional[int], typer.Option(
     "--lr-step", help="Epochs per step (step: 10), or without improvement (plateau: 5).", show_default=False)]
 WarmupOpt = Annotated[Optional[int], typer.Option(
-    "--warmup", help="Epochs of linear warm-up (onecycle: the rising phase, default 30%).", show_default=False)]
+    "--warmup", help="Epochs of linear warm-up (onecycle: of its rising half-cosine, default 30%).",
+    show_default=False)]
 ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
 
 
@@ -316,7 +320,7 @@ def gen_data(
                                                    show_default=False)] = None,
     missing_rate: Annotated[Optional[float], typer.Option("--missing-rate", help="mixed: fraction of blank feature "
                                                           "cells (default 0.1).", show_default=False)] = None,
-    seed: SeedOpt = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (0 or more): the same seed draws the same rows.")] = 0,
     output: Annotated[str, typer.Option("--output", "-o", help="Output file ('-' for stdout).")] = "-",
 ) -> None:
     """Write a synthetic data set as CSV (to stdout by default).
@@ -369,7 +373,7 @@ def fit(
     dropout: DropoutOpt = 0.0,
     optimizer: OptimizerOpt = Optimizer.adam,
     lr: LrOpt = DEFAULTS["lr"],
-    momentum: MomentumOpt = 0.9,
+    momentum: MomentumOpt = None,
     nesterov: NesterovOpt = False,
     epochs: EpochsOpt = DEFAULTS["epochs"],
     batch_size: BatchOpt = DEFAULTS["batch_size"],
@@ -462,7 +466,16 @@ def _training_options(target, features, ignore, categorical, na_values, missing,
     check_range("--epochs", epochs, 1, 10_000_000)
     check_range("--batch-size", batch_size, 1, 100_000_000)
     check_range("--lr", lr, 0, 1e6, lo_open=True)
+    if (momentum is not None or nesterov) and optimizer is not Optimizer.momentum:
+        raise UsageError(f"{'--nesterov' if nesterov else '--momentum'} is for --optimizer momentum "
+                         f"(not {optimizer.value})")
+    momentum = 0.9 if momentum is None else momentum
     check_range("--momentum", momentum, 0, 1, hi_open=True)
+    for option, value, schedules in (("--lr-decay", lr_decay, ("step", "exponential", "plateau")),
+                                     ("--lr-step", lr_step, ("step", "plateau"))):
+        if value is not None and lr_schedule.value not in schedules:
+            names = ", ".join(schedules[:-1]) + " or " + schedules[-1]
+            raise UsageError(f"{option} is for --lr-schedule {names} (not {lr_schedule.value})")
     check_range("--dropout", dropout, 0, 1, hi_open=True)
     if dropout and model is ModelKind.linear:
         raise UsageError("--dropout drops hidden units, and --model linear has none")
@@ -530,7 +543,7 @@ def lr_find(
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
-        hidden, activation, dropout, optimizer, 1e-3, 0.9, False, 1, batch_size, 0.0, LrSchedule.constant,
+        hidden, activation, dropout, optimizer, 1e-3, None, False, 1, batch_size, 0.0, LrSchedule.constant,
         None, None, None, 0)
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)

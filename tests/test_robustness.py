@@ -316,6 +316,13 @@ CASES = [
          r"stdin can be read only once"),
     usage("dropout-without-hidden-layers", "--model", "linear", "--dropout", "0.5",
           err=r"--dropout drops hidden units, and --model linear has none"),
+    usage("nesterov-with-adam", "--nesterov", err=r"--nesterov is for --optimizer momentum \(not adam\)"),
+    usage("momentum-with-sgd", "--optimizer", "sgd", "--momentum", "0.5",
+          err=r"--momentum is for --optimizer momentum \(not sgd\)"),
+    usage("lr-decay-with-a-constant-rate", "--lr-decay", "0.5",
+          err=r"--lr-decay is for --lr-schedule step, exponential or plateau \(not constant\)"),
+    usage("lr-step-with-cosine", "--lr-schedule", "cosine", "--lr-step", "3",
+          err=r"--lr-step is for --lr-schedule step or plateau \(not cosine\)"),
     usage("target-listed-twice", "--target", "a,a", err=r"--target 'a,a': 'a' is listed twice"),
     usage("features-listed-twice", "--features", "a, b,a", err=r"--features 'a, b,a': 'a' is listed twice"),
     # Inputs near the float32 limit pass the reader but overflow in the network: an error at their
