@@ -563,6 +563,9 @@ def lr_find(
                      sample_weight=tdata.sample_weight)
     if not quiet:
         render.show_lr_sweep(sweep)
+        if sweep.losses and sweep.best_lr == sweep.lrs[-1]:
+            render.notice(f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "
+                          "(try a larger --lr-max)")
     print(f"{sweep.suggestion:.3g}")
 
 

@@ -106,6 +106,14 @@ def test_lr_find_prints_only_a_sane_learning_rate(tmp_path):
     assert fit.returncode == 0
 
 
+def test_lr_find_says_when_the_loss_was_still_falling_at_lr_max(cli):
+    # The suggestion is then only lr-max / 10: the sweep never found where the loss turns.
+    r = cli("lr-find", SAMPLES / "blobs.csv", "--model", "linear", "--steps", "40")  # (adam: steps bounded by lr)
+    assert r.exit_code == 0 and "still falling at --lr-max 10" in r.stderr and r.stdout == "1\n"
+    r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "40")
+    assert r.exit_code == 0 and "still falling" not in r.stderr
+
+
 def test_divergence_exits_1_and_leaves_the_old_model_untouched(tmp_path):
     model = tmp_path / "m.npz"
     assert run_nncli("fit", SAMPLES / "regression.csv", "-o", model, "--epochs", "2", "-q").returncode == 0
