@@ -290,3 +290,11 @@ def test_show_lists_every_training_option_that_was_set(cli, tmp_path):
     assert cli("fit", SAMPLES / "moons.csv", "-o", plain, "--epochs", "2", "-q").exit_code == 0
     shown = " ".join(cli("show", plain).stderr.split())
     assert "momentum=" not in shown and "class_weight" not in shown and "validation)" not in shown
+
+
+def test_the_core_and_the_file_modules_import_neither_typer_nor_rich():
+    modules = [f"nncli.core.{p.stem}" for p in (ROOT / "nncli" / "core").glob("*.py")]
+    modules += ["nncli.csv_io", "nncli.csv_arrow", "nncli.csv_write", "nncli.model_file", "nncli.workflow"]
+    code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout == "[]\n" and len(modules) > 12
