@@ -498,7 +498,7 @@ def _training_options(target, features, ignore, categorical, na_values, missing,
         missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
         dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
     mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),
-                         activation=activation.value, dropout=dropout, task=task.value)
+                         activation=activation.value, dropout=dropout)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, momentum=momentum,
                          nesterov=nesterov, l2=l2, lr_schedule=lr_schedule.value, lr_decay=lr_decay,
                          lr_step=lr_step, warmup=warmup, patience=patience or None)
@@ -603,15 +603,8 @@ def predict(
     report = EncodeReport()
     chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
-    _encode_notices(render, report)
-
-
-def _encode_notices(render, report) -> None:
-    if report.unseen:
-        render.notice("categories not seen in training were encoded as all zeros: "
-                      + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.unseen.items()))
-    if report.missing:
-        render.notice("imputed missing cells: " + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items()))
+    for n in workflow.encode_notices(report):
+        render.notice(n)
 
 
 @app.command("eval")
@@ -641,7 +634,8 @@ def eval_(
     m.network.use_threads(threads)
     report = EncodeReport()
     result = workflow.evaluate_model(m, data, d, report)
-    _encode_notices(render, report)
+    for n in workflow.encode_notices(report):
+        render.notice(n)
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))
     else:

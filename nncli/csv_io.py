@@ -84,15 +84,6 @@ class Table:
         return len(self.lines)
 
 
-@dataclass
-class _Spec:
-    """What to read: which columns, and how each is parsed."""
-
-    text: set[str] = field(default_factory=set)  # always kept as text
-    auto: set[str] = field(default_factory=set)  # numbers unless a cell is not a number
-    na_values: frozenset[str] = frozenset(DEFAULT_NA_VALUES)
-
-
 def display_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 

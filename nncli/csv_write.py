@@ -86,8 +86,9 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
                       keep: Sequence[str], proba: bool) -> None:
     """Stream predictions as CSV: kept columns, then `prediction`, then `p_<class>` columns.
 
-    Each chunk is written and flushed before the next is read, so when a later
-    row fails, the output holds exactly the predictions of the rows before it.
+    Each chunk is written and flushed as it comes (the reader may be a chunk or two
+    ahead), so when a later row fails, the output holds exactly the predictions of
+    the rows before it.
     """
     target = model.target  # type: ignore[attr-defined]
     classes = np.array([quote(c) for c in target.classes], dtype=object)

@@ -53,10 +53,6 @@ class UsageError(NncliError):
     exit_code = 2
 
 
-class ConfigError(UsageError):
-    """An invalid training configuration (learning rate, sizes, ...)."""
-
-
 class DataError(NncliError):
     """A problem in a data file, located as FILE:LINE:COLUMN (column 'name') when known.
 

@@ -26,7 +26,7 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `targets`: target column names; `classes`: class labels (classification; s_L = 1 for two classes, else len(classes))
 - `na_values`: cell texts that meant "missing" at fit time
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
-- `info`: facts about the run (rows, data_sha256, best_epoch, epochs_run, stopped, final metrics, created)
+- `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
 
 Loading checks everything before using anything: a zip, exactly these
@@ -42,7 +42,7 @@ Saving writes a temporary file in the target's directory, flushes and fsyncs
 it, then renames it over the target: the path holds either the old model or
 the complete new one, never half a file.
 
-Imports numpy, the standard library, `nncli.errors` and `nncli.core`.
+Imports numpy, the standard library, `nncli.errors`, `nncli.atomic` and `nncli.core`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target
+from nncli.core.activations import ACTIVATIONS
+from nncli.core.losses import LOSSES
+from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
 from nncli.errors import ModelFileError, shorten
 
 FORMAT = "nncli-model"
@@ -361,9 +363,6 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
     except (KeyError, TypeError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
-    from nncli.core.activations import ACTIVATIONS
-    from nncli.core.losses import LOSSES
-
     bad_config, bad_info = _bad_field(config, CONFIG_FIELDS), _bad_field(info, INFO_FIELDS)
     checks = [
         (kind in ("linear", "mlp"), f"unknown model kind {shorten(kind)}"),
@@ -448,9 +447,9 @@ def _build(path: str, layout: _Layout, arrays: dict[str, np.ndarray]) -> Model:
     for mean, scale in ((arrays["x_mean"], arrays["x_scale"]), (arrays["y_mean"], arrays["y_scale"])):
         if (scale <= 0).any():
             raise _fail(path, "a standardization scale is not positive")
-        # Fitting keeps a spread above 1e-12 of its mean's size, else uses 1; a far smaller
-        # scale would blow inputs up until every prediction saturates to the same answer.
-        if ((scale != 1) & (scale <= 1e-13 * np.maximum(np.abs(mean), 1))).any():
+        # Fitting keeps a spread above MIN_RELATIVE_SCALE of its mean's size, else uses 1; a far
+        # smaller scale would blow inputs up until every prediction saturates to the same answer.
+        if ((scale != 1) & (scale <= MIN_RELATIVE_SCALE / 10 * np.maximum(np.abs(mean), 1))).any():
             raise _fail(path, "a standardization scale is too small to come from training")
     target = layout.target
     target.mean, target.scale = arrays["y_mean"], arrays["y_scale"]

@@ -47,10 +47,9 @@ class DataOptions:
 @dataclass(frozen=True)
 class ModelOptions:
     kind: str = "mlp"
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (128,)  # (as the CLI's)
     activation: str = "relu"
     dropout: float = 0.0
-    task: str = "auto"
 
 
 @dataclass
@@ -314,12 +313,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         report = EncodeReport()
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
                                               refuse_missing=opts.missing == "error")
-        if report.missing:
-            notices.append("imputed missing cells in the validation file: "
-                           + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.missing.items()))
-        if report.unseen:
-            notices.append("categories of the validation file not seen in training, encoded as all zeros: "
-                           + ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in report.unseen.items()))
+        notices += encode_notices(report, " in the validation file")
     sample_weight = None
     if class_weight is not None and codes is None:
         raise UsageError(f"--class-weight {class_weight} weighs classes, and this target is a regression "
@@ -371,6 +365,18 @@ def _rounding_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) 
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
                                f"spread: --dtype float64 keeps its digits")
         k += f.width
+    return notices
+
+
+def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
+    """What encoding a file for a trained model had to do: cells imputed, categories unseen."""
+    def counts(per_column: dict[str, int]) -> str:
+        return ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in per_column.items())
+    notices = []
+    if report.missing:
+        notices.append(f"imputed missing cells{where}: {counts(report.missing)}")
+    if report.unseen:
+        notices.append(f"categories{where} not seen in training were encoded as all zeros: {counts(report.unseen)}")
     return notices
 
 

@@ -298,3 +298,12 @@ def test_the_core_and_the_file_modules_import_neither_typer_nor_rich():
     code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout == "[]\n" and len(modules) > 12
+
+
+def test_the_cli_choices_are_the_core_registries():
+    # The CLI spells its choices out (it may not import the core before --threads is applied).
+    from nncli import cli as nncli_cli
+    from nncli.core import activations, datagen, optimizers, schedules
+    for choices, registry in [(nncli_cli.Kind, datagen.GENERATORS), (nncli_cli.Activation, activations.ACTIVATIONS),
+                              (nncli_cli.Optimizer, optimizers.OPTIMIZERS), (nncli_cli.LrSchedule, schedules.SCHEDULES)]:
+        assert sorted(c.value for c in choices) == sorted(registry)

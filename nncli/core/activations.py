@@ -3,7 +3,7 @@
 `forward(Z)` overwrites the pre-activation Z with A = f(Z) and returns it.
 `backward(dA, A)` overwrites the upstream gradient dA with dZ = dA * f'(Z),
 computed from the activation A alone (every f here is monotone, so A tells
-all that is needed about Z). Working in place means no per-batch allocations.
+all that is needed about Z). Working in place keeps per-batch allocations few.
 """
 
 from __future__ import annotations

@@ -55,9 +55,8 @@ class Network:
         self.n_params = self.n_weights + sum(self.sizes[1:])
         self.params = np.zeros(self.n_params, dtype=self.dtype)
         self.grads = np.zeros(self.n_params, dtype=self.dtype)
-        self.W, self.dW = self._views(self.params, shapes, 0), self._views(self.grads, shapes, 0)
-        self.b, self.db = (self._views(self.params, [(s,) for s in self.sizes[1:]], self.n_weights),
-                           self._views(self.grads, [(s,) for s in self.sizes[1:]], self.n_weights))
+        self.W, self.b = self._layer_views(self.params)
+        self.dW, self.db = self._layer_views(self.grads)
         self._buffers: dict[int, dict[str, list[np.ndarray]]] = {}
         self._row_views: dict[tuple[int, int, int], dict[str, list[np.ndarray]]] = {}  # see _rows
         self.team: Team | None = None  # see use_threads
@@ -72,14 +71,16 @@ class Network:
         """
         self.team = team(threads) if threads > 1 else None
 
-    @staticmethod
-    def _views(flat: np.ndarray, shapes: list[tuple[int, ...]], offset: int) -> list[np.ndarray]:
-        views = []
-        for shape in shapes:
-            size = int(np.prod(shape))
+    def _layer_views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The weight matrices and bias vectors of each layer as views of a flat buffer (see the
+        module docstring)."""
+        views, offset = [], 0
+        for shape in [*zip(self.sizes[:-1], self.sizes[1:]), *((s,) for s in self.sizes[1:])]:
+            size = math.prod(shape)
             views.append(flat[offset:offset + size].reshape(shape))
             offset += size
-        return views
+        layers = len(self.sizes) - 1
+        return views[:layers], views[layers:]
 
     @property
     def n_layers(self) -> int:
@@ -111,7 +112,7 @@ class Network:
     def _buffers_for(self, n: int) -> dict[str, list[np.ndarray]]:
         bufs = self._buffers.get(n)
         if bufs is None:
-            if len(self._buffers) > 4:  # batch size, last partial batch, validation: a few at most
+            if len(self._buffers) > 4:  # batch size, last partial batch (lr-find's batch): a few at most
                 self._buffers.clear()
                 self._row_views.clear()
             hidden = self.sizes[1:-1]
@@ -286,11 +287,9 @@ class Network:
         """Gradient buffers (flat, dW views, db views) for each part of a split step; the first is `grads`."""
         if len(self._grads) != parts:
             self._grads = [(self.grads, self.dW, self.db)]
-            shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
             for _ in range(parts - 1):
                 flat = np.zeros(self.n_params, self.dtype)
-                self._grads.append((flat, self._views(flat, shapes, 0),
-                                    self._views(flat, [(s,) for s in self.sizes[1:]], self.n_weights)))
+                self._grads.append((flat, *self._layer_views(flat)))
         return self._grads
 
     def _split(self, n: int, flops: float, work: Callable[[int, int], None]) -> None:

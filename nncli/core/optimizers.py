@@ -6,12 +6,12 @@ the ranges), with `lr` an attribute the training loop sets from the
 learning-rate schedule. All state is preallocated flat
 vectors, so one step is a handful of whole-vector NumPy operations.
 
-`step(..., overwrite_grads=True)` lets the optimizer compute its update in the
-gradient buffer itself, which is then left holding garbage. The training loop
-allows it (backpropagation rewrites every gradient before the next step): one
-vector less to stream through the caches each step. On the 535,818 parameters
-of the *large* benchmark the vectors no longer fit in the cache next to the
-matrix products, and Adam's step takes ~0.85 instead of ~1.0 ms.
+`update_range` (and `step(..., overwrite_grads=True)`) compute the update in
+the gradient buffer itself, which is then left holding garbage: backpropagation
+rewrites every gradient before the next step, and it is one vector less to
+stream through the caches each step. On the 535,818 parameters of the *large*
+benchmark the vectors no longer fit in the cache next to the matrix products,
+and Adam's step takes ~0.85 instead of ~1.0 ms.
 """
 
 from __future__ import annotations
@@ -190,14 +190,9 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 def make_optimizer(name: str, n: int, dtype: type, lr: float, *, momentum: float = 0.9,
                    nesterov: bool = False, team: Team | None = None) -> SGD | Momentum | Adam:
     """Build an optimizer by its CLI name for a parameter vector of length n (steps split over `team`)."""
-    opt: SGD | Momentum | Adam
-    if name == "sgd":
-        opt = SGD(n, dtype, lr)
-    elif name == "momentum":
-        opt = Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov)
-    elif name == "adam":
-        opt = Adam(n, dtype, lr)
-    else:
+    if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}")
+    opt = Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov) if name == "momentum" else \
+        OPTIMIZERS[name](n, dtype, lr)
     opt.team = team
     return opt

@@ -124,6 +124,16 @@ class Preprocessor:
         return X
 
 
+MIN_RELATIVE_SCALE = 1e-12
+
+
+def standard_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The scale that standardizes columns of this mean and spread: the spread, or 1 for a column
+    that is constant (a spread under MIN_RELATIVE_SCALE of its mean's size is rounding): 1 keeps
+    it at exactly 0, as it carries no information."""
+    return np.where(std > MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0), std, 1.0)
+
+
 def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each column, accumulated in float64 a block of rows at a time.
 
@@ -166,11 +176,9 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
     pre = Preprocessor(features, np.zeros(0), np.ones(0))
     X = pre.encode(columns, na_values, dtype, consume=consume)
     mean, std = column_stats(X)
-    # A constant column carries no information; scale 1 keeps it at exactly 0.
-    scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
-    pre.mean, pre.scale = mean, scale
+    pre.mean, pre.scale = mean, standard_scale(mean, std)
     X -= mean.astype(dtype)
-    X /= scale.astype(dtype)
+    X /= pre.scale.astype(dtype)
     return pre, X
 
 
@@ -328,7 +336,7 @@ def target_stats(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # The spread with the values scaled to at most 1 first: squares of targets near 1e170 overflow.
     big = np.maximum(np.abs(Y).max(axis=0), np.finfo(np.float64).tiny)
     std = (Y / big).std(axis=0) * big
-    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    return mean, standard_scale(mean, std)
 
 
 def _same_number(a: str, b: str) -> bool:

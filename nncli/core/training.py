@@ -254,7 +254,7 @@ def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
     return min(batches * batch_size, n)
 
 
-EXPLODED = 1e6  # an epoch loss this many times the first epoch's counts as diverged
+EXPLODED = 1e6  # an epoch loss this many times the first epoch's, or the initial weights', counts as diverged
 
 
 def _diverged(epoch: int, lr: float) -> DivergenceError:
