@@ -488,26 +488,22 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     centered = model.centered_input_network()
     names = model.pre.names
 
-    def centered_logits(rows: np.ndarray | None) -> np.ndarray | None:
+    def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
         # Plain numeric features come from the reader as the first rows of one block: their
         # transpose, less the means, is the input matrix (the scaling is in the network).
         # Missing cells (NaN) need imputing: those chunks take the general path.
-        if rows is None or np.isnan(rows).any():
+        rows = numbers[:len(names)]
+        if len(rows) < len(names) or np.isnan(rows).any():
             return None
         net, center = centered  # type: ignore[misc]
         return net.logits(np.subtract(rows.T, center))
 
-    def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
-        return centered_logits(numbers[:len(names)]) if len(numbers) >= len(names) else None
-
     def logits(chunk: Table) -> np.ndarray:
-        rows = _leading_rows(chunk, names) if centered is not None else None
-        if rows is not None and chunk.derived is not None:
+        # `forward`'s logits, if it took them from the features' rows (else the general path: a chunk
+        # read another way, or with missing cells to impute)
+        if chunk.derived is not None and _leading_rows(chunk, names) is not None:
             return chunk.derived  # type: ignore[return-value]
-        Z = centered_logits(rows)
-        if Z is None:
-            Z = model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
-        return Z
+        return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
         with reader:
