@@ -592,7 +592,7 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     threads = set_threads(threads)
-    from nncli import csv_write, render, workflow
+    from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
@@ -601,9 +601,9 @@ def predict(
         raise UsageError(f"--proba needs a classifier; {shorten(model)} predicts values (regression)")
     m.network.use_threads(threads)
     report = EncodeReport()
-    chunks = workflow.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
+    chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
-    for n in workflow.encode_notices(report):
+    for n in apply.encode_notices(report):
         render.notice(n)
 
 
@@ -626,15 +626,15 @@ def eval_(
     """
     d = check_delimiter(delimiter)
     threads = set_threads(threads)
-    from nncli import render, workflow
+    from nncli import apply, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model)
     m.network.use_threads(threads)
     report = EncodeReport()
-    result = workflow.evaluate_model(m, data, d, report)
-    for n in workflow.encode_notices(report):
+    result = apply.evaluate_model(m, data, d, report)
+    for n in apply.encode_notices(report):
         render.notice(n)
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))

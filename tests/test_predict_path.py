@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from nncli.core.training import TrainConfig
-from nncli.workflow import DataOptions, ModelOptions, Training, _leading_rows, load_training_data, predict_chunks
+from nncli.apply import _leading_rows, predict_chunks
+from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
 
 
 def trained(path, task="auto", categorical=()):
@@ -107,7 +108,7 @@ def test_categorical_features_take_the_general_path(tmp_path):
 def test_leading_rows_only_when_the_block_starts_with_the_features(data):
     tmp, _, _ = data
     model = trained(tmp / "train.csv", "classification")
-    from nncli.workflow import _feature_reader
+    from nncli.apply import _feature_reader
 
     with _feature_reader(model, str(tmp / "train.csv")) as reader:
         chunk = next(reader.chunks())

@@ -1,0 +1,240 @@
+"""Using a trained model on a file: `predict` streams predictions, `eval` scores them.
+
+The model's encoders turn each chunk's columns into its inputs (`Model.inputs`); plain numeric
+features skip that and go from the reader's block of numbers into the first layer (`predict_chunks`).
+`workflow.py` reads a `--val` file through `load_eval_arrays` too. Never prints, never imports typer
+or rich.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from nncli.core import metrics
+from nncli.core.model import Model
+from nncli.core.preprocessing import EncodeReport, is_missing_text
+from nncli.csv_io import Table, TableReader, cell_number, display_name, numbers_among
+from nncli.errors import DataError, shorten
+from nncli.pipeline import ahead
+
+
+def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
+    """Which target cells (text) are missing: a missing-value token, or a number equal to one
+    (with --na-values -999, '-999.0' too, as in numeric features; see TableReader.mark_missing)."""
+    miss = is_missing_text(cells, na)
+    numbers = set(numbers_among(na, np.float64).tolist())
+    if numbers:
+        miss |= np.fromiter((cell_number(s) in numbers for s in cells.tolist()), bool, len(cells))
+    return miss
+
+
+def check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> None:
+    """With --missing error: refuse the first missing feature cell."""
+    first: tuple[int, str] | None = None
+    for c in features:
+        v = table.columns[c].values
+        miss = is_missing_text(v, na) if v.dtype.kind == "U" else np.isnan(v)
+        hits = np.nonzero(miss)[0]
+        if hits.size and (first is None or table.lines[hits[0]] < first[0]):
+            first = (int(table.lines[hits[0]]), c)
+    if first is not None:
+        line, c = first
+        raise DataError("missing value", file=table.source, line=line, column=table.header.index(c) + 1,
+                        column_name=c, hint="fill it in, or use --missing impute")
+
+
+def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
+    """What encoding a file for a trained model had to do: cells imputed, categories unseen."""
+    def counts(per_column: dict[str, int]) -> str:
+        return ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in per_column.items())
+    notices = []
+    if report.missing:
+        notices.append(f"imputed missing cells{where}: {counts(report.missing)}")
+    if report.unseen:
+        notices.append(f"categories{where} not seen in training were encoded as all zeros: {counts(report.unseen)}")
+    return notices
+
+
+def _feature_reader(model: Model, path: str, extra: Sequence[str] = (), text_extra: Sequence[str] = (),
+                    delimiter: str | None = None) -> TableReader:
+    cats = {f.name for f in model.pre.features if f.kind == "categorical"}
+    numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
+    cols = list(dict.fromkeys([*model.pre.names, *extra]))
+    # A text_extra column that is also a numeric feature is read as numbers and also kept as written.
+    return TableReader(path, cols, text=cats | (set(text_extra) - numeric), as_written=set(text_extra) & numeric,
+                       na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type)
+
+
+def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:
+    """The columns `names` as the first rows of the chunk's block of numbers, if that is what they are."""
+    numbers = chunk.numbers
+    if numbers is None or len(numbers) < len(names):
+        return None
+    for k, c in enumerate(names):
+        v = chunk.columns[c].values
+        if v.base is not numbers or v.ctypes.data != numbers[k].ctypes.data:
+            return None
+    return numbers[:len(names)]
+
+
+def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: bool = False,
+                   delimiter: str | None = None, report: EncodeReport | None = None,
+                   ) -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
+    """Stream predictions: per chunk, (table, predictions, probabilities or None).
+
+    Predictions are class indices (classification) or (n, n_targets) values.
+    The file is opened and its header checked before this returns; a bad row
+    raises after the chunks before it were yielded.
+    """
+    reader = _feature_reader(model, path, keep, keep, delimiter)
+    centered = model.centered_input_network()
+    names = model.pre.names
+
+    def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
+        # Plain numeric features come from the reader as the first rows of one block: their
+        # transpose, less the means, is the input matrix (the scaling is in the network).
+        # Missing cells (NaN) need imputing: those chunks take the general path.
+        rows = numbers[:len(names)]
+        if len(rows) < len(names) or np.isnan(rows).any():
+            return None
+        net, center = centered  # type: ignore[misc]
+        return net.logits(np.subtract(rows.T, center))
+
+    def logits(chunk: Table) -> np.ndarray:
+        # `forward`'s logits, if it took them from the features' rows (else the general path: a chunk
+        # read another way, or with missing cells to impute)
+        if chunk.derived is not None and _leading_rows(chunk, names) is not None:
+            return chunk.derived  # type: ignore[return-value]
+        return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
+
+    def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
+        with reader:
+            for chunk in reader.chunks(forward if centered is not None else None):
+                Z = logits(chunk)
+                bad = first_not_finite(Z)
+                if bad is not None:  # the rows before it are predicted, as before a bad cell
+                    line = int(chunk.lines[bad])
+                    chunk, Z = _head(chunk, bad), Z[:bad]
+                if model.task == "classification":
+                    yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
+                else:
+                    yield chunk, model.target.decode_values(Z), None
+                if bad is not None:
+                    raise not_finite_error(chunk.source, line)
+
+    return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
+
+
+def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
+                     refuse_missing: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target, line numbers) for a labelled file; a missing or unknown target is an error,
+    and so is a missing feature cell if refuse_missing (else the model imputes it)."""
+    targets = model.target.names
+    Xs, raws, lines = [], [], []
+    with _feature_reader(model, path, targets, targets, delimiter) as reader:
+        na = frozenset(model.na_values)
+        for chunk in reader.chunks():
+            if refuse_missing:
+                check_missing(chunk, model.pre.names, na)
+            X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
+            tv = [chunk.columns[t].values for t in targets]
+            for t, v in zip(targets, tv):
+                miss = np.nonzero(missing_targets(v, na))[0]
+                if miss.size:
+                    raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
+                                    column=chunk.header.index(t) + 1, column_name=t,
+                                    hint="evaluating a model needs a target value on every row")
+            if model.task == "classification":
+                raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
+                                               column=chunk.header.index(targets[0]) + 1)
+            else:
+                raw = np.column_stack([_target_numbers(chunk, t, v) for t, v in zip(targets, tv)])
+            Xs.append(X)
+            raws.append(raw)
+            lines.append(chunk.lines)
+    if not Xs:
+        raise DataError("the file has a header but no data rows", file=reader.name, line=2)
+    X = np.concatenate(Xs)
+    raw = np.concatenate(raws)
+    return X, model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
+
+
+def first_not_finite(Z: np.ndarray) -> int | None:
+    """The first row of logits that is not finite, if any: it would make up a class or print NaN.
+
+    float32 inputs pass the reader's check up to ~3.4e38, but standardizing them or the
+    products can overflow on values far outside the training data.
+    """
+    if np.isfinite(Z).all():
+        return None
+    return int(np.argmin(np.isfinite(Z).all(axis=1)))
+
+
+def not_finite_error(source: str, line: int) -> DataError:
+    return DataError("the network's output is not finite for this row", file=source, line=line,
+                     hint="a value far outside the range the model was trained on?")
+
+
+def _head(chunk: Table, k: int) -> Table:
+    """The first k rows of a chunk."""
+    return Table(chunk.source, chunk.header, {c: replace(col, values=col.values[:k]) for c, col in chunk.columns.items()},
+                 chunk.lines[:k], as_written={c: v[:k] for c, v in chunk.as_written.items()})
+
+
+def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
+    """A regression target column as finite float64; a bad cell is a located DataError."""
+    values = np.empty(len(cells), np.float64)
+    for i, cell in enumerate(cells.tolist()):
+        v = cell_number(cell)
+        values[i] = math.nan if v is None else v
+        if not math.isfinite(values[i]):
+            raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=chunk.source,
+                            line=int(chunk.lines[i]), column=chunk.header.index(name) + 1, column_name=name)
+    return values
+
+
+def evaluate_model(model: Model, path: str, delimiter: str | None = None,
+                   report: EncodeReport | None = None) -> dict:
+    """All metrics of `model` on a labelled file, as a JSON-ready dict."""
+    X, Y, raw, lines = load_eval_arrays(model, path, delimiter, report)
+    out: dict = {"rows": int(X.shape[0]), "task": model.task}
+    Z = model.network.logits(X)
+    bad = first_not_finite(Z)
+    if bad is not None:
+        raise not_finite_error(display_name(path), int(lines[bad]))
+    if model.task == "regression":
+        pred = model.target.decode_values(Z)
+        def scores(truth: np.ndarray, values: np.ndarray) -> dict:
+            return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),
+                    "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values)}
+
+        out.update(scores(raw, pred))  # several targets: each metric's mean over them
+        if raw.shape[1] > 1:  # and each target's own, in its own units
+            out["per_target"] = {t: scores(raw[:, j], pred[:, j]) for j, t in enumerate(model.target.names)}
+        return out
+    pred = model.predict_classes(Z)  # as `predict` chooses
+    classes = model.target.classes
+    cm = metrics.confusion_matrix(raw, pred, len(classes))
+    precision, recall, f1, support = metrics.precision_recall_f1(cm)
+    # A class neither in the file nor predicted has no scores (null), and the macro averages leave
+    # it out, as scikit-learn's do: a perfect model on rows of two of its three classes scores 1.0.
+    seen = (support > 0) | (cm.sum(axis=0) > 0)
+
+    def score(values: np.ndarray, i: int) -> float | None:
+        return float(values[i]) if seen[i] else None
+
+    out.update(
+        accuracy=metrics.accuracy(raw, pred),
+        log_loss=metrics.log_loss(raw, Z),
+        classes=classes,
+        per_class={c: {"precision": score(precision, i), "recall": score(recall, i), "f1": score(f1, i),
+                       "support": int(support[i])} for i, c in enumerate(classes)},
+        macro={"precision": float(precision[seen].mean()), "recall": float(recall[seen].mean()),
+               "f1": float(f1[seen].mean())},
+        confusion_matrix=cm.tolist(),
+    )
+    return out
