@@ -1,7 +1,8 @@
 """Reading tables: with `csv_write`, the only CSV code in nncli.
 
-May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers`, `nncli.allocator` and
-(in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
+May import numpy, the standard library, `nncli.errors`, `nncli.csv_source` (opening the file, the
+header), `nncli.csv_numbers`, `nncli.allocator`, `nncli.core.preprocessing` (what number a cell
+holds) and (in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
 
 Reading is chunked, so `predict` can stream files of any length. Plain files
 are read in blocks of bytes, and a block of numbers (text columns and missing
@@ -30,19 +31,19 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
 from nncli.core.preprocessing import cell_number, numbers_among
+from nncli.csv_source import Lines, Prepend, as_text, detect_delimiter, display_name, open_binary, parse_header
 from nncli.csv_numbers import block_cells, count_lines, parse_block
 from nncli.errors import DataError, shorten
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-DELIMITERS = (",", ";", "\t", "|")
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
@@ -84,151 +85,6 @@ class Table:
         return len(self.lines)
 
 
-def display_name(path: str) -> str:
-    return "<stdin>" if path == "-" else path
-
-
-def _open_binary(path: str) -> IO[bytes]:
-    if path == "-":
-        if sys.stdin is None:  # started with `<&-`
-            raise DataError("cannot read <stdin>: standard input is closed")
-        return sys.stdin.buffer
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise DataError(f"no such file: {shorten(path)}") from None
-    except OSError as e:
-        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DataError(f"{shorten(path)} is a directory, not a CSV file")
-    try:
-        return open(path, "rb")
-    except OSError as e:
-        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
-
-
-def open_binary(path: str) -> IO[bytes]:
-    """Open a CSV file (or `-` for stdin) as buffered bytes, gunzipping transparently."""
-    raw = _open_binary(path)
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
-        buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
-    return buffered
-
-
-def _as_text(f: IO[bytes], encoding: str = "utf-8-sig") -> IO[str]:
-    # newline="" keeps line endings as they are, as the csv module wants, while
-    # line iteration still splits on LF, CRLF and lone CR. Invalid bytes become
-    # surrogates, so that `_Lines` can name the line they are on: a decode error
-    # would surface a whole read-ahead block early.
-    return io.TextIOWrapper(f, encoding=encoding, errors="surrogateescape", newline="")
-
-
-class _Prepend(io.RawIOBase):
-    """A binary stream that yields `head`, then the rest of `rest` (which it never closes)."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]):
-        self._head, self._rest = memoryview(head), rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read1(len(b)) if hasattr(self._rest, "read1") else self._rest.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-
-class _Lines:
-    """Line iterator that counts physical lines and turns I/O faults into DataErrors."""
-
-    def __init__(self, f: IO[str], name: str):
-        self.f, self.name, self.line_no = f, name, 0
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        try:
-            line = next(self.f)
-        except (gzip.BadGzipFile, EOFError, OSError) as e:
-            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
-        self.line_no += 1
-        self._check(line, self.line_no)
-        return line
-
-    def _check(self, line: str, line_no: int) -> None:
-        """Refuse undecodable bytes (surrogates, see `_as_text`) and NUL bytes, naming the line."""
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise DataError(
-                    f"the file is not valid UTF-8 text (byte 0x{ord(line[e.start]) - 0xDC00:02x})",
-                    file=self.name, line=line_no, hint="save the file as UTF-8 CSV",
-                ) from None
-        if "\0" in line:
-            raise DataError(
-                "the file contains NUL bytes; is it a binary file?", file=self.name, line=line_no,
-                hint="nncli reads CSV text files (optionally gzipped)",
-            )
-
-    def take(self, n: int) -> list[str]:
-        """The next n lines (fewer at the end), checked a whole chunk at a time."""
-        try:
-            lines = list(itertools.islice(self.f, n))  # C-level iteration: no Python call per line
-        except (gzip.BadGzipFile, EOFError, OSError) as e:
-            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
-        text = "".join(lines)
-        suspicious = "\0" in text
-        if not suspicious and not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                suspicious = True
-        if suspicious:  # rare: find the exact line
-            for k, line in enumerate(lines):
-                self._check(line, self.line_no + k + 1)
-        self.line_no += len(lines)
-        return lines
-
-
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
-
-
-def detect_delimiter(header_line: str) -> str:
-    """The candidate delimiter that occurs most often in the header line (',' on a tie or none).
-
-    Quoted names do not count: `"a;b",c` is comma-separated.
-    """
-    unquoted = _QUOTED.sub("", header_line)
-    counts = [unquoted.count(d) for d in DELIMITERS]
-    best = max(range(len(DELIMITERS)), key=lambda i: (counts[i], -i))
-    return DELIMITERS[best] if counts[best] else ","
-
-
-def _parse_header(line: str, name: str, delimiter: str) -> list[str]:
-    try:
-        fields = next(csv.reader([line], delimiter=delimiter, strict=True))
-    except (csv.Error, StopIteration) as e:
-        raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
-    header = [h.strip() for h in fields]
-    seen: dict[str, int] = {}
-    for j, h in enumerate(header, 1):
-        if not h:
-            raise DataError("empty column name in the header", file=name, line=1, column=j,
-                            hint="give every column a name in the first row")
-        if h in seen:
-            raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",
-                            file=name, line=1, column=j, hint="column names must be unique")
-        seen[h] = j
-    return header
-
 
 class TableReader:
     """Reads a CSV file chunk by chunk; see `read_table` and `chunks`.
@@ -266,7 +122,7 @@ class TableReader:
         self._stdin = path == "-"
         keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
         self._raw = open_binary(path)
-        self._lines: _Lines | None = None  # set when reading line by line (see `_to_lines`)
+        self._lines: Lines | None = None  # set when reading line by line (see `_to_lines`)
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
         self._eof = False
         self._odd = False  # a block that is not plain was put back: switch to lines
@@ -278,7 +134,7 @@ class TableReader:
             raise DataError("the file is empty (expected a header row)" if not first else
                             "expected a header row, found a blank line", file=self.name, line=1)
         self.delimiter = delimiter or detect_delimiter(first[0])
-        self.header = _parse_header(first[0], self.name, self.delimiter)
+        self.header = parse_header(first[0], self.name, self.delimiter)
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         # A block of a wide file holds a few dozen lines at least: each block costs a little for every
         # column (20,000 columns: 10.5 -> 3.0 s for `fit` on 400 rows, 55 MB).
@@ -343,9 +199,9 @@ class TableReader:
         except (gzip.BadGzipFile, EOFError, OSError) as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
 
-    def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> _Lines:
-        f = _as_text(io.BufferedReader(_Prepend(pending, self._raw)), encoding)  # type: ignore[arg-type]
-        self._lines = _Lines(f, self.name)
+    def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> Lines:
+        f = as_text(io.BufferedReader(Prepend(pending, self._raw)), encoding)  # type: ignore[arg-type]
+        self._lines = Lines(f, self.name)
         self._lines.line_no = self._line_no
         self._pending = b""
         return self._lines
