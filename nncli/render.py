@@ -47,7 +47,8 @@ def fmt(v: float | None, digits: int = 4) -> str:
 
 
 def notice(message: str) -> None:
-    console().print(Text("nncli: " + message), soft_wrap=True)
+    """One `nncli: ...` line; its text may hold column names as they are, so it is escaped here."""
+    console().print(utext("nncli: " + message), soft_wrap=True)
 
 
 def metric_label(task: str) -> str:
@@ -102,7 +103,7 @@ def fit_summary(model, path: str) -> Text:
     if info.get("weights_from_epoch") and info["weights_from_epoch"] != info["epochs_run"]:
         text.append(f"; weights from epoch {info['weights_from_epoch']} (best)")
     text.append(". Model saved to ")
-    text.append(path, style="bold")
+    text.append(utext(path, style="bold"))
     text.append(".")
     return text
 
