@@ -419,6 +419,8 @@ def fit(
         mode = "none"
     elif mode == "auto":
         mode = "live" if render.is_terminal() else "plain"
+    if mode == "plain":
+        render.plain_text()
     import numpy as np
 
     tdata = workflow.load_training_data(

@@ -34,6 +34,13 @@ def console() -> Console:
     return _console
 
 
+def plain_text() -> None:
+    """From now on the console writes text only, on a terminal too (`--progress plain`): no colour,
+    no bold, no escape code at all, only the characters."""
+    global _console
+    _console = Console(stderr=True, highlight=False, soft_wrap=False, color_system=None)
+
+
 def fmt(v: float | None, digits: int = 4) -> str:
     """Compact number for people: 0.1234, 1.2e-05, 12345."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

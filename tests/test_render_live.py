@@ -110,6 +110,17 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     assert model.exists()
 
 
+def test_plain_progress_on_a_terminal_has_no_escape_codes(tmp_path):
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "8",
+                            "--progress", "plain"], columns=80, lines=24)
+    assert code == 0, out
+    assert "\x1b" not in out  # not even bold: the table header, the summary's path
+    lines = out.splitlines()
+    assert lines[0].split() == ["column", "kind", "missing", "categories"]
+    assert any(line.startswith("epoch=3 loss=") for line in lines)
+    assert "Model saved to " + str(tmp_path / "m.npz") in out
+
+
 def run_piped(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """nncli with stdout and stderr as pipes, in an environment that would allow colour."""
     return subprocess.run([sys.executable, "-m", "nncli", *args], capture_output=True, timeout=120,
