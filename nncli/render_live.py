@@ -26,6 +26,8 @@ from nncli.render_chart import LineChart, Series
 MAX_RATE = 8.0  # frames a second
 MAX_SHARE = 0.02  # of the wall time spent drawing
 TRAIN_STYLE, VAL_STYLE = "cyan", "magenta"
+CHART_ROWS, MIN_CHART_ROWS = 12, 3  # rows of plot area: at most, and at least (else no chart)
+CHART_FRAME = 4  # the chart's lines around its plot area: the y label, the x axis, its tick labels, the legend
 
 
 def clock(seconds: float) -> str:
@@ -146,18 +148,38 @@ class TrainingScreen:
         self.samples += stats.samples
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        # The text is laid out first: how many lines it wraps to at this width decides
-        # how tall the chart can be in this window (its axes and legend take 4 more).
+        # The text is laid out first: how many lines it wraps to at this width decides how tall the
+        # chart can be in this window. When the window is too short for everything, Rich would cut the
+        # frame's bottom, the current numbers: the chart gives way first, then the header's lines.
         unbounded = options.update(height=None)
-        top = console.render_lines(Group(*self.header, *self._progress(options.max_width)), unbounded, pad=False,
-                                   new_lines=True)
-        bottom = console.render_lines(self._numbers(), unbounded, pad=False, new_lines=True)
-        for line in top:
-            yield from line
+
+        def lines(text: Text) -> list:
+            return console.render_lines(text, unbounded, pad=False, new_lines=True)
+
+        bar, facts = self._progress(options.max_width)
+        header = [lines(t) for t in self.header]
+        progress = [lines(bar), lines(facts)]
+        bottom = lines(self._numbers())
+        room = options.size.height - len(bottom)
+        top = [*header, *progress]
+        chart = 0
         if self.finished is None and len(self.loss):
-            height = max(3, min(12, options.size.height - len(top) - len(bottom) - 5))
+            chart = min(CHART_ROWS, room - sum(map(len, top)) - CHART_FRAME)
+            if chart < MIN_CHART_ROWS:
+                chart = 0
+        kept = list(range(len(top)))
+        # Least useful first: the last header line (the optimizer) up to the first (the data),
+        # then elapsed time and ETA; the progress bar goes last.
+        for i in [*reversed(range(len(header))), len(top) - 1, len(top) - 2]:
+            if sum(len(top[k]) for k in kept) <= room:
+                break
+            kept.remove(i)
+        for k in kept:
+            for line in top[k]:
+                yield from line
+        if chart:
             (loss, xs), (val_loss, _) = self.loss.view(), self.val_loss.view()
-            yield LineChart(loss_series(loss, val_loss, xs), height=height,
+            yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
         for line in bottom:
             yield from line

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
+from rich.live_render import LiveRender
 
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
@@ -217,9 +218,42 @@ def test_the_screen_fits_the_window_it_is_drawn_in(width, height):
     screen = make_screen(20)
     lines = screen_lines(screen, width, height)
     assert all(cell_len(line) <= width for line in lines)
-    assert len(lines) <= max(height, 18)  # the chart keeps 3 rows even in a very short window
+    assert len(lines) <= height
     assert any(BRAILLE.search(line) for line in lines)
     assert any("epoch 20/50" in line for line in lines)
+
+
+def live_frame(screen: TrainingScreen, width: int, height: int) -> list[str]:
+    """The frame as Live draws it: what does not fit the window's height is cut, ending in `...`."""
+    console = Console(file=io.StringIO(), width=width, height=height, record=True, force_terminal=True,
+                      color_system="truecolor")
+    console.print(LiveRender(screen, vertical_overflow="ellipsis"))
+    return console.export_text().splitlines()
+
+
+# What a window too short for the whole screen gives up, in this order; the numbers stay.
+GIVEN_UP_FIRST = {"chart": BRAILLE.pattern, "train line": "^train  adam", "model line": "^model  mlp",
+                  "data line": "^data   some", "elapsed and eta": "^elapsed", "progress bar": "^epoch 20/50"}
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_a_short_window_gives_up_the_chart_then_the_header_never_the_numbers(width):
+    from rich.text import Text
+
+    screen = make_screen(20)
+    screen.header.append(Text("train  adam · lr 0.001 · batch 32 · up to 50 epochs"))
+    tall = live_frame(screen, width, 60)
+    assert all(any(re.search(p, line) for line in tall) for p in GIVEN_UP_FIRST.values())
+    numbers = len([line for line in tall if re.search("loss 0.04762|lr 0.001$", line)])  # 1 line, 2 when narrow
+    for height in range(numbers + 1, 40):
+        lines = live_frame(screen, width, height)
+        assert len(lines) <= height and "..." not in lines[-1]
+        assert "best epoch 20" in " ".join(" ".join(lines).split())
+        shown = [any(re.search(p, line) for line in lines) for p in GIVEN_UP_FIRST.values()]
+        assert shown == sorted(shown), (height, lines)  # each part only once everything given up before it is
+        assert shown[-1]  # the progress bar: one line above the numbers is enough
+    short = live_frame(screen, width, 12)
+    assert not any(BRAILLE.search(line) for line in short) and any(line.startswith("model  mlp") for line in short)
 
 
 def test_the_screen_follows_a_resize():
