@@ -63,12 +63,18 @@ def metric_label(task: str) -> str:
 
 
 def epoch_line(stats, task: str) -> str:
-    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 lr=0.001`."""
+    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 lr=0.001`.
+
+    An epoch cut short by Ctrl-C says `partial` instead of a training loss and metric, which would
+    be those of its first batches: `epoch=13 partial val_loss=0.1297 val_acc=0.964 lr=0.001`.
+    """
     m = metric_label(task)
-    parts = [f"epoch={stats.epoch}", f"loss={stats.loss:.4g}"]
+    whole = not stats.partial
+    parts = [f"epoch={stats.epoch}", f"loss={stats.loss:.4g}" if whole else "partial"]
     if stats.val_loss is not None:
         parts.append(f"val_loss={stats.val_loss:.4g}")
-    parts.append(f"{m}={stats.metric:.4g}")
+    if whole:
+        parts.append(f"{m}={stats.metric:.4g}")
     if stats.val_metric is not None:
         parts.append(f"val_{m}={stats.val_metric:.4g}")
     parts.append(f"lr={stats.lr:.3g}")
@@ -249,12 +255,15 @@ def run_training(run, data, mode: str) -> None:
 
         run_live(run, TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task)), console())
         return
-    last = None
+    last, shown = None, True
     for stats in run:
-        last = stats
-        if should_log(stats.epoch, stats.epochs) or stats.stopped:
+        if stats.partial and not shown:  # the last whole epoch, then the one cut short
+            plain_epoch(last, task)
+        shown = bool(stats.partial or stats.stopped or should_log(stats.epoch, stats.epochs))
+        if shown:
             plain_epoch(stats, task)
-    if last is not None and not (should_log(last.epoch, last.epochs) or last.stopped):
+        last = stats
+    if not shown:
         plain_epoch(last, task)
 
 

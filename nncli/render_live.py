@@ -143,9 +143,11 @@ class TrainingScreen:
 
     def add(self, stats) -> None:
         self.last = stats
+        self.samples += stats.samples
+        if stats.partial:  # cut short by Ctrl-C: a loss of its first batches would look like an epoch's
+            return
         self.loss.append(stats.loss)
         self.val_loss.append(math.nan if stats.val_loss is None else stats.val_loss)
-        self.samples += stats.samples
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # The text is laid out first: how many lines it wraps to at this width decides how tall the
@@ -187,7 +189,7 @@ class TrainingScreen:
     def _progress(self, width: int) -> list[Text]:
         """`epoch i/N ━━━━──── p%` across the width, then elapsed, ETA and throughput."""
         s = self.last
-        done = s.epoch if s else 0
+        done = (s.epoch - s.partial) if s else 0  # whole epochs
         now = self.finished if self.finished is not None else time.perf_counter()
         elapsed = now - self.started
         left, right = f"epoch {done}/{self.epochs} ", f" {100 * done / self.epochs:.0f}%"
@@ -212,14 +214,21 @@ class TrainingScreen:
         if s is None:
             return Text("waiting for the first epoch…", style="dim")
         text = Text()
-        text.append(f"loss {s.loss:.4g}", TRAIN_STYLE)
+        # An epoch cut short by Ctrl-C has the training loss and metric of its first batches only:
+        # not shown. Its validation numbers are whole (the weights as they are).
+        if s.partial:
+            text.append(f"epoch {s.epoch} cut short", "bold")
+        else:
+            text.append(f"loss {s.loss:.4g}", TRAIN_STYLE)
         if s.val_loss is not None:
             text.append(f"  val loss {s.val_loss:.4g}", VAL_STYLE)
         m = "R²" if self.metric == "r2" else "acc"
-        text.append(f"  {m} {s.metric:.4g}")
+        if not s.partial:
+            text.append(f"  {m} {s.metric:.4g}")
         if s.val_metric is not None:
             text.append(f"  val {m} {s.val_metric:.4g}")
-        text.append(f"  best epoch {s.best_epoch}", "bold")
+        if s.best_epoch:  # 0: no whole epoch yet
+            text.append(f"  best epoch {s.best_epoch}", "bold")
         text.append(f"  lr {s.lr:.3g}")
         return text
 
