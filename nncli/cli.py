@@ -631,7 +631,7 @@ def eval_(
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))
     else:
-        render.console().print(render.eval_report(result))
+        render.show_eval(result)
 
 
 @app.command()

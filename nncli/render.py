@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.errors import printable
+from nncli.render_tables import WholeNumbers
 
 _console: Console | None = None
 
@@ -91,7 +92,7 @@ def plain_epoch(stats, task: str) -> None:
     console().print(Text(epoch_line(stats, task)), soft_wrap=True)
 
 
-def columns_table(infos: Iterable) -> Table:
+def columns_table(infos: Iterable) -> WholeNumbers:
     t = Table(title=None, box=None, pad_edge=False, show_edge=False, header_style="bold")
     t.add_column("column")
     t.add_column("kind")
@@ -100,7 +101,7 @@ def columns_table(infos: Iterable) -> Table:
     for i in infos:
         t.add_row(utext(i.name), i.kind, str(i.missing) if i.kind not in ("ignored", "target") else "",
                   str(i.categories) if i.kind == "categorical" else "")
-    return t
+    return WholeNumbers(t, labels=(0, 1))
 
 
 def fit_summary(model, path: str) -> Text:
@@ -121,6 +122,11 @@ def fit_summary(model, path: str) -> Text:
     return text
 
 
+def show_eval(result: dict) -> None:
+    """`nncli eval` without --json: the report on stderr, its numbers whole even past the window's edge."""
+    console().print(eval_report(result), crop=False)
+
+
 def eval_report(result: dict) -> Group:
     parts = []
     if result["task"] == "regression":
@@ -128,19 +134,19 @@ def eval_report(result: dict) -> Group:
         t = Table(box=None, show_header=bool(per), pad_edge=False, header_style="bold")
         t.add_column()
         for name in per:
-            t.add_column(utext(name), justify="right")
+            t.add_column(_label(name), justify="right")
         t.add_column("mean" if per else "", justify="right")
         for k in ("mse", "rmse", "mae", "r2"):
             t.add_row(k.upper() if k != "r2" else "R²", *(fmt(s[k], 6) for s in per.values()), fmt(result[k], 6))
         t.add_row("rows", *([""] * len(per)), f"{result['rows']:,}")
-        return Group(t)
+        return Group(WholeNumbers(t))
     head = Table(box=None, show_header=False, pad_edge=False)
     head.add_column()
     head.add_column(justify="right")
     head.add_row("accuracy", f"{result['accuracy']:.4f}")
     head.add_row("log loss", f"{result['log_loss']:.4f}")
     head.add_row("rows", f"{result['rows']:,}")
-    parts.append(head)
+    parts.append(WholeNumbers(head))
     per = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
     for c, j in (("class", "left"), ("precision", "right"), ("recall", "right"), ("f1", "right"), ("support", "right")):
         per.add_column(c, justify=j)
@@ -152,18 +158,24 @@ def eval_report(result: dict) -> Group:
     per.add_row(Text("macro avg", style="italic"), f"{mac['precision']:.3f}", f"{mac['recall']:.3f}",
                 f"{mac['f1']:.3f}", str(result["rows"]))
     parts.append(Text(""))
-    parts.append(per)
+    parts.append(WholeNumbers(per))
     # The title as its own line: as a table title it would wrap to the (narrow) table's width.
     parts.append(Text(""))
     parts.append(Text("confusion matrix (rows: true, columns: predicted)", style="italic"))
     cm = Table(box=None, pad_edge=False, header_style="bold")
     cm.add_column("")
     for c in result["classes"]:
-        cm.add_column(utext(c), justify="right")
+        cm.add_column(_label(c), justify="right")
     for c, row in zip(result["classes"], result["confusion_matrix"]):
         cm.add_row(utext(c), *map(str, row))
-    parts.append(cm)
+    parts.append(WholeNumbers(cm))
     return Group(*parts)
+
+
+def _label(name: object) -> Text:
+    """A class or target name heading a column of numbers: when narrow it folds, never ends in a `…`
+    (Iris-versicolor and Iris-virginica would both read `Iris-v…`)."""
+    return utext(name, overflow="fold", no_wrap=False)
 
 
 def model_report(model, path: str) -> Group:
@@ -211,7 +223,7 @@ def model_report(model, path: str) -> Group:
     for f in model.pre.features:
         detail = fmt(f.fill) if f.kind == "numeric" else ", ".join(f.categories)
         feats.add_row(utext(f.name), f.kind, str(f.missing), utext(detail, overflow="ellipsis"))
-    return Group(t, Text(""), feats)
+    return Group(t, Text(""), WholeNumbers(feats, labels=(0, 1, 3)))
 
 
 def is_terminal() -> bool:
@@ -249,7 +261,7 @@ def run_training(run, data, mode: str) -> None:
         for _ in run:
             pass
         return
-    console().print(columns_table(data.columns))
+    console().print(columns_table(data.columns), crop=False)
     if mode == "live":
         from nncli.render_live import TrainingScreen, run_live
 
@@ -297,7 +309,7 @@ def summary_table(model, path: str) -> Group:
     facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "") + stopped)
     facts.add_row("time", f"{info['seconds']:.2f}s")
     facts.add_row("saved to", utext(path, overflow="fold"))
-    return Group(scores, Text(""), facts)
+    return Group(WholeNumbers(scores), Text(""), facts)
 
 
 def finish_training(model, path: str, mode: str) -> None:
@@ -306,7 +318,7 @@ def finish_training(model, path: str, mode: str) -> None:
     if mode == "live":
         if model.info.get("epochs_run"):
             c.print(history_chart(model, height=max(3, min(12, c.height - 14))))
-        c.print(summary_table(model, path))
+        c.print(summary_table(model, path), crop=False)
         return
     c.print(fit_summary(model, path), soft_wrap=True)
 
@@ -332,7 +344,7 @@ def write_plot(path: str, model) -> None:
 def show_model(model, path: str) -> None:
     """`nncli show`: the report, then the stored loss curves."""
     c = console()
-    c.print(model_report(model, path))
+    c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
         c.print(Text(""))
         c.print(history_chart(model))
