@@ -54,6 +54,11 @@ def fmt(v: float | None, digits: int = 4) -> str:
     return f"{v:.{digits}g}" if a >= 1 else f"{v:.{digits}f}"
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`1 epoch`, `2 epochs`, `1,000 rows`; `many` for plurals beyond an s (`mini-batches`)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def notice(message: str) -> None:
     """One `nncli: ...` line; its text may hold column names as they are, so it is escaped here."""
     console().print(utext("nncli: " + message), soft_wrap=True)
@@ -109,8 +114,9 @@ def fit_summary(model, path: str) -> Text:
     m = metric_label(task)
     stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
     text = Text()
-    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for {info['epochs_run']} "
-                f"epoch(s){stopped} in {info['seconds']:.2f}s on {info['rows']:,} rows. ")
+    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for "
+                f"{counted(info['epochs_run'], 'epoch')}{stopped} in {info['seconds']:.2f}s on "
+                f"{counted(info['rows'], 'row')}. ")
     text.append(f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
     if info.get("final_val_loss") is not None:
         text.append(f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}")
@@ -202,10 +208,10 @@ def model_report(model, path: str) -> Group:
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
     t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
-    t.add_row("data", utext(f"{info.get('rows', 0):,} rows{val} from {info.get('source', '?')}, "
+    t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     m = metric_label(model.task)
-    ran = f"{info.get('epochs_run', 0)} epochs run"
+    ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         ran += f" (stopped: {info['stopped']})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
@@ -240,14 +246,14 @@ def training_header(run, data) -> list[Text]:
     val = f" (+{data.X_val.shape[0]:,} for validation)" if data.X_val is not None else ""
     data_line = Text("data   ", style="bold")
     data_line.append(utext(data.source))
-    data_line.append(f" · {data.n_rows:,} rows × {data.X.shape[1]} features{val} · {task}")
+    data_line.append(f" · {counted(data.n_rows, 'row')} × {counted(data.X.shape[1], 'feature')}{val} · {task}")
     model_line = Text("model  ", style="bold")
     model_line.append(f"{run.mopts.kind} {'-'.join(map(str, net.sizes))}")
     if len(net.sizes) > 2:
         model_line.append(f" · {net.activation}")
     model_line.append(f" · {net.n_params:,} parameters")
     opt_line = Text("train  ", style="bold")
-    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs:,} epochs")
+    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {counted(cfg.epochs, 'epoch')}")
     return [data_line, model_line, opt_line]
 
 
@@ -361,4 +367,4 @@ def show_lr_sweep(sweep) -> None:
                           marker_x=sweep.suggestion))
     how = "a tenth of it" if math.isclose(sweep.suggestion, sweep.best_lr / 10) else "no lower than --lr-min"
     c.print(Text(f"lowest loss at lr {sweep.best_lr:.3g}; suggested learning rate {sweep.suggestion:.3g} "
-                 f"({how}); swept {len(sweep.lrs)} mini-batches"))
+                 f"({how}); swept {counted(len(sweep.lrs), 'mini-batch', 'mini-batches')}"))
