@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__
-from nncli.errors import NncliError, UsageError, shorten
+from nncli.errors import NncliError, UsageError, printable, shorten
 
 app = typer.Typer(
     add_completion=False,
@@ -423,6 +423,8 @@ def fit(
         mode = "none"
     elif mode == "auto":
         mode = "live" if render.is_terminal() else "plain"
+    if mode == "plain":
+        render.plain_text()
     import numpy as np
 
     tdata = workflow.load_training_data(
@@ -639,7 +641,7 @@ def eval_(
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))
     else:
-        render.console().print(render.eval_report(result))
+        render.show_eval(result)
 
 
 @app.command()
@@ -703,10 +705,12 @@ def root(
 
 # -- entry point ------------------------------------------------------------------------------------
 def _error(message: str, hint: str | None = None) -> None:
+    # Escaped here, whatever built the text: a hint like `--ignore COLUMN` repeats a column name as it
+    # is, to be typed, and a name holding escape codes must not recolour or retitle the terminal.
     try:
-        sys.stderr.write(f"nncli: error: {message}\n")
+        sys.stderr.write(f"nncli: error: {printable(message)}\n")
         if hint:
-            sys.stderr.write(f"hint: {hint}\n")
+            sys.stderr.write(f"hint: {printable(hint)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass

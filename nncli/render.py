@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.errors import printable
+from nncli.render_tables import WholeNumbers
 
 _console: Console | None = None
 
@@ -34,6 +35,13 @@ def console() -> Console:
     return _console
 
 
+def plain_text() -> None:
+    """From now on the console writes text only, on a terminal too (`--progress plain`): no colour,
+    no bold, no escape code at all, only the characters."""
+    global _console
+    _console = Console(stderr=True, highlight=False, soft_wrap=False, color_system=None)
+
+
 def fmt(v: float | None, digits: int = 4) -> str:
     """Compact number for people: 0.1234, 1.2e-05, 12345."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -46,8 +54,14 @@ def fmt(v: float | None, digits: int = 4) -> str:
     return f"{v:.{digits}g}" if a >= 1 else f"{v:.{digits}f}"
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`1 epoch`, `2 epochs`, `1,000 rows`; `many` for plurals beyond an s (`mini-batches`)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def notice(message: str) -> None:
-    console().print(Text("nncli: " + message), soft_wrap=True)
+    """One `nncli: ...` line; its text may hold column names as they are, so it is escaped here."""
+    console().print(utext("nncli: " + message), soft_wrap=True)
 
 
 def metric_label(task: str) -> str:
@@ -55,12 +69,18 @@ def metric_label(task: str) -> str:
 
 
 def epoch_line(stats, task: str) -> str:
-    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 lr=0.001`."""
+    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 lr=0.001`.
+
+    An epoch cut short by Ctrl-C says `partial` instead of a training loss and metric, which would
+    be those of its first batches: `epoch=13 partial val_loss=0.1297 val_acc=0.964 lr=0.001`.
+    """
     m = metric_label(task)
-    parts = [f"epoch={stats.epoch}", f"loss={stats.loss:.4g}"]
+    whole = not stats.partial
+    parts = [f"epoch={stats.epoch}", f"loss={stats.loss:.4g}" if whole else "partial"]
     if stats.val_loss is not None:
         parts.append(f"val_loss={stats.val_loss:.4g}")
-    parts.append(f"{m}={stats.metric:.4g}")
+    if whole:
+        parts.append(f"{m}={stats.metric:.4g}")
     if stats.val_metric is not None:
         parts.append(f"val_{m}={stats.val_metric:.4g}")
     parts.append(f"lr={stats.lr:.3g}")
@@ -77,7 +97,7 @@ def plain_epoch(stats, task: str) -> None:
     console().print(Text(epoch_line(stats, task)), soft_wrap=True)
 
 
-def columns_table(infos: Iterable) -> Table:
+def columns_table(infos: Iterable) -> WholeNumbers:
     t = Table(title=None, box=None, pad_edge=False, show_edge=False, header_style="bold")
     t.add_column("column")
     t.add_column("kind")
@@ -86,7 +106,7 @@ def columns_table(infos: Iterable) -> Table:
     for i in infos:
         t.add_row(utext(i.name), i.kind, str(i.missing) if i.kind not in ("ignored", "target") else "",
                   str(i.categories) if i.kind == "categorical" else "")
-    return t
+    return WholeNumbers(t, labels=(0, 1))
 
 
 def fit_summary(model, path: str) -> Text:
@@ -94,17 +114,23 @@ def fit_summary(model, path: str) -> Text:
     m = metric_label(task)
     stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
     text = Text()
-    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for {info['epochs_run']} "
-                f"epoch(s){stopped} in {info['seconds']:.2f}s on {info['rows']:,} rows. ")
+    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for "
+                f"{counted(info['epochs_run'], 'epoch')}{stopped} in {info['seconds']:.2f}s on "
+                f"{counted(info['rows'], 'row')}. ")
     text.append(f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
     if info.get("final_val_loss") is not None:
         text.append(f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}")
     if info.get("weights_from_epoch") and info["weights_from_epoch"] != info["epochs_run"]:
         text.append(f"; weights from epoch {info['weights_from_epoch']} (best)")
     text.append(". Model saved to ")
-    text.append(path, style="bold")
+    text.append(utext(path, style="bold"))
     text.append(".")
     return text
+
+
+def show_eval(result: dict) -> None:
+    """`nncli eval` without --json: the report on stderr, its numbers whole even past the window's edge."""
+    console().print(eval_report(result), crop=False)
 
 
 def eval_report(result: dict) -> Group:
@@ -114,19 +140,19 @@ def eval_report(result: dict) -> Group:
         t = Table(box=None, show_header=bool(per), pad_edge=False, header_style="bold")
         t.add_column()
         for name in per:
-            t.add_column(utext(name), justify="right")
+            t.add_column(_label(name), justify="right")
         t.add_column("mean" if per else "", justify="right")
         for k in ("mse", "rmse", "mae", "r2"):
             t.add_row(k.upper() if k != "r2" else "R²", *(fmt(s[k], 6) for s in per.values()), fmt(result[k], 6))
         t.add_row("rows", *([""] * len(per)), f"{result['rows']:,}")
-        return Group(t)
+        return Group(WholeNumbers(t))
     head = Table(box=None, show_header=False, pad_edge=False)
     head.add_column()
     head.add_column(justify="right")
     head.add_row("accuracy", f"{result['accuracy']:.4f}")
     head.add_row("log loss", f"{result['log_loss']:.4f}")
     head.add_row("rows", f"{result['rows']:,}")
-    parts.append(head)
+    parts.append(WholeNumbers(head))
     per = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
     for c, j in (("class", "left"), ("precision", "right"), ("recall", "right"), ("f1", "right"), ("support", "right")):
         per.add_column(c, justify=j)
@@ -138,17 +164,17 @@ def eval_report(result: dict) -> Group:
     per.add_row(Text("macro avg", style="italic"), f"{mac['precision']:.3f}", f"{mac['recall']:.3f}",
                 f"{mac['f1']:.3f}", str(result["rows"]))
     parts.append(Text(""))
-    parts.append(per)
+    parts.append(WholeNumbers(per))
     # The title as its own line: as a table title it would wrap to the (narrow) table's width.
     parts.append(Text(""))
     parts.append(Text("confusion matrix (rows: true, columns: predicted)", style="italic"))
     cm = Table(box=None, pad_edge=False, header_style="bold")
     cm.add_column("")
     for c in result["classes"]:
-        cm.add_column(utext(c), justify="right")
+        cm.add_column(_label(c), justify="right")
     for c, row in zip(result["classes"], result["confusion_matrix"]):
         cm.add_row(utext(c), *map(str, row))
-    parts.append(cm)
+    parts.append(WholeNumbers(cm))
     return Group(*parts)
 
 
@@ -159,6 +185,12 @@ def _linear_terms(coefficients: list[float], names: list[str]) -> str:
         term = f"{abs(c):.4g}" + (f"·{name}" if name else "")
         out += (f" {'-' if c < 0 else '+'} " + term) if out else ("-" if c < 0 else "") + term
     return out
+
+
+def _label(name: object) -> Text:
+    """A class or target name heading a column of numbers: when narrow it folds, never ends in a `…`
+    (Iris-versicolor and Iris-virginica would both read `Iris-v…`)."""
+    return utext(name, overflow="fold", no_wrap=False)
 
 
 def model_report(model, path: str) -> Group:
@@ -185,10 +217,10 @@ def model_report(model, path: str) -> Group:
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
     t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
-    t.add_row("data", utext(f"{info.get('rows', 0):,} rows{val} from {info.get('source', '?')}, "
+    t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     m = metric_label(model.task)
-    ran = f"{info.get('epochs_run', 0)} epochs run"
+    ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         ran += f" (stopped: {info['stopped']})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
@@ -205,7 +237,7 @@ def model_report(model, path: str) -> Group:
     for f in model.pre.features:
         detail = fmt(f.fill) if f.kind == "numeric" else ", ".join(f.categories)
         feats.add_row(utext(f.name), f.kind, str(f.missing), utext(detail, overflow="ellipsis"))
-    return Group(t, Text(""), feats)
+    return Group(t, Text(""), WholeNumbers(feats, labels=(0, 1, 3)))
 
 
 def is_terminal() -> bool:
@@ -222,14 +254,14 @@ def training_header(run, data) -> list[Text]:
     val = f" (+{data.X_val.shape[0]:,} for validation)" if data.X_val is not None else ""
     data_line = Text("data   ", style="bold")
     data_line.append(utext(data.source))
-    data_line.append(f" · {data.n_rows:,} rows × {data.X.shape[1]} features{val} · {task}")
+    data_line.append(f" · {counted(data.n_rows, 'row')} × {counted(data.X.shape[1], 'feature')}{val} · {task}")
     model_line = Text("model  ", style="bold")
     model_line.append(f"{run.mopts.kind} {'-'.join(map(str, net.sizes))}")
     if len(net.sizes) > 2:
         model_line.append(f" · {net.activation}")
     model_line.append(f" · {net.n_params:,} parameters")
     opt_line = Text("train  ", style="bold")
-    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {cfg.epochs:,} epochs")
+    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {counted(cfg.epochs, 'epoch')}")
     return [data_line, model_line, opt_line]
 
 
@@ -243,18 +275,21 @@ def run_training(run, data, mode: str) -> None:
         for _ in run:
             pass
         return
-    console().print(columns_table(data.columns))
+    console().print(columns_table(data.columns), crop=False)
     if mode == "live":
         from nncli.render_live import TrainingScreen, run_live
 
         run_live(run, TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task)), console())
         return
-    last = None
+    last, shown = None, True
     for stats in run:
-        last = stats
-        if should_log(stats.epoch, stats.epochs) or stats.stopped:
+        if stats.partial and not shown:  # the last whole epoch, then the one cut short
+            plain_epoch(last, task)
+        shown = bool(stats.partial or stats.stopped or should_log(stats.epoch, stats.epochs))
+        if shown:
             plain_epoch(stats, task)
-    if last is not None and not (should_log(last.epoch, last.epochs) or last.stopped):
+        last = stats
+    if not shown:
         plain_epoch(last, task)
 
 
@@ -288,7 +323,7 @@ def summary_table(model, path: str) -> Group:
     facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "") + stopped)
     facts.add_row("time", f"{info['seconds']:.2f}s")
     facts.add_row("saved to", utext(path, overflow="fold"))
-    return Group(scores, Text(""), facts)
+    return Group(WholeNumbers(scores), Text(""), facts)
 
 
 def finish_training(model, path: str, mode: str) -> None:
@@ -297,7 +332,7 @@ def finish_training(model, path: str, mode: str) -> None:
     if mode == "live":
         if model.info.get("epochs_run"):
             c.print(history_chart(model, height=max(3, min(12, c.height - 14))))
-        c.print(summary_table(model, path))
+        c.print(summary_table(model, path), crop=False)
         return
     c.print(fit_summary(model, path), soft_wrap=True)
 
@@ -323,7 +358,7 @@ def write_plot(path: str, model) -> None:
 def show_model(model, path: str) -> None:
     """`nncli show`: the report, then the stored loss curves."""
     c = console()
-    c.print(model_report(model, path))
+    c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
         c.print(Text(""))
         c.print(history_chart(model))
@@ -340,4 +375,4 @@ def show_lr_sweep(sweep) -> None:
                           marker_x=sweep.suggestion))
     how = "a tenth of it" if math.isclose(sweep.suggestion, sweep.best_lr / 10) else "no lower than --lr-min"
     c.print(Text(f"lowest loss at lr {sweep.best_lr:.3g}; suggested learning rate {sweep.suggestion:.3g} "
-                 f"({how}); swept {len(sweep.lrs)} mini-batches"))
+                 f"({how}); swept {counted(len(sweep.lrs), 'mini-batch', 'mini-batches')}"))

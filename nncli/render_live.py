@@ -17,7 +17,7 @@ import math
 import time
 from typing import Iterable, Sequence
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
@@ -26,6 +26,8 @@ from nncli.render_chart import LineChart, Series
 MAX_RATE = 8.0  # frames a second
 MAX_SHARE = 0.02  # of the wall time spent drawing
 TRAIN_STYLE, VAL_STYLE = "cyan", "magenta"
+CHART_ROWS, MIN_CHART_ROWS = 12, 3  # rows of plot area: at most, and at least (else no chart)
+CHART_FRAME = 4  # the chart's lines around its plot area: the y label, the x axis, its tick labels, the legend
 
 
 def clock(seconds: float) -> str:
@@ -141,23 +143,45 @@ class TrainingScreen:
 
     def add(self, stats) -> None:
         self.last = stats
+        self.samples += stats.samples
+        if stats.partial:  # cut short by Ctrl-C: a loss of its first batches would look like an epoch's
+            return
         self.loss.append(stats.loss)
         self.val_loss.append(math.nan if stats.val_loss is None else stats.val_loss)
-        self.samples += stats.samples
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        # The text is laid out first: how many lines it wraps to at this width decides
-        # how tall the chart can be in this window (its axes and legend take 4 more).
+        # The text is laid out first: how many lines it wraps to at this width decides how tall the
+        # chart can be in this window. When the window is too short for everything, Rich would cut the
+        # frame's bottom, the current numbers: the chart gives way first, then the header's lines.
         unbounded = options.update(height=None)
-        top = console.render_lines(Group(*self.header, *self._progress(options.max_width)), unbounded, pad=False,
-                                   new_lines=True)
-        bottom = console.render_lines(self._numbers(), unbounded, pad=False, new_lines=True)
-        for line in top:
-            yield from line
+
+        def lines(text: Text) -> list:
+            return console.render_lines(text, unbounded, pad=False, new_lines=True)
+
+        bar, facts = self._progress(options.max_width)
+        header = [lines(t) for t in self.header]
+        progress = [lines(bar), lines(facts)]
+        bottom = lines(self._numbers())
+        room = options.size.height - len(bottom)
+        top = [*header, *progress]
+        chart = 0
         if self.finished is None and len(self.loss):
-            height = max(3, min(12, options.size.height - len(top) - len(bottom) - 5))
+            chart = min(CHART_ROWS, room - sum(map(len, top)) - CHART_FRAME)
+            if chart < MIN_CHART_ROWS:
+                chart = 0
+        kept = list(range(len(top)))
+        # Least useful first: the last header line (the optimizer) up to the first (the data),
+        # then elapsed time and ETA; the progress bar goes last.
+        for i in [*reversed(range(len(header))), len(top) - 1, len(top) - 2]:
+            if sum(len(top[k]) for k in kept) <= room:
+                break
+            kept.remove(i)
+        for k in kept:
+            for line in top[k]:
+                yield from line
+        if chart:
             (loss, xs), (val_loss, _) = self.loss.view(), self.val_loss.view()
-            yield LineChart(loss_series(loss, val_loss, xs), height=height,
+            yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
         for line in bottom:
             yield from line
@@ -165,7 +189,7 @@ class TrainingScreen:
     def _progress(self, width: int) -> list[Text]:
         """`epoch i/N ━━━━──── p%` across the width, then elapsed, ETA and throughput."""
         s = self.last
-        done = s.epoch if s else 0
+        done = (s.epoch - s.partial) if s else 0  # whole epochs
         now = self.finished if self.finished is not None else time.perf_counter()
         elapsed = now - self.started
         left, right = f"epoch {done}/{self.epochs} ", f" {100 * done / self.epochs:.0f}%"
@@ -190,14 +214,21 @@ class TrainingScreen:
         if s is None:
             return Text("waiting for the first epoch…", style="dim")
         text = Text()
-        text.append(f"loss {s.loss:.4g}", TRAIN_STYLE)
+        # An epoch cut short by Ctrl-C has the training loss and metric of its first batches only:
+        # not shown. Its validation numbers are whole (the weights as they are).
+        if s.partial:
+            text.append(f"epoch {s.epoch} cut short", "bold")
+        else:
+            text.append(f"loss {s.loss:.4g}", TRAIN_STYLE)
         if s.val_loss is not None:
             text.append(f"  val loss {s.val_loss:.4g}", VAL_STYLE)
         m = "R²" if self.metric == "r2" else "acc"
-        text.append(f"  {m} {s.metric:.4g}")
+        if not s.partial:
+            text.append(f"  {m} {s.metric:.4g}")
         if s.val_metric is not None:
             text.append(f"  val {m} {s.val_metric:.4g}")
-        text.append(f"  best epoch {s.best_epoch}", "bold")
+        if s.best_epoch:  # 0: no whole epoch yet
+            text.append(f"  best epoch {s.best_epoch}", "bold")
         text.append(f"  lr {s.lr:.3g}")
         return text
 

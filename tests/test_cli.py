@@ -294,7 +294,8 @@ def test_show_lists_every_training_option_that_was_set(cli, tmp_path):
 
 def test_the_core_and_the_file_modules_import_neither_typer_nor_rich():
     modules = [f"nncli.core.{p.stem}" for p in (ROOT / "nncli" / "core").glob("*.py")]
-    modules += ["nncli.csv_source", "nncli.csv_io", "nncli.csv_arrow", "nncli.csv_write", "nncli.model_file", "nncli.workflow", "nncli.apply"]
+    modules += ["nncli.csv_source", "nncli.csv_io", "nncli.csv_arrow", "nncli.csv_write", "nncli.model_file",
+                "nncli.workflow", "nncli.apply"]
     code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout == "[]\n" and len(modules) > 12
@@ -307,3 +308,29 @@ def test_the_cli_choices_are_the_core_registries():
     for choices, registry in [(nncli_cli.Kind, datagen.GENERATORS), (nncli_cli.Activation, activations.ACTIVATIONS),
                               (nncli_cli.Optimizer, optimizers.OPTIMIZERS), (nncli_cli.LrSchedule, schedules.SCHEDULES)]:
         assert sorted(c.value for c in choices) == sorted(registry)
+
+
+def test_counts_of_one_are_singular(cli, tmp_path, capsys):
+    data, model = write_csv(tmp_path / "one.csv", ["a", "y"], [(1, 2.5)]), tmp_path / "m.npz"
+    r = cli("fit", data, "-o", model, "--task", "regression", "--epochs", "1", "--val-split", "0", "--progress", "plain")
+    assert r.exit_code == 0, r.stderr
+    summary = " ".join(r.stderr.split())
+    assert "for 1 epoch in" in summary and "on 1 row." in summary
+    shown = " ".join(cli("show", model).stderr.split())
+    assert "1 row from" in shown and "1 epoch run;" in shown
+    from types import SimpleNamespace
+
+    from nncli import render
+    from nncli.core.training import LrSweep
+
+    m = load_model(str(model))
+    run = SimpleNamespace(net=m.network, config=SimpleNamespace(optimizer="adam", lr=1e-3, batch_size=32, epochs=1),
+                          mopts=SimpleNamespace(kind="mlp"))
+    data_ = SimpleNamespace(target=SimpleNamespace(task="regression", classes=None), X_val=None, n_rows=1,
+                            X=np.zeros((1, 1)), source="one.csv")
+    header = " ".join(line.plain for line in render.training_header(run, data_))
+    assert "1 row × 1 feature ·" in header and "up to 1 epoch" in header
+    capsys.readouterr()
+    render.show_lr_sweep(LrSweep(lrs=[1e-3], losses=[0.5], suggestion=1e-4, best_lr=1e-3))
+    said = " ".join(capsys.readouterr().err.split())
+    assert "swept 1 mini-batch" in said and "mini-batches" not in said

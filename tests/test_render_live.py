@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
+from rich.live_render import LiveRender
 
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
@@ -110,6 +111,17 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     assert model.exists()
 
 
+def test_plain_progress_on_a_terminal_has_no_escape_codes(tmp_path):
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "8",
+                            "--progress", "plain"], columns=80, lines=24)
+    assert code == 0, out
+    assert "\x1b" not in out  # not even bold: the table header, the summary's path
+    lines = out.splitlines()
+    assert lines[0].split() == ["column", "kind", "missing", "categories"]
+    assert any(line.startswith("epoch=3 loss=") for line in lines)
+    assert "Model saved to " + str(tmp_path / "m.npz") in out
+
+
 def run_piped(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """nncli with stdout and stderr as pipes, in an environment that would allow colour."""
     return subprocess.run([sys.executable, "-m", "nncli", *args], capture_output=True, timeout=120,
@@ -177,11 +189,12 @@ def test_show_plot_writes_one_path_per_curve(trained, tmp_path):
 
 
 # -- the screen and its pacing, without a process ----------------------------------------------------
-def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = None) -> EpochStats:
+def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = None,
+          partial: bool = False) -> EpochStats:
     loss = 1 / (1 + epoch)
     return EpochStats(epoch=epoch, epochs=epochs, loss=loss, metric=0.5 + epoch / 200, val_loss=loss * 1.1 if val else None,
                       val_metric=0.5 if val else None, lr=1e-3, seconds=0.01, samples=900,
-                      best_epoch=epoch, best_loss=loss, stopped=stopped)
+                      best_epoch=epoch, best_loss=loss, stopped=stopped, partial=partial)
 
 
 def screen_lines(screen: TrainingScreen, width: int, height: int) -> list[str]:
@@ -206,9 +219,42 @@ def test_the_screen_fits_the_window_it_is_drawn_in(width, height):
     screen = make_screen(20)
     lines = screen_lines(screen, width, height)
     assert all(cell_len(line) <= width for line in lines)
-    assert len(lines) <= max(height, 18)  # the chart keeps 3 rows even in a very short window
+    assert len(lines) <= height
     assert any(BRAILLE.search(line) for line in lines)
     assert any("epoch 20/50" in line for line in lines)
+
+
+def live_frame(screen: TrainingScreen, width: int, height: int) -> list[str]:
+    """The frame as Live draws it: what does not fit the window's height is cut, ending in `...`."""
+    console = Console(file=io.StringIO(), width=width, height=height, record=True, force_terminal=True,
+                      color_system="truecolor")
+    console.print(LiveRender(screen, vertical_overflow="ellipsis"))
+    return console.export_text().splitlines()
+
+
+# What a window too short for the whole screen gives up, in this order; the numbers stay.
+GIVEN_UP_FIRST = {"chart": BRAILLE.pattern, "train line": "^train  adam", "model line": "^model  mlp",
+                  "data line": "^data   some", "elapsed and eta": "^elapsed", "progress bar": "^epoch 20/50"}
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_a_short_window_gives_up_the_chart_then_the_header_never_the_numbers(width):
+    from rich.text import Text
+
+    screen = make_screen(20)
+    screen.header.append(Text("train  adam · lr 0.001 · batch 32 · up to 50 epochs"))
+    tall = live_frame(screen, width, 60)
+    assert all(any(re.search(p, line) for line in tall) for p in GIVEN_UP_FIRST.values())
+    numbers = len([line for line in tall if re.search("loss 0.04762|lr 0.001$", line)])  # 1 line, 2 when narrow
+    for height in range(numbers + 1, 40):
+        lines = live_frame(screen, width, height)
+        assert len(lines) <= height and "..." not in lines[-1]
+        assert "best epoch 20" in " ".join(" ".join(lines).split())
+        shown = [any(re.search(p, line) for line in lines) for p in GIVEN_UP_FIRST.values()]
+        assert shown == sorted(shown), (height, lines)  # each part only once everything given up before it is
+        assert shown[-1]  # the progress bar: one line above the numbers is enough
+    short = live_frame(screen, width, 12)
+    assert not any(BRAILLE.search(line) for line in short) and any(line.startswith("model  mlp") for line in short)
 
 
 def test_the_screen_follows_a_resize():
@@ -244,6 +290,67 @@ def test_the_final_frame_drops_the_chart():
     lines = screen_lines(screen, 80, 30)
     assert not any(BRAILLE.search(line) for line in lines)
     assert any("epoch 10/50" in line for line in lines)
+
+
+def test_an_epoch_cut_short_is_not_shown_as_one():
+    # Its training loss and metric are those of its first batches (say 10.7 and 0.76 after one batch).
+    screen = make_screen(3)
+    cut = EpochStats(epoch=4, epochs=50, loss=10.72, metric=0.7559, val_loss=0.3, val_metric=0.9, lr=1e-3, seconds=0.01,
+                     samples=32, best_epoch=3, best_loss=0.25, stopped="interrupted", partial=True)
+    screen.add(cut)
+    text = "\n".join(screen_lines(screen, 100, 30))
+    assert "10.72" not in text and "0.7559" not in text
+    assert "epoch 3/50" in text and "epoch 4/50" not in text  # whole epochs on the bar
+    assert "epoch 4 cut short  val loss 0.3  val acc 0.9  best epoch 3" in text  # validation is of the weights as they are
+    assert "stopped by interrupt" in text
+    drawn, _ = screen.loss.view()
+    assert len(drawn) == 3 and 10.72 not in drawn  # not on the chart either
+
+
+def test_an_interrupt_in_the_first_epoch_shows_no_numbers():
+    screen = make_screen(0, val=False)
+    screen.add(EpochStats(epoch=1, epochs=50, loss=10.72, metric=0.7559, val_loss=None, val_metric=None, lr=1e-3,
+                          seconds=0.01, samples=32, best_epoch=0, best_loss=math.inf, stopped="interrupted", partial=True))
+    text = "\n".join(screen_lines(screen, 100, 30))
+    assert "epoch 0/50" in text and "epoch 1 cut short  lr 0.001" in text
+    assert "10.72" not in text and "best epoch" not in text and not BRAILLE.search(text)
+
+
+def stop_after(monkeypatch, polls: int) -> None:
+    """Make fit's Ctrl-C flag go up at its `polls`-th poll (one per mini-batch), as if Ctrl-C were typed then."""
+    from nncli import cli as cli_module
+
+    count = []
+
+    def poll(flag) -> bool:
+        count.append(1)
+        if len(count) >= polls:
+            flag.signum = signal.SIGINT
+        return flag.signum is not None
+
+    monkeypatch.setattr(cli_module.StopFlag, "__call__", poll)
+
+
+def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
+    data = tmp_path / "d.csv"  # 48 training rows: 3 mini-batches of 16 an epoch
+    data.write_text("x,y\n" + "".join(f"{i / 64:.4f},{i % 2}\n" for i in range(64)))
+    stop_after(monkeypatch, 7)  # the first batch of epoch 3
+    r = cli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "100", "--batch-size", "16", "--val-split", "0.25",
+            "--progress", "plain")
+    assert r.exit_code == 130, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("epoch=")]
+    assert [line.split()[0] for line in lines] == ["epoch=1", "epoch=2", "epoch=3"]
+    assert all(re.match(r"epoch=\d loss=\S+ val_loss=\S+ acc=", line) for line in lines[:2])
+    assert re.fullmatch(r"epoch=3 partial val_loss=\S+ val_acc=\S+ lr=0\.001", lines[2])
+
+
+def test_plain_lines_do_not_show_a_first_epoch_cut_short_as_finished(cli, monkeypatch, tmp_path):
+    stop_after(monkeypatch, 1)
+    r = cli("fit", MOONS, "-o", tmp_path / "m.npz", "--epochs", "5", "--progress", "plain")
+    assert r.exit_code == 130
+    assert "epoch=1 partial lr=0.001\n" in r.stderr and "loss=" not in r.stderr
+    assert "interrupted before the first epoch finished; nothing saved" in r.stderr
+    assert not (tmp_path / "m.npz").exists()
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 33, 100, 1000])

@@ -200,6 +200,7 @@ def test_should_stop_ends_training_after_the_current_batch():
     stats = list(fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=10, batch_size=32),
                           np.random.default_rng(0), should_stop=stop))
     assert len(stats) == 1 and stats[0].stopped == "interrupted" and stats[0].samples == 96
+    assert stats[0].partial  # 96 of 320 rows: the display must not show it as an epoch
 
 
 @pytest.mark.parametrize("stop_in", [1, 3])
@@ -219,7 +220,8 @@ def test_an_epoch_cut_short_is_never_the_best_without_validation(stop_in):
                       patience=5), np.random.default_rng(0), should_stop=stop):
         ends[s.epoch] = (s, net.params.copy())
     last, _ = ends[stop_in]
-    assert last.stopped == "interrupted" and last.samples == 32
+    assert last.stopped == "interrupted" and last.samples == 32 and last.partial
+    assert not any(s.partial for e, (s, _) in ends.items() if e < stop_in)
     assert last.best_epoch == stop_in - 1
     if stop_in > 1:
         np.testing.assert_array_equal(net.params, ends[stop_in - 1][1])

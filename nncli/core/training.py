@@ -62,6 +62,7 @@ class EpochStats:
     best_epoch: int  # best monitored loss so far (validation loss, else training loss)
     best_loss: float
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
+    partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
 
 
 def keeps_best(config: TrainConfig, validated: bool) -> bool:
@@ -237,7 +238,7 @@ def fit_iter(
             yield EpochStats(
                 epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
-                best_epoch=best_epoch, best_loss=best_loss, stopped=stopped,
+                best_epoch=best_epoch, best_loss=best_loss, stopped=stopped, partial=seen < n,
             )
             if stopped is not None:
                 return

@@ -1,0 +1,86 @@
+"""Tables for people whose numbers stay whole at any window width.
+
+Used by `nncli.render` for eval's report, fit's columns and summary, and show's
+features. Imports rich and the standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+
+class WholeNumbers:
+    """A table whose number columns never lose a digit, however narrow the window.
+
+    Rich narrows every column alike when a table is wider than the window, numbers too (`0…` for
+    0.998, `5…` for 586). Here, at each render, the label columns give way first, wrapping down to
+    their longest word; then the number columns' headers, down to their widest number; then the
+    columns move closer (one space apart); then the labels fold, down to one character. Should the
+    numbers alone be wider than the window, the lines run past its edge (print with crop=False)
+    rather than drop digits. For tables without box or edge padding, as all of nncli's are.
+    """
+
+    def __init__(self, table: Table, labels: Sequence[int] = (0,)) -> None:
+        self.table, self.labels, self.padding = table, set(labels), table.padding
+        for i, column in enumerate(table.columns):
+            column.no_wrap = i not in self.labels
+            if i in self.labels:
+                column.overflow = "fold"
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table, columns = self.table, self.table.columns
+        table.padding = self.padding
+        for column in columns:
+            column.width = None
+        top, right, bottom, left = self.padding
+        gaps = (left + right) * (len(columns) - 1)
+
+        def cells(column) -> list:
+            return [*([column.header] if table.show_header else []), *column.cells]
+
+        widths = [max(map(_cell_width, cells(column)), default=0) for column in columns]
+        excess = sum(widths) + gaps - options.max_width
+        if excess > 0:
+            labels = [i for i in range(len(columns)) if i in self.labels]
+            numbers = [i for i in range(len(columns)) if i not in self.labels]
+            words = [max(map(_longest_word, cells(column)), default=0) for column in columns]
+            digits = [max(map(_cell_width, column.cells), default=0) for column in columns]
+            excess = _narrow(widths, labels, words, excess)
+            excess = _narrow(widths, numbers, digits, excess)
+            if excess > 0 and left + right > 1:
+                table.padding = (top, 1, bottom, 0)
+                excess -= gaps - (len(columns) - 1)
+                gaps = len(columns) - 1
+            excess = _narrow(widths, labels, [1] * len(columns), excess)
+            for column, width in zip(columns, widths):
+                column.width = width
+            options = options.update_width(max(options.max_width, sum(widths) + gaps))
+        yield from console.render(table, options)
+
+
+def _cell_width(cell: object) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
+
+
+def _longest_word(cell: object) -> int:
+    return max(map(cell_len, str(cell).split()), default=0)
+
+
+def _narrow(widths: list[int], indices: list[int], floor: list[int], excess: int) -> int:
+    """Take up to `excess` cells off the widest of these columns, none below its floor; the excess left."""
+    while excess > 0:
+        wide = [i for i in indices if widths[i] > floor[i]]
+        if not wide:
+            break
+        widths[max(wide, key=lambda i: widths[i])] -= 1
+        excess -= 1
+    return excess

@@ -1,0 +1,90 @@
+"""The tables people read (eval's report, fit's columns): numbers stay whole at any window width."""
+
+import io
+import re
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+
+from nncli import render
+from nncli.workflow import ColumnInfo
+
+
+def printed(renderable, width: int) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable, crop=False)  # as render prints tables: past the edge rather than cut
+    return console.file.getvalue()
+
+
+def classification(classes: list[str]) -> dict:
+    k = len(classes)
+    matrix = [[586 if i == j else 1042 * (i + 2 * j) for j in range(k)] for i in range(k)]
+    per = {c: {"precision": 0.998, "recall": 1.0, "f1": None if i == 1 else 0.9964, "support": 962 + i * 41152}
+           for i, c in enumerate(classes)}
+    return {"task": "classification", "accuracy": 0.9977, "log_loss": 0.019, "rows": 123456, "classes": classes,
+            "per_class": per, "macro": {"precision": 0.998, "recall": 0.999, "f1": 0.997}, "confusion_matrix": matrix}
+
+
+def numbers_in(result: dict) -> list[str]:
+    """Every number eval's report shows, as it shows it."""
+    out = ["0.9977", "0.0190", "123,456", "0.998", "1.000", "0.996", "0.999", "0.997", "123456"]
+    out += [str(c["support"]) for c in result["per_class"].values()]
+    out += [str(v) for row in result["confusion_matrix"] for v in row]
+    return out
+
+
+@pytest.mark.parametrize("classes", [["0", "1", "2"], ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]])
+@pytest.mark.parametrize("width", range(12, 81, 4))
+def test_eval_report_never_cuts_a_number(classes, width):
+    result = classification(classes)
+    text = printed(render.eval_report(result), width)
+    tokens = set(text.split())
+    missing = [n for n in numbers_in(result) if n not in tokens]
+    assert not missing, text
+    assert "…" not in "".join(t for t in tokens if re.fullmatch(r"[\d.,…]+", t))  # no number ends in an ellipsis
+
+
+@pytest.mark.parametrize("width", [20, 40])
+def test_labels_give_way_before_numbers(width):
+    # The audit's cases: at 20 columns `0…` for 0.998 and `5…` for 586, at 40 `precis…`.
+    text = printed(render.eval_report(classification(["0", "1", "2"])), width)
+    assert "0.998" in text and re.search(r"(^|\s)586\s", text)
+    if width == 40:
+        assert "precision" in text and all(cell_len(line) <= width for line in text.splitlines())
+        assert re.search(r"^macro\s+0\.998", text, re.M)  # "macro avg" wraps between its words
+
+
+def test_long_class_names_fold_rather_than_end_alike():
+    # Cut with an ellipsis, Iris-versicolor and Iris-virginica would both read `Iris-v…`.
+    text = printed(render.eval_report(classification(["Iris-setosa", "Iris-versicolor", "Iris-virginica"])), 30)
+    assert "…" not in "".join(line.split()[0] for line in text.splitlines() if line[:1] == "I")
+    assert all(cell_len(line) <= 30 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("width", [16, 24, 40])
+def test_regression_report_and_columns_table_keep_numbers_whole(width):
+    per = {name: {"mse": 1234.56789, "rmse": 35.13642, "mae": 27.0, "r2": 0.987654} for name in ("price_in_euros", "y2")}
+    result = {"task": "regression", "per_target": per, "mse": 617.2839, "rmse": 17.5, "mae": 13.5, "r2": 0.5,
+              "rows": 1_234_567}
+    tokens = printed(render.eval_report(result), width).split()
+    for n in ("1234.57", "35.1364", "27", "0.987654", "617.284", "17.5", "13.5", "0.500000", "1,234,567"):
+        assert n in tokens
+    infos = [ColumnInfo("a_rather_long_column_name", "numeric", 123456, 0),
+             ColumnInfo("colour", "categorical", 7, 4321), ColumnInfo("label", "target")]
+    tokens = printed(render.columns_table(infos), width).split()
+    assert {"123456", "7", "4321"} <= set(tokens)
+
+
+def test_eval_in_a_20_column_window_prints_whole_numbers(tmp_path):
+    from conftest import run_nncli
+
+    data, model = tmp_path / "d.csv", tmp_path / "m.npz"
+    assert run_nncli("gen-data", "blobs", "-n", "300", "--classes", "3", "-o", data).returncode == 0
+    assert run_nncli("fit", data, "-o", model, "--epochs", "2", "-q").returncode == 0
+    r = run_nncli("eval", model, data, env={"COLUMNS": "20"})
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert not re.search(r"\d…", err), err
+    # The macro average's row, support included: Console.print crops at the window's edge unless told not to.
+    assert re.search(r"^\S+ +0\.\d{3} +0\.\d{3} +0\.\d{3} +300$", err, re.M), err
