@@ -196,6 +196,7 @@ def not_a_model_zip(_: bytes) -> bytes:
     return buf.getvalue()
 
 
+NO_FLOAT64_HINT = r"\nhint: features must be finite numbers$"
 LONG_NUMBER = "1" * 200_000 + "x"
 HOSTILE_NAME = "\udcffbad\x1b[31m.csv"  # the byte 0xff (not UTF-8) and an escape sequence
 BIG_ROWS = 250_000
@@ -220,13 +221,21 @@ CASES = [
     fit_ok("NA-token-imputed", with_row("NA,1,x", 2)),
     fit_err("nan-token-refused", with_row("1,NaN,x", 5), r"data\.csv:6:2 \(column 'b'\): missing value",
             "--missing", "error"),
-    fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"),
+    # The float64 hint only where float64 would hold the value: not for inf or 1e309, nor with --dtype float64.
+    fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"
+            + NO_FLOAT64_HINT),
+    fit_err("inf-token-float64", with_row("inf,1,x", 2),
+            r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float64" + NO_FLOAT64_HINT, "--dtype", "float64"),
     fit_err("minus-inf-token", with_row("1,-Infinity,x", 6),
             r"data\.csv:7:2 \(column 'b'\): value '-Infinity' is not a finite"),
-    fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"),
+    fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"
+            + NO_FLOAT64_HINT),
+    fit_err("1e309-float64", with_row("1e309,1,x", 1),
+            r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float64" + NO_FLOAT64_HINT,
+            "--dtype", "float64"),
     fit_err("float32-overflow", with_row("1,3.5e38,x", 4),
-            r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32"),
-    fit_ok("float32-overflow-fits-float64", with_row("1,3.5e38,x", 4), "--dtype", "float64"),
+            r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32\n"
+            r"hint: features must be finite numbers \(try --dtype float64 for huge values\)$"),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
     fit_err("underscore-digits", with_row("1_000,1,x", 2),
