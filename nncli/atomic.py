@@ -26,14 +26,10 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
     renaming (as root that would swap the device for a plain file), so it is
     written in place.
     """
-    target = os.path.realpath(path)
-    try:
-        special = not stat.S_ISREG(os.stat(target).st_mode)
-    except OSError:
-        special = False  # a new file
-    if special:
+    if is_special(path):
         _write_in_place(path, write)
         return
+    target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
@@ -65,6 +61,19 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def is_special(path: str) -> bool:
+    """Whether `path` exists and is not a regular file (a device, a FIFO), so is written in place.
+
+    Decided by os.stat on the path as given, which follows links the way opening it does:
+    `/dev/stdout` leads to the pipe on descriptor 1, while os.path.realpath gives
+    `/proc/PID/fd/pipe:[N]`, which names nothing.
+    """
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False  # a new file
 
 
 def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:

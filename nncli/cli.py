@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import stat
 import sys
 import warnings
 from enum import Enum
@@ -252,14 +253,18 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
 
     Checked early so that a long `fit` does not end in a failed save.
     """
-    target = os.path.realpath(output)
-    if not output or os.path.isdir(target):
+    try:  # os.stat follows links as opening does: /dev/stdout leads to the pipe or terminal on descriptor 1
+        mode: int | None = os.stat(output).st_mode
+    except (OSError, ValueError):
+        mode = None  # a new file
+    if not output or (mode is not None and stat.S_ISDIR(mode)):
         raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
                          "not a file path")
-    if os.path.exists(target) and not os.path.isfile(target):  # a device or FIFO is written in place
-        writable = os.access(target, os.W_OK)
-    else:
-        writable = os.path.isdir(os.path.dirname(target)) and os.access(os.path.dirname(target), os.W_OK)
+    if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
+        writable = os.access(output, os.W_OK)
+    else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
+        directory = os.path.dirname(os.path.realpath(output))
+        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
     if not writable:
         raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:

@@ -711,6 +711,26 @@ def test_a_column_that_turns_to_text_keeps_its_numbers_as_written(tmp_path):
     assert col.n_numeric == 3 and col.first_text == (6, "A1")
 
 
+@pytest.mark.parametrize("args", [PREDICT, FIT[:2] + FIT[4:], ("gen-data", "-n", "5")], ids=["predict", "fit", "gen-data"])
+def test_o_dev_stdout_writes_into_a_pipe(tmp_path, models, args):
+    """`-o /dev/stdout | ...` writes into the pipe, although its realpath (/proc/PID/fd/pipe:[N]) names nothing."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = subprocess.run([sys.executable, "-m", "nncli", *args, "-o", "/dev/stdout"], cwd=tmp_path, env=nncli_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary file, nothing else written
+    if args[0] == "fit":
+        (tmp_path / "piped.npz").write_bytes(r.stdout)
+        assert load_model(str(tmp_path / "piped.npz")).pre.names == ["a", "b"]
+    else:  # the same bytes as written to a file
+        assert subprocess.run([sys.executable, "-m", "nncli", *args, "-o", "file.csv"], cwd=tmp_path,
+                              env=nncli_env(), timeout=120).returncode == 0
+        assert r.stdout == (tmp_path / "file.csv").read_bytes() and r.stdout.count(b"\n") > 1
+
+
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     fifo = tmp_path / "rows.csv"
