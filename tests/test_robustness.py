@@ -615,12 +615,18 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     (">&-", FIT, 0, ""),  # fit prints no data: nothing is lost
     ("2>&-", FIT[:-1], 0, None),  # no -q: its report goes nowhere, as asked, and the model is saved
     ("<&-", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
-], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict"])
+    # Open the wrong way round counts as closed: started with `2>&-`, a launcher shell script (pyenv's
+    # shims) leaves itself open read-only on descriptor 2.
+    ("2<data.csv", FIT[:-1], 0, None),
+    ("1<data.csv", PREDICT, 1, "cannot write the output: standard output is closed"),
+    ("0>in.txt", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
+], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict", "stderr-read-only-fit",
+        "stdout-read-only-predict", "stdin-write-only-predict"])
 def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
     err = tmp_path / "err.txt"
-    shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if closed != "2>&-" else "")
+    shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if not closed.startswith("2") else "")
     r = subprocess.run(["sh", "-c", shell, sys.executable, *args], cwd=tmp_path, env=nncli_env(), timeout=120)
     assert r.returncode == code
     if said is not None:
