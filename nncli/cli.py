@@ -27,7 +27,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from nncli import __version__
+from nncli import __version__, std_streams
 from nncli.errors import NncliError, UsageError, shorten
 
 app = typer.Typer(
@@ -251,6 +251,9 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
 def check_output(output: str, *inputs: Optional[str]) -> None:
     """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
 
+    A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
+    `/dev/stdout` with stdout closed is refused (it leads to the /dev/null that took its place).
+
     Checked early so that a long `fit` does not end in a failed save.
     """
     try:  # os.stat follows links as opening does: /dev/stdout leads to the pipe or terminal on descriptor 1
@@ -260,6 +263,9 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     if not output or (mode is not None and stat.S_ISDIR(mode)):
         raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
                          "not a file path")
+    closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
+    if closed:
+        raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
     if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in

@@ -620,8 +620,14 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     ("2<data.csv", FIT[:-1], 0, None),
     ("1<data.csv", PREDICT, 1, "cannot write the output: standard output is closed"),
     ("0>in.txt", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
+    # Its descriptor now holds /dev/null: writing to /dev/stdout would lose the output without a word.
+    (">&-", PREDICT + ("-o", "/dev/stdout"), 2, "cannot write '/dev/stdout': standard output is closed"),
+    (">&-", FIT[:3] + ("/dev/fd/1",) + FIT[4:], 2, "cannot write '/dev/fd/1': standard output is closed"),
+    (">&-", ("gen-data", "-o", "/proc/self/fd/1"), 2, "cannot write '/proc/self/fd/1': standard output is closed"),
+    (">&-", PREDICT + ("-o", "/dev/null"), 0, ""),  # while /dev/null itself is fine
 ], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict", "stderr-read-only-fit",
-        "stdout-read-only-predict", "stdin-write-only-predict"])
+        "stdout-read-only-predict", "stdin-write-only-predict", "stdout-predict-o-dev-stdout",
+        "stdout-fit-o-dev-fd-1", "stdout-gen-data-o-proc-self-fd-1", "stdout-predict-o-dev-null"])
 def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
@@ -631,8 +637,9 @@ def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, a
     assert r.returncode == code
     if said is not None:
         assert err.read_text() == (f"nncli: error: {said}\n" if said else "")
-    if args[0] == "fit":
+    if args[0] == "fit" and code == 0:
         load_model(str(tmp_path / "out.npz"))
+    assert {p.name for p in tmp_path.iterdir()} <= {"data.csv", "err.txt", "in.txt", "model.npz", "out.npz"}
 
 
 @pytest.mark.parametrize("value", ["999", "0", "two"])
