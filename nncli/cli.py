@@ -290,7 +290,10 @@ def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
 
 
 class StopFlag:
-    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143."""
+    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143.
+
+    A signal ignored when the process started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
+    """
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -306,7 +309,8 @@ class StopFlag:
 
     def __enter__(self) -> "StopFlag":
         for s in (signal.SIGINT, signal.SIGTERM):
-            self._old[s] = signal.signal(s, self._handle)
+            if signal.getsignal(s) is not signal.SIG_IGN:  # ignored when started (a background job): stays so
+                self._old[s] = signal.signal(s, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -851,18 +851,24 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
     assert err == b"nncli: error: " + said + b"\n"
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
-    (tmp_path / "m.npz").write_bytes(models["cls"])
-    old = sha256(tmp_path / "m.npz")
-    (tmp_path / "d.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{'xy'[i % 2]}\n" for i in range(400)))
+def start_long_fit(directory: Path, **kw) -> tuple[subprocess.Popen, bytes]:
+    """Start a `fit` of 10 million epochs on d.csv into m.npz; return once it is training, with its stderr so far."""
+    (directory / "d.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{'xy'[i % 2]}\n" for i in range(400)))
     p = start("fit", "d.csv", "-o", "m.npz", "--epochs", "10000000", "--patience", "0", "--hidden", "4",
-              "--progress", "plain", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              "--progress", "plain", cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     seen = b""
     for line in p.stderr:  # wait, without sleeping, until training is under way
         seen += line
         if line.startswith(b"epoch="):
             break
+    return p, seen
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
+    (tmp_path / "m.npz").write_bytes(models["cls"])
+    old = sha256(tmp_path / "m.npz")
+    p, seen = start_long_fit(tmp_path)
     p.send_signal(signum)
     out, rest = p.communicate(timeout=60)
     err = (seen + rest).decode()
@@ -875,3 +881,22 @@ def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, sig
     assert 1 <= model.info["epochs_run"] < 10_000_000
     assert model.info["stopped"] and model.pre.names == ["a", "b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
+
+
+@pytest.mark.parametrize("ignored, other, code", [(signal.SIGINT, signal.SIGTERM, 143),
+                                                  (signal.SIGTERM, signal.SIGINT, 130)], ids=["SIGINT", "SIGTERM"])
+def test_fit_keeps_a_signal_ignored_since_it_started(tmp_path, ignored, other, code):
+    """`nncli fit ... &` in a script starts with SIGINT ignored: fit must not stop for it.
+
+    The ignored signal is sent while fit trains, then the other one: fit stops for that one, as
+    for a first signal (exit code and notice), and saves. Had it heeded the ignored one, the
+    other would come second (stop at once, nothing saved) or find the process gone (130 vs 143).
+    """
+    p, seen = start_long_fit(tmp_path, preexec_fn=lambda: signal.signal(ignored, signal.SIG_IGN))
+    p.send_signal(ignored)
+    p.send_signal(other)
+    out, rest = p.communicate(timeout=60)
+    err = (seen + rest).decode()
+    assert p.returncode == code, err
+    assert "nncli: interrupted: saved the weights so far to 'm.npz'" in err and "error" not in err
+    assert load_model(str(tmp_path / "m.npz")).info["stopped"]
