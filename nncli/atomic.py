@@ -13,7 +13,8 @@ from typing import IO, Callable
 from nncli.errors import NncliError, shorten
 
 
-def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
+                 before_commit: Callable[[], None] | None = None) -> None:
     """Call `write(f)` on a temporary file in path's directory, then rename it over `path`.
 
     The temporary file is flushed and fsynced before the rename (so a crash
@@ -25,9 +26,14 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
     regular file (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by
     renaming (as root that would swap the device for a plain file), so it is
     written in place.
+
+    `before_commit()`, if given, is called just before the rename (for a device, once
+    all is written): from then on the new content is the path's, whatever is raised.
     """
     if is_special(path):
         _write_in_place(path, write)
+        if before_commit is not None:
+            before_commit()
         return
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
@@ -43,6 +49,8 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        if before_commit is not None:
+            before_commit()
         os.replace(tmp, target)
     except BaseException as e:
         try:

@@ -292,20 +292,28 @@ def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
 class StopFlag:
     """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143.
 
-    A signal ignored when the process started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
+    A second signal stops at once, without saving, until `committing()` is called just before
+    the new model is renamed into place; from then on the model is saved, and signals change
+    nothing (the notice and the exit code tell of the first). A signal ignored when the process
+    started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self._committed = False
         self._old = {}
 
     def __call__(self) -> bool:
         return self.signum is not None
 
+    def committing(self) -> None:
+        self._committed = True
+
     def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:  # a second signal: stop now, without saving
+        if self.signum is None:
+            self.signum = signum
+        elif not self._committed:  # a second signal: stop now, without saving
             raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
-        self.signum = signum
 
     def __enter__(self) -> "StopFlag":
         for s in (signal.SIGINT, signal.SIGTERM):
@@ -454,7 +462,7 @@ def fit(
             raise stopped
         from nncli.model_file import save_model
 
-        save_model(trained, output)
+        save_model(trained, output, before_commit=stop.committing)
         if plot is not None:
             render.write_plot(plot, trained)
         if mode != "none":

@@ -37,7 +37,7 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli
+from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli, write_csv
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -849,6 +849,47 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
     _, err = p.communicate(timeout=60)
     assert p.returncode == code
     assert err == b"nncli: error: " + said + b"\n"
+
+
+def once_then(signum: int, call: Callable) -> Callable:
+    """`call`, then (the first time only) the signal `signum` to this process, as if it came just then."""
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        result = call(*args, **kwargs)
+        if not calls:
+            calls.append(1)
+            signal.raise_signal(signum)
+        return result
+    return wrapped
+
+
+@pytest.mark.parametrize("second_after", ["write", "rename", "report"])
+def test_a_second_signal_stops_without_saving_only_until_the_model_is_renamed_into_place(
+        tmp_path, monkeypatch, cli, second_after):
+    """Ctrl-C, then Ctrl-C again during the save: written but not yet renamed, nothing is saved (the
+    old model stays); once renamed into place, the model is saved, and the notice says so."""
+    from nncli import render
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "d.csv", ["a", "b", "label"], [(i % 7, i % 3, "xy"[i % 2]) for i in range(40)])
+    (tmp_path / "m.npz").write_bytes(b"the old model")
+    monkeypatch.setattr(render, "run_training", once_then(signal.SIGINT, render.run_training))  # the first
+    if second_after == "write":  # the temporary file's fsync, just before the rename
+        monkeypatch.setattr(os, "fsync", once_then(signal.SIGINT, os.fsync))
+    elif second_after == "rename":
+        monkeypatch.setattr(os, "replace", once_then(signal.SIGINT, os.replace))
+    else:  # the summary paragraph, before the notice
+        monkeypatch.setattr(render, "finish_training", once_then(signal.SIGINT, render.finish_training))
+    r = cli("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "--hidden", "3", "--progress", "plain")
+    assert r.exit_code == 130
+    if second_after == "write":
+        assert r.stderr.endswith("\nnncli: error: interrupted\n"), r.stderr
+        assert (tmp_path / "m.npz").read_bytes() == b"the old model"
+    else:
+        assert r.stderr.endswith("\nnncli: interrupted: saved the best weights so far to 'm.npz'\n"), r.stderr
+        assert load_model("m.npz").info["epochs_run"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
 
 
 def start_long_fit(directory: Path, **kw) -> tuple[subprocess.Popen, bytes]:
