@@ -13,7 +13,8 @@ from typing import IO, Callable
 from nncli.errors import NncliError, shorten
 
 
-def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
+                 before_commit: Callable[[], None] | None = None) -> None:
     """Call `write(f)` on a temporary file in path's directory, then rename it over `path`.
 
     The temporary file is flushed and fsynced before the rename (so a crash
@@ -25,15 +26,16 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
     regular file (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by
     renaming (as root that would swap the device for a plain file), so it is
     written in place.
+
+    `before_commit()`, if given, is called just before the rename (for a device, once
+    all is written): from then on the new content is the path's, whatever is raised.
     """
-    target = os.path.realpath(path)
-    try:
-        special = not stat.S_ISREG(os.stat(target).st_mode)
-    except OSError:
-        special = False  # a new file
-    if special:
+    if is_special(path):
         _write_in_place(path, write)
+        if before_commit is not None:
+            before_commit()
         return
+    target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
@@ -47,6 +49,8 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        if before_commit is not None:
+            before_commit()
         os.replace(tmp, target)
     except BaseException as e:
         try:
@@ -65,6 +69,19 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def is_special(path: str) -> bool:
+    """Whether `path` exists and is not a regular file (a device, a FIFO), so is written in place.
+
+    Decided by os.stat on the path as given, which follows links the way opening it does:
+    `/dev/stdout` leads to the pipe on descriptor 1, while os.path.realpath gives
+    `/proc/PID/fd/pipe:[N]`, which names nothing.
+    """
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False  # a new file
 
 
 def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:

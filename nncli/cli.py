@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import stat
 import sys
 import warnings
 from enum import Enum
@@ -26,7 +27,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from nncli import __version__
+from nncli import __version__, std_streams
 from nncli.errors import NncliError, UsageError, printable, shorten
 
 app = typer.Typer(
@@ -254,16 +255,26 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
 def check_output(output: str, *inputs: Optional[str]) -> None:
     """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
 
+    A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
+    `/dev/stdout` with stdout closed is refused (it leads to the /dev/null that took its place).
+
     Checked early so that a long `fit` does not end in a failed save.
     """
-    target = os.path.realpath(output)
-    if not output or os.path.isdir(target):
+    try:  # os.stat follows links as opening does: /dev/stdout leads to the pipe or terminal on descriptor 1
+        mode: int | None = os.stat(output).st_mode
+    except (OSError, ValueError):
+        mode = None  # a new file
+    if not output or (mode is not None and stat.S_ISDIR(mode)):
         raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
                          "not a file path")
-    if os.path.exists(target) and not os.path.isfile(target):  # a device or FIFO is written in place
-        writable = os.access(target, os.W_OK)
-    else:
-        writable = os.path.isdir(os.path.dirname(target)) and os.access(os.path.dirname(target), os.W_OK)
+    closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
+    if closed:
+        raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
+    if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
+        writable = os.access(output, os.W_OK)
+    else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
+        directory = os.path.dirname(os.path.realpath(output))
+        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
     if not writable:
         raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:
@@ -283,23 +294,35 @@ def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
 
 
 class StopFlag:
-    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143."""
+    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143.
+
+    A second signal stops at once, without saving, until `committing()` is called just before
+    the new model is renamed into place; from then on the model is saved, and signals change
+    nothing (the notice and the exit code tell of the first). A signal ignored when the process
+    started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
+    """
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self._committed = False
         self._old = {}
 
     def __call__(self) -> bool:
         return self.signum is not None
 
+    def committing(self) -> None:
+        self._committed = True
+
     def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:  # a second signal: stop now, without saving
+        if self.signum is None:
+            self.signum = signum
+        elif not self._committed:  # a second signal: stop now, without saving
             raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
-        self.signum = signum
 
     def __enter__(self) -> "StopFlag":
         for s in (signal.SIGINT, signal.SIGTERM):
-            self._old[s] = signal.signal(s, self._handle)
+            if signal.getsignal(s) is not signal.SIG_IGN:  # ignored when started (a background job): stays so
+                self._old[s] = signal.signal(s, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -445,7 +468,7 @@ def fit(
             raise stopped
         from nncli.model_file import save_model
 
-        save_model(trained, output)
+        save_model(trained, output, before_commit=stop.committing)
         if plot is not None:
             render.write_plot(plot, trained)
         if mode != "none":

@@ -25,6 +25,7 @@ import csv
 import gzip
 import io
 import itertools
+import math
 from operator import methodcaller
 import os
 import re
@@ -602,12 +603,13 @@ class TableReader:
     def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
         s = cell.strip()
         j = self._idx[name] + 1
-        if cell_number(s) is not None:
-            return DataError(
-                f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
-                file=self.name, line=line, column=j, column_name=name,
-                hint="features must be finite numbers (try --dtype float64 for huge values)",
-            )
+        number = cell_number(s)
+        if number is not None:
+            hint = "features must be finite numbers"
+            if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)
+                hint += " (try --dtype float64 for huge values)"
+            return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
+                             file=self.name, line=line, column=j, column_name=name, hint=hint)
         hint = separator_hint(s) or "features must be numbers; empty and NA cells count as missing"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)

@@ -55,7 +55,7 @@ import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -143,10 +143,10 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"cannot store {type(o).__name__} in model metadata")
 
 
-def save_model(model: Model, path: str) -> None:
-    """Save atomically to `path` (see the module docstring for the format)."""
+def save_model(model: Model, path: str, *, before_commit: Callable[[], None] | None = None) -> None:
+    """Save atomically to `path` (see the module docstring for the format); `before_commit` as in atomic_write."""
     arrays = model_arrays(model)
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    atomic_write(path, lambda f: np.savez(f, **arrays), before_commit=before_commit)
 
 
 # -- load --------------------------------------------------------------------------------

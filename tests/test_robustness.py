@@ -37,7 +37,7 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli
+from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli, write_csv
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -196,6 +196,7 @@ def not_a_model_zip(_: bytes) -> bytes:
     return buf.getvalue()
 
 
+NO_FLOAT64_HINT = r"\nhint: features must be finite numbers$"
 LONG_NUMBER = "1" * 200_000 + "x"
 HOSTILE_NAME = "\udcffbad\x1b[31m.csv"  # the byte 0xff (not UTF-8) and an escape sequence
 BIG_ROWS = 250_000
@@ -220,13 +221,21 @@ CASES = [
     fit_ok("NA-token-imputed", with_row("NA,1,x", 2)),
     fit_err("nan-token-refused", with_row("1,NaN,x", 5), r"data\.csv:6:2 \(column 'b'\): missing value",
             "--missing", "error"),
-    fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"),
+    # The float64 hint only where float64 would hold the value: not for inf or 1e309, nor with --dtype float64.
+    fit_err("inf-token", with_row("inf,1,x", 2), r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float32"
+            + NO_FLOAT64_HINT),
+    fit_err("inf-token-float64", with_row("inf,1,x", 2),
+            r"data\.csv:3:1 \(column 'a'\): value 'inf' is not a finite float64" + NO_FLOAT64_HINT, "--dtype", "float64"),
     fit_err("minus-inf-token", with_row("1,-Infinity,x", 6),
             r"data\.csv:7:2 \(column 'b'\): value '-Infinity' is not a finite"),
-    fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"),
+    fit_err("1e309", with_row("1e309,1,x", 1), r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float32"
+            + NO_FLOAT64_HINT),
+    fit_err("1e309-float64", with_row("1e309,1,x", 1),
+            r"data\.csv:2:1 \(column 'a'\): value '1e309' is not a finite float64" + NO_FLOAT64_HINT,
+            "--dtype", "float64"),
     fit_err("float32-overflow", with_row("1,3.5e38,x", 4),
-            r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32"),
-    fit_ok("float32-overflow-fits-float64", with_row("1,3.5e38,x", 4), "--dtype", "float64"),
+            r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32\n"
+            r"hint: features must be finite numbers \(try --dtype float64 for huge values\)$"),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
     fit_err("underscore-digits", with_row("1_000,1,x", 2),
@@ -626,18 +635,31 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     (">&-", FIT, 0, ""),  # fit prints no data: nothing is lost
     ("2>&-", FIT[:-1], 0, None),  # no -q: its report goes nowhere, as asked, and the model is saved
     ("<&-", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
-], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict"])
+    # Open the wrong way round counts as closed: started with `2>&-`, a launcher shell script (pyenv's
+    # shims) leaves itself open read-only on descriptor 2.
+    ("2<data.csv", FIT[:-1], 0, None),
+    ("1<data.csv", PREDICT, 1, "cannot write the output: standard output is closed"),
+    ("0>in.txt", ("predict", "model.npz"), 1, "cannot read <stdin>: standard input is closed"),
+    # Its descriptor now holds /dev/null: writing to /dev/stdout would lose the output without a word.
+    (">&-", PREDICT + ("-o", "/dev/stdout"), 2, "cannot write '/dev/stdout': standard output is closed"),
+    (">&-", FIT[:3] + ("/dev/fd/1",) + FIT[4:], 2, "cannot write '/dev/fd/1': standard output is closed"),
+    (">&-", ("gen-data", "-o", "/proc/self/fd/1"), 2, "cannot write '/proc/self/fd/1': standard output is closed"),
+    (">&-", PREDICT + ("-o", "/dev/null"), 0, ""),  # while /dev/null itself is fine
+], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict", "stderr-read-only-fit",
+        "stdout-read-only-predict", "stdin-write-only-predict", "stdout-predict-o-dev-stdout",
+        "stdout-fit-o-dev-fd-1", "stdout-gen-data-o-proc-self-fd-1", "stdout-predict-o-dev-null"])
 def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
     err = tmp_path / "err.txt"
-    shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if closed != "2>&-" else "")
+    shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if not closed.startswith("2") else "")
     r = subprocess.run(["sh", "-c", shell, sys.executable, *args], cwd=tmp_path, env=nncli_env(), timeout=120)
     assert r.returncode == code
     if said is not None:
         assert err.read_text() == (f"nncli: error: {said}\n" if said else "")
-    if args[0] == "fit":
+    if args[0] == "fit" and code == 0:
         load_model(str(tmp_path / "out.npz"))
+    assert {p.name for p in tmp_path.iterdir()} <= {"data.csv", "err.txt", "in.txt", "model.npz", "out.npz"}
 
 
 @pytest.mark.parametrize("value", ["999", "0", "two"])
@@ -720,6 +742,26 @@ def test_a_column_that_turns_to_text_keeps_its_numbers_as_written(tmp_path):
         col = reader.read().columns["code"]
     assert col.is_text and col.values.tolist() == rows
     assert col.n_numeric == 3 and col.first_text == (6, "A1")
+
+
+@pytest.mark.parametrize("args", [PREDICT, FIT[:2] + FIT[4:], ("gen-data", "-n", "5")], ids=["predict", "fit", "gen-data"])
+def test_o_dev_stdout_writes_into_a_pipe(tmp_path, models, args):
+    """`-o /dev/stdout | ...` writes into the pipe, although its realpath (/proc/PID/fd/pipe:[N]) names nothing."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = subprocess.run([sys.executable, "-m", "nncli", *args, "-o", "/dev/stdout"], cwd=tmp_path, env=nncli_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary file, nothing else written
+    if args[0] == "fit":
+        (tmp_path / "piped.npz").write_bytes(r.stdout)
+        assert load_model(str(tmp_path / "piped.npz")).pre.names == ["a", "b"]
+    else:  # the same bytes as written to a file
+        assert subprocess.run([sys.executable, "-m", "nncli", *args, "-o", "file.csv"], cwd=tmp_path,
+                              env=nncli_env(), timeout=120).returncode == 0
+        assert r.stdout == (tmp_path / "file.csv").read_bytes() and r.stdout.count(b"\n") > 1
 
 
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
@@ -829,18 +871,65 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
     assert err == b"nncli: error: " + said + b"\n"
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
-    (tmp_path / "m.npz").write_bytes(models["cls"])
-    old = sha256(tmp_path / "m.npz")
-    (tmp_path / "d.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{'xy'[i % 2]}\n" for i in range(400)))
+def once_then(signum: int, call: Callable) -> Callable:
+    """`call`, then (the first time only) the signal `signum` to this process, as if it came just then."""
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        result = call(*args, **kwargs)
+        if not calls:
+            calls.append(1)
+            signal.raise_signal(signum)
+        return result
+    return wrapped
+
+
+@pytest.mark.parametrize("second_after", ["write", "rename", "report"])
+def test_a_second_signal_stops_without_saving_only_until_the_model_is_renamed_into_place(
+        tmp_path, monkeypatch, cli, second_after):
+    """Ctrl-C, then Ctrl-C again during the save: written but not yet renamed, nothing is saved (the
+    old model stays); once renamed into place, the model is saved, and the notice says so."""
+    from nncli import render
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "d.csv", ["a", "b", "label"], [(i % 7, i % 3, "xy"[i % 2]) for i in range(40)])
+    (tmp_path / "m.npz").write_bytes(b"the old model")
+    monkeypatch.setattr(render, "run_training", once_then(signal.SIGINT, render.run_training))  # the first
+    if second_after == "write":  # the temporary file's fsync, just before the rename
+        monkeypatch.setattr(os, "fsync", once_then(signal.SIGINT, os.fsync))
+    elif second_after == "rename":
+        monkeypatch.setattr(os, "replace", once_then(signal.SIGINT, os.replace))
+    else:  # the summary paragraph, before the notice
+        monkeypatch.setattr(render, "finish_training", once_then(signal.SIGINT, render.finish_training))
+    r = cli("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "--hidden", "3", "--progress", "plain")
+    assert r.exit_code == 130
+    if second_after == "write":
+        assert r.stderr.endswith("\nnncli: error: interrupted\n"), r.stderr
+        assert (tmp_path / "m.npz").read_bytes() == b"the old model"
+    else:
+        assert r.stderr.endswith("\nnncli: interrupted: saved the best weights so far to 'm.npz'\n"), r.stderr
+        assert load_model("m.npz").info["epochs_run"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
+
+
+def start_long_fit(directory: Path, **kw) -> tuple[subprocess.Popen, bytes]:
+    """Start a `fit` of 10 million epochs on d.csv into m.npz; return once it is training, with its stderr so far."""
+    (directory / "d.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{'xy'[i % 2]}\n" for i in range(400)))
     p = start("fit", "d.csv", "-o", "m.npz", "--epochs", "10000000", "--patience", "0", "--hidden", "4",
-              "--progress", "plain", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              "--progress", "plain", cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     seen = b""
     for line in p.stderr:  # wait, without sleeping, until training is under way
         seen += line
         if line.startswith(b"epoch="):
             break
+    return p, seen
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
+    (tmp_path / "m.npz").write_bytes(models["cls"])
+    old = sha256(tmp_path / "m.npz")
+    p, seen = start_long_fit(tmp_path)
     p.send_signal(signum)
     out, rest = p.communicate(timeout=60)
     err = (seen + rest).decode()
@@ -853,3 +942,22 @@ def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, sig
     assert 1 <= model.info["epochs_run"] < 10_000_000
     assert model.info["stopped"] and model.pre.names == ["a", "b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
+
+
+@pytest.mark.parametrize("ignored, other, code", [(signal.SIGINT, signal.SIGTERM, 143),
+                                                  (signal.SIGTERM, signal.SIGINT, 130)], ids=["SIGINT", "SIGTERM"])
+def test_fit_keeps_a_signal_ignored_since_it_started(tmp_path, ignored, other, code):
+    """`nncli fit ... &` in a script starts with SIGINT ignored: fit must not stop for it.
+
+    The ignored signal is sent while fit trains, then the other one: fit stops for that one, as
+    for a first signal (exit code and notice), and saves. Had it heeded the ignored one, the
+    other would come second (stop at once, nothing saved) or find the process gone (130 vs 143).
+    """
+    p, seen = start_long_fit(tmp_path, preexec_fn=lambda: signal.signal(ignored, signal.SIG_IGN))
+    p.send_signal(ignored)
+    p.send_signal(other)
+    out, rest = p.communicate(timeout=60)
+    err = (seen + rest).decode()
+    assert p.returncode == code, err
+    assert "nncli: interrupted: saved the weights so far to 'm.npz'" in err and "error" not in err
+    assert load_model(str(tmp_path / "m.npz")).info["stopped"]
