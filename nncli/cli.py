@@ -474,7 +474,7 @@ def fit(
         if mode != "none":
             render.finish_training(trained, output, mode)
         if json_out:
-            print(json.dumps({"model": output, **trained.info}, default=str))
+            print(json.dumps({"model": output, "task": trained.task, **trained.info}, default=str))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"interrupted: saved {which} to {shorten(output)}")

@@ -149,7 +149,7 @@ def test_json_summary_is_the_only_stdout(tmp_path):
     assert r.returncode == 0, r.stderr
     assert b"\x1b" not in r.stderr
     summary = json.loads(r.stdout)  # exactly one JSON document
-    assert summary["epochs_run"] == 3 and summary["model"].endswith("m.npz")
+    assert summary["epochs_run"] == 3 and summary["model"].endswith("m.npz") and summary["task"] == "classification"
 
 
 @pytest.mark.parametrize("flag", [["--progress", "none"], ["--quiet"]])
