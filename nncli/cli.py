@@ -18,7 +18,6 @@ import json
 import math
 import os
 import signal
-import stat
 import sys
 import warnings
 from enum import Enum
@@ -27,8 +26,10 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from nncli import __version__, std_streams
+from nncli import __version__
 from nncli.errors import NncliError, UsageError, printable, shorten
+from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_seed, parse_hidden,
+                           set_threads, split_list)
 
 app = typer.Typer(
     add_completion=False,
@@ -183,116 +184,6 @@ DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": 
             "patience": 20}
 
 
-# -- helpers ---------------------------------------------------------------------------------------
-def set_threads(threads: Optional[int]) -> int:
-    """Resolve --threads (or $NNCLI_THREADS) and keep BLAS to one thread; returns the count.
-
-    nncli splits its networks' work over threads itself (`nncli.core.team`): on
-    these small matrices that runs faster than BLAS threads, and a waiting
-    thread sleeps instead of spinning. Effective only before NumPy is imported
-    (as from the command line).
-    """
-    if threads is None:
-        env = os.environ.get("NNCLI_THREADS", "").strip()
-        if env and not (env.isdigit() and 1 <= int(env) <= 256):
-            raise UsageError(f"NNCLI_THREADS must be a whole number from 1 to 256, not {shorten(env)}")
-        threads = int(env) if env else 1
-    if threads < 1 or threads > 256:
-        raise UsageError(f"--threads must be between 1 and 256, not {threads}")
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    return threads
-
-
-def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = tuple(s.strip() for s in value.split(","))
-    if not all(items):
-        raise UsageError(f"{option} {shorten(value)}: empty name in the list")
-    seen: set[str] = set()
-    for c in items:
-        if c in seen:
-            raise UsageError(f"{option} {shorten(value)}: {shorten(c, 40)} is listed twice")
-        seen.add(c)
-    return items
-
-
-def parse_hidden(value: str) -> tuple[int, ...]:
-    parts = value.split(",")
-    sizes = []
-    for p in parts:
-        p = p.strip()
-        if not p.isdigit() or int(p) < 1 or int(p) > 100_000:
-            raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to 100000, like 64,64")
-        sizes.append(int(p))
-    return tuple(sizes)
-
-
-def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
-    ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
-    if not ok:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise UsageError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}, not {value:g}")
-
-
-def check_seed(seed: int) -> None:
-    # Checked here, not with typer.Option(min=0): Typer's wording of that error changes between versions.
-    if seed < 0:
-        raise UsageError(f"--seed must be 0 or more, not {seed}")
-
-
-def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
-    if delimiter is None:
-        return None
-    d = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
-    if len(d) != 1 or d in '"\r\n' or d.isalnum():
-        raise UsageError(f"--delimiter {shorten(delimiter)}: use one character such as , ; | or \\t")
-    return d
-
-
-def check_output(output: str, *inputs: Optional[str]) -> None:
-    """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
-
-    A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
-    `/dev/stdout` with stdout closed is refused (it leads to the /dev/null that took its place).
-
-    Checked early so that a long `fit` does not end in a failed save.
-    """
-    try:  # os.stat follows links as opening does: /dev/stdout leads to the pipe or terminal on descriptor 1
-        mode: int | None = os.stat(output).st_mode
-    except (OSError, ValueError):
-        mode = None  # a new file
-    if not output or (mode is not None and stat.S_ISDIR(mode)):
-        raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
-                         "not a file path")
-    closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
-    if closed:
-        raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
-    if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
-        writable = os.access(output, os.W_OK)
-    else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
-        directory = os.path.dirname(os.path.realpath(output))
-        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
-    if not writable:
-        raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
-    for i in inputs:
-        if not i or i == "-":
-            continue
-        if os.path.realpath(i) == os.path.realpath(output) or (
-                os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
-            raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
-
-
-def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
-    """--plot FILE, or '-' for stdout (then not with --json, which wants stdout too)."""
-    if plot != "-":
-        check_output(plot, *inputs)
-    elif json_out:
-        raise UsageError("--plot - and --json both write to stdout; give --plot a file name")
-
-
 class StopFlag:
     """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143.
 
@@ -425,9 +316,11 @@ def fit(
     """
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
-        target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
-        hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs, batch_size, l2, lr_schedule,
-        lr_decay, lr_step, warmup, patience)
+        target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
+        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
+        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size, lr=lr,
+        momentum=momentum, nesterov=nesterov, epochs=epochs, l2=l2, lr_schedule=lr_schedule, lr_decay=lr_decay,
+        lr_step=lr_step, warmup=warmup, patience=patience)
     check_range("--val-split", val_split, 0, 1, hi_open=True)
     check_seed(seed)
     if val is not None and val_split:
@@ -481,10 +374,12 @@ def fit(
             raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
 
 
-def _training_options(target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
-                      task, model, hidden, activation, dropout, optimizer, lr, momentum, nesterov, epochs,
-                      batch_size, l2, lr_schedule, lr_decay, lr_step, warmup, patience):
-    """Check the options fit and lr-find share; build the option records (exit 2 on bad values)."""
+def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
+                      task, model, hidden, activation, dropout, optimizer, batch_size, lr=1e-3, momentum=None,
+                      nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant, lr_decay=None, lr_step=None,
+                      warmup=None, patience=0):
+    """Check the options fit and lr-find share; build the option records (exit 2 on bad values).
+    (lr-find gives only the data and model options: the training ones keep these defaults.)"""
     from nncli.core.training import TrainConfig
     from nncli.workflow import DataOptions, ModelOptions
 
@@ -567,9 +462,9 @@ def lr_find(
     """
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
-        target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype, task, model,
-        hidden, activation, dropout, optimizer, 1e-3, None, False, 1, batch_size, 0.0, LrSchedule.constant,
-        None, None, None, 0)
+        target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
+        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
+        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size)
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)

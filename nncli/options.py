@@ -1,0 +1,124 @@
+"""Checking option values before any work: plain functions that raise `UsageError` (exit 2).
+
+`cli.py` calls them first thing in each command, so that a bad value never costs a long `fit`.
+Standard library only (and `nncli.errors`, `nncli.std_streams`): never typer, rich or numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from typing import Optional
+
+from nncli import std_streams
+from nncli.errors import UsageError, shorten
+
+
+def set_threads(threads: Optional[int]) -> int:
+    """Resolve --threads (or $NNCLI_THREADS) and keep BLAS to one thread; returns the count.
+
+    nncli splits its networks' work over threads itself (`nncli.core.team`): on
+    these small matrices that runs faster than BLAS threads, and a waiting
+    thread sleeps instead of spinning. Effective only before NumPy is imported
+    (as from the command line).
+    """
+    if threads is None:
+        env = os.environ.get("NNCLI_THREADS", "").strip()
+        if env and not (env.isdigit() and 1 <= int(env) <= 256):
+            raise UsageError(f"NNCLI_THREADS must be a whole number from 1 to 256, not {shorten(env)}")
+        threads = int(env) if env else 1
+    if threads < 1 or threads > 256:
+        raise UsageError(f"--threads must be between 1 and 256, not {threads}")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    return threads
+
+
+def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = tuple(s.strip() for s in value.split(","))
+    if not all(items):
+        raise UsageError(f"{option} {shorten(value)}: empty name in the list")
+    seen: set[str] = set()
+    for c in items:
+        if c in seen:
+            raise UsageError(f"{option} {shorten(value)}: {shorten(c, 40)} is listed twice")
+        seen.add(c)
+    return items
+
+
+def parse_hidden(value: str) -> tuple[int, ...]:
+    parts = value.split(",")
+    sizes = []
+    for p in parts:
+        p = p.strip()
+        if not p.isdigit() or int(p) < 1 or int(p) > 100_000:
+            raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to 100000, like 64,64")
+        sizes.append(int(p))
+    return tuple(sizes)
+
+
+def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
+    ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        raise UsageError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}, not {value:g}")
+
+
+def check_seed(seed: int) -> None:
+    # Checked here, not with typer.Option(min=0): Typer's wording of that error changes between versions.
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, not {seed}")
+
+
+def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
+    if delimiter is None:
+        return None
+    d = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+    if len(d) != 1 or d in '"\r\n' or d.isalnum():
+        raise UsageError(f"--delimiter {shorten(delimiter)}: use one character such as , ; | or \\t")
+    return d
+
+
+def check_output(output: str, *inputs: Optional[str]) -> None:
+    """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
+
+    A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
+    `/dev/stdout` with stdout closed is refused (it leads to the /dev/null that took its place).
+
+    Checked early so that a long `fit` does not end in a failed save.
+    """
+    try:  # os.stat follows links as opening does: /dev/stdout leads to the pipe or terminal on descriptor 1
+        mode: int | None = os.stat(output).st_mode
+    except (OSError, ValueError):
+        mode = None  # a new file
+    if not output or (mode is not None and stat.S_ISDIR(mode)):
+        raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
+                         "not a file path")
+    closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
+    if closed:
+        raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
+    if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
+        writable = os.access(output, os.W_OK)
+    else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
+        directory = os.path.dirname(os.path.realpath(output))
+        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
+    if not writable:
+        raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
+    for i in inputs:
+        if not i or i == "-":
+            continue
+        if os.path.realpath(i) == os.path.realpath(output) or (
+                os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
+            raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
+
+
+def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
+    """--plot FILE, or '-' for stdout (then not with --json, which wants stdout too)."""
+    if plot != "-":
+        check_output(plot, *inputs)
+    elif json_out:
+        raise UsageError("--plot - and --json both write to stdout; give --plot a file name")
