@@ -154,11 +154,10 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 )
 
 
-def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray) -> None:
+def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str]) -> None:
     """A target of many different numbers with a few text cells is a typo, not a set of labels
     (it would become a classification into as many classes as there are numbers): an error at
     the first. Few distinct values stay labels, whatever they are."""
-    distinct = set(cells.tolist())
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
     text = {s for s in distinct if cell_number(s) is None}
@@ -249,9 +248,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                     hint=f"an id-like column? --ignore {c}; else raise --max-categories",
                 )
     if task == "auto" and len(targets) == 1:
-        task = infer_task(target_text[0])
+        distinct = set(target_text[0].tolist())
+        task = infer_task(target_text[0], distinct)
         if task == "classification":
-            _refuse_stray_target_text(table, targets[0], target_text[0])
+            _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
     target = fit_target(target_text, targets, task)
     codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
                                column=table.header.index(targets[0]) + 1) \

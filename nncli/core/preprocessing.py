@@ -213,9 +213,10 @@ def _as_numbers(values: np.ndarray) -> np.ndarray | None:
 # -- targets ------------------------------------------------------------------------------
 
 
-def infer_task(values: np.ndarray) -> str:
-    """"classification" for text labels or few (<= 20) distinct integers, else "regression"."""
-    distinct = set(values.tolist())
+def infer_task(values: np.ndarray, distinct: set[str] | None = None) -> str:
+    """"classification" for text labels or few (<= 20) distinct integers, else "regression".
+    (`distinct`: the set of values, if the caller has it already.)"""
+    distinct = set(values.tolist()) if distinct is None else distinct
     if len(distinct) <= MAX_CLASS_INTEGERS:  # then only the distinct labels need a look
         values = np.asarray(sorted(distinct))
     nums = _as_numbers(values)
