@@ -18,12 +18,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, fit_preprocessor,
                                       fit_target, infer_task, is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, separator_hint
 from nncli.errors import DataError, UsageError, shorten
 
@@ -302,7 +302,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
-    notices += _rounding_notices(pre, X.dtype, constant)
+    notices += _feature_notices(pre, X.dtype, constant)
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
@@ -314,7 +314,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                         digest.hexdigest(), list(opts.na_values), constant)
 
 
-def _rounding_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -> list[str]:
+def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -> list[str]:
     """A notice for each numeric feature that is the same on every row, or whose values float32
     rounds coarsely for their spread.
 
