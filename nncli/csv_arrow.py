@@ -20,7 +20,7 @@ import numpy as np
 
 from nncli.allocator import release_free_memory
 from nncli.core.preprocessing import cell_number
-from nncli.csv_io import BLOCK_BYTES_PER_COLUMN, Column, Table, TableReader
+from nncli.csv_io import Column, Table, TableReader
 
 # Below this size pyarrow's import costs more than it saves.
 ARROW_MIN_BYTES = 4 << 20
@@ -35,13 +35,6 @@ def _plain_bytes(data: bytearray) -> bool:
     """Whole lines that follow a line end, with no quote, NUL or non-ASCII byte (blank lines:
     see `read_with_arrow`)."""
     return not (b'"' in data or b"\0" in data or data[:1] == b"\n" or data[:2] == b"\r\n" or not data.isascii())
-
-
-def _arrow_block_bytes(n_columns: int) -> int:
-    """Arrow parses a slab in blocks of this size, on its threads, and hands out each column in
-    pieces, one per block. Each piece costs some Python: a wide file's blocks hold more
-    (20,000 columns: 6.3 -> 2.4 s to read 55 MB)."""
-    return max(1 << 20, min(ARROW_SLAB_BYTES // 2, BLOCK_BYTES_PER_COLUMN * n_columns))
 
 
 def _finite_number(cell: str) -> bool:
@@ -85,7 +78,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     # float32s ('1.0000000596046448': 1.0000001 against 1.0).
     number = pa.float64()
     options = dict(
-        read_options=pacsv.ReadOptions(column_names=reader.header, block_size=_arrow_block_bytes(len(reader.header))),
+        read_options=pacsv.ReadOptions(column_names=reader.header),
         parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
                                          ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(

@@ -161,8 +161,11 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
     text = {s for s in distinct if cell_number(s) is None}
-    if text and len(text) < len(distinct) / 2:
-        first = int(np.flatnonzero(np.isin(cells, list(text)))[0])
+    if not text or len(text) >= len(distinct) / 2:
+        return
+    is_text = np.isin(cells, list(text))
+    if 2 * int(is_text.sum()) < len(cells):  # (and most cells are numbers: 'yes', 'no' and 25 codes are labels)
+        first = int(np.flatnonzero(is_text)[0])
         raise DataError(f"expected a number, found {shorten(cells[first])} (the target is mostly numeric)",
                         file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
                         column_name=name,
@@ -190,7 +193,7 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
 
     Validation takes round(n * fraction) rows (halves up), at least one, and leaves at least
     one training row (of each class)."""
-    wanted = max(1, math.floor(n * fraction + 0.5))
+    wanted = max(1, math.floor(round(n * fraction, 9) + 0.5))  # (90 * 0.35 is 31.499999999999996)
     if labels is None:
         perm = rng.permutation(n)
         k = min(wanted, n - 1)
@@ -315,25 +318,29 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
 
 
 def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -> list[str]:
-    """A notice for each numeric feature that is the same on every row, or whose values float32
-    rounds coarsely for their spread.
+    """A notice for each feature that is the same on every row, and for each numeric one whose
+    values float32 rounds coarsely for their spread.
 
     float32 keeps ~7 significant digits: values near 1e6 that vary by ~1 are read in steps of
     0.0625. Above 1% of the spread, say so, and what keeps the digits. Values that vary less
-    than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant.
+    than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant: the file
+    is read in float32 and cannot tell, so a constant number other than 0 gets the hint.
     (constant: which encoded inputs are the same on every row.)
     """
     notices, k = [], 0
     float32 = dtype == np.float32
     for f in pre.features:
-        if f.kind == "numeric":
-            name, value = shorten(f.name, 40), pre.mean[k]
+        name = shorten(f.name, 40)
+        if f.kind == "categorical" and constant[k:k + f.width].all():
+            notices.append(f"{name} has the same value on every row ({shorten(f.categories[0], 30)}): "
+                           "it teaches nothing")
+        elif f.kind == "numeric":
+            value = pre.mean[k]
             step = float(np.spacing(np.float32(abs(value))))
             if constant[k]:
-                # (A step of 0.01 or more may have hidden differences: say 1e7 + 0.1 and 1e7 + 0.3.)
                 notices.append(f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
-                               + (f" (float32 reads values near it in steps of {step:.3g}: --dtype float64 keeps "
-                                  "finer differences)" if float32 and step >= 0.01 else ""))
+                               + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
+                                  "keeps them)" if float32 and value != 0 else ""))
             elif float32 and step > 0.01 * pre.scale[k]:
                 notices.append(f"float32 rounds {name} (values near {value:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
@@ -379,7 +386,10 @@ class Training:
                               sample_weight=d.sample_weight, should_stop=self.should_stop):
             for k in HISTORY_KEYS:
                 v = getattr(stats, k)
-                self.history[k].append(math.nan if v is None else float(v))
+                # An epoch cut short by Ctrl-C has no training loss or metric of its own (those of its
+                # first batches would pass for an epoch's in the charts); its validation figures are real.
+                cut = stats.partial and k in ("loss", "metric")
+                self.history[k].append(math.nan if v is None or cut else float(v))
             self.last = stats
             yield stats
 

@@ -40,7 +40,8 @@ def test_val_split_takes_the_fraction_of_the_whole_and_keeps_every_class_in_trai
         assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(labels)))
 
 
-@pytest.mark.parametrize("n, fraction, expected", [(25, 0.1, 3), (5, 0.5, 3), (45, 0.1, 5), (10, 0.2, 2)])
+@pytest.mark.parametrize("n, fraction, expected", [(25, 0.1, 3), (5, 0.5, 3), (45, 0.1, 5), (10, 0.2, 2),
+                                                    (90, 0.35, 32)])  # (90 * 0.35 is 31.499999999999996)
 def test_val_split_takes_as_many_rows_with_labels_or_without(n, fraction, expected):
     # The regression split rounded half to even (2 of 25 at 0.1) and the classes' half up (3)
     for labels in (None, np.arange(n) % 2):

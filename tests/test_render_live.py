@@ -14,6 +14,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
@@ -21,6 +22,7 @@ from rich.live_render import LiveRender
 
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
+from nncli.model_file import load_model
 from nncli.render_live import MAX_RATE, MAX_SHARE, History, Pacer, TrainingScreen
 
 MOONS = SAMPLES / "moons.csv"
@@ -342,6 +344,12 @@ def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
     assert [line.split()[0] for line in lines] == ["epoch=1", "epoch=2", "epoch=3"]
     assert all(re.match(r"epoch=\d loss=\S+ val_loss=\S+ acc=", line) for line in lines[:2])
     assert re.fullmatch(r"epoch=3 partial val_loss=\S+ val_acc=\S+ lr=0\.001", lines[2])
+    # Nor in the saved history, which `show` and --plot draw: no training loss for epoch 3
+    history = load_model(str(tmp_path / "m.npz")).history
+    assert np.isfinite(history["loss"][:2]).all() and np.isnan(history["loss"][2]) and np.isnan(history["metric"][2])
+    assert np.isfinite(history["val_loss"]).all() and len(history["val_loss"]) == 3
+    shown = cli("show", tmp_path / "m.npz", "--plot", tmp_path / "c.svg")
+    assert shown.exit_code == 0 and "<svg" in (tmp_path / "c.svg").read_text()
 
 
 def test_plain_lines_do_not_show_a_first_epoch_cut_short_as_finished(cli, monkeypatch, tmp_path):

@@ -151,11 +151,16 @@ def test_a_feature_that_is_the_same_on_every_row_gets_a_notice(tmp_path, cli):
     rows = [["x", "c", "y"]] + [[repr(1e7 + a), "3", str(int(a > 0.2))] for a in u.tolist()]
     path = write_rows(tmp_path / "d.csv", rows)
     err = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1").stderr
-    assert ("'x' has the same value on every row (1e+07): it teaches nothing (float32 reads values near it in "
-            "steps of 1: --dtype float64 keeps finer differences)") in err
-    assert "'c' has the same value on every row (3): it teaches nothing\n" in err  # (3 is 3: no hint)
+    hint = " (if its values differ beyond float32's 7 significant digits, --dtype float64 keeps them)"
+    assert "'x' has the same value on every row (1e+07): it teaches nothing" + hint in err
+    assert "'c' has the same value on every row (3): it teaches nothing" + hint in err  # (float32 cannot tell)
     err = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", "float64").stderr
-    assert "'x' has the same" not in err and "'c' has the same value on every row (3)" in err
+    assert "'x' has the same" not in err and "'c' has the same value on every row (3): it teaches nothing\n" in err
+    # 1e5 + U(0, 0.003) reads as the integer 100000 in float32: the hint too
+    rows = [["x", "colour", "y"]] + [[repr(1e5 + a), "red", str(int(a > 0.0015))] for a in rng.uniform(0, 0.003, 60).tolist()]
+    err = cli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1").stderr
+    assert "'x' has the same value on every row (100000): it teaches nothing" + hint in err
+    assert "'colour' has the same value on every row ('red'): it teaches nothing" in err  # categorical too
 
 
 def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
@@ -382,6 +387,10 @@ def test_a_typo_in_a_numeric_target_is_an_error_at_its_line_not_a_hundred_classe
     rows = [["x", "y"]] + [[str(i), f"name{i % 30}" if i != 7 else "12.5"] for i in range(60)]
     r = cli("fit", write_rows(tmp_path / "n.csv", rows), "-o", tmp_path / "n.npz", "--epochs", "1")
     assert r.exit_code == 0 and load_model(str(tmp_path / "n.npz")).task == "classification"
+    # Few text values but most of the cells: labels too ('yes', 'no' and 25 numeric codes)
+    rows = [["x", "y"]] + [[str(i), str(i) if i < 25 else ("yes", "no")[i % 2]] for i in range(400)]
+    r = cli("fit", write_rows(tmp_path / "c.csv", rows), "-o", tmp_path / "c.npz", "--epochs", "1")
+    assert r.exit_code == 0 and load_model(str(tmp_path / "c.npz")).task == "classification"
 
 
 def test_a_target_written_with_an_underscore_is_no_number_in_fit_or_eval(tmp_path, cli):

@@ -148,7 +148,7 @@ def fit_iter(
     labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
     # R² on the training rows is 1 - MSE / (the targets' mean variance): 1 - MSE, as the targets are
     # standardized, unless one is constant (variance 0). Several targets: scikit-learn's
-    # "variance_weighted" R², which equals the mean of their R² when all are standardized.
+    # "variance_weighted" R², which equals the mean of their R² (as eval gives) when none is constant.
     y_var = 0.0 if classify else float(Y.var(axis=0, dtype=np.float64).mean())
     # Rows are gathered in shuffled chunks of whole batches: one np.take per chunk,
     # and each batch is then a slice (a view) of the chunk buffers.
