@@ -1,6 +1,6 @@
 """Atomic file replacement: a path holds its old content or the complete new one.
 
-Standard library and `nncli.errors` only, shared by the model file and CSV output.
+Standard library, `nncli.errors` and `nncli.std_streams` only, shared by the model file and CSV output.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import tempfile
 from typing import IO, Callable
 
 from nncli.errors import NncliError, shorten
+from nncli.std_streams import descriptor_named
 
 
 def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
@@ -72,12 +73,15 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
 
 
 def is_special(path: str) -> bool:
-    """Whether `path` exists and is not a regular file (a device, a FIFO), so is written in place.
+    """Whether `path` is written in place: it exists and is not a regular file (a device, a FIFO),
+    or it leads to one of this process's descriptors (`/dev/stdout`, whatever it is).
 
     Decided by os.stat on the path as given, which follows links the way opening it does:
     `/dev/stdout` leads to the pipe on descriptor 1, while os.path.realpath gives
     `/proc/PID/fd/pipe:[N]`, which names nothing.
     """
+    if descriptor_named(path) is not None:
+        return True
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
@@ -85,9 +89,12 @@ def is_special(path: str) -> bool:
 
 
 def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:
-    """Write to a device or FIFO directly; its OSErrors become NncliErrors."""
+    """Write to a device or FIFO directly, or to the descriptor the path names (as the shell opened
+    it: `-o /dev/stdout >> log.csv` appends, where opening the path again would truncate the file);
+    its OSErrors become NncliErrors."""
+    fd = descriptor_named(path)
     try:
-        with open(path, "wb") as f:
+        with (os.fdopen(os.dup(fd), "wb") if fd is not None else open(path, "wb")) as f:
             write(f)
     except OSError as e:
         raise NncliError(f"cannot write {shorten(path)}: {e.strerror or e}") from None

@@ -101,7 +101,9 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
     if closed:
         raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
-    if mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
+    if std_streams.descriptor_named(output) is not None:  # `/dev/stdout`: written through the open descriptor
+        writable = True
+    elif mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
         directory = os.path.dirname(os.path.realpath(output))

@@ -73,7 +73,14 @@ def fill_closed_streams() -> None:
 def closed_stream_named(path: str) -> str | None:
     """"standard output" if `path` leads to a descriptor in CLOSED (`/dev/stdout`, `/dev/fd/1`,
     `/proc/self/fd/1`, a symlink to one of them; likewise 0 and 2), else None."""
-    if not CLOSED or not path:
+    fd = descriptor_named(path) if CLOSED else None
+    return NAMES[fd] if fd in CLOSED else None
+
+
+def descriptor_named(path: str) -> int | None:
+    """The descriptor of this process that `path` leads to (`/dev/stdout`: 1, `/dev/fd/3`: 3, through
+    symlinks too), else None."""
+    if not path:
         return None
     fd_path = re.compile(rf"/proc/{os.getpid()}(?:/task/\d+)?/fd/(\d+)")
     p = os.path.abspath(path)
@@ -81,8 +88,7 @@ def closed_stream_named(path: str) -> str | None:
         p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))  # /dev/fd -> /proc/PID/fd
         m = fd_path.fullmatch(p)
         if m:
-            fd = int(m[1])
-            return NAMES[fd] if fd in CLOSED else None
+            return int(m[1])
         try:
             link = os.readlink(p)
         except (OSError, ValueError):

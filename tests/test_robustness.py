@@ -764,6 +764,23 @@ def test_o_dev_stdout_writes_into_a_pipe(tmp_path, models, args):
         assert r.stdout == (tmp_path / "file.csv").read_bytes() and r.stdout.count(b"\n") > 1
 
 
+def test_o_dev_stdout_appends_to_a_file_opened_with_append(tmp_path, models):
+    """`-o /dev/stdout >> log.csv` writes through the descriptor the shell opened: it appends, where
+    renaming a temporary file over the path (or opening it again) replaced the log."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes("x1,x2", "1,2"))
+    log = tmp_path / "log.csv"
+    log.write_bytes(b"earlier\n")
+    for _ in range(2):
+        with open(log, "ab") as out:
+            r = subprocess.run([sys.executable, "-m", "nncli", *PREDICT, "-o", "/dev/stdout"], cwd=tmp_path,
+                               env=nncli_env(), stdout=out, stderr=subprocess.PIPE, timeout=120)
+        assert r.returncode == 0, r.stderr
+    one = subprocess.run([sys.executable, "-m", "nncli", *PREDICT], cwd=tmp_path, env=nncli_env(),
+                         capture_output=True, timeout=120).stdout
+    assert log.read_bytes() == b"earlier\n" + one + one and one.count(b"\n") == 2
+
+
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     fifo = tmp_path / "rows.csv"
