@@ -16,15 +16,15 @@ import numpy as np
 
 from nncli.core import metrics
 from nncli.core.model import Model
-from nncli.core.preprocessing import EncodeReport, is_missing_text
-from nncli.csv_io import Table, TableReader, cell_number, display_name, numbers_among
+from nncli.core.preprocessing import EncodeReport, cell_number, is_missing_text, numbers_among
+from nncli.csv_io import Table, TableReader, display_name
 from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
 
 
 def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
     """Which target cells (text) are missing: a missing-value token, or a number equal to one
-    (with --na-values -999, '-999.0' too, as in numeric features; see TableReader.mark_missing)."""
+    (with --na-values -999, '-999.0' too, as in numeric features; see ColumnParser.mark_missing)."""
     miss = is_missing_text(cells, na)
     numbers = set(numbers_among(na, np.float64).tolist())
     if numbers:

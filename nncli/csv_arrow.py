@@ -1,8 +1,9 @@
 """Reading a whole table through pyarrow's CSV parser: the `fast` extra, used by `csv_io`'s
 `TableReader.read` when pyarrow is installed and the file is plain.
 
-May import numpy, the standard library, pyarrow (only inside `read_with_arrow`), `nncli.csv_io`
-and `nncli.allocator`; never typer or rich.
+May import numpy, the standard library, pyarrow (only inside `read_with_arrow`), `nncli.csv_io`,
+`nncli.core.preprocessing` and `nncli.allocator`; never typer or rich. Of the reader it uses the
+public side: `TableReader.path`, `rows_left` and `parser` (its `csv_columns.ColumnParser`).
 
 The result is exactly what nncli's own reader gives (tests/test_csv_arrow.py compares the two on
 many kinds of odd file); a file that pyarrow would read differently, or that has any problem to
@@ -39,7 +40,7 @@ def _plain_bytes(data: bytearray) -> bool:
 
 def _finite_number(cell: str) -> bool:
     """Whether a missing-value token is a number, say -999: Arrow reads it as one, and
-    `TableReader.mark_missing` makes it missing afterwards, as on every other path."""
+    `ColumnParser.mark_missing` makes it missing afterwards, as on every other path."""
     number = cell_number(cell)
     return number is not None and math.isfinite(number)
 
@@ -60,8 +61,8 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     holds its own table and buffers besides (`nncli fit` on the *large*
     workload: 669 MiB peak RSS, against 441 MiB for nncli's own reader).
     """
-    path = reader._path
-    if os.environ.get("NNCLI_NO_ARROW") or reader._first_text or path == "-" or len(reader.header) > ARROW_MAX_COLUMNS:
+    path, parser = reader.path, reader.parser
+    if os.environ.get("NNCLI_NO_ARROW") or parser.first_text or path == "-" or len(reader.header) > ARROW_MAX_COLUMNS:
         return None
     try:
         if not stat.S_ISREG(os.stat(path).st_mode) or os.path.getsize(path) < ARROW_MIN_BYTES:
@@ -70,7 +71,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
         import pyarrow.csv as pacsv
     except (OSError, ImportError):
         return None
-    text = [c for c in reader.columns if reader._reads_text(c)]
+    text = [c for c in reader.columns if parser.reads_text(c)]
     numeric = [c for c in reader.columns if c not in text]
     # Numbers are parsed as float64 and cast with NumPy: a decimal rounded to the double nearest,
     # then to float32, as float() and nncli's own reader do. Arrow's float32 parser rounds the
@@ -82,10 +83,10 @@ def read_with_arrow(reader: TableReader) -> Table | None:
         parse_options=pacsv.ParseOptions(delimiter=reader.delimiter, newlines_in_values=False,
                                          ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
-            include_columns=reader.columns, null_values=sorted(v for v in reader._na if not _finite_number(v)),
+            include_columns=reader.columns, null_values=sorted(v for v in parser.na_values if not _finite_number(v)),
             strings_can_be_null=False, column_types={c: pa.string() if c in text else number for c in reader.columns}),
     )
-    cap = reader._rows_left()  # the file's line count: the block is allocated once, at its size
+    cap = reader.rows_left()  # the file's line count: the block is allocated once, at its size
     if not cap:
         return None
     block = np.empty((len(numeric), cap), reader.dtype)
@@ -133,16 +134,16 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     block = block[:, :rows]
     if np.isinf(block).any() or np.count_nonzero(np.isnan(block)) != nulls:
         return None  # a cell that parsed as inf or nan: the usual path says where
-    reader.mark_missing(block)  # numbers among the missing-value tokens (not Arrow's null_values)
+    parser.mark_missing(block)  # numbers among the missing-value tokens (not Arrow's null_values)
     start = reader.line_no + 1
     lines = np.arange(start, start + rows, dtype=np.int64)
     cols: dict[str, Column] = {}
     row_of = {c: k for k, c in enumerate(numeric)}  # not numeric.index: a file may have 100,000 columns
     for c in reader.columns:
         if c in text:
-            cols[c] = reader._text_column(c, np.concatenate(texts.pop(c)), lines)
+            cols[c] = parser.text_column(c, np.concatenate(texts.pop(c)), lines)
         else:
-            cols[c] = Column(c, block[row_of[c]], False, reader._n_numeric[c])
+            cols[c] = Column(c, block[row_of[c]], False, parser.n_numeric[c])
     # (No `numbers`: as from `read`, the block lives as long as its columns, so a consumer that
     # takes them one by one frees it.)
     return Table(reader.name, reader.header, cols, lines)

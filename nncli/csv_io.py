@@ -1,8 +1,10 @@
-"""Reading tables: with `csv_write`, the only CSV code in nncli.
+"""Reading tables: with `csv_write`, the only CSV code in nncli. This module paces the input
+(blocks of bytes, lines, the converting threads); `csv_columns` turns each chunk's cells into
+typed columns (`ColumnParser`, which a reader holds as `TableReader.parser`).
 
 May import numpy, the standard library, `nncli.errors`, `nncli.csv_source` (opening the file, the
-header), `nncli.csv_numbers`, `nncli.allocator`, `nncli.core.preprocessing` (what number a cell
-holds) and (in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
+header), `nncli.csv_columns`, `nncli.csv_numbers`, `nncli.allocator` and (in `TableReader.read`)
+`nncli.csv_arrow`; never typer or rich.
 
 Reading is chunked, so `predict` can stream files of any length. Plain files
 are read in blocks of bytes, and a block of numbers (text columns and missing
@@ -21,26 +23,21 @@ embedded delimiters and newlines; blank lines (skipped); a missing final newline
 from __future__ import annotations
 
 import collections
-import csv
 import gzip
 import io
 import itertools
-import math
-from operator import methodcaller
 import os
-import re
 import stat
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
-from nncli.core.preprocessing import cell_number, numbers_among
+from nncli.csv_columns import Column, ColumnParser, Table
 from nncli.csv_source import Lines, Prepend, as_text, detect_delimiter, display_name, open_binary, parse_header
-from nncli.csv_numbers import block_cells, count_lines, parse_block
-from nncli.errors import DataError, shorten
+from nncli.csv_numbers import count_lines
+from nncli.errors import DataError
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,41 +47,7 @@ CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
 BLOCK_BYTES = 1 << 19  # plain files are read in blocks of about this size (at most chunk_rows lines)
 BLOCK_BYTES_PER_COLUMN = 256  # or of this much per column, if more (see TableReader.__init__)
-PARSE_BYTES = 1 << 17  # and converted in pieces of about this size, whose temporaries stay in cache
 PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
-# Larger than any sane cell, small enough that a runaway quote cannot eat memory.
-csv.field_size_limit(16 * 1024 * 1024)
-
-
-@dataclass
-class Column:
-    """One column as read: numbers (NaN where missing) or text (stripped strings)."""
-
-    name: str
-    values: np.ndarray  # float array, or a numpy str_ array for text
-    is_text: bool
-    n_numeric: int = 0  # text columns: how many cells parsed as numbers
-    first_text: tuple[int, str] | None = None  # (line, cell) of the first non-numeric cell
-
-
-@dataclass
-class Table:
-    """A table read from a CSV file: the selected columns and each row's line number."""
-
-    source: str
-    header: list[str]
-    columns: dict[str, Column]
-    lines: np.ndarray  # physical line number of each row, int64
-    # From the block path: the numeric columns (in `columns` order) as the rows of one array, of
-    # which those columns' values are views; `read` copies a chunk's numbers in one operation.
-    numbers: np.ndarray | None = None
-    derived: object = None  # what `chunks(then=...)` computed from `numbers` (block path only)
-    as_written: dict[str, np.ndarray] = field(default_factory=dict)  # see TableReader's `as_written`
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.lines)
-
 
 
 class TableReader:
@@ -118,7 +81,7 @@ class TableReader:
         chunk_rows: int | None = None,
     ):
         self.name = display_name(path)
-        self._path = path
+        self.path = path
         self.dtype = dtype
         self._stdin = path == "-"
         keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
@@ -127,7 +90,6 @@ class TableReader:
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
         self._eof = False
         self._odd = False  # a block that is not plain was put back: switch to lines
-        self._skip_unselected = False  # unselected columns hold text: blank them before converting
         self._line_no = 0
         first = self._first_line()
         if not first or not first[0].strip():
@@ -140,12 +102,10 @@ class TableReader:
         # A block of a wide file holds a few dozen lines at least: each block costs a little for every
         # column (20,000 columns: 10.5 -> 3.0 s for `fit` on 400 rows, 55 MB).
         self._block_bytes = max(BLOCK_BYTES, BLOCK_BYTES_PER_COLUMN * len(self.header))
-        self._na = frozenset(na_values)
-        self._na_bytes = frozenset(v.encode() for v in self._na)
-        self._na_numbers = numbers_among(self._na, dtype)  # e.g. --na-values -999: see `mark_missing`
+        self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
-        self._as_written = [c for c in dict.fromkeys(as_written) if c in self._idx and c not in self._text]
+        self.parser.keep_as_written(as_written)
 
     def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
                auto: Iterable[str] = (), auto_as_text: Iterable[str] = ()) -> None:
@@ -154,25 +114,11 @@ class TableReader:
         `auto_as_text`: auto columns to read as text from the first row, still counting their
         numbers: those that `read` found to turn to text after whole chunks of numbers (`retexted`).
         """
-        wanted = list(self.header) if columns is None else list(columns)
-        position: dict[str, int] = {}  # a dict, not header.index: a file may have 100,000 columns
-        for i, c in enumerate(self.header):
-            position.setdefault(c, i)
-        missing = [c for c in wanted if c not in position]
-        if missing:
+        try:
+            self.parser.select(columns, text=text, auto=auto, auto_as_text=auto_as_text)
+        except DataError:  # a missing column
             self.close()
-            raise DataError(
-                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=1, hint=f"the header has: {shorten(', '.join(self.header), 200)}",
-            )
-        self.columns = wanted
-        self._idx = {c: position[c] for c in wanted}
-        self._text = {c for c in text if c in self._idx}
-        self._auto = {c for c in auto if c in self._idx} - self._text
-        self._auto_as_text = {c for c in auto_as_text if c in self._auto}
-        self._n_numeric = {c: 0 for c in wanted}
-        self._first_text: dict[str, tuple[int, str]] = {}
-        self.retexted: set[str] = set()  # see `read`
+            raise
 
     # -- public ---------------------------------------------------------------
     def close(self) -> None:
@@ -186,6 +132,16 @@ class TableReader:
     def line_no(self) -> int:
         """Physical lines consumed so far (the header is line 1)."""
         return self._lines.line_no if self._lines is not None else self._line_no
+
+    @property
+    def columns(self) -> list[str]:
+        """The selected columns, in the order asked for."""
+        return self.parser.columns
+
+    @property
+    def retexted(self) -> set[str]:
+        """Auto columns that `read` found to turn to text after whole chunks of numbers."""
+        return self.parser.retexted
 
     # -- taking lines ---------------------------------------------------------
     # Plain files are read in blocks of bytes ("byte mode"): a block of whole lines
@@ -298,7 +254,7 @@ class TableReader:
                             return
                         table = None
                         if not self._slow_forever and '"' not in "".join(lines):
-                            table = self._fast(lines, start)
+                            table = self.parser.fast(lines, start)
                         error = None
                         if table is None:
                             table, error = self._slow(lines, start)
@@ -322,59 +278,27 @@ class TableReader:
             return False
         start, n = self._line_no + 1, count_lines(block)
         self._line_no += n
-        ahead.append((start, block, pool.submit(self._convert_block, block, n, self._text_now(), then)))
+        parser = self.parser
+        ahead.append((start, block, pool.submit(parser.convert_block, block, n, parser.text_now(), then)))
         return True
-
-    def _text_now(self) -> frozenset[str]:
-        return frozenset(c for c in self.columns if self._reads_text(c))
-
-    def _convert_block(self, block: bytes, n: int, text: frozenset[str], then: Callable[[np.ndarray], object] | None
-                       ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None:
-        """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
-        as the rows of one array; the `text` ones cut out as written; then `then` of the numbers.
-        None if it needs a closer look."""
-        ncols, d = len(self.header), self.delimiter
-        number_idx = [self._idx[c] for c in self.columns if c not in text]
-        text_idx = [self._idx[c] for c in self.columns if c in text]
-        unselected = sorted(set(range(ncols)) - set(self._idx.values()))
-        skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
-        cut = text_idx + [self._idx[c] for c in self._written(text)]  # text columns, then as_written
-        numbers = np.empty((len(number_idx), n), self.dtype)
-        cells: list[list[np.ndarray]] = [[] for _ in cut]
-        start = row = 0
-        while start < len(block):
-            end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
-            piece = block[start:end]
-            arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
-            if arr is None and unselected and not self._skip_unselected:
-                self._skip_unselected = True  # say an ignored id column of text: never convert it
-                skip = sorted(text_idx + unselected)
-                arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
-            if arr is None:
-                return None
-            numbers[:, row:row + len(arr)] = arr.T[number_idx]  # (arr.T: one contiguous row per column)
-            for k, c in enumerate(block_cells(piece, ncols, d, cut) if cut else []):
-                cells[k].append(c)
-            start, row = end, row + len(arr)
-        self.mark_missing(numbers)
-        return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
 
     def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:
         """The table of a plain block: as converted by `job`, else through loadtxt or the csv module."""
-        converted = job.result()
-        # An auto column may have shown text since the job started: then it was converted wrongly.
-        if converted is not None and converted[0] == self._text_now():
-            text, numbers, cells, derived = converted
-            lines = np.arange(start, start + numbers.shape[1], dtype=np.int64)
-            rows, texts = iter(numbers), iter(cells)
-            cols = {c: self._text_column(c, next(texts), lines) if c in text else Column(c, next(rows), False)
-                    for c in self.columns}
-            written = dict(zip(self._written(text), texts))
-            return Table(self.name, self.header, cols, lines, numbers, derived, written), None
+        table = self.parser.block_table(start, job.result())
+        if table is not None:
+            return table, None
         lines = block.decode("utf-8").split("\n")
         lines.pop()  # after the last LF
-        table = self._fast(lines, start)
+        table = self.parser.fast(lines, start)
         return (table, None) if table is not None else self._slow(lines, start)
+
+    def _slow(self, lines: list[str], start: int) -> tuple[Table, DataError | None]:
+        """The csv module's reading of a chunk (`ColumnParser.slow`): the good rows before the first
+        problem, and the problem."""
+        if any('"' in s for s in lines):
+            self._slow_forever = True  # a quoted newline may cross a chunk boundary
+            return self.parser.slow(itertools.chain(lines, self._lines), len(lines), start)
+        return self.parser.slow(iter(lines), len(lines), start)
 
     def read(self) -> Table:
         """Read all remaining rows into one table.
@@ -388,8 +312,9 @@ class TableReader:
         table = read_with_arrow(self)  # when the `fast` extra is installed and the file plain
         if table is not None:
             return table
-        cap = self._rows_left()
-        numeric = [c for c in self.columns if not self._reads_text(c)]
+        parser = self.parser
+        cap = self.rows_left()
+        numeric = [c for c in self.columns if not parser.reads_text(c)]
         block = np.empty((len(numeric), cap), self.dtype) if cap is not None and numeric else None
         row_of = {c: k for k, c in enumerate(numeric)} if block is not None else {}
         pieces: dict[str, list[Column]] = {c: [] for c in self.columns}
@@ -421,30 +346,18 @@ class TableReader:
         cols = {}
         for c in self.columns:
             if c in row_of:
-                cols[c] = Column(c, block[row_of[c], :n], False, self._n_numeric[c])  # type: ignore[index]
-                continue
-            parts = pieces.pop(c)  # pop: each column's chunks are freed once joined
-            n_numeric = self._n_numeric[c]
-            if any(p.is_text for p in parts) and not all(p.is_text for p in parts):
-                # An auto column that turned to text after numeric chunks, whose cells count as numbers.
-                # Their text is gone: it is rebuilt from the numbers ('007' comes back as '7'), and the
-                # column is noted in `retexted`, so that a caller can read the file again with it
-                # as text from the start (`select(auto_as_text=...)`).
-                n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in parts if not p.is_text)
-                values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
-                self.retexted.add(c)
+                cols[c] = Column(c, block[row_of[c], :n], False, parser.n_numeric[c])  # type: ignore[index]
             else:
-                values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
-            cols[c] = Column(c, values, values.dtype.kind == "U", n_numeric, self._first_text.get(c))
+                cols[c] = parser.joined(c, pieces.pop(c))  # pop: each column's chunks are freed once joined
         return Table(self.name, self.header, cols, np.concatenate(lines))
 
-    def _rows_left(self) -> int | None:
+    def rows_left(self) -> int | None:
         """At most how many rows are left: the lines of a regular, uncompressed file; else None."""
         try:
-            if self._stdin or not stat.S_ISREG(os.stat(self._path).st_mode):
+            if self._stdin or not stat.S_ISREG(os.stat(self.path).st_mode):
                 return None
             total = 0
-            with open(self._path, "rb") as f:
+            with open(self.path, "rb") as f:
                 if f.read(2) == b"\x1f\x8b":
                     return None
                 f.seek(0)
@@ -453,186 +366,6 @@ class TableReader:
         except OSError:
             return None
         return max(total + 1 - self.line_no, 0)  # + 1: a last line without LF (lone-CR files: see read)
-
-    # -- parsing --------------------------------------------------------------
-    def _fast(self, lines: list[str], start: int) -> Table | None:
-        """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
-        n_delims = len(self.header) - 1
-        d = self.delimiter
-        # Ragged or blank lines: the slow path reports or skips them. (A blank line has no
-        # delimiter; map with methodcaller counts at C speed.)
-        if n_delims:
-            if list(map(methodcaller("count", d), lines)).count(n_delims) != len(lines):
-                return None
-        elif any(not s.strip() for s in lines):
-            return None
-        text = [c for c in self.columns if self._reads_text(c)]
-        numeric = [c for c in self.columns if not self._reads_text(c)]
-        cols: dict[str, Column] = {}
-        try:
-            if numeric:
-                arr = np.loadtxt(lines, delimiter=d, dtype=self.dtype, comments=None,
-                                 usecols=[self._idx[c] for c in numeric], ndmin=2)
-                if not np.isfinite(arr).all():
-                    return None  # NaN tokens (missing) or inf: the slow path sorts them out
-                self.mark_missing(arr)
-                for k, c in enumerate(numeric):
-                    cols[c] = Column(c, np.ascontiguousarray(arr[:, k]), False)
-            written = self._written(text)
-            lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
-            if text or written:
-                sarr = np.loadtxt(lines, delimiter=d, dtype=str, comments=None,
-                                  usecols=[self._idx[c] for c in text + written], ndmin=2)
-                for k, c in enumerate(text):
-                    cols[c] = self._text_column(c, np.char.strip(sarr[:, k]), lines_arr)
-        except ValueError:
-            return None
-        as_written = {c: np.char.strip(sarr[:, len(text) + k]) for k, c in enumerate(written)}
-        return Table(self.name, self.header, cols, lines_arr, as_written=as_written)
-
-    def mark_missing(self, numbers: np.ndarray) -> None:
-        """NaN, in place, for every number that is one of the missing-value tokens (-999 in
-        `--na-values`): by value, so '-999.0' is missing too, whichever path read the cell."""
-        if self._na_numbers.size:
-            numbers[np.isin(numbers, self._na_numbers)] = np.nan
-
-    def _reads_text(self, name: str) -> bool:
-        """Text columns, and auto columns that have already shown a text cell."""
-        return name in self._text or name in self._first_text or name in self._auto_as_text
-
-    def _written(self, text: Iterable[str]) -> list[str]:
-        """The `as_written` columns that are read as numbers (a text column is as written anyway)."""
-        return [c for c in self._as_written if c not in text]
-
-    def _slow(self, lines: list[str], start: int) -> tuple[Table, DataError | None]:
-        """Parse a chunk with the csv module, locating every problem exactly.
-
-        Returns the good rows before the first problem, and the problem.
-        """
-        if any('"' in s for s in lines):
-            self._slow_forever = True  # a quoted newline may cross a chunk boundary
-            source: Iterator[str] = itertools.chain(lines, self._lines)
-        else:
-            source = iter(lines)
-        reader = csv.reader(source, delimiter=self.delimiter, strict=True)
-        n_fields = len(self.header)
-        rows: list[list[str]] = []
-        row_lines: list[int] = []
-        error: DataError | None = None
-        while reader.line_num < len(lines):
-            line = start + reader.line_num
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                error = DataError(f"malformed CSV: {e}", file=self.name, line=line)
-                break
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            if len(row) != n_fields:
-                short = len(row) < n_fields  # point at the first missing field, or the first extra one
-                error = DataError(
-                    f"expected {n_fields} fields as in the header, found {len(row)}",
-                    file=self.name, line=line, column=len(row) + 1 if short else n_fields + 1,
-                    column_name=self.header[len(row)] if short else None,
-                    hint="every row needs one value per header column (quote values that contain the delimiter)",
-                )
-                break
-            rows.append(row)
-            row_lines.append(line)
-        lines_arr = np.asarray(row_lines, dtype=np.int64)
-        if not rows:
-            return Table(self.name, self.header, {}, lines_arr), error
-        transposed = list(zip(*rows))
-        cols: dict[str, Column] = {}
-        good = len(rows)
-        for c in self.columns:
-            cells = transposed[self._idx[c]]
-            col, bad = self._convert(c, cells, lines_arr)
-            cols[c] = col
-            if bad is not None and bad < good:
-                good = bad
-                error = self._bad_cell_error(c, cells[bad], int(lines_arr[bad]))
-        written = {c: _strip(transposed[self._idx[c]][:good]) for c in self._written(self._text_now())}
-        if good < len(rows):
-            cols = {c: Column(c, col.values[:good], col.is_text, col.n_numeric, col.first_text)
-                    for c, col in cols.items()}
-            lines_arr = lines_arr[:good]
-        return Table(self.name, self.header, cols, lines_arr, as_written=written), error
-
-    def _convert(self, name: str, cells: Sequence[str], lines: np.ndarray) -> tuple[Column, int | None]:
-        """Convert one column's cells; returns the column and the row of its first bad cell."""
-        if self._reads_text(name):
-            return self._text_column(name, _strip(cells), lines), None
-        values = np.empty(len(cells), dtype=self.dtype)
-        na = self._na
-        for i, cell in enumerate(cells):
-            s = cell.strip()
-            if s in na:
-                values[i] = np.nan
-                continue
-            v = cell_number(s)
-            if v is None:
-                if name in self._auto:
-                    # Text in a column that may be categorical: read it as text from now on.
-                    self._first_text[name] = (int(lines[i]), s)
-                    return self._text_column(name, _strip(cells), lines), None
-                return Column(name, values, False), i
-            with np.errstate(over="ignore"):
-                values[i] = v
-            if not np.isfinite(values[i]) and v == v:
-                return Column(name, values, False), i  # inf, or too large for the dtype
-        self.mark_missing(values)
-        return Column(name, values, False), None
-
-    def _text_column(self, name: str, values: np.ndarray, lines: np.ndarray) -> Column:
-        """Wrap a text column; for auto columns, count numeric cells (categorical or typo?)."""
-        if name in self._auto:
-            n_num = 0
-            for i, s in enumerate(values.tolist()):
-                if s in self._na:
-                    continue
-                if cell_number(s) is not None:
-                    n_num += 1
-                elif name not in self._first_text:
-                    self._first_text[name] = (int(lines[i]), s)
-            self._n_numeric[name] += n_num
-        return Column(name, values, True, self._n_numeric[name], self._first_text.get(name))
-
-    def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
-        s = cell.strip()
-        j = self._idx[name] + 1
-        number = cell_number(s)
-        if number is not None:
-            hint = "features must be finite numbers"
-            if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)
-                hint += " (try --dtype float64 for huge values)"
-            return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
-                             file=self.name, line=line, column=j, column_name=name, hint=hint)
-        hint = separator_hint(s) or "features must be numbers; empty and NA cells count as missing"
-        return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
-                         column=j, column_name=name, hint=hint)
-
-
-_GROUPED = re.compile(r"[-+]?\d{1,3}([,_]\d{3})+(\.\d*)?")
-
-
-def separator_hint(cell: str) -> str | None:
-    """A hint for a number written with thousands separators (1,234 or 1_000), else None."""
-    if _GROUPED.fullmatch(cell.strip()):
-        return "thousands separators are not supported: write 1234.5, not 1,234.5"
-    return None
-
-
-def _strip(cells: Sequence[str]) -> np.ndarray:
-    return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
-
-
-def _numbers_as_text(values: np.ndarray) -> np.ndarray:
-    """Numbers back to text as they were most likely written: the shortest form in their dtype."""
-    return np.asarray(["" if v != v else np.format_float_positional(v, unique=True, trim="-") for v in values],
-                      dtype=str)
 
 
 def read_table(path: str, columns: Sequence[str] | None = None, **options: object) -> Table:

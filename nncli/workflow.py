@@ -21,10 +21,11 @@ import numpy as np
 from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, fit_preprocessor,
-                                      fit_target, infer_task, is_missing_text, target_stats)
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, cell_number,
+                                      fit_preprocessor, fit_target, infer_task, is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader, cell_number, separator_hint
+from nncli.csv_columns import separator_hint
+from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, shorten
 
 

@@ -294,7 +294,7 @@ def test_show_lists_every_training_option_that_was_set(cli, tmp_path):
 
 def test_the_core_and_the_file_modules_import_neither_typer_nor_rich():
     modules = [f"nncli.core.{p.stem}" for p in (ROOT / "nncli" / "core").glob("*.py")]
-    modules += ["nncli.csv_source", "nncli.csv_io", "nncli.csv_arrow", "nncli.csv_write", "nncli.model_file",
+    modules += ["nncli.csv_source", "nncli.csv_columns", "nncli.csv_io", "nncli.csv_arrow", "nncli.csv_write", "nncli.model_file",
                 "nncli.workflow", "nncli.apply"]
     code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

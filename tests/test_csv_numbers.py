@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import nncli.csv_columns as csv_columns
 import nncli.csv_io as csv_io
 import nncli.csv_numbers as csv_numbers
 from nncli.csv_numbers import parse_block
@@ -246,7 +247,7 @@ def test_read_holds_numbers_once(tmp_path, monkeypatch):
 def test_text_columns_and_ignored_columns_of_text(tmp_path, monkeypatch, block):
     """Categorical cells (any text but the delimiter) and unread id columns do not stop the block path."""
     small_blocks(monkeypatch, block)
-    monkeypatch.setattr(csv_io, "PARSE_BYTES", block // 2)
+    monkeypatch.setattr(csv_columns, "PARSE_BYTES", block // 2)
     path = tmp_path / "t.csv"
     rows = [f"id-{i}, {'Zürich' if i % 3 else 'e-1.5'} ,{i}e-1,,{i}" for i in range(40)]
     path.write_bytes(("id,city,x,empty,y\n" + "".join(r + "\n" for r in rows)).encode())
@@ -260,7 +261,7 @@ def test_text_columns_and_ignored_columns_of_text(tmp_path, monkeypatch, block):
 @pytest.mark.parametrize("block", [16, 1 << 18])
 def test_labels_written_as_numbers_stay_text_as_written(tmp_path, monkeypatch, block):
     small_blocks(monkeypatch, block)
-    monkeypatch.setattr(csv_io, "PARSE_BYTES", block // 2)
+    monkeypatch.setattr(csv_columns, "PARSE_BYTES", block // 2)
     labels = ["03", "1.0", "-2", "7", "1e3", "0"] * 5
     path = tmp_path / "t.csv"
     write_rows(path, [f"{i},{lab},{i / 2}" for i, lab in enumerate(labels)])

@@ -1,0 +1,350 @@
+"""Turning a chunk's cells into typed columns: `csv_io`'s reader paces the input (blocks of
+bytes, lines, threads) and hands every chunk to a `ColumnParser`, which knows which columns are
+read and how (numbers, text, auto: numbers until a text cell shows) and makes them a `Table`.
+
+May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers` and
+`nncli.core.preprocessing` (what number a cell holds); never `nncli.csv_io`, typer or rich.
+
+A plain block (whole lines, no quotes) has its numeric columns converted all at once by
+`csv_numbers` (`convert_block`, on the reader's worker threads); other lines go through
+`numpy.loadtxt` (`fast`) or Python's `csv` module (`slow`), which locates every problem as
+FILE:LINE:COLUMN.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from operator import methodcaller
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from nncli.core.preprocessing import cell_number, numbers_among
+from nncli.csv_numbers import block_cells, parse_block
+from nncli.errors import DataError, shorten
+
+PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
+# Larger than any sane cell, small enough that a runaway quote cannot eat memory.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+@dataclass
+class Column:
+    """One column as read: numbers (NaN where missing) or text (stripped strings)."""
+
+    name: str
+    values: np.ndarray  # float array, or a numpy str_ array for text
+    is_text: bool
+    n_numeric: int = 0  # text columns: how many cells parsed as numbers
+    first_text: tuple[int, str] | None = None  # (line, cell) of the first non-numeric cell
+
+
+@dataclass
+class Table:
+    """A table read from a CSV file: the selected columns and each row's line number."""
+
+    source: str
+    header: list[str]
+    columns: dict[str, Column]
+    lines: np.ndarray  # physical line number of each row, int64
+    # From the block path: the numeric columns (in `columns` order) as the rows of one array, of
+    # which those columns' values are views; `read` copies a chunk's numbers in one operation.
+    numbers: np.ndarray | None = None
+    derived: object = None  # what `chunks(then=...)` computed from `numbers` (block path only)
+    as_written: dict[str, np.ndarray] = field(default_factory=dict)  # see TableReader's `as_written`
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+
+class ColumnParser:
+    """The columns a `TableReader` reads and how, and the conversion of its chunks into tables.
+
+    `name`, `header` and `delimiter` are the file's (as the reader found them); see `TableReader`
+    for `na_values` and `dtype`, and `select` for the columns. State that reading builds up:
+    `first_text` (auto columns that have shown text: the line and cell of the first),
+    `n_numeric` (cells that parsed as numbers in columns read as text) and `retexted` (see
+    `TableReader.read`).
+    """
+
+    def __init__(self, name: str, header: list[str], delimiter: str, dtype: type, na_values: Iterable[str]):
+        self.name, self.header, self.delimiter, self.dtype = name, header, delimiter, dtype
+        self.na_values = frozenset(na_values)
+        self._na_bytes = frozenset(v.encode() for v in self.na_values)
+        self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
+        self._skip_unselected = False  # unselected columns hold text: blank them before converting
+        self._as_written: list[str] = []
+
+    def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
+               auto: Iterable[str] = (), auto_as_text: Iterable[str] = ()) -> None:
+        """Choose the columns to read and how (see `TableReader`); before reading rows.
+
+        `auto_as_text`: auto columns to read as text from the first row, still counting their
+        numbers: those that `read` found to turn to text after whole chunks of numbers (`retexted`).
+        """
+        wanted = list(self.header) if columns is None else list(columns)
+        position: dict[str, int] = {}  # a dict, not header.index: a file may have 100,000 columns
+        for i, c in enumerate(self.header):
+            position.setdefault(c, i)
+        missing = [c for c in wanted if c not in position]
+        if missing:
+            raise DataError(
+                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
+                file=self.name, line=1, hint=f"the header has: {shorten(', '.join(self.header), 200)}",
+            )
+        self.columns = wanted
+        self._idx = {c: position[c] for c in wanted}
+        self._text = {c for c in text if c in self._idx}
+        self._auto = {c for c in auto if c in self._idx} - self._text
+        self._auto_as_text = {c for c in auto_as_text if c in self._auto}
+        self.n_numeric = {c: 0 for c in wanted}
+        self.first_text: dict[str, tuple[int, str]] = {}
+        self.retexted: set[str] = set()  # see `TableReader.read`
+
+    def keep_as_written(self, names: Iterable[str]) -> None:
+        """Hand out these selected numeric columns' cells as written too (`Table.as_written`)."""
+        self._as_written = [c for c in dict.fromkeys(names) if c in self._idx and c not in self._text]
+
+    def reads_text(self, name: str) -> bool:
+        """Text columns, and auto columns that have already shown a text cell."""
+        return name in self._text or name in self.first_text or name in self._auto_as_text
+
+    def text_now(self) -> frozenset[str]:
+        return frozenset(c for c in self.columns if self.reads_text(c))
+
+    def _written(self, text: Iterable[str]) -> list[str]:
+        """The `as_written` columns that are read as numbers (a text column is as written anyway)."""
+        return [c for c in self._as_written if c not in text]
+
+    def mark_missing(self, numbers: np.ndarray) -> None:
+        """NaN, in place, for every number that is one of the missing-value tokens (-999 in
+        `--na-values`): by value, so '-999.0' is missing too, whichever path read the cell."""
+        if self._na_numbers.size:
+            numbers[np.isin(numbers, self._na_numbers)] = np.nan
+
+    # -- plain blocks ---------------------------------------------------------
+    def convert_block(self, block: bytes, n: int, text: frozenset[str], then: Callable[[np.ndarray], object] | None
+                      ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None:
+        """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
+        as the rows of one array; the `text` ones cut out as written; then `then` of the numbers.
+        None if it needs a closer look. Runs on the reader's worker threads."""
+        ncols, d = len(self.header), self.delimiter
+        number_idx = [self._idx[c] for c in self.columns if c not in text]
+        text_idx = [self._idx[c] for c in self.columns if c in text]
+        unselected = sorted(set(range(ncols)) - set(self._idx.values()))
+        skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
+        cut = text_idx + [self._idx[c] for c in self._written(text)]  # text columns, then as_written
+        numbers = np.empty((len(number_idx), n), self.dtype)
+        cells: list[list[np.ndarray]] = [[] for _ in cut]
+        start = row = 0
+        while start < len(block):
+            end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
+            piece = block[start:end]
+            arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
+            if arr is None and unselected and not self._skip_unselected:
+                self._skip_unselected = True  # say an ignored id column of text: never convert it
+                skip = sorted(text_idx + unselected)
+                arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
+            if arr is None:
+                return None
+            numbers[:, row:row + len(arr)] = arr.T[number_idx]  # (arr.T: one contiguous row per column)
+            for k, c in enumerate(block_cells(piece, ncols, d, cut) if cut else []):
+                cells[k].append(c)
+            start, row = end, row + len(arr)
+        self.mark_missing(numbers)
+        return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
+
+    def block_table(self, start: int, converted: tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None
+                    ) -> Table | None:
+        """The table of a block as `convert_block` converted it (its first line is `start`); None if
+        it was not, or wrongly: an auto column may have shown text since the conversion started."""
+        if converted is None or converted[0] != self.text_now():
+            return None
+        text, numbers, cells, derived = converted
+        lines = np.arange(start, start + numbers.shape[1], dtype=np.int64)
+        rows, texts = iter(numbers), iter(cells)
+        cols = {c: self.text_column(c, next(texts), lines) if c in text else Column(c, next(rows), False)
+                for c in self.columns}
+        written = dict(zip(self._written(text), texts))
+        return Table(self.name, self.header, cols, lines, numbers, derived, written)
+
+    # -- lines ----------------------------------------------------------------
+    def fast(self, lines: list[str], start: int) -> Table | None:
+        """Parse a chunk of plain numbers with numpy; None if anything needs a closer look."""
+        n_delims = len(self.header) - 1
+        d = self.delimiter
+        # Ragged or blank lines: the slow path reports or skips them. (A blank line has no
+        # delimiter; map with methodcaller counts at C speed.)
+        if n_delims:
+            if list(map(methodcaller("count", d), lines)).count(n_delims) != len(lines):
+                return None
+        elif any(not s.strip() for s in lines):
+            return None
+        text = [c for c in self.columns if self.reads_text(c)]
+        numeric = [c for c in self.columns if not self.reads_text(c)]
+        cols: dict[str, Column] = {}
+        try:
+            if numeric:
+                arr = np.loadtxt(lines, delimiter=d, dtype=self.dtype, comments=None,
+                                 usecols=[self._idx[c] for c in numeric], ndmin=2)
+                if not np.isfinite(arr).all():
+                    return None  # NaN tokens (missing) or inf: the slow path sorts them out
+                self.mark_missing(arr)
+                for k, c in enumerate(numeric):
+                    cols[c] = Column(c, np.ascontiguousarray(arr[:, k]), False)
+            written = self._written(text)
+            lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
+            if text or written:
+                sarr = np.loadtxt(lines, delimiter=d, dtype=str, comments=None,
+                                  usecols=[self._idx[c] for c in text + written], ndmin=2)
+                for k, c in enumerate(text):
+                    cols[c] = self.text_column(c, np.char.strip(sarr[:, k]), lines_arr)
+        except ValueError:
+            return None
+        as_written = {c: np.char.strip(sarr[:, len(text) + k]) for k, c in enumerate(written)}
+        return Table(self.name, self.header, cols, lines_arr, as_written=as_written)
+
+    def slow(self, source: Iterator[str], n_lines: int, start: int) -> tuple[Table, DataError | None]:
+        """Parse a chunk of `n_lines` lines with the csv module, locating every problem exactly.
+
+        `source` yields the chunk's lines, then perhaps the file's lines after it (which a quoted
+        newline may reach into). Returns the good rows before the first problem, and the problem.
+        """
+        reader = csv.reader(source, delimiter=self.delimiter, strict=True)
+        n_fields = len(self.header)
+        rows: list[list[str]] = []
+        row_lines: list[int] = []
+        error: DataError | None = None
+        while reader.line_num < n_lines:
+            line = start + reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                error = DataError(f"malformed CSV: {e}", file=self.name, line=line)
+                break
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != n_fields:
+                short = len(row) < n_fields  # point at the first missing field, or the first extra one
+                error = DataError(
+                    f"expected {n_fields} fields as in the header, found {len(row)}",
+                    file=self.name, line=line, column=len(row) + 1 if short else n_fields + 1,
+                    column_name=self.header[len(row)] if short else None,
+                    hint="every row needs one value per header column (quote values that contain the delimiter)",
+                )
+                break
+            rows.append(row)
+            row_lines.append(line)
+        lines_arr = np.asarray(row_lines, dtype=np.int64)
+        if not rows:
+            return Table(self.name, self.header, {}, lines_arr), error
+        transposed = list(zip(*rows))
+        cols: dict[str, Column] = {}
+        good = len(rows)
+        for c in self.columns:
+            cells = transposed[self._idx[c]]
+            col, bad = self._convert(c, cells, lines_arr)
+            cols[c] = col
+            if bad is not None and bad < good:
+                good = bad
+                error = self._bad_cell_error(c, cells[bad], int(lines_arr[bad]))
+        written = {c: _strip(transposed[self._idx[c]][:good]) for c in self._written(self.text_now())}
+        if good < len(rows):
+            cols = {c: Column(c, col.values[:good], col.is_text, col.n_numeric, col.first_text)
+                    for c, col in cols.items()}
+            lines_arr = lines_arr[:good]
+        return Table(self.name, self.header, cols, lines_arr, as_written=written), error
+
+    def _convert(self, name: str, cells: Sequence[str], lines: np.ndarray) -> tuple[Column, int | None]:
+        """Convert one column's cells; returns the column and the row of its first bad cell."""
+        if self.reads_text(name):
+            return self.text_column(name, _strip(cells), lines), None
+        values = np.empty(len(cells), dtype=self.dtype)
+        na = self.na_values
+        for i, cell in enumerate(cells):
+            s = cell.strip()
+            if s in na:
+                values[i] = np.nan
+                continue
+            v = cell_number(s)
+            if v is None:
+                if name in self._auto:
+                    # Text in a column that may be categorical: read it as text from now on.
+                    self.first_text[name] = (int(lines[i]), s)
+                    return self.text_column(name, _strip(cells), lines), None
+                return Column(name, values, False), i
+            with np.errstate(over="ignore"):
+                values[i] = v
+            if not np.isfinite(values[i]) and v == v:
+                return Column(name, values, False), i  # inf, or too large for the dtype
+        self.mark_missing(values)
+        return Column(name, values, False), None
+
+    def text_column(self, name: str, values: np.ndarray, lines: np.ndarray) -> Column:
+        """Wrap a text column; for auto columns, count numeric cells (categorical or typo?)."""
+        if name in self._auto:
+            n_num = 0
+            for i, s in enumerate(values.tolist()):
+                if s in self.na_values:
+                    continue
+                if cell_number(s) is not None:
+                    n_num += 1
+                elif name not in self.first_text:
+                    self.first_text[name] = (int(lines[i]), s)
+            self.n_numeric[name] += n_num
+        return Column(name, values, True, self.n_numeric[name], self.first_text.get(name))
+
+    def joined(self, name: str, parts: list[Column]) -> Column:
+        """One column of a whole table (`TableReader.read`) from its chunks' pieces."""
+        n_numeric = self.n_numeric[name]
+        if any(p.is_text for p in parts) and not all(p.is_text for p in parts):
+            # An auto column that turned to text after numeric chunks, whose cells count as numbers.
+            # Their text is gone: it is rebuilt from the numbers ('007' comes back as '7'), and the
+            # column is noted in `retexted`, so that a caller can read the file again with it
+            # as text from the start (`select(auto_as_text=...)`).
+            n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in parts if not p.is_text)
+            values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
+            self.retexted.add(name)
+        else:
+            values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
+        return Column(name, values, values.dtype.kind == "U", n_numeric, self.first_text.get(name))
+
+    def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
+        s = cell.strip()
+        j = self._idx[name] + 1
+        number = cell_number(s)
+        if number is not None:
+            hint = "features must be finite numbers"
+            if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)
+                hint += " (try --dtype float64 for huge values)"
+            return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
+                             file=self.name, line=line, column=j, column_name=name, hint=hint)
+        hint = separator_hint(s) or "features must be numbers; empty and NA cells count as missing"
+        return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
+                         column=j, column_name=name, hint=hint)
+
+
+_GROUPED = re.compile(r"[-+]?\d{1,3}([,_]\d{3})+(\.\d*)?")
+
+
+def separator_hint(cell: str) -> str | None:
+    """A hint for a number written with thousands separators (1,234 or 1_000), else None."""
+    if _GROUPED.fullmatch(cell.strip()):
+        return "thousands separators are not supported: write 1234.5, not 1,234.5"
+    return None
+
+
+def _strip(cells: Sequence[str]) -> np.ndarray:
+    return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
+
+
+def _numbers_as_text(values: np.ndarray) -> np.ndarray:
+    """Numbers back to text as they were most likely written: the shortest form in their dtype."""
+    return np.asarray(["" if v != v else np.format_float_positional(v, unique=True, trim="-") for v in values],
+                      dtype=str)
