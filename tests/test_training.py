@@ -283,3 +283,22 @@ def test_training_r2_is_one_minus_mse_over_the_targets_variance():
                               np.random.default_rng(1)))
         mse = float(((net.logits(X) - Y) ** 2).mean())  # lr 0: the weights the loss was taken at
         assert stats[0].metric == pytest.approx(1.0 - mse if Y.any() else 0.0, abs=1e-12)
+
+
+def test_the_training_loss_with_l2_is_each_batchs_loss_and_penalty_before_its_update():
+    # One batch an epoch: epoch 2's loss is the loss, penalty included, of the weights epoch 1 left.
+    # (The penalty used to be taken after the epoch's last update: a mix of two sets of weights.)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = X @ [[1.0], [2.0], [0.5]]
+    Y = (y - y.mean()) / y.std()
+    net = Network([3, 1], loss="mse", dtype=np.float64)
+    net.initialize(rng)
+    config = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", lr=0.5, l2=0.5)
+    epochs = fit_iter(net, X, Y, config, np.random.default_rng(1))
+    next(epochs)
+    expected, _ = evaluate(net, X, Y, l2=0.5)
+    mse = float(((net.logits(X) - Y) ** 2).mean())
+    second = next(epochs)
+    assert second.loss == pytest.approx(expected, rel=1e-12)
+    assert second.metric == pytest.approx(1.0 - mse, rel=1e-12)  # R²: the data loss alone

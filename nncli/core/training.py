@@ -171,7 +171,7 @@ def fit_iter(
             t0 = time.perf_counter()
             opt.lr = schedule.lr(epoch)
             perm = rng.permutation(n)
-            total_loss, correct, seen, stopped = 0.0, 0, 0, None
+            total_loss, total_penalty, correct, seen, stopped = 0.0, 0.0, 0, 0, None
             for c in range(0, n, chunk):
                 rows = perm[c:c + chunk]
                 k = len(rows)
@@ -185,14 +185,16 @@ def fit_iter(
                 for s in range(0, k, bs):
                     Xb = Xc[s:s + bs]
                     m = Xb.shape[0]
+                    penalty = l2_penalty(net, l2)  # of the weights this batch's loss is taken with
                     step[0] = opt.begin_step()
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
                                                 pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr)
                     if start_loss is None:  # the initial weights' loss, on the first batch
-                        start_loss = batch_loss
+                        start_loss = batch_loss + penalty
                     total_loss += batch_loss * m
+                    total_penalty += penalty * m
                     done += m
                     if should_stop is not None and should_stop():
                         stopped = "interrupted"
@@ -204,7 +206,7 @@ def fit_iter(
                     break
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
-            loss = total_loss / max(seen, 1) + l2_penalty(net, l2)
+            loss = (total_loss + total_penalty) / max(seen, 1)
             # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
             # against the initial weights' (with Adam a far too large rate explodes within the first
             # epoch, 0.7 -> 3e12, and then only creeps down, its steps bounded by the rate).
