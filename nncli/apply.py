@@ -34,16 +34,17 @@ def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
 
 def check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> None:
     """With --missing error: refuse the first missing feature cell."""
-    first: tuple[int, str] | None = None
+    first: tuple[int, int, str] | None = None  # (line, column number, name): the earliest in the file
     for c in features:
         v = table.columns[c].values
         miss = is_missing_text(v, na) if v.dtype.kind == "U" else np.isnan(v)
         hits = np.nonzero(miss)[0]
-        if hits.size and (first is None or table.lines[hits[0]] < first[0]):
-            first = (int(table.lines[hits[0]]), c)
+        if hits.size:
+            cell = (int(table.lines[hits[0]]), table.header.index(c) + 1, c)
+            first = cell if first is None else min(first, cell)
     if first is not None:
-        line, c = first
-        raise DataError("missing value", file=table.source, line=line, column=table.header.index(c) + 1,
+        line, column, c = first
+        raise DataError("missing value", file=table.source, line=line, column=column,
                         column_name=c, hint="fill it in, or use --missing impute")
 
 

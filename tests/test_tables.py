@@ -206,6 +206,14 @@ def test_missing_error_names_the_first_missing_cell(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_missing_error_names_the_leftmost_cell_of_the_line_whatever_the_feature_order(tmp_path):
+    rows = [["a", "b", "c", "y"]] + [[str(i), str(i * 2), str(i * 3), str(i % 2)] for i in range(20)]
+    rows[3][1] = rows[3][2] = ""
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--missing", "error", "--features", "c,b,a",
+                  "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and ":4:2 (column 'b'): missing value" in r.stderr.decode()
+
+
 def test_too_many_categories_is_refused_with_a_hint(tmp_path):
     rows = [["name", "x", "y"]] + [[f"user{i}", str(i), str(i % 2)] for i in range(80)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz")
