@@ -128,7 +128,7 @@ Threads = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads that share the rows of each batch or chunk (default: $NNCLI_THREADS, else 1).",
     show_default=False)]
 Delimiter = Annotated[Optional[str], typer.Option(
-    "--delimiter", help="Field delimiter (default: detected from the header among , ; tab |).", show_default=False)]
+    "--delimiter", help="Field delimiter, one ASCII character (default: detected from the header among , ; tab |).", show_default=False)]
 TargetOpt = Annotated[Optional[str], typer.Option(
     "--target", "-t", help="Target column(s), comma-separated (default: the last column).", show_default=False)]
 FeaturesOpt = Annotated[Optional[str], typer.Option(

@@ -27,6 +27,9 @@ from nncli.csv_numbers import block_cells, parse_block
 from nncli.errors import DataError, shorten
 
 PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
+# A blank line (nothing, or only spaces, before its LF): skipped, by the csv module (`slow`). Only a
+# one-column file needs looking for them: elsewhere a blank line has too few fields for the fast paths.
+_BLANK_LINE = re.compile(rb"(?m)^[ \t\f\v]*\n")  # (a plain block has no CR)
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -133,6 +136,8 @@ class ColumnParser:
         as the rows of one array; the `text` ones cut out as written; then `then` of the numbers.
         None if it needs a closer look. Runs on the reader's worker threads."""
         ncols, d = len(self.header), self.delimiter
+        if ncols == 1 and _BLANK_LINE.search(block):
+            return None
         number_idx = [self._idx[c] for c in self.columns if c not in text]
         text_idx = [self._idx[c] for c in self.columns if c in text]
         unselected = sorted(set(range(ncols)) - set(self._idx.values()))
@@ -179,10 +184,9 @@ class ColumnParser:
         d = self.delimiter
         # Ragged or blank lines: the slow path reports or skips them. (A blank line has no
         # delimiter; map with methodcaller counts at C speed.)
-        if n_delims:
-            if list(map(methodcaller("count", d), lines)).count(n_delims) != len(lines):
-                return None
-        elif any(not s.strip() for s in lines):
+        if list(map(methodcaller("count", d), lines)).count(n_delims) != len(lines):
+            return None
+        if not n_delims and not all(map(str.strip, lines)):
             return None
         text = [c for c in self.columns if self.reads_text(c)]
         numeric = [c for c in self.columns if not self.reads_text(c)]

@@ -23,7 +23,6 @@ embedded delimiters and newlines; blank lines (skipped); a missing final newline
 from __future__ import annotations
 
 import collections
-import gzip
 import io
 import itertools
 import os
@@ -35,7 +34,7 @@ import numpy as np
 
 from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
-from nncli.csv_source import Lines, Prepend, as_text, detect_delimiter, display_name, open_binary, parse_header
+from nncli.csv_source import READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary, parse_header
 from nncli.csv_numbers import count_lines
 from nncli.errors import DataError
 
@@ -153,7 +152,7 @@ class TableReader:
     def _read_raw(self, n: int) -> bytes:
         try:
             return self._raw.read(n)
-        except (gzip.BadGzipFile, EOFError, OSError) as e:
+        except READ_ERRORS as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
 
     def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> Lines:

@@ -14,11 +14,15 @@ import os
 import re
 import stat
 import sys
+import zlib
 from typing import IO
 
 from nncli.errors import DataError, shorten
 
 DELIMITERS = (",", ";", "\t", "|")
+# What reading a file can raise besides DataError: I/O errors, and a gzip stream's faults (a bad
+# header, a truncated stream, a bad CRC, corrupt compressed data).
+READ_ERRORS = (gzip.BadGzipFile, EOFError, OSError, zlib.error)
 
 
 def display_name(path: str) -> str:
@@ -86,14 +90,20 @@ class Lines:
 
     def __init__(self, f: IO[str], name: str):
         self.f, self.name, self.line_no = f, name, 0
+        self._error: DataError | None = None  # a bad line that `take` found after good ones
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def __iter__(self) -> "Lines":
         return self
 
     def __next__(self) -> str:
+        self._raise_pending()
         try:
             line = next(self.f)
-        except (gzip.BadGzipFile, EOFError, OSError) as e:
+        except READ_ERRORS as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
         self.line_no += 1
         self._check(line, self.line_no)
@@ -116,10 +126,15 @@ class Lines:
             )
 
     def take(self, n: int) -> list[str]:
-        """The next n lines (fewer at the end), checked a whole chunk at a time."""
+        """The next n lines (fewer at the end), checked a whole chunk at a time.
+
+        Lines before a bad one are returned first, and the bad one raises at the next call:
+        the rows before it are read (and reported) as from a file that ends there.
+        """
+        self._raise_pending()
         try:
             lines = list(itertools.islice(self.f, n))  # C-level iteration: no Python call per line
-        except (gzip.BadGzipFile, EOFError, OSError) as e:
+        except READ_ERRORS as e:
             raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
         text = "".join(lines)
         suspicious = "\0" in text
@@ -130,7 +145,13 @@ class Lines:
                 suspicious = True
         if suspicious:  # rare: find the exact line
             for k, line in enumerate(lines):
-                self._check(line, self.line_no + k + 1)
+                try:
+                    self._check(line, self.line_no + k + 1)
+                except DataError as e:
+                    if not k:
+                        raise
+                    self._error, lines = e, lines[:k]
+                    break
         self.line_no += len(lines)
         return lines
 

@@ -78,8 +78,8 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
     if delimiter is None:
         return None
     d = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
-    if len(d) != 1 or d in '"\r\n' or d.isalnum():
-        raise UsageError(f"--delimiter {shorten(delimiter)}: use one character such as , ; | or \\t")
+    if len(d) != 1 or d in '"\r\n' or d.isalnum() or not d.isascii():  # (the readers split bytes)
+        raise UsageError(f"--delimiter {shorten(delimiter)}: use one ASCII character such as , ; | or \\t")
     return d
 
 

@@ -201,3 +201,17 @@ def test_a_number_that_rounds_past_float32_gives_the_plain_paths_error(tmp_path,
     path.write_text("a,b\n1,2\n3.4028235677973366e38,3\n")
     arrow, plain = read_both(path, monkeypatch)
     assert isinstance(arrow, str) and arrow == plain
+
+
+@pytest.mark.parametrize("body, lines", [
+    (b"a,b\r1,2\n3,4\n5,6\n", [2, 3, 4]),  # the header ends with a lone CR: skipping it by LFs lost a row
+    (b"a,b\n1,2\r\r\n3,4\n", [2, 4]),  # a blank line made by a lone CR: Arrow read a row of missing cells
+    (b"a,b\n1,2\n\r3,4\n", [2, 4]),
+    (b"x\na\n \nb\n", [2, 4]),  # one column: a line of spaces is blank, not a row
+])
+def test_lone_crs_and_blank_lines_read_as_without_arrow(tmp_path, monkeypatch, body, lines):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(body)
+    arrow, plain = read_both(path, monkeypatch, text=["x"] if body.startswith(b"x") else [])
+    assert plain.lines.tolist() == lines
+    assert_same(arrow, plain)

@@ -303,3 +303,42 @@ def test_a_number_among_the_missing_value_tokens_is_missing_on_every_path(tmp_pa
     b = np.concatenate([t.columns["b"].values for t in tables])
     np.testing.assert_array_equal(np.isnan(b), [True, True, False, False])
     assert b[2] == -9990 and b[3] == 5
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("block", [16, 1 << 18])
+def test_a_one_column_file_skips_blank_lines_and_refuses_extra_fields(tmp_path, monkeypatch, block, newline):
+    # With one column a blank line has the right number of fields (one): it read as a missing
+    # cell, and '2,3' as 2, where the other paths skip the one and refuse the other.
+    small_blocks(monkeypatch, block)
+    path = tmp_path / "t.csv"
+    path.write_bytes(newline.join(["x", "1", "", "  ", "2", ""]).encode())
+    t = csv_io.read_table(str(path))
+    assert t.columns["x"].values.tolist() == [1.0, 2.0] and t.lines.tolist() == [2, 5]
+    assert csv_io.read_table(str(path), text=["x"]).columns["x"].values.tolist() == ["1", "2"]
+    path.write_bytes(newline.join(["x", "1", "2,3", "4", ""]).encode())
+    with pytest.raises(DataError, match="expected 1 fields as in the header, found 2") as e:
+        csv_io.read_table(str(path))
+    assert (e.value.line, e.value.column) == (3, 2)
+
+
+def test_the_rows_before_an_undecodable_line_come_first(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"x,y\n1,0\n2,0\n\xff,0\n5,0\n")
+    lines = []
+    with pytest.raises(DataError, match="not valid UTF-8") as e:
+        with csv_io.TableReader(str(path)) as reader:
+            for chunk in reader.chunks():
+                lines += chunk.lines.tolist()
+    assert lines == [2, 3] and e.value.line == 4
+    path.write_bytes(b"x,y\noops,0\n2,\xff\n")  # so an earlier bad cell is the problem reported
+    with pytest.raises(DataError, match="found 'oops'") as e:
+        csv_io.read_table(str(path))
+    assert e.value.line == 2
+
+
+def test_corrupt_gzip_data_is_a_data_error(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff")  # an invalid deflate block
+    with pytest.raises(DataError, match="cannot read the file: .*invalid block type"):
+        csv_io.read_table(str(path))

@@ -388,7 +388,9 @@ CASES = [
     Case("lr-find-bad-batch", ("lr-find", "missing.csv", "--batch-size", "0"), 2, r"--batch-size must be in \[1, "),
     Case("lr-find-seed-negative", ("lr-find", "missing.csv", "--seed", "-2"), 2, r"--seed must be 0 or more, not -2"),
     Case("predict-bad-delimiter", ("predict", "model.npz", "missing.csv", "--delimiter", "ab"), 2,
-         r"--delimiter 'ab': use one character"),
+         r"--delimiter 'ab': use one ASCII character"),
+    # (the readers split bytes: '§' is two in UTF-8, and read 1§2 as the number 156)
+    usage("non-ascii-delimiter", "--delimiter", "§", err=r"--delimiter '§': use one ASCII character"),
     Case("gen-data-zero-rows", ("gen-data", "-n", "0"), 2, r"--samples must be in \[1, "),
     # -- model files ------------------------------------------------------------------------------
     bad_model("not-a-zip", b"hello, I am text\n", r"cannot read it as a model archive"),
