@@ -54,6 +54,13 @@ class Terminated(BaseException):
 
 
 # -- option vocabulary shared by the commands ---------------------------------------------------
+# Chosen with benchmarks/defaults.py (results in benchmarks/RESULTS.md): on small real tables these beat
+# scikit-learn's MLP defaults on average. No validation split by default: on a few hundred rows every
+# row is worth more for training than for a noisy stopping signal.
+DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": 0.005, "val_split": 0.0,
+            "patience": 20}
+
+
 class Kind(str, Enum):
     linear = "linear"
     regression = "regression"
@@ -145,8 +152,11 @@ MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median /
 MaxCatsOpt = Annotated[int, typer.Option("--max-categories", help="Refuse categorical columns with more values.")]
 TaskOpt = Annotated[Task, typer.Option("--task", help="auto: text or <=20 distinct integers is classification.")]
 ModelOpt = Annotated[ModelKind, typer.Option("--model", "-m", help="mlp, or linear (no hidden layer).")]
-HiddenOpt = Annotated[str, typer.Option("--hidden", help="Hidden layer sizes, e.g. 64,64.")]
-ActivationOpt = Annotated[Activation, typer.Option("--activation", "-a", help="Hidden-layer activation.")]
+# (None when not given: --model linear refuses them then, having no hidden layer)
+HiddenOpt = Annotated[Optional[str], typer.Option(
+    "--hidden", help=f"Hidden layer sizes, e.g. 64,64 (default: {DEFAULTS['hidden']}).", show_default=False)]
+ActivationOpt = Annotated[Optional[Activation], typer.Option(
+    "--activation", "-a", help="Hidden-layer activation (default: relu).", show_default=False)]
 DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout probability on hidden layers, in [0, 1).")]
 OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer.")]
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate.")]
@@ -176,12 +186,6 @@ WarmupOpt = Annotated[Optional[int], typer.Option(
     show_default=False)]
 ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
 
-
-# Chosen with benchmarks/defaults.py (results in benchmarks/RESULTS.md): on small real tables these beat
-# scikit-learn's MLP defaults on average. No validation split by default: on a few hundred rows every
-# row is worth more for training than for a noisy stopping signal.
-DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": 0.005, "val_split": 0.0,
-            "patience": 20}
 
 
 class StopFlag:
@@ -282,8 +286,8 @@ def fit(
     delimiter: Delimiter = None,
     task: TaskOpt = Task.auto,
     model: ModelOpt = ModelKind.mlp,
-    hidden: HiddenOpt = DEFAULTS["hidden"],
-    activation: ActivationOpt = Activation.relu,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     dropout: DropoutOpt = 0.0,
     optimizer: OptimizerOpt = Optimizer.adam,
     lr: LrOpt = DEFAULTS["lr"],
@@ -361,13 +365,16 @@ def fit(
             raise stopped
         from nncli.model_file import save_model
 
-        save_model(trained, output, before_commit=stop.committing)
-        if plot is not None:
-            render.write_plot(plot, trained)
+        def before_commit() -> None:  # the other outputs first: if one fails, the old model stays
+            if plot is not None:
+                render.write_plot(plot, trained)
+            if json_out:
+                _write_stdout(json.dumps({"model": output, "task": trained.task, **trained.info}, default=str) + "\n")
+            stop.committing()
+
+        save_model(trained, output, before_commit=before_commit)
         if mode != "none":
             render.finish_training(trained, output, mode)
-        if json_out:
-            print(json.dumps({"model": output, "task": trained.task, **trained.info}, default=str))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"interrupted: saved {which} to {shorten(output)}")
@@ -397,8 +404,13 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
             names = ", ".join(schedules[:-1]) + " or " + schedules[-1]
             raise UsageError(f"{option} is for --lr-schedule {names} (not {lr_schedule.value})")
     check_range("--dropout", dropout, 0, 1, hi_open=True)
-    if dropout and model is ModelKind.linear:
-        raise UsageError("--dropout drops hidden units, and --model linear has none")
+    if model is ModelKind.linear:
+        given = [o for o, v in (("--hidden", hidden), ("--activation", activation), ("--dropout", dropout or None))
+                 if v is not None]
+        if given:
+            raise UsageError(f"{given[0]} is for hidden layers, and --model linear has none")
+    hidden = DEFAULTS["hidden"] if hidden is None else hidden
+    activation = Activation.relu if activation is None else activation
     check_range("--l2", l2, 0, 1e6)
     check_range("--max-categories", max_categories, 1, 1_000_000)
     check_range("--patience", patience, 0, 10_000_000)
@@ -409,12 +421,16 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     if warmup is not None:
         check_range("--warmup", warmup, 0, 10_000_000)
     sizes = parse_hidden(hidden)
+    listed = {"--features": split_list(features, "--features"), "--ignore": split_list(ignore, "--ignore")}
+    both = [c for c in listed["--features"] if c in set(listed["--ignore"])]
+    if both:
+        raise UsageError(f"--features and --ignore both name {shorten(both[0], 40)}")
     nas = None
     if na_values is not None:  # "" means: only empty cells are missing
         nas = ("",) if na_values.strip() == "" else split_list(na_values, "--na-values")
     dopts = DataOptions(
-        target=split_list(target, "--target"), features=split_list(features, "--features"),
-        ignore=split_list(ignore, "--ignore"), categorical=split_list(categorical, "--categorical"),
+        target=split_list(target, "--target"), features=listed["--features"],
+        ignore=listed["--ignore"], categorical=split_list(categorical, "--categorical"),
         missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
         dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
     mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),
@@ -439,8 +455,8 @@ def lr_find(
     delimiter: Delimiter = None,
     task: TaskOpt = Task.auto,
     model: ModelOpt = ModelKind.mlp,
-    hidden: HiddenOpt = DEFAULTS["hidden"],
-    activation: ActivationOpt = Activation.relu,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     dropout: DropoutOpt = 0.0,
     optimizer: OptimizerOpt = Optimizer.adam,
     batch_size: BatchOpt = DEFAULTS["batch_size"],
@@ -641,6 +657,18 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _write_stdout(text: str) -> None:
+    """Write data to stdout and flush it now, so that a full disk fails here, not at exit; a reader
+    that has gone leaves stdout silenced (as at exit)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        raise NncliError(f"cannot write the output: {e.strerror or e}") from None
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -28,6 +28,7 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
 - `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
+  (and those of OPTIONAL_INFO_FIELDS have theirs where present)
 
 Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array whose declared size matches the bytes
@@ -89,11 +90,13 @@ CONFIG_FIELDS = {"epochs": (int,), "lr": _NUMBER, "batch_size": (int,), "optimiz
 INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_epoch": (int,),
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,)}  # checked where present (older files lack it)
 
 
-def _bad_field(record: dict, fields: dict[str, tuple[type, ...]]) -> str | None:
-    """The first field missing or not of its type (a JSON true is not a number), else None."""
-    for k, types in fields.items():
+def _bad_field(record: dict, fields: dict[str, tuple[type, ...]], optional: dict[str, tuple[type, ...]] = {}
+               ) -> str | None:
+    """The first field missing (unless optional) or not of its type (a JSON true is not a number), else None."""
+    for k, types in [*fields.items(), *((k, t) for k, t in optional.items() if k in record)]:
         if k not in record or not isinstance(record[k], types) or isinstance(record[k], bool):
             return k
     return None
@@ -363,7 +366,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
     except (KeyError, TypeError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
-    bad_config, bad_info = _bad_field(config, CONFIG_FIELDS), _bad_field(info, INFO_FIELDS)
+    bad_config, bad_info = _bad_field(config, CONFIG_FIELDS), _bad_field(info, INFO_FIELDS, OPTIONAL_INFO_FIELDS)
     checks = [
         (kind in ("linear", "mlp"), f"unknown model kind {shorten(kind)}"),
         (task in ("classification", "regression"), f"unknown task {shorten(task)}"),

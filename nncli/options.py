@@ -9,10 +9,16 @@ from __future__ import annotations
 import math
 import os
 import stat
+import tempfile
 from typing import Optional
 
 from nncli import std_streams
 from nncli.errors import UsageError, shorten
+
+
+def _whole_number(text: str) -> int | None:
+    """The number written in ASCII digits, else None (`str.isdigit` takes '²', which `int` refuses)."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def set_threads(threads: Optional[int]) -> int:
@@ -25,9 +31,9 @@ def set_threads(threads: Optional[int]) -> int:
     """
     if threads is None:
         env = os.environ.get("NNCLI_THREADS", "").strip()
-        if env and not (env.isdigit() and 1 <= int(env) <= 256):
+        threads = _whole_number(env) if env else 1
+        if threads is None or not 1 <= threads <= 256:
             raise UsageError(f"NNCLI_THREADS must be a whole number from 1 to 256, not {shorten(env)}")
-        threads = int(env) if env else 1
     if threads < 1 or threads > 256:
         raise UsageError(f"--threads must be between 1 and 256, not {threads}")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -53,10 +59,10 @@ def parse_hidden(value: str) -> tuple[int, ...]:
     parts = value.split(",")
     sizes = []
     for p in parts:
-        p = p.strip()
-        if not p.isdigit() or int(p) < 1 or int(p) > 100_000:
+        size = _whole_number(p.strip())
+        if size is None or not 1 <= size <= 100_000:
             raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to 100000, like 64,64")
-        sizes.append(int(p))
+        sizes.append(size)
     return tuple(sizes)
 
 
@@ -95,7 +101,7 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
         mode: int | None = os.stat(output).st_mode
     except (OSError, ValueError):
         mode = None  # a new file
-    if not output or (mode is not None and stat.S_ISDIR(mode)):
+    if not output or output.endswith(("/", os.sep)) or (mode is not None and stat.S_ISDIR(mode)):
         raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
                          "not a file path")
     closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
@@ -106,8 +112,7 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     elif mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
-        directory = os.path.dirname(os.path.realpath(output))
-        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
+        writable = _can_create_in(os.path.dirname(os.path.realpath(output)))
     if not writable:
         raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:
@@ -116,6 +121,20 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
         if os.path.realpath(i) == os.path.realpath(output) or (
                 os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
             raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
+
+
+def _can_create_in(directory: str) -> bool:
+    """Whether a file can be made in `directory`, tried: `os.access` says yes to root everywhere,
+    /proc and /sys included, where the save after a long `fit` would then fail."""
+    if not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        return False
+    try:
+        fd, path = tempfile.mkstemp(prefix=".nncli-check-", dir=directory)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(path)
+    return True
 
 
 def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:

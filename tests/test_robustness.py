@@ -318,6 +318,13 @@ CASES = [
          r"cannot write 'nodir/p\.csv': no such directory"),
     Case("gen-data-output-directory-missing", ("gen-data", "-o", "nodir/d.csv"), 2, r"cannot write 'nodir/d\.csv'"),
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
+    # 'out.npz/' names a directory: it was saved as out.npz, over the file of that name
+    Case("fit-output-ends-with-a-slash", FIT[:2] + ("-o", "out.npz/"), 2, r"cannot write 'out\.npz/': a directory",
+         files={**data(HEADER, *ROWS), "out.npz": b"keep me\n"}),
+    Case("gen-data-output-ends-with-a-slash", ("gen-data", "-o", "new.csv/"), 2, r"cannot write 'new\.csv/'"),
+    # os.access says root may write anywhere, /proc too: the save failed after training
+    Case("fit-output-in-proc", FIT[:2] + ("-o", "/proc/out.npz"), 2, r"cannot write '/proc/out\.npz'",
+         files=data(HEADER, *ROWS)),
     Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
@@ -337,7 +344,13 @@ CASES = [
     Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
          r"stdin can be read only once"),
     usage("dropout-without-hidden-layers", "--model", "linear", "--dropout", "0.5",
-          err=r"--dropout drops hidden units, and --model linear has none"),
+          err=r"--dropout is for hidden layers, and --model linear has none"),
+    usage("hidden-sizes-without-hidden-layers", "--model", "linear", "--hidden", "64,64",
+          err=r"--hidden is for hidden layers, and --model linear has none"),
+    usage("activation-without-hidden-layers", "-m", "linear", "-a", "tanh",
+          err=r"--activation is for hidden layers, and --model linear has none"),
+    usage("features-also-ignored", "--features", "x1,x2", "--ignore", "x2",
+          err=r"--features and --ignore both name 'x2'"),
     usage("nesterov-with-adam", "--nesterov", err=r"--nesterov is for --optimizer momentum \(not adam\)"),
     usage("momentum-with-sgd", "--optimizer", "sgd", "--momentum", "0.5",
           err=r"--momentum is for --optimizer momentum \(not sgd\)"),
@@ -385,6 +398,7 @@ CASES = [
     fit_err("na-values-only-empty-cells-so-NA-is-text", with_row("NA,2,x", 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found 'NA'", "--na-values", ""),
     usage("unknown-option", "--epoch", "3", err=r"No such option: --epoch"),
+    usage("hidden-superscript-digit", "--hidden", "²", err=r"--hidden '²': sizes must be whole numbers"),  # isdigit
     Case("lr-find-bad-batch", ("lr-find", "missing.csv", "--batch-size", "0"), 2, r"--batch-size must be in \[1, "),
     Case("lr-find-seed-negative", ("lr-find", "missing.csv", "--seed", "-2"), 2, r"--seed must be 0 or more, not -2"),
     Case("predict-bad-delimiter", ("predict", "model.npz", "missing.csv", "--delimiter", "ab"), 2,
@@ -443,6 +457,9 @@ CASES = [
          files={"bad.npz": edit_meta_in("config", lr_schedule="\x1b[2Jcleared")}),
     Case("show-markup-in-the-info", ("show", "bad.npz"), 0, r"stopped: \[/bold\]\[link=x\]",
          files={"bad.npz": edit_meta_in("info", stopped="[/bold][link=x]")}),
+    # val_rows, unchecked, crashed `show` ({:,} of a string) while predict and eval took the file
+    Case("show-val-rows-not-a-number", ("show", "bad.npz"), 1, r"info field 'val_rows' is missing or of the wrong type",
+         files={"bad.npz": edit_meta_in("info", val_rows="5")}),
     Case("lr-find-empty-file", ("lr-find", "data.csv", "-q"), 1, r"data\.csv:1: the file is empty",
          files={"data.csv": b""}),
     Case("lr-find-one-class", ("lr-find", "data.csv", "-q"), 1, r"single class", files=data("a,label", "1,x", "2,x")),
@@ -500,6 +517,12 @@ CASES = [
              stdout_to="/dev/full"),
         Case("eval-json-stdout-dev-full", EVAL, 1, r"cannot write the output: No space left",
              files=data("x1,x2,label", "1,0.5,0"), stdout_to="/dev/full"),
+        # fit's other outputs are written before the model's rename: a failure leaves no model (it
+        # used to exit 1 with the model already replaced)
+        Case("fit-plot-dev-full-saves-no-model", FIT + ("--plot", "full"), 1, r"cannot write 'full': No space left",
+             files=data(HEADER, *ROWS)),
+        Case("fit-json-stdout-dev-full-saves-no-model", FIT + ("--json",), 1, r"cannot write the output: No space left",
+             files=data(HEADER, *ROWS), stdout_to="/dev/full"),
     ]),
     Case("predict-o-dev-null", PREDICT + ("-o", "null"), 0, files=data("x1,x2", "1,0.5")),  # null -> /dev/null
 ]
@@ -664,7 +687,7 @@ def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, a
     assert {p.name for p in tmp_path.iterdir()} <= {"data.csv", "err.txt", "in.txt", "model.npz", "out.npz"}
 
 
-@pytest.mark.parametrize("value", ["999", "0", "two"])
+@pytest.mark.parametrize("value", ["999", "0", "two", "²"])
 def test_a_bad_nncli_threads_is_reported_as_such(value):
     r = run_nncli("gen-data", "-n", "2", env={"NNCLI_THREADS": value})
     assert r.returncode == 2 and r.stdout == b""
