@@ -744,6 +744,18 @@ class NncliGroup(TyperGroup):
                                                         standalone_mode=False, **extra))
         sys.exit(code)
 
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        """Parse the top-level options, where `nncli --help` and `nncli --version` print and exit.
+
+        That happens before `invoke`, and Typer's click turns a broken pipe there into exit code 1;
+        like any command whose stdout is closed early, they stop quietly with 0.
+        """
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
+
     def invoke(self, ctx):  # type: ignore[override]
         """Run the command, keeping two outcomes from click's own handling in `main`.
 

@@ -764,6 +764,16 @@ def test_a_closed_stderr_pipe_changes_nothing_but_the_messages(tmp_path, models,
         assert r.stdout == b""
 
 
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("-h",), ("fit", "--help")],
+                         ids=["version", "help", "h", "fit-help"])
+def test_top_level_help_and_version_into_a_closed_pipe_are_quiet(tmp_path, args):
+    """`nncli --version | true`: printed while the top-level options are parsed, before the command
+    runs, and stopped quietly with 0 like any other closed stdout. (Unbuffered, so that --version's
+    print meets the closed pipe at once, not in the final flush.)"""
+    r = run_into_closed_pipe("stdout", *args, cwd=tmp_path, unbuffered=True)
+    assert (r.returncode, r.stderr) == (0, b"")
+
+
 @pytest.mark.parametrize("rows", [5, 20_005])  # the bad line in the first chunk, or after a whole chunk
 def test_predict_output_holds_exactly_the_rows_before_the_bad_line(tmp_path, models, rows):
     (tmp_path / "model.npz").write_bytes(models["cls"])
