@@ -18,8 +18,10 @@ import sys
 def _early(signum: int, frame: object) -> None:
     try:
         sys.stderr.write("nncli: error: interrupted\n" if signum == signal.SIGINT else "nncli: error: terminated\n")
-    except (AttributeError, OSError, ValueError):
-        pass
+    except (AttributeError, OSError, ValueError):  # stderr's reader has gone: keep the exit code
+        from nncli.std_streams import silence
+
+        silence(sys.stderr)
     raise SystemExit(130 if signum == signal.SIGINT else 143)
 
 

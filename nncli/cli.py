@@ -30,6 +30,7 @@ from nncli import __version__
 from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_seed, parse_hidden,
                            set_threads, split_list)
+from nncli.std_streams import silence
 
 app = typer.Typer(
     add_completion=False,
@@ -641,22 +642,25 @@ def root(
 def _error(message: str, hint: str | None = None) -> None:
     # Escaped here, whatever built the text: a hint like `--ignore COLUMN` repeats a column name as it
     # is, to be typed, and a name holding escape codes must not recolour or retitle the terminal.
+    _to_stderr(f"nncli: error: {printable(message)}\n" + (f"hint: {printable(hint)}\n" if hint else ""))
+
+
+def _to_stderr(text: str) -> None:
+    """Write text for people that does not go through Rich (`render.StderrConsole` handles that).
+
+    When stderr's reader has gone (`nncli ... 2>&1 | head -1`), the text is dropped and stderr
+    silenced, so that the exit code stays the command's own.
+    """
     try:
-        sys.stderr.write(f"nncli: error: {printable(message)}\n")
-        if hint:
-            sys.stderr.write(f"hint: {printable(hint)}\n")
+        sys.stderr.write(text)
         sys.stderr.flush()
     except (OSError, ValueError):
-        pass
+        silence(sys.stderr)
 
 
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the exit flush cannot fail noisily."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+    silence(sys.stdout)
 
 
 def _write_stdout(text: str) -> None:
@@ -707,7 +711,8 @@ def run(invoke) -> int:
         code = e.exit_code
     except click_exceptions.UsageError as e:
         if isinstance(e, click_exceptions.NoArgsIsHelpError):
-            sys.stderr.write(e.ctx.get_help() + "\n") if e.ctx is not None else None
+            if e.ctx is not None:
+                _to_stderr(e.ctx.get_help() + "\n")
             return 2
         ctx = e.ctx
         where = f"nncli {ctx.info_name}" if ctx is not None and ctx.parent is not None else "nncli"
@@ -766,6 +771,18 @@ class NncliGroup(TyperGroup):
         code = run(lambda: super(NncliGroup, self).main(args, prog_name or "nncli", complete_var,
                                                         standalone_mode=False, **extra))
         sys.exit(code)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        """Parse the top-level options, where `nncli --help` and `nncli --version` print and exit.
+
+        That happens before `invoke`, and Typer's click turns a broken pipe there into exit code 1;
+        like any command whose stdout is closed early, they stop quietly with 0.
+        """
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
 
     def invoke(self, ctx):  # type: ignore[override]
         """Run the command, keeping two outcomes from click's own handling in `main`.

@@ -18,8 +18,22 @@ from rich.text import Text
 
 from nncli.errors import printable
 from nncli.render_tables import WholeNumbers
+from nncli.std_streams import silence
 
 _console: Console | None = None
+
+
+class StderrConsole(Console):
+    """Rich's Console on stderr, which goes quiet when stderr's reader goes away (`nncli fit ... 2>&1
+    | head -1`): the command carries on and ends as it would have (`fit` saves its model).
+
+    Rich's own `on_broken_pipe` raises SystemExit(1), and points stdout, not the broken stream, at
+    /dev/null, which would lose data still to come there (`fit --json`, `lr-find`'s suggestion).
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # from now on Rich drops what it is given
+        silence(self.file)
 
 
 def utext(text: object, **kwargs) -> Text:
@@ -31,7 +45,7 @@ def console() -> Console:
     """The one stderr console (honours NO_COLOR; plain when stderr is not a terminal)."""
     global _console
     if _console is None:
-        _console = Console(stderr=True, highlight=False, soft_wrap=False)
+        _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False)
     return _console
 
 
@@ -39,7 +53,7 @@ def plain_text() -> None:
     """From now on the console writes text only, on a terminal too (`--progress plain`): no colour,
     no bold, no escape code at all, only the characters."""
     global _console
-    _console = Console(stderr=True, highlight=False, soft_wrap=False, color_system=None)
+    _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, color_system=None)
 
 
 def fmt(v: float | None, digits: int = 4) -> str:

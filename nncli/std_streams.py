@@ -5,7 +5,8 @@ is not open, or open the wrong way round: started with `2>&-`, a launcher shell 
 shims) leaves itself open read-only on descriptor 2, where every write fails. Each such
 descriptor is filled with /dev/null, so that no file opened later (a model being written) can
 take descriptor 1 or 2 and receive printed text. `closed_stream_named` then tells an output
-path such as `/dev/stdout`, which now leads to /dev/null, from a real one.
+path such as `/dev/stdout`, which now leads to /dev/null, from a real one. `silence` does the
+same for stdout or stderr when its reader goes away during the run (`nncli ... 2>&1 | head -1`).
 
 Standard library only.
 """
@@ -68,6 +69,20 @@ def fill_closed_streams() -> None:
         sys.stdout = ClosedOutput()
     if 2 in closed and sys.stderr is None:  # (if Python made one, it now writes to /dev/null)
         sys.stderr = open(os.devnull, "w")
+
+
+def silence(stream) -> None:
+    """Point `stream`'s descriptor at /dev/null once its reader has gone (a broken pipe): what is
+    still buffered, and all written later, then goes nowhere instead of failing again, at the
+    latest when Python flushes the stream at exit, which would turn any exit code into 120."""
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (AttributeError, OSError, ValueError):  # no descriptor (a stand-in), or it is closed
+        return
+    if devnull != fd:
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def closed_stream_named(path: str) -> str | None:

@@ -732,6 +732,71 @@ def test_writing_into_a_closed_pipe_is_quiet(tmp_path, models, big_csv, command)
     assert err == b""
 
 
+def run_into_closed_pipe(stream: str, *args: str, cwd: Path, unbuffered: bool = False) -> subprocess.CompletedProcess:
+    """nncli with `stream` ("stdout" or "stderr") a pipe whose reader has already gone, as `| head -1`
+    that has exited, so that the first write to it fails; the other stream is captured.
+
+    Python buffers stdout and stderr as usual (stderr by line), unless `unbuffered` (PYTHONUNBUFFERED=1).
+    """
+    env = nncli_env()
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read, write = os.pipe()
+    os.close(read)
+    other = "stderr" if stream == "stdout" else "stdout"
+    try:
+        return subprocess.run([sys.executable, "-m", "nncli", *args], cwd=cwd, env=env, timeout=120,
+                              stdin=subprocess.DEVNULL, **{stream: write, other: subprocess.PIPE})
+    finally:
+        os.close(write)
+
+
+FIT_JSON = FIT[:-1] + ("--json",)  # (without -q: it reports on stderr)
+
+
+@pytest.mark.parametrize("args, code, unbuffered", [
+    (FIT_JSON + ("--progress", "plain"), 0, False),
+    (FIT_JSON + ("--progress", "plain"), 0, True),
+    (FIT_JSON + ("--progress", "live"), 0, False),
+    (("lr-find", "data.csv", "--hidden", "3", "--steps", "5"), 0, False),
+    (("eval", "model.npz", "labelled.csv"), 0, False),
+    (("show", "model.npz"), 0, False),
+    (("show", "model.npz"), 0, True),
+    (("predict", "missing.npz", "data.csv"), 1, False),
+    (FIT[:-1] + ("--epochs", "0"), 2, False),
+    ((), 2, False),  # the help, on stderr
+    ((), 2, True),
+], ids=["fit-plain", "fit-plain-unbuffered", "fit-live", "lr-find", "eval", "show", "show-unbuffered",
+        "error", "usage-error", "no-arguments", "no-arguments-unbuffered"])
+def test_a_closed_stderr_pipe_changes_nothing_but_the_messages(tmp_path, models, args, code, unbuffered):
+    """`nncli fit ... 2>&1 >/dev/null | head -1`: once stderr's reader has gone, what is for people is
+    dropped; the command carries on, writes its data and files, and exits with its own code (Rich
+    would exit 1, and a failed flush of stderr at exit makes it 120)."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    (tmp_path / "labelled.csv").write_bytes(csv_bytes("x1,x2,label", "1,0.5,0", "-0.5,0.2,1", "0,1,0"))
+    r = run_into_closed_pipe("stderr", *args, cwd=tmp_path, unbuffered=unbuffered)
+    assert r.returncode == code
+    if args[:1] == ("fit",) and code == 0:
+        assert json.loads(r.stdout)["model"] == "out.npz"  # stdout untouched by the broken stderr
+        load_model(str(tmp_path / "out.npz"))
+    elif args[:1] == ("lr-find",):
+        assert float(r.stdout) > 0
+    else:
+        assert r.stdout == b""
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("-h",), ("fit", "--help")],
+                         ids=["version", "help", "h", "fit-help"])
+def test_top_level_help_and_version_into_a_closed_pipe_are_quiet(tmp_path, args):
+    """`nncli --version | true`: printed while the top-level options are parsed, before the command
+    runs, and stopped quietly with 0 like any other closed stdout. (Unbuffered, so that --version's
+    print meets the closed pipe at once, not in the final flush.)"""
+    r = run_into_closed_pipe("stdout", *args, cwd=tmp_path, unbuffered=True)
+    assert (r.returncode, r.stderr) == (0, b"")
+
+
 @pytest.mark.parametrize("rows", [5, 20_005])  # the bad line in the first chunk, or after a whole chunk
 def test_predict_output_holds_exactly_the_rows_before_the_bad_line(tmp_path, models, rows):
     (tmp_path / "model.npz").write_bytes(models["cls"])
