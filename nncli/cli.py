@@ -28,8 +28,8 @@ from typer.core import TyperGroup
 
 from nncli import __version__
 from nncli.errors import NncliError, UsageError, printable, shorten
-from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_seed, parse_hidden,
-                           set_threads, split_list)
+from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
+                           parse_hidden, set_threads, split_list)
 from nncli.std_streams import silence
 
 app = typer.Typer(
@@ -330,8 +330,7 @@ def fit(
     check_seed(seed)
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
-    if val == "-" and data == "-":
-        raise UsageError("stdin can be read only once: give --val or the data as a file")
+    check_read_once(data, val)
     if output == "-" or os.path.isdir(output):
         raise UsageError(f"--output {shorten(output)} must be a file path")
     check_output(output, data, val)
@@ -536,6 +535,9 @@ def predict(
     m = load_model(model)
     if proba and m.task != "classification":
         raise UsageError(f"--proba needs a classifier; {shorten(model)} predicts values (regression)")
+    taken = set(csv_write.prediction_names(m, proba)).intersection(keep_cols)
+    if taken:  # the output would have two columns of one name, which no CSV reader (nncli's too) takes
+        raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
     report = EncodeReport()
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)

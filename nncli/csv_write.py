@@ -82,6 +82,14 @@ def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
     _open_output(path, write_all)
 
 
+def prediction_names(model: "object", proba: bool) -> list[str]:
+    """The columns `write_predictions` adds after the kept ones."""
+    target = model.target  # type: ignore[attr-defined]
+    if target.task == "regression":
+        return ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
+    return ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
+
+
 def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table, np.ndarray, np.ndarray | None]]",
                       keep: Sequence[str], proba: bool) -> None:
     """Stream predictions as CSV: kept columns, then `prediction`, then `p_<class>` columns.
@@ -92,11 +100,9 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     """
     target = model.target  # type: ignore[attr-defined]
     classes = np.array([quote(c) for c in target.classes], dtype=object)
+    pred_names = prediction_names(model, proba)
     if target.task == "regression":
-        pred_names = ["prediction"] if len(target.names) == 1 else [f"prediction_{t}" for t in target.names]
         value_formats = [_value_format(m, s) for m, s in zip(target.mean, target.scale)]
-    else:
-        pred_names = ["prediction"] + ([f"p_{c}" for c in target.classes] if proba else [])
 
     def write_all(out: IO[str]) -> None:
         out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")

@@ -89,6 +89,26 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
     return d
 
 
+def check_read_once(data: str, val: Optional[str]) -> None:
+    """Exit 2 if the data and --val are one stream (stdin, a FIFO, a device), which can be read only once
+    (a FIFO named twice waited for ever for a second writer)."""
+    if val is None:
+        return
+    if data == val == "-":
+        raise UsageError("stdin can be read only once: give --val or the data as a file")
+    streams = []
+    for path in (data, val):
+        try:
+            st = os.fstat(0) if path == "-" else os.stat(path)
+        except (OSError, ValueError):
+            return  # (reading will say what is wrong)
+        streams.append(None if stat.S_ISREG(st.st_mode) else (st.st_dev, st.st_ino))
+    if streams[0] is not None and streams[0] == streams[1]:
+        data, val = ("stdin" if p == "-" else shorten(p) for p in (data, val))
+        raise UsageError(f"{data} and --val {val} are one stream, which can be read only once: "
+                         "give --val or the data as a file")
+
+
 def check_output(output: str, *inputs: Optional[str]) -> None:
     """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
 

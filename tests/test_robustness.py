@@ -329,6 +329,11 @@ CASES = [
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
          r"cannot write '': an empty path"),
+    # the output would have had two columns of one name
+    Case("predict-keep-a-column-named-prediction", PREDICT + ("--keep", "prediction"), 2,
+         r"--keep 'prediction': the predictions have a column of that name", files=data("x1,x2,prediction", "1,0.5,a")),
+    Case("predict-keep-a-column-named-like-a-probability", PREDICT + ("--keep", "p_1", "--proba"), 2,
+         r"--keep 'p_1': the predictions have a column of that name", files=data("x1,x2,p_1", "1,0.5,a")),
     Case("predict-output-a-directory", ("predict", "model.npz", "missing.csv", "-o", "."), 2,
          r"cannot write '\.': a directory"),
     usage("fit-plot-a-directory", "--plot", ".", err=r"cannot write '\.': a directory"),
@@ -343,6 +348,8 @@ CASES = [
          r"--missing-rate does not apply to moons \(it does to mixed\)"),
     Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
          r"stdin can be read only once"),
+    Case("fit-data-and-val-both-stdin-by-name", ("fit", "-", "--val", "/dev/stdin", "-o", "out.npz"), 2,
+         r"stdin and --val '/dev/stdin' are one stream, which can be read only once", stdin=b"a,b\n1,2\n"),
     usage("dropout-without-hidden-layers", "--model", "linear", "--dropout", "0.5",
           err=r"--dropout is for hidden layers, and --model linear has none"),
     usage("hidden-sizes-without-hidden-layers", "--model", "linear", "--hidden", "64,64",
@@ -1068,3 +1075,11 @@ def test_fit_keeps_a_signal_ignored_since_it_started(tmp_path, ignored, other, c
     assert p.returncode == code, err
     assert "nncli: interrupted: saved the weights so far to 'm.npz'" in err and "error" not in err
     assert load_model(str(tmp_path / "m.npz")).info["stopped"]
+
+
+def test_a_fifo_given_as_the_data_and_as_val_is_refused_not_waited_on(tmp_path):
+    # Opening it a second time waited for ever for another writer.
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    r = run_nncli("fit", fifo, "--val", fifo, "-o", tmp_path / "out.npz", timeout=30)
+    assert r.returncode == 2 and "are one stream, which can be read only once" in r.stderr.decode()
