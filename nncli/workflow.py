@@ -102,9 +102,13 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
         not_features = set(targets) | set(opts.ignore)
         features = [c for c in header if c not in not_features]
     if not features:
+        hint = None
+        if len(header) == 1:
+            hint = ("the header is one column: is the file separated by spaces or something else? see --delimiter"
+                    if opts.delimiter is None else
+                    f"the header is one column when split at {opts.delimiter!r}: is that the file's delimiter?")
         raise DataError("no feature columns left (the table needs at least one besides the target)",
-                        file=source, line=1, hint="the header is one column: is the file separated by spaces or "
-                        "something else? see --delimiter" if len(header) == 1 else None)
+                        file=source, line=1, hint=hint)
     return features, targets
 
 
@@ -269,6 +273,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             raise DataError("--val-split needs at least two rows", file=table.source,
                             hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
+        if codes is not None and np.count_nonzero(np.bincount(codes[train_rows])) < 2:
+            raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
+                            file=table.source, hint="classification needs two; use more rows or --val-split 0")
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.mean, target.scale = target_stats(values[train_rows])
     if val_rows is None:

@@ -293,6 +293,8 @@ CASES = [
     fit_err("single-row-needs-no-validation", data("a,y", "1,2.5"), r"--val-split needs at least two rows",
             "--task", "regression", "--val-split", "0.5"),
     fit_err("single-column", data("label", "x", "y"), r"data\.csv:1: no feature columns left.*\nhint: .*--delimiter"),
+    fit_err("single-column-with-the-delimiter-given", data("a,b", "1,2"), r"hint: the header is one column when split at "
+            r"';': is that the file's delimiter\?", "--delimiter", ";"),
     fit_err("space-separated", data("a b label", "1 2 x", "2 1 y"), r"no feature columns left.*\nhint: the header is one"),
     fit_err("non-utf8", {"data.csv": csv_bytes(HEADER, *ROWS[:2]) + b"1,\xff\xfe,x\n"},
             r"data\.csv:4: the file is not valid UTF-8 text \(byte 0xff\)"),

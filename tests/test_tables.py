@@ -440,3 +440,11 @@ def test_an_input_the_same_on_every_row_gets_zero_weights_and_a_zero_coefficient
         assert {w["input"]: w["weight"] for w in weights}["c"] == 0
     cli("fit", path, "-o", tmp_path / "h.npz", "--hidden", "4", "--epochs", "2", "-q")
     assert not load_model(str(tmp_path / "h.npz")).network.W[0][1].any()
+
+
+def test_a_validation_split_that_leaves_one_class_to_train_on_is_refused(tmp_path):
+    # Two rows of two classes: the stratified split keeps one of each, and training saw one class.
+    write_rows(tmp_path / "d.csv", [["x", "y"], ["1", "a"], ["2", "b"]])
+    r = run_nncli("fit", tmp_path / "d.csv", "--val-split", "0.5", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and "with --val-split 0.5, the training rows hold a single class" in r.stderr.decode()
+    assert not (tmp_path / "m.npz").exists()
