@@ -27,6 +27,8 @@ from nncli.csv_numbers import block_cells, parse_block
 from nncli.errors import DataError, shorten
 
 PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
+# Larger than any sane cell, small enough that a runaway quote cannot eat memory.
+csv.field_size_limit(16 * 1024 * 1024)
 _SPACES_LINE = re.compile(rb"(?m)^[ \t\f\v]+\n")  # (a plain block has no CR)
 
 
@@ -37,8 +39,6 @@ def _has_blank_line(block: bytes) -> bool:
     if block[:1] == b"\n" or b"\n\n" in block:
         return True
     return any(c in block for c in b" \t\f\v") and _SPACES_LINE.search(block) is not None
-# Larger than any sane cell, small enough that a runaway quote cannot eat memory.
-csv.field_size_limit(16 * 1024 * 1024)
 
 
 @dataclass
