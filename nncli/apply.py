@@ -35,12 +35,13 @@ def missing_targets(cells: np.ndarray, na: frozenset[str]) -> np.ndarray:
 def check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> None:
     """With --missing error: refuse the first missing feature cell."""
     first: tuple[int, int, str] | None = None  # (line, column number, name): the earliest in the file
+    position = {c: j for j, c in enumerate(table.header, 1)}  # (not header.index: files of 100,000 columns)
     for c in features:
         v = table.columns[c].values
         miss = is_missing_text(v, na) if v.dtype.kind == "U" else np.isnan(v)
         hits = np.nonzero(miss)[0]
         if hits.size:
-            cell = (int(table.lines[hits[0]]), table.header.index(c) + 1, c)
+            cell = (int(table.lines[hits[0]]), position[c], c)
             first = cell if first is None else min(first, cell)
     if first is not None:
         line, column, c = first

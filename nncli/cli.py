@@ -21,7 +21,7 @@ import signal
 import sys
 import warnings
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -365,14 +365,20 @@ def fit(
             raise stopped
         from nncli.model_file import save_model
 
-        def before_commit() -> None:  # the other outputs first: if one fails, the old model stays
-            if plot is not None:
+        def before_commit() -> None:  # a plot file first: if it fails, the old model stays
+            if plot is not None and plot != "-":
                 render.write_plot(plot, trained)
-            if json_out:
-                _write_stdout(json.dumps({"model": output, "task": trained.task, **trained.info}, default=str) + "\n")
             stop.committing()
 
         save_model(trained, output, before_commit=before_commit)
+        # Data for stdout only once the model is saved: a failed fit writes nothing there. If stdout
+        # fails now (a full disk), the error says the model was saved.
+        saved = f"the model was saved to {shorten(output)}"
+        if plot == "-":
+            _write_stdout(lambda: render.write_plot("-", trained), saved)
+        if json_out:
+            _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, **trained.info},
+                                                   default=str)), saved)
         if mode != "none":
             render.finish_training(trained, output, mode)
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
@@ -422,7 +428,8 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         check_range("--warmup", warmup, 0, 10_000_000)
     sizes = parse_hidden(hidden)
     listed = {"--features": split_list(features, "--features"), "--ignore": split_list(ignore, "--ignore")}
-    both = [c for c in listed["--features"] if c in set(listed["--ignore"])]
+    ignored = set(listed["--ignore"])
+    both = [c for c in listed["--features"] if c in ignored]
     if both:
         raise UsageError(f"--features and --ignore both name {shorten(both[0], 40)}")
     nas = None
@@ -665,16 +672,16 @@ def _silence_stdout() -> None:
     silence(sys.stdout)
 
 
-def _write_stdout(text: str) -> None:
-    """Write data to stdout and flush it now, so that a full disk fails here, not at exit; a reader
-    that has gone leaves stdout silenced (as at exit)."""
+def _write_stdout(write: Callable[[], None], hint: str) -> None:
+    """Run `write` (data to stdout) and flush, so that a full disk fails here, with `hint`, and not
+    at exit; a reader that has gone leaves stdout silenced (as at exit)."""
     try:
-        sys.stdout.write(text)
+        write()
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
     except OSError as e:
-        raise NncliError(f"cannot write the output: {e.strerror or e}") from None
+        raise NncliError(f"cannot write the output: {e.strerror or e}", hint=hint) from None
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

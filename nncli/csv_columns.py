@@ -29,16 +29,18 @@ from nncli.errors import DataError, shorten
 PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
-_SPACES_LINE = re.compile(rb"(?m)^[ \t\f\v]+\n")  # (a plain block has no CR)
+_SPACES = b" \t\f\v\x1c\x1d\x1e\x1f"  # the ASCII that str.strip removes, but LF (and CR: not in a plain block)
+_SPACES_LINE = re.compile(rb"(?m)^[" + re.escape(_SPACES) + rb"]+\n")
 
 
 def _has_blank_line(block: bytes) -> bool:
-    """Whether a plain block has a blank line: nothing, or only spaces, before its LF. The csv module
-    (`slow`) skips them. Only a one-column file needs looking: elsewhere a blank line has too few
-    fields for the fast paths. (The regular expression takes 5 ms a MB: only where spaces are.)"""
-    if block[:1] == b"\n" or b"\n\n" in block:
+    """Whether a plain block may have a blank line: nothing before its LF but what `str.strip` removes.
+    The csv module (`slow`) skips them. Only a one-column file needs looking: elsewhere a blank line
+    has too few fields for the fast paths. (Non-ASCII blocks are left to `slow`, which knows Unicode's
+    spaces; the regular expression takes 5 ms a MB: only where spaces are.)"""
+    if block[:1] == b"\n" or b"\n\n" in block or not block.isascii():
         return True
-    return any(c in block for c in b" \t\f\v") and _SPACES_LINE.search(block) is not None
+    return any(c in block for c in _SPACES) and _SPACES_LINE.search(block) is not None
 
 
 @dataclass
@@ -238,6 +240,9 @@ class ColumnParser:
                 break
             except csv.Error as e:
                 error = DataError(f"malformed CSV: {e}", file=self.name, line=line)
+                break
+            except DataError as e:  # the file's, when a quoted field reached a line it cannot read
+                error = e
                 break
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line

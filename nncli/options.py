@@ -90,8 +90,8 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
 
 
 def check_read_once(data: str, val: Optional[str]) -> None:
-    """Exit 2 if the data and --val are one stream (stdin, a FIFO, a device), which can be read only once
-    (a FIFO named twice waited for ever for a second writer)."""
+    """Exit 2 if the data and --val are one pipe (stdin, a FIFO), which can be read only once (a FIFO
+    named twice waited for ever for a second writer)."""
     if val is None:
         return
     if data == val == "-":
@@ -102,7 +102,8 @@ def check_read_once(data: str, val: Optional[str]) -> None:
             st = os.fstat(0) if path == "-" else os.stat(path)
         except (OSError, ValueError):
             return  # (reading will say what is wrong)
-        streams.append(None if stat.S_ISREG(st.st_mode) else (st.st_dev, st.st_ino))
+        pipe = stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)  # (a file, a directory, a device: as read)
+        streams.append((st.st_dev, st.st_ino) if pipe else None)
     if streams[0] is not None and streams[0] == streams[1]:
         data, val = ("stdin" if p == "-" else shorten(p) for p in (data, val))
         raise UsageError(f"{data} and --val {val} are one stream, which can be read only once: "
@@ -121,7 +122,8 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
         mode: int | None = os.stat(output).st_mode
     except (OSError, ValueError):
         mode = None  # a new file
-    if not output or output.endswith(("/", os.sep)) or (mode is not None and stat.S_ISDIR(mode)):
+    # ('m.npz/' and 'm.npz/.' name a directory: they were saved as m.npz, over the file of that name)
+    if not output or os.path.basename(output) in ("", ".", "..") or (mode is not None and stat.S_ISDIR(mode)):
         raise UsageError(f"cannot write {shorten(output)}: {'a directory' if output else 'an empty path'}, "
                          "not a file path")
     closed = std_streams.closed_stream_named(output)  # `-o /dev/stdout >&-`: it leads to /dev/null now
@@ -132,7 +134,10 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     elif mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
-        writable = _can_create_in(os.path.dirname(os.path.realpath(output)))
+        directory = os.path.dirname(os.path.realpath(output))
+        writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
+        if writable:
+            _try_creating_in(directory, output)
     if not writable:
         raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:
@@ -143,18 +148,20 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
             raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
 
 
-def _can_create_in(directory: str) -> bool:
-    """Whether a file can be made in `directory`, tried: `os.access` says yes to root everywhere,
-    /proc and /sys included, where the save after a long `fit` would then fail."""
-    if not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
-        return False
+def _try_creating_in(directory: str, output: str) -> None:
+    """Exit 2 unless a file can be made and removed in `directory`, as saving does (a temporary file,
+    renamed): `os.access` says yes to root everywhere, /proc and /sys included, where the save after
+    a long `fit` would then fail."""
     try:
         fd, path = tempfile.mkstemp(prefix=".nncli-check-", dir=directory)
-    except OSError:
-        return False
+    except OSError as e:
+        raise UsageError(f"cannot write {shorten(output)}: {e.strerror or e}") from None
     os.close(fd)
-    os.unlink(path)
-    return True
+    try:
+        os.unlink(path)
+    except OSError as e:  # an append-only directory (chattr +a): no rename could replace a file there either
+        raise UsageError(f"cannot write {shorten(output)}: {e.strerror or e} (removing a file in its directory; "
+                         f"{shorten(os.path.basename(path))} is left there)") from None
 
 
 def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:

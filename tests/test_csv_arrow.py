@@ -215,3 +215,14 @@ def test_lone_crs_and_blank_lines_read_as_without_arrow(tmp_path, monkeypatch, b
     arrow, plain = read_both(path, monkeypatch, text=["x"] if body.startswith(b"x") else [])
     assert plain.lines.tolist() == lines
     assert_same(arrow, plain)
+
+
+def test_crlf_files_stay_on_the_arrow_path_whatever_their_slabs_split(tmp_path, monkeypatch):
+    # A slab cut between a CR and its LF ended in what looked like a lone CR: the file left Arrow.
+    monkeypatch.setattr(csv_arrow, "ARROW_SLAB_BYTES", 69)  # 6 lines of 10 bytes, and the next one to its CR
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"a,b\r\n" + b"".join(b"%d.25,%d\r\n" % (i, i % 3) for i in range(100, 300)))
+    with csv_io.TableReader(str(path)) as reader:
+        assert csv_arrow.read_with_arrow(reader) is not None
+    arrow, plain = read_both(path, monkeypatch)
+    assert_same(arrow, plain)

@@ -342,3 +342,23 @@ def test_corrupt_gzip_data_is_a_data_error(tmp_path):
     path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff")  # an invalid deflate block
     with pytest.raises(DataError, match="cannot read the file: .*invalid block type"):
         csv_io.read_table(str(path))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_one_column_file_skips_lines_of_any_spaces(tmp_path, newline):
+    # str.strip's spaces beyond ' \t\f\v' (NBSP, \x1c): the block path read such a line as a cell.
+    path = tmp_path / "t.csv"
+    path.write_bytes(newline.join(["color", "red", "\xa0", "\x1c", "blue", ""]).encode())
+    t = csv_io.read_table(str(path), text=["color"])
+    assert t.columns["color"].values.tolist() == ["red", "blue"] and t.lines.tolist() == [2, 5]
+
+
+def test_the_rows_before_an_undecodable_line_inside_a_quoted_field_come_first(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'x,y\n1,0\n2,0\n"3\n\xff",0\n5,0\n')
+    lines = []
+    with pytest.raises(DataError, match="not valid UTF-8") as e:
+        with csv_io.TableReader(str(path), text=["x"]) as reader:
+            for chunk in reader.chunks():
+                lines += chunk.lines.tolist()
+    assert lines == [2, 3] and e.value.line == 5

@@ -324,9 +324,11 @@ CASES = [
     Case("fit-output-ends-with-a-slash", FIT[:2] + ("-o", "out.npz/"), 2, r"cannot write 'out\.npz/': a directory",
          files={**data(HEADER, *ROWS), "out.npz": b"keep me\n"}),
     Case("gen-data-output-ends-with-a-slash", ("gen-data", "-o", "new.csv/"), 2, r"cannot write 'new\.csv/'"),
+    Case("gen-data-output-ends-with-slash-dot", ("gen-data", "-o", "data.csv/."), 2,
+         r"cannot write 'data\.csv/\.': a directory", files=data(HEADER, *ROWS)),
     # os.access says root may write anywhere, /proc too: the save failed after training
-    Case("fit-output-in-proc", FIT[:2] + ("-o", "/proc/out.npz"), 2, r"cannot write '/proc/out\.npz'",
-         files=data(HEADER, *ROWS)),
+    *([Case("fit-output-in-proc-as-root", FIT[:2] + ("-o", "/proc/out.npz"), 2, r"cannot write '/proc/out\.npz'",
+            files=data(HEADER, *ROWS))] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
     Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
@@ -350,6 +352,8 @@ CASES = [
          r"--missing-rate does not apply to moons \(it does to mixed\)"),
     Case("fit-data-and-val-both-stdin", ("fit", "-", "--val", "-", "--val-split", "0"), 2,
          r"stdin can be read only once"),
+    # (a directory is no stream: reading it says what it is)
+    Case("fit-data-and-val-one-directory", ("fit", ".", "--val", ".", "-o", "out.npz"), 1, r"'\.' is a directory"),
     Case("fit-data-and-val-both-stdin-by-name", ("fit", "-", "--val", "/dev/stdin", "-o", "out.npz"), 2,
          r"stdin and --val '/dev/stdin' are one stream, which can be read only once", stdin=b"a,b\n1,2\n"),
     usage("dropout-without-hidden-layers", "--model", "linear", "--dropout", "0.5",
@@ -526,12 +530,14 @@ CASES = [
              stdout_to="/dev/full"),
         Case("eval-json-stdout-dev-full", EVAL, 1, r"cannot write the output: No space left",
              files=data("x1,x2,label", "1,0.5,0"), stdout_to="/dev/full"),
-        # fit's other outputs are written before the model's rename: a failure leaves no model (it
-        # used to exit 1 with the model already replaced)
+        # A plot file is written before the model's rename: its failure leaves no model (it used to
+        # exit 1 with the model replaced). Stdout gets data only once the model is saved, so a
+        # failure there says the model was saved.
         Case("fit-plot-dev-full-saves-no-model", FIT + ("--plot", "full"), 1, r"cannot write 'full': No space left",
              files=data(HEADER, *ROWS)),
-        Case("fit-json-stdout-dev-full-saves-no-model", FIT + ("--json",), 1, r"cannot write the output: No space left",
-             files=data(HEADER, *ROWS), stdout_to="/dev/full"),
+        Case("fit-json-stdout-dev-full-says-the-model-was-saved", FIT + ("--json",), 1,
+             r"cannot write the output: No space left on device\nhint: the model was saved to 'out\.npz'",
+             files=data(HEADER, *ROWS), stdout_to="/dev/full", changes=("out.npz",)),
     ]),
     Case("predict-o-dev-null", PREDICT + ("-o", "null"), 0, files=data("x1,x2", "1,0.5")),  # null -> /dev/null
 ]
