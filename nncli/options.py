@@ -90,8 +90,9 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
 
 
 def check_read_once(data: str, val: Optional[str]) -> None:
-    """Exit 2 if the data and --val are one pipe (stdin, a FIFO), which can be read only once (a FIFO
-    named twice waited for ever for a second writer)."""
+    """Exit 2 if the data and --val are one stream (stdin, a FIFO, a terminal), which can be read only
+    once (a FIFO named twice waited for ever for a second writer). Files, directories and /dev/null
+    (which stands in for a closed stdin, see `std_streams`) are left to reading, which says what they are."""
     if val is None:
         return
     if data == val == "-":
@@ -102,8 +103,9 @@ def check_read_once(data: str, val: Optional[str]) -> None:
             st = os.fstat(0) if path == "-" else os.stat(path)
         except (OSError, ValueError):
             return  # (reading will say what is wrong)
-        pipe = stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)  # (a file, a directory, a device: as read)
-        streams.append((st.st_dev, st.st_ino) if pipe else None)
+        stream = stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or (
+            stat.S_ISCHR(st.st_mode) and not os.path.samestat(st, os.stat(os.devnull)))
+        streams.append((st.st_dev, st.st_ino) if stream else None)
     if streams[0] is not None and streams[0] == streams[1]:
         data, val = ("stdin" if p == "-" else shorten(p) for p in (data, val))
         raise UsageError(f"{data} and --val {val} are one stream, which can be read only once: "

@@ -1091,3 +1091,17 @@ def test_a_fifo_given_as_the_data_and_as_val_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     r = run_nncli("fit", fifo, "--val", fifo, "-o", tmp_path / "out.npz", timeout=30)
     assert r.returncode == 2 and "are one stream, which can be read only once" in r.stderr.decode()
+
+
+def test_a_terminal_given_as_the_data_and_as_val_is_refused(tmp_path):
+    # A terminal is read once, like a pipe: --val /dev/stdin would wait for more typing.
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", "-", "--val", "/dev/stdin", "-o", tmp_path / "m.npz"],
+                           stdin=follower, capture_output=True, env=nncli_env(), timeout=30)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert r.returncode == 2 and "stdin and --val '/dev/stdin' are one stream" in r.stderr.decode()
