@@ -685,9 +685,12 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     (">&-", FIT[:3] + ("/dev/fd/1",) + FIT[4:], 2, "cannot write '/dev/fd/1': standard output is closed"),
     (">&-", ("gen-data", "-o", "/proc/self/fd/1"), 2, "cannot write '/proc/self/fd/1': standard output is closed"),
     (">&-", PREDICT + ("-o", "/dev/null"), 0, ""),  # while /dev/null itself is fine
+    # (the /dev/null standing in for stdin is not the same stream as a --val /dev/null)
+    ("<&-", ("fit", "-", "--val", "/dev/null", "-o", "out.npz"), 1, "cannot read <stdin>: standard input is closed"),
 ], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict", "stderr-read-only-fit",
         "stdout-read-only-predict", "stdin-write-only-predict", "stdout-predict-o-dev-stdout",
-        "stdout-fit-o-dev-fd-1", "stdout-gen-data-o-proc-self-fd-1", "stdout-predict-o-dev-null"])
+        "stdout-fit-o-dev-fd-1", "stdout-gen-data-o-proc-self-fd-1", "stdout-predict-o-dev-null",
+        "stdin-fit-val-dev-null"])
 def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
