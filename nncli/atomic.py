@@ -96,5 +96,7 @@ def _write_in_place(path: str, write: Callable[[IO[bytes]], None]) -> None:
     try:
         with (os.fdopen(os.dup(fd), "wb") if fd is not None else open(path, "wb")) as f:
             write(f)
+    except BrokenPipeError:
+        raise  # its reader has gone (`-o /dev/stdout | head -c 10`): as for stdout, `cli.run` stops quietly
     except OSError as e:
         raise NncliError(f"cannot write {shorten(path)}: {e.strerror or e}") from None

@@ -1108,3 +1108,13 @@ def test_a_terminal_given_as_the_data_and_as_val_is_refused(tmp_path):
         os.close(follower)
         os.close(leader)
     assert r.returncode == 2 and "stdin and --val '/dev/stdin' are one stream" in r.stderr.decode()
+
+
+@pytest.mark.parametrize("args", [FIT[:3] + ("/dev/stdout",) + FIT[4:], ("gen-data", "-n", "5000", "-o", "/dev/stdout")],
+                         ids=["fit", "gen-data"])
+def test_o_dev_stdout_into_a_closed_pipe_stops_quietly(tmp_path, args):
+    # A model or CSV written in place to stdout's pipe: its reader gone, as `| head -c 10` that has
+    # exited, was "cannot write '/dev/stdout': Broken pipe" and exit 1, where stdout itself stops quietly.
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    r = run_into_closed_pipe("stdout", *args, cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
