@@ -427,17 +427,17 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     if warmup is not None:
         check_range("--warmup", warmup, 0, 10_000_000)
     sizes = parse_hidden(hidden)
-    listed = {"--features": split_list(features, "--features"), "--ignore": split_list(ignore, "--ignore")}
-    ignored = set(listed["--ignore"])
-    both = [c for c in listed["--features"] if c in ignored]
+    feature_names, ignored = split_list(features, "--features"), split_list(ignore, "--ignore")
+    ignored_names = set(ignored)
+    both = [c for c in feature_names if c in ignored_names]
     if both:
         raise UsageError(f"--features and --ignore both name {shorten(both[0], 40)}")
     nas = None
     if na_values is not None:  # "" means: only empty cells are missing
         nas = ("",) if na_values.strip() == "" else split_list(na_values, "--na-values")
     dopts = DataOptions(
-        target=split_list(target, "--target"), features=listed["--features"],
-        ignore=listed["--ignore"], categorical=split_list(categorical, "--categorical"),
+        target=split_list(target, "--target"), features=feature_names,
+        ignore=ignored, categorical=split_list(categorical, "--categorical"),
         missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
         dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
     mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),

@@ -93,10 +93,11 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
 OPTIONAL_INFO_FIELDS = {"val_rows": (int,)}  # checked where present (older files lack it)
 
 
-def _bad_field(record: dict, fields: dict[str, tuple[type, ...]], optional: dict[str, tuple[type, ...]] = {}
-               ) -> str | None:
+def _bad_field(record: dict, fields: dict[str, tuple[type, ...]],
+               optional: dict[str, tuple[type, ...]] | None = None) -> str | None:
     """The first field missing (unless optional) or not of its type (a JSON true is not a number), else None."""
-    for k, types in [*fields.items(), *((k, t) for k, t in optional.items() if k in record)]:
+    present = [(k, t) for k, t in (optional or {}).items() if k in record]
+    for k, types in [*fields.items(), *present]:
         if k not in record or not isinstance(record[k], types) or isinstance(record[k], bool):
             return k
     return None
