@@ -172,6 +172,25 @@ def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
         np.array([2e38, 3e38, 2.5e38, 3e38], np.float32).astype(np.float64))
 
 
+def test_column_median_is_numpys_float64_median_of_the_present_values():
+    from nncli.core.preprocessing import column_median
+
+    rng = np.random.default_rng(7)
+    cases = [np.array([], np.float32), np.array([3.0], np.float32), np.array([np.inf, -np.inf], np.float32),
+             np.array([2.5e38, 3e38], np.float32), np.array([1, 1, 2, 2], np.float32)]
+    for n in (2, 3, 10, 11, 1000, 1001):
+        for dtype in (np.float32, np.float64):
+            cases.append(rng.standard_normal(n).astype(dtype))
+            cases.append(rng.integers(-3, 4, n).astype(dtype))  # many ties
+    for v in cases:
+        before = v.copy()
+        with np.errstate(invalid="ignore"):  # (inf and -inf average to NaN)
+            want = float(np.median(v.astype(np.float64))) if v.size else 0.0
+        got = column_median(v)
+        assert got == want or (np.isnan(got) and np.isnan(want)), (v, got, want)
+        assert np.array_equal(v, before)  # the column itself is left as it was
+
+
 def test_missing_cells_of_a_validation_file_are_refused_or_reported_like_the_training_files(tmp_path):
     train = write_rows(tmp_path / "t.csv", [["a", "b", "y"]] + [[str(i), str(i % 4), str(i % 2)] for i in range(12)])
     val = write_rows(tmp_path / "v.csv", [["a", "b", "y"], ["1", "", "0"], ["2", "3", "1"], ["NA", "1", "0"]])
