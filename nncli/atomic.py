@@ -20,8 +20,8 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
 
     The temporary file is flushed and fsynced before the rename (so a crash
     cannot leave a renamed but empty file) and gets ordinary permissions
-    (0666 less the umask). On any failure, KeyboardInterrupt and SIGTERM
-    included, it is removed and `path` is left as it was.
+    (0666 less the umask). On any failure, a stop signal included (Ctrl-C, SIGTERM,
+    SIGHUP: see `nncli.stop_signals`), it is removed and `path` is left as it was.
 
     A symlink is written through (its target is replaced). A path that is not a
     regular file (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by

@@ -8,7 +8,7 @@ keeps `nncli --help` fast.
 
 Errors: nncli's own exceptions become one `nncli: error: ...` line on stderr
 (and maybe a `hint: ...` line) with exit code 1 (2 for usage errors); Ctrl-C
-exits 130 and SIGTERM 143. NNCLI_DEBUG=1 shows tracebacks.
+exits 130, SIGTERM 143 and SIGHUP 129 (`nncli.stop_signals`). NNCLI_DEBUG=1 shows tracebacks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import inspect
 import json
 import math
 import os
-import signal
 import sys
 import warnings
 from enum import Enum
@@ -26,11 +25,12 @@ from typing import Annotated, Callable, Optional
 import typer
 from typer.core import TyperGroup
 
-from nncli import __version__
+from nncli import __version__, stop_signals
 from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
                            parse_hidden, set_threads, split_list)
 from nncli.std_streams import silence
+from nncli.stop_signals import Terminated
 
 app = typer.Typer(
     add_completion=False,
@@ -48,10 +48,6 @@ click = sys.modules[TyperGroup.__mro__[1].__module__.rsplit(".", 1)[0]]
 click_exceptions = sys.modules[click.__name__ + ".exceptions"]
 _EXIT = tuple({typer.Exit, getattr(click_exceptions, "Exit", typer.Exit)})
 _ABORT = tuple({typer.Abort, getattr(click_exceptions, "Abort", typer.Abort), KeyboardInterrupt})
-
-
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler so that cleanup code runs; exits 143."""
 
 
 # -- option vocabulary shared by the commands ---------------------------------------------------
@@ -190,7 +186,7 @@ ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="bal
 
 
 class StopFlag:
-    """SIGINT/SIGTERM handler for training: finish the batch, save, then exit 130/143.
+    """Ctrl-C, SIGTERM or SIGHUP handler for training: finish the batch, save, then exit 130/143/129.
 
     A second signal stops at once, without saving, until `committing()` is called just before
     the new model is renamed into place; from then on the model is saved, and signals change
@@ -213,17 +209,14 @@ class StopFlag:
         if self.signum is None:
             self.signum = signum
         elif not self._committed:  # a second signal: stop now, without saving
-            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+            stop_signals.raise_for(signum)
 
     def __enter__(self) -> "StopFlag":
-        for s in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(s) is not signal.SIG_IGN:  # ignored when started (a background job): stays so
-                self._old[s] = signal.signal(s, self._handle)
+        self._old = stop_signals.install(self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for s, h in self._old.items():
-            signal.signal(s, h)
+        stop_signals.restore(self._old)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -361,7 +354,7 @@ def fit(
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
             stopped = NncliError("interrupted before the first epoch finished; nothing saved")
-            stopped.exit_code = 130 if stop.signum == signal.SIGINT else 143
+            stopped.exit_code = stop_signals.exit_code(stop.signum)
             raise stopped
         from nncli.model_file import save_model
 
@@ -384,7 +377,7 @@ def fit(
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"interrupted: saved {which} to {shorten(output)}")
-            raise SystemExit(130 if stop.signum == signal.SIGINT else 143)
+            raise SystemExit(stop_signals.exit_code(stop.signum))
 
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
@@ -684,12 +677,8 @@ def _write_stdout(write: Callable[[], None], hint: str) -> None:
         raise NncliError(f"cannot write the output: {e.strerror or e}", hint=hint) from None
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def _interruption(e: BaseException) -> BaseException | None:
-    """The Ctrl-C or SIGTERM that `e` was raised while handling, if any."""
+    """The Ctrl-C, SIGTERM or SIGHUP that `e` was raised while handling, if any."""
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
@@ -703,8 +692,8 @@ def run(invoke) -> int:
     """Call `invoke()` (the parsed command) and map every outcome to an exit code.
 
     Usage errors -> 2, nncli's own errors -> their code (1 or 2) with one
-    `nncli: error:` line, Ctrl-C -> 130, SIGTERM -> 143, a closed stdout ->
-    quiet 0. Anything else is a bug: one line, and the traceback with NNCLI_DEBUG=1.
+    `nncli: error:` line, Ctrl-C -> 130, SIGTERM -> 143, SIGHUP -> 129, a closed
+    stdout -> quiet 0. Anything else is a bug: one line, and the traceback with NNCLI_DEBUG=1.
     """
     debug = bool(os.environ.get("NNCLI_DEBUG"))
     code = 0
@@ -714,6 +703,8 @@ def run(invoke) -> int:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         rv = invoke()
+        if isinstance(rv, int) and rv == 130:  # Typer's answer to a Ctrl-C outside `invoke` (parsing options)
+            raise KeyboardInterrupt
         code = rv if isinstance(rv, int) else 0
         sys.stdout.flush()
     except _EXIT as e:
@@ -733,9 +724,9 @@ def run(invoke) -> int:
     except _ABORT:
         _error("interrupted")
         code = 130
-    except Terminated:
-        _error("terminated")
-        code = 143
+    except Terminated as e:
+        _error(stop_signals.STOPS[e.signum])
+        code = stop_signals.exit_code(e.signum)
     except BrokenPipeError:
         _silence_stdout()
         code = 0
@@ -759,8 +750,9 @@ def run(invoke) -> int:
     except Exception as e:  # a bug: say so briefly, show the traceback on request
         signalled = _interruption(e)
         if signalled is not None:  # raised while cleaning up after Ctrl-C (say, a half-written zip closing)
-            _error("interrupted" if isinstance(signalled, KeyboardInterrupt) else "terminated")
-            return 130 if isinstance(signalled, KeyboardInterrupt) else 143
+            signum = stop_signals.signum_of(signalled)
+            _error(stop_signals.STOPS[signum])
+            return stop_signals.exit_code(signum)
         if debug:
             raise
         _error(f"internal error: {type(e).__name__}: {shorten(e, 200)}",
@@ -777,8 +769,16 @@ class NncliGroup(TyperGroup):
     """The app's command group: every way in (console script, -m, CliRunner) maps errors the same way."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
-        code = run(lambda: super(NncliGroup, self).main(args, prog_name or "nncli", complete_var,
-                                                        standalone_mode=False, **extra))
+        def invoke() -> object:
+            try:
+                return super(NncliGroup, self).main(args, prog_name or "nncli", complete_var,
+                                                    standalone_mode=False, **extra)
+            except BaseException:
+                _settled()  # (before `run` handles it: then the CSV reader's threads are joined)
+                raise
+
+        code = run(invoke)
+        _settled()
         sys.exit(code)
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
@@ -809,17 +809,28 @@ class NncliGroup(TyperGroup):
             raise typer.Abort() from None
 
 
+_OWN_PROCESS = False  # set by `main`: nncli runs as its own process, not in a test's CliRunner
+
+
+def _settled() -> None:
+    """The command has ended, one way or another: in a process of its own, a further signal now ends
+    it at once (`stop_signals.kill_from_now_on`; a second Ctrl-C while the reader's threads are
+    joined printed a traceback)."""
+    if _OWN_PROCESS:
+        stop_signals.kill_from_now_on()
+
+
 def main() -> None:
     """Entry point (see `nncli.__main__`, which installs quiet signal handlers before importing this)."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    stop_signals.install(stop_signals.raise_for)
     try:  # Typer builds the commands before `run` takes over: a signal then is handled here
         app(prog_name="nncli")
     except (KeyboardInterrupt, Terminated) as e:
-        _error("interrupted" if isinstance(e, KeyboardInterrupt) else "terminated")
-        sys.exit(130 if isinstance(e, KeyboardInterrupt) else 143)
+        signum = stop_signals.signum_of(e)
+        _error(stop_signals.STOPS[signum])
+        sys.exit(stop_signals.exit_code(signum))
 
 
 app.info.cls = NncliGroup

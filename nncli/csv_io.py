@@ -232,38 +232,45 @@ class TableReader:
         # this thread reads the file and the caller works on the previous chunk. Anything that
         # depends on earlier rows (text columns, error reports) is done here, in order.
         ahead: collections.deque[tuple[int, bytes, Future]] = collections.deque()
-        with ThreadPoolExecutor(PARSE_THREADS) as pool:
-            try:
-                while True:
-                    while self._lines is None and not self._odd and len(ahead) <= PARSE_THREADS:
-                        if not self._read_ahead(ahead, pool, then):
-                            break
-                    if ahead:
-                        table, error = self._block_table(*ahead.popleft())
-                    elif self._odd:  # the first block that is not plain: line by line from here on
-                        self._odd = False
-                        self._to_lines(self._pending)
-                        continue
-                    elif self._lines is None:
+        pool, wait = ThreadPoolExecutor(PARSE_THREADS), True
+        try:
+            while True:
+                while self._lines is None and not self._odd and len(ahead) <= PARSE_THREADS:
+                    if not self._read_ahead(ahead, pool, then):
+                        break
+                if ahead:
+                    table, error = self._block_table(*ahead.popleft())
+                elif self._odd:  # the first block that is not plain: line by line from here on
+                    self._odd = False
+                    self._to_lines(self._pending)
+                    continue
+                elif self._lines is None:
+                    return
+                else:
+                    start = self.line_no + 1
+                    lines = self._lines.take(self.chunk_rows)
+                    if not lines:
                         return
-                    else:
-                        start = self.line_no + 1
-                        lines = self._lines.take(self.chunk_rows)
-                        if not lines:
-                            return
-                        table = None
-                        if not self._slow_forever and '"' not in "".join(lines):
-                            table = self.parser.fast(lines, start)
-                        error = None
-                        if table is None:
-                            table, error = self._slow(lines, start)
-                    if table.n_rows:
-                        yield table
-                    if error is not None:
-                        raise error
-            finally:
-                for _, _, job in ahead:
-                    job.cancel()
+                    table = None
+                    if not self._slow_forever and '"' not in "".join(lines):
+                        table = self.parser.fast(lines, start)
+                    error = None
+                    if table is None:
+                        table, error = self._slow(lines, start)
+                if table.n_rows:
+                    yield table
+                if error is not None:
+                    raise error
+        except BaseException:  # (GeneratorExit included: the consumer stopped early, or was stopped)
+            # Not waiting for the blocks still being converted: this generator is closed while a
+            # stopped command unwinds, where a second Ctrl-C raised in the wait could only be printed
+            # as "Exception ignored in ..." with a traceback. The threads are joined at exit.
+            wait = False
+            raise
+        finally:
+            for _, _, job in ahead:
+                job.cancel()
+            pool.shutdown(wait=wait)
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor",
                     then: Callable[[np.ndarray], object] | None) -> bool:

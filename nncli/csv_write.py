@@ -1,6 +1,7 @@
 """Writing CSV: generated data sets and streamed predictions (reading is `csv_io`).
 
-May import numpy, the standard library, `nncli.csv_io` and `nncli.atomic`; never typer or rich.
+May import numpy, the standard library, `nncli.csv_io`, `nncli.atomic` and `nncli.stop_signals`; never
+typer or rich.
 Output goes to stdout (`-`) or to a file written atomically.
 """
 
@@ -9,12 +10,14 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
 import sys
 from typing import IO, Callable, Iterable, Sequence
 
 import numpy as np
 
 from nncli.csv_io import CHUNK_ROWS, Table
+from nncli.stop_signals import held
 
 def quote(text: str) -> str:
     """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break."""
@@ -54,11 +57,46 @@ def _value_format(mean: float, scale: float) -> str:
     return f"%.{min(7 + (math.ceil(math.log10(offset)) if offset > 1 else 0), 17)}g"
 
 
+class _WholeRows:
+    """stdout for CSV text: each piece of whole rows goes out in full, with the stop signals held
+    (`stop_signals.held`), so that a Ctrl-C or SIGTERM never cuts a row short for the program
+    reading the pipe. (A file is written atomically: stopped, it is not there at all.)
+
+    The bytes go straight to the descriptor, in a loop over partial writes. A signal during a
+    write(2) blocked on a full pipe makes it return early, and Python's buffered stdout then lost
+    the rest of the piece even with a handler that raised nothing (a 63 MB test lost 249,464 bytes,
+    mid-row). Without a descriptor (a stand-in for a closed stdout, a test's capture) the text goes
+    through the stream itself.
+    """
+
+    def __init__(self, out: IO[str]):
+        self._out = out
+        try:
+            self._fd: int | None = out.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+        self._encoding = getattr(out, "encoding", None) or "utf-8"
+        self._errors = getattr(out, "errors", None) or "strict"
+
+    def write(self, text: str) -> None:
+        with held():
+            if self._fd is None:
+                self._out.write(text)
+                self._out.flush()
+                return
+            self._out.flush()  # (anything written to the stream before)
+            data = memoryview(text.encode(self._encoding, self._errors))
+            while data:
+                data = data[os.write(self._fd, data):]
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
 def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:
     """Run `write_all` on stdout, or on a file written atomically."""
     if path == "-":
-        write_all(sys.stdout)
-        sys.stdout.flush()
+        write_all(_WholeRows(sys.stdout))
         return
     from nncli.atomic import atomic_write
 

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import functools
 import gzip
+import fcntl
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
+import termios
 import threading
+import time
 import tracemalloc
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -714,7 +719,8 @@ def test_a_bad_nncli_threads_is_reported_as_such(value):
 
 
 @pytest.mark.parametrize("signalled, code, said", [(KeyboardInterrupt, 130, "interrupted"),
-                                                  (Terminated, 143, "terminated")])
+                                                  (Terminated, 143, "terminated"),
+                                                  (lambda: Terminated(signal.SIGHUP), 129, "hung up")])
 def test_an_error_raised_while_stopping_for_a_signal_reports_the_signal(capsys, signalled, code, said):
     """A second Ctrl-C in the middle of a save: closing the half-written zip raises ValueError."""
     from nncli.cli import run
@@ -984,8 +990,9 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, sign
 
 
 @pytest.mark.parametrize("signum, code, said",
-                         [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated")],
-                         ids=["SIGINT", "SIGTERM"])
+                         [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated"),
+                          (signal.SIGHUP, 129, b"hung up")],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -994,6 +1001,103 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
     _, err = p.communicate(timeout=60)
     assert p.returncode == code
     assert err == b"nncli: error: " + said + b"\n"
+
+
+def test_a_stop_signal_held_while_writing_comes_after_the_write_and_a_second_at_once():
+    from nncli import stop_signals
+
+    old = stop_signals.install(stop_signals.raise_for)  # as `nncli.cli.main` does
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt):
+            with stop_signals.held():
+                signal.raise_signal(signal.SIGINT)
+                done.append("after the signal")  # the block goes on
+            done.append("after the block")  # not reached: the signal is raised as the block ends
+        assert done == ["after the signal"]
+        with pytest.raises(Terminated):
+            with stop_signals.held():
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGTERM)  # the second: raised at once
+                done.append("after the second")
+        assert done == ["after the signal"]
+        assert signal.getsignal(signal.SIGTERM) is stop_signals.raise_for  # put back
+    finally:
+        stop_signals.restore(old)
+
+
+def test_csv_on_stdout_is_cut_at_a_row_boundary_by_a_signal(monkeypatch):
+    """A signal in the middle of a write to a pipe let half a row through, then raised: the program
+    reading it got a row cut short. Here the signal comes half way through the text's write."""
+    from nncli import csv_write
+
+    class SlowPipe(io.StringIO):
+        def write(self, text):
+            if text.count("\n") < 2:  # the header
+                return super().write(text)
+            super().write(text[:len(text) // 2])
+            signal.raise_signal(signal.SIGINT)
+            return super().write(text[len(text) // 2:])
+
+    out = SlowPipe()
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.raises(KeyboardInterrupt):
+        csv_write.write_columns("-", {"x": np.arange(10.0), "label": np.array(["a", "b"] * 5)})
+    lines = out.getvalue().splitlines(keepends=True)
+    assert lines[0] == "x,label\n" and all(line.endswith("\n") and line.count(",") == 1 for line in lines)
+    assert len(lines) == 11
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs Linux's pipe size query")
+def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row(tmp_path):
+    """SIGTERM while stdout's reader is slow: write(2) was cut short, and the output ended mid-row."""
+    full = run_nncli("gen-data", "blobs", "-n", "20000").stdout
+    p = start("gen-data", "blobs", "-n", "20000", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fd = p.stdout.fileno()
+    size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    waiting = bytearray(4)
+    deadline = time.monotonic() + 60
+
+    def blocked_writing() -> bool:  # the pipe is (nearly) full and nncli, single-threaded here, sleeps
+        fcntl.ioctl(fd, termios.FIONREAD, waiting)
+        state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
+
+    while not blocked_writing():
+        assert time.monotonic() < deadline and p.poll() is None
+    p.send_signal(signal.SIGTERM)  # nncli is now blocked half way through writing a chunk
+    out, err = p.communicate(timeout=60)
+    assert (p.returncode, err) == (143, b"nncli: error: terminated\n")
+    assert size < len(out) < len(full) and full.startswith(out) and out.endswith(b"\n")
+
+
+SETTLED = ("import signal, sys\n"
+           "from nncli.cli import main\n"
+           "try:\n"
+           "    main()\n"
+           "except SystemExit as e:\n"
+           "    print(e.code, *(signal.getsignal(s) is signal.SIG_DFL for s in (signal.SIGINT, signal.SIGTERM)))\n")
+
+
+@pytest.mark.parametrize("args, code", [(["gen-data", "-n", "2"], 0), (["show", "no-such.npz"], 1)])
+def test_once_a_command_has_ended_a_further_signal_ends_the_process_at_once(tmp_path, args, code):
+    """A second Ctrl-C while the interpreter shut down (joining the CSV reader's threads) printed
+    "Exception ignored in ..." and a traceback. Once the outcome is settled, signals kill as by default."""
+    r = subprocess.run([sys.executable, "-c", SETTLED, *args], capture_output=True, env=nncli_env(), cwd=tmp_path,
+                       timeout=60)
+    assert r.stdout.decode().splitlines()[-1] == f"{code} True True", r.stderr
+
+
+def test_a_ctrl_c_while_the_options_are_parsed_says_interrupted(cli, monkeypatch):
+    """Typer turns a KeyboardInterrupt outside a command into a silent 130."""
+    from typer.core import TyperGroup
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TyperGroup, "make_context", interrupted)
+    r = cli("gen-data", "-n", "2")
+    assert (r.exit_code, r.stdout, r.stderr) == (130, "", "nncli: error: interrupted\n")
 
 
 def once_then(signum: int, call: Callable) -> Callable:
@@ -1050,7 +1154,8 @@ def start_long_fit(directory: Path, **kw) -> tuple[subprocess.Popen, bytes]:
     return p, seen
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
     (tmp_path / "m.npz").write_bytes(models["cls"])
     old = sha256(tmp_path / "m.npz")

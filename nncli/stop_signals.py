@@ -1,0 +1,105 @@
+"""The signals that stop a command: what each one says and exits with, and how they are held.
+
+Ctrl-C (SIGINT) exits 130, SIGTERM 143 and SIGHUP (the terminal or the ssh connection went away)
+129: 128 plus the signal's number, as a shell reports a process that the signal killed. Each is
+raised as an exception (KeyboardInterrupt, or `Terminated`) so that cleanup runs: a half-written
+output file is removed, and `fit` saves the weights it has. A signal that was ignored when the
+process started (`nohup`, or SIGINT in a script's background job) stays ignored.
+
+Standard library only: `nncli.__main__` installs handlers through it before anything else loads.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (typing's names are not imported at run time: this loads before anything else)
+    from typing import Any, Callable, Iterator
+
+    Handler = Callable[[int, Any], Any]
+
+STOPS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}  # what nncli says
+if hasattr(signal, "SIGHUP"):  # (not on Windows)
+    STOPS[signal.SIGHUP] = "hung up"
+
+class Terminated(BaseException):
+    """Raised for SIGTERM or SIGHUP, as KeyboardInterrupt is for Ctrl-C, so that cleanup code runs."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def signum_of(e: BaseException) -> int:
+    """The signal a KeyboardInterrupt or `Terminated` stands for."""
+    return e.signum if isinstance(e, Terminated) else signal.SIGINT
+
+
+def exit_code(signum: int) -> int:
+    return 128 + signum
+
+
+def raise_for(signum: int, frame: object = None) -> None:
+    """The handler that turns a stop signal into its exception."""
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
+def install(handler: Handler | int) -> dict[int, Handler | int]:
+    """Handle the stop signals with `handler` (or SIG_DFL), but for those ignored (or handled outside
+    Python); returns the handlers it replaced, for `restore`."""
+    old = {}
+    for s in STOPS:
+        current = signal.getsignal(s)
+        if current is not signal.SIG_IGN and current is not None:
+            old[s] = signal.signal(s, handler)
+    return old
+
+
+def restore(old: dict[int, Handler | int]) -> None:
+    for s, h in old.items():
+        signal.signal(s, h)
+
+
+def kill_from_now_on() -> None:
+    """Let a further stop signal end the process at once, by the signal itself (the shell still sees
+    128 plus its number), for when a command's outcome is settled: raised as an exception while the
+    interpreter shuts down (joining the CSV reader's threads), it could only be printed as
+    "Exception ignored in ..." with a traceback."""
+    install(signal.SIG_DFL)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Hold the stop signals while the block runs: one that arrives meanwhile reaches the handler that
+    was in place when the block ends; a second one reaches it at once.
+
+    For writing a piece of output that must go out whole, as CSV rows to a pipe: a signal during a
+    blocked write(2) lets part of the data through, and the exception it raised came before the rest,
+    leaving a row cut short (`2.03508,0` for `2.03508,0.304567,1`) for the next program to read.
+    Signals are handled on the main thread only; elsewhere this holds nothing.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    old: dict[int, Handler | int] = {}
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+        if len(pending) > 1:  # a second signal: no more waiting
+            restore(old)
+            signal.raise_signal(signum)
+
+    old = install(hold)
+    try:
+        yield
+    finally:
+        restore(old)
+        if len(pending) == 1:
+            signal.raise_signal(pending[0])
