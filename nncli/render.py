@@ -25,7 +25,8 @@ _console: Console | None = None
 
 class StderrConsole(Console):
     """Rich's Console on stderr, which goes quiet when stderr's reader goes away (`nncli fit ... 2>&1
-    | head -1`): the command carries on and ends as it would have (`fit` saves its model).
+    | head -1`) or its terminal does: the command carries on and ends as it would have (`fit` saves
+    its model).
 
     Rich's own `on_broken_pipe` raises SystemExit(1), and points stdout, not the broken stream, at
     /dev/null, which would lose data still to come there (`fit --json`, `lr-find`'s suggestion).
@@ -34,6 +35,15 @@ class StderrConsole(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True  # from now on Rich drops what it is given
         silence(self.file)
+
+    def _check_buffer(self) -> None:
+        # Rich writes here, and takes only BrokenPipeError for a stream that has gone. A terminal that
+        # has gone (its window closed, the ssh connection dropped: SIGHUP, then EIO on every write)
+        # is the same for nncli: `fit` saves and exits 129, rather than stopping at its next line.
+        try:
+            super()._check_buffer()
+        except OSError:
+            self.on_broken_pipe()
 
 
 def utext(text: object, **kwargs) -> Text:

@@ -48,10 +48,10 @@ def raise_for(signum: int, frame: object = None) -> None:
     raise Terminated(signum)
 
 
-def install(handler: Handler | int) -> dict[int, Handler | int]:
+def install(handler: Handler | int, into: dict[int, Handler | int] | None = None) -> dict[int, Handler | int]:
     """Handle the stop signals with `handler` (or SIG_DFL), but for those ignored (or handled outside
-    Python); returns the handlers it replaced, for `restore`."""
-    old = {}
+    Python); returns the handlers it replaced (recorded in `into` as it goes, if given), for `restore`."""
+    old = {} if into is None else into
     for s in STOPS:
         current = signal.getsignal(s)
         if current is not signal.SIG_IGN and current is not None:
@@ -73,33 +73,55 @@ def kill_from_now_on() -> None:
 
 
 @contextmanager
-def held() -> Iterator[None]:
+def held(grace: float | None = None) -> Iterator[list[int]]:
     """Hold the stop signals while the block runs: one that arrives meanwhile reaches the handler that
-    was in place when the block ends; a second one reaches it at once.
+    was in place when the block ends, or once `grace` seconds have passed since it came, whichever is
+    first; a second one reaches it at once. Yields the signals held so far.
 
     For writing a piece of output that must go out whole, as CSV rows to a pipe: a signal during a
     blocked write(2) lets part of the data through, and the exception it raised came before the rest,
     leaving a row cut short (`2.03508,0` for `2.03508,0.304567,1`) for the next program to read.
-    Signals are handled on the main thread only; elsewhere this holds nothing.
+    `grace` bounds the wait for a reader that has stopped reading (the write is then interrupted,
+    through SIGALRM). Signals are handled on the main thread only; elsewhere this holds nothing.
+    Not for nesting, nor under `StopFlag` (its handler would see the held signal as a second one).
     """
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield []
         return
     pending: list[int] = []
     old: dict[int, Handler | int] = {}
+    delivered = False
+    timed = grace is not None and hasattr(signal, "setitimer")
+
+    def deliver() -> None:
+        nonlocal delivered
+        delivered = True
+        restore(old)
+        signal.raise_signal(pending[-1])
 
     def hold(signum: int, frame: object) -> None:
         pending.append(signum)
         if len(pending) > 1:  # a second signal: no more waiting
-            restore(old)
-            signal.raise_signal(signum)
+            deliver()
+        elif timed:
+            signal.setitimer(signal.ITIMER_REAL, grace)
 
-    old = install(hold)
+    def give_up(signum: int, frame: object) -> None:  # SIGALRM: the grace is over
+        if pending and not delivered:
+            deliver()
+
+    old_alarm = signal.signal(signal.SIGALRM, give_up) if timed else None
+    install(hold, into=old)  # (`old` filled as it goes: a signal may come meanwhile)
     try:
-        yield
+        yield pending
     finally:
-        restore(old)
-        if len(pending) == 1:
-            signal.raise_signal(pending[0])
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if old_alarm is not None:
+                signal.signal(signal.SIGALRM, old_alarm)
+        if not delivered:
+            restore(old)
+            if pending:
+                signal.raise_signal(pending[0])

@@ -1006,7 +1006,7 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
 def test_a_stop_signal_held_while_writing_comes_after_the_write_and_a_second_at_once():
     from nncli import stop_signals
 
-    old = stop_signals.install(stop_signals.raise_for)  # as `nncli.cli.main` does
+    old = {s: signal.signal(s, stop_signals.raise_for) for s in stop_signals.STOPS}  # as `nncli.cli.main` does
     try:
         done = []
         with pytest.raises(KeyboardInterrupt):
@@ -1041,34 +1041,89 @@ def test_csv_on_stdout_is_cut_at_a_row_boundary_by_a_signal(monkeypatch):
 
     out = SlowPipe()
     monkeypatch.setattr(sys, "stdout", out)
-    with pytest.raises(KeyboardInterrupt):
-        csv_write.write_columns("-", {"x": np.arange(10.0), "label": np.array(["a", "b"] * 5)})
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # (even if the tests started with it ignored)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            csv_write.write_columns("-", {"x": np.arange(10.0), "label": np.array(["a", "b"] * 5)})
+    finally:
+        signal.signal(signal.SIGINT, old)
     lines = out.getvalue().splitlines(keepends=True)
     assert lines[0] == "x,label\n" and all(line.endswith("\n") and line.count(",") == 1 for line in lines)
     assert len(lines) == 11
 
 
-@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs Linux's pipe size query")
-def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row(tmp_path):
-    """SIGTERM while stdout's reader is slow: write(2) was cut short, and the output ended mid-row."""
-    full = run_nncli("gen-data", "blobs", "-n", "20000").stdout
-    p = start("gen-data", "blobs", "-n", "20000", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def start_blocked_on_a_full_pipe(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
+    """Start `gen-data blobs -n 20000 ARGS` into a pipe nobody reads; return once nncli (single-threaded
+    here) sleeps with the pipe at least half full: blocked half way through writing its first chunk of
+    rows (of two). Also returns the pipe's size."""
+    p = start("gen-data", "blobs", "-n", "20000", *args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     fd = p.stdout.fileno()
     size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
     waiting = bytearray(4)
     deadline = time.monotonic() + 60
 
-    def blocked_writing() -> bool:  # the pipe is (nearly) full and nncli, single-threaded here, sleeps
+    def blocked_writing() -> bool:
         fcntl.ioctl(fd, termios.FIONREAD, waiting)
         state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
 
     while not blocked_writing():
         assert time.monotonic() < deadline and p.poll() is None
-    p.send_signal(signal.SIGTERM)  # nncli is now blocked half way through writing a chunk
+    return p, size
+
+
+LINUX_PIPES = pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs Linux's pipe size query")
+
+
+@LINUX_PIPES
+@pytest.mark.parametrize("output", [[], ["-o", "/dev/stdout"]], ids=["stdout", "-o /dev/stdout"])
+def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row(tmp_path, output):
+    """SIGTERM while stdout's reader is slow: write(2) was cut short, and the output ended mid-row."""
+    full = run_nncli("gen-data", "blobs", "-n", "20000").stdout
+    p, size = start_blocked_on_a_full_pipe(tmp_path, *output)
+    p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     assert (p.returncode, err) == (143, b"nncli: error: terminated\n")
     assert size < len(out) < len(full) and full.startswith(out) and out.endswith(b"\n")
+
+
+@LINUX_PIPES
+def test_a_signal_stops_the_output_to_a_reader_that_has_stopped_reading(tmp_path):
+    """Holding the signal until the rows are out must not wait for ever on a reader that reads no more."""
+    p, _ = start_blocked_on_a_full_pipe(tmp_path)
+    try:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 143  # after STOP_GRACE_SECONDS
+    finally:
+        p.kill()
+        p.communicate()
+
+
+def test_a_byte_order_mark_asked_for_comes_once():
+    out = run_nncli("gen-data", "blobs", "-n", "20000", env={"PYTHONIOENCODING": "utf-8-sig"}).stdout
+    assert out.startswith(b"\xef\xbb\xbfx1,") and out.count(b"\xef\xbb\xbf") == 1  # (two chunks of rows)
+
+
+def test_fit_whose_terminal_goes_away_saves_and_exits_129(tmp_path):
+    """Closing the terminal (or losing the ssh connection) sends SIGHUP, and then every write to the
+    terminal fails with EIO: fit stopped at its next line of output, saving nothing, exit 1."""
+    import pty
+
+    write_csv(tmp_path / "d.csv", ["a", "b", "label"], [(i % 7, i % 3, "xy"[i % 2]) for i in range(400)])
+    pid, terminal = pty.fork()
+    if pid == 0:  # (the child: a session of its own, the new terminal its controlling one)
+        os.chdir(tmp_path)
+        os.environ.update(nncli_env())
+        os.execv(sys.executable, [sys.executable, "-m", "nncli", "fit", "d.csv", "-o", "m.npz", "--epochs",
+                                  "10000000", "--patience", "0", "--hidden", "4", "--progress", "plain"])
+    seen = b""
+    while b"epoch=" not in seen:  # training is under way
+        seen += os.read(terminal, 4096)
+    os.close(terminal)  # the terminal goes away: SIGHUP
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 129
+    assert load_model(str(tmp_path / "m.npz")).info["stopped"]
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["d.csv", "m.npz"]
 
 
 SETTLED = ("import signal, sys\n"
