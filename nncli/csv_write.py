@@ -13,8 +13,11 @@ import itertools
 import math
 import os
 import select
+import signal
 import stat
 import sys
+import threading
+import time
 from typing import IO, Callable, Iterable, Sequence
 
 import numpy as np
@@ -60,48 +63,88 @@ def _value_format(mean: float, scale: float) -> str:
     return f"%.{min(7 + (math.ceil(math.log10(offset)) if offset > 1 else 0), 17)}g"
 
 
-# How long a stopped command goes on writing its current piece of rows to a reader that has stopped
-# reading (`| less` left on one screen): then the row is cut, and the command ends.
+# How long a stopped command waits for a reader that has stopped taking its output (`| less` left on
+# one screen) before it cuts the row it is writing and ends.
 STOP_GRACE_SECONDS = 2.0
+# A pipe takes a write of up to PIPE_BUF bytes whole once select() says it can take any.
+_PIECE = getattr(select, "PIPE_BUF", 512)
 
 
 class _WholeRows:
     """Output for CSV text when it is not a regular file (stdout, `-o /dev/stdout`, a FIFO): each
     piece of whole rows goes out in full, with the stop signals held (`stop_signals.held`), so that
     a Ctrl-C or SIGTERM does not cut a row short for the program reading the pipe, unless that
-    program has stopped reading for STOP_GRACE_SECONDS. (A regular file is written atomically:
+    program has taken nothing for STOP_GRACE_SECONDS. (A regular file is written atomically:
     stopped, it is not there at all.)
 
     The bytes go straight to the descriptor, in a loop over partial writes. A signal during a
     write(2) blocked on a full pipe makes it return early, and Python's buffered stdout then lost
     the rest of the piece even with a handler that raised nothing (a 63 MB test lost 249,464 bytes,
-    mid-row). A descriptor someone made non-blocking is waited on. Without a descriptor (a stand-in
-    for a closed stdout, a test's capture) the text goes through the stream itself.
+    mid-row). Into a pipe or a socket the bytes go PIPE_BUF at a time, each once select() says the
+    reader has made room, so that no write blocks: a signal wakes the wait (`signal.set_wakeup_fd`),
+    and from then on the wait is bounded. Without a descriptor (a stand-in for a closed stdout, a
+    test's capture) the text goes through the stream itself.
     """
 
     def __init__(self, out: IO[str]):
         self._out = out
         try:
             self._fd: int | None = out.fileno()
+            mode = os.fstat(self._fd).st_mode
         except (AttributeError, OSError, ValueError):
-            self._fd = None
+            self._fd, mode = None, 0
+        self._to_reader = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
         # One encoder for all the pieces: a byte-order mark (PYTHONIOENCODING=utf-8-sig) comes once.
         self._encoder = codecs.getincrementalencoder(getattr(out, "encoding", None) or "utf-8")(
             getattr(out, "errors", None) or "strict")
 
     def write(self, text: str) -> None:
-        with held(STOP_GRACE_SECONDS):
+        with held() as pending:
             if self._fd is None:
                 self._out.write(text)
                 self._out.flush()
                 return
             self._out.flush()  # (anything written to the stream before)
             data = memoryview(self._encoder.encode(text))
+            if self._to_reader and threading.current_thread() is threading.main_thread():
+                self._to_a_reader(data, pending)
+                return
             while data:
                 try:
                     data = data[os.write(self._fd, data):]
-                except BlockingIOError:
+                except BlockingIOError:  # a descriptor someone made non-blocking
                     select.select([], [self._fd], [], 0.1)
+
+    def _to_a_reader(self, data: memoryview, pending: list[int]) -> None:
+        """Write data into a pipe or socket without ever blocking in write(2); once a stop signal is
+        pending, only as long as the reader takes some every STOP_GRACE_SECONDS."""
+        assert self._fd is not None
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        old_wakeup = signal.set_wakeup_fd(wake_w)
+        try:
+            progress = time.monotonic()
+            while data:
+                timeout = None
+                if pending:
+                    timeout = progress + STOP_GRACE_SECONDS - time.monotonic()
+                    if timeout <= 0:
+                        return  # the held signal is raised as `held` ends, with a row cut
+                woken, ready, _ = select.select([wake_r], [self._fd], [], timeout)
+                if woken:
+                    os.read(wake_r, 64)  # a signal came (see `pending`)
+                if ready:
+                    try:
+                        written = os.write(self._fd, data[:_PIECE])
+                    except BlockingIOError:
+                        written = 0
+                    if written:
+                        data = data[written:]
+                        progress = time.monotonic()
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            os.close(wake_r)
+            os.close(wake_w)
 
     def flush(self) -> None:
         self._out.flush()

@@ -73,17 +73,16 @@ def kill_from_now_on() -> None:
 
 
 @contextmanager
-def held(grace: float | None = None) -> Iterator[list[int]]:
+def held() -> Iterator[list[int]]:
     """Hold the stop signals while the block runs: one that arrives meanwhile reaches the handler that
-    was in place when the block ends, or once `grace` seconds have passed since it came, whichever is
-    first; a second one reaches it at once. Yields the signals held so far.
+    was in place when the block ends; a second one reaches it at once. Yields the signals held so far
+    (a caller that waits may look, and stop waiting: see `csv_write._WholeRows`).
 
     For writing a piece of output that must go out whole, as CSV rows to a pipe: a signal during a
     blocked write(2) lets part of the data through, and the exception it raised came before the rest,
     leaving a row cut short (`2.03508,0` for `2.03508,0.304567,1`) for the next program to read.
-    `grace` bounds the wait for a reader that has stopped reading (the write is then interrupted,
-    through SIGALRM). Signals are handled on the main thread only; elsewhere this holds nothing.
-    Not for nesting, nor under `StopFlag` (its handler would see the held signal as a second one).
+    Signals are handled on the main thread only; elsewhere this holds nothing. Not for nesting, nor
+    under `StopFlag` (its handler would see the held signal as a second one).
     """
     import threading
 
@@ -93,35 +92,21 @@ def held(grace: float | None = None) -> Iterator[list[int]]:
     pending: list[int] = []
     old: dict[int, Handler | int] = {}
     delivered = False
-    timed = grace is not None and hasattr(signal, "setitimer")
-
-    def deliver() -> None:
-        nonlocal delivered
-        delivered = True
-        restore(old)
-        signal.raise_signal(pending[-1])
 
     def hold(signum: int, frame: object) -> None:
+        nonlocal delivered
         pending.append(signum)
-        if len(pending) > 1:  # a second signal: no more waiting
-            deliver()
-        elif timed:
-            signal.setitimer(signal.ITIMER_REAL, grace)
+        if len(pending) > 1 and not delivered:  # a second signal: no more waiting
+            delivered = True
+            restore(old)
+            signal.raise_signal(signum)
 
-    def give_up(signum: int, frame: object) -> None:  # SIGALRM: the grace is over
-        if pending and not delivered:
-            deliver()
-
-    old_alarm = signal.signal(signal.SIGALRM, give_up) if timed else None
-    install(hold, into=old)  # (`old` filled as it goes: a signal may come meanwhile)
     try:
+        install(hold, into=old)  # (`old` filled as it goes, for `finally`: a signal may come meanwhile)
         yield pending
     finally:
-        if timed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if old_alarm is not None:
-                signal.signal(signal.SIGALRM, old_alarm)
         if not delivered:
+            delivered = True
             restore(old)
             if pending:
                 signal.raise_signal(pending[0])

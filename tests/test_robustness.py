@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import stat
@@ -1104,6 +1105,7 @@ def test_a_byte_order_mark_asked_for_comes_once():
     assert out.startswith(b"\xef\xbb\xbfx1,") and out.count(b"\xef\xbb\xbf") == 1  # (two chunks of rows)
 
 
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux's pidfd_open")
 def test_fit_whose_terminal_goes_away_saves_and_exits_129(tmp_path):
     """Closing the terminal (or losing the ssh connection) sends SIGHUP, and then every write to the
     terminal fails with EIO: fit stopped at its next line of output, saving nothing, exit 1."""
@@ -1112,15 +1114,34 @@ def test_fit_whose_terminal_goes_away_saves_and_exits_129(tmp_path):
     write_csv(tmp_path / "d.csv", ["a", "b", "label"], [(i % 7, i % 3, "xy"[i % 2]) for i in range(400)])
     pid, terminal = pty.fork()
     if pid == 0:  # (the child: a session of its own, the new terminal its controlling one)
-        os.chdir(tmp_path)
-        os.environ.update(nncli_env())
-        os.execv(sys.executable, [sys.executable, "-m", "nncli", "fit", "d.csv", "-o", "m.npz", "--epochs",
-                                  "10000000", "--patience", "0", "--hidden", "4", "--progress", "plain"])
-    seen = b""
-    while b"epoch=" not in seen:  # training is under way
-        seen += os.read(terminal, 4096)
-    os.close(terminal)  # the terminal goes away: SIGHUP
-    _, status = os.waitpid(pid, 0)
+        try:
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)  # (pytest may run under nohup)
+            os.chdir(tmp_path)
+            os.environ.update(nncli_env())
+            os.execv(sys.executable, [sys.executable, "-m", "nncli", "fit", "d.csv", "-o", "m.npz", "--epochs",
+                                      "10000000", "--patience", "0", "--hidden", "4", "--progress", "plain"])
+        finally:
+            os._exit(127)
+    deadline = time.monotonic() + 60
+    try:
+        seen = b""
+        while b"epoch=" not in seen:  # training is under way
+            assert select.select([terminal], [], [], deadline - time.monotonic())[0], seen
+            seen += os.read(terminal, 4096)
+        os.close(terminal)  # the terminal goes away: SIGHUP
+        terminal = -1
+        child = os.pidfd_open(pid)  # readable once the child has ended
+        try:
+            assert select.select([child], [], [], deadline - time.monotonic())[0], "fit goes on"
+        finally:
+            os.close(child)
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped == 0:  # still running (the test has failed): not left behind
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 129
     assert load_model(str(tmp_path / "m.npz")).info["stopped"]
     assert sorted(q.name for q in tmp_path.iterdir()) == ["d.csv", "m.npz"]
