@@ -1,7 +1,7 @@
 """Writing CSV: generated data sets and streamed predictions (reading is `csv_io`).
 
-May import numpy, the standard library, `nncli.csv_io`, `nncli.atomic` and `nncli.stop_signals`; never
-typer or rich.
+May import numpy, the standard library, `nncli.csv_io`, `nncli.atomic`, `nncli.errors` and
+`nncli.stop_signals`; never typer or rich.
 Output goes to stdout (`-`) or to a file written atomically.
 """
 
@@ -23,6 +23,7 @@ from typing import IO, Callable, Iterable, Sequence
 import numpy as np
 
 from nncli.csv_io import CHUNK_ROWS, Table
+from nncli.errors import NncliError
 from nncli.stop_signals import held
 
 def quote(text: str) -> str:
@@ -95,8 +96,8 @@ class _WholeRows:
             self._fd, mode = None, 0
         self._to_reader = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
         # One encoder for all the pieces: a byte-order mark (PYTHONIOENCODING=utf-8-sig) comes once.
-        self._encoder = codecs.getincrementalencoder(getattr(out, "encoding", None) or "utf-8")(
-            getattr(out, "errors", None) or "strict")
+        self._encoding = getattr(out, "encoding", None) or "utf-8"
+        self._encoder = codecs.getincrementalencoder(self._encoding)(getattr(out, "errors", None) or "strict")
 
     def write(self, text: str) -> None:
         with held() as pending:
@@ -105,7 +106,12 @@ class _WholeRows:
                 self._out.flush()
                 return
             self._out.flush()  # (anything written to the stream before)
-            data = memoryview(self._encoder.encode(text))
+            try:
+                data = memoryview(self._encoder.encode(text))
+            except UnicodeEncodeError as e:
+                raise NncliError(f"cannot write {e.object[e.start:e.end]!r} in {self._encoding}, the output's "
+                                 f"encoding", hint="set PYTHONIOENCODING=utf-8, or write a file with -o "
+                                 "(always UTF-8)") from None
             if self._to_reader and threading.current_thread() is threading.main_thread():
                 self._to_a_reader(data, pending)
                 return

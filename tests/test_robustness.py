@@ -1100,6 +1100,16 @@ def test_a_signal_stops_the_output_to_a_reader_that_has_stopped_reading(tmp_path
         p.communicate()
 
 
+def test_text_the_output_encoding_cannot_hold_is_a_clear_error(tmp_path):
+    write_csv(tmp_path / "d.csv", ["x", "label"], [(i, ["café", "thé"][i % 2]) for i in range(6)])
+    assert run_nncli("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=tmp_path).returncode == 0
+    r = run_nncli("predict", "m.npz", "d.csv", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 1 and r.stdout == b"prediction\n"
+    assert r.stderr.decode().splitlines() == [
+        "nncli: error: cannot write '\\xe9' in ascii, the output's encoding",
+        "hint: set PYTHONIOENCODING=utf-8, or write a file with -o (always UTF-8)"]
+
+
 def test_a_byte_order_mark_asked_for_comes_once():
     out = run_nncli("gen-data", "blobs", "-n", "20000", env={"PYTHONIOENCODING": "utf-8-sig"}).stdout
     assert out.startswith(b"\xef\xbb\xbfx1,") and out.count(b"\xef\xbb\xbf") == 1  # (two chunks of rows)
