@@ -51,11 +51,23 @@ def utext(text: object, **kwargs) -> Text:
     return Text(printable(text), **kwargs)
 
 
+# Wider than this is a mistyped COLUMNS: a chart or a progress bar costs time and memory by its width
+# (COLUMNS=99999999 ran `nncli show` for minutes towards tens of gigabytes).
+MAX_WIDTH = 1000
+
+
+def _width() -> int | None:
+    """The console's width: Rich's choice (the terminal's, or $COLUMNS), unless $COLUMNS asks for more
+    than MAX_WIDTH."""
+    columns = os.environ.get("COLUMNS", "")
+    return MAX_WIDTH if columns.isdigit() and int(columns) > MAX_WIDTH else None
+
+
 def console() -> Console:
     """The one stderr console (honours NO_COLOR; plain when stderr is not a terminal)."""
     global _console
     if _console is None:
-        _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False)
+        _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, width=_width())
     return _console
 
 
@@ -63,7 +75,7 @@ def plain_text() -> None:
     """From now on the console writes text only, on a terminal too (`--progress plain`): no colour,
     no bold, no escape code at all, only the characters."""
     global _console
-    _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, color_system=None)
+    _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, color_system=None, width=_width())
 
 
 def fmt(v: float | None, digits: int = 4) -> str:
@@ -222,7 +234,7 @@ def model_report(model, path: str) -> Group:
     net, info = model.network, model.info
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column(style="bold")
-    t.add_column()
+    t.add_column(overflow="fold")  # (a narrow window folds `batch_size=32`, never cuts it to `batch_size=3…`)
     t.add_row("file", utext(path))
     # Every value read from the file goes through utext: a crafted model must not inject markup or
     # terminal escapes (the loader checks names and kinds, not every string in the metadata).
@@ -260,7 +272,8 @@ def model_report(model, path: str) -> Group:
         feats.add_column(c)
     for f in model.pre.features:
         detail = fmt(f.fill) if f.kind == "numeric" else ", ".join(f.categories)
-        feats.add_row(utext(f.name), f.kind, str(f.missing), utext(detail, overflow="ellipsis"))
+        feats.add_row(utext(f.name), f.kind, str(f.missing),
+                      utext(detail, overflow="fold" if f.kind == "numeric" else "ellipsis"))
     return Group(t, Text(""), WholeNumbers(feats, labels=(0, 1, 3)))
 
 
@@ -340,7 +353,7 @@ def summary_table(model, path: str) -> Group:
         scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")
-    facts.add_column()
+    facts.add_column(overflow="fold")
     stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
     planned = model.config.get("epochs")
     facts.add_row("best epoch", str(info.get("best_epoch", "?")))

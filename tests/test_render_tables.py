@@ -88,3 +88,35 @@ def test_eval_in_a_20_column_window_prints_whole_numbers(tmp_path):
     assert not re.search(r"\d…", err), err
     # The macro average's row, support included: Console.print crops at the window's edge unless told not to.
     assert re.search(r"^\S+ +0\.\d{3} +0\.\d{3} +0\.\d{3} +300$", err, re.M), err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A regression model with a feature imputed at a many-digit median, and its path."""
+    from conftest import run_nncli
+    from nncli.model_file import load_model
+
+    d = tmp_path_factory.mktemp("show")
+    (d / "d.csv").write_text("x,y\n" + "".join(f"{-0.1234567 * i},{i % 5}\n" for i in range(40)) + ",2\n")
+    assert run_nncli("fit", d / "d.csv", "-o", d / "m.npz", "--epochs", "3", "--batch-size", "32", "-q").returncode == 0
+    return load_model(str(d / "m.npz")), str(d / "m.npz")
+
+
+@pytest.mark.parametrize("width", [6, 10, 20, 22, 25, 40])
+def test_show_and_the_live_summary_keep_numbers_whole(trained, width):
+    """`show` cut `batch_size=32` to `batch_size=3…` and an imputed median to `-0.03…` in a narrow
+    window, and the summary after a live run cut the time to `0.…`."""
+    model, path = trained
+    shown = re.sub(r"\s", "", printed(render.model_report(model, path), width))
+    shown = shown.replace(model.info["data_sha256"][:16] + "…", "")  # (the data's hash is shortened on purpose)
+    assert not re.search(r"\d…", shown) and "batch_size=32" in shown, shown
+    summary = re.sub(r"\s", "", printed(render.summary_table(model, path), width))
+    assert not re.search(r"\d…", summary) and f"{model.info['seconds']:.2f}s" in summary, summary
+
+
+def test_a_mistyped_columns_does_not_make_charts_endless(trained):
+    from conftest import run_nncli
+
+    r = run_nncli("show", trained[1], env={"COLUMNS": "99999999"}, timeout=60)
+    assert r.returncode == 0
+    assert max(map(len, r.stderr.decode().splitlines())) <= render.MAX_WIDTH
