@@ -300,7 +300,7 @@ def fit(
     class_weight: ClassWeightOpt = ClassWeight.none,
     seed: SeedOpt = 0,
     dtype: DTypeOpt = DType.float32,
-    progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal, plain otherwise.")]
+    progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal that can draw it (UTF-8), plain otherwise.")]
     = Progress.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
@@ -335,7 +335,7 @@ def fit(
     if quiet:
         mode = "none"
     elif mode == "auto":
-        mode = "live" if render.is_terminal() else "plain"
+        mode = "live" if render.is_terminal() and render.can_draw() else "plain"
     if mode == "plain":
         render.plain_text()
     import numpy as np

@@ -281,6 +281,30 @@ def is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+# What charts and the live screen draw with: braille dots, box lines, the best epoch's mark.
+_DRAWING = "⣿━┄─│┤└┬▲"
+
+
+def can_draw() -> bool:
+    """Whether stderr's encoding has the characters charts draw with. In ASCII or Latin-1 each prints
+    as a `\\u28ff` escape, six cells where Rich counts one: lines wrap, and the live screen can no
+    longer redraw itself in place."""
+    try:
+        _DRAWING.encode(getattr(sys.stderr, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _chart(c: Console, chart) -> None:
+    """Print a chart, or say why there is none."""
+    if can_draw():
+        c.print(chart)
+    else:
+        c.print(Text(f"(no chart: stderr's encoding, {sys.stderr.encoding}, lacks its characters; "
+                     "PYTHONIOENCODING=utf-8 gives them)"))
+
+
 # -- training display ---------------------------------------------------------------------------
 def training_header(run, data) -> list[Text]:
     """The live screen's first lines: data, model, optimizer."""
@@ -368,7 +392,7 @@ def finish_training(model, path: str, mode: str) -> None:
     c = console()
     if mode == "live":
         if model.info.get("epochs_run"):
-            c.print(history_chart(model, height=max(3, min(12, c.height - 14))))
+            _chart(c, history_chart(model, height=max(3, min(12, c.height - 14))))
         c.print(summary_table(model, path), crop=False)
         return
     c.print(fit_summary(model, path), soft_wrap=True)
@@ -398,7 +422,7 @@ def show_model(model, path: str) -> None:
     c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
         c.print(Text(""))
-        c.print(history_chart(model))
+        _chart(c, history_chart(model))
 
 
 def show_lr_sweep(sweep) -> None:
@@ -407,9 +431,9 @@ def show_lr_sweep(sweep) -> None:
 
     c = console()
     if sweep.lrs:
-        c.print(LineChart([Series("smoothed loss", sweep.losses, xs=sweep.lrs)], height=10, log_x=True,
-                          x_label="learning rate", y_label="loss", title="learning-rate sweep",
-                          marker_x=sweep.suggestion))
+        _chart(c, LineChart([Series("smoothed loss", sweep.losses, xs=sweep.lrs)], height=10, log_x=True,
+                            x_label="learning rate", y_label="loss", title="learning-rate sweep",
+                            marker_x=sweep.suggestion))
     how = "a tenth of it" if math.isclose(sweep.suggestion, sweep.best_lr / 10) else "no lower than --lr-min"
     c.print(Text(f"lowest loss at lr {sweep.best_lr:.3g}; suggested learning rate {sweep.suggestion:.3g} "
                  f"({how}); swept {counted(len(sweep.lrs), 'mini-batch', 'mini-batches')}"))

@@ -37,13 +37,14 @@ def nncli_env(**extra: str) -> dict:
     return {**env, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **extra}
 
 
-def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str | None = None) -> tuple[int, str]:
+def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str | None = None,
+               env: dict | None = None) -> tuple[int, str]:
     """Run `python -m nncli ARGS` with a pseudo-terminal as stdin, stdout and stderr.
 
     Reads everything it writes until it exits; with `interrupt_after`, types Ctrl-C once
     that text has appeared. Returns (exit code, output).
     """
-    env = nncli_env(COLUMNS=str(columns), LINES=str(lines))
+    env = nncli_env(COLUMNS=str(columns), LINES=str(lines), **(env or {}))
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once, never return into pytest
         try:
@@ -122,6 +123,19 @@ def test_plain_progress_on_a_terminal_has_no_escape_codes(tmp_path):
     assert lines[0].split() == ["column", "kind", "missing", "categories"]
     assert any(line.startswith("epoch=3 loss=") for line in lines)
     assert "Model saved to " + str(tmp_path / "m.npz") in out
+
+
+def test_a_terminal_without_the_chart_characters_gets_plain_progress(tmp_path):
+    """In Latin-1 the braille and box characters print as `\\u28ff` escapes, six cells where Rich counts
+    one: the live screen could no longer redraw itself, and scrolled away."""
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "8"],
+                           columns=80, lines=24, env={"PYTHONIOENCODING": "latin-1"})
+    assert code == 0, out
+    assert "\\u" not in out and CURSOR_UP_ERASE not in out
+    assert any(line.startswith("epoch=3 loss=") for line in out.splitlines())
+    shown = run_piped("show", str(tmp_path / "m.npz"), env={"PYTHONIOENCODING": "ascii"})
+    assert shown.returncode == 0 and "\\u28" not in shown.stderr.decode()  # (braille; a `…` may show as \\u2026)
+    assert "(no chart: stderr's encoding, ascii, lacks its characters;" in shown.stderr.decode()
 
 
 def run_piped(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
