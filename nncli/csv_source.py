@@ -174,6 +174,9 @@ def parse_header(line: str, name: str, delimiter: str) -> list[str]:
     try:
         fields = next(csv.reader([line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as e:
+        if line.count('"') % 2:  # a quote left open: the name would go on past the line's end
+            raise DataError("cannot parse the header row: a quoted column name is not closed on its line",
+                            file=name, line=1, hint="column names cannot hold line breaks") from None
         raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
     header = [h.strip() for h in fields]
     seen: dict[str, int] = {}

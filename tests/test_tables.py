@@ -467,3 +467,13 @@ def test_a_validation_split_that_leaves_one_class_to_train_on_is_refused(tmp_pat
     r = run_nncli("fit", tmp_path / "d.csv", "--val-split", "0.5", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 1 and "with --val-split 0.5, the training rows hold a single class" in r.stderr.decode()
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("end", ["\n", "\r"], ids=["LF", "CR"])
+def test_a_line_break_inside_a_quoted_column_name_is_named_as_such(tmp_path, end):
+    # It read "cannot parse the header row: unexpected end of data".
+    (tmp_path / "d.csv").write_bytes(f'a,"b{end}c",y\n1,2,3\n'.encode())
+    r = run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr.decode().endswith("d.csv:1: cannot parse the header row: a quoted column name is not closed on "
+                                      "its line\nhint: column names cannot hold line breaks\n"), r.stderr
