@@ -24,6 +24,7 @@ STOPS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminat
 if hasattr(signal, "SIGHUP"):  # (not on Windows)
     STOPS[signal.SIGHUP] = "hung up"
 
+
 class Terminated(BaseException):
     """Raised for SIGTERM or SIGHUP, as KeyboardInterrupt is for Ctrl-C, so that cleanup code runs."""
 
