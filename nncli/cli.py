@@ -677,6 +677,14 @@ def _write_stdout(write: Callable[[], None], hint: str) -> None:
         raise NncliError(f"cannot write the output: {e.strerror or e}", hint=hint) from None
 
 
+def _stopped(e: BaseException) -> int:
+    """Say what stopped the command (Ctrl-C, or the Abort Typer makes of it; SIGTERM, SIGHUP) and
+    return its exit code."""
+    signum = stop_signals.signum_of(e)
+    _error(stop_signals.STOPS[signum])
+    return stop_signals.exit_code(signum)
+
+
 def _interruption(e: BaseException) -> BaseException | None:
     """The Ctrl-C, SIGTERM or SIGHUP that `e` was raised while handling, if any."""
     seen = set()
@@ -721,12 +729,8 @@ def run(invoke) -> int:
     except click_exceptions.ClickException as e:
         _error(e.format_message())
         code = e.exit_code
-    except _ABORT:
-        _error("interrupted")
-        code = 130
-    except Terminated as e:
-        _error(stop_signals.STOPS[e.signum])
-        code = stop_signals.exit_code(e.signum)
+    except (*_ABORT, Terminated) as e:
+        code = _stopped(e)
     except BrokenPipeError:
         _silence_stdout()
         code = 0
@@ -750,9 +754,7 @@ def run(invoke) -> int:
     except Exception as e:  # a bug: say so briefly, show the traceback on request
         signalled = _interruption(e)
         if signalled is not None:  # raised while cleaning up after Ctrl-C (say, a half-written zip closing)
-            signum = stop_signals.signum_of(signalled)
-            _error(stop_signals.STOPS[signum])
-            return stop_signals.exit_code(signum)
+            return _stopped(signalled)
         if debug:
             raise
         _error(f"internal error: {type(e).__name__}: {shorten(e, 200)}",
@@ -828,9 +830,7 @@ def main() -> None:
     try:  # Typer builds the commands before `run` takes over: a signal then is handled here
         app(prog_name="nncli")
     except (KeyboardInterrupt, Terminated) as e:
-        signum = stop_signals.signum_of(e)
-        _error(stop_signals.STOPS[signum])
-        sys.exit(stop_signals.exit_code(signum))
+        sys.exit(_stopped(e))
 
 
 app.info.cls = NncliGroup

@@ -285,12 +285,16 @@ def is_terminal() -> bool:
 _DRAWING = "⣿━┄─│┤└┬▲"
 
 
+def _stderr_encoding() -> str:
+    return getattr(sys.stderr, "encoding", None) or "utf-8"
+
+
 def can_draw() -> bool:
     """Whether stderr's encoding has the characters charts draw with. In ASCII or Latin-1 each prints
     as a `\\u28ff` escape, six cells where Rich counts one: lines wrap, and the live screen can no
     longer redraw itself in place."""
     try:
-        _DRAWING.encode(getattr(sys.stderr, "encoding", None) or "utf-8")
+        _DRAWING.encode(_stderr_encoding())
     except (UnicodeEncodeError, LookupError):
         return False
     return True
@@ -301,7 +305,7 @@ def _chart(c: Console, chart) -> None:
     if can_draw():
         c.print(chart)
     else:
-        c.print(Text(f"(no chart: stderr's encoding, {sys.stderr.encoding}, lacks its characters; "
+        c.print(Text(f"(no chart: stderr's encoding, {_stderr_encoding()}, lacks its characters; "
                      "PYTHONIOENCODING=utf-8 gives them)"))
 
 
