@@ -8,7 +8,6 @@ or rich.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Iterator, Sequence
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from nncli.core import metrics
 from nncli.core.model import Model
-from nncli.core.preprocessing import EncodeReport, cell_number, is_missing_text, numbers_among
+from nncli.core.preprocessing import EncodeReport, cell_number, is_missing_text, numbers_among, target_numbers
 from nncli.csv_io import Table, TableReader, display_name
 from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
@@ -154,7 +153,8 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
                 raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
                                                column=chunk.header.index(targets[0]) + 1)
             else:
-                raw = np.column_stack([_target_numbers(chunk, t, v) for t, v in zip(targets, tv)])
+                raw = np.column_stack([target_numbers(v, t, source=chunk.source, lines=chunk.lines,
+                                                        column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)])
             Xs.append(X)
             raws.append(raw)
             lines.append(chunk.lines)
@@ -185,18 +185,6 @@ def _head(chunk: Table, k: int) -> Table:
     """The first k rows of a chunk."""
     return Table(chunk.source, chunk.header, {c: replace(col, values=col.values[:k]) for c, col in chunk.columns.items()},
                  chunk.lines[:k], as_written={c: v[:k] for c, v in chunk.as_written.items()})
-
-
-def _target_numbers(chunk: Table, name: str, cells: np.ndarray) -> np.ndarray:
-    """A regression target column as finite float64; a bad cell is a located DataError."""
-    values = np.empty(len(cells), np.float64)
-    for i, cell in enumerate(cells.tolist()):
-        v = cell_number(cell)
-        values[i] = math.nan if v is None else v
-        if not math.isfinite(values[i]):
-            raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=chunk.source,
-                            line=int(chunk.lines[i]), column=chunk.header.index(name) + 1, column_name=name)
-    return values
 
 
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,

@@ -297,8 +297,8 @@ class ColumnParser:
                 return Column(name, values, False), i
             with np.errstate(over="ignore"):
                 values[i] = v
-            if not np.isfinite(values[i]) and v == v:
-                return Column(name, values, False), i  # inf, or too large for the dtype
+            if not np.isfinite(values[i]):
+                return Column(name, values, False), i  # inf, too large for the dtype, or a NaN not in na
         self.mark_missing(values)
         return Column(name, values, False), None
 
@@ -335,6 +335,10 @@ class ColumnParser:
         s = cell.strip()
         j = self._idx[name] + 1
         number = cell_number(s)
+        if number is not None and math.isnan(number):  # 'NAN', or 'nan' where --na-values leaves it out
+            return DataError(f"expected a number, found {shorten(s)} (not a missing-value token)", file=self.name,
+                             line=line, column=j, column_name=name,
+                             hint="to read it as missing, list it in --na-values (which replaces the defaults)")
         if number is not None:
             hint = "features must be finite numbers"
             if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)

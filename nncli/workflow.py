@@ -260,7 +260,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         task = infer_task(target_text[0], distinct)
         if task == "classification":
             _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
-    target = fit_target(target_text, targets, task)
+    target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
+                        columns=[table.header.index(t) + 1 for t in targets])
     codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
                                column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None

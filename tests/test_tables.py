@@ -428,9 +428,22 @@ def test_a_target_written_with_an_underscore_is_no_number_in_fit_or_eval(tmp_pat
     rows[5][1] = "1_0"
     bad = write_rows(tmp_path / "b.csv", rows)
     r = cli("fit", bad, "-o", tmp_path / "b.npz", "--epochs", "1", "--task", "regression")
-    assert r.exit_code == 1 and "holds a non-number: '1_0'" in r.stderr
+    assert r.exit_code == 1 and f"{bad}:6:2 (column 'y'): expected a finite number as the target, found '1_0'" in r.stderr
     r = cli("eval", tmp_path / "m.npz", bad)
     assert r.exit_code == 1 and f"{bad}:6:2" in r.stderr
+
+
+@pytest.mark.parametrize("targets, cell, labels_hint", [("y", "oops", True), ("y", "inf", False), ("y", "1e309", False),
+                                                        ("y,z", "oops", False)])
+def test_fit_locates_a_bad_regression_target_cell(tmp_path, cli, targets, cell, labels_hint):
+    # Rows 1-5 lack a target (dropped), so the bad cell's row is not its index among the kept ones.
+    rows = [["x", "y", "z"]] + [[str(i), "" if i < 5 else f"{i * 7}.5", str(i)] for i in range(300)]
+    rows[151][1] = cell
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-t", targets, "--task", "regression", "-o", tmp_path / "m.npz")
+    assert r.exit_code == 1
+    assert f"d.csv:152:2 (column 'y'): expected a finite number as the target, found '{cell}'" in r.stderr
+    assert ("--task classification" in r.stderr) == labels_hint  # (which takes one target column)
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_a_validation_file_is_read_in_the_training_dtype(tmp_path):
@@ -477,3 +490,23 @@ def test_a_line_break_inside_a_quoted_column_name_is_named_as_such(tmp_path, end
     assert r.returncode == 1 and r.stdout == b""
     assert r.stderr.decode().endswith("d.csv:1: cannot parse the header row: a quoted column name is not closed on "
                                       "its line\nhint: column names cannot hold line breaks\n"), r.stderr
+
+
+@pytest.mark.parametrize("arrow", [False, True])
+@pytest.mark.parametrize("cell, na_values", [("NAN", None), ("nan", "?"), ("NaN", "")])
+def test_a_nan_cell_is_missing_only_when_na_values_lists_it(tmp_path, monkeypatch, arrow, cell, na_values):
+    if arrow:
+        pytest.importorskip("pyarrow")
+    from nncli import csv_arrow
+    from nncli.errors import DataError
+    from nncli.workflow import read_training_table
+    monkeypatch.setattr(csv_arrow, "ARROW_MIN_BYTES", 0 if arrow else 1 << 62)
+    rows = [["x", "y"]] + [[str(i), "ab"[i % 2]] for i in range(40)]
+    rows[31][0] = cell
+    path = str(write_rows(tmp_path / "d.csv", rows))
+    options = DataOptions() if na_values is None else DataOptions(na_values=("", na_values))
+    with pytest.raises(DataError) as e:
+        read_training_table(path, options)
+    assert (e.value.line, e.value.column) == (32, 1) and cell in str(e.value)
+    table = read_training_table(path, DataOptions(na_values=("", cell)))[0]
+    assert np.isnan(table.columns["x"].values[30]) and np.isfinite(np.delete(table.columns["x"].values, 30)).all()

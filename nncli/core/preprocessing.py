@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -319,8 +319,10 @@ class Target:
         return Z.astype(np.float64) * self.scale + self.mean
 
 
-def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
-    """Learn the target encoding. values: one text array per target column (no missing)."""
+def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source: str = "",
+               lines: np.ndarray | None = None, columns: Sequence[int] | None = None) -> Target:
+    """Learn the target encoding. values: one text array per target column (no missing), read
+    from `source` at these line numbers and (1-based) columns, which locate a bad cell."""
     if task == "auto":
         task = "regression" if len(values) > 1 else infer_task(values[0])
     if task == "classification":
@@ -333,18 +335,27 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str) -> Target:
                 hint="classification needs at least two different labels",
             )
         return Target(names, task, classes=classes)
-    cols = []
-    for v, name in zip(values, names):
-        nums = _as_numbers(v)
-        if nums is None:
-            bad = next(s for s in v.tolist() if _as_numbers(np.asarray([s])) is None)
-            raise DataError(f"regression target {shorten(name)} holds a non-number: {shorten(bad)}",
-                            hint="use --task classification for labels")
-        if not np.all(np.isfinite(nums)):
-            raise DataError(f"regression target {shorten(name)} holds a non-finite value")
-        cols.append(nums)
+    cols = [target_numbers(v, name, source=source, lines=lines, column=None if columns is None else columns[k],
+                           labels_hint=len(values) == 1) for k, (v, name) in enumerate(zip(values, names))]
     mean, scale = target_stats(np.column_stack(cols))
     return Target(names, "regression", mean=mean, scale=scale)
+
+
+def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.ndarray | None = None,
+                   column: int | None = None, labels_hint: bool = False) -> np.ndarray:
+    """A regression target column's cells (text, none missing) as finite float64 numbers. The first
+    cell that is not one is a DataError, located where source, lines and column are given;
+    `labels_hint`: suggest classification where the cell is text."""
+    numbers = _as_numbers(cells)
+    if numbers is not None and np.isfinite(numbers).all():
+        return numbers
+    for i, cell in enumerate(cells.tolist()):
+        number = cell_number(cell)
+        if number is None or not math.isfinite(number):
+            raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=source or None,
+                            line=None if lines is None else int(lines[i]), column=column, column_name=name,
+                            hint="use --task classification for labels" if labels_hint and number is None else None)
+    return np.array([cell_number(c) for c in cells.tolist()], np.float64)  # (NumPy's parser refused a cell)
 
 
 def target_stats(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
