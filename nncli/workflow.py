@@ -318,7 +318,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
-                       + " (numbers get the training median, categories a 'missing' category)")
+                       + " (numbers get the training median, categories the '<missing>' category)")
     digest = hashlib.sha256()
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)
