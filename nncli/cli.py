@@ -610,7 +610,7 @@ def show(
             meta["equation"] = {t: {"intercept": float(b[k]),
                                     "weights": [{"input": f, "weight": float(W[i, k])} for i, f in enumerate(names)]}
                                 for k, t in enumerate(m.target.names)}  # (a list: encoded names may collide)
-        print(json.dumps(meta))
+        print(json.dumps(_json_numbers(meta), allow_nan=False))
         return
     render.show_model(m, model)
 

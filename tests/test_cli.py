@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 
@@ -221,6 +222,23 @@ def test_predict_reads_stdin_and_sorts_in_a_pipeline(tmp_path):
 def test_python_dash_m_and_version():
     r = run_nncli("--version")
     assert r.returncode == 0 and r.stdout.decode().startswith("nncli ")
+
+
+def test_show_json_is_valid_json_when_an_equation_overflows(cli, tmp_path):
+    # x spans 1e-4, y 1e306: the slope in the data's units is ~1e310, past float64's range.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1e-4, 50)
+    y = np.where(x > 5e-5, 1e306, -1e306) + rng.normal(0, 1e305, 50)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    model = tmp_path / "m.npz"
+    assert cli("fit", tmp_path / "d.csv", "--model", "linear", "--dtype", "float64", "--epochs", "5", "-q",
+               "-o", model).exit_code == 0
+    r = cli("show", model, "--json")
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+    line = json.loads(r.stdout, parse_constant=refuse)["equation"]["y"]
+    assert r.exit_code == 0 and line["weights"][0]["weight"] is None and math.isfinite(line["intercept"])
 
 
 def test_show_describes_the_model(cli, tmp_path):
