@@ -179,7 +179,7 @@ LrDecayOpt = Annotated[Optional[float], typer.Option(
 LrStepOpt = Annotated[Optional[int], typer.Option(
     "--lr-step", help="Epochs per step (step: 10), or without improvement (plateau: 5).", show_default=False)]
 WarmupOpt = Annotated[Optional[int], typer.Option(
-    "--warmup", help="Epochs of linear warm-up (onecycle: of its rising half-cosine, default 30%).",
+    "--warmup", help="Epochs of linear warm-up (onecycle: of its rising half-cosine, default 30%; 0: none).",
     show_default=False)]
 ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
 

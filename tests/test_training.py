@@ -157,6 +157,10 @@ def test_onecycle_rises_then_falls():
     assert lrs[3] == pytest.approx(1.0)
     assert lrs[-1] == pytest.approx(1e-4)
     assert all(a < b for a, b in zip(lrs[:3], lrs[1:4])) and all(a > b for a, b in zip(lrs[3:], lrs[4:]))
+    assert Schedule("onecycle", 1.0, 10).warmup == 3  # 30% by default
+    no_warmup = [Schedule("onecycle", 1.0, 10, warmup=0).lr(e) for e in range(10)]  # `--warmup 0`: none
+    assert no_warmup[0] == 1.0 and no_warmup[-1] == pytest.approx(1e-4)
+    assert all(a > b for a, b in zip(no_warmup, no_warmup[1:]))
 
 
 def test_plateau_halves_after_patience_epochs_without_improvement():

@@ -38,7 +38,7 @@ class Schedule:
         self.decay = default_decay if decay is None else float(decay)
         self.step = (10 if name == "step" else 5) if step is None else max(int(step), 1)
         if name == "onecycle":
-            self.warmup = max(1, round(0.3 * self.epochs)) if not warmup else int(warmup)
+            self.warmup = max(1, round(0.3 * self.epochs)) if warmup is None else int(warmup)
         else:
             self.warmup = int(warmup or 0)
         self._plateau_lr = self.base
