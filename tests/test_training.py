@@ -306,3 +306,18 @@ def test_the_training_loss_with_l2_is_each_batchs_loss_and_penalty_before_its_up
     second = next(epochs)
     assert second.loss == pytest.approx(expected, rel=1e-12)
     assert second.metric == pytest.approx(1.0 - mse, rel=1e-12)  # R²: the data loss alone
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "sgd"])
+def test_numpy_scalars_in_the_config_train_as_python_floats_do(optimizer):
+    # NumPy float64 scalars meeting float32 vectors compute in float64 (NEP 50): slower, and not bit
+    # for bit what the float32 arithmetic of a Python float gives. Both must train alike.
+    X, y = two_class("moons", 200, 0)
+    runs = []
+    for number in (float, np.float64):
+        net = Network([2, 8, 1], "relu", "bce")
+        net.initialize(np.random.default_rng(0))
+        train(net, standardize(X), y[:, None].astype(np.float32), epochs=3, batch_size=32, optimizer=optimizer,
+              lr=number(0.01), momentum=number(0.9), l2=number(0.01))
+        runs.append(net.params.copy())
+    assert runs[0].dtype == np.float32 and np.array_equal(runs[0], runs[1])

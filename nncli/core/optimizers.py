@@ -96,7 +96,7 @@ class Momentum(_Optimizer):
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.01, momentum: float = 0.9,
                  nesterov: bool = False):
         super().__init__(n, dtype)
-        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self.lr, self.momentum, self.nesterov = lr, float(momentum), nesterov  # (see Adam._coefficients)
         self.velocity = np.zeros(n, dtype)
 
     def _state(self) -> tuple[np.ndarray, ...]:
@@ -132,7 +132,7 @@ class Adam(_Optimizer):
     def __init__(self, n: int, dtype: type = np.float32, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(n, dtype)
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.lr, self.beta1, self.beta2, self.eps = lr, float(beta1), float(beta2), float(eps)  # (see _coefficients)
         self.m = np.zeros(n, dtype)
         self.v = np.zeros(n, dtype)
         self.t = 0

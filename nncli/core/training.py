@@ -142,7 +142,7 @@ def fit_iter(
     best_loss, best_epoch, wait = math.inf, 0, 0
     first_loss: float | None = None
     start_loss: float | None = None
-    l2 = config.l2
+    l2 = float(config.l2)  # a NumPy float64 would make float32 updates compute in float64
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
     labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
