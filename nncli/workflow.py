@@ -197,7 +197,7 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
     """(train, validation) row indices; stratified by class when labels are given.
 
     Validation takes round(n * fraction) rows (halves up), at least one, and leaves at least
-    one training row (of each class)."""
+    one training row (of each class, unless every class has a single row)."""
     wanted = max(1, math.floor(round(n * fraction, 9) + 0.5))  # (90 * 0.35 is 31.499999999999996)
     if labels is None:
         perm = rng.permutation(n)
@@ -274,9 +274,14 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             raise DataError("--val-split needs at least two rows", file=table.source,
                             hint="train on a single row with --val-split 0")
         train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
-        if codes is not None and np.count_nonzero(np.bincount(codes[train_rows])) < 2:
+        counts = None if codes is None else np.bincount(codes[train_rows], minlength=len(target.classes))
+        if counts is not None and np.count_nonzero(counts) < 2:
             raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
                             file=table.source, hint="classification needs two; use more rows or --val-split 0")
+        if counts is not None and not counts.all():  # (every class had a single row, and one went to validation)
+            raise DataError(f"with --val-split {val_split:g}, no training row has the class "
+                            f"{shorten(target.classes[int(np.argmin(counts))])}",
+                            file=table.source, hint="every class needs a training row; use more rows or --val-split 0")
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.mean, target.scale = target_stats(values[train_rows])
     if val_rows is None:

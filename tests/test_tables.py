@@ -480,6 +480,11 @@ def test_a_validation_split_that_leaves_one_class_to_train_on_is_refused(tmp_pat
     r = run_nncli("fit", tmp_path / "d.csv", "--val-split", "0.5", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 1 and "with --val-split 0.5, the training rows hold a single class" in r.stderr.decode()
     assert not (tmp_path / "m.npz").exists()
+    # Three rows of three classes: one goes to validation, and the model would predict a class it never saw.
+    write_rows(tmp_path / "d.csv", [["x", "y"], ["1", "a"], ["2", "b"], ["3", "c"]])
+    r = run_nncli("fit", tmp_path / "d.csv", "--val-split", "0.3", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and "with --val-split 0.3, no training row has the class" in r.stderr.decode()
+    assert not (tmp_path / "m.npz").exists()
 
 
 @pytest.mark.parametrize("end", ["\n", "\r"], ids=["LF", "CR"])
