@@ -321,6 +321,8 @@ def fit(
         lr_step=lr_step, warmup=warmup, patience=patience)
     check_range("--val-split", val_split, 0, 1, hi_open=True)
     check_seed(seed)
+    if class_weight is not ClassWeight.none and task is Task.regression:
+        raise UsageError(f"--class-weight {class_weight.value} weighs classes, and --task regression has none")
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
     check_read_once(data, val)
@@ -433,6 +435,8 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         ignore=ignored, categorical=split_list(categorical, "--categorical"),
         missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
         dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
+    if task is Task.classification and len(dopts.target) > 1:
+        raise UsageError("classification takes one target column", hint="give one --target column")
     mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),
                          activation=activation.value, dropout=dropout)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, momentum=momentum,

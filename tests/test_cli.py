@@ -190,12 +190,16 @@ def test_bad_cell_names_file_line_and_column(cli, tmp_path):
 @pytest.mark.parametrize("args", [
     ["--lr", "0"], ["--lr", "nan"], ["--epochs", "0"], ["--batch-size", "-1"], ["--hidden", "64,,3"],
     ["--hidden", "0"], ["--dropout", "1"], ["--activation", "swish"], ["--optimizer", "lbfgs"],
-    ["--val-split", "1.5"], ["--task", "ranking"],
+    ["--val-split", "1.5"], ["--task", "ranking"], ["--task", "classification", "-t", "a,b"],
+    ["--task", "regression", "--class-weight", "balanced"],
 ])
 def test_bad_options_exit_2_before_any_work(cli, tmp_path, args):
     r = cli("fit", tmp_path / "does-not-exist.csv", *args)
     assert r.exit_code == 2, r.stderr
     assert r.stderr.startswith("nncli: error:") and "does-not-exist" not in r.stderr
+    if "-t" in args:  # lr-find shares the data options
+        r = cli("lr-find", tmp_path / "does-not-exist.csv", *args)
+        assert r.exit_code == 2 and "does-not-exist" not in r.stderr, r.stderr
 
 
 def test_pipeline_gen_fit_predict_head(tmp_path):
