@@ -322,7 +322,8 @@ def fit(
     check_range("--val-split", val_split, 0, 1, hi_open=True)
     check_seed(seed)
     if class_weight is not ClassWeight.none and task is Task.regression:
-        raise UsageError(f"--class-weight {class_weight.value} weighs classes, and --task regression has none")
+        raise UsageError(f"--class-weight {class_weight.value} weighs classes, and this target is a regression "
+                         "(see --task)")  # (checked again once the data tells an auto task)
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
     check_read_once(data, val)

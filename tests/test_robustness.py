@@ -352,6 +352,8 @@ CASES = [
          r"--proba needs a classifier; 'reg\.npz' predicts values", files=data("a", "1")),
     Case("class-weight-of-a-regression", FIT + ("--task", "regression", "--class-weight", "balanced"), 2,
          r"--class-weight balanced weighs classes, and this target is a regression", files=data("a,y", "1,2", "2,3")),
+    Case("class-weight-of-an-auto-regression", FIT + ("--class-weight", "balanced"), 2,
+         r"--class-weight balanced weighs classes, and this target is a regression", files=data("a,y", "1,2.5", "2,3.5")),
     Case("gen-data-option-the-kind-ignores", ("gen-data", "xor", "--features", "5"), 2,
          r"--features does not apply to xor \(it does to regression, blobs\)"),
     Case("gen-data-missing-rate-the-kind-ignores", ("gen-data", "moons", "--missing-rate", "0.2"), 2,
