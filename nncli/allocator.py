@@ -6,7 +6,7 @@ NumPy allocates a fresh buffer for every temporary array. glibc's malloc
 serves buffers of 128 KiB and more with mmap and returns them to the kernel
 when they are freed (and trims the top of its heap beyond 128 KiB), so the next
 temporary of that size page-faults through freshly zeroed pages. The block-wise
-CSV parser (`csv_numbers`) makes a few dozen such temporaries per 256 KB block;
+CSV parser (`csv_numbers`) makes a few dozen such temporaries per 128 KB piece;
 the page faults were 45% of `read_table`'s time (100,000 x 51 numbers: 0.77 ->
 0.42 CPU s). Raising the two thresholds keeps freed memory in the process for
 reuse: the peak is unchanged, the process just does not shrink before it

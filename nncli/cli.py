@@ -1,8 +1,8 @@
 """The command-line interface: the only Typer module.
 
 Each command parses and checks its options (bad values exit 2 before any
-work), then calls plain functions in `nncli.workflow` and shows results via
-`nncli.render`. NumPy is imported inside the commands, after `--threads` has
+work), then calls plain functions in `nncli.workflow` (training) and `nncli.apply`
+(predict, eval) and shows results via `nncli.render`. NumPy is imported inside the commands, after `--threads` has
 set the BLAS thread count, which must happen before NumPy loads; this also
 keeps `nncli --help` fast.
 
@@ -371,7 +371,7 @@ def fit(
         # fails now (a full disk), the error says the model was saved.
         saved = f"the model was saved to {shorten(output)}"
         if plot == "-":
-            _write_stdout(lambda: render.write_plot("-", trained), saved)
+            _write_stdout(lambda: sys.stdout.write(render.loss_svg(trained)), saved)
         if json_out:
             _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, **trained.info},
                                                    default=str)), saved)
@@ -604,7 +604,10 @@ def show(
     m = load_model(model)
     if plot is not None:
         check_plot(plot, json_out, model)
-        render.write_plot(plot, m)
+        if plot == "-":
+            sys.stdout.write(render.loss_svg(m))
+        else:
+            render.write_plot(plot, m)
     if json_out:
         from nncli.model_file import model_arrays
 

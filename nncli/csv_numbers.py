@@ -1,15 +1,16 @@
 """Converting a block of CSV lines of plain decimal numbers, all cells at once.
 
-May import numpy only. `csv_io` hands this module blocks of whole lines; it
+May import numpy only. `csv_columns` hands this module blocks of whole lines; it
 returns their numbers, or None when anything in the block needs a closer look
-(then `csv_io` reads the block the careful way, which also locates errors).
+(then `csv_columns` reads the block the careful way, which also locates errors).
 
 Why: `numpy.loadtxt` converts one cell at a time, ~170 ns a number on this
 project's benchmark machine. Here every step is one NumPy operation over the
 whole block, ~3x faster:
 
 1. The block may hold only digits, `.`, `-`, `+`, `e`, `E`, the delimiter and
-   `\\n` (one `bytes.translate`), and every line exactly `ncols` fields.
+   `\\n` (one `bytes.translate`; missing-value tokens are looked at first, see
+   `parse_block`), and every line exactly `ncols` fields.
 2. Each field is checked against the grammar  [sign] digits [. digits] [e [sign] digits]
    using the positions of its separators, dots, exponent marks and signs.
 3. The digits before the point, after it, and of the exponent are read as
@@ -142,7 +143,7 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     """The numbers of a block of lines as a (lines, ncols) array in column-major order, or None.
 
     `block` holds whole lines, each ending with `\\n`. None when the block has
-    anything but plain decimal numbers (text, missing or empty cells, spaces,
+    anything but plain decimal numbers (text, missing or empty cells not in `na_values`, spaces,
     quotes, CR, nan/inf), a line with the wrong number of fields, or a number
     that is not finite in `dtype`. Columns in `skip` may hold any text without
     the delimiter (they are not converted; their values in the result are 0).

@@ -27,7 +27,8 @@ from nncli.errors import NncliError
 from nncli.stop_signals import held
 
 def quote(text: str) -> str:
-    """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break."""
+    """A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break, or starts or ends with
+    a space (which a reader would strip)."""
     if any(ch in text for ch in ',"\r\n') or text != text.strip():
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -1,8 +1,9 @@
 """Everything people see: progress lines, tables, summaries, all on stderr through Rich.
 
-stdout is data and never passes through here. User text (file names, column
-names, labels) is always wrapped in `Text`, never parsed as markup. Imports
-rich, numpy and nncli modules; never typer.
+stdout is data and never passes through here (`loss_svg` returns the `--plot -`
+document to the caller). User text (file names, column names, labels) is always
+wrapped in `Text`, never parsed as markup. Imports rich and nncli modules; never
+typer.
 """
 
 from __future__ import annotations
@@ -402,22 +403,24 @@ def finish_training(model, path: str, mode: str) -> None:
     c.print(fit_summary(model, path), soft_wrap=True)
 
 
-def write_plot(path: str, model) -> None:
-    """Write the model's loss curves as an SVG file (atomically), or to stdout if path is '-'."""
-    from nncli.atomic import atomic_write
+def loss_svg(model) -> str:
+    """The model's loss curves as an SVG document (`--plot`: the caller writes it to stdout or a file)."""
     from nncli.render_live import loss_series
     from nncli.svg_chart import render_svg
 
     h = model.history
     series = [(s.name, s.values) for s in loss_series(h["loss"].tolist(), h["val_loss"].tolist())]
     best = model.info.get("weights_from_epoch")
-    svg = render_svg(series, title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch",
-                     marker_x=best if best else None)
-    if path == "-":
-        sys.stdout.write(svg)
-        sys.stdout.flush()
-    else:
-        atomic_write(path, lambda f: f.write(svg.encode("utf-8")))
+    return render_svg(series, title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch",
+                      marker_x=best if best else None)
+
+
+def write_plot(path: str, model) -> None:
+    """Write the model's loss curves as an SVG file, atomically."""
+    from nncli.atomic import atomic_write
+
+    svg = loss_svg(model)
+    atomic_write(path, lambda f: f.write(svg.encode("utf-8")))
 
 
 def show_model(model, path: str) -> None:

@@ -1,6 +1,6 @@
 """Line charts for the terminal, drawn with braille dots as a Rich renderable.
 
-Used for the live loss curves during training and for the lr-find plot. May import
+Used for the live loss curves, `show`'s and the final chart of a live `fit`, and the lr-find plot. May import
 Rich, the standard library and nncli.chart_scale (the scale rules it shares with the
 SVG chart) only: no numpy, so any sequence of floats can be drawn, and no typer,
 which stays in cli.py.

@@ -1,4 +1,4 @@
-"""Line charts as standalone SVG documents: the loss curves or lr-find plot saved to a file.
+"""Line charts as standalone SVG documents: the loss curves `--plot` saves.
 
 Standard library and nncli.chart_scale only (no numpy, no rich), so a chart can be
 written wherever there is a history of floats. The caller writes the returned text

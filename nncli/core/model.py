@@ -2,7 +2,7 @@
 
 The network works in standardized units; the model maps raw columns in and
 predictions out (class labels and probabilities, or values in the target's
-units). Saving and loading is `nncli.model_file`'s job. NumPy and stdlib only.
+units). Saving and loading is `nncli.model_file`'s job. NumPy, the stdlib and nncli.core only.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Targets: class labels (kept as the strings in the file) or numeric values,
 which are standardized for training and mapped back for predictions.
 
 Columns come in as a dict of name -> 1-D array: floats (NaN = missing) for
-numeric columns, numpy strings for text columns. NumPy and stdlib only.
+numeric columns, numpy strings for text columns. NumPy, the stdlib and `nncli.errors` only.
 """
 
 from __future__ import annotations
