@@ -60,13 +60,13 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
     return notices
 
 
-def _feature_reader(model: Model, path: str, extra: Sequence[str] = (), text_extra: Sequence[str] = (),
-                    delimiter: str | None = None) -> TableReader:
+def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: str | None) -> TableReader:
+    """A reader of the model's features, plus the `extra` columns (kept or targets) read as text."""
     cats = {f.name for f in model.pre.features if f.kind == "categorical"}
     numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
     cols = list(dict.fromkeys([*model.pre.names, *extra]))
-    # A text_extra column that is also a numeric feature is read as numbers and also kept as written.
-    return TableReader(path, cols, text=cats | (set(text_extra) - numeric), as_written=set(text_extra) & numeric,
+    # An extra column that is also a numeric feature is read as numbers and also kept as written.
+    return TableReader(path, cols, text=cats | (set(extra) - numeric), as_written=set(extra) & numeric,
                        na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type)
 
 
@@ -91,7 +91,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     The file is opened and its header checked before this returns; a bad row
     raises after the chunks before it were yielded.
     """
-    reader = _feature_reader(model, path, keep, keep, delimiter)
+    reader = _feature_reader(model, path, keep, delimiter)
     centered = model.centered_input_network()
     names = model.pre.names
 
@@ -136,7 +136,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
     and so is a missing feature cell if refuse_missing (else the model imputes it)."""
     targets = model.target.names
     Xs, raws, lines = [], [], []
-    with _feature_reader(model, path, targets, targets, delimiter) as reader:
+    with _feature_reader(model, path, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
             if refuse_missing:

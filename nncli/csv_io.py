@@ -3,8 +3,8 @@
 typed columns (`ColumnParser`, which a reader holds as `TableReader.parser`).
 
 May import numpy, the standard library, `nncli.errors`, `nncli.csv_source` (opening the file, the
-header), `nncli.csv_columns`, `nncli.csv_numbers`, `nncli.allocator` and (in `TableReader.read`)
-`nncli.csv_arrow`; never typer or rich.
+header), `nncli.csv_columns`, `nncli.csv_numbers`, `nncli.allocator`, `nncli.core.team` (its GIL
+setting for threads) and (in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
 
 Reading is chunked, so `predict` can stream files of any length. Plain files
 are read in blocks of bytes, and a block of numbers (text columns and missing
@@ -27,7 +27,6 @@ import io
 import itertools
 import os
 import stat
-import sys
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -225,9 +224,9 @@ class TableReader:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        # The threads hand the GIL to each other around every NumPy call; with Python's default
-        # 5 ms switch interval a thread that wants it back can idle that long each time.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+        from nncli.core.team import quick_gil_handoff
+
+        quick_gil_handoff()
         # Plain blocks are converted ahead, on worker threads (NumPy releases the GIL), while
         # this thread reads the file and the caller works on the previous chunk. Anything that
         # depends on earlier rows (text columns, error reports) is done here, in order.

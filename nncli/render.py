@@ -146,17 +146,26 @@ def columns_table(infos: Iterable) -> WholeNumbers:
     return WholeNumbers(t, labels=(0, 1))
 
 
+def _stopped_note(info: dict) -> str:
+    return {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
+
+
+def _final_scores(model) -> str:
+    """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation."""
+    info, m = model.info, metric_label(model.task)
+    text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
+    if info.get("final_val_loss") is not None:
+        text += f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}"
+    return text
+
+
 def fit_summary(model, path: str) -> Text:
-    info, task = model.info, model.task
-    m = metric_label(task)
-    stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
+    info = model.info
     text = Text()
     text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for "
-                f"{counted(info['epochs_run'], 'epoch')}{stopped} in {info['seconds']:.2f}s on "
+                f"{counted(info['epochs_run'], 'epoch')}{_stopped_note(info)} in {info['seconds']:.2f}s on "
                 f"{counted(info['rows'], 'row')}. ")
-    text.append(f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
-    if info.get("final_val_loss") is not None:
-        text.append(f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}")
+    text.append(_final_scores(model))
     if info.get("weights_from_epoch") and info["weights_from_epoch"] != info["epochs_run"]:
         text.append(f"; weights from epoch {info['weights_from_epoch']} (best)")
     text.append(". Model saved to ")
@@ -256,14 +265,11 @@ def model_report(model, path: str) -> Group:
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
     t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
                            f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
-    m = metric_label(model.task)
     ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         ran += f" (stopped: {info['stopped']})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
-                        f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
-              + (f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
-                 if info.get("final_val_loss") is not None else "")))
+                              + _final_scores(model)))
     if model.kind == "linear" and model.task == "regression":
         W, b = model.linear_coefficients()
         for k, name in enumerate(model.target.names):
@@ -359,14 +365,20 @@ def run_training(run, data, mode: str) -> None:
         plain_epoch(last, task)
 
 
-def history_chart(model, height: int = 10):
-    """The stored loss curves as a LineChart, marked at the epoch the weights come from."""
-    from nncli.render_chart import LineChart
+def _loss_curves(model) -> tuple[list, int | None]:
+    """The stored loss curves (training, and validation if any) and the epoch the weights come from."""
     from nncli.render_live import loss_series
 
     h = model.history
-    return LineChart(loss_series(h["loss"].tolist(), h["val_loss"].tolist()), height=height,
-                     marker_x=model.info.get("weights_from_epoch") or None)
+    return loss_series(h["loss"].tolist(), h["val_loss"].tolist()), model.info.get("weights_from_epoch") or None
+
+
+def history_chart(model, height: int = 10):
+    """The stored loss curves as a LineChart, marked at the epoch the weights come from."""
+    from nncli.render_chart import LineChart
+
+    series, best = _loss_curves(model)
+    return LineChart(series, height=height, marker_x=best)
 
 
 def summary_table(model, path: str) -> Group:
@@ -383,10 +395,10 @@ def summary_table(model, path: str) -> Group:
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
-    stopped = {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
     planned = model.config.get("epochs")
     facts.add_row("best epoch", str(info.get("best_epoch", "?")))
-    facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "") + stopped)
+    facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "")
+                  + _stopped_note(info))
     facts.add_row("time", f"{info['seconds']:.2f}s")
     facts.add_row("saved to", utext(path, overflow="fold"))
     return Group(WholeNumbers(scores), Text(""), facts)
@@ -405,14 +417,11 @@ def finish_training(model, path: str, mode: str) -> None:
 
 def loss_svg(model) -> str:
     """The model's loss curves as an SVG document (`--plot`: the caller writes it to stdout or a file)."""
-    from nncli.render_live import loss_series
     from nncli.svg_chart import render_svg
 
-    h = model.history
-    series = [(s.name, s.values) for s in loss_series(h["loss"].tolist(), h["val_loss"].tolist())]
-    best = model.info.get("weights_from_epoch")
-    return render_svg(series, title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch",
-                      marker_x=best if best else None)
+    series, best = _loss_curves(model)
+    return render_svg([(s.name, s.values) for s in series], marker_x=best,
+                      title=f"nncli {model.kind} {'-'.join(map(str, model.network.sizes))}: loss per epoch")
 
 
 def write_plot(path: str, model) -> None:

@@ -110,7 +110,7 @@ def test_leading_rows_only_when_the_block_starts_with_the_features(data):
     model = trained(tmp / "train.csv", "classification")
     from nncli.apply import _feature_reader
 
-    with _feature_reader(model, str(tmp / "train.csv")) as reader:
+    with _feature_reader(model, str(tmp / "train.csv"), (), None) as reader:
         chunk = next(reader.chunks())
     assert _leading_rows(chunk, model.pre.names) is not None
     assert _leading_rows(chunk, ["b", "a", "c"]) is None  # another order

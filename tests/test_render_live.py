@@ -210,7 +210,7 @@ def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = 
     loss = 1 / (1 + epoch)
     return EpochStats(epoch=epoch, epochs=epochs, loss=loss, metric=0.5 + epoch / 200, val_loss=loss * 1.1 if val else None,
                       val_metric=0.5 if val else None, lr=1e-3, seconds=0.01, samples=900,
-                      best_epoch=epoch, best_loss=loss, stopped=stopped, partial=partial)
+                      best_epoch=epoch, stopped=stopped, partial=partial)
 
 
 def screen_lines(screen: TrainingScreen, width: int, height: int) -> list[str]:
@@ -312,7 +312,7 @@ def test_an_epoch_cut_short_is_not_shown_as_one():
     # Its training loss and metric are those of its first batches (say 10.7 and 0.76 after one batch).
     screen = make_screen(3)
     cut = EpochStats(epoch=4, epochs=50, loss=10.72, metric=0.7559, val_loss=0.3, val_metric=0.9, lr=1e-3, seconds=0.01,
-                     samples=32, best_epoch=3, best_loss=0.25, stopped="interrupted", partial=True)
+                     samples=32, best_epoch=3, stopped="interrupted", partial=True)
     screen.add(cut)
     text = "\n".join(screen_lines(screen, 100, 30))
     assert "10.72" not in text and "0.7559" not in text
@@ -326,7 +326,7 @@ def test_an_epoch_cut_short_is_not_shown_as_one():
 def test_an_interrupt_in_the_first_epoch_shows_no_numbers():
     screen = make_screen(0, val=False)
     screen.add(EpochStats(epoch=1, epochs=50, loss=10.72, metric=0.7559, val_loss=None, val_metric=None, lr=1e-3,
-                          seconds=0.01, samples=32, best_epoch=0, best_loss=math.inf, stopped="interrupted", partial=True))
+                          seconds=0.01, samples=32, best_epoch=0, stopped="interrupted", partial=True))
     text = "\n".join(screen_lines(screen, 100, 30))
     assert "epoch 0/50" in text and "epoch 1 cut short  lr 0.001" in text
     assert "10.72" not in text and "best epoch" not in text and not BRAILLE.search(text)

@@ -98,9 +98,10 @@ class Preprocessor:
                     if report is not None:
                         report.missing[f.name] = report.missing.get(f.name, 0) + int(miss.sum())
             else:
-                text = v if v.dtype.kind == "U" else np.asarray(["" if x != x else repr(float(x)) for x in v.tolist()])
-                miss = is_missing_text(text, na_values)
-                text = np.where(miss, MISSING, text)
+                if v.dtype.kind != "U":  # (the readers give categorical columns as text)
+                    raise DataError(f"column {shorten(f.name)} should be text (categorical)")
+                miss = is_missing_text(v, na_values)
+                text = np.where(miss, MISSING, v)
                 index = {c: k for k, c in enumerate(f.categories)}
                 codes = np.fromiter((index.get(s, -1) for s in text.tolist()), dtype=np.int64, count=n)
                 known = codes >= 0
@@ -118,9 +119,12 @@ class Preprocessor:
     def transform(self, columns: dict[str, np.ndarray], na_values: frozenset[str] | set[str],
                   dtype: type = np.float32, report: EncodeReport | None = None) -> np.ndarray:
         """Raw columns -> standardized network inputs (n, n_inputs)."""
-        X = self.encode(columns, na_values, dtype, report)
-        X -= self.mean.astype(dtype)
-        X /= self.scale.astype(dtype)
+        return self.standardize(self.encode(columns, na_values, dtype, report))
+
+    def standardize(self, X: np.ndarray) -> np.ndarray:
+        """Encoded columns X, in place, less the training means and over the scales."""
+        X -= self.mean.astype(X.dtype)
+        X /= self.scale.astype(X.dtype)
         return X
 
 
@@ -193,9 +197,7 @@ def fit_preprocessor(columns: dict[str, np.ndarray], kinds: dict[str, str],
     X = pre.encode(columns, na_values, dtype, consume=consume)
     mean, std = column_stats(X)
     pre.mean, pre.scale = mean, standard_scale(mean, std)
-    X -= mean.astype(dtype)
-    X /= pre.scale.astype(dtype)
-    return pre, X
+    return pre, pre.standardize(X)
 
 
 # -- what number a cell holds: one answer for the readers, the targets and the labels -------

@@ -95,7 +95,11 @@ def team(size: int) -> Team:
     if t is None:
         t = _TEAMS[size] = Team(size)
         if size > 1:
-            # Threads hand the GIL to each other around every NumPy call; with Python's default
-            # 5 ms switch interval a thread that wants it back can idle that long each time.
-            sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+            quick_gil_handoff()
     return t
+
+
+def quick_gil_handoff() -> None:
+    """For threads that all run NumPy: they hand the GIL to each other around every NumPy call, and
+    with Python's default 5 ms switch interval a thread that wants it back can idle that long each time."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))

@@ -59,8 +59,7 @@ class EpochStats:
     lr: float
     seconds: float  # this epoch
     samples: int  # rows seen this epoch
-    best_epoch: int  # best monitored loss so far (validation loss, else training loss)
-    best_loss: float
+    best_epoch: int  # of the best monitored loss so far (validation loss, else training loss)
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
     partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
 
@@ -75,15 +74,18 @@ def _metric(net: Network, Z: np.ndarray, Y: np.ndarray) -> float:
     """Accuracy (classification) or R² (regression) of logits Z against Y."""
     if net.loss_name == "mse":
         return metrics.r2(Y, Z)
-    truth = (Y[:, 0] > 0.5) if net.loss_name == "bce" else Y.argmax(axis=1)
-    return float(np.mean(net.classes(Z) == truth))
+    return float(np.mean(net.classes(Z) == _labels(net, Y)))
 
 
-def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
-             l2: float = 0.0) -> tuple[float, float]:
+def _labels(net: Network, Y: np.ndarray) -> np.ndarray:
+    """A classifier's targets Y (0/1 or one-hot, as the loss wants them) as the classes `net.classes` gives."""
+    return (Y[:, 0] > 0.5) if net.loss_name == "bce" else Y.argmax(axis=1)
+
+
+def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> tuple[float, float]:
     """(loss, metric) of the network on a data set; the loss includes the L2 term."""
     Z = net.logits(X)
-    loss = net.loss.value(Z, Y, w) + l2_penalty(net, l2)
+    loss = net.loss.value(Z, Y) + l2_penalty(net, l2)
     return loss, _metric(net, Z, Y)
 
 
@@ -145,7 +147,7 @@ def fit_iter(
     l2 = float(config.l2)  # a NumPy float64 would make float32 updates compute in float64
     l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
     classify = net.loss_name != "mse"
-    labels = (Y[:, 0] > 0.5) if net.loss_name == "bce" else (Y.argmax(axis=1) if classify else None)
+    labels = _labels(net, Y) if classify else None
     # R² on the training rows is 1 - MSE / (the targets' mean variance): 1 - MSE, as the targets are
     # standardized, unless one is constant (variance 0). Several targets: scikit-learn's
     # "variance_weighted" R², which equals the mean of their R² (as eval gives) when none is constant.
@@ -240,7 +242,7 @@ def fit_iter(
             yield EpochStats(
                 epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
-                best_epoch=best_epoch, best_loss=best_loss, stopped=stopped, partial=seen < n,
+                best_epoch=best_epoch, stopped=stopped, partial=seen < n,
             )
             if stopped is not None:
                 return
