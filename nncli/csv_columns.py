@@ -289,11 +289,12 @@ class ColumnParser:
                 values[i] = np.nan
                 continue
             v = cell_number(s)
+            if (v is None or v != v) and name in self._auto:
+                # Text in a column that may be categorical (a NaN that is not a missing-value token is
+                # text too: 'Nan' may be a name): read it as text from now on.
+                self.first_text[name] = (int(lines[i]), s)
+                return self.text_column(name, _strip(cells), lines), None
             if v is None:
-                if name in self._auto:
-                    # Text in a column that may be categorical: read it as text from now on.
-                    self.first_text[name] = (int(lines[i]), s)
-                    return self.text_column(name, _strip(cells), lines), None
                 return Column(name, values, False), i
             with np.errstate(over="ignore"):
                 values[i] = v
@@ -309,7 +310,8 @@ class ColumnParser:
             for i, s in enumerate(values.tolist()):
                 if s in self.na_values:
                     continue
-                if cell_number(s) is not None:
+                v = cell_number(s)
+                if v is not None and v == v:
                     n_num += 1
                 elif name not in self.first_text:
                     self.first_text[name] = (int(lines[i]), s)
@@ -337,8 +339,7 @@ class ColumnParser:
         number = cell_number(s)
         if number is not None and math.isnan(number):  # 'NAN', or 'nan' where --na-values leaves it out
             return DataError(f"expected a number, found {shorten(s)} (not a missing-value token)", file=self.name,
-                             line=line, column=j, column_name=name,
-                             hint="to read it as missing, list it in --na-values (which replaces the defaults)")
+                             line=line, column=j, column_name=name, hint=nan_hint(s))
         if number is not None:
             hint = "features must be finite numbers"
             if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)
@@ -351,6 +352,14 @@ class ColumnParser:
 
 
 _GROUPED = re.compile(r"[-+]?\d{1,3}([,_]\d{3})+(\.\d*)?")
+
+
+def nan_hint(cell: str) -> str | None:
+    """A hint for a NaN that is not one of the missing-value tokens ('NAN'), else None."""
+    number = cell_number(cell.strip())
+    if number is not None and math.isnan(number):
+        return "to read it as missing, list it in --na-values (which replaces the defaults)"
+    return None
 
 
 def separator_hint(cell: str) -> str | None:

@@ -24,7 +24,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, cell_number,
                                       fit_preprocessor, fit_target, infer_task, is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import separator_hint
+from nncli.csv_columns import nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, shorten
 
@@ -155,7 +155,8 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
-                    hint=separator_hint(cell) or f"fix the cell, or use --categorical {c} / --ignore {c}",
+                    hint=separator_hint(cell) or nan_hint(cell)
+                    or f"fix the cell, or use --categorical {c} / --ignore {c}",
                 )
 
 

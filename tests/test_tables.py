@@ -512,6 +512,18 @@ def test_a_nan_cell_is_missing_only_when_na_values_lists_it(tmp_path, monkeypatc
     options = DataOptions() if na_values is None else DataOptions(na_values=("", na_values))
     with pytest.raises(DataError) as e:
         read_training_table(path, options)
-    assert (e.value.line, e.value.column) == (32, 1) and cell in str(e.value)
+    assert (e.value.line, e.value.column) == (32, 1) and cell in str(e.value) and "--na-values" in e.value.hint
     table = read_training_table(path, DataOptions(na_values=("", cell)))[0]
     assert np.isnan(table.columns["x"].values[30]) and np.isfinite(np.delete(table.columns["x"].values, 30)).all()
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_nan_spelling_in_a_text_column_is_text_wherever_it_comes(tmp_path, first):
+    # 'Nan' is a name here; before its column turned to text it must not stop the reader as a bad number.
+    names = ["Bob", "Ann", "Eve", "Bob"] * 10
+    names.insert(0 if first else 20, "Nan")
+    rows = [["name", "age", "y"]] + [[s, str(30 + i % 7), "ab"[i % 2]] for i, s in enumerate(names)]
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(model)).pre.features[0].categories == ["Ann", "Bob", "Eve", "Nan"]
