@@ -316,14 +316,12 @@ def fit(
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
-        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size, lr=lr,
+        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
+        class_weight=class_weight, lr=lr,
         momentum=momentum, nesterov=nesterov, epochs=epochs, l2=l2, lr_schedule=lr_schedule, lr_decay=lr_decay,
         lr_step=lr_step, warmup=warmup, patience=patience)
     check_range("--val-split", val_split, 0, 1, hi_open=True)
     check_seed(seed)
-    if class_weight is not ClassWeight.none and task is Task.regression:
-        raise UsageError(f"--class-weight {class_weight.value} weighs classes, and this target is a regression "
-                         "(see --task)")  # (checked again once the data tells an auto task)
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
     check_read_once(data, val)
@@ -384,7 +382,8 @@ def fit(
 
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
-                      task, model, hidden, activation, dropout, optimizer, batch_size, lr=1e-3, momentum=None,
+                      task, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
+                      momentum=None,
                       nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant, lr_decay=None, lr_step=None,
                       warmup=None, patience=0):
     """Check the options fit and lr-find share; build the option records (exit 2 on bad values).
@@ -438,6 +437,9 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
     if task is Task.classification and len(dopts.target) > 1:
         raise UsageError("classification takes one target column", hint="give one --target column")
+    if class_weight is not ClassWeight.none and task is Task.regression:
+        raise UsageError(f"--class-weight {class_weight.value} weighs classes, and this target is a regression "
+                         "(see --task)")  # (checked again once the data tells an auto task)
     mopts = ModelOptions(kind=model.value, hidden=sizes if model is ModelKind.mlp else (),
                          activation=activation.value, dropout=dropout)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, momentum=momentum,
@@ -485,7 +487,8 @@ def lr_find(
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
-        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size)
+        hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
+        class_weight=class_weight)
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)

@@ -106,7 +106,7 @@ def metric_label(task: str) -> str:
 
 
 def epoch_line(stats, task: str) -> str:
-    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 lr=0.001`.
+    """One plain progress line: `epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 val_acc=0.955 lr=0.001`.
 
     An epoch cut short by Ctrl-C says `partial` instead of a training loss and metric, which would
     be those of its first batches: `epoch=13 partial val_loss=0.1297 val_acc=0.964 lr=0.001`.
