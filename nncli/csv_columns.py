@@ -339,34 +339,49 @@ class ColumnParser:
         number = cell_number(s)
         if number is not None and math.isnan(number):  # 'NAN', or 'nan' where --na-values leaves it out
             return DataError(f"expected a number, found {shorten(s)} (not a missing-value token)", file=self.name,
-                             line=line, column=j, column_name=name, hint=nan_hint(s))
+                             line=line, column=j, column_name=name, hint=nan_hint(s, self.na_values))
         if number is not None:
             hint = "features must be finite numbers"
             if np.dtype(self.dtype) == np.float32 and math.isfinite(number):  # float64 holds it (not inf, 1e309)
-                hint += " (try --dtype float64 for huge values)"
+                hint += " (nncli fit --dtype float64 takes huge values)"  # (the right advice in predict too)
             return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
                              file=self.name, line=line, column=j, column_name=name, hint=hint)
-        hint = separator_hint(s) or "features must be numbers; empty and NA cells count as missing"
+        hint = separator_hint(s) or f"features must be numbers; missing cells are {missing_tokens(self.na_values)}"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)
 
 
-_GROUPED = re.compile(r"[-+]?\d{1,3}([,_]\d{3})+(\.\d*)?")
+_GROUPED = re.compile(r"[-+]?[1-9]\d{0,2}([,_]\d{3})+(\.\d*)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+([eE][-+]?\d+)?")
 
 
-def nan_hint(cell: str) -> str | None:
+def missing_tokens(na_values: Iterable[str]) -> str:
+    """The cells that count as missing, for a hint: 'empty ones and NA, ?' (hints name what a
+    model or fit really uses, which --na-values may have changed)."""
+    tokens = sorted((t for t in na_values if t), key=lambda t: (t.lower(), t))
+    return "empty ones" + (" and " + ", ".join(tokens) if tokens else " only")
+
+
+def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
     """A hint for a NaN that is not one of the missing-value tokens ('NAN'), else None."""
     number = cell_number(cell.strip())
     if number is not None and math.isnan(number):
-        return "to read it as missing, list it in --na-values (which replaces the defaults)"
+        return f"missing cells are {missing_tokens(na_values)}; nncli fit --na-values sets them (replacing the defaults)"
     return None
 
 
 def separator_hint(cell: str) -> str | None:
-    """A hint for a number written with thousands separators (1,234 or 1_000), else None."""
+    """A hint for a number written with thousands separators (1,234 or 1_000) or a decimal comma
+    (0,5), else None."""
     if _GROUPED.fullmatch(cell.strip()):
-        return "thousands separators are not supported: write 1234.5, not 1,234.5"
+        return THOUSANDS_HINT
+    if _DECIMAL_COMMA.fullmatch(cell.strip()):
+        return DECIMAL_COMMA_HINT
     return None
+
+
+THOUSANDS_HINT = "thousands separators are not supported: write 1234.5, not 1,234.5"
+DECIMAL_COMMA_HINT = "nncli reads '.' as the decimal point: write 0.5, not 0,5"
 
 
 def _strip(cells: Sequence[str]) -> np.ndarray:

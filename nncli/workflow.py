@@ -24,7 +24,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, cell_number,
                                       fit_preprocessor, fit_target, infer_task, is_missing_text, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import nan_hint, separator_hint
+from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, shorten
 
@@ -155,7 +155,7 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
-                    hint=separator_hint(cell) or nan_hint(cell)
+                    hint=separator_hint(cell) or nan_hint(cell, opts.na_values)
                     or f"fix the cell, or use --categorical {c} / --ignore {c}",
                 )
 
@@ -248,8 +248,18 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     kinds = _kinds(table, features)
     for c, kind in kinds.items():
         if kind == "categorical":
-            v = table.columns[c].values
-            n_cats = len(set(v[~is_missing_text(v, na)].tolist()))
+            col = table.columns[c]
+            cats = set(col.values[~is_missing_text(col.values, na)].tolist())
+            hints = set(map(separator_hint, cats))
+            if c not in opts.categorical and col.first_text and cats and None not in hints:
+                # Every value a number written with a comma ('0,5' from a spreadsheet set to a language
+                # that writes decimal commas; '1,234' is ambiguous): not categories.
+                line, cell = col.first_text
+                hint = DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT
+                raise DataError(f"expected a number, found {shorten(cell)} (a comma in every value of the column)",
+                                file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
+                                hint=f"{hint}; if these are labels, --categorical {c}")
+            n_cats = len(cats)
             if n_cats > opts.max_categories:
                 raise DataError(
                     f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})",

@@ -241,7 +241,7 @@ CASES = [
             "--dtype", "float64"),
     fit_err("float32-overflow", with_row("1,3.5e38,x", 4),
             r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32\n"
-            r"hint: features must be finite numbers \(try --dtype float64 for huge values\)$"),
+            r"hint: features must be finite numbers \(nncli fit --dtype float64 takes huge values\)$"),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
     fit_err("underscore-digits", with_row("1_000,1,x", 2),

@@ -513,6 +513,7 @@ def test_a_nan_cell_is_missing_only_when_na_values_lists_it(tmp_path, monkeypatc
     with pytest.raises(DataError) as e:
         read_training_table(path, options)
     assert (e.value.line, e.value.column) == (32, 1) and cell in str(e.value) and "--na-values" in e.value.hint
+    assert e.value.hint.startswith("missing cells are empty ones" + (" only" if na_values == "" else " and"))
     table = read_training_table(path, DataOptions(na_values=("", cell)))[0]
     assert np.isnan(table.columns["x"].values[30]) and np.isfinite(np.delete(table.columns["x"].values, 30)).all()
 
@@ -527,3 +528,32 @@ def test_a_nan_spelling_in_a_text_column_is_text_wherever_it_comes(tmp_path, fir
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "1", "-q")
     assert r.returncode == 0, r.stderr
     assert load_model(str(model)).pre.features[0].categories == ["Ann", "Bob", "Eve", "Nan"]
+
+
+def test_hints_in_predict_and_eval_name_the_model_s_missing_value_tokens(tmp_path):
+    # The model was trained with --na-values '?': 'NA' is no missing cell for it, and the hint says so
+    # rather than "empty and NA cells count as missing" (and names fit's option: predict has none).
+    rows = [["x", "y"]] + [[str(i), "ab"[i % 2]] for i in range(40)]
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--na-values", "?", "-o", model, "--epochs", "1",
+                     "-q").returncode == 0
+    rows[5][0] = "NA"
+    bad = write_rows(tmp_path / "b.csv", rows)
+    for command in ("predict", "eval"):
+        r = run_nncli(command, model, bad)
+        assert r.returncode == 1
+        assert r.stderr.decode().endswith("b.csv:6:1 (column 'x'): expected a number, found 'NA'\n"
+                                          "hint: features must be numbers; missing cells are empty ones and ?\n")
+
+
+def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categories(tmp_path):
+    rows = [["x", "z", "y"]] + [[f"{i / 7:.3f}".replace(".", ","), str(i % 5), "ab"[i % 2]] for i in range(60)]
+    path = write_rows(tmp_path / "d.csv", rows, delimiter=";")
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
+    assert "d.csv:2:1 (column 'x'): expected a number, found '0,000' (a comma in every value" in r.stderr.decode()
+    assert "write 0.5, not 0,5; if these are labels, --categorical x" in r.stderr.decode()
+    # Labels they may be: --categorical says so (only 60 distinct values here: within --max-categories 100)
+    r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
+                  "--epochs", "1", "-q")
+    assert r.returncode == 0, r.stderr
