@@ -17,6 +17,7 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
 import warnings
 from enum import Enum
@@ -707,7 +708,32 @@ def _interruption(e: BaseException) -> BaseException | None:
     return None
 
 
-def run(invoke) -> int:
+def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, str]:
+    """Click's usage error as nncli's message and hint (which names the command's --help); argv:
+    the arguments given."""
+    ctx = e.ctx
+    command = ctx.info_name if ctx is not None and ctx.parent is not None else None
+    if command is None:  # (an option's missing value is found before the command's context exists)
+        names = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+        command = next((a for a in argv if a in names), None)
+    where = f"nncli {command}" if command else "nncli"
+    message = e.format_message().strip().replace("\n", " ")
+    extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
+    if extra is None:
+        return message, f"see `{where} --help`"
+    args = extra.group(1).split(" ")
+    message = f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(repr(a) for a in args)}"
+    at = argv.index("--hidden") if "--hidden" in argv else -1
+    if 0 <= at < len(argv) - 2 and argv[at + 2].isdigit():  # `--hidden 64 32`
+        return message, "layer sizes are comma-separated: --hidden 64,32"
+    if len(args) == 1 and command == "fit" and args[0].endswith(".csv"):
+        return message, f"fit reads one data file; a validation file is --val {args[0]}"
+    if len(args) == 1 and command in ("fit", "predict", "gen-data") and "." in args[0]:
+        return message, f"the output file is an option: -o {args[0]}"
+    return message, f"see `{where} --help`"
+
+
+def run(invoke, argv: list[str] | None = None) -> int:
     """Call `invoke()` (the parsed command) and map every outcome to an exit code.
 
     Usage errors -> 2, nncli's own errors -> their code (1 or 2) with one
@@ -733,9 +759,7 @@ def run(invoke) -> int:
             if e.ctx is not None:
                 _to_stderr(e.ctx.get_help() + "\n")
             return 2
-        ctx = e.ctx
-        where = f"nncli {ctx.info_name}" if ctx is not None and ctx.parent is not None else "nncli"
-        _error(e.format_message().strip().replace("\n", " "), f"see `{where} --help`")
+        _error(*_usage_error(e, sys.argv[1:] if argv is None else argv))
         code = 2
     except click_exceptions.ClickException as e:
         _error(e.format_message())
@@ -790,7 +814,7 @@ class NncliGroup(TyperGroup):
                 _settled()  # (before `run` handles it: then the CSV reader's threads are joined)
                 raise
 
-        code = run(invoke)
+        code = run(invoke, None if args is None else [str(a) for a in args])
         _settled()
         sys.exit(code)
 

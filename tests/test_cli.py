@@ -356,3 +356,21 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     render.show_lr_sweep(LrSweep(lrs=[1e-3], losses=[0.5], suggestion=1e-4, best_lr=1e-3))
     said = " ".join(capsys.readouterr().err.split())
     assert "swept 1 mini-batch" in said and "mini-batches" not in said
+
+
+@pytest.mark.parametrize("args, message, hint", [
+    (["fit", "d.csv", "--hidden", "64", "32"], "unexpected argument: '32'",
+     "layer sizes are comma-separated: --hidden 64,32"),
+    (["fit", "--hidden", "64", "32", "d.csv"], "unexpected argument: 'd.csv'", "layer sizes are comma-separated"),
+    (["fit", "d.csv", "model.npz"], "unexpected argument: 'model.npz'", "the output file is an option: -o model.npz"),
+    (["fit", "d.csv", "v.csv"], "unexpected argument: 'v.csv'", "a validation file is --val v.csv"),
+    (["predict", "m.npz", "d.csv", "out.csv"], "unexpected argument: 'out.csv'", "the output file is an option: -o out.csv"),
+    (["eval", "m.npz", "a.csv", "b.csv"], "unexpected argument: 'b.csv'", "see `nncli eval --help`"),
+    (["fit", "d.csv", "a", "b"], "unexpected arguments: 'a', 'b'", "see `nncli fit --help`"),
+    (["fit", "d.csv", "--lr"], "Option '--lr' requires an argument.", "see `nncli fit --help`"),
+    (["gen-data", "-n"], "Option '-n' requires an argument.", "see `nncli gen-data --help`"),
+])
+def test_usage_errors_say_what_to_write_instead(cli, args, message, hint):
+    r = cli(*args)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"nncli: error: {message}\nhint: ") and hint in r.stderr.splitlines()[1], r.stderr
