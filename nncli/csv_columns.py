@@ -24,7 +24,7 @@ import numpy as np
 
 from nncli.core.preprocessing import cell_number, numbers_among
 from nncli.csv_numbers import block_cells, parse_block
-from nncli.errors import DataError, shorten
+from nncli.errors import DataError, names_hint, shorten
 
 PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
@@ -106,7 +106,7 @@ class ColumnParser:
         if missing:
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=1, hint=f"the header has: {shorten(', '.join(self.header), 200)}",
+                file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has"),
             )
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}

@@ -7,6 +7,9 @@ code. Imports nothing but the standard library.
 
 from __future__ import annotations
 
+import difflib
+from typing import Sequence
+
 
 def shorten(text: object, limit: int = 60) -> str:
     """Quote user text for a message: printable, shortened, never markup.
@@ -19,6 +22,23 @@ def shorten(text: object, limit: int = 60) -> str:
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return repr(s)
+
+
+def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 200) -> str:
+    """A hint for a name that is not among `names` (columns, class labels): the closest one, if one
+    is close (case aside), then `listing`: the names, each quoted, up to about `limit` characters."""
+    by_lower = {n.lower(): n for n in reversed(names)}
+    close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=1, cutoff=0.6) \
+        if len(by_lower) <= 10_000 else []  # (on the error path only, but files may have 100,000 columns)
+    shown, length = [], 0
+    for n in names:
+        if length > limit:
+            shown.append("…")
+            break
+        shown.append(shorten(n, 40))
+        length += len(shown[-1]) + 2
+    mean = f"did you mean {shorten(by_lower[close[0]], 40)}? " if close else ""
+    return f"{mean}{listing}: {', '.join(shown)}"
 
 
 def printable(text: object) -> str:

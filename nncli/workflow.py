@@ -26,7 +26,7 @@ from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preproce
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
-from nncli.errors import DataError, UsageError, shorten
+from nncli.errors import DataError, UsageError, names_hint, shorten
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
         unknown = [c for c in group if c not in names]
         if unknown:
             raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
-                            hint=f"the header has: {shorten(', '.join(header), 200)}")
+                            hint=names_hint(unknown[0], header, "the header has"))
     targets = list(opts.target) or [header[-1]]
     if opts.features:
         features = [c for c in opts.features if c not in targets]

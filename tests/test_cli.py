@@ -374,3 +374,15 @@ def test_usage_errors_say_what_to_write_instead(cli, args, message, hint):
     r = cli(*args)
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.startswith(f"nncli: error: {message}\nhint: ") and hint in r.stderr.splitlines()[1], r.stderr
+
+
+def test_a_misspelt_column_or_label_gets_the_closest_name_and_every_name_quoted(cli, tmp_path):
+    r = cli("fit", SAMPLES / "moons.csv", "--target", "Label", "-o", tmp_path / "m.npz")
+    assert r.exit_code == 1 and r.stderr.endswith("hint: did you mean 'label'? the header has: 'x1', 'x2', 'label'\n")
+    assert cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").exit_code == 0
+    r = cli("predict", tmp_path / "m.npz", SAMPLES / "linear.csv")
+    assert r.exit_code == 1 and "missing columns: 'x1', 'x2'" in r.stderr
+    assert r.stderr.endswith("hint: did you mean 'x'? the header has: 'x', 'y'\n")
+    (tmp_path / "u.csv").write_text("x1,x2,label\n0.5,0.5,yes\n")
+    r = cli("eval", tmp_path / "m.npz", tmp_path / "u.csv")
+    assert r.exit_code == 1 and r.stderr.endswith("hint: the model's classes: '0', '1'\n")

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from nncli.errors import DataError, UsageError, shorten
+from nncli.errors import DataError, UsageError, names_hint, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
 MISSING = "<missing>"
@@ -299,7 +299,7 @@ class Target:
         return codes
 
     def _label_hint(self, label: str) -> str:
-        known = f"the model knows: {shorten(', '.join(self.classes), 120)}"
+        known = names_hint(label, self.classes, "the model's classes", limit=120)
         same = [c for c in self.classes if _same_number(c, label)]  # labels are text: '1.0' is not '1'
         return f"{known}; labels are text, and {shorten(label)} is written differently from {shorten(same[0])}" \
             if same else known
