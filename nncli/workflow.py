@@ -232,6 +232,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     na = frozenset(opts.na_values)
     table, features, targets, infos = read_training_table(path, opts)
     notices: list[str] = []
+    numbered = [h for h in table.header if cell_number(h.strip()) is not None]
+    if len(numbered) >= max(2, len(table.header) - 1):  # (all but a text label, say)
+        notices.append(f"the column names are numbers ({', '.join(shorten(h, 20) for h in numbered[:3])}"
+                       f"{', …' if len(numbered) > 3 else ''}): if the file has no header row, its first row "
+                       "was taken for the names (and is not trained on)")
     # Rows whose target is missing teach nothing: drop them (eval refuses them instead).
     target_text = [table.columns[t].values for t in targets]
     keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)

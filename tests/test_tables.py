@@ -557,3 +557,12 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
     r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
                   "--epochs", "1", "-q")
     assert r.returncode == 0, r.stderr
+
+
+def test_a_file_without_a_header_row_is_pointed_out(tmp_path):
+    rows = [[f"{i / 10:.1f}", str(i % 7), "ab"[i % 2]] for i in range(40)]
+    for header, said in ((["x", "z", "y"], False), ([], True)):
+        r = run_nncli("fit", write_rows(tmp_path / "d.csv", ([header] if header else []) + rows), "-o",
+                      tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
+        assert r.returncode == 0, r.stderr
+        assert ("the column names are numbers ('0.0', '0'): if the file has no header row" in r.stderr.decode()) == said
