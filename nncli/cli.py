@@ -549,6 +549,9 @@ def predict(
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
     report = EncodeReport()
+    if data == "-" and _is_terminal(sys.stdin):  # (`nncli predict model.npz`, the data forgotten: it waits)
+        render.notice("reading CSV rows from the terminal, the header first; end with Ctrl-D "
+                      "(or give a file: nncli predict MODEL DATA)")
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
     for n in apply.encode_notices(report):
@@ -657,6 +660,13 @@ def _error(message: str, hint: str | None = None) -> None:
     # Escaped here, whatever built the text: a hint like `--ignore COLUMN` repeats a column name as it
     # is, to be typed, and a name holding escape codes must not recolour or retitle the terminal.
     _to_stderr(f"nncli: error: {printable(message)}\n" + (f"hint: {printable(hint)}\n" if hint else ""))
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # closed
+        return False
 
 
 def _to_stderr(text: str) -> None:

@@ -407,3 +407,9 @@ def test_pacer_limits_the_rate_and_the_share_of_time():
     budget_time = (0.051 + 0.05) / MAX_SHARE
     assert not pacer.due(0.99 * budget_time)
     assert pacer.due(1.01 * budget_time)
+
+
+def test_predict_waiting_for_rows_from_the_terminal_says_so(trained):
+    # `nncli predict model.npz` with no data reads stdin: on a terminal it would wait in silence.
+    code, out = run_in_pty(["predict", str(trained)], 80, 24, interrupt_after="reading CSV rows from the terminal")
+    assert code == 130 and "end with Ctrl-D" in out
