@@ -85,6 +85,27 @@ class Prepend(io.RawIOBase):
         return len(data)
 
 
+# The first bytes of files given as CSV data by mistake: what the file is, and what to do instead.
+OTHER_FORMATS = (
+    (b"PK\x03\x04", "is a zip archive (an nncli model? an Excel workbook?), not a CSV file",
+     "nncli reads CSV text: save a workbook as CSV; a model goes first: nncli predict MODEL DATA"),
+    (b"PAR1", "is a Parquet file, not a CSV file", "nncli reads CSV text: convert it to CSV"),
+    (b"\xff\xfe", "is UTF-16 text", "save it as UTF-8 CSV"),
+    (b"\xfe\xff", "is UTF-16 text", "save it as UTF-8 CSV"),
+)
+
+
+def _other_format(head: bytes, name: str) -> DataError | None:
+    """The error for a file whose first bytes `head` say it is no CSV text, else None.
+
+    Asked only once the first line is found not to be text: a CSV file may well begin with 'PAR1'.
+    """
+    for magic, what, hint in OTHER_FORMATS:
+        if head.startswith(magic):
+            return DataError(f"{shorten(name)} {what}", hint=hint)
+    return None
+
+
 class Lines:
     """Line iterator that counts physical lines and turns I/O faults into DataErrors."""
 
@@ -110,20 +131,26 @@ class Lines:
         return line
 
     def _check(self, line: str, line_no: int) -> None:
-        """Refuse undecodable bytes (surrogates, see `as_text`) and NUL bytes, naming the line."""
+        """Refuse undecodable bytes (surrogates, see `as_text`) and NUL bytes, naming the line, or on
+        the first line the file's format when its first bytes tell it."""
+        byte = None
         if not line.isascii():
             try:
                 line.encode("utf-8")
             except UnicodeEncodeError as e:
-                raise DataError(
-                    f"the file is not valid UTF-8 text (byte 0x{ord(line[e.start]) - 0xDC00:02x})",
-                    file=self.name, line=line_no, hint="save the file as UTF-8 CSV",
-                ) from None
-        if "\0" in line:
-            raise DataError(
-                "the file contains NUL bytes; is it a binary file?", file=self.name, line=line_no,
-                hint="nncli reads CSV text files (optionally gzipped)",
-            )
+                byte = ord(line[e.start]) - 0xDC00
+        if byte is None and "\0" not in line:
+            return
+        other = _other_format(line[:4].encode("utf-8", "surrogateescape"), self.name) if line_no == 1 else None
+        if other is not None:
+            raise other
+        if byte is not None:
+            raise DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
+                            file=self.name, line=line_no, hint="save the file as UTF-8 CSV")
+        raise DataError(
+            "the file contains NUL bytes; is it a binary file?", file=self.name, line=line_no,
+            hint="nncli reads CSV text files (optionally gzipped)",
+        )
 
     def take(self, n: int) -> list[str]:
         """The next n lines (fewer at the end), checked a whole chunk at a time.

@@ -102,6 +102,20 @@ def usage(id: str, *args: str, err: str) -> Case:
     return Case(id, ("fit", "missing.csv", "-o", "out.npz", *args), 2, err)
 
 
+def xlsx() -> bytes:
+    """The start of an Excel workbook: a zip archive of XML files."""
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook/>')
+    return buf.getvalue()
+
+
+XLSX = xlsx()
+# The first bytes of a Parquet file that pyarrow wrote (magic, then a page header), its magic at the end
+PARQUET = bytes.fromhex("5041523115041580" "7d158e7d4c15d00f" "1500120000c03ef4") + bytes(range(256)) + b"PAR1"
+
+
 def bad_model(id: str, make: FileMaker, err: str) -> Case:
     return Case(id, ("predict", "bad.npz", "data.csv"), 1, r"'bad\.npz' is not a valid nncli model: " + err,
                 files={"bad.npz": make, **data("x1,x2", "0.5,0.5")})
@@ -307,6 +321,21 @@ CASES = [
     fit_err("binary-file", {"data.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
             r"data\.csv:\d: the file (is not valid UTF-8 text|contains NUL bytes)"),
     fit_err("nul-bytes", with_row("1,2\x003,x", 2), r"data\.csv:3: the file contains NUL bytes"),
+    # A file of another format is named as such, not reported as a bad byte on line 1.
+    fit_err("model-as-data", {"data.csv": lambda m: m}, r"^nncli: error: 'data\.csv' is a zip archive \(an nncli model\? "
+            r"an Excel workbook\?\), not a CSV file\nhint: .*nncli predict MODEL DATA\n$"),
+    Case("model-as-data-in-predict", ("predict", "model.npz", "model.npz"), 1, r"^nncli: error: 'model\.npz' is a zip archive"),
+    Case("workbook-as-data-in-eval", ("eval", "model.npz", "book.xlsx"), 1, r"^nncli: error: 'book\.xlsx' is a zip archive",
+         files={"book.xlsx": XLSX}),
+    Case("parquet-as-data-in-lr-find", ("lr-find", "data.parquet"), 1,
+         r"^nncli: error: 'data\.parquet' is a Parquet file, not a CSV file\nhint: ", files={"data.parquet": PARQUET}),
+    fit_err("utf-16-le", {"data.csv": b"\xff\xfe" + "\n".join((HEADER, *ROWS)).encode("utf-16-le")},
+            r"^nncli: error: 'data\.csv' is UTF-16 text\nhint: save it as UTF-8 CSV\n$"),
+    Case("utf-16-be-in-predict", PREDICT, 1, r"^nncli: error: 'data\.csv' is UTF-16 text\n",
+         files={"data.csv": b"\xfe\xff" + "x1,x2\n1,2\n".encode("utf-16-be")}),
+    Case("gzipped-utf-16-on-stdin", ("predict", "model.npz"), 1, r"^nncli: error: '<stdin>' is UTF-16 text\n",
+         stdin=gzip.compress("x1,x2\n1,2\n".encode("utf-16"))),
+    fit_ok("a-csv-file-may-begin-with-par1", data("PAR1,b,label", *ROWS)),
     fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")},
             r"data\.csv:1: cannot read the file"),
     Case("empty-stdin", ("fit", "-", "-o", "out.npz"), 1, r"<stdin>:1: the file is empty"),
