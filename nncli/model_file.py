@@ -56,7 +56,7 @@ import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -233,7 +233,17 @@ def load_model(path: str) -> Model:
         raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise ModelFileError(f"model {shorten(path)} is not a regular file")
-    with _reading(path), zipfile.ZipFile(path) as zf:
+    try:
+        file = open(path, "rb")
+    except OSError as e:
+        raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
+    with file:
+        return _load(path, file, st.st_size)
+
+
+def _load(path: str, file: BinaryIO, size: int) -> Model:
+    """`load_model`'s work, on the file opened (`size` bytes long)."""
+    with _reading(path), zipfile.ZipFile(file) as zf:
         infos = {i.filename: i for i in zf.infolist()}
         names = {n[:-4] for n in infos if n.endswith(".npy")}
         if len(names) != len(infos) or "meta" not in names:
@@ -246,15 +256,16 @@ def load_model(path: str) -> Model:
             raise _fail(path, f"missing {', '.join(missing)}")
         if extra:
             raise _fail(path, f"unexpected member{'s' if len(extra) > 1 else ''} {shorten(', '.join(extra))}")
-        headers = {n: _read_header(zf, infos[n + ".npy"], path, st.st_size) for n in MEMBERS}
-        _check_expansion(path, list(infos.values()), st.st_size)
+        headers = {n: _read_header(zf, infos[n + ".npy"], path, size) for n in MEMBERS}
+        _check_expansion(path, list(infos.values()), size)
         if headers["meta"][0][0] > MAX_META_BYTES or headers["meta"][1] != np.uint8:
             raise _fail(path, "metadata is not a JSON byte string of sane size")
         with zf.open(infos["meta.npy"]) as f:
             meta = np.lib.format.read_array(f, allow_pickle=False).tobytes()
     layout = _read_meta(path, meta)
     _check_declared_shapes(path, layout, {n: h[0] for n, h in headers.items()}, headers["params"][1])
-    with _reading(path), np.load(path, allow_pickle=False) as npz:
+    file.seek(0)
+    with _reading(path), np.load(file, allow_pickle=False) as npz:
         arrays = {n: npz[n] for n in ARRAY_KEYS}
     return _build(path, layout, arrays)
 

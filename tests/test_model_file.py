@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -121,6 +122,15 @@ def test_non_models_are_refused(tmp_path, content):
     p.write_bytes(content)
     with pytest.raises(ModelFileError):
         model_file.load_model(str(p))
+
+
+def test_a_model_path_that_cannot_be_followed_is_one_line_naming_the_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop.npz", "loop.npz")  # ELOOP
+    with pytest.raises(ModelFileError) as e:
+        model_file.load_model("loop.npz")
+    assert str(e.value) == "cannot open model 'loop.npz': Too many levels of symbolic links"
+    assert e.value.hint is None
 
 
 def test_truncated_model_is_refused(trained, tmp_path):

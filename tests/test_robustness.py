@@ -949,6 +949,31 @@ def test_a_fifo_as_the_model_is_refused_without_blocking(tmp_path):
     assert r.stderr == b"nncli: error: model 'm.npz' is not a regular file\n"
 
 
+def _no_file_permission_override() -> None:
+    """In the child (preexec_fn): give up root's power to read any file, CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH, so that permission bits hold for it as for any user."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    for cap in (1, 2):
+        if prctl(24, cap, 0, 0, 0):  # PR_CAPBSET_DROP: python, exec'd next, has not got it
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def test_a_model_without_read_permission_is_one_line_naming_the_reason(tmp_path, models):
+    (tmp_path / "m.npz").write_bytes(models["cls"])
+    (tmp_path / "m.npz").chmod(0)
+    (tmp_path / "d.csv").write_text("x1,x2\n1,2\n")
+    try:
+        r = subprocess.run([sys.executable, "-m", "nncli", "predict", "m.npz", "d.csv"], cwd=tmp_path, env=nncli_env(),
+                           capture_output=True, timeout=60,
+                           preexec_fn=_no_file_permission_override if os.geteuid() == 0 else None)
+    except subprocess.SubprocessError:  # the prctl failed
+        pytest.skip("running as root without CAP_SETPCAP: cannot give up reading files whatever their permissions")
+    assert r.returncode == 1 and r.stdout == b""
+    assert r.stderr == b"nncli: error: cannot open model 'm.npz': Permission denied\n"
+
+
 def test_a_pickle_payload_is_never_run_in_process(tmp_path, models, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.npz").write_bytes(pickled_params(models["cls"]))
