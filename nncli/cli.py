@@ -541,7 +541,7 @@ def predict(
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
-    m = load_model(model)
+    m = load_model(model, usage="nncli predict MODEL [DATA]")
     if proba and m.task != "classification":
         raise UsageError(f"--proba needs a classifier; {shorten(model)} predicts values (regression)")
     taken = set(csv_write.prediction_names(m, proba)).intersection(keep_cols)
@@ -581,7 +581,7 @@ def eval_(
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
-    m = load_model(model)
+    m = load_model(model, usage="nncli eval MODEL DATA")
     m.network.use_threads(threads)
     report = EncodeReport()
     result = apply.evaluate_model(m, data, d, report)
@@ -608,7 +608,7 @@ def show(
     from nncli import render
     from nncli.model_file import load_model
 
-    m = load_model(model)
+    m = load_model(model, usage="nncli show MODEL")
     if plot is not None:
         check_plot(plot, json_out, model)
         if plot == "-":

@@ -81,6 +81,7 @@ MAX_COMPRESSION_RATIO = 50
 MAX_EPOCHS = 10_000_000  # the CLI's --epochs maximum: a history is never longer
 ARRAY_KEYS = ("params", "x_mean", "x_scale", "y_mean", "y_scale") + tuple(f"history_{k}" for k in HISTORY_KEYS)
 MEMBERS = ("meta",) + ARRAY_KEYS
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # how a zip archive starts: its first member, or its end (no member)
 
 
 # The training records' fields that readers use, with the JSON types they must have.
@@ -220,12 +221,29 @@ def _check_expansion(path: str, infos: list[zipfile.ZipInfo], archive_size: int)
                           f"bytes; {total:,} in all from a {archive_size:,}-byte file)")
 
 
-def load_model(path: str) -> Model:
+def _open_archive(path: str, f: BinaryIO, usage: str | None) -> zipfile.ZipFile:
+    """The zip archive in `f`; a file that is no zip at all (a CSV file given as the model) is
+    told apart from a damaged one by its first bytes."""
+    try:
+        return zipfile.ZipFile(f)
+    except zipfile.BadZipFile:
+        f.seek(0)
+        head = f.read(4)
+    if not head:
+        raise _fail(path, "the file is empty")
+    if not head.startswith(ZIP_MAGIC):
+        raise ModelFileError(f"{shorten(path)} is not an nncli model (it is not a zip archive; a CSV file?)",
+                             hint=f"usage: {usage}" if usage else "a model is the .npz file that `nncli fit` writes")
+    raise _fail(path, "the zip archive is damaged or truncated", hint="it may be an unfinished copy or download")
+
+
+def load_model(path: str, usage: str | None = None) -> Model:
     """Load and validate a model file; every problem is a ModelFileError.
 
     The order bounds memory: first the zip directory and the .npy headers, then the
     metadata, and the arrays' data only once every declared shape is the one the metadata
     implies, so a file can make us allocate no more than the model it describes needs.
+    `usage` is the command line's usage, a hint when the file is no zip archive at all.
     """
     try:
         st = os.stat(path)
@@ -238,12 +256,12 @@ def load_model(path: str) -> Model:
     except OSError as e:
         raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
     with file:
-        return _load(path, file, st.st_size)
+        return _load(path, file, st.st_size, usage)
 
 
-def _load(path: str, file: BinaryIO, size: int) -> Model:
+def _load(path: str, file: BinaryIO, size: int, usage: str | None) -> Model:
     """`load_model`'s work, on the file opened (`size` bytes long)."""
-    with _reading(path), zipfile.ZipFile(file) as zf:
+    with _reading(path), _open_archive(path, file, usage) as zf:
         infos = {i.filename: i for i in zf.infolist()}
         names = {n[:-4] for n in infos if n.endswith(".npy")}
         if len(names) != len(infos) or "meta" not in names:

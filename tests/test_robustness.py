@@ -457,10 +457,16 @@ CASES = [
     usage("non-ascii-delimiter", "--delimiter", "§", err=r"--delimiter '§': use one ASCII character"),
     Case("gen-data-zero-rows", ("gen-data", "-n", "0"), 2, r"--samples must be in \[1, "),
     # -- model files ------------------------------------------------------------------------------
-    bad_model("not-a-zip", b"hello, I am text\n", r"cannot read it as a model archive"),
-    bad_model("empty-model", b"", r"cannot read it as a model archive"),
-    bad_model("truncated", lambda m: m[: len(m) // 2], r"cannot read it as a model archive"),
-    bad_model("truncated-tail", lambda m: m[:-10], r"cannot read it as a model archive"),
+    # A file that is no zip at all: most likely the data, given where the model goes (no Python text shown)
+    Case("csv-as-the-model", ("predict", "data.csv", "model.npz"), 1, r"^nncli: error: 'data\.csv' is not an nncli model "
+         r"\(it is not a zip archive; a CSV file\?\)\nhint: usage: nncli predict MODEL \[DATA\]\n$", files=data("x1,x2", "1,2")),
+    Case("csv-as-the-model-in-eval", ("eval", "data.csv", "model.npz"), 1,
+         r"^nncli: error: 'data\.csv' is not an nncli model .*\nhint: usage: nncli eval MODEL DATA\n$", files=data("x1,x2", "1,2")),
+    Case("csv-as-the-model-in-show", ("show", "data.csv"), 1,
+         r"^nncli: error: 'data\.csv' is not an nncli model .*\nhint: usage: nncli show MODEL\n$", files=data("x1,x2", "1,2")),
+    bad_model("empty-model", b"", r"the file is empty\n$"),
+    bad_model("truncated", lambda m: m[: len(m) // 2], r"the zip archive is damaged or truncated\nhint: "),
+    bad_model("truncated-tail", lambda m: m[:-10], r"the zip archive is damaged or truncated\nhint: "),
     bad_model("zip-but-not-a-model", not_a_model_zip, r"not an nncli model archive"),
     bad_model("npz-but-not-a-model", npz(x=np.zeros(3)), r"not an nncli model archive"),
     bad_model("wrong-version", edit_meta(format_version=99), r"format version '99'; this nncli reads version 1"),
