@@ -209,8 +209,12 @@ def parse_header(line: str, name: str, delimiter: str) -> list[str]:
     seen: dict[str, int] = {}
     for j, h in enumerate(header, 1):
         if not h:
-            raise DataError("empty column name in the header", file=name, line=1, column=j,
-                            hint="give every column a name in the first row")
+            hint = "give every column a name in the first row"
+            if len(header) > 1 and j == 1:
+                hint = "a pandas index? write the file with to_csv(..., index=False)"
+            elif len(header) > 1 and j == len(header):
+                hint = f"the header line ends with the delimiter {shorten(delimiter)}"
+            raise DataError("empty column name in the header", file=name, line=1, column=j, hint=hint)
         if h in seen:
             raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",
                             file=name, line=1, column=j, hint="column names must be unique")

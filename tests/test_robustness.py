@@ -306,7 +306,12 @@ CASES = [
     fit_err("ragged-too-few", with_row("1,x", 3), r"data\.csv:4:3 \(column 'label'\): expected 3 fields as in the header, found 2"),
     fit_err("ragged-too-many", with_row("1,2,x,9", 3), r"data\.csv:4:4: expected 3 fields as in the header, found 4"),
     fit_err("duplicate-header", data("a,a,label", *ROWS), r"data\.csv:1:2: duplicate column name 'a'"),
-    fit_err("empty-header-name", data("a,,label", *ROWS), r"data\.csv:1:2: empty column name"),
+    fit_err("empty-header-name", data("a,,label", *ROWS),
+            r"^nncli: error: data\.csv:1:2: empty column name in the header\nhint: give every column a name in the first row\n$"),
+    Case("empty-first-header-name-pandas-index", PREDICT, 1, r"^nncli: error: data\.csv:1:1: empty column name in the header\n"
+         r"hint: a pandas index\? write the file with to_csv\(\.\.\., index=False\)\n$", files=data(",x1,x2", "0,1,2")),
+    Case("empty-last-header-name", PREDICT, 1, r"^nncli: error: data\.csv:1:3: empty column name in the header\n"
+         r"hint: the header line ends with the delimiter ';'\n$", files=data("x1;x2;", "1;2;")),
     fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),
     fit_err("single-row-one-class", data(HEADER, ROWS[0]), r"single class"),
     fit_ok("single-row-regression", data("a,y", "1,2.5"), "--task", "regression"),
