@@ -33,7 +33,8 @@ import numpy as np
 
 from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
-from nncli.csv_source import READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary, parse_header
+from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary,
+                               parse_header, read_error)
 from nncli.csv_numbers import count_lines
 from nncli.errors import DataError
 
@@ -152,7 +153,7 @@ class TableReader:
         try:
             return self._raw.read(n)
         except READ_ERRORS as e:
-            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+            raise read_error(e, self.name, self.line_no + 1) from None
 
     def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> Lines:
         f = as_text(io.BufferedReader(Prepend(pending, self._raw)), encoding)  # type: ignore[arg-type]

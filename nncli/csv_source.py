@@ -25,6 +25,13 @@ DELIMITERS = (",", ";", "\t", "|")
 READ_ERRORS = (gzip.BadGzipFile, EOFError, OSError, zlib.error)
 
 
+def read_error(e: Exception, name: str, line: int) -> DataError:
+    """The DataError for one of READ_ERRORS, raised reading on from `line`."""
+    if isinstance(e, EOFError):  # a gzip stream cut short: no line of the data is to blame
+        return DataError("the gzip data ends early (a truncated or unfinished file)", file=name)
+    return DataError(f"cannot read the file: {e}", file=name, line=line)
+
+
 def display_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
@@ -125,7 +132,7 @@ class Lines:
         try:
             line = next(self.f)
         except READ_ERRORS as e:
-            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+            raise read_error(e, self.name, self.line_no + 1) from None
         self.line_no += 1
         self._check(line, self.line_no)
         return line
@@ -162,7 +169,7 @@ class Lines:
         try:
             lines = list(itertools.islice(self.f, n))  # C-level iteration: no Python call per line
         except READ_ERRORS as e:
-            raise DataError(f"cannot read the file: {e}", file=self.name, line=self.line_no + 1) from None
+            raise read_error(e, self.name, self.line_no + 1) from None
         text = "".join(lines)
         suspicious = "\0" in text
         if not suspicious and not text.isascii():

@@ -112,6 +112,8 @@ def xlsx() -> bytes:
 
 
 XLSX = xlsx()
+# The start of a gzipped file of 100,000 rows: the stream ends 47,120 lines in
+GZIP_CUT_SHORT = gzip.compress(csv_bytes("x1,x2", *(f"{i % 7},{i % 5}" for i in range(100_000))))[:830]
 # The first bytes of a Parquet file that pyarrow wrote (magic, then a page header), its magic at the end
 PARQUET = bytes.fromhex("5041523115041580" "7d158e7d4c15d00f" "1500120000c03ef4") + bytes(range(256)) + b"PAR1"
 
@@ -342,7 +344,10 @@ CASES = [
          stdin=gzip.compress("x1,x2\n1,2\n".encode("utf-16"))),
     fit_ok("a-csv-file-may-begin-with-par1", data("PAR1,b,label", *ROWS)),
     fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")},
-            r"data\.csv:1: cannot read the file"),
+            r"^nncli: error: data\.csv: the gzip data ends early \(a truncated or unfinished file\)\n$"),
+    Case("gzip-cut-short-after-many-lines", PREDICT, 1, r"^nncli: error: data\.csv: the gzip data ends early \(a truncated "
+         r"or unfinished file\)\n$", out=r"(prediction\n)?([01]\n)*",
+         files={"data.csv": GZIP_CUT_SHORT}),
     Case("empty-stdin", ("fit", "-", "-o", "out.npz"), 1, r"<stdin>:1: the file is empty"),
     Case("binary-stdin", ("predict", "model.npz"), 1, r"<stdin>:1: the file (is not valid UTF-8|contains NUL)",
          stdin=bytes(range(256)) * 4),
