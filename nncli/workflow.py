@@ -96,6 +96,13 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
             raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
                             hint=names_hint(unknown[0], header, "the header has"))
     targets = list(opts.target) or [header[-1]]
+    for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
+        both = [t for t in targets if t in group]  # (it was dropped from the group without a word)
+        if both and opts.target:
+            raise UsageError(f"--target and {option} both name {shorten(both[0], 40)}")
+        if both:
+            raise UsageError(f"{option} names {shorten(both[0], 40)}, the target column",
+                             hint="the target is the last column unless --target NAME")
     if opts.features:
         features = [c for c in opts.features if c not in targets]
     else:
