@@ -239,7 +239,7 @@ class ColumnParser:
             except StopIteration:
                 break
             except csv.Error as e:
-                error = DataError(f"malformed CSV: {e}", file=self.name, line=line)
+                error = _malformed(e, self.name, line)
                 break
             except DataError as e:  # the file's, when a quoted field reached a line it cannot read
                 error = e
@@ -353,6 +353,18 @@ class ColumnParser:
 
 _GROUPED = re.compile(r"[-+]?[1-9]\d{0,2}([,_]\d{3})+(\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+([eE][-+]?\d+)?")
+
+
+def _malformed(e: csv.Error, name: str, line: int) -> DataError:
+    """The csv module's complaint about a quote, as a DataError in the user's terms."""
+    text = str(e)
+    if "unexpected end of data" in text:  # a quoted field that runs to the end of the file
+        return DataError("a quoted field opens on this line and is never closed", file=name, line=line,
+                         hint='a stray " in a cell? quotes must enclose a whole field')
+    if "expected after" in text:  # '"0.2"x'
+        return DataError(f"malformed CSV: {text}", file=name, line=line,
+                         hint='a quoted field must end at a delimiter: "a,b",c not "a,b"c')
+    return DataError(f"malformed CSV: {text}", file=name, line=line)
 
 
 def missing_tokens(na_values: Iterable[str]) -> str:

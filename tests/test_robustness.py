@@ -258,6 +258,15 @@ CASES = [
     fit_err("float32-overflow", with_row("1,3.5e38,x", 4),
             r"data\.csv:5:2 \(column 'b'\): value '3\.5e38' is not a finite float32\n"
             r"hint: features must be finite numbers \(nncli fit --dtype float64 takes huge values\)$"),
+    fit_err("quote-never-closed", with_row('1,"2,x', 3),
+            r"^nncli: error: data\.csv:4: a quoted field opens on this line and is never closed\n"
+            r"hint: a stray \" in a cell\? quotes must enclose a whole field\n$"),
+    fit_err("text-after-a-closing-quote", with_row('1,"2"x,x', 3),
+            r"^nncli: error: data\.csv:4: malformed CSV: .*\nhint: a quoted field must end at a delimiter"),
+    Case("ignoring-the-target", FIT + ("--ignore", "label"), 2, r"^nncli: error: --ignore names 'label', the target "
+         r"column\nhint: the target is the last column unless --target NAME\n$", files=data(HEADER, *ROWS)),
+    Case("the-target-among-the-features", FIT + ("--target", "a", "--features", "a,b"), 2,
+         r"^nncli: error: --target and --features both name 'a'\n$", files=data(HEADER, *ROWS)),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
     fit_err("underscore-digits", with_row("1_000,1,x", 2),
