@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sys
 import warnings
 from enum import Enum
@@ -731,15 +732,20 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
     extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
     if extra is None:
         return message, f"see `{where} --help`"
-    args = extra.group(1).split(" ")
-    message = f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(repr(a) for a in args)}"
+    # The arguments themselves: the tail of argv that Click's message joins (it escapes some characters:
+    # then its text is all there is).
+    args = next((argv[-k:] for k in range(1, len(argv) + 1) if " ".join(argv[-k:]) == extra.group(1)), None)
+    message = f"unexpected argument(s): {extra.group(1)}" if args is None else \
+        f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(shorten(a) for a in args)}"
     at = argv.index("--hidden") if "--hidden" in argv else -1
     if 0 <= at < len(argv) - 2 and argv[at + 2].isdigit():  # `--hidden 64 32`
         return message, "layer sizes are comma-separated: --hidden 64,32"
-    if len(args) == 1 and command == "fit" and args[0].endswith(".csv"):
-        return message, f"fit reads one data file; a validation file is --val {args[0]}"
-    if len(args) == 1 and command in ("fit", "predict", "gen-data") and "." in args[0]:
-        return message, f"the output file is an option: -o {args[0]}"
+    if args is not None and len(args) == 1 and command in ("fit", "predict", "gen-data"):
+        arg = args[0]
+        if command == "fit" and re.search(r"\.(csv|tsv|txt)(\.gz)?$", arg, re.IGNORECASE):
+            return message, f"fit reads one data file; a validation file is --val {shlex.quote(arg)}"
+        if "." in arg and (not os.path.exists(arg) or command == "fit" and arg.endswith(".npz")):  # never data
+            return message, f"the output file is an option: -o {shlex.quote(arg)}"
     return message, f"see `{where} --help`"
 
 

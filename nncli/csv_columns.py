@@ -106,7 +106,8 @@ class ColumnParser:
         if missing:
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has"),
+                file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has",
+                                                        candidates=[c for c in self.header if c not in wanted]),
             )
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}

@@ -24,10 +24,12 @@ def shorten(text: object, limit: int = 60) -> str:
     return repr(s)
 
 
-def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 200) -> str:
-    """A hint for a name that is not among `names` (columns, class labels): the closest one, if one
-    is close (case aside), then `listing`: the names, each quoted, up to about `limit` characters."""
-    by_lower = {n.lower(): n for n in reversed(names)}
+def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 200,
+               candidates: Sequence[str] | None = None) -> str:
+    """A hint for a name that is not among `names` (columns, class labels): the closest of the
+    `candidates` (default: the names), if one is close (case aside), then `listing`: the names, each
+    quoted, up to about `limit` characters."""
+    by_lower = {n.lower(): n for n in reversed(names if candidates is None else candidates)}
     close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=1, cutoff=0.6) \
         if len(by_lower) <= 10_000 else []  # (on the error path only, but files may have 100,000 columns)
     shown, length = [], 0

@@ -367,6 +367,11 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     (["predict", "m.npz", "d.csv", "out.csv"], "unexpected argument: 'out.csv'", "the output file is an option: -o out.csv"),
     (["eval", "m.npz", "a.csv", "b.csv"], "unexpected argument: 'b.csv'", "see `nncli eval --help`"),
     (["fit", "d.csv", "a", "b"], "unexpected arguments: 'a', 'b'", "see `nncli fit --help`"),
+    (["fit", "d.csv", "v.csv.gz"], "unexpected argument: 'v.csv.gz'", "a validation file is --val v.csv.gz"),
+    (["fit", "d.csv", "my v.csv"], "unexpected argument: 'my v.csv'", "a validation file is --val 'my v.csv'"),
+    # an existing file is never offered as the output: -o would overwrite it
+    (["predict", "m.npz", "d.csv", str(SAMPLES / "moons.csv")], f"unexpected argument: '{SAMPLES / 'moons.csv'}'",
+     "see `nncli predict --help`"),
     (["fit", "d.csv", "--lr"], "Option '--lr' requires an argument.", "see `nncli fit --help`"),
     (["gen-data", "-n"], "Option '-n' requires an argument.", "see `nncli gen-data --help`"),
 ])
@@ -386,3 +391,12 @@ def test_a_misspelt_column_or_label_gets_the_closest_name_and_every_name_quoted(
     (tmp_path / "u.csv").write_text("x1,x2,label\n0.5,0.5,yes\n")
     r = cli("eval", tmp_path / "m.npz", tmp_path / "u.csv")
     assert r.exit_code == 1 and r.stderr.endswith("hint: the model's classes: '0', '1'\n")
+
+
+def test_did_you_mean_never_offers_a_column_the_model_already_reads(cli, tmp_path):
+    rows = "".join(f"{i},{2 * i},{i % 3},{i % 2}\n" for i in range(30))
+    (tmp_path / "d.csv").write_text("feature_1,feature_2,feature_3,y\n" + rows)
+    assert cli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").exit_code == 0
+    (tmp_path / "e.csv").write_text("feature_1,feature_3,y\n1,2,0\n")
+    r = cli("predict", tmp_path / "m.npz", tmp_path / "e.csv")
+    assert r.exit_code == 1 and r.stderr.endswith("hint: the header has: 'feature_1', 'feature_3', 'y'\n")
