@@ -97,6 +97,8 @@ OTHER_FORMATS = (
     (b"PK\x03\x04", "is a zip archive (an nncli model? an Excel workbook?), not a CSV file",
      "nncli reads CSV text: save a workbook as CSV; a model goes first: nncli predict MODEL DATA"),
     (b"PAR1", "is a Parquet file, not a CSV file", "nncli reads CSV text: convert it to CSV"),
+    (b"\xff\xfe\x00\x00", "is UTF-32 text", "save it as UTF-8 CSV"),  # (before UTF-16's mark, which it starts with)
+    (b"\x00\x00\xfe\xff", "is UTF-32 text", "save it as UTF-8 CSV"),
     (b"\xff\xfe", "is UTF-16 text", "save it as UTF-8 CSV"),
     (b"\xfe\xff", "is UTF-16 text", "save it as UTF-8 CSV"),
 )
@@ -108,7 +110,8 @@ def _other_format(head: bytes, name: str) -> DataError | None:
     Asked only once the first line is found not to be text: a CSV file may well begin with 'PAR1'.
     """
     for magic, what, hint in OTHER_FORMATS:
-        if head.startswith(magic):
+        # (Parquet's mark is followed by a binary byte, 0x15: 'PAR1,café' is a column name in Latin-1)
+        if head.startswith(magic) and (magic != b"PAR1" or head[4:5] not in (b"", b"\n", b"\r") and head[4] < 0x20):
             return DataError(f"{shorten(name)} {what}", hint=hint)
     return None
 
@@ -148,7 +151,7 @@ class Lines:
                 byte = ord(line[e.start]) - 0xDC00
         if byte is None and "\0" not in line:
             return
-        other = _other_format(line[:4].encode("utf-8", "surrogateescape"), self.name) if line_no == 1 else None
+        other = _other_format(line[:5].encode("utf-8", "surrogateescape"), self.name) if line_no == 1 else None
         if other is not None:
             raise other
         if byte is not None:

@@ -256,6 +256,9 @@ def load_model(path: str, usage: str | None = None) -> Model:
     except OSError as e:
         raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
     with file:
+        st = os.fstat(file.fileno())  # the file opened (`fit` may have renamed a new one into place since)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"model {shorten(path)} is not a regular file")
         return _load(path, file, st.st_size, usage)
 
 
