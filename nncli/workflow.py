@@ -98,11 +98,11 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
     targets = list(opts.target) or [header[-1]]
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
         both = [t for t in targets if t in group]  # (it was dropped from the group without a word)
-        if both and opts.target:
-            raise UsageError(f"--target and {option} both name {shorten(both[0], 40)}")
         if both:
-            raise UsageError(f"{option} names {shorten(both[0], 40)}, the target column",
-                             hint="the target is the last column unless --target NAME")
+            hint = ("a target's values are classes with --task classification" if option == "--categorical"
+                    else None if opts.target else "the target is the last column unless --target NAME")
+            raise UsageError(f"--target and {option} both name {shorten(both[0], 40)}" if opts.target else
+                             f"{option} names {shorten(both[0], 40)}, the target column", hint=hint)
     if opts.features:
         features = [c for c in opts.features if c not in targets]
     else:
@@ -173,6 +173,12 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
     the first. Few distinct values stay labels, whatever they are."""
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
+    hints = set(map(separator_hint, distinct))
+    if None not in hints:  # every value a number written with a comma: a regression target, not 100 classes
+        raise DataError(f"expected a number, found {shorten(cells[0])} (a comma in every value of the target)",
+                        file=table.source, line=int(table.lines[0]), column=table.header.index(name) + 1,
+                        column_name=name, hint=(DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT)
+                        + "; if these are labels, --task classification")
     text = {s for s in distinct if cell_number(s) is None}
     if not text or len(text) >= len(distinct) / 2:
         return
@@ -183,6 +189,20 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
                         file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
                         column_name=name,
                         hint=separator_hint(cells[first]) or "fix the cell, or use --task classification for labels")
+
+
+def _header_looks_like_data(table: Table) -> bool:
+    """Whether the header row looks like a row of data (a file without one): its names are numbers, all
+    but one at most, with a fraction or an exponent among them (years are column names) or the other
+    name among its own column's values (a label)."""
+    numbered = [h for h in table.header if cell_number(h.strip()) is not None]
+    others = [h for h in table.header if cell_number(h.strip()) is None]
+    if len(numbered) < 2 or len(others) > 1:
+        return False
+    if others:
+        column = table.columns.get(others[0])
+        return column is not None and column.is_text and bool(np.isin(others[0], column.values))
+    return any(not float(h).is_integer() for h in numbered)
 
 
 def _rereadable(path: str) -> bool:
@@ -239,8 +259,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     na = frozenset(opts.na_values)
     table, features, targets, infos = read_training_table(path, opts)
     notices: list[str] = []
-    numbered = [h for h in table.header if cell_number(h.strip()) is not None]
-    if len(numbered) >= max(2, len(table.header) - 1):  # (all but a text label, say)
+    if _header_looks_like_data(table):
+        numbered = [h for h in table.header if cell_number(h.strip()) is not None]
         notices.append(f"the column names are numbers ({', '.join(shorten(h, 20) for h in numbered[:3])}"
                        f"{', …' if len(numbered) > 3 else ''}): if the file has no header row, its first row "
                        "was taken for the names (and is not trained on)")

@@ -267,6 +267,9 @@ CASES = [
          r"column\nhint: the target is the last column unless --target NAME\n$", files=data(HEADER, *ROWS)),
     Case("the-target-among-the-features", FIT + ("--target", "a", "--features", "a,b"), 2,
          r"^nncli: error: --target and --features both name 'a'\n$", files=data(HEADER, *ROWS)),
+    Case("the-target-as-categorical", FIT + ("--categorical", "label"), 2, r"^nncli: error: --categorical names "
+         r"'label', the target column\nhint: a target's values are classes with --task classification\n$",
+         files=data(HEADER, *ROWS)),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),
     fit_err("underscore-digits", with_row("1_000,1,x", 2),
@@ -352,6 +355,10 @@ CASES = [
     Case("gzipped-utf-16-on-stdin", ("predict", "model.npz"), 1, r"^nncli: error: '<stdin>' is UTF-16 text\n",
          stdin=gzip.compress("x1,x2\n1,2\n".encode("utf-16"))),
     fit_ok("a-csv-file-may-begin-with-par1", data("PAR1,b,label", *ROWS)),
+    fit_err("a-latin-1-csv-beginning-with-par1", {"data.csv": "\n".join(("PAR1,café,label", *ROWS)).encode("latin-1")},
+            r"^nncli: error: data\.csv:1: the file is not valid UTF-8 text \(byte 0xe9\)\n"),
+    fit_err("utf-32-le", {"data.csv": b"\xff\xfe\x00\x00" + "\n".join((HEADER, *ROWS)).encode("utf-32-le")},
+            r"^nncli: error: 'data\.csv' is UTF-32 text\nhint: save it as UTF-8 CSV\n$"),
     fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")},
             r"^nncli: error: data\.csv: the gzip data ends early \(a truncated or unfinished file\)\n$"),
     Case("gzip-cut-short-after-many-lines", PREDICT, 1, r"^nncli: error: data\.csv: the gzip data ends early \(a truncated "

@@ -553,6 +553,12 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
     assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
     assert "d.csv:2:1 (column 'x'): expected a number, found '0,000' (a comma in every value" in r.stderr.decode()
     assert "write 0.5, not 0,5; if these are labels, --categorical x" in r.stderr.decode()
+    # A target of them would have been a classification into 60 classes
+    target = write_rows(tmp_path / "t.csv", [["x", "y"]] + [[str(i), f"{i / 7:.3f}".replace(".", ",")] for i in range(60)],
+                        delimiter=";")
+    r = run_nncli("fit", target, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 1 and "t.csv:2:2 (column 'y'): expected a number, found '0,000' (a comma in every value of " \
+        "the target)\nhint: nncli reads '.' as the decimal point" in r.stderr.decode()
     # Labels they may be: --categorical says so (only 60 distinct values here: within --max-categories 100)
     r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
                   "--epochs", "1", "-q")
@@ -561,7 +567,8 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
 
 def test_a_file_without_a_header_row_is_pointed_out(tmp_path):
     rows = [[f"{i / 10:.1f}", str(i % 7), "ab"[i % 2]] for i in range(40)]
-    for header, said in ((["x", "z", "y"], False), ([], True)):
+    # Years are column names; a row of data has fractions, or the target's own value where its name goes
+    for header, said in ((["x", "z", "y"], False), (["2019", "2020", "label"], False), ([], True)):
         r = run_nncli("fit", write_rows(tmp_path / "d.csv", ([header] if header else []) + rows), "-o",
                       tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
         assert r.returncode == 0, r.stderr
