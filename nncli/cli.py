@@ -732,9 +732,10 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
     extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
     if extra is None:
         return message, f"see `{where} --help`"
-    # The arguments themselves: the tail of argv that Click's message joins (it escapes some characters:
-    # then its text is all there is).
-    args = next((argv[-k:] for k in range(1, len(argv) + 1) if " ".join(argv[-k:]) == extra.group(1)), None)
+    # The arguments themselves: the run of argv (the last one) that Click's message joins. Click escapes some
+    # characters, and extra arguments may have options between them: then its text is all there is.
+    runs = ((i, k) for k in range(1, len(argv) + 1) for i in range(len(argv) - k, -1, -1))
+    args = next((argv[i:i + k] for i, k in runs if " ".join(argv[i:i + k]) == extra.group(1)), None)
     message = f"unexpected argument(s): {extra.group(1)}" if args is None else \
         f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(shorten(a) for a in args)}"
     at = argv.index("--hidden") if "--hidden" in argv else -1

@@ -104,10 +104,11 @@ class ColumnParser:
             position.setdefault(c, i)
         missing = [c for c in wanted if c not in position]
         if missing:
+            wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
                 file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has",
-                                                        candidates=[c for c in self.header if c not in wanted]),
+                                                        candidates=[c for c in self.header if c not in wanted_set]),
             )
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}

@@ -99,8 +99,10 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
         both = [t for t in targets if t in group]  # (it was dropped from the group without a word)
         if both:
-            hint = ("a target's values are classes with --task classification" if option == "--categorical"
-                    else None if opts.target else "the target is the last column unless --target NAME")
+            hints = [] if opts.target else ["the target is the last column unless --target NAME"]
+            if option == "--categorical" and len(targets) == 1:
+                hints.append("with --task classification its values are classes")
+            hint = "; ".join(hints) or None
             raise UsageError(f"--target and {option} both name {shorten(both[0], 40)}" if opts.target else
                              f"{option} names {shorten(both[0], 40)}, the target column", hint=hint)
     if opts.features:
@@ -193,16 +195,21 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
 
 def _header_looks_like_data(table: Table) -> bool:
     """Whether the header row looks like a row of data (a file without one): its names are numbers, all
-    but one at most, with a fraction or an exponent among them (years are column names) or the other
-    name among its own column's values (a label)."""
-    numbered = [h for h in table.header if cell_number(h.strip()) is not None]
+    but one at most, and either the other name is among its own column's values (a label), or the
+    numbers are not names: not years, nor a count (1, 2, 3)."""
+    numbered = [float(h) for h in table.header if cell_number(h.strip()) is not None]
     others = [h for h in table.header if cell_number(h.strip()) is None]
     if len(numbered) < 2 or len(others) > 1:
         return False
     if others:
         column = table.columns.get(others[0])
-        return column is not None and column.is_text and bool(np.isin(others[0], column.values))
-    return any(not float(h).is_integer() for h in numbered)
+        if column is not None and column.is_text and bool(np.isin(others[0], column.values)):
+            return True
+    if any(not math.isfinite(v) or not v.is_integer() for v in numbered):
+        return True
+    years = all(1800 <= v <= 2100 for v in numbered)
+    count = len({b - a for a, b in zip(numbered, numbered[1:])}) == 1
+    return not (years or count)
 
 
 def _rereadable(path: str) -> bool:

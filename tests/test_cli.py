@@ -368,6 +368,7 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     (["eval", "m.npz", "a.csv", "b.csv"], "unexpected argument: 'b.csv'", "see `nncli eval --help`"),
     (["fit", "d.csv", "a", "b"], "unexpected arguments: 'a', 'b'", "see `nncli fit --help`"),
     (["fit", "d.csv", "v.csv.gz"], "unexpected argument: 'v.csv.gz'", "a validation file is --val v.csv.gz"),
+    (["fit", "d.csv", "v.csv", "-e", "1"], "unexpected argument: 'v.csv'", "a validation file is --val v.csv"),
     (["fit", "d.csv", "my v.csv"], "unexpected argument: 'my v.csv'", "a validation file is --val 'my v.csv'"),
     # an existing file is never offered as the output: -o would overwrite it
     (["predict", "m.npz", "d.csv", str(SAMPLES / "moons.csv")], f"unexpected argument: '{SAMPLES / 'moons.csv'}'",

@@ -268,7 +268,8 @@ CASES = [
     Case("the-target-among-the-features", FIT + ("--target", "a", "--features", "a,b"), 2,
          r"^nncli: error: --target and --features both name 'a'\n$", files=data(HEADER, *ROWS)),
     Case("the-target-as-categorical", FIT + ("--categorical", "label"), 2, r"^nncli: error: --categorical names "
-         r"'label', the target column\nhint: a target's values are classes with --task classification\n$",
+         r"'label', the target column\nhint: the target is the last column unless --target NAME; with --task "
+         r"classification its values are classes\n$",
          files=data(HEADER, *ROWS)),
     fit_err("thousands-separator", with_row('"1,234",1,x', 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found '1,234'.*\nhint: thousands separators"),

@@ -568,8 +568,16 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
 def test_a_file_without_a_header_row_is_pointed_out(tmp_path):
     rows = [[f"{i / 10:.1f}", str(i % 7), "ab"[i % 2]] for i in range(40)]
     # Years are column names; a row of data has fractions, or the target's own value where its name goes
-    for header, said in ((["x", "z", "y"], False), (["2019", "2020", "label"], False), ([], True)):
+    for header, said in ((["x", "z", "y"], False), (["2019", "2020", "label"], False), (["1", "2", "label"], False),
+                         ([], True)):
         r = run_nncli("fit", write_rows(tmp_path / "d.csv", ([header] if header else []) + rows), "-o",
                       tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
         assert r.returncode == 0, r.stderr
         assert ("the column names are numbers ('0.0', '0'): if the file has no header row" in r.stderr.decode()) == said
+
+
+def test_a_file_of_whole_numbers_without_a_header_row_is_pointed_out_too(tmp_path):
+    rows = [[str(3 + i % 5), str(7 - i % 3), str(i % 2)] for i in range(40)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1",
+                  "--progress", "plain")
+    assert r.returncode == 0 and "the column names are numbers ('3', '7', '0')" in r.stderr.decode()
