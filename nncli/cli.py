@@ -1,10 +1,10 @@
 """The command-line interface: the only Typer module.
 
 Each command parses and checks its options (bad values exit 2 before any
-work), then calls plain functions in `nncli.workflow` (training) and `nncli.apply`
-(predict, eval) and shows results via `nncli.render`. NumPy is imported inside the commands, after `--threads` has
-set the BLAS thread count, which must happen before NumPy loads; this also
-keeps `nncli --help` fast.
+work), then calls plain functions in `nncli.workflow` (training) and
+`nncli.apply` (predict, eval) and shows results via `nncli.render`. NumPy is
+imported inside the commands, after `--threads` has set the BLAS thread count,
+which must happen before NumPy loads; this also keeps `nncli --help` fast.
 
 Errors: nncli's own exceptions become one `nncli: error: ...` line on stderr
 (and maybe a `hint: ...` line) with exit code 1 (2 for usage errors); Ctrl-C
@@ -385,9 +385,8 @@ def fit(
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
                       task, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
-                      momentum=None,
-                      nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant, lr_decay=None, lr_step=None,
-                      warmup=None, patience=0):
+                      momentum=None, nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant,
+                      lr_decay=None, lr_step=None, warmup=None, patience=0):
     """Check the options fit and lr-find share; build the option records (exit 2 on bad values).
     (lr-find gives only the data and model options: the training ones keep these defaults.)"""
     from nncli.core.training import TrainConfig
