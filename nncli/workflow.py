@@ -175,12 +175,8 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
     the first. Few distinct values stay labels, whatever they are."""
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
-    hints = set(map(separator_hint, distinct))
-    if None not in hints:  # every value a number written with a comma: a regression target, not 100 classes
-        raise DataError(f"expected a number, found {shorten(cells[0])} (a comma in every value of the target)",
-                        file=table.source, line=int(table.lines[0]), column=table.header.index(name) + 1,
-                        column_name=name, hint=(DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT)
-                        + "; if these are labels, --task classification")
+    _refuse_numbers_with_commas(table, name, distinct, (int(table.lines[0]), cells[0]), "the target",
+                                "--task classification")  # (a regression target, not 100 classes)
     text = {s for s in distinct if cell_number(s) is None}
     if not text or len(text) >= len(distinct) / 2:
         return
@@ -191,6 +187,21 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
                         file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
                         column_name=name,
                         hint=separator_hint(cells[first]) or "fix the cell, or use --task classification for labels")
+
+
+def _refuse_numbers_with_commas(table: Table, name: str, values: set[str], first: tuple[int, str], what: str,
+                                labels: str) -> None:
+    """An error at `first` (line, cell) when every one of a column's distinct values is a number written
+    with a comma: '0,5' from a spreadsheet set to a language that writes decimal commas ('1,234' is
+    ambiguous). `labels`: the option that says they are labels after all."""
+    hints = set(map(separator_hint, values))
+    if not values or None in hints:
+        return
+    line, cell = first
+    hint = DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT
+    raise DataError(f"expected a number, found {shorten(cell)} (a comma in every value of {what})",
+                    file=table.source, line=line, column=table.header.index(name) + 1, column_name=name,
+                    hint=f"{hint}; if these are labels, {labels}")
 
 
 def _header_looks_like_data(table: Table) -> bool:
@@ -289,15 +300,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         if kind == "categorical":
             col = table.columns[c]
             cats = set(col.values[~is_missing_text(col.values, na)].tolist())
-            hints = set(map(separator_hint, cats))
-            if c not in opts.categorical and col.first_text and cats and None not in hints:
-                # Every value a number written with a comma ('0,5' from a spreadsheet set to a language
-                # that writes decimal commas; '1,234' is ambiguous): not categories.
-                line, cell = col.first_text
-                hint = DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT
-                raise DataError(f"expected a number, found {shorten(cell)} (a comma in every value of the column)",
-                                file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
-                                hint=f"{hint}; if these are labels, --categorical {c}")
+            if c not in opts.categorical and col.first_text:  # (not categories)
+                _refuse_numbers_with_commas(table, c, cats, col.first_text, "the column", f"--categorical {c}")
             n_cats = len(cats)
             if n_cats > opts.max_categories:
                 raise DataError(
