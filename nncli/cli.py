@@ -493,7 +493,7 @@ def lr_find(
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
-    check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True)
+    check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True, lo_name="--lr-min")
     import numpy as np
 
     from nncli import render, workflow

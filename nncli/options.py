@@ -66,12 +66,22 @@ def parse_hidden(value: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
-    ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
-    if not ok:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise UsageError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}, not {value:g}")
+def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
+                lo_name: str | None = None) -> None:
+    """Refuse a value outside lo..hi (each bound included unless open), saying which bound it crossed
+    (`lo_name`: the option the lower bound comes from, e.g. --lr-min)."""
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, not {_number(value)}")
+    if value < lo or lo_open and value == lo:
+        bound = f"{lo_name} ({_number(lo)})" if lo_name else _number(lo)
+        raise UsageError(f"{name} must be {'more than' if lo_open else 'at least'} {bound}, not {_number(value)}")
+    if value > hi or hi_open and value == hi:
+        raise UsageError(f"{name} must be {'less than' if hi_open else 'at most'} {_number(hi)}, not {_number(value)}")
+
+
+def _number(x: float) -> str:
+    """A number for a message: whole ones with thousands commas (10,000,000, not 1e+07)."""
+    return f"{int(x):,}" if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
 
 
 def check_seed(seed: int) -> None:
