@@ -204,23 +204,25 @@ def _refuse_numbers_with_commas(table: Table, name: str, values: set[str], first
                     hint=f"{hint}; if these are labels, {labels}")
 
 
-def _header_looks_like_data(table: Table) -> bool:
-    """Whether the header row looks like a row of data (a file without one): its names are numbers, all
-    but one at most, and either the other name is among its own column's values (a label), or the
-    numbers are not names: not years, nor a count (1, 2, 3)."""
-    numbered = [float(h) for h in table.header if cell_number(h.strip()) is not None]
+def _headerless_notice(table: Table) -> str | None:
+    """A notice when the header row looks like a row of data (a file without one): its names are
+    numbers, all but one at most, and either the other name is among its own column's values (a
+    label), or the numbers are not names: not years, nor a count (1, 2, 3)."""
+    names = [h for h in table.header if cell_number(h.strip()) is not None]
     others = [h for h in table.header if cell_number(h.strip()) is None]
-    if len(numbered) < 2 or len(others) > 1:
-        return False
-    if others:
-        column = table.columns.get(others[0])
-        if column is not None and column.is_text and bool(np.isin(others[0], column.values)):
-            return True
-    if any(not math.isfinite(v) or not v.is_integer() for v in numbered):
-        return True
-    years = all(1800 <= v <= 2100 for v in numbered)
-    count = len({b - a for a, b in zip(numbered, numbered[1:])}) == 1
-    return not (years or count)
+    if len(names) < 2 or len(others) > 1:
+        return None
+    numbers = [float(h) for h in names]
+    column = table.columns.get(others[0]) if others else None
+    label = column is not None and column.is_text and bool(np.isin(others[0], column.values))
+    fractions = any(not math.isfinite(v) or not v.is_integer() for v in numbers)
+    years = all(1800 <= v <= 2100 for v in numbers)
+    count = len({b - a for a, b in zip(numbers, numbers[1:])}) == 1
+    if not (label or fractions or not (years or count)):
+        return None
+    return (f"the column names are numbers ({', '.join(shorten(h, 20) for h in names[:3])}"
+            f"{', …' if len(names) > 3 else ''}): if the file has no header row, its first row "
+            "was taken for the names (and is not trained on)")
 
 
 def _rereadable(path: str) -> bool:
@@ -277,11 +279,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     na = frozenset(opts.na_values)
     table, features, targets, infos = read_training_table(path, opts)
     notices: list[str] = []
-    if _header_looks_like_data(table):
-        numbered = [h for h in table.header if cell_number(h.strip()) is not None]
-        notices.append(f"the column names are numbers ({', '.join(shorten(h, 20) for h in numbered[:3])}"
-                       f"{', …' if len(numbered) > 3 else ''}): if the file has no header row, its first row "
-                       "was taken for the names (and is not trained on)")
+    headerless = _headerless_notice(table)
+    if headerless:
+        notices.append(headerless)
     # Rows whose target is missing teach nothing: drop them (eval refuses them instead).
     target_text = [table.columns[t].values for t in targets]
     keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)
