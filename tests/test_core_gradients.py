@@ -9,7 +9,7 @@ import pytest
 
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
-from nncli.core.network import Network
+from nncli.core.network import PREDICT_CHUNK, Network, forward_block_rows
 from nncli.core.optimizers import SGD, Adam, Momentum
 
 
@@ -111,14 +111,17 @@ def test_dropout_backward_uses_the_same_mask():
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("hidden", [(), (6,), (6, 5, 4)])
-def test_logits_are_the_textbook_forward_pass(activation, hidden):
-    # The inference pass (`logits`, chunked) and the training pass (buffered) are separate code:
-    # both must equal act(A @ W + b), layer by layer, with biases far from zero.
+@pytest.mark.parametrize("rows", [50, PREDICT_CHUNK + 1500])
+def test_logits_are_the_textbook_forward_pass(activation, hidden, rows):
+    # The inference pass (`logits`, in chunks and blocks of rows) and the training pass (buffered)
+    # are separate code: both must equal act(A @ W + b), layer by layer, with biases far from zero.
+    # (The second size: a whole chunk of whole blocks, then a chunk whose last block is short.)
     rng = np.random.default_rng(3)
     net = Network([3, *hidden, 2], activation, "mse", dtype=np.float64)
+    assert (PREDICT_CHUNK + 1500) % forward_block_rows(net.sizes) != 0
     net.initialize(rng)
     net.params[net.n_weights:] = rng.normal(0, 1.0, net.n_params - net.n_weights)
-    X = rng.normal(size=(50, 3))
+    X = rng.normal(size=(rows, 3))
     ref = X
     for l in range(net.n_layers):
         ref = ref @ net.W[l] + net.b[l]

@@ -28,6 +28,14 @@ from nncli.core.team import Team, team
 PREDICT_CHUNK = 8192
 
 
+def forward_block_rows(sizes: Sequence[int]) -> int:
+    """Rows per block in `Network.logits`: the widest layer's block about 1 MB of float32 (a core's
+    L2 cache here), 128 to 1,024 rows. On 8,192 rows, one thread, against whole chunks with
+    broadcast biases: 10-64-64-1 1.37 -> 1.18 ms, 50-256-128-10 10.4 -> 9.2 ms, 784-512-256-10
+    95.5 -> 93.7 ms, 20-1024-1 17-21 -> 9.7 ms (benchmarks/RESULTS.md, section AB)."""
+    return max(128, min(1024, (1 << 18) // max(sizes)))
+
+
 class Network:
     """A multilayer perceptron (or, with no hidden layer, a linear model).
 
@@ -305,19 +313,25 @@ class Network:
         """Output pre-activations for X (n, n_features) -> (n, n_outputs); no dropout."""
         n, last = X.shape[0], self.n_layers - 1
         out = np.empty((n, self.sizes[-1]), self.dtype)
-        # Hidden activations reuse one buffer per layer across chunks: fresh multi-megabyte
-        # arrays per chunk would cost more in page faults than the products themselves.
-        hidden = [np.empty((min(n, PREDICT_CHUNK), s), self.dtype) for s in self.sizes[1:-1]]
+        # Rows go through the layers a block at a time, each part of a chunk (see `_split`) reusing
+        # its own block of hidden activations, which so stay in the cache; and each bias is added as
+        # a block of copies of itself: a bias row broadcast over thousands of rows runs NumPy's inner
+        # loop once per row. (See `forward_block_rows`.)
+        step = min(n, forward_block_rows(self.sizes))
+        biases = [np.tile(b, (step, 1)) for b in self.b]
 
         def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
-            A = np.asarray(X[s + lo:s + hi], dtype=self.dtype)
-            for l in range(self.n_layers):
-                Z = out[s + lo:s + hi] if l == last else hidden[l][lo:hi]
-                np.matmul(A, self.W[l], out=Z)
-                Z += self.b[l]
-                if l < last:
-                    self.act_forward(Z)
-                A = Z
+            hidden = [np.empty((min(step, hi - lo), w), self.dtype) for w in self.sizes[1:-1]]
+            for r0 in range(s + lo, s + hi, step):
+                r1 = min(r0 + step, s + hi)
+                A = np.asarray(X[r0:r1], dtype=self.dtype)
+                for l in range(self.n_layers):
+                    Z = out[r0:r1] if l == last else hidden[l][:r1 - r0]
+                    np.matmul(A, self.W[l], out=Z)
+                    np.add(Z, biases[l][:r1 - r0], out=Z)
+                    if l < last:
+                        self.act_forward(Z)
+                    A = Z
 
         for s in range(0, n, PREDICT_CHUNK):
             k = min(PREDICT_CHUNK, n - s)
