@@ -581,3 +581,35 @@ def test_a_file_of_whole_numbers_without_a_header_row_is_pointed_out_too(tmp_pat
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1",
                   "--progress", "plain")
     assert r.returncode == 0 and "the column names are numbers ('3', '7', '0')" in r.stderr.decode()
+
+
+@pytest.mark.parametrize("block_cells", [1 << 21, 7])
+def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkeypatch, block_cells):
+    # Numeric columns are written a block of rows at a time (`NUMERIC_BLOCK_CELLS`; 7 cells: blocks of
+    # one to three rows, the last one short), around the categorical ones, each missing cell as its
+    # column's fill, counted per column.
+    from nncli.core import preprocessing as P
+
+    monkeypatch.setattr(P, "NUMERIC_BLOCK_CELLS", block_cells)
+    rng = np.random.default_rng(5)
+    n = 11
+    table = rng.standard_normal((5, n + 1)).astype(np.float32)  # numeric columns as a reader gives them
+    table[0, [0, 9]] = np.nan
+    table[3, 10] = np.nan
+    columns = {"a": table[0, :n], "b": table[1, :n], "c": np.array(["x", "y", "NA"] * 3 + ["x", "z"]),
+               "d": table[2, :n], "e": table[3, :n], "f": table[4, :n].astype(np.float64)}
+    features = [P.Feature("a", "numeric", fill=0.5), P.Feature("b", "numeric", fill=1.5),
+                P.Feature("c", "categorical", categories=["x", "y", P.MISSING]), P.Feature("d", "numeric"),
+                P.Feature("e", "numeric", fill=-2.0), P.Feature("f", "numeric")]
+    pre = P.Preprocessor(features, np.zeros(0), np.ones(0))
+    report = P.EncodeReport()
+    X = pre.encode(dict(columns), frozenset({"NA"}), np.float32, report)
+    want = np.zeros((n, 8), np.float32)
+    for j, name in [(0, "a"), (1, "b"), (5, "d"), (6, "e"), (7, "f")]:
+        f = next(f for f in features if f.name == name)
+        want[:, j] = np.where(np.isnan(columns[name]), f.fill, columns[name])
+    for i, cell in enumerate(columns["c"]):
+        if cell != "z":  # (unseen: all zeros)
+            want[i, 2 + {"x": 0, "y": 1, "NA": 2}[cell]] = 1
+    np.testing.assert_array_equal(X, want)
+    assert report.missing == {"a": 2, "c": 3, "e": 1} and report.unseen == {"c": 1}
