@@ -270,7 +270,8 @@ def infer_task(values: np.ndarray, distinct: set[str] | None = None) -> str:
     nums = _as_numbers(values)
     if nums is None:
         return "classification"
-    if np.all(np.isfinite(nums)) and np.all(nums == np.round(nums)) and len(np.unique(nums)) <= MAX_CLASS_INTEGERS:
+    # (The distinct numbers counted as a set: np.unique would import numpy.ma, 10 ms of `fit`'s start.)
+    if np.all(np.isfinite(nums)) and np.all(nums == np.round(nums)) and len(set(nums.tolist())) <= MAX_CLASS_INTEGERS:
         return "classification"
     return "regression"
 
