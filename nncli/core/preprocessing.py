@@ -60,7 +60,7 @@ def is_missing_text(values: np.ndarray, na_values: frozenset[str] | set[str]) ->
 # Numeric columns go into the (rows, inputs) matrix a block of rows at a time, a block about this
 # many cells (8 MB of float32): the columns' pieces stacked as the rows of a block, then copied across
 # in one transposed copy. Written one column at a time, each column went through every row of the
-# matrix in memory: 60,000 x 784 took 570-650 ms, now ~150 (benchmarks/RESULTS.md, section AB).
+# matrix in memory: 60,000 x 784 took 276 ms warm, now 115-149 (benchmarks/RESULTS.md, section AB).
 NUMERIC_BLOCK_CELLS = 1 << 21
 
 
