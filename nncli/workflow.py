@@ -339,8 +339,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.mean, target.scale = target_stats(values[train_rows])
     if val_rows is None:
-        # The table hands its feature columns over and encoding frees each one as it is
-        # used, so the table and X are never both whole in memory.
+        # The table hands its feature columns over, and encoding lets each go once it is
+        # written into X (numeric ones a run at a time; columns that are views of one block of
+        # the reader's free it with the last of them).
         train_features = {c: table.columns.pop(c).values for c in features}
     else:
         train_cols = _take(table.columns, train_rows)

@@ -335,7 +335,11 @@ class Network:
 
         for s in range(0, n, PREDICT_CHUNK):
             k = min(PREDICT_CHUNK, n - s)
-            self._split(k, 2 * k * self.n_weights, lambda lo, hi, s=s: rows(s, lo, hi))
+            # Split in whole blocks: any number of threads then computes the same blocks, so the same
+            # bits (a product cut elsewhere can round a row differently).
+            blocks = -(-k // step)
+            self._split(blocks, 2 * k * self.n_weights,
+                        lambda b0, b1, s=s, k=k: rows(s, b0 * step, min(b1 * step, k)))
         return out
 
     def classes(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

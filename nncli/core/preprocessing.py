@@ -82,6 +82,7 @@ def _numeric_columns(X: np.ndarray, start: int, run: list[tuple["Feature", np.nd
                 block[i][miss[i]] = run[i][0].fill
                 missing[i] += int(np.count_nonzero(miss[i]))
         out[s:s + rows] = block.T
+        del block, miss  # (before the next block is made: one block alive at a time)
     if report is not None:
         for (f, _), m in zip(run, missing):
             if m:
@@ -112,8 +113,9 @@ class Preprocessor:
                dtype: type = np.float32, report: EncodeReport | None = None, consume: bool = False) -> np.ndarray:
         """Raw columns -> unstandardized (n, n_inputs) matrix, imputing and one-hot encoding.
 
-        With consume=True each column is removed from `columns` once encoded, so a
-        caller that holds no other reference frees the table while X fills up.
+        With consume=True each column is removed from `columns` and let go once encoded
+        (numeric columns once their run of consecutive ones is), so a caller that holds
+        no other reference frees the table as X fills up.
         """
         n = len(next(iter(columns.values()))) if columns else 0
         X = np.zeros((n, self.n_inputs), dtype=dtype)
