@@ -205,7 +205,10 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     # Labels that are all as long (with their line end, in UTF-8), as 0/1 or digits are: the default
     # output's text is then one gather of fixed-width byte strings a chunk (8,192 rows: 9 us, against
     # 113 for a Python string per row, work that held the interpreter lock against the reader's threads).
-    lines = [(c + "\n").encode() for c in classes.tolist()]
+    try:
+        lines = [(c + "\n").encode() for c in classes.tolist()]
+    except UnicodeEncodeError:  # (a lone surrogate, from a crafted model file: the usual path writes it)
+        lines = []
     label_lines = np.array(lines) if len(set(map(len, lines))) == 1 else None
     pred_names = prediction_names(model, proba)
     if target.task == "regression":

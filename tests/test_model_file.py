@@ -162,3 +162,15 @@ def test_atomic_save_leaves_old_file_when_writing_fails(trained, tmp_path, monke
         model_file.save_model(model, str(path))
     assert path.read_bytes() == b"old model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_a_label_utf8_cannot_carry_is_written_as_any_other_label(trained, tmp_path):
+    # JSON can hold a lone surrogate ('\udcff'), which UTF-8 cannot: the labels' fast path (labels of one
+    # width as bytes) must leave such a model to the usual one, which writes it as the output's encoding
+    # and error handler say (here: the byte 0xff), not fail with a traceback.
+    _, _, path = trained
+    model = rewrite(path, tmp_path / "s.npz", edit_meta(classes=["\udcff", "1", "2"]))
+    r = run_nncli("predict", model, SAMPLES / "blobs.csv", env={"PYTHONIOENCODING": "utf-8:surrogateescape"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == b"prediction" and set(lines[1:]) <= {b"\xff", b"1", b"2"} and b"\xff" in lines[1:]
