@@ -209,7 +209,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         lines = [(c + "\n").encode() for c in classes.tolist()]
     except UnicodeEncodeError:  # (a lone surrogate, from a crafted model file: the usual path writes it)
         lines = []
-    label_lines = np.array(lines) if len(set(map(len, lines))) == 1 else None
+    label_lines = np.array(lines) if target.task == "classification" and len(set(map(len, lines))) == 1 else None
     pred_names = prediction_names(model, proba)
     if target.task == "regression":
         value_formats = [_value_format(m, s) for m, s in zip(target.mean, target.scale)]
@@ -219,7 +219,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
         out.flush()
         for chunk, pred, P in chunks:
             if label_lines is not None and not keep and P is None:
-                out.write(label_lines[pred].tobytes().decode())
+                out.write(label_lines.take(pred).tobytes().decode())  # (take: indices, never a mask)
                 out.flush()
                 continue
             cols = [_column(chunk.as_written.get(k, chunk.columns[k].values)) for k in keep]
