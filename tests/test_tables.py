@@ -583,14 +583,16 @@ def test_a_file_of_whole_numbers_without_a_header_row_is_pointed_out_too(tmp_pat
     assert r.returncode == 0 and "the column names are numbers ('3', '7', '0')" in r.stderr.decode()
 
 
-@pytest.mark.parametrize("block_cells", [1 << 21, 7])
-def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkeypatch, block_cells):
-    # Numeric columns are written a block of rows at a time (`NUMERIC_BLOCK_CELLS`; 7 cells: blocks of
-    # one to three rows, the last one short), around the categorical ones, each missing cell as its
-    # column's fill, counted per column.
+@pytest.mark.parametrize("block_cells, min_rows", [(1 << 21, 1024), (7, 1), (4, 2)])
+def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkeypatch, block_cells, min_rows):
+    # Numeric columns are written a block at a time (`NUMERIC_BLOCK_CELLS`; 7 cells: blocks of two or
+    # three rows, the last one short; 4 cells and 2 rows at least: the run of three columns also cut
+    # into two and one), around the categorical ones, each missing cell as its column's fill, counted
+    # per column.
     from nncli.core import preprocessing as P
 
     monkeypatch.setattr(P, "NUMERIC_BLOCK_CELLS", block_cells)
+    monkeypatch.setattr(P, "NUMERIC_BLOCK_MIN_ROWS", min_rows)
     rng = np.random.default_rng(5)
     n = 11
     table = rng.standard_normal((5, n + 1)).astype(np.float32)  # numeric columns as a reader gives them

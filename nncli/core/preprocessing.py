@@ -57,11 +57,14 @@ def is_missing_text(values: np.ndarray, na_values: frozenset[str] | set[str]) ->
     return np.isin(values, list(na_values)) if len(values) else np.zeros(0, bool)
 
 
-# Numeric columns go into the (rows, inputs) matrix a block of rows at a time, a block about this
-# many cells (8 MB of float32): the columns' pieces stacked as the rows of a block, then copied across
-# in one transposed copy. Written one column at a time, each column went through every row of the
-# matrix in memory: 60,000 x 784 took 276 ms warm, now 115-149 (benchmarks/RESULTS.md, section AB).
+# Numeric columns go into the (rows, inputs) matrix a block at a time, a block about this many cells
+# (8 MB of float32): the columns' pieces stacked as the rows of a block, then copied across in one
+# transposed copy. Written one column at a time, each column went through every row of the matrix in
+# memory: 60,000 x 784 took 276 ms warm, now 115-149 (benchmarks/RESULTS.md, section AB). A block
+# spans all the run's columns if that leaves it NUMERIC_BLOCK_MIN_ROWS rows, else fewer columns: with
+# 100,000 columns, blocks of 20 rows cut each column into n/20 pieces (1,000 rows: 0.5 -> 3.1 s).
 NUMERIC_BLOCK_CELLS = 1 << 21
+NUMERIC_BLOCK_MIN_ROWS = 1024
 
 
 def _numeric_columns(X: np.ndarray, start: int, run: list[tuple["Feature", np.ndarray]],
@@ -70,19 +73,22 @@ def _numeric_columns(X: np.ndarray, start: int, run: list[tuple["Feature", np.nd
     its feature's fill, and empty the run."""
     if not run:
         return
-    k = len(run)
-    rows = max(1, NUMERIC_BLOCK_CELLS // k)
-    out = X[:, start:start + k]
+    n, k = X.shape[0], len(run)
+    rows = max(1, min(n, NUMERIC_BLOCK_MIN_ROWS), NUMERIC_BLOCK_CELLS // k)
+    width = max(1, NUMERIC_BLOCK_CELLS // rows)  # columns a block
     missing = [0] * k
-    for s in range(0, X.shape[0], rows):
-        block = np.array([v[s:s + rows] for _, v in run], dtype=X.dtype)
-        miss = np.isnan(block)
-        if miss.any():
-            for i in np.flatnonzero(miss.any(axis=1)).tolist():
-                block[i][miss[i]] = run[i][0].fill
-                missing[i] += int(np.count_nonzero(miss[i]))
-        out[s:s + rows] = block.T
-        del block, miss  # (before the next block is made: one block alive at a time)
+    for c0 in range(0, k, width):
+        part = run[c0:c0 + width]
+        out = X[:, start + c0:start + c0 + len(part)]
+        for s in range(0, n, rows):
+            block = np.array([v[s:s + rows] for _, v in part], dtype=X.dtype)
+            miss = np.isnan(block)
+            if miss.any():
+                for i in np.flatnonzero(miss.any(axis=1)).tolist():
+                    block[i][miss[i]] = part[i][0].fill
+                    missing[c0 + i] += int(np.count_nonzero(miss[i]))
+            out[s:s + rows] = block.T
+            del block, miss  # (before the next block is made: one block alive at a time)
     if report is not None:
         for (f, _), m in zip(run, missing):
             if m:
