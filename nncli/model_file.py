@@ -249,7 +249,7 @@ def load_model(path: str, usage: str | None = None) -> Model:
         st = os.stat(path)
     except OSError as e:
         raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
+    if not stat.S_ISREG(st.st_mode):  # (before opening it: opening a FIFO would wait for a writer)
         raise ModelFileError(f"model {shorten(path)} is not a regular file")
     try:
         file = open(path, "rb")
