@@ -26,7 +26,14 @@ from nncli.core.preprocessing import cell_number, numbers_among
 from nncli.csv_numbers import block_cells, parse_block
 from nncli.errors import DataError, names_hint, shorten
 
-PARSE_BYTES = 1 << 17  # plain blocks are converted in pieces of about this size, whose temporaries stay in cache
+# Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
+# operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
+# each other around every one: on 128 KB pieces most last 3-20 us, and the hand-offs (a context switch
+# each, ~35 us of kernel time here) were a fifth of the reader's CPU time. Pieces of 512 KB take the
+# reader through 2M rows x 11 columns in 1.04 instead of 1.54 s (benchmarks/RESULTS.md, section AC);
+# their temporaries, ~14 bytes a byte of piece on each thread, are what `TableReader.read` saves on
+# small tables.
+PARSE_BYTES = 1 << 19
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
 _SPACES = b" \t\f\v\x1c\x1d\x1e\x1f"  # the ASCII that str.strip removes, but LF (and CR: not in a plain block)
@@ -90,6 +97,7 @@ class ColumnParser:
         self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
         self._skip_unselected = False  # unselected columns hold text: blank them before converting
         self._as_written: list[str] = []
+        self.piece_bytes = PARSE_BYTES
 
     def select(self, columns: Sequence[str] | None = None, *, text: Iterable[str] = (),
                auto: Iterable[str] = (), auto_as_text: Iterable[str] = ()) -> None:
@@ -158,7 +166,7 @@ class ColumnParser:
         cells: list[list[np.ndarray]] = [[] for _ in cut]
         start = row = 0
         while start < len(block):
-            end = block.rfind(b"\n", start, start + PARSE_BYTES) + 1 or block.find(b"\n", start) + 1
+            end = block.rfind(b"\n", start, start + self.piece_bytes) + 1 or block.find(b"\n", start) + 1
             piece = block[start:end]
             arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
             if arr is None and unselected and not self._skip_unselected:

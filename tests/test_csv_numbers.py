@@ -173,6 +173,41 @@ def test_a_wide_file_is_read_in_blocks_of_many_lines(tmp_path, monkeypatch):
     assert 1 < len(sizes) <= path.stat().st_size // (csv_io.BLOCK_BYTES_PER_COLUMN * 300) + 1  # (not 400 of 1)
 
 
+def test_a_small_table_is_read_in_smaller_pieces_than_a_stream(tmp_path, monkeypatch):
+    """`read` holds the whole table: on a small one, the conversion's temporaries are kept small
+    beside it (smaller blocks and pieces); streaming, and a big table, use the full sizes."""
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", 1 << 14)
+    monkeypatch.setattr(csv_columns, "PARSE_BYTES", 1 << 12)
+    pieces: list[int] = []
+    lock = threading.Lock()
+
+    def parse(piece, *args):
+        with lock:
+            pieces.append(len(piece))
+        return parse_block(piece, *args)
+
+    monkeypatch.setattr(csv_columns, "parse_block", parse)
+    path = tmp_path / "t.csv"
+    write_rows(path, [f"{i},{i / 4},{-i}" for i in range(20_000)])
+
+    def largest(read) -> int:
+        pieces.clear()
+        read()
+        return max(pieces)
+
+    def stream() -> None:
+        with csv_io.TableReader(str(path)) as reader:
+            assert sum(t.n_rows for t in reader.chunks()) == 20_000
+
+    def whole() -> None:
+        assert csv_io.read_table(str(path)).columns["c"].values.tolist() == [-i for i in range(20_000)]
+
+    assert 3 << 10 < largest(stream) <= 1 << 12
+    assert largest(whole) <= 1 << 10
+    monkeypatch.setattr(csv_io, "SMALL_TABLE_BYTES", 0)  # as if the table were big
+    assert largest(whole) > 3 << 10
+
+
 def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
     path = tmp_path / "t.csv"
     write_rows(path, [f"{i},{i},{i}" for i in range(1000)])
