@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from nncli.allocator import keep_freed_memory
+from nncli import csv_columns
 from nncli.csv_columns import Column, ColumnParser, Table
 from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary,
                                parse_header, read_error)
@@ -205,13 +206,14 @@ class TableReader:
         buf = b"".join(parts)
         cut = len(buf) if self._eof else buf.rfind(b"\n", 0, max(self._block_bytes, buf.find(b"\n") + 1)) + 1
         n = count_lines(memoryview(buf)[:cut])  # (counting: a third of the time of finding them all)
-        if n > self.chunk_rows:
+        unended = int(self._eof and cut > 0 and buf[cut - 1] != ord("\n"))  # a last line without LF
+        if n + unended > self.chunk_rows:  # (then n >= chunk_rows: the cut falls on a line end)
             ends = np.flatnonzero(np.frombuffer(buf, np.uint8, cut) == ord("\n"))
             cut, n = int(ends[self.chunk_rows - 1]) + 1, self.chunk_rows
         block, self._pending = buf[:cut], buf[cut:]
         if block and not block.endswith(b"\n"):
             block += b"\n"  # no newline at the end of the file
-            n += 1
+            n += unended
         return block, n
 
     def __enter__(self) -> "TableReader":
@@ -334,7 +336,7 @@ class TableReader:
         block = np.empty((len(numeric), cap), self.dtype) if cap is not None and numeric else None
         if block is None or block.nbytes < SMALL_TABLE_BYTES:  # (stdin: no size, perhaps small)
             self._block_bytes = self._at_least_per_column(BLOCK_BYTES // 2)
-            parser.piece_bytes = max(1, parser.piece_bytes // 4)
+            parser.piece_bytes = max(1, csv_columns.PARSE_BYTES // 4)
         row_of = {c: k for k, c in enumerate(numeric)} if block is not None else {}
         pieces: dict[str, list[Column]] = {c: [] for c in self.columns}
         lines, n = [], 0

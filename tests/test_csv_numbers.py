@@ -208,12 +208,17 @@ def test_a_small_table_is_read_in_smaller_pieces_than_a_stream(tmp_path, monkeyp
     assert largest(whole) > 3 << 10
 
 
-def test_streaming_chunks_never_exceed_chunk_rows(tmp_path):
+@pytest.mark.parametrize("rows, final_newline", [(1000, True), (15, False), (14, False), (1000, False)])
+def test_streaming_chunks_never_exceed_chunk_rows(tmp_path, rows, final_newline):
+    """Also when the file's last line has no line end (15 lines: 14 line ends, then one more line)."""
     path = tmp_path / "t.csv"
-    write_rows(path, [f"{i},{i},{i}" for i in range(1000)])
+    path.write_bytes(("a,b,c\n" + "\n".join(f"{i},{i},{i}" for i in range(rows))
+                      + ("\n" if final_newline else "")).encode())
     with csv_io.TableReader(str(path), chunk_rows=7) as reader:
-        sizes = [t.n_rows for t in reader.chunks()]
-    assert max(sizes) == 7 and sum(sizes) == 1000
+        chunks = list(reader.chunks())
+    assert max(t.n_rows for t in chunks) == 7 and sum(t.n_rows for t in chunks) == rows
+    assert np.concatenate([t.columns["c"].values for t in chunks]).tolist() == list(range(rows))
+    assert np.concatenate([t.lines for t in chunks]).tolist() == list(range(2, rows + 2))
 
 
 def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
