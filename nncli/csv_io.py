@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nncli.allocator import keep_freed_memory
 from nncli import csv_columns
+from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
 from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary,
                                parse_header, read_error)
