@@ -30,9 +30,9 @@ from nncli.errors import DataError, names_hint, shorten
 # operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
 # each other around every one: on 128 KB pieces most last 3-20 us, and the hand-offs (a context switch
 # each, ~35 us of kernel time here) were a fifth of the reader's CPU time. Pieces of 512 KB take the
-# reader through 2M rows x 11 columns in 1.06-1.08 instead of 1.54-1.59 s (benchmarks/RESULTS.md, section AC);
-# their temporaries, ~14 bytes a byte of piece on each thread, are what `TableReader.read` saves on
-# small tables.
+# reader through 2M rows x 11 columns in 1.06-1.08 instead of 1.54-1.59 s (benchmarks/RESULTS.md,
+# section AC); their temporaries, ~14 bytes a byte of piece on each thread, are what
+# `TableReader.read` saves on small tables.
 PARSE_BYTES = 1 << 19
 # Larger than any sane cell, small enough that a runaway quote cannot eat memory.
 csv.field_size_limit(16 * 1024 * 1024)
