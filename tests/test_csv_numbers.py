@@ -105,6 +105,21 @@ def test_other_delimiters_and_many_irregular_cells():
     assert parse_block(long.encode(), 2, ",", np.float64) is None  # left to loadtxt, which is faster there
 
 
+@FAST
+@given(data=st.binary(max_size=40) | st.text("0123456789.-+eE,;/\n \t|xÅ", max_size=40).map(str.encode),
+       delimiter=st.sampled_from([",", ";", "\t", "|", " ", "/", "e", "5", "\n"]))
+def test_the_byte_check_allows_exactly_number_bytes_the_delimiter_and_lf(data, delimiter):
+    allowed = b"0123456789.-+eE" + delimiter.encode() + b"\n"
+    want = len(data.translate(None, allowed)) > 0
+    assert csv_numbers._has_other_bytes(data, delimiter, data.count(b"\n")) == want
+
+
+def test_a_comma_or_slash_in_a_cell_is_not_a_number_byte():
+    for text, d in ((b"1,5;2\n", ";"), (b"1/5;2\n", ";"), (b"1/5,2\n", ","), (b"1;5,2\n", ",")):
+        assert parse_block(text, 2, d, np.float32) is None
+    assert same_bits(parse_block(b"1.5/-2\n", 2, "/", np.float32), np.array([[1.5, -2]], np.float32))
+
+
 # -- the reader: blocks of bytes, and line by line after the first odd block ------------------------
 def small_blocks(monkeypatch, size: int) -> None:
     """Blocks of `size` bytes, however few the columns."""
