@@ -9,8 +9,8 @@ project's benchmark machine. Here every step is one NumPy operation over the
 whole block, ~3x faster:
 
 1. The block may hold only digits, `.`, `-`, `+`, `e`, `E`, the delimiter and
-   `\\n` (one `bytes.translate`; missing-value tokens are looked at first, see
-   `parse_block`), and every line exactly `ncols` fields.
+   `\\n` (the allowed bytes counted, `_has_other_bytes`; missing-value tokens are
+   looked at first, see `parse_block`), and every line exactly `ncols` fields.
 2. Each field is checked against the grammar  [sign] digits [. digits] [e [sign] digits]
    using the positions of its separators, dots, exponent marks and signs.
 3. The digits before the point, after it, and of the exponent are read as
