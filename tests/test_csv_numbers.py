@@ -105,6 +105,27 @@ def test_other_delimiters_and_many_irregular_cells():
     assert parse_block(long.encode(), 2, ",", np.float64) is None  # left to loadtxt, which is faster there
 
 
+@pytest.mark.parametrize("text, by_column", [
+    ("1.5,2,3.25\n-4.5,6,7.125\n0.5,-7,8.0\n", True),  # columns 0 and 2 of every row
+    ("1.5,2.5,3\n4.5,5.5,6\n", True),  # adjacent columns
+    ("1.5e3,2.5,3\n-4.5,5.5e-2,6\n", True),
+    ("1.5,2,3\n3,4.5,6\n", False),  # as many points as rows, in other columns
+    ("1,2.5,3\n4.5,5,6\n", False),
+    ("1.5,2,3\n3.5,4.5,6\n6,7,8\n", False),
+    ("1.5,2.5,3\n3.5e1.5,4,5\n", False),  # a point in an exponent: refused
+])
+def test_points_in_the_same_columns_of_every_row_are_placed_by_shape(monkeypatch, text, by_column):
+    placed = []
+    real = csv_numbers._points_by_column
+    monkeypatch.setattr(csv_numbers, "_points_by_column", lambda *a: placed.append(real(*a)) or placed[-1])
+    got = parse_block(text.encode(), 3, ",", np.float32)
+    assert (placed[0] is not None) == by_column
+    if "e1.5" in text:
+        assert got is None
+    else:
+        assert got is not None and same_bits(got, reference(text, np.float32))
+
+
 @FAST
 @given(data=st.binary(max_size=40) | st.text("0123456789.-+eE,;/\n \t|xÅ", max_size=40).map(str.encode),
        delimiter=st.sampled_from([",", ";", "\t", "|", " ", "/", "e", "5", "\n"]))
