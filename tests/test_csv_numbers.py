@@ -115,10 +115,12 @@ def test_other_delimiters_and_many_irregular_cells():
     ("1.5,2.5,3\n3.5e1.5,4,5\n", False),  # a point in an exponent: refused
 ])
 def test_points_in_the_same_columns_of_every_row_are_placed_by_shape(monkeypatch, text, by_column):
-    placed = []
-    real = csv_numbers._points_by_column
-    monkeypatch.setattr(csv_numbers, "_points_by_column", lambda *a: placed.append(real(*a)) or placed[-1])
+    calls = []
+    real = csv_numbers._columns
+    monkeypatch.setattr(csv_numbers, "_columns", lambda marks, *a: calls.append((marks, real(marks, *a))) or calls[-1][1])
     got = parse_block(text.encode(), 3, ",", np.float32)
+    dots = np.flatnonzero(np.frombuffer(text.encode(), np.uint8) == ord("."))
+    placed = [columns for marks, columns in calls if np.array_equal(marks, dots)]
     assert (placed[0] is not None) == by_column
     if "e1.5" in text:
         assert got is None
