@@ -175,15 +175,19 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
         if block is None:
             return None
     missing = None
-    n_lines = count_lines(block)
-    if _has_other_bytes(block, delimiter, n_lines):
+    B = np.frombuffer(block, dtype=np.uint8)
+    is_end = B == _NL  # (made once, as `e_marks`: counted here, used by `_fields` and the exponents)
+    n_lines = int(np.count_nonzero(is_end))
+    e_marks = _e_marks(block, B)
+    if _has_other_bytes(block, delimiter, n_lines, e_marks):
         if not na_values:
             return None
         block, missing = _blank_missing(block, delimiter, na_values)  # type: ignore[assignment]
         if block is None:
             return None
-    B = np.frombuffer(block, dtype=np.uint8)
-    starts, ends = _fields(B, delimiter)
+        B = np.frombuffer(block, dtype=np.uint8)  # (its LFs where they were)
+        e_marks = _e_marks(block, B)  # a missing-value token may have held one ("None")
+    starts, ends = _fields(B, delimiter, is_end)
     if len(ends) != n_lines * ncols or not np.all(B[ends[ncols - 1::ncols]] == _NL):
         return None  # some line has too many or too few fields
     # padded[i + 8] == B[i]; newlines around it, so no word reaches outside the buffer.
@@ -199,8 +203,8 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     # Exponents: at most one `e` per field, followed by [sign] 1..8 digits.
     mantissa_end = ends
     exponent = None
-    if b"e" in block or b"E" in block:
-        exps = np.flatnonzero((B | 0x20) == ord("e"))
+    if e_marks is not None:
+        exps = np.flatnonzero(e_marks)
         field = _owner(exps, starts, ends, ncols)
         if field is None:
             return None
@@ -280,9 +284,16 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     return out
 
 
-def _has_other_bytes(block: bytes, delimiter: str, n_lines: int) -> bool:
-    """Whether `block` (of `n_lines` LFs) holds a byte other than a digit, `.`, `-`, `+`, `e`, `E`,
-    the delimiter and LF.
+def _e_marks(block: bytes, B: np.ndarray) -> np.ndarray | None:
+    """Where `block` (as bytes B) has an `e` or `E`; None if nowhere."""
+    if b"e" in block or b"E" in block:
+        return np.bitwise_or(B, 0x20) == ord("e")
+    return None
+
+
+def _has_other_bytes(block: bytes, delimiter: str, n_lines: int, e_marks: np.ndarray | None) -> bool:
+    """Whether `block` (of `n_lines` LFs, `e`s or `E`s where `e_marks` says) holds a byte other than a
+    digit, `.`, `-`, `+`, `e`, `E`, the delimiter and LF.
 
     Counted with NumPy, which releases the GIL while it runs. `bytes.translate` would take about
     as long (~170 us a 512 KB piece) holding the GIL, which the other converting thread then waits for.
@@ -293,16 +304,18 @@ def _has_other_bytes(block: bytes, delimiter: str, n_lines: int) -> bool:
     B = np.frombuffer(block, dtype=np.uint8)
     allowed = np.count_nonzero(np.subtract(B, _PLUS, dtype=np.uint8) < 15)  # '+' ',' '-' '.' '/' '0'..'9'
     allowed += n_lines
-    if b"e" in block or b"E" in block:
-        allowed += np.count_nonzero(np.bitwise_or(B, 0x20) == ord("e"))
+    if e_marks is not None:
+        allowed += np.count_nonzero(e_marks)
     if delimiter not in "+,-./0123456789eE\n":
         allowed += np.count_nonzero(B == ord(delimiter))
     return int(allowed) != len(B)
 
 
-def _fields(B: np.ndarray, delimiter: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where each field of a block starts, and where it ends (at its delimiter or LF)."""
-    is_end = B == _NL
+def _fields(B: np.ndarray, delimiter: str, is_end: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Where each field of a block starts, and where it ends (at its delimiter or LF). `is_end`, if
+    given, marks B's LFs; the delimiters are added to it."""
+    if is_end is None:
+        is_end = B == _NL
     is_end |= B == ord(delimiter)
     ends = np.flatnonzero(is_end)
     starts = np.empty_like(ends)

@@ -95,6 +95,8 @@ def test_missing_cells_are_nan_and_other_text_is_refused():
     want = np.array([[1, np.nan, 2], [np.nan, 3, np.nan], [-4, 50, np.nan]], np.float32)
     assert got is not None and np.array_equal(got, want, equal_nan=True)
     assert parse_block(b"1,,2\n", 3, ",", np.float32, na_values=frozenset([b"NA"])) is None  # empty: not NA
+    got = parse_block(b"1.5,None\n2e3,4\n", 2, ",", np.float32, na_values=frozenset([b"None"]))  # (an e blanked)
+    assert got is not None and np.array_equal(got, np.array([[1.5, np.nan], [2000, 4]], np.float32), equal_nan=True)
     for text in (b"1,NAN,2\n", b"1,N A,2\n", b"1,inf,2\n", b"1,nan,2\n"):
         assert parse_block(text, 3, ",", np.float32, na_values=na) is None
 
@@ -134,7 +136,8 @@ def test_points_in_the_same_columns_of_every_row_are_placed_by_shape(monkeypatch
 def test_the_byte_check_allows_exactly_number_bytes_the_delimiter_and_lf(data, delimiter):
     allowed = b"0123456789.-+eE" + delimiter.encode() + b"\n"
     want = len(data.translate(None, allowed)) > 0
-    assert csv_numbers._has_other_bytes(data, delimiter, data.count(b"\n")) == want
+    e_marks = csv_numbers._e_marks(data, np.frombuffer(data, np.uint8))
+    assert csv_numbers._has_other_bytes(data, delimiter, data.count(b"\n"), e_marks) == want
 
 
 def test_a_comma_or_slash_in_a_cell_is_not_a_number_byte():
