@@ -190,9 +190,10 @@ ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="bal
 class StopFlag:
     """Ctrl-C, SIGTERM or SIGHUP handler for training: finish the batch, save, then exit 130/143/129.
 
-    A second signal stops at once, without saving, until `committing()` is called just before
-    the new model is renamed into place; from then on the model is saved, and signals change
-    nothing (the notice and the exit code tell of the first). A signal ignored when the process
+    A second signal (not the first sent twice, see `stop_signals.SAME_STOP_SECONDS`) stops at once,
+    without saving, until `committing()` is called just before the new model is renamed into place;
+    from then on the model is saved, and signals change nothing (the notice and the exit code tell
+    of the first). A signal ignored when the process
     started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
     """
 
@@ -200,6 +201,7 @@ class StopFlag:
         self.signum: int | None = None
         self._committed = False
         self._old = {}
+        self._repeats = stop_signals.Repeats()
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -208,9 +210,10 @@ class StopFlag:
         self._committed = True
 
     def _handle(self, signum: int, frame: object) -> None:
+        second = self._repeats.second()
         if self.signum is None:
             self.signum = signum
-        elif not self._committed:  # a second signal: stop now, without saving
+        elif second and not self._committed:  # a second signal: stop now, without saving
             stop_signals.raise_for(signum)
 
     def __enter__(self) -> "StopFlag":
@@ -379,7 +382,7 @@ def fit(
             render.finish_training(trained, output, mode)
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
-            render.notice(f"interrupted: saved {which} to {shorten(output)}")
+            render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")
             raise SystemExit(stop_signals.exit_code(stop.signum))
 
 

@@ -34,8 +34,8 @@ import numpy as np
 from nncli import csv_columns
 from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
-from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, open_binary,
-                               parse_header, read_error)
+from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, line_error,
+                               open_binary, parse_header, read_error)
 from nncli.csv_numbers import count_lines
 from nncli.errors import DataError
 
@@ -186,6 +186,11 @@ class TableReader:
     def _first_line(self) -> list[str]:
         head = self._read_raw(BLOCK_BYTES)
         end = head.find(b"\n")
+        nul = head.find(b"\0")
+        if end < 0 and nul >= 0:  # (line by line, the line would be read to its end first: /dev/zero has none)
+            error = line_error(head[:nul + 1].decode("utf-8", "surrogateescape"), 1, self.name)
+            assert error is not None  # (a NUL is one)
+            raise error
         if end < 0 or not self._plain(head[:end]):
             return self._to_lines(head, "utf-8-sig").take(1)
         self._pending = head[end + 1:]

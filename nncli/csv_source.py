@@ -40,7 +40,14 @@ def _open_binary(path: str) -> IO[bytes]:
     if path == "-":
         if sys.stdin is None:  # started with `<&-`
             raise DataError("cannot read <stdin>: standard input is closed")
-        return sys.stdin.buffer
+        try:
+            # Descriptor 0 unbuffered, not `sys.stdin.buffer`: the reader's thread may be blocked
+            # reading it when a signal ends the command, and at exit Python takes the lock of
+            # `sys.stdin.buffer`, which that thread would hold ("Fatal Python error:
+            # _enter_buffered_busy", exit 134 instead of 130).
+            return io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+        except (AttributeError, OSError, ValueError):  # a stand-in with no descriptor (a test's input)
+            return sys.stdin.buffer
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -116,6 +123,27 @@ def _other_format(head: bytes, name: str) -> DataError | None:
     return None
 
 
+def line_error(line: str, line_no: int, name: str) -> DataError | None:
+    """The error for undecodable bytes (surrogates, see `as_text`) or NUL bytes in a line, naming the
+    line, or on the first line the file's format when its first bytes tell it; None for a good line."""
+    byte = None
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as e:
+            byte = ord(line[e.start]) - 0xDC00
+    if byte is None and "\0" not in line:
+        return None
+    other = _other_format(line[:5].encode("utf-8", "surrogateescape"), name) if line_no == 1 else None
+    if other is not None:
+        return other
+    if byte is not None:
+        return DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
+                         file=name, line=line_no, hint="save the file as UTF-8 CSV")
+    return DataError("the file contains NUL bytes; is it a binary file?", file=name, line=line_no,
+                     hint="nncli reads CSV text files (optionally gzipped)")
+
+
 class Lines:
     """Line iterator that counts physical lines and turns I/O faults into DataErrors."""
 
@@ -141,26 +169,9 @@ class Lines:
         return line
 
     def _check(self, line: str, line_no: int) -> None:
-        """Refuse undecodable bytes (surrogates, see `as_text`) and NUL bytes, naming the line, or on
-        the first line the file's format when its first bytes tell it."""
-        byte = None
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError as e:
-                byte = ord(line[e.start]) - 0xDC00
-        if byte is None and "\0" not in line:
-            return
-        other = _other_format(line[:5].encode("utf-8", "surrogateescape"), self.name) if line_no == 1 else None
-        if other is not None:
-            raise other
-        if byte is not None:
-            raise DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
-                            file=self.name, line=line_no, hint="save the file as UTF-8 CSV")
-        raise DataError(
-            "the file contains NUL bytes; is it a binary file?", file=self.name, line=line_no,
-            hint="nncli reads CSV text files (optionally gzipped)",
-        )
+        error = line_error(line, line_no, self.name)
+        if error is not None:
+            raise error
 
     def take(self, n: int) -> list[str]:
         """The next n lines (fewer at the end), checked a whole chunk at a time.

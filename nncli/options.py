@@ -153,11 +153,26 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     if not writable:
         raise UsageError(f"cannot write {shorten(output)}: no such directory, or no permission")
     for i in inputs:
+        if i == "-" and _reads_stdin(output):
+            raise UsageError(f"the output {shorten(output)} is the standard input, which the data ('-') is read "
+                             "from; refusing to write it")
         if not i or i == "-":
             continue
         if os.path.realpath(i) == os.path.realpath(output) or (
                 os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
             raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
+
+
+def _reads_stdin(output: str) -> bool:
+    """Whether writing `output` would write what standard input reads: `/dev/stdin` (a pipe's writing end:
+    reading it would then never end), or the very file or FIFO on descriptor 0 (`< data.csv`)."""
+    if std_streams.descriptor_named(output) == 0:
+        return True
+    try:
+        st, st0 = os.stat(output), os.fstat(0)
+    except (OSError, ValueError):
+        return False
+    return (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)) and os.path.samestat(st, st0)
 
 
 def _try_creating_in(directory: str, output: str) -> None:

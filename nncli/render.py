@@ -264,7 +264,7 @@ def model_report(model, path: str) -> Group:
     t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
     t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
-                           f"sha256 {str(info.get('data_sha256', ''))[:16]}…"))
+                           f"encoded data's sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         ran += f" (stopped: {info['stopped']})"

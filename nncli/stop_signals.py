@@ -12,6 +12,7 @@ Standard library only: `nncli.__main__` installs handlers through it before anyt
 from __future__ import annotations
 
 import signal
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,27 @@ if TYPE_CHECKING:  # (typing's names are not imported at run time: this loads be
 STOPS: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}  # what nncli says
 if hasattr(signal, "SIGHUP"):  # (not on Windows)
     STOPS[signal.SIGHUP] = "hung up"
+
+
+# A stop signal this soon after the first is the same stop, not a second one: GNU `timeout` sends its
+# signal to the command and then to its whole process group, the command included, microseconds apart.
+# (A second Ctrl-C by hand comes a tenth of a second later at the very least.)
+SAME_STOP_SECONDS = 0.05
+
+
+class Repeats:
+    """Tells a second stop signal from the first one sent twice (see SAME_STOP_SECONDS)."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def second(self) -> bool:
+        """Note a stop signal; whether it is a second stop (False for the first, and for its echo)."""
+        now = time.monotonic()
+        if self.first is None:
+            self.first = now
+            return False
+        return now - self.first >= SAME_STOP_SECONDS
 
 
 class Terminated(BaseException):
@@ -76,7 +98,8 @@ def kill_from_now_on() -> None:
 @contextmanager
 def held() -> Iterator[list[int]]:
     """Hold the stop signals while the block runs: one that arrives meanwhile reaches the handler that
-    was in place when the block ends; a second one reaches it at once. Yields the signals held so far
+    was in place when the block ends; a second one (not the first sent twice: SAME_STOP_SECONDS)
+    reaches it at once. Yields the signals held so far
     (a caller that waits may look, and stop waiting: see `csv_write._WholeRows`).
 
     For writing a piece of output that must go out whole, as CSV rows to a pipe: a signal during a
@@ -93,10 +116,12 @@ def held() -> Iterator[list[int]]:
     pending: list[int] = []
     old: dict[int, Handler | int] = {}
     delivered = False
+    repeats = Repeats()
 
     def hold(signum: int, frame: object) -> None:
         nonlocal delivered
-        pending.append(signum)
+        if repeats.second() or not pending:  # (not the first one's echo)
+            pending.append(signum)
         if len(pending) > 1 and not delivered:  # a second signal: no more waiting
             delivered = True
             restore(old)

@@ -374,7 +374,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
-    notices += _feature_notices(pre, X.dtype, constant)
+    notices += _feature_notices(pre, X.dtype, constant, len(X))
     imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
     if imputed:
         notices.append("imputed missing cells: " + ", ".join(imputed)
@@ -386,7 +386,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                         digest.hexdigest(), list(opts.na_values), constant)
 
 
-def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -> list[str]:
+def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, rows: int) -> list[str]:
     """A notice for each feature that is the same on every row, and for each numeric one whose
     values float32 rounds coarsely for their spread.
 
@@ -394,7 +394,7 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -
     0.0625. Above 1% of the spread, say so, and what keeps the digits. Values that vary less
     than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant: the file
     is read in float32 and cannot tell, so a constant number other than 0 gets the hint.
-    (constant: which encoded inputs are the same on every row.)
+    (constant: which encoded inputs are the same on every row; rows: how many there are.)
     """
     notices, k = [], 0
     float32 = dtype == np.float32
@@ -406,7 +406,9 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray) -
         elif f.kind == "numeric":
             value = pre.mean[k]
             step = float(np.spacing(np.float32(abs(value))))
-            if constant[k]:
+            if constant[k] and f.missing >= rows:  # (imputed with a median of nothing)
+                notices.append(f"{name} is missing on every row: it teaches nothing")
+            elif constant[k]:
                 notices.append(f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
                                + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
                                   "keeps them)" if float32 and value != 0 else ""))

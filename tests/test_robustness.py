@@ -369,6 +369,11 @@ CASES = [
     Case("binary-stdin", ("predict", "model.npz"), 1, r"<stdin>:1: the file (is not valid UTF-8|contains NUL)",
          stdin=bytes(range(256)) * 4),
     Case("predict-from-stdin", ("predict", "model.npz", "-"), 0, out=r"prediction\n[01]\n", stdin=b"x1,x2\n1,0.5\n"),
+    # /dev/stdin is the writing end of the pipe the data comes through: reading would never end
+    Case("predict-output-is-stdin", ("predict", "model.npz", "-", "-o", "/dev/stdin"), 2,
+         r"the output '/dev/stdin' is the standard input", stdin=b"x1,x2\n1,0.5\n"),
+    Case("fit-output-is-stdin", ("fit", "-", "-o", "/dev/stdin", "--epochs", "1", "-q"), 2,
+         r"the output '/dev/stdin' is the standard input", stdin=csv_bytes(HEADER, *ROWS)),
     Case("gzip-on-stdin", FIT[:1] + ("-",) + FIT[2:], 0, stdin=gzip.compress(csv_bytes(HEADER, *ROWS)),
          changes=("out.npz",)),
     Case("hostile-file-name", ("eval", "model.npz", HOSTILE_NAME), 1,
@@ -1097,7 +1102,7 @@ def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, 
     assert err == b"nncli: error: " + said + b"\n"
 
 
-def test_a_stop_signal_held_while_writing_comes_after_the_write_and_a_second_at_once():
+def test_a_stop_signal_held_while_writing_comes_after_the_write_and_a_second_at_once(monkeypatch):
     from nncli import stop_signals
 
     old = {s: signal.signal(s, stop_signals.raise_for) for s in stop_signals.STOPS}  # as `nncli.cli.main` does
@@ -1107,17 +1112,37 @@ def test_a_stop_signal_held_while_writing_comes_after_the_write_and_a_second_at_
             with stop_signals.held():
                 signal.raise_signal(signal.SIGINT)
                 done.append("after the signal")  # the block goes on
+                signal.raise_signal(signal.SIGINT)  # the same stop sent twice at once (GNU timeout): held too
+                done.append("after its echo")
             done.append("after the block")  # not reached: the signal is raised as the block ends
-        assert done == ["after the signal"]
+        assert done == ["after the signal", "after its echo"]
+        monkeypatch.setattr(stop_signals, "SAME_STOP_SECONDS", 0.0)  # (no waiting in a test)
         with pytest.raises(Terminated):
             with stop_signals.held():
                 signal.raise_signal(signal.SIGINT)
                 signal.raise_signal(signal.SIGTERM)  # the second: raised at once
                 done.append("after the second")
-        assert done == ["after the signal"]
+        assert done == ["after the signal", "after its echo"]
         assert signal.getsignal(signal.SIGTERM) is stop_signals.raise_for  # put back
     finally:
         stop_signals.restore(old)
+
+
+def test_fit_takes_a_signal_sent_twice_at_once_as_one(monkeypatch):
+    """GNU `timeout -s INT 600 nncli fit ...` signals the command, then its whole process group: the
+    echo must not count as the second signal that stops without saving."""
+    from nncli import stop_signals
+    from nncli.cli import StopFlag
+
+    with StopFlag() as stop:
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # microseconds later: the same stop
+        assert stop.signum == signal.SIGINT
+    monkeypatch.setattr(stop_signals, "SAME_STOP_SECONDS", 0.0)  # a second one, later
+    with pytest.raises(KeyboardInterrupt):
+        with StopFlag():
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
 
 
 def test_csv_on_stdout_is_cut_at_a_row_boundary_by_a_signal(monkeypatch):
@@ -1179,6 +1204,56 @@ def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row
     out, err = p.communicate(timeout=60)
     assert (p.returncode, err) == (143, b"nncli: error: terminated\n")
     assert size < len(out) < len(full) and full.startswith(out) and out.endswith(b"\n")
+
+
+def test_the_file_given_as_stdin_is_not_an_output(tmp_path):
+    write_csv(tmp_path / "d.csv", HEADER.split(","), [r.split(",") for r in ROWS])
+    before = (tmp_path / "d.csv").read_bytes()
+    with open(tmp_path / "d.csv", "rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", "-", "-o", "d.csv", "--epochs", "1", "-q"],
+                           stdin=stdin, cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=120)
+    assert r.returncode == 2 and b"the output 'd.csv' is the standard input" in r.stderr
+    assert (tmp_path / "d.csv").read_bytes() == before
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_a_signal_while_the_reader_waits_on_an_open_pipe_exits_130(tmp_path, models):
+    """The reader's thread blocked reading stdin held the lock of `sys.stdin.buffer`, which Python takes
+    at exit: "Fatal Python error: _enter_buffered_busy", exit 134 (as `tail -f log.csv | nncli predict`)."""
+    (tmp_path / "m.npz").write_bytes(models["cls"])
+    p = start("predict", "m.npz", cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rows = "".join(f"{i % 7 / 10},{i % 5 / 10}\n" for i in range(200_000))  # past the first 1 MB read
+        p.stdin.write(("x1,x2\n" + rows).encode())  # and the pipe stays open: the reader waits for more
+        p.stdin.flush()
+        assert p.stdout.readline() == b"prediction\n"
+        deadline = time.monotonic() + 60
+
+        def all_asleep() -> bool:  # (the thread that reads then waits in read(2) for the rest of its block)
+            tasks = Path(f"/proc/{p.pid}/task").iterdir()
+            return all((t / "stat").read_text().rsplit(")", 1)[1].split()[0] == "S" for t in tasks)
+
+        while not all_asleep():
+            assert time.monotonic() < deadline and p.poll() is None
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130
+        err = p.stderr.read()
+        assert err == b"nncli: error: interrupted\n", err
+    finally:
+        p.kill()
+        p.communicate()
+
+
+def test_an_endless_first_line_of_nul_bytes_is_refused_at_its_first_block(tmp_path):
+    """/dev/zero as data: its first line has no end, and was read whole before its bytes were looked at
+    (until the kernel killed the process). The child's memory is capped, so a regression fails instead."""
+    code = ("import resource, runpy, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+            "sys.argv = ['nncli', 'fit', '/dev/zero', '-o', 'm.npz']\n"
+            "runpy.run_module('nncli', run_name='__main__')\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.startswith(b"nncli: error: /dev/zero:1: the file contains NUL bytes"), r.stderr
+    assert not (tmp_path / "m.npz").exists()
 
 
 @LINUX_PIPES
@@ -1297,8 +1372,9 @@ def test_a_second_signal_stops_without_saving_only_until_the_model_is_renamed_in
         tmp_path, monkeypatch, cli, second_after):
     """Ctrl-C, then Ctrl-C again during the save: written but not yet renamed, nothing is saved (the
     old model stays); once renamed into place, the model is saved, and the notice says so."""
-    from nncli import render
+    from nncli import render, stop_signals
 
+    monkeypatch.setattr(stop_signals, "SAME_STOP_SECONDS", 0.0)  # (the two come close together here)
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "d.csv", ["a", "b", "label"], [(i % 7, i % 3, "xy"[i % 2]) for i in range(40)])
     (tmp_path / "m.npz").write_bytes(b"the old model")
@@ -1345,7 +1421,8 @@ def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, sig
     assert p.returncode == code, err
     assert out == b""
     assert "Traceback" not in err
-    assert "saved the weights so far to 'm.npz'" in err  # --patience 0, no validation: the last weights
+    word = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}[signum]
+    assert f"nncli: {word}: saved the weights so far to 'm.npz'" in err  # --patience 0, no validation: the last
     model = load_model(str(tmp_path / "m.npz"))
     assert sha256(tmp_path / "m.npz") != old
     assert 1 <= model.info["epochs_run"] < 10_000_000
@@ -1368,7 +1445,8 @@ def test_fit_keeps_a_signal_ignored_since_it_started(tmp_path, ignored, other, c
     out, rest = p.communicate(timeout=60)
     err = (seen + rest).decode()
     assert p.returncode == code, err
-    assert "nncli: interrupted: saved the weights so far to 'm.npz'" in err and "error" not in err
+    word = "terminated" if other == signal.SIGTERM else "interrupted"
+    assert f"nncli: {word}: saved the weights so far to 'm.npz'" in err and "error" not in err
     assert load_model(str(tmp_path / "m.npz")).info["stopped"]
 
 

@@ -143,6 +143,12 @@ def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     assert r.returncode == 0 and "float32 rounds" not in r.stderr.decode()
 
 
+def test_a_feature_missing_on_every_row_is_said_to_be_missing(tmp_path, cli):
+    path = write_rows(tmp_path / "d.csv", [["a", "b", "y"]] + [["", str(i), str(i % 2)] for i in range(8)])
+    err = cli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1").stderr
+    assert "'a' is missing on every row: it teaches nothing" in err and "'a' has the same value" not in err
+
+
 def test_a_feature_that_is_the_same_on_every_row_gets_a_notice(tmp_path, cli):
     # Also one that only float32 made constant: 1e7 + U(0, 0.4) all read as 1e7, and the
     # feature that decides the label silently dropped out (accuracy 0.55; 0.998 in float64).
