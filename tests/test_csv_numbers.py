@@ -196,6 +196,24 @@ def test_crlf_and_invalid_utf8_after_plain_blocks(tmp_path, monkeypatch, block):
     assert e.value.line == 22
 
 
+def test_a_first_line_with_no_end_is_refused_after_a_bounded_read(tmp_path, monkeypatch):
+    """A minified JSON file given by mistake: line by line, its one line was read whole first."""
+    small_blocks(monkeypatch, 64 << 10)
+    monkeypatch.setattr(csv_io, "HEADER_MAX_BYTES", 256 << 10)
+    requested = []
+    real = csv_io.TableReader._read_raw
+    monkeypatch.setattr(csv_io.TableReader, "_read_raw", lambda self, n: requested.append(n) or real(self, n))
+    path = tmp_path / "one-line.json"
+    path.write_bytes(b'{"a": [' + b"1, " * (1 << 20) + b"1]}")
+    with pytest.raises(DataError, match=r":1: the first line is longer than 0.25 MB, with no line end: no CSV header"):
+        csv_io.TableReader(str(path))
+    assert sum(requested) <= (256 << 10) + (64 << 10)
+    cr = tmp_path / "cr.csv"  # a lone CR ends a line: a longer file of CR line ends reads as before
+    cr.write_bytes(b"a,b\r" + b"1,2\r" * 100_000)
+    with csv_io.TableReader(str(cr)) as reader:
+        assert reader.header == ["a", "b"] and reader.read().n_rows == 100_000
+
+
 def test_a_wide_file_is_read_in_blocks_of_many_lines(tmp_path, monkeypatch):
     # Each block costs something per column: a wide file's blocks hold a few dozen lines, not one.
     monkeypatch.setattr(csv_io, "BLOCK_BYTES", 2048)  # the header's 1.5 KB, and two lines
