@@ -34,8 +34,8 @@ import numpy as np
 from nncli import csv_columns
 from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
-from nncli.csv_source import (READ_ERRORS, Lines, Prepend, as_text, detect_delimiter, display_name, line_error,
-                               open_binary, parse_header, read_error)
+from nncli.csv_source import (READ_ERRORS, LineLimit, Lines, Prepend, as_text, detect_delimiter, display_name,
+                               line_error, open_binary, parse_header, read_error)
 from nncli.csv_numbers import count_lines
 from nncli.errors import DataError
 
@@ -51,9 +51,9 @@ BLOCK_BYTES = 1 << 20  # plain files are read in blocks of about this size (at m
 # this is read in blocks half as big and pieces a quarter as big: 100,000 x 51 numbers then peak at
 # 1.41x their float32 array instead of 2.08x, and take 0.38 s instead of 0.23.
 SMALL_TABLE_BYTES = 128 << 20
-# A first line with no line end in this much is no CSV header (a minified JSON file given by mistake):
-# refused, where reading it line by line would take the whole line into memory first.
-HEADER_MAX_BYTES = 64 << 20
+# A line with no line end in this much is refused (a minified JSON file given by mistake, or
+# /dev/zero), where reading it whole would take any amount of memory first (`csv_source.LineLimit`).
+LINE_MAX_BYTES = 64 << 20
 BLOCK_BYTES_PER_COLUMN = 256  # or of this much per column, if more (see TableReader.__init__)
 PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
 
@@ -94,6 +94,7 @@ class TableReader:
         self._stdin = path == "-"
         keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
         self._raw = open_binary(path)
+        self._source = LineLimit(self._raw, LINE_MAX_BYTES)  # what both byte and line mode read
         self._lines: Lines | None = None  # set when reading line by line (see `_to_lines`)
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
         self._eof = False
@@ -163,12 +164,12 @@ class TableReader:
     # handled and undecodable bytes are located.
     def _read_raw(self, n: int) -> bytes:
         try:
-            return self._raw.read(n)
+            return self._source.read(n)
         except READ_ERRORS as e:
             raise read_error(e, self.name, self.line_no + 1) from None
 
     def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> Lines:
-        f = as_text(io.BufferedReader(Prepend(pending, self._raw)), encoding)  # type: ignore[arg-type]
+        f = as_text(io.BufferedReader(Prepend(pending, self._source)), encoding)  # type: ignore[arg-type]
         self._lines = Lines(f, self.name)
         self._lines.line_no = self._line_no
         self._pending = b""
@@ -187,13 +188,10 @@ class TableReader:
         return True
 
     def _first_line(self) -> list[str]:
-        # Read until the header's line end (a lone CR may end it too), a NUL or HEADER_MAX_BYTES: line
-        # by line, a line with no end would be read whole first (/dev/zero has none).
+        # Read until the header's line end (a lone CR may end it too), a NUL or LINE_MAX_BYTES.
         parts = [self._read_raw(BLOCK_BYTES)]
-        size = len(parts[0])
-        while parts[-1] and size < HEADER_MAX_BYTES and not any(b in parts[-1] for b in (b"\n", b"\r", b"\0")):
+        while parts[-1] and not any(b in parts[-1] for b in (b"\n", b"\r", b"\0")):
             parts.append(self._read_raw(BLOCK_BYTES))
-            size += len(parts[-1])
         head = b"".join(parts)
         end = head.find(b"\n")
         if end < 0 and b"\r" not in head:
@@ -202,8 +200,8 @@ class TableReader:
                 error = line_error(head[:nul + 1].decode("utf-8", "surrogateescape"), 1, self.name)
                 assert error is not None  # (a NUL is one)
                 raise error
-            if size >= HEADER_MAX_BYTES:
-                raise DataError(f"the first line is longer than {HEADER_MAX_BYTES / 2**20:g} MB, with no line end: "
+            if self._source.too_long:
+                raise DataError(f"the first line is longer than {LINE_MAX_BYTES / 2**20:g} MB, with no line end: "
                                 "no CSV header", file=self.name, line=1,
                                 hint="nncli reads CSV text files, a header row first")
         if end < 0 or not self._plain(head[:end]):
@@ -224,6 +222,8 @@ class TableReader:
             parts.append(data)
             size += len(data)
         buf = b"".join(parts)
+        if self._source.too_long:  # the lines before the one with no end; `_end` refuses that one
+            buf = buf[:max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1]
         cut = len(buf) if self._eof else buf.rfind(b"\n", 0, max(self._block_bytes, buf.find(b"\n") + 1)) + 1
         n = count_lines(memoryview(buf)[:cut])  # (counting: a third of the time of finding them all)
         unended = int(self._eof and cut > 0 and buf[cut - 1] != ord("\n"))  # a last line without LF
@@ -277,11 +277,16 @@ class TableReader:
                     self._to_lines(self._pending)
                     continue
                 elif self._lines is None:
+                    self._end()
                     return
                 else:
                     start = self.line_no + 1
                     lines = self._lines.take(self.chunk_rows)
+                    if self._source.too_long and lines and not lines[-1].endswith(("\n", "\r")):
+                        lines.pop()  # the start of a line with no end, cut short by `_source`
+                        self._lines.line_no -= 1
                     if not lines:
+                        self._end()
                         return
                     table = None
                     if not self._slow_forever and '"' not in "".join(lines):
@@ -303,6 +308,12 @@ class TableReader:
             for _, _, job in ahead:
                 job.cancel()
             pool.shutdown(wait=wait)
+
+    def _end(self) -> None:
+        """At the end of what was read: refuse a line that went on past LINE_MAX_BYTES with no end."""
+        if self._source.too_long:
+            raise DataError(f"a line longer than {LINE_MAX_BYTES / 2**20:g} MB, with no line end", file=self.name,
+                            line=self.line_no + 1, hint="nncli reads CSV text files, one row per line")
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor",
                     then: Callable[[np.ndarray], object] | None) -> bool:

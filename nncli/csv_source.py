@@ -99,6 +99,35 @@ class Prepend(io.RawIOBase):
         return len(data)
 
 
+class LineLimit:
+    """Reads a binary stream (`read`, `read1`) as long as no line goes on for more than `limit` bytes
+    with no line end (LF or CR); past that it reads as at the end, with `too_long` set, having handed
+    out at most `limit` + 1 bytes of that line. Reading such a line whole, as line iteration would,
+    can take any amount of memory: `(echo a,b; cat /dev/zero) | nncli fit -`."""
+
+    def __init__(self, f: IO[bytes], limit: int):
+        self._f, self.limit = f, limit
+        self.run = 0  # bytes since the last line end
+        self.too_long = False
+
+    def read(self, n: int) -> bytes:
+        return self._counted(self._f.read(self._room(n)))
+
+    def read1(self, n: int) -> bytes:
+        f = self._f
+        return self._counted(f.read1(self._room(n)) if hasattr(f, "read1") else f.read(self._room(n)))
+
+    def _room(self, n: int) -> int:
+        return 0 if self.too_long else min(n, self.limit + 1 - self.run)
+
+    def _counted(self, data: bytes) -> bytes:
+        end = data.rfind(b"\n")
+        end = max(end, data.rfind(b"\r", end + 1))  # (only the bytes after the last LF are searched)
+        self.run = len(data) - end - 1 if end >= 0 else self.run + len(data)
+        self.too_long = self.run > self.limit
+        return data
+
+
 # The first bytes of files given as CSV data by mistake: what the file is, and what to do instead.
 OTHER_FORMATS = (
     (b"PK\x03\x04", "is a zip archive (an nncli model? an Excel workbook?), not a CSV file",

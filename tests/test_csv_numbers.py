@@ -199,19 +199,62 @@ def test_crlf_and_invalid_utf8_after_plain_blocks(tmp_path, monkeypatch, block):
 def test_a_first_line_with_no_end_is_refused_after_a_bounded_read(tmp_path, monkeypatch):
     """A minified JSON file given by mistake: line by line, its one line was read whole first."""
     small_blocks(monkeypatch, 64 << 10)
-    monkeypatch.setattr(csv_io, "HEADER_MAX_BYTES", 256 << 10)
-    requested = []
+    monkeypatch.setattr(csv_io, "LINE_MAX_BYTES", 256 << 10)
+    got = []
     real = csv_io.TableReader._read_raw
-    monkeypatch.setattr(csv_io.TableReader, "_read_raw", lambda self, n: requested.append(n) or real(self, n))
+    monkeypatch.setattr(csv_io.TableReader, "_read_raw", lambda self, n: got.append(len(data := real(self, n))) or data)
     path = tmp_path / "one-line.json"
     path.write_bytes(b'{"a": [' + b"1, " * (1 << 20) + b"1]}")
     with pytest.raises(DataError, match=r":1: the first line is longer than 0.25 MB, with no line end: no CSV header"):
         csv_io.TableReader(str(path))
-    assert sum(requested) <= (256 << 10) + (64 << 10)
+    assert sum(got) == (256 << 10) + 1
     cr = tmp_path / "cr.csv"  # a lone CR ends a line: a longer file of CR line ends reads as before
     cr.write_bytes(b"a,b\r" + b"1,2\r" * 100_000)
     with csv_io.TableReader(str(cr)) as reader:
         assert reader.header == ["a", "b"] and reader.read().n_rows == 100_000
+
+
+LONG = 256 << 10  # LINE_MAX_BYTES in the tests below
+
+
+@pytest.mark.parametrize("before, lead, fill", [
+    (b"", b"", b"7"),  # plain bytes: read in blocks
+    (b"", b"", b"\0"),  # /dev/zero after some rows
+    (b'"x",1\n', b"", b"7"),  # a quote: read line by line
+    (b"", b"1,2\r" * 5, b"8"),  # lines ended by lone CRs before it: line by line too
+], ids=["blocks", "NUL", "quote", "CR"])
+def test_a_line_with_no_end_is_refused_after_the_rows_before_it(tmp_path, monkeypatch, before, lead, fill):
+    """Reading such a line whole took any amount of memory (`cat /dev/zero` after a header, forever)."""
+    small_blocks(monkeypatch, 64 << 10)
+    monkeypatch.setattr(csv_io, "LINE_MAX_BYTES", LONG)
+    got = []
+    real = csv_io.TableReader._read_raw
+    monkeypatch.setattr(csv_io.TableReader, "_read_raw", lambda self, n: got.append(len(data := real(self, n))) or data)
+    rows = b"".join(b"%d,%d\n" % (i, i) for i in range(5000))  # 42 KB: they and the long line's start share a block
+    head = b"a,b\n" + before + rows + lead
+    path = tmp_path / "t.csv"
+    path.write_bytes(head + fill * (3 * LONG) + b"\n9,9\n")
+    with csv_io.TableReader(str(path), text=["a"] if before else ()) as reader:
+        seen = 0
+        with pytest.raises(DataError, match=r"a line longer than 0.25 MB, with no line end") as e:
+            for chunk in reader.chunks():
+                seen += chunk.n_rows
+    first = 2 + bool(before) + 5000 + lead.count(b"\r")  # the long line's number
+    assert e.value.line == first and seen == first - 2
+    assert sum(got) <= len(head) + LONG + 1  # never the whole line
+
+
+def test_a_line_as_long_as_allowed_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_io, "LINE_MAX_BYTES", LONG)
+    path = tmp_path / "t.csv"
+    for end in (b"\n", b"\r\n", b"\r"):
+        path.write_bytes(b"a,b" + end + b"1," + b"x" * (LONG - 2) + end + b"2,y" + end)
+        t = csv_io.read_table(str(path), text=["b"])
+        assert t.columns["a"].values.tolist() == [1, 2] and len(t.columns["b"].values[0]) == LONG - 2
+        path.write_bytes(b"a,b" + end + b"1," + b"x" * (LONG - 1) + end + b"2,y" + end)
+        with pytest.raises(DataError, match="a line longer than") as e:
+            csv_io.read_table(str(path), text=["b"])
+        assert e.value.line == 2
 
 
 def test_a_wide_file_is_read_in_blocks_of_many_lines(tmp_path, monkeypatch):

@@ -1256,6 +1256,27 @@ def test_an_endless_first_line_of_nul_bytes_is_refused_at_its_first_block(tmp_pa
     assert not (tmp_path / "m.npz").exists()
 
 
+
+def test_endless_nul_bytes_after_some_rows_are_refused_after_a_bounded_read(tmp_path):
+    """`(printf 'a,b\\n1,2\\n'; cat /dev/zero) | nncli fit -`: the third line has no end, and was read
+    whole (for ever). Now the rows before it are read, and the line is refused at LINE_MAX_BYTES.
+    The child's memory is capped, so a regression fails instead of taking the machine's memory."""
+    feed = subprocess.Popen(["bash", "-c", "printf 'a,b\\n1,2\\n3,4\\n'; exec cat /dev/zero"], stdout=subprocess.PIPE)
+    code = ("import resource, runpy, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+            "sys.argv = ['nncli', 'fit', '-', '-o', 'm.npz']\n"
+            "runpy.run_module('nncli', run_name='__main__')\n")
+    try:
+        r = subprocess.run([sys.executable, "-c", code], stdin=feed.stdout, cwd=tmp_path, env=nncli_env(),
+                           capture_output=True, timeout=120)
+    finally:
+        feed.stdout.close()
+        feed.kill()
+        feed.wait()
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith(b"nncli: error: <stdin>:4: a line longer than 64 MB, with no line end\n"), r.stderr
+    assert not (tmp_path / "m.npz").exists()
+
 @LINUX_PIPES
 def test_a_signal_stops_the_output_to_a_reader_that_has_stopped_reading(tmp_path):
     """Holding the signal until the rows are out must not wait for ever on a reader that reads no more."""
