@@ -103,22 +103,32 @@ class LineLimit:
     """Reads a binary stream (`read`, `read1`) as long as no line goes on for more than `limit` bytes
     with no line end (LF or CR); past that it reads as at the end, with `too_long` set, having handed
     out at most `limit` + 1 bytes of that line. Reading such a line whole, as line iteration would,
-    can take any amount of memory: `(echo a,b; cat /dev/zero) | nncli fit -`."""
+    can take any amount of memory: `(echo a,b; cat /dev/zero) | nncli fit -`.
+
+    Once the stream has ended it stays ended: a terminal's Ctrl-D ends one read only, and the reads
+    after it would wait for more typing (a second Ctrl-D).
+    """
 
     def __init__(self, f: IO[bytes], limit: int):
         self._f, self.limit = f, limit
         self.run = 0  # bytes since the last line end
         self.too_long = False
+        self._ended = False
 
     def read(self, n: int) -> bytes:
-        return self._counted(self._f.read(self._room(n)))
+        want = self._room(n)
+        data = self._f.read(want) if want else b""
+        self._ended |= len(data) < want  # (a buffered read returns less only at the end)
+        return self._counted(data)
 
     def read1(self, n: int) -> bytes:
-        f = self._f
-        return self._counted(f.read1(self._room(n)) if hasattr(f, "read1") else f.read(self._room(n)))
+        want, f = self._room(n), self._f
+        data = (f.read1(want) if hasattr(f, "read1") else f.read(want)) if want else b""
+        self._ended |= not data and want > 0
+        return self._counted(data)
 
     def _room(self, n: int) -> int:
-        return 0 if self.too_long else min(n, self.limit + 1 - self.run)
+        return 0 if self.too_long or self._ended else min(n, self.limit + 1 - self.run)
 
     def _counted(self, data: bytes) -> bytes:
         end = data.rfind(b"\n")

@@ -38,11 +38,12 @@ def nncli_env(**extra: str) -> dict:
 
 
 def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str | None = None,
-               env: dict | None = None) -> tuple[int, str]:
+               env: dict | None = None, typed: tuple[str, bytes] | None = None) -> tuple[int, str]:
     """Run `python -m nncli ARGS` with a pseudo-terminal as stdin, stdout and stderr.
 
     Reads everything it writes until it exits; with `interrupt_after`, types Ctrl-C once
-    that text has appeared. Returns (exit code, output).
+    that text has appeared; with `typed` (text, keys), types the keys once the text has appeared.
+    Returns (exit code, output).
     """
     env = nncli_env(COLUMNS=str(columns), LINES=str(lines), **(env or {}))
     pid, fd = pty.fork()
@@ -69,6 +70,9 @@ def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str |
             if not sent and interrupt_after.encode() in out:
                 os.write(fd, b"\x03")  # the terminal turns ^C into SIGINT for the child
                 sent = True
+            if typed is not None and typed[0].encode() in out:
+                os.write(fd, typed[1])
+                typed = None
     finally:
         os.close(fd)
         _, status = os.waitpid(pid, 0)
@@ -112,6 +116,17 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     assert "(interrupted)" in final and "saved to" in final
     assert "\x1b[?25h" in final  # the cursor is back
     assert model.exists()
+
+
+def test_one_ctrl_d_ends_rows_typed_at_the_terminal(tmp_path):
+    """The first read saw the Ctrl-D's end of input; the reads after it waited for a second one."""
+    model = tmp_path / "m.npz"
+    assert run_piped("fit", str(MOONS), "-o", str(model), "--epochs", "2", "--hidden", "4", "-q").returncode == 0
+    code, out = run_in_pty(["predict", str(model)], columns=80, lines=24,
+                           typed=("end with Ctrl-D", b"x1,x2\r0.5,0.2\r-1,0.1\r\x04"))  # Return is CR; the terminal reads LF
+    assert code == 0, out
+    printed = out[out.index("prediction"):].split()
+    assert printed[0] == "prediction" and len(printed) == 3 and set(printed[1:]) <= {"0", "1"}, out
 
 
 def test_plain_progress_on_a_terminal_has_no_escape_codes(tmp_path):
