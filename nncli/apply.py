@@ -15,7 +15,8 @@ import numpy as np
 
 from nncli.core import metrics
 from nncli.core.model import Model
-from nncli.core.preprocessing import EncodeReport, cell_number, is_missing_text, numbers_among, target_numbers
+from nncli.core.preprocessing import (EncodeReport, cell_number, is_missing_text, is_text, numbers_among,
+                                      target_numbers)
 from nncli.csv_io import Table, TableReader, display_name
 from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
@@ -37,7 +38,7 @@ def check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> 
     position = {c: j for j, c in enumerate(table.header, 1)}  # (not header.index: files of 100,000 columns)
     for c in features:
         v = table.columns[c].values
-        miss = is_missing_text(v, na) if v.dtype.kind == "U" else np.isnan(v)
+        miss = is_missing_text(v, na) if is_text(v) else np.isnan(v)
         hits = np.nonzero(miss)[0]
         if hits.size:
             cell = (int(table.lines[hits[0]]), position[c], c)

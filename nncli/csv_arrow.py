@@ -2,8 +2,9 @@
 `TableReader.read` when pyarrow is installed and the file is plain.
 
 May import numpy, the standard library, pyarrow (only inside `read_with_arrow`), `nncli.csv_io`,
-`nncli.core.preprocessing` and `nncli.allocator`; never typer or rich. Of the reader it uses the
-public side: `TableReader.path`, `rows_left` and `parser` (its `csv_columns.ColumnParser`).
+`nncli.csv_columns` (text columns), `nncli.core.preprocessing` and `nncli.allocator`; never typer or
+rich. Of the reader it uses the public side: `TableReader.path`, `rows_left` and `parser` (its
+`csv_columns.ColumnParser`).
 
 The result is exactly what nncli's own reader gives (tests/test_csv_arrow.py compares the two on
 many kinds of odd file); a file that pyarrow would read differently, or that has any problem to
@@ -21,6 +22,7 @@ import numpy as np
 
 from nncli.allocator import release_free_memory
 from nncli.core.preprocessing import cell_number
+from nncli.csv_columns import join_text, text_array
 from nncli.csv_io import Column, Table, TableReader
 
 # Below this size pyarrow's import costs more than it saves.
@@ -132,7 +134,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
                     return None  # a blank line (see _BLANK_LINES)
                 nulls += sum(missing)
                 for c in text:
-                    texts[c].append(np.char.strip(np.asarray(by_name[c].to_pylist(), dtype=str)))
+                    texts[c].append(text_array(by_name[c].to_pylist(), strip=True))
                 rows += m
                 del t, data, by_name
     except (pa.ArrowException, ValueError, OSError):
@@ -153,7 +155,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     row_of = {c: k for k, c in enumerate(numeric)}  # not numeric.index: a file may have 100,000 columns
     for c in reader.columns:
         if c in text:
-            cols[c] = parser.text_column(c, np.concatenate(texts.pop(c)), lines)
+            cols[c] = parser.text_column(c, join_text(texts.pop(c)), lines)
         else:
             cols[c] = Column(c, block[row_of[c]], False, parser.n_numeric[c])
     # (No `numbers`: as from `read`, the block lives as long as its columns, so a consumer that

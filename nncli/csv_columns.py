@@ -22,8 +22,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nncli.core.preprocessing import cell_number, numbers_among
-from nncli.csv_numbers import block_cells, parse_block
+from nncli.core.preprocessing import cell_number, is_text, numbers_among
+from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
 from nncli.errors import DataError, names_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
@@ -55,7 +55,7 @@ class Column:
     """One column as read: numbers (NaN where missing) or text (stripped strings)."""
 
     name: str
-    values: np.ndarray  # float array, or a numpy str_ array for text
+    values: np.ndarray  # float array, or for text a str array (an object array of str where too wide)
     is_text: bool
     n_numeric: int = 0  # text columns: how many cells parsed as numbers
     first_text: tuple[int, str] | None = None  # (line, cell) of the first non-numeric cell
@@ -180,7 +180,7 @@ class ColumnParser:
                 cells[k].append(c)
             start, row = end, row + len(arr)
         self.mark_missing(numbers)
-        return text, numbers, [np.concatenate(c) for c in cells], then(numbers) if then is not None else None
+        return text, numbers, [join_text(c) for c in cells], then(numbers) if then is not None else None
 
     def block_table(self, start: int, converted: tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None
                     ) -> Table | None:
@@ -208,6 +208,8 @@ class ColumnParser:
         if not n_delims and not all(map(str.strip, lines)):
             return None
         text = [c for c in self.columns if self.reads_text(c)]
+        if (text or self._as_written) and too_wide(max(map(len, lines), default=0), len(lines), sum(map(len, lines))):
+            return None  # loadtxt's text cells would all be as wide as the longest: `slow` (`text_array`)
         numeric = [c for c in self.columns if not self.reads_text(c)]
         cols: dict[str, Column] = {}
         try:
@@ -337,11 +339,13 @@ class ColumnParser:
             # column is noted in `retexted`, so that a caller can read the file again with it
             # as text from the start (`select(auto_as_text=...)`).
             n_numeric += sum(int(np.count_nonzero(~np.isnan(p.values))) for p in parts if not p.is_text)
-            values = np.concatenate([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
+            values = join_text([p.values if p.is_text else _numbers_as_text(p.values) for p in parts])
             self.retexted.add(name)
+        elif parts[0].is_text:
+            values = join_text([p.values for p in parts])
         else:
             values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
-        return Column(name, values, values.dtype.kind == "U", n_numeric, self.first_text.get(name))
+        return Column(name, values, is_text(values), n_numeric, self.first_text.get(name))
 
     def _bad_cell_error(self, name: str, cell: str, line: int) -> DataError:
         s = cell.strip()
@@ -407,7 +411,20 @@ DECIMAL_COMMA_HINT = "nncli reads '.' as the decimal point: write 0.5, not 0,5"
 
 
 def _strip(cells: Sequence[str]) -> np.ndarray:
-    return np.asarray([c.strip() for c in cells], dtype=str) if cells else np.empty(0, dtype=str)
+    return text_array([c.strip() for c in cells])
+
+
+def join_text(parts: list[np.ndarray]) -> np.ndarray:
+    """A text column's pieces (`text_array`s) as one: a str array as wide as the widest piece, or
+    an object array where that is too wide."""
+    if len(parts) == 1:
+        return parts[0]
+    n = sum(map(len, parts))
+    if all(p.dtype.kind == "U" for p in parts):
+        widths = [p.dtype.itemsize // 4 for p in parts]
+        if not too_wide(max(widths), n, sum(w * len(p) for w, p in zip(widths, parts))):
+            return np.concatenate(parts)
+    return np.concatenate([p.astype(object) for p in parts])
 
 
 def _numbers_as_text(values: np.ndarray) -> np.ndarray:

@@ -52,6 +52,13 @@ _POW10_INT = np.array([10**k for k in range(17)], dtype=np.uint64)
 _MAX_EXACT = 2**53  # integers below this are exact doubles
 _INT_LIMIT = np.array([_MAX_EXACT // 10**k for k in range(17)], dtype=np.uint64)
 _MAX_ONE_BY_ONE = 0.02  # above this share of cells needing float(), loadtxt is faster
+# Text columns are str arrays, each cell as wide as the longest (4 bytes a character): one cell of
+# 100,000 characters among 2,000 short ones made 800 MB. Where that is over this size and over 4
+# times the text, a column is an array of Python strings instead (`text_array`).
+TEXT_ARRAY_SLACK = 4 << 20
+# `block_cells` makes cells longer than this Python strings one by one: NumPy's cast of a bytes array
+# to str takes a buffer of ~650 bytes for each character of the width (65 MB for one 100 KB cell).
+LONG_CELL_BYTES = 1024
 
 
 def _parse8(v: np.ndarray) -> np.ndarray:
@@ -357,15 +364,38 @@ def _blank_missing(block: bytes, delimiter: str, na_values: frozenset[bytes]) ->
     return _zero_cells(B, starts[fields], ends[fields]), fields
 
 
+def too_wide(longest: int, n: int, total: int) -> bool:
+    """Whether n cells of `total` characters, the longest of `longest`, take too much room as a str
+    array (see TEXT_ARRAY_SLACK)."""
+    return 4 * longest * n > max(TEXT_ARRAY_SLACK, 4 * (total + 64 * n))
+
+
+def text_array(cells: Sequence[str], strip: bool = False) -> np.ndarray:
+    """Cells (stripped if `strip`) as a str array, or as an object array of Python strings where a
+    str array would be too wide (`too_wide`)."""
+    if not len(cells):
+        return np.empty(0, dtype=str)
+    if too_wide(max(map(len, cells)), len(cells), sum(map(len, cells))):
+        out = np.empty(len(cells), dtype=object)
+        out[:] = [c.strip() for c in cells] if strip else cells
+        return out
+    return np.char.strip(np.asarray(cells, dtype=str)) if strip else np.asarray(cells, dtype=str)
+
+
 def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]) -> list[np.ndarray]:
-    """The cells of some columns of a block that `parse_block` accepted, as stripped str arrays."""
+    """The cells of some columns of a block that `parse_block` accepted, stripped (`text_array`)."""
     B = np.frombuffer(block, dtype=np.uint8)
     starts, ends = _fields(B, delimiter)
     ascii = block.isascii()
     cells = []
     for k in columns:
         first, length = starts[k::ncols], ends[k::ncols] - starts[k::ncols]
-        width = max(int(length.max()), 1)  # (S0 is no dtype: all cells empty)
+        longest = int(length.max())
+        if longest > LONG_CELL_BYTES or too_wide(longest, len(length), int(length.sum())):  # (bytes >= characters)
+            spans = zip(first.tolist(), ends[k::ncols].tolist())
+            cells.append(text_array([block[a:b].decode("utf-8").strip() for a, b in spans]))
+            continue
+        width = max(longest, 1)  # (S0 is no dtype: all cells empty)
         padded = np.concatenate([B, np.zeros(width, dtype=np.uint8)])
         window = sliding_window_view(padded, width)[first]  # each cell and what follows it
         text = np.where(np.arange(width) < length[:, None], window, 0)  # NUL padding ends an S string

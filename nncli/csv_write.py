@@ -52,7 +52,7 @@ def _format_rows(cols: list[tuple[str, list]]) -> str:
 
 def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
     """A column for `_format_rows`: text quoted as CSV needs, integers as is, floats by `fmt`."""
-    if values.dtype.kind in "US":
+    if values.dtype.kind in "USO":  # (O: text as Python strings, see `csv_numbers.text_array`)
         return "%s", [quote(v) for v in values.tolist()]
     return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
 

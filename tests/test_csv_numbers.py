@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -255,6 +256,51 @@ def test_a_line_as_long_as_allowed_is_read(tmp_path, monkeypatch):
         with pytest.raises(DataError, match="a line longer than") as e:
             csv_io.read_table(str(path), text=["b"])
         assert e.value.line == 2
+
+
+@pytest.mark.parametrize("lead, end", [("", "\n"), ('"q",1,a\n', "\n"), ("", "\r")], ids=["blocks", "quote", "CR"])
+def test_one_long_text_cell_does_not_make_every_cell_as_wide(tmp_path, monkeypatch, lead, end):
+    """A str array's cells all take the longest one's room: one cell of 100,000 characters among
+    3,000 made 1.2 GB a copy. Such a column is an array of Python strings instead."""
+    small_blocks(monkeypatch, 16 << 10)  # chunks of a few hundred rows: the long cell is in the first
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 500)
+    long = "L" * 100_000
+    rows = [f" {long} ,0.5,b"] + [f"r{i},{i},{'ab'[i % 2]}" for i in range(3000)]
+    path = tmp_path / "t.csv"
+    path.write_bytes(("id,x,label" + end + lead.replace("\n", end) + end.join(rows) + end).encode())
+    tracemalloc.start()
+    t = csv_io.read_table(str(path), text=["id", "label"])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    ids = t.columns["id"].values
+    skip = 1 if lead else 0
+    assert ids.dtype == object and ids.tolist()[skip:] == [long] + [f"r{i}" for i in range(3000)]
+    assert t.columns["id"].is_text and t.columns["label"].values.dtype.kind == "U"  # short cells: as before
+    assert t.columns["x"].values[skip:].tolist() == [0.5] + list(range(3000))
+    assert peak < 20e6, peak  # a str array of the ids alone: 1,200 MB
+
+
+def test_text_arrays_are_str_arrays_unless_too_wide():
+    assert csv_numbers.text_array(["a", "bb", " c "], strip=True).tolist() == ["a", "bb", "c"]
+    assert csv_numbers.text_array(["a", "bb"]).dtype == np.dtype("<U2")
+    wide = csv_numbers.text_array([" " + "x" * 2_000_000 + " ", "y"], strip=True)
+    assert wide.dtype == object and wide.tolist() == ["x" * 2_000_000, "y"]
+    # Pieces of a column: str arrays join as one unless the widest would make it too wide.
+    assert csv_columns.join_text([np.array(["a"]), np.array(["bcd"])]).dtype == np.dtype("<U3")
+    joined = csv_columns.join_text([np.array(["a"] * 100_000), np.array(["z" * 100])])
+    assert joined.dtype == object and joined.tolist() == ["a"] * 100_000 + ["z" * 100]
+    # Targets read as either kind of array are the same numbers, or the same labels.
+    from nncli.core.preprocessing import infer_task, target_numbers
+    for cells in (["1.5", "2", "1e3"], ["1_000", "2"], ["3", "x"]):
+        for kind in (str, object):
+            arr = np.array(cells, dtype=kind)
+            assert infer_task(arr) == infer_task(np.array(cells))
+            try:
+                got = target_numbers(arr, "y").tolist()
+            except DataError as e:
+                got = str(e)
+            assert got == ([1.5, 2.0, 1000.0] if cells[0] == "1.5" else "expected a finite number as the target, "
+                           f"found '{'1_000' if cells[0] == '1_000' else 'x'}'"), (cells, kind)
 
 
 def test_a_wide_file_is_read_in_blocks_of_many_lines(tmp_path, monkeypatch):

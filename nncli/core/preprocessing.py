@@ -53,6 +53,12 @@ class EncodeReport:
     unseen: dict[str, int] = field(default_factory=dict)
 
 
+def is_text(values: np.ndarray) -> bool:
+    """Whether a column's values are text: a str array, or an array of Python strings (the readers
+    give those where a str array, as wide as the longest cell, would be too big)."""
+    return values.dtype.kind in "UO"
+
+
 def is_missing_text(values: np.ndarray, na_values: frozenset[str] | set[str]) -> np.ndarray:
     return np.isin(values, list(na_values)) if len(values) else np.zeros(0, bool)
 
@@ -130,12 +136,12 @@ class Preprocessor:
         for f in self.features:
             v = columns.pop(f.name) if consume else columns[f.name]
             if f.kind == "numeric":
-                if v.dtype.kind == "U":
+                if is_text(v):
                     raise DataError(f"column {shorten(f.name)} should be numeric")
                 numeric.append((f, v))
             else:
                 _numeric_columns(X, j - len(numeric), numeric, report)
-                if v.dtype.kind != "U":  # (the readers give categorical columns as text)
+                if not is_text(v):  # (the readers give categorical columns as text)
                     raise DataError(f"column {shorten(f.name)} should be text (categorical)")
                 miss = is_missing_text(v, na_values)
                 text = np.where(miss, MISSING, v)
@@ -261,7 +267,10 @@ def _as_numbers(values: np.ndarray) -> np.ndarray | None:
         numbers = values.astype(np.float64)  # (NumPy's parser, fast; it takes '1_000' too)
     except ValueError:
         return None
-    if values.size and (np.char.find(values, "_") >= 0).any():
+    if values.dtype.kind == "O":
+        if any("_" in s for s in values.tolist()):
+            return None
+    elif values.size and (np.char.find(values, "_") >= 0).any():
         return None
     return numbers
 
