@@ -95,16 +95,23 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     reader = _feature_reader(model, path, keep, delimiter)
     centered = model.centered_input_network()
     names = model.pre.names
+    scale = model.pre.scale.astype(model.network.dtype)
 
     def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
         # Plain numeric features come from the reader as the first rows of one block: their
         # transpose, less the means, is the input matrix (the scaling is in the network).
-        # Missing cells (NaN) need imputing: those chunks take the general path.
         rows = numbers[:len(names)]
-        if len(rows) < len(names) or np.isnan(rows).any():
+        if len(rows) < len(names) or not rows.shape[1]:
             return None
         net, center = centered  # type: ignore[misc]
-        return net.logits(np.subtract(rows.T, center))
+        X = np.subtract(rows.T, center)
+        # The general path (and `eval`) divides by the scales: where that overflows, it stops at the
+        # row, whose product with the scaled weights here could be finite. Those chunks, and those
+        # with missing cells (NaN) to impute, take the general path.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.isfinite(np.maximum(X.max(axis=0), -X.min(axis=0)) / scale).all():
+                return None
+        return net.logits(X)
 
     def logits(chunk: Table) -> np.ndarray:
         # `forward`'s logits, if it took them from the features' rows (else the general path: a chunk

@@ -91,6 +91,23 @@ def test_a_feature_far_from_zero_for_its_spread_keeps_its_digits(tmp_path):
         np.testing.assert_allclose(P, ref, atol=1e-5)
 
 
+def test_a_value_whose_standardized_form_overflows_stops_predict_as_it_stops_eval(tmp_path):
+    """(3e38 - mean) / scale is inf in float32: eval stops at the row. The fast path, with the
+    scale in the weights, gave a tanh network's saturated output for it, and predict went on."""
+    from conftest import run_nncli
+
+    rng = np.random.default_rng(1)
+    write(tmp_path / "t.csv", [f"{a:.4f},{b:.4f},{int(a + b > 0)}" for a, b in rng.normal(size=(300, 2)) * 0.2],
+          header="x1,x2,label")
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", tmp_path / "t.csv", "-o", model, "--activation", "tanh", "--epochs", "3", "-q").returncode == 0
+    write(tmp_path / "d.csv", ["0.1,0.2,1", "3e38,3e38,1", "0,0,0"], header="x1,x2,label")
+    p, e = run_nncli("predict", model, tmp_path / "d.csv"), run_nncli("eval", model, tmp_path / "d.csv")
+    for r in (p, e):
+        assert r.returncode == 1 and b"d.csv:3: the network's output is not finite for this row" in r.stderr, r.stderr
+    assert p.stdout.decode().split() == ["prediction", "1"] or p.stdout.decode().split() == ["prediction", "0"]
+
+
 def test_categorical_features_take_the_general_path(tmp_path):
     rng = np.random.default_rng(1)
     rows = [f"{x:.4g},{'red' if x > 0 else 'blue'},{x * 2:.4g},{int(x > 0)}" for x in rng.normal(size=400)]
