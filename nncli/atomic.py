@@ -39,7 +39,8 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        # (The name's first 32 characters: the whole of a long one could pass the file system's limit.)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)[:32]}.", suffix=".tmp")
     except OSError as e:
         raise NncliError(f"cannot write {shorten(path)}: {e.strerror}") from None
     try:

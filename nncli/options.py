@@ -178,9 +178,12 @@ def _reads_stdin(output: str) -> bool:
 def _try_creating_in(directory: str, output: str) -> None:
     """Exit 2 unless a file can be made and removed in `directory`, as saving does (a temporary file,
     renamed): `os.access` says yes to root everywhere, /proc and /sys included, where the save after
-    a long `fit` would then fail."""
+    a long `fit` would then fail. The file's name is as long as the output's: a name longer than the
+    file system takes fails here too."""
+    prefix = ".nncli-check-"
+    prefix += "x" * (len(os.fsencode(os.path.basename(output))) - len(prefix) - 8)  # (mkstemp adds 8 characters)
     try:
-        fd, path = tempfile.mkstemp(prefix=".nncli-check-", dir=directory)
+        fd, path = tempfile.mkstemp(prefix=prefix, dir=directory)
     except OSError as e:
         raise UsageError(f"cannot write {shorten(output)}: {e.strerror or e}") from None
     os.close(fd)

@@ -396,6 +396,12 @@ CASES = [
     # os.access says root may write anywhere, /proc too: the save failed after training
     *([Case("fit-output-in-proc-as-root", FIT[:2] + ("-o", "/proc/out.npz"), 2, r"cannot write '/proc/out\.npz'",
             files=data(HEADER, *ROWS))] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+    # A name longer than the file system takes was refused only by the save, after training. One as
+    # long as it takes is saved (the temporary file's name, made from it, was longer still).
+    Case("fit-output-name-too-long", FIT[:2] + ("-o", "P" * 252 + ".npz") + FIT[4:], 2,
+         r"cannot write 'P+…': File name too long", files=data(HEADER, *ROWS)),
+    Case("fit-output-name-as-long-as-allowed", FIT[:2] + ("-o", "P" * 251 + ".npz") + FIT[4:], 0, "",
+         files={**data(HEADER, *ROWS), "P" * 251 + ".npz": b"old\n"}, changes=("P" * 251 + ".npz",)),
     Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
