@@ -375,10 +375,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
     notices += _feature_notices(pre, X.dtype, constant, len(X))
-    imputed = [f"{f.name} ({f.missing:,})" for f in pre.features if f.missing]
-    if imputed:
-        notices.append("imputed missing cells: " + ", ".join(imputed)
-                       + " (numbers get the training median, categories the '<missing>' category)")
+    imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
+    notices += [n + " (numbers get the training median, categories the '<missing>' category)"
+                for n in encode_notices(imputed)]
     digest = hashlib.sha256()
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)

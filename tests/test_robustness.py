@@ -284,7 +284,7 @@ CASES = [
                                                          *(f"u{i},{r}" for i, r in enumerate(ROWS))),
             r"\nhint: an id-like column\? --ignore id\\x1b\]0;PWNED\\x07; else", "--max-categories", "2"),
     Case("notice-escapes-a-hostile-column-name", FIT[:-1] + ("--progress", "plain"), 0,
-         r"nncli: imputed missing cells: a\\x1b\[44m\[bold\]x \(1\)",
+         r"nncli: imputed missing cells: 'a\\x1b\[44m\[bold\]x' \(1\)",
          files=data("a\x1b[44m[bold]x,b,label", ",2,x", *ROWS), changes=("out.npz",)),
     Case("summary-escapes-a-hostile-output-path", ("fit", "data.csv", "-o", "m\x1b]0;OWNED\x07.npz", "--epochs", "1",
                                                    "--progress", "plain"), 0,

@@ -49,7 +49,7 @@ def test_fit_reports_the_columns_it_used(messy):
     assert lines["color"][0] == "categorical" and lines["color"][-1] == "5"  # 4 colours + missing
     assert lines["x1"][0] == "numeric" and int(lines["x1"][1]) > 0  # it had missing cells
     assert lines["label"][0] == "target"
-    assert "imputed missing cells" in stderr
+    assert "imputed missing cells: 'x1' (" in stderr  # names quoted, as predict's notice quotes them
 
 
 def test_schema_is_stored_and_round_trips(messy, tmp_path):
