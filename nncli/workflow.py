@@ -172,11 +172,12 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
 def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str]) -> None:
     """A target of many different numbers with a few text cells is a typo, not a set of labels
     (it would become a classification into as many classes as there are numbers): an error at
-    the first. Few distinct values stay labels, whatever they are."""
+    the first. Few distinct values stay labels, unless every one is a number written with a comma
+    ('0,5' and '1,5': a regression target, as a feature of them is refused as categories)."""
+    _refuse_numbers_with_commas(table, name, distinct, (int(table.lines[0]), cells[0]), "the target",
+                                "--task classification")
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
-    _refuse_numbers_with_commas(table, name, distinct, (int(table.lines[0]), cells[0]), "the target",
-                                "--task classification")  # (a regression target, not 100 classes)
     text = {s for s in distinct if cell_number(s) is None}
     if not text or len(text) >= len(distinct) / 2:
         return

@@ -589,6 +589,12 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
     r = run_nncli("fit", target, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 1 and "t.csv:2:2 (column 'y'): expected a number, found '0,000' (a comma in every value of " \
         "the target)\nhint: nncli reads '.' as the decimal point" in r.stderr.decode()
+    # So would a target of a few of them: 0,5 and 1,5 made two classes
+    few = write_rows(tmp_path / "f.csv", [["x", "y"]] + [[str(i), "01"[i % 2] + ",5"] for i in range(60)], delimiter=";")
+    r = run_nncli("fit", few, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 1 and "f.csv:2:2 (column 'y'): expected a number, found '0,5' (a comma" in r.stderr.decode()
+    assert run_nncli("fit", few, "-o", tmp_path / "m.npz", "--epochs", "1", "-q", "--task", "classification"
+                     ).returncode == 0
     # Labels they may be: --categorical says so (only 60 distinct values here: within --max-categories 100)
     r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
                   "--epochs", "1", "-q")
