@@ -815,6 +815,19 @@ def test_an_error_raised_while_stopping_for_a_signal_reports_the_signal(capsys, 
     assert capsys.readouterr().err == f"nncli: error: {said}\n"
 
 
+@pytest.mark.parametrize("argv, hint", [(["fit", "d.csv"], "try a smaller --batch-size or a smaller model"),
+                                        (["predict", "m.npz", "--threads", "1"], "the data or the model is too big")])
+def test_out_of_memory_hints_at_what_the_command_can_change(capsys, argv, hint):
+    """predict has no --batch-size: the hint named it all the same."""
+    from nncli.cli import run
+
+    def invoke() -> None:
+        raise MemoryError
+
+    assert run(invoke, argv) == 1
+    assert capsys.readouterr().err.startswith(f"nncli: error: out of memory\nhint: {hint}")
+
+
 @pytest.fixture
 def big_csv(tmp_path) -> Path:
     path = tmp_path / "big.csv"
