@@ -387,6 +387,7 @@ def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]
     B = np.frombuffer(block, dtype=np.uint8)
     starts, ends = _fields(B, delimiter)
     ascii = block.isascii()
+    padded = np.concatenate([B, np.zeros(LONG_CELL_BYTES, dtype=np.uint8)])  # (once: files may have 100,000 columns)
     cells = []
     for k in columns:
         first, length = starts[k::ncols], ends[k::ncols] - starts[k::ncols]
@@ -396,7 +397,6 @@ def block_cells(block: bytes, ncols: int, delimiter: str, columns: Sequence[int]
             cells.append(text_array([block[a:b].decode("utf-8").strip() for a, b in spans]))
             continue
         width = max(longest, 1)  # (S0 is no dtype: all cells empty)
-        padded = np.concatenate([B, np.zeros(width, dtype=np.uint8)])
         window = sliding_window_view(padded, width)[first]  # each cell and what follows it
         text = np.where(np.arange(width) < length[:, None], window, 0)  # NUL padding ends an S string
         raw = text.view(f"S{width}").ravel()
