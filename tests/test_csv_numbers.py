@@ -280,6 +280,23 @@ def test_one_long_text_cell_does_not_make_every_cell_as_wide(tmp_path, monkeypat
     assert peak < 20e6, peak  # a str array of the ids alone: 1,200 MB
 
 
+def test_targets_with_one_long_cell_are_looked_at_without_wide_str_arrays():
+    """The distinct labels went into a str array as wide as the longest (200 labels and one of
+    100,000 characters: 80 MB, 7.45 GiB for 2,000 and 1 MB), and NumPy's cast of wide str cells to
+    numbers takes ~500 bytes a character."""
+    from nncli.core.preprocessing import class_labels, infer_task, target_numbers
+
+    long = "L" * 100_000
+    labels = np.array([long] + [f"c{i}" for i in range(200)] * 3, dtype=object)
+    tracemalloc.start()
+    assert infer_task(labels) == "classification" and class_labels(labels)[0] == long
+    numbers = target_numbers(np.array(["0." + "1" * 100_000, "1.5"]), "y")  # (a str array, 800 KB)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert numbers.tolist() == [float("0." + "1" * 100_000), 1.5]
+    assert peak < 20e6, peak
+
+
 def test_text_arrays_are_str_arrays_unless_too_wide():
     assert csv_numbers.text_array(["a", "bb", " c "], strip=True).tolist() == ["a", "bb", "c"]
     assert csv_numbers.text_array(["a", "bb"]).dtype == np.dtype("<U2")

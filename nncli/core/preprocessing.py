@@ -263,6 +263,8 @@ def numbers_among(tokens: Iterable[str], dtype: type) -> np.ndarray:
 
 def _as_numbers(values: np.ndarray) -> np.ndarray | None:
     """The cells (text) as float64, if every one holds a number (`cell_number`), else None."""
+    if values.dtype.kind == "U" and values.dtype.itemsize > 4 * 1024:
+        values = values.astype(object)  # (NumPy's cast of wide str cells takes ~500 bytes a character)
     try:
         numbers = values.astype(np.float64)  # (NumPy's parser, fast; it takes '1_000' too)
     except ValueError:
@@ -283,7 +285,7 @@ def infer_task(values: np.ndarray, distinct: set[str] | None = None) -> str:
     (`distinct`: the set of values, if the caller has it already.)"""
     distinct = set(values.tolist()) if distinct is None else distinct
     if len(distinct) <= MAX_CLASS_INTEGERS:  # then only the distinct labels need a look
-        values = np.asarray(sorted(distinct))
+        values = np.array(sorted(distinct), dtype=object)  # (not str: as wide as the longest, 4 bytes a character)
     nums = _as_numbers(values)
     if nums is None:
         return "classification"
@@ -296,7 +298,7 @@ def infer_task(values: np.ndarray, distinct: set[str] | None = None) -> str:
 def class_labels(values: np.ndarray) -> list[str]:
     """Distinct labels, numerically ordered when they are all numbers, else alphabetically."""
     labels = sorted(set(values.tolist()))
-    nums = _as_numbers(np.asarray(labels))
+    nums = _as_numbers(np.array(labels, dtype=object))
     if nums is not None:
         labels = [labels[i] for i in np.argsort(nums, kind="stable")]
     return labels
