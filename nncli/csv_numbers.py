@@ -357,7 +357,8 @@ def _blank_missing(block: bytes, delimiter: str, na_values: frozenset[bytes]) ->
     other = np.ones(256, dtype=bool)
     other[list(_NUMBER_BYTES + delimiter.encode() + b"\n")] = False
     starts, ends = _fields(B, delimiter)
-    fields = np.unique(np.searchsorted(ends, np.flatnonzero(other[B])))
+    # (Per field, not per byte: a 60 MB cell of text made int64 arrays of 60M positions, 1.27 GB.)
+    fields = np.flatnonzero(np.logical_or.reduceat(other[B], starts))
     for f in fields.tolist():
         if block[starts[f]:ends[f]].strip() not in na_values:
             return None, fields
