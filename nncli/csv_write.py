@@ -65,6 +65,8 @@ def _value_format(mean: float, scale: float) -> str:
     return f"%.{min(7 + (math.ceil(math.log10(offset)) if offset > 1 else 0), 17)}g"
 
 
+# `write_predictions` formats at most about this many cells at once.
+WRITE_CELLS = 1 << 17
 # How long a stopped command waits for a reader that has stopped taking its output (`| less` left on
 # one screen) before it cuts the row it is writing and ends.
 STOP_GRACE_SECONDS = 2.0
@@ -222,14 +224,19 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
                 out.write(label_lines.take(pred).tobytes().decode())  # (take: indices, never a mask)
                 out.flush()
                 continue
-            cols = [_column(chunk.as_written.get(k, chunk.columns[k].values)) for k in keep]
-            if target.task == "regression":
-                cols += [_column(pred[:, j], fmt) for j, fmt in enumerate(value_formats)]
-            else:
-                cols.append(("%s", classes[pred].tolist()))
-                if P is not None:
-                    cols += [_column(P[:, j], "%.6g") for j in range(P.shape[1])]
-            out.write(_format_rows(cols))
+            # A few rows at a time where there are many columns (--proba of 1,500 classes: a chunk's
+            # probabilities as Python floats took 2 GB)
+            step = max(1, WRITE_CELLS // (len(keep) + len(pred_names)))
+            for r in range(0, len(pred), step):
+                rows = slice(r, r + step)
+                cols = [_column(chunk.as_written.get(k, chunk.columns[k].values)[rows]) for k in keep]
+                if target.task == "regression":
+                    cols += [_column(pred[rows, j], fmt) for j, fmt in enumerate(value_formats)]
+                else:
+                    cols.append(("%s", classes[pred[rows]].tolist()))
+                    if P is not None:
+                        cols += [_column(P[rows, j], "%.6g") for j in range(P.shape[1])]
+                out.write(_format_rows(cols))
             out.flush()
 
     _open_output(path, write_all)

@@ -155,6 +155,35 @@ def test_a_long_text_cell_is_a_category_and_is_echoed_as_it_is(tmp_path, quote):
     assert r.returncode == 0 and "not seen in training were encoded as all zeros: 'city' (1)" in r.stderr.decode()
 
 
+def test_predictions_of_many_columns_are_written_a_few_rows_at_a_time(tmp_path, monkeypatch):
+    """--proba of 1,500 classes: a chunk's probabilities as Python floats took 2 GB."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from nncli import csv_write
+    from nncli.core.preprocessing import Target
+    from nncli.csv_columns import Column, Table
+
+    n, k = 600, 1000
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(k), n).astype(np.float32)
+    model = SimpleNamespace(target=Target(["y"], "classification", classes=[f"c{i}" for i in range(k)]))
+    chunk = Table("d.csv", ["id", "x"], {"id": Column("id", np.array([f"r{i}" for i in range(n)]), True)},
+                  np.arange(2, n + 2))
+    texts, peaks = [], []
+    for cells in (csv_write.WRITE_CELLS, 1 << 40):  # in slices, and whole, as before
+        monkeypatch.setattr(csv_write, "WRITE_CELLS", cells)
+        path = tmp_path / f"out{cells}.csv"
+        tracemalloc.start()
+        csv_write.write_predictions(str(path), model, [(chunk, P.argmax(axis=1), P)], ["id"], True)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        texts.append(path.read_text())
+        peaks.append(peak)
+    assert texts[0] == texts[1] and texts[0].count("\n") == n + 1
+    assert peaks[0] < 15e6 < 2 * 15e6 < peaks[1], peaks
+
+
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     rng = np.random.default_rng(0)
     rows = [["a", "b", "c", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", "2e6", str(int(x > 0))] for x in rng.normal(size=60)]
