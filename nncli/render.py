@@ -213,6 +213,9 @@ def eval_report(result: dict) -> Group:
     parts.append(WholeNumbers(per))
     # The title as its own line: as a table title it would wrap to the (narrow) table's width.
     parts.append(Text(""))
+    if result["confusion_matrix"] is None:
+        parts.append(Text(f"(no confusion matrix for {len(result['classes']):,} classes)", style="italic"))
+        return Group(*parts)
     parts.append(Text("confusion matrix (rows: true, columns: predicted)", style="italic"))
     cm = Table(box=None, pad_edge=False, header_style="bold")
     cm.add_column("")

@@ -62,12 +62,16 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return cm
 
 
-def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-class precision, recall, F1 and support from a confusion matrix (0 where undefined)."""
-    tp = np.diag(cm).astype(np.float64)
-    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
+def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall, F1, support and times predicted (0 where undefined); counted
+    per class, without the (n_classes, n_classes) confusion matrix."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    support = np.bincount(y_true, minlength=n_classes)
+    predicted = np.bincount(y_pred, minlength=n_classes)
+    tp = np.bincount(y_true[y_true == y_pred], minlength=n_classes).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
         recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return precision, recall, f1, support
+    return precision, recall, f1, support, predicted
