@@ -21,8 +21,9 @@ import numpy as np
 from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, EncodeReport, Preprocessor, Target, cell_number,
-                                      fit_preprocessor, fit_target, infer_task, is_missing_text, target_stats)
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
+                                      cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
+                                      target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
@@ -317,6 +318,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
     target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
                         columns=[table.header.index(t) + 1 for t in targets])
+    if len(target.classes) > MAX_CLASSES:
+        raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
+                        f"at most {MAX_CLASSES:,})", file=table.source,
+                        hint="an id-like column? give another --target; numbers to predict: --task regression")
     codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
                                column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None

@@ -184,6 +184,16 @@ def test_predictions_of_many_columns_are_written_a_few_rows_at_a_time(tmp_path, 
     assert peaks[0] < 15e6 < 2 * 15e6 < peaks[1], peaks
 
 
+def test_a_target_of_more_than_1000_classes_is_refused(tmp_path):
+    """An id column as the target: 15,000 rows of as many labels made one-hot targets of 15,000 x
+    15,000 (1.86 GB from a 304 KB file)."""
+    rows = [["x", "id"]] + [[f"{i / 1001:.4f}", f"u{i}"] for i in range(1001)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
+    assert r.stderr.decode().startswith("nncli: error: ") and "the target 'id' has 1,001 classes (nncli trains at " \
+        "most 1,000)\nhint: an id-like column?" in r.stderr.decode()
+
+
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     rng = np.random.default_rng(0)
     rows = [["a", "b", "c", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", "2e6", str(int(x > 0))] for x in rng.normal(size=60)]

@@ -24,6 +24,9 @@ import numpy as np
 from nncli.errors import DataError, UsageError, names_hint, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
+# A classifier has at most this many classes: its targets are one-hot, rows x classes (15,000 rows of
+# as many labels, an id column as the target: 1.86 GB from a 304 KB file).
+MAX_CLASSES = 1000
 MISSING = "<missing>"
 
 
