@@ -813,6 +813,9 @@ def run(invoke, argv: list[str] | None = None) -> int:
             return _stopped(signalled)
         if debug:
             raise
+        if isinstance(e, RuntimeError) and "can't start new thread" in str(e):  # (a process or memory limit)
+            _error("cannot start another thread: the system's limit", "use fewer --threads")
+            return 1
         _error(f"internal error: {type(e).__name__}: {shorten(e, 200)}",
                "this is a bug in nncli; run with NNCLI_DEBUG=1 for the traceback")
         code = 1

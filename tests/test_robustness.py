@@ -828,6 +828,18 @@ def test_out_of_memory_hints_at_what_the_command_can_change(capsys, argv, hint):
     assert capsys.readouterr().err.startswith(f"nncli: error: out of memory\nhint: {hint}")
 
 
+def test_a_thread_the_system_will_not_start_is_an_error_not_a_bug(capsys):
+    """--threads 256 under `ulimit -v`: Python's RuntimeError was reported as an internal error."""
+    from nncli.cli import run
+
+    def invoke() -> None:
+        raise RuntimeError("can't start new thread")
+
+    assert run(invoke, ["fit", "d.csv", "--threads", "256"]) == 1
+    assert capsys.readouterr().err == ("nncli: error: cannot start another thread: the system's limit\n"
+                                       "hint: use fewer --threads\n")
+
+
 @pytest.fixture
 def big_csv(tmp_path) -> Path:
     path = tmp_path / "big.csv"
