@@ -401,28 +401,34 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
     is read in float32 and cannot tell, so a constant number other than 0 gets the hint.
     (constant: which encoded inputs are the same on every row; rows: how many there are.)
     """
-    notices, k = [], 0
+    notices, same, k = [], [], 0  # (same: the names of features that teach nothing, and their notices)
     float32 = dtype == np.float32
     for f in pre.features:
         name = shorten(f.name, 40)
         if f.kind == "categorical" and constant[k:k + f.width].all():
-            notices.append(f"{name} has the same value on every row ({shorten(f.categories[0], 30)}): "
-                           "it teaches nothing")
+            same.append((name, f"{name} has the same value on every row ({shorten(f.categories[0], 30)}): "
+                               "it teaches nothing"))
         elif f.kind == "numeric":
             value = pre.mean[k]
             step = float(np.spacing(np.float32(abs(value))))
             if constant[k] and f.missing >= rows:  # (imputed with a median of nothing)
-                notices.append(f"{name} is missing on every row: it teaches nothing")
+                same.append((name, f"{name} is missing on every row: it teaches nothing"))
             elif constant[k]:
-                notices.append(f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
-                               + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
-                                  "keeps them)" if float32 and value != 0 else ""))
+                same.append((name, f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
+                             + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
+                                "keeps them)" if float32 and value != 0 else "")))
             elif float32 and step > 0.01 * pre.scale[k]:
                 notices.append(f"float32 rounds {name} (values near {value:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
                                f"spread: --dtype float64 keeps its digits")
         k += f.width
-    return notices
+    if len(same) > MAX_SAME_NOTICES:  # one line for them all (a wide file's blank margins: a line each)
+        return [f"{len(same):,} features are the same on every row (or missing on every row) and teach nothing: "
+                + ", ".join(n for n, _ in same[:3]) + ", …"] + notices
+    return [notice for _, notice in same] + notices
+
+
+MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notice for them all
 
 
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:

@@ -184,6 +184,23 @@ def test_predictions_of_many_columns_are_written_a_few_rows_at_a_time(tmp_path, 
     assert peaks[0] < 15e6 < 2 * 15e6 < peaks[1], peaks
 
 
+def test_fit_lists_the_columns_with_something_to_say_when_there_are_many(tmp_path):
+    """100,000 columns, one row each, took 22 s to print."""
+    header = [f"x{j}" for j in range(60)] + ["colour", "y"]
+    rows = [header] + [[str((i * j) % 7) for j in range(60)] + ["rgb"[i % 3], str(i % 2)] for i in range(30)]
+    rows[3][7] = ""  # a missing cell in x7
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1",
+                  "--progress", "plain")
+    assert r.returncode == 0, r.stderr
+    table = r.stderr.decode().split("epoch=")[0].splitlines()
+    table = table[[line.split()[0] for line in table].index("column"):]  # (after the notices)
+    assert [line.split()[0] for line in table] == ["column", "x7", "colour", "y", "…"]
+    assert table[-1] == "… and 59 numeric columns with no missing cell"
+    # x0, x7, x14 ... x56 are 0 on every row: one notice for the nine (a wide file's margins: a line each)
+    assert "nncli: 9 features are the same on every row (or missing on every row) and teach nothing: 'x0', " \
+        "'x7', 'x14', …\n" in r.stderr.decode() and "has the same value" not in r.stderr.decode()
+
+
 def test_a_target_of_more_than_1000_classes_is_refused(tmp_path):
     """An id column as the target: 15,000 rows of as many labels made one-hot targets of 15,000 x
     15,000 (1.86 GB from a 304 KB file)."""
