@@ -350,6 +350,9 @@ def fit(
         data, dopts, task.value, val_path=val, val_split=val_split or None,
         class_weight=None if class_weight is ClassWeight.none else class_weight.value,
         rng=np.random.default_rng([seed, 1]))
+    from nncli.model_file import check_schema_size
+
+    check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
     if mode != "none":
         for n in tdata.notices:
             render.notice(n)

@@ -67,7 +67,7 @@ from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
-from nncli.errors import ModelFileError, shorten
+from nncli.errors import DataError, ModelFileError, shorten
 
 FORMAT = "nncli-model"
 FORMAT_VERSION = 1
@@ -105,6 +105,30 @@ def _bad_field(record: dict, fields: dict[str, tuple[type, ...]],
 
 
 # -- save --------------------------------------------------------------------------------
+def _schema(pre: Preprocessor, target: Target, na_values: Any) -> dict:
+    """The metadata's description of the data: features, targets, classes, missing-value tokens."""
+    return {
+        "features": [
+            {"name": f.name, "kind": f.kind, "fill": f.fill, "categories": f.categories, "missing": f.missing}
+            for f in pre.features
+        ],
+        "targets": target.names,
+        "classes": target.classes,
+        "na_values": list(na_values),
+    }
+
+
+def check_schema_size(pre: Preprocessor, target: Target, na_values: Any, source: str) -> None:
+    """Before training: refuse data whose description would make the model's metadata larger than
+    `load_model` reads (MAX_META_BYTES; 220,000 columns took 18.6 MB), less 1 MB for the rest."""
+    size = len(json.dumps(_schema(pre, target, na_values), allow_nan=False, default=_json_default).encode())
+    budget = MAX_META_BYTES - (1 << 20)
+    if size > budget:
+        raise DataError(f"the columns' names and categories would take {size / 2**20:.1f} MB in the model file, "
+                        f"more than nncli reads back ({budget / 2**20:.1f} MB)", file=source,
+                        hint="fewer columns (--ignore), or shorter names or categories")
+
+
 def model_arrays(model: Model) -> dict[str, np.ndarray]:
     """Everything that goes into the file, as named arrays."""
     net, pre, target = model.network, model.pre, model.target
@@ -118,13 +142,7 @@ def model_arrays(model: Model) -> dict[str, np.ndarray]:
         "activation": net.activation,
         "loss": net.loss_name,
         "dtype": net.dtype.name,
-        "features": [
-            {"name": f.name, "kind": f.kind, "fill": f.fill, "categories": f.categories, "missing": f.missing}
-            for f in pre.features
-        ],
-        "targets": target.names,
-        "classes": target.classes,
-        "na_values": list(model.na_values),
+        **_schema(pre, target, model.na_values),
         "config": model.config,
         "info": model.info,
     }

@@ -210,3 +210,22 @@ def test_show_reports_a_crafted_model_in_one_line(arrays, tmp_path, monkeypatch,
     r = cli("show", "m.npz", *options)
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr == f"nncli: error: 'm.npz' is not a valid nncli model: {message}\n"
+
+
+@pytest.mark.parametrize("columns, ok", [(150, True), (600, False)])
+def test_fit_refuses_data_whose_model_would_be_too_big_to_load(tmp_path, cli, monkeypatch, columns, ok):
+    """220,000 columns made an 18.6 MB schema: fit trained and saved a model that predict then
+    refused. The size is checked before training (here against a limit of 1 MB + 40 KB)."""
+    monkeypatch.setattr(model_file, "MAX_META_BYTES", (1 << 20) + (40 << 10))
+    names = [f"a_rather_long_column_name_number_{j:05d}" for j in range(columns)]
+    rows = [",".join(names + ["y"])] + [",".join(str((i + j) % 5) for j in range(columns)) + f",{i % 2}"
+                                        for i in range(20)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    r = cli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--model", "linear", "--epochs", "1", "-q")
+    if ok:
+        assert r.exit_code == 0, r.stderr
+        assert model_file.load_model(str(tmp_path / "m.npz")).pre.names == names
+    else:
+        assert r.exit_code == 1 and not (tmp_path / "m.npz").exists()
+        assert "the columns' names and categories would take 0.1 MB in the model file, more than nncli reads " \
+               "back (0.0 MB)" in r.stderr
