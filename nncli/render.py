@@ -241,12 +241,19 @@ def eval_report(result: dict) -> Group:
 
 
 def _linear_terms(coefficients: list[float], names: list[str]) -> str:
-    """'2·a - 1·b + 0.5' from [2, -1, 0.5] and ['a', 'b', ''] (an empty name: the intercept)."""
-    out = ""
-    for c, name in zip(coefficients, names):
+    """'2·a - 1·b + 0.5' from [2, -1, 0.5] and ['a', 'b', ''] (an empty name: the intercept); of more
+    than SHOW_MAX_ITEMS terms, the first ones, then the intercept."""
+    pairs = list(zip(coefficients, names))
+    if len(pairs) > SHOW_MAX_ITEMS + 1:
+        pairs = pairs[:SHOW_MAX_ITEMS] + [(math.nan, f"… ({len(pairs) - 1 - SHOW_MAX_ITEMS:,} more terms)")] + pairs[-1:]
+    out = []
+    for c, name in pairs:
+        if c != c:  # (the note of terms left out)
+            out.append(f" + {name}")
+            continue
         term = f"{abs(c):.4g}" + (f"·{name}" if name else "")
-        out += (f" {'-' if c < 0 else '+'} " + term) if out else ("-" if c < 0 else "") + term
-    return out
+        out.append((f" {'-' if c < 0 else '+'} " + term) if out else ("-" if c < 0 else "") + term)
+    return "".join(out)
 
 
 def _label(name: object) -> Text:
@@ -271,7 +278,7 @@ def model_report(model, path: str) -> Group:
     t.add_row("task", utext(f"{model.task} ({net.loss_name} loss)"))
     t.add_row("target", utext(", ".join(model.target.names)))
     if model.target.classes:
-        t.add_row("classes", utext(", ".join(model.target.classes)))
+        t.add_row("classes", utext(_first(model.target.classes)))
     cfg = model.config
     keys = ("optimizer", "momentum", "nesterov", "lr", "lr_schedule", "lr_decay", "lr_step", "warmup", "epochs",
             "batch_size", "l2", "dropout", "patience", "val_split", "class_weight", "seed")
@@ -293,11 +300,25 @@ def model_report(model, path: str) -> Group:
     feats = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("feature", "kind", "missing at fit", "imputed / categories"):
         feats.add_column(c)
-    for f in model.pre.features:
-        detail = fmt(f.fill) if f.kind == "numeric" else ", ".join(f.categories)
+    features = model.pre.features
+    for f in features[:SHOW_MAX_ITEMS]:
+        detail = fmt(f.fill) if f.kind == "numeric" else _first(f.categories)
         feats.add_row(utext(f.name), f.kind, str(f.missing),
                       utext(detail, overflow="fold" if f.kind == "numeric" else "ellipsis"))
-    return Group(t, Text(""), WholeNumbers(feats, labels=(0, 1, 3)))
+    more = [Text(f"… and {len(features) - SHOW_MAX_ITEMS:,} more features (--json lists them all)", style="italic")] \
+        if len(features) > SHOW_MAX_ITEMS else []
+    return Group(t, Text(""), WholeNumbers(feats, labels=(0, 1, 3)), *more)
+
+
+# `show` lists at most this many features, classes or categories of one feature (a crafted model of
+# 1,000,000 classes took 33 s to show, the text wrapped as a whole; `--json` has them all).
+SHOW_MAX_ITEMS = 200
+
+
+def _first(items: list[str]) -> str:
+    """The first SHOW_MAX_ITEMS of a list, joined, and how many there are if more."""
+    more = f", … ({len(items):,} in all)" if len(items) > SHOW_MAX_ITEMS else ""
+    return ", ".join(items[:SHOW_MAX_ITEMS]) + more
 
 
 def is_terminal() -> bool:

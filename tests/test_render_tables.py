@@ -120,3 +120,17 @@ def test_a_mistyped_columns_does_not_make_charts_endless(trained):
     r = run_nncli("show", trained[1], env={"COLUMNS": "99999999"}, timeout=60)
     assert r.returncode == 0
     assert max(map(len, r.stderr.decode().splitlines())) <= render.MAX_WIDTH
+
+
+def test_show_lists_the_first_of_many_terms_classes_or_categories():
+    """A crafted model of 500,000 categories took `show` 31 s (the equation built term by term by
+    `+=`), one of 1,000,000 classes 33 s (the list wrapped as one text)."""
+    from nncli import render
+
+    k = render.SHOW_MAX_ITEMS
+    names = [f"c{i}" for i in range(k + 50)]
+    assert render._first(names) == ", ".join(names[:k]) + f", … ({k + 50:,} in all)"
+    assert render._first(names[:k]) == ", ".join(names[:k])
+    terms = render._linear_terms([1.0] * (k + 50) + [-0.5], names + [""])
+    assert terms.startswith("1·c0 + 1·c1 + ") and terms.endswith(f"1·c{k - 1} + … (50 more terms) - 0.5")
+    assert render._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""]) == "2·a - 1·b + 0.5"
