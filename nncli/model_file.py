@@ -68,6 +68,7 @@ from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
 from nncli.errors import DataError, ModelFileError, shorten
+from nncli.options import MAX_HIDDEN_LAYERS
 
 FORMAT = "nncli-model"
 FORMAT_VERSION = 1
@@ -425,6 +426,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (loss in LOSSES, f"unknown loss {shorten(loss)}"),
         (dtype in ("float32", "float64"), f"unsupported dtype {shorten(dtype)}"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
+        (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
         (all(f.kind in ("numeric", "categorical") for f in features), "unknown feature kind"),
         (all(f.kind == "numeric" or f.categories for f in features), "a categorical feature without categories"),
         (bool(targets), "no target column"),

@@ -55,8 +55,15 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     return items
 
 
+# A network has at most this many hidden layers (a model file declaring 100,000 layers of width 1,
+# 80 KB, took predict 17.7 s and 1.85 GB for 20,000 rows; deep plain MLPs do not train anyway).
+MAX_HIDDEN_LAYERS = 100
+
+
 def parse_hidden(value: str) -> tuple[int, ...]:
     parts = value.split(",")
+    if len(parts) > MAX_HIDDEN_LAYERS:
+        raise UsageError(f"--hidden: at most {MAX_HIDDEN_LAYERS} hidden layers, not {len(parts):,}")
     sizes = []
     for p in parts:
         size = _whole_number(p.strip())

@@ -166,6 +166,8 @@ INCONSISTENT = {
     "fill given as text": (feature(0, fill="0.5"), "fill should be a number"),
     "fractional layer size": (lambda m: m.update(sizes=[2.0, 8, 3]), "sizes should be a list of whole numbers"),
     "activation not a string": (lambda m: m.update(activation=["relu"]), "activation should be a string"),
+    # 100,000 layers of width 1 in 80 KB: predict took 17.7 s and 1.85 GB for 20,000 rows
+    "too many hidden layers": (lambda m: m.update(sizes=[2] + [1] * 101 + [3]), "101 hidden layers (at most 100)"),
     "linear with a hidden layer": (lambda m: m.update(kind="linear"), "a linear model with hidden layers"),
     "weights from an epoch not run": (lambda m: m["info"].update(weights_from_epoch=6),
                                       "best_epoch or weights_from_epoch is not among the epochs run"),

@@ -414,6 +414,7 @@ CASES = [
     Case("predict-output-a-directory", ("predict", "model.npz", "missing.csv", "-o", "."), 2,
          r"cannot write '\.': a directory"),
     usage("fit-plot-a-directory", "--plot", ".", err=r"cannot write '\.': a directory"),
+    usage("fit-too-many-hidden-layers", "--hidden", ",".join(["2"] * 101), err=r"--hidden: at most 100 hidden layers, not 101"),
     usage("fit-plot-to-stdout-and-json", "--plot", "-", "--json", err=r"--plot - and --json both write to stdout"),
     Case("proba-of-a-regression-model", ("predict", "reg.npz", "data.csv", "--proba"), 2,
          r"--proba needs a classifier; 'reg\.npz' predicts values", files=data("a", "1")),
