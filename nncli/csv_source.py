@@ -148,8 +148,8 @@ class LineLimit:
         return self._counted(data)
 
     def read1(self, n: int) -> bytes:
-        want, f = self._room(n), self._f
-        data = (f.read1(want) if hasattr(f, "read1") else f.read(want)) if want else b""
+        want = self._room(n)
+        data = self._f.read1(want) if want else b""  # (`open_binary`'s streams are all buffered)
         self._ended |= not data and want > 0
         return self._counted(data)
 
