@@ -50,7 +50,8 @@ def check_missing(table: Table, features: Sequence[str], na: frozenset[str]) -> 
 
 
 def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
-    """What encoding a file for a trained model had to do: cells imputed, categories unseen."""
+    """What encoding a file for a trained model had to do: cells imputed, categories unseen, missing
+    cells with no category of their own."""
     def counts(per_column: dict[str, int]) -> str:
         return ", ".join(f"{shorten(c, 30)} ({n:,})" for c, n in per_column.items())
     notices = []
@@ -58,6 +59,9 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
         notices.append(f"imputed missing cells{where}: {counts(report.missing)}")
     if report.unseen:
         notices.append(f"categories{where} not seen in training were encoded as all zeros: {counts(report.unseen)}")
+    if report.missing_zeros:
+        notices.append(f"missing cells{where} of categorical columns that had none in training were encoded "
+                       f"as all zeros: {counts(report.missing_zeros)}")
     return notices
 
 

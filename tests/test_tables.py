@@ -101,6 +101,26 @@ def test_missing_cells_at_predict_time_are_imputed(messy, tmp_path):
     assert "imputed missing cells" in r.stderr.decode()
 
 
+def test_a_missing_category_that_training_never_saw_is_said_to_encode_as_zeros(tmp_path):
+    """A categorical column with no missing cell in training has no `<missing>` category: a missing
+    cell then encodes as all zeros, as an unseen category does, and the notice says so (not
+    "imputed")."""
+    rows = [["color", "x", "label"]] + [[f"c{i % 3}", f"{i % 7}", "yes" if i % 2 else "no"] for i in range(300)]
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "2", "--hidden", "4",
+                  "--progress", "plain")
+    assert r.returncode == 0, r.stderr
+    new = [rows[0], ["NA", "1", "yes"], ["", "1", "yes"], ["never-seen", "1", "yes"], ["c1", "", "no"]]
+    r = run_nncli("predict", model, write_rows(tmp_path / "new.csv", new), "--proba")
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert "of categorical columns that had none in training were encoded as all zeros: 'color' (2)" in err
+    assert "not seen in training were encoded as all zeros: 'color' (1)" in err
+    assert "imputed missing cells: 'x' (1)" in err and "'color' (2)" not in err.split("imputed")[1].splitlines()[0]
+    probs = r.stdout.decode().splitlines()[1:4]
+    assert probs[0] == probs[1] == probs[2]  # all three rows encode the same: color all zeros, x = 1
+
+
 def test_eval_refuses_a_missing_target(messy, tmp_path):
     _, test, model, _ = messy
     rows = read_rows(test)

@@ -54,6 +54,9 @@ class EncodeReport:
 
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
+    # Missing cells of a categorical column that had none in training: no `<missing>` category to
+    # take them, so they encode as all zeros, as an unseen category does.
+    missing_zeros: dict[str, int] = field(default_factory=dict)
 
 
 def is_text(values: np.ndarray) -> bool:
@@ -158,7 +161,8 @@ class Preprocessor:
                         report.unseen[f.name] = report.unseen.get(f.name, 0) + unseen
                     n_miss = int(miss.sum())
                     if n_miss:
-                        report.missing[f.name] = report.missing.get(f.name, 0) + n_miss
+                        counts = report.missing if MISSING in index else report.missing_zeros
+                        counts[f.name] = counts.get(f.name, 0) + n_miss
             j += f.width
         _numeric_columns(X, j - len(numeric), numeric, report)
         return X
