@@ -99,29 +99,46 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     reader = _feature_reader(model, path, keep, delimiter)
     centered = model.centered_input_network()
     names = model.pre.names
-    scale = model.pre.scale.astype(model.network.dtype)
+    dtype = model.network.dtype
+    scale = model.pre.scale.astype(dtype)
+    # A missing cell (NaN) gets its feature's fill, less the mean, as a cell holding the fill would:
+    # a row's prediction never depends on the other rows of its chunk.
+    fill = np.subtract(np.array([f.fill for f in model.pre.features], dtype), centered[1]) if centered else None
 
-    def forward(numbers: np.ndarray) -> np.ndarray | None:  # on the reader's converting threads
+    def forward(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:  # on the converting threads
         # Plain numeric features come from the reader as the first rows of one block: their
         # transpose, less the means, is the input matrix (the scaling is in the network).
+        # Returns the logits and the missing cells per feature (None if none).
         rows = numbers[:len(names)]
         if len(rows) < len(names) or not rows.shape[1]:
             return None
         net, center = centered  # type: ignore[misc]
         X = np.subtract(rows.T, center)
-        # The general path (and `eval`) divides by the scales: where that overflows, it stops at the
-        # row, whose product with the scaled weights here could be finite. Those chunks, and those
-        # with missing cells (NaN) to impute, take the general path.
+        missing = None
         with np.errstate(over="ignore", invalid="ignore"):
-            if not np.isfinite(np.maximum(X.max(axis=0), -X.min(axis=0)) / scale).all():
+            extent = np.maximum(X.max(axis=0), -X.min(axis=0))
+            if np.isnan(extent).any():
+                miss = np.isnan(X)
+                missing = np.count_nonzero(miss, axis=0)
+                np.copyto(X, fill, where=miss)  # type: ignore[arg-type]
+                extent = np.maximum(X.max(axis=0), -X.min(axis=0))
+            # The general path (and `eval`) divides by the scales: where that overflows, it stops at
+            # the row, whose product with the scaled weights here could be finite. Those chunks take
+            # the general path.
+            if not np.isfinite(extent / scale).all():
                 return None
-        return net.logits(X)
+        return net.logits(X), missing
 
     def logits(chunk: Table) -> np.ndarray:
         # `forward`'s logits, if it took them from the features' rows (else the general path: a chunk
-        # read another way, or with missing cells to impute)
+        # read another way, or with values whose standardizing overflows)
         if chunk.derived is not None and _leading_rows(chunk, names) is not None:
-            return chunk.derived  # type: ignore[return-value]
+            Z, missing = chunk.derived  # type: ignore[misc]
+            if missing is not None and report is not None:
+                for name, m in zip(names, missing.tolist()):
+                    if m:
+                        report.missing[name] = report.missing.get(name, 0) + m
+            return Z
         return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:

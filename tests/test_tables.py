@@ -35,9 +35,9 @@ def read_rows(path):
         return list(csv.reader(f))
 
 
-def write_rows(path, rows, delimiter=","):
+def write_rows(path, rows, delimiter=",", line_end="\r\n"):
     with open(path, "w", newline="") as f:
-        csv.writer(f, delimiter=delimiter).writerows(rows)
+        csv.writer(f, delimiter=delimiter, lineterminator=line_end).writerows(rows)
     return path
 
 
@@ -99,6 +99,26 @@ def test_missing_cells_at_predict_time_are_imputed(messy, tmp_path):
     r = run_nncli("predict", model, write_rows(tmp_path / "t.csv", rows))
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 201
     assert "imputed missing cells" in r.stderr.decode()
+
+
+def test_a_missing_numeric_cell_changes_no_other_rows_prediction(tmp_path):
+    """A missing cell is predicted as a cell holding the training median, and the other rows of its
+    chunk keep their predictions to the last digit (they used to be computed another way then).
+    (Lines end in LF, as gen-data's: the rows are then read and predicted by the fast path.)"""
+    data = tmp_path / "d.csv"
+    assert run_nncli("gen-data", "moons", "-n", "3000", "--seed", "4", "-o", data).returncode == 0
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", data, "-o", model, "--epochs", "3", "--hidden", "16", "-q").returncode == 0
+    rows = read_rows(data)
+    clean = run_nncli("predict", model, data, "--proba")
+    rows[100][0] = ""
+    r = run_nncli("predict", model, write_rows(tmp_path / "na.csv", rows, line_end="\n"), "--proba")
+    assert r.returncode == 0 and "imputed missing cells: 'x1' (1)" in r.stderr.decode()
+    rows[100][0] = repr(load_model(str(model)).pre.features[0].fill)
+    filled = run_nncli("predict", model, write_rows(tmp_path / "filled.csv", rows, line_end="\n"), "--proba")
+    before, after, median = (p.stdout.decode().splitlines() for p in (clean, r, filled))
+    assert len(after) == 3001 and after[:100] + after[101:] == before[:100] + before[101:]
+    assert after == median
 
 
 def test_a_missing_category_that_training_never_saw_is_said_to_encode_as_zeros(tmp_path):
