@@ -30,7 +30,7 @@ from typer.core import TyperGroup
 from nncli import __version__, stop_signals
 from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
-                           parse_hidden, set_threads, split_list)
+                           check_stdout, named, parse_hidden, set_threads, split_list)
 from nncli.std_streams import silence
 from nncli.stop_signals import Terminated
 
@@ -334,7 +334,9 @@ def fit(
         raise UsageError(f"--output {shorten(output)} must be a file path")
     check_output(output, data, val)
     if plot is not None:
-        check_plot(plot, json_out, data, val, output)
+        check_plot(plot, data, val, output)
+    check_stdout({named("--output", output): output, named("--plot", plot): plot,
+                  "--json": "-" if json_out else None}, data, val)
     from nncli import render, workflow
 
     mode = progress.value
@@ -500,6 +502,7 @@ def lr_find(
     check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
     check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True, lo_name="--lr-min")
+    check_stdout({"the suggested rate": "-"}, data)
     import numpy as np
 
     from nncli import render, workflow
@@ -542,6 +545,7 @@ def predict(
     d = check_delimiter(delimiter)
     if output != "-":
         check_output(output, data, model)
+    check_stdout({"the predictions": output}, data, model)
     threads = set_threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
@@ -582,6 +586,7 @@ def eval_(
     Example: nncli eval model.npz test.csv --json
     """
     d = check_delimiter(delimiter)
+    check_stdout({"--json": "-" if json_out else None}, data, model)
     threads = set_threads(threads)
     from nncli import apply, render
     from nncli.core.preprocessing import EncodeReport
@@ -615,8 +620,9 @@ def show(
     from nncli.model_file import load_model
 
     m = load_model(model, usage="nncli show MODEL")
+    check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model)
     if plot is not None:
-        check_plot(plot, json_out, model)
+        check_plot(plot, model)
         if plot == "-":
             sys.stdout.write(render.loss_svg(m))
         else:

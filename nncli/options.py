@@ -201,9 +201,57 @@ def _try_creating_in(directory: str, output: str) -> None:
                          f"{shorten(os.path.basename(path))} is left there)") from None
 
 
-def check_plot(plot: str, json_out: bool, *inputs: Optional[str]) -> None:
-    """--plot FILE, or '-' for stdout (then not with --json, which wants stdout too)."""
+def check_plot(plot: str, *inputs: Optional[str]) -> None:
+    """--plot FILE (a file must not be an input), or '-' for stdout (see `check_stdout`)."""
     if plot != "-":
         check_output(plot, *inputs)
-    elif json_out:
-        raise UsageError("--plot - and --json both write to stdout; give --plot a file name")
+
+
+def check_stdout(outputs: dict[str, Optional[str]], *inputs: Optional[str]) -> None:
+    """Exit 2, before any work, if two outputs land on stdout, or stdout is an input file.
+
+    `outputs` maps each output, as messages name it ("--plot -"), to its path ('-' for stdout,
+    None if not asked for); one that cannot be a file ("--json") comes last.
+    A path that leads to the file, FIFO or device on descriptor 1 (`-o /dev/stdout`) is stdout
+    too. Stdout is an input when the shell points it at one: `nncli predict m.npz d.csv >> d.csv`
+    would read its own output (cat refuses that too); `< d.csv >> d.csv` likewise.
+    """
+    on_stdout = [name for name, path in outputs.items() if path is not None and _is_stdout(path)]
+    if len(on_stdout) > 1:
+        raise UsageError(f"{on_stdout[0]} and {on_stdout[1]} both write to stdout; give the first a file name")
+    if not on_stdout:
+        return
+    try:
+        out = os.fstat(1)
+    except OSError:
+        return  # (a closed stdout: writing says so)
+    if not stat.S_ISREG(out.st_mode):
+        return
+    for i in inputs:
+        if not i:
+            continue
+        try:
+            st = os.fstat(0) if i == "-" else os.stat(i)
+        except (OSError, ValueError):
+            continue  # (reading will say what is wrong)
+        if os.path.samestat(st, out):
+            name = "the standard input" if i == "-" else shorten(i)
+            raise UsageError(f"stdout is {name}, which is read as an input; refusing to write "
+                             f"{on_stdout[0]} into it (redirect stdout to another file)")
+
+
+def named(option: str, path: Optional[str]) -> str:
+    """An option with its path, as messages show it: `--plot -`, `--output 'a b.npz'`."""
+    return f"{option} -" if path in ("-", None) else f"{option} {shorten(path)}"
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether writing `path` writes what is on descriptor 1: '-', `/dev/stdout` and the like, or the
+    very file, FIFO or terminal stdout is (not /dev/null, where anything may go)."""
+    if path == "-" or std_streams.descriptor_named(path) == 1:
+        return True
+    try:
+        st, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return os.path.samestat(st, out) and not os.path.samestat(st, os.stat(os.devnull))

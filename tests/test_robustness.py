@@ -416,6 +416,11 @@ CASES = [
     usage("fit-plot-a-directory", "--plot", ".", err=r"cannot write '\.': a directory"),
     usage("fit-too-many-hidden-layers", "--hidden", ",".join(["2"] * 101), err=r"--hidden: at most 100 hidden layers, not 101"),
     usage("fit-plot-to-stdout-and-json", "--plot", "-", "--json", err=r"--plot - and --json both write to stdout"),
+    # /dev/stdout is stdout too: the model and the JSON (or the SVG) came out one after the other
+    Case("fit-output-dev-stdout-and-json", FIT[:2] + ("-o", "/dev/stdout", "--json") + FIT[4:], 2,
+         r"--output '/dev/stdout' and --json both write to stdout", files=data(HEADER, *ROWS)),
+    Case("fit-output-dev-stdout-and-plot-to-stdout", FIT[:2] + ("-o", "/dev/stdout", "--plot", "-") + FIT[4:], 2,
+         r"--output '/dev/stdout' and --plot - both write to stdout", files=data(HEADER, *ROWS)),
     Case("proba-of-a-regression-model", ("predict", "reg.npz", "data.csv", "--proba"), 2,
          r"--proba needs a classifier; 'reg\.npz' predicts values", files=data("a", "1")),
     Case("class-weight-of-a-regression", FIT + ("--task", "regression", "--class-weight", "balanced"), 2,
@@ -549,6 +554,8 @@ CASES = [
     Case("show-plot-to-stdout", ("show", "model.npz", "--plot", "-"), 0, out=r"(?s)<\?xml [^\n]*\n<svg .*</svg>\n"),
     Case("show-plot-to-stdout-and-json", ("show", "model.npz", "--plot", "-", "--json"), 2,
          r"--plot - and --json both write to stdout"),
+    Case("show-plot-to-dev-stdout-and-json", ("show", "model.npz", "--plot", "/dev/stdout", "--json"), 2,
+         r"--plot '/dev/stdout' and --json both write to stdout"),
     Case("show-plot-to-a-directory", ("show", "model.npz", "--plot", "."), 2, r"cannot write '\.': a directory"),
     # Text from a crafted model is shown, never obeyed: no escape reaches the terminal (checked for
     # every row), and markup is not parsed (an unbalanced closing tag was a Rich MarkupError).
@@ -1025,6 +1032,27 @@ def test_o_dev_stdout_appends_to_a_file_opened_with_append(tmp_path, models):
     one = subprocess.run([sys.executable, "-m", "nncli", *PREDICT], cwd=tmp_path, env=nncli_env(),
                          capture_output=True, timeout=120).stdout
     assert log.read_bytes() == b"earlier\n" + one + one and one.count(b"\n") == 2
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (PREDICT, False), (("predict", "model.npz", "-"), True), (EVAL, False),
+    (("lr-find", "data.csv", "-q", "--steps", "5"), False), (("show", "model.npz", "--json"), False)])
+def test_stdout_appending_to_an_input_file_is_refused(tmp_path, models, args, stdin):
+    """`nncli predict m.npz d.csv >> d.csv` read its own output as more rows (and so on, for ever on a
+    big file); cat refuses that too. Stdout may be the model (show --json) or stdin's file."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes("x1,x2,label", "1,2,0", "2,1,1", "0,1,0", "1,1,1", "2,2,0"))
+    target = tmp_path / ("model.npz" if args[0] == "show" else "data.csv")
+    before = target.read_bytes()
+    with open(target, "ab") as out, open(tmp_path / "data.csv", "rb") as data_in:
+        r = subprocess.run([sys.executable, "-m", "nncli", *args], cwd=tmp_path, env=nncli_env(),
+                           stdin=data_in if stdin else subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                           timeout=120)
+    assert r.returncode == 2
+    what = "the standard input" if stdin else repr(target.name)
+    assert re.fullmatch(rf"nncli: error: stdout is {re.escape(what)}, which is read as an input; refusing to "
+                        rf"write .* into it \(redirect stdout to another file\)\n", r.stderr.decode())
+    assert target.read_bytes() == before
 
 
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
