@@ -19,14 +19,16 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
     """Call `write(f)` on a temporary file in path's directory, then rename it over `path`.
 
     The temporary file is flushed and fsynced before the rename (so a crash
-    cannot leave a renamed but empty file) and gets ordinary permissions
+    cannot leave a renamed but empty file) and gets the permissions of the file
+    it replaces (a private model stays private), or for a new file ordinary ones
     (0666 less the umask). On any failure, a stop signal included (Ctrl-C, SIGTERM,
     SIGHUP: see `nncli.stop_signals`), it is removed and `path` is left as it was.
 
-    A symlink is written through (its target is replaced). A path that is not a
-    regular file (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by
-    renaming (as root that would swap the device for a plain file), so it is
-    written in place.
+    A symlink is written through (its target is replaced), but not one another
+    user planted in a shared directory (`not_replaceable`), and a file the user
+    may not write (mode 444) is not replaced. A path that is not a regular file
+    (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced by renaming (as root
+    that would swap the device for a plain file), so it is written in place.
 
     `before_commit()`, if given, is called just before the rename (for a device, once
     all is written): from then on the new content is the path's, whatever is raised.
@@ -36,8 +38,15 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         if before_commit is not None:
             before_commit()
         return
+    refused = not_replaceable(path)
+    if refused:
+        raise NncliError(f"cannot write {shorten(path)}: {refused}")
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777
+    except OSError:
+        mode = None  # a new file
     try:
         # (The name's first 32 characters: the whole of a long one could pass the file system's limit.)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)[:32]}.", suffix=".tmp")
@@ -48,9 +57,11 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         if before_commit is not None:
             before_commit()
         os.replace(tmp, target)
@@ -71,6 +82,36 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
             os.close(dfd)
     except OSError:
         pass
+
+
+def not_replaceable(path: str) -> str | None:
+    """Why a regular file at `path` may not be replaced, or None.
+
+    - A symlink on the way that the kernel's `protected_symlinks` rule would not follow for opening:
+      one in a sticky, world-writable directory (/tmp) owned neither by the user nor by the
+      directory's owner. Another user can plant `/tmp/model.npz -> ~/.bashrc`; renaming never
+      consults that rule, so it is applied here (to the links of the last name, in a chain too).
+    - An existing file the user may not write (mode 444): `>` and `cp` refuse it too.
+    """
+    p = os.path.abspath(path)
+    for _ in range(40):  # the kernel's limit on symlinks followed
+        try:
+            st = os.lstat(p)
+        except (OSError, ValueError):
+            return None  # a new file
+        if not stat.S_ISLNK(st.st_mode):
+            break
+        directory = os.path.dirname(p)
+        d = os.stat(directory)
+        shared = d.st_mode & stat.S_ISVTX and d.st_mode & stat.S_IWOTH
+        if shared and st.st_uid not in (os.geteuid(), d.st_uid):
+            link = "it" if p == os.path.abspath(path) else f"the link {shorten(p)} it leads to"
+            return (f"{link} is a symlink another user owns in a shared directory (sticky and "
+                    "world-writable, as /tmp); refusing to follow it")
+        p = os.path.normpath(os.path.join(os.path.realpath(directory), os.readlink(p)))
+    if os.path.exists(p) and not os.access(p, os.W_OK):
+        return "the file is write-protected (remove it, or make it writable, to replace it)"
+    return None
 
 
 def is_special(path: str) -> bool:

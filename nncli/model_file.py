@@ -67,7 +67,7 @@ from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
-from nncli.errors import DataError, ModelFileError, shorten
+from nncli.errors import DataError, ModelFileError, NncliError, shorten
 from nncli.options import MAX_HIDDEN_LAYERS
 
 FORMAT = "nncli-model"
@@ -170,7 +170,11 @@ def _json_default(o: Any) -> Any:
 def save_model(model: Model, path: str, *, before_commit: Callable[[], None] | None = None) -> None:
     """Save atomically to `path` (see the module docstring for the format); `before_commit` as in atomic_write."""
     arrays = model_arrays(model)
-    atomic_write(path, lambda f: np.savez(f, **arrays), before_commit=before_commit)
+    try:
+        atomic_write(path, lambda f: np.savez(f, **arrays), before_commit=before_commit)
+    except BrokenPipeError:  # (a pipe or FIFO whose reader has gone: CSV may end early, a model may not)
+        raise NncliError(f"cannot write {shorten(path)}: its reader closed it before the model was written whole",
+                         hint="a model file is of use only whole: save it to a file, then copy that") from None
 
 
 # -- load --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import tempfile
 from typing import Optional
 
 from nncli import std_streams
+from nncli.atomic import not_replaceable
 from nncli.errors import UsageError, shorten
 
 
@@ -153,6 +154,9 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
     elif mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in
+        refused = not_replaceable(output)
+        if refused:
+            raise UsageError(f"cannot write {shorten(output)}: {refused}")
         directory = os.path.dirname(os.path.realpath(output))
         writable = os.path.isdir(directory) and os.access(directory, os.W_OK)
         if writable:

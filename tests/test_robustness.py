@@ -1055,6 +1055,52 @@ def test_stdout_appending_to_an_input_file_is_refused(tmp_path, models, args, st
     assert target.read_bytes() == before
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs a link owned by another user")
+def test_a_symlink_another_user_planted_in_a_shared_directory_is_not_followed(tmp_path):
+    """/tmp/model.npz -> ~/.bashrc, planted by someone else: renaming over the link's target never met
+    the kernel's protected_symlinks rule, and replaced the victim's file with a model."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    for link, to in (("model.npz", victim), ("chain.npz", "model.npz")):
+        (shared / link).symlink_to(to)
+    os.lchown(shared / "model.npz", 65534, 65534)
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    for out, said in (("model.npz", "it is a symlink another user owns"),
+                      ("chain.npz", "the link '.*' it leads to is a symlink another user owns")):
+        r = subprocess.run([sys.executable, "-m", "nncli", *FIT[:2], "-o", f"shared/{out}", *FIT[4:]],
+                           cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=120)
+        assert r.returncode == 2 and re.search(rf"cannot write 'shared/{out}': {said} in a shared directory",
+                                               r.stderr.decode()), r.stderr
+    assert victim.read_text() == "precious\n"
+    os.lchown(shared / "model.npz", 0, 0)  # the user's own link is followed
+    from nncli.atomic import atomic_write
+    atomic_write(str(shared / "model.npz"), lambda f: f.write(b"new"))
+    assert victim.read_bytes() == b"new" and (shared / "model.npz").is_symlink()
+
+
+def test_replacing_a_file_keeps_its_permissions_and_spares_a_write_protected_one(tmp_path, monkeypatch):
+    """A private model (0600) came back world-readable (0644), and a read-only one was replaced."""
+    from nncli import atomic
+    from nncli.errors import NncliError
+    private = tmp_path / "private.npz"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    atomic.atomic_write(str(private), lambda f: f.write(b"new"))
+    assert private.read_bytes() == b"new" and stat.S_IMODE(private.stat().st_mode) == 0o600
+    locked = tmp_path / "locked.npz"
+    locked.write_bytes(b"old")
+    locked.chmod(0o444)
+    # (as root os.access says yes to everything; the rule is the same as for any user's os.access)
+    real_access = os.access
+    monkeypatch.setattr(atomic.os, "access", lambda p, m: False if str(p) == str(locked) else real_access(p, m))
+    with pytest.raises(NncliError, match=r"cannot write '.*': the file is write-protected"):
+        atomic.atomic_write(str(locked), lambda f: f.write(b"new"))
+    assert locked.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["locked.npz", "private.npz"]
+
+
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     fifo = tmp_path / "rows.csv"
@@ -1581,9 +1627,14 @@ def test_a_terminal_given_as_the_data_and_as_val_is_refused(tmp_path):
 
 @pytest.mark.parametrize("args", [FIT[:3] + ("/dev/stdout",) + FIT[4:], ("gen-data", "-n", "5000", "-o", "/dev/stdout")],
                          ids=["fit", "gen-data"])
-def test_o_dev_stdout_into_a_closed_pipe_stops_quietly(tmp_path, args):
-    # A model or CSV written in place to stdout's pipe: its reader gone, as `| head -c 10` that has
-    # exited, was "cannot write '/dev/stdout': Broken pipe" and exit 1, where stdout itself stops quietly.
+def test_o_dev_stdout_into_a_closed_pipe_stops_quietly_unless_a_model_is_cut(tmp_path, args):
+    # CSV written in place to stdout's pipe: its reader gone, as `| head -c 10` that has exited, was
+    # "cannot write '/dev/stdout': Broken pipe" and exit 1, where stdout itself stops quietly. A model
+    # is of use only whole: one cut short is an error (it was exit 0, as if delivered).
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
     r = run_into_closed_pipe("stdout", *args, cwd=tmp_path)
-    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    if args[0] == "fit":
+        assert r.returncode == 1 and r.stderr.startswith(
+            b"nncli: error: cannot write '/dev/stdout': its reader closed it before the model was written whole\n")
+    else:
+        assert r.returncode == 0 and r.stderr == b"", r.stderr
