@@ -30,7 +30,8 @@ from typer.core import TyperGroup
 from nncli import __version__, stop_signals
 from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
-                           check_stdout, named, parse_hidden, set_threads, split_list)
+                           check_stdout, named, one_blas_thread, parse_hidden, set_threads,
+                           split_list)
 from nncli.std_streams import silence
 from nncli.stop_signals import Terminated
 
@@ -256,7 +257,7 @@ def gen_data(
         check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
     if output != "-":
         check_output(output)
-    set_threads(None)
+    one_blas_thread()
     from nncli import csv_write
     import numpy as np
     from nncli.core.datagen import GENERATORS
@@ -348,6 +349,7 @@ def fit(
         render.plain_text()
     import numpy as np
 
+    _typed_rows(data, "nncli fit DATA")
     tdata = workflow.load_training_data(
         data, dopts, task.value, val_path=val, val_split=val_split or None,
         class_weight=None if class_weight is ClassWeight.none else class_weight.value,
@@ -508,6 +510,7 @@ def lr_find(
     from nncli import render, workflow
     from nncli.core.training import lr_sweep
 
+    _typed_rows(data, "nncli lr-find DATA")
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
     net = workflow.build_network(tdata, mopts, dtype.value, np.random.default_rng(seed))
@@ -559,9 +562,7 @@ def predict(
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
     report = EncodeReport()
-    if data == "-" and _is_terminal(sys.stdin):  # (`nncli predict model.npz`, the data forgotten: it waits)
-        render.notice("reading CSV rows from the terminal, the header first; end with Ctrl-D "
-                      "(or give a file: nncli predict MODEL DATA)")
+    _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
     for n in apply.encode_notices(report):
@@ -595,6 +596,7 @@ def eval_(
     m = load_model(model, usage="nncli eval MODEL DATA")
     m.network.use_threads(threads)
     report = EncodeReport()
+    _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
     for n in apply.encode_notices(report):
         render.notice(n)
@@ -615,7 +617,7 @@ def show(
 
     Example: nncli show model.npz --plot curves.svg
     """
-    set_threads(None)
+    one_blas_thread()
     from nncli import render
     from nncli.model_file import load_model
 
@@ -672,6 +674,14 @@ def _error(message: str, hint: str | None = None) -> None:
     # Escaped here, whatever built the text: a hint like `--ignore COLUMN` repeats a column name as it
     # is, to be typed, and a name holding escape codes must not recolour or retitle the terminal.
     _to_stderr(f"nncli: error: {printable(message)}\n" + (f"hint: {printable(hint)}\n" if hint else ""))
+
+
+def _typed_rows(data: str, usage: str) -> None:
+    """Say that the data will be typed, where it comes from a terminal (else the command just waits)."""
+    if data == "-" and _is_terminal(sys.stdin):
+        from nncli import render
+
+        render.notice(f"reading CSV rows from the terminal, the header first; end with Ctrl-D (or give a file: {usage})")
 
 
 def _is_terminal(stream) -> bool:

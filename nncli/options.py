@@ -37,9 +37,15 @@ def set_threads(threads: Optional[int]) -> int:
             raise UsageError(f"NNCLI_THREADS must be a whole number from 1 to 256, not {shorten(env)}")
     if threads < 1 or threads > 256:
         raise UsageError(f"--threads must be between 1 and 256, not {threads}")
+    one_blas_thread()
+    return threads
+
+
+def one_blas_thread() -> None:
+    """Keep BLAS to one thread (see `set_threads`); for the commands that take no --threads, which so
+    ignore $NNCLI_THREADS (a bad value there is no reason to refuse `gen-data`)."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    return threads
 
 
 def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
@@ -103,7 +109,8 @@ def check_delimiter(delimiter: Optional[str]) -> Optional[str]:
         return None
     d = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
     if len(d) != 1 or d in '"\r\n' or d.isalnum() or not d.isascii():  # (the readers split bytes)
-        raise UsageError(f"--delimiter {shorten(delimiter)}: use one ASCII character such as , ; | or \\t")
+        raise UsageError(f"--delimiter {shorten(delimiter)}: use one ASCII character that is not a letter, digit "
+                         "or quote, such as , ; | or \\t")
     return d
 
 

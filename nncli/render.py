@@ -57,11 +57,23 @@ def utext(text: object, **kwargs) -> Text:
 MAX_WIDTH = 1000
 
 
+# Narrower than this, tables print a letter a line (COLUMNS=0 printed nothing at all): the narrowest
+# width drawn.
+MIN_WIDTH = 20
+
+
 def _width() -> int | None:
-    """The console's width: Rich's choice (the terminal's, or $COLUMNS), unless $COLUMNS asks for more
-    than MAX_WIDTH."""
+    """The console's width: Rich's choice (the terminal's, or $COLUMNS) within MIN_WIDTH..MAX_WIDTH;
+    COLUMNS=0 counts as unset (Rich takes it literally)."""
     columns = os.environ.get("COLUMNS", "")
-    return MAX_WIDTH if columns.isdigit() and int(columns) > MAX_WIDTH else None
+    if not (columns.isascii() and columns.isdigit()):
+        return None
+    if int(columns) == 0:
+        try:
+            return max(MIN_WIDTH, min(MAX_WIDTH, os.get_terminal_size(sys.stderr.fileno()).columns))
+        except (OSError, ValueError, AttributeError):
+            return 80  # (Rich's width off a terminal)
+    return max(MIN_WIDTH, min(MAX_WIDTH, int(columns)))
 
 
 def console() -> Console:
@@ -69,6 +81,8 @@ def console() -> Console:
     global _console
     if _console is None:
         _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, width=_width())
+        if _console.width < MIN_WIDTH:  # a terminal a few columns wide
+            _console.width = MIN_WIDTH
     return _console
 
 
@@ -160,7 +174,7 @@ def columns_table(infos: Iterable) -> Group:
 
 
 def _stopped_note(info: dict) -> str:
-    return {"early": " (stopped early)", "interrupted": " (interrupted)"}.get(info.get("stopped") or "", "")
+    return {"early": " (stopped early)", "interrupted": " (interrupted during the last)"}.get(info.get("stopped") or "", "")
 
 
 def _final_scores(model) -> str:

@@ -113,7 +113,7 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     assert BRAILLE.search(out[:last_redraw])  # the frame that showed an epoch also held the chart
     final = out[last_redraw:]
     assert "stopped by interrupt" in final
-    assert "(interrupted)" in final and "saved to" in final
+    assert "(interrupted during the last)" in final and "saved to" in final  # (that epoch is cut short)
     assert "\x1b[?25h" in final  # the cursor is back
     assert model.exists()
 
@@ -424,7 +424,11 @@ def test_pacer_limits_the_rate_and_the_share_of_time():
     assert pacer.due(1.01 * budget_time)
 
 
-def test_predict_waiting_for_rows_from_the_terminal_says_so(trained):
-    # `nncli predict model.npz` with no data reads stdin: on a terminal it would wait in silence.
-    code, out = run_in_pty(["predict", str(trained)], 80, 24, interrupt_after="reading CSV rows from the terminal")
-    assert code == 130 and "end with Ctrl-D" in out
+@pytest.mark.parametrize("command, usage", [("predict", "nncli predict MODEL DATA"), ("eval", "nncli eval MODEL DATA"),
+                                            ("fit", "nncli fit DATA"), ("lr-find", "nncli lr-find DATA")])
+def test_a_command_waiting_for_rows_from_the_terminal_says_so(trained, command, usage):
+    # `nncli predict model.npz` with no data reads stdin: on a terminal it would wait in silence (fit,
+    # eval and lr-find did, given '-').
+    args = {"predict": [str(trained)], "eval": [str(trained), "-"], "fit": ["-", "-o", "/dev/null"], "lr-find": ["-"]}
+    code, out = run_in_pty([command, *args[command]], 100, 24, interrupt_after="reading CSV rows from the terminal")
+    assert code == 130 and f"end with Ctrl-D (or give a file: {usage})" in out

@@ -122,6 +122,17 @@ def test_a_mistyped_columns_does_not_make_charts_endless(trained):
     assert max(map(len, r.stderr.decode().splitlines())) <= render.MAX_WIDTH
 
 
+@pytest.mark.parametrize("columns", ["0", "1", "7"])
+def test_columns_of_zero_or_a_few_still_shows_the_report(trained, columns):
+    """COLUMNS=0 printed nothing (exit 0, the report lost), and a few columns a letter a line."""
+    from conftest import run_nncli
+
+    r = run_nncli("show", trained[1], env={"COLUMNS": columns}, timeout=60)
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 0 and any(re.match(r"model +mlp", line) for line in lines), lines
+    assert max(map(len, lines)) == (80 if columns == "0" else render.MIN_WIDTH)  # (stderr is no terminal here)
+
+
 def test_show_lists_the_first_of_many_terms_classes_or_categories():
     """A crafted model of 500,000 categories took `show` 31 s (the equation built term by term by
     `+=`), one of 1,000,000 classes 33 s (the list wrapped as one text)."""

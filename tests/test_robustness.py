@@ -503,6 +503,8 @@ CASES = [
          r"--delimiter 'ab': use one ASCII character"),
     # (the readers split bytes: '§' is two in UTF-8, and read 1§2 as the number 156)
     usage("non-ascii-delimiter", "--delimiter", "§", err=r"--delimiter '§': use one ASCII character"),
+    usage("letter-delimiter", "--delimiter", "a", err=r"--delimiter 'a': use one ASCII character that is not a letter, "
+          r"digit or quote"),
     Case("gen-data-zero-rows", ("gen-data", "-n", "0"), 2, r"--samples must be at least 1, not 0"),
     # -- model files ------------------------------------------------------------------------------
     # A file that is no zip at all: most likely the data, given where the model goes (no Python text shown)
@@ -799,11 +801,17 @@ def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, a
 
 
 @pytest.mark.parametrize("value", ["999", "0", "two", "²"])
-def test_a_bad_nncli_threads_is_reported_as_such(value):
-    r = run_nncli("gen-data", "-n", "2", env={"NNCLI_THREADS": value})
+def test_a_bad_nncli_threads_is_reported_as_such(value, tmp_path):
+    r = run_nncli("eval", "nope.npz", "nope.csv", env={"NNCLI_THREADS": value})
     assert r.returncode == 2 and r.stdout == b""
     assert r.stderr.decode() == f"nncli: error: NNCLI_THREADS must be a whole number from 1 to 256, not '{value}'\n"
-    assert run_nncli("gen-data", "-n", "2", env={"NNCLI_THREADS": "2"}).returncode == 0
+    # Commands without --threads ignore it (they were refused)
+    r = run_nncli("gen-data", "-n", "2", "-o", tmp_path / "d.csv", env={"NNCLI_THREADS": value})
+    assert r.returncode == 0 and r.stderr == b""
+    assert run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "-q", "--epochs", "1",
+                     env={"NNCLI_THREADS": "2"}).returncode == 0
+    r = run_nncli("show", tmp_path / "m.npz", "--json", env={"NNCLI_THREADS": value})
+    assert r.returncode == 0 and r.stderr == b"" and json.loads(r.stdout)["kind"] == "mlp"
 
 
 @pytest.mark.parametrize("signalled, code, said", [(KeyboardInterrupt, 130, "interrupted"),
