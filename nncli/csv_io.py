@@ -204,11 +204,12 @@ class TableReader:
                 raise DataError(f"the first line is longer than {LINE_MAX_BYTES / 2**20:g} MB, with no line end: "
                                 "no CSV header", file=self.name, line=1,
                                 hint="nncli reads CSV text files, a header row first")
-        if end < 0 or not self._plain(head[:end]):
+        header = head[:end].removesuffix(b"\r")  # (CRLF line ends: see `_read_ahead`)
+        if end < 0 or not self._plain(header):
             return self._to_lines(head, "utf-8-sig").take(1)
         self._pending = head[end + 1:]
         self._line_no = 1
-        return [head[:end].decode("utf-8").removeprefix("\ufeff")]
+        return [header.decode("utf-8").removeprefix("\ufeff")]
 
     def _next_block(self) -> tuple[bytes, int]:
         """The next whole lines (each ending with LF), at most about `_block_bytes` and `chunk_rows`
@@ -321,10 +322,15 @@ class TableReader:
         block, n = self._next_block()
         if not block:
             return False
-        if not self._plain(block):
+        # CRLF line ends (Windows) read as LF: the same lines, and a CR anywhere else (a lone one ends
+        # a line for the csv module) stays, so the block is not plain. (~1.6 ms a MB, against ~25 ms
+        # a MB for reading it line by line.)
+        lf = block.replace(b"\r\n", b"\n") if b"\r" in block else block
+        if not self._plain(lf):
             self._pending = block + self._pending  # read again, line by line, once `ahead` is empty
             self._odd = True
             return False
+        block = lf
         start = self._line_no + 1
         self._line_no += n
         parser = self.parser
