@@ -36,7 +36,7 @@ from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
 from nncli.csv_source import (READ_ERRORS, LineLimit, Lines, Prepend, as_text, detect_delimiter, display_name,
                                line_error, open_binary, parse_header, read_error)
-from nncli.csv_numbers import count_lines
+from nncli.csv_numbers import count_lines, unquoted
 from nncli.errors import DataError
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ class TableReader:
                                 "no CSV header", file=self.name, line=1,
                                 hint="nncli reads CSV text files, a header row first")
         header = head[:end].removesuffix(b"\r")  # (CRLF line ends: see `_read_ahead`)
-        if end < 0 or not self._plain(header):
+        # (Quoted names are for `parse_header`, as long as none holds a line break.)
+        if end < 0 or header.count(b'"') % 2 or not self._plain(header.replace(b'"', b"")):
             return self._to_lines(head, "utf-8-sig").take(1)
         self._pending = head[end + 1:]
         self._line_no = 1
@@ -326,6 +327,9 @@ class TableReader:
         # a line for the csv module) stays, so the block is not plain. (~1.6 ms a MB, against ~25 ms
         # a MB for reading it line by line.)
         lf = block.replace(b"\r\n", b"\n") if b"\r" in block else block
+        if b'"' in lf:  # simply quoted fields read without their quotes (`csv_numbers.unquoted`)
+            plain = unquoted(lf, self.delimiter)
+            lf = lf if plain is None else plain
         if not self._plain(lf):
             self._pending = block + self._pending  # read again, line by line, once `ahead` is empty
             self._odd = True
