@@ -185,16 +185,27 @@ def render_svg(series: list[tuple[str, Sequence[float]]], *, title: str = "",
                        f'{_escape(f"{x_label} {format_number(marker_x)}")}</text>')
 
     if series:
-        # Text is not measured in SVG: the backdrop's width is a guess from the longest name.
-        box = 7 * max(len(name) for name, _ in series) + 44
-        out.append(f'<rect class="legend" x="{right - box}" y="{top + 2}" width="{box - 2}" '
-                   f'height="{16 * len(series) + 8}" fill="white" fill-opacity="0.85"/>')
-    for i, (name, _) in enumerate(series):
-        y = top + 14 + 16 * i
-        out.append(f'<text class="legend" x="{right - 34}" y="{y + 4}" text-anchor="end">'
-                   f'{_escape(name)}</text>')
-        out.append(f'<line class="legend" x1="{right - 28}" x2="{right - 8}" y1="{y}" y2="{y}" '
-                   f'stroke="{COLORS[i % len(COLORS)]}" stroke-width="2.5"/>')
+        # Text is not measured in SVG: the backdrop's width is a guess from the longest name. It goes
+        # in the corner over the fewest points (top right unless curves run there: a validation loss
+        # rising at the end of the run is the point of the chart).
+        box_w, box_h = 7 * max(len(name) for name, _ in series) + 42, 16 * len(series) + 8
+        corners = [(right - box_w - 2, top + 2), (left + 4, top + 2), (right - box_w - 2, bottom - box_h - 2),
+                   (left + 4, bottom - box_h - 2)]
+        drawn = [(px(x), py(y)) for x, y in points]
+
+        def covered(corner: tuple[float, float]) -> int:
+            x0, y0 = corner
+            return sum(x0 - 4 <= x <= x0 + box_w + 4 and y0 - 4 <= y <= y0 + box_h + 4 for x, y in drawn)
+
+        bx, by = min(corners, key=covered)  # (the first of equals: top right)
+        out.append(f'<rect class="legend" x="{bx:.0f}" y="{by:.0f}" width="{box_w}" height="{box_h}" '
+                   'fill="white" fill-opacity="0.85"/>')
+        for i, (name, _) in enumerate(series):
+            y = by + 12 + 16 * i
+            out.append(f'<text class="legend" x="{bx + box_w - 32:.0f}" y="{y + 4:.0f}" text-anchor="end">'
+                       f'{_escape(name)}</text>')
+            out.append(f'<line class="legend" x1="{bx + box_w - 26:.0f}" x2="{bx + box_w - 6:.0f}" y1="{y:.0f}" '
+                       f'y2="{y:.0f}" stroke="{COLORS[i % len(COLORS)]}" stroke-width="2.5"/>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -145,3 +145,22 @@ def test_imports_only_the_standard_library():
     code = "import sys, nncli.svg_chart; print(sorted({'numpy', 'rich'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("validation, corner", [
+    ([v + 0.1 for v in DECREASING], "top right"),  # falling curves leave the top right free
+    ([0.5 + abs(e - 25) / 25 for e in range(50)], "bottom left"),  # overfitting: it rises at the end
+])
+def test_the_legend_goes_where_it_hides_the_fewest_points(validation, corner):
+    """The legend sat in the top right always, over the validation loss rising at the end of a run
+    (177 of 1,000 epochs hidden), the very thing the chart is for."""
+    root = parse(render_svg([("train", DECREASING), ("validation", validation)]))
+    box = next(r for r in root.iter(f"{SVG}rect") if r.get("class") == "legend")
+    x0, y0 = float(box.get("x")), float(box.get("y"))
+    x1, y1 = x0 + float(box.get("width")), y0 + float(box.get("height"))
+    hidden = [(x, y) for p in paths(root) for x, y in coordinates(p) if x0 <= x <= x1 and y0 <= y <= y1]
+    assert hidden == []
+    width, height = float(root.get("width")), float(root.get("height"))
+    assert corner == ("top" if y0 < height / 2 else "bottom") + " " + ("right" if x0 > width / 2 else "left")
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "legend"]
+    assert all(x0 <= float(t.get("x")) <= x1 and y0 <= float(t.get("y")) <= y1 for t in labels)
