@@ -296,7 +296,12 @@ def model_report(model, path: str) -> Group:
     cfg = model.config
     keys = ("optimizer", "momentum", "nesterov", "lr", "lr_schedule", "lr_decay", "lr_step", "warmup", "epochs",
             "batch_size", "l2", "dropout", "patience", "val_split", "class_weight", "seed")
-    shown = [k for k in keys if k in cfg and (k in ("lr", "epochs") or cfg[k] not in (None, 0.0, False, "none"))
+    # Settings off (0, None) are left out, but not those whose default is on: `l2=0` and `patience=0`
+    # are choices to see, not defaults.
+    # (No patience is stored as None: shown as the option that asked for it, --patience 0.)
+    cfg = {**cfg, "patience": 0} if "patience" in cfg and cfg["patience"] is None else cfg
+    always = ("lr", "epochs", "l2", "patience")
+    shown = [k for k in keys if k in cfg and cfg[k] is not None and (k in always or cfg[k] not in (0.0, False, "none"))
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
     t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""

@@ -145,3 +145,20 @@ def test_show_lists_the_first_of_many_terms_classes_or_categories():
     terms = render._linear_terms([1.0] * (k + 50) + [-0.5], names + [""])
     assert terms.startswith("1·c0 + 1·c1 + ") and terms.endswith(f"1·c{k - 1} + … (50 more terms) - 0.5")
     assert render._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""]) == "2·a - 1·b + 0.5"
+
+
+def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
+    """`--l2 0 --patience 0` were left out of `show`'s training line, which then read as the defaults
+    (l2=0.005, patience=20); settings off by default (dropout 0) stay out."""
+    from conftest import run_nncli
+    from nncli.model_file import load_model
+
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    lines = {}
+    for name, extra in (("off", ("--l2", "0", "--patience", "0")), ("default", ())):
+        path = tmp_path / f"{name}.npz"
+        assert run_nncli("fit", tmp_path / "d.csv", "-o", path, "--epochs", "2", "-q", *extra).returncode == 0
+        report = printed(render.model_report(load_model(str(path)), str(path)), 200)
+        lines[name] = next(line for line in report.splitlines() if line.startswith("training"))
+    assert "l2=0.0," in lines["off"] and "patience=0" in lines["off"] and "dropout" not in lines["off"]
+    assert "l2=0.005," in lines["default"] and "patience=20" in lines["default"]
