@@ -432,6 +432,9 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         check_range("--lr-step", lr_step, 1, 10_000_000)
     if warmup is not None:
         check_range("--warmup", warmup, 0, 10_000_000)
+        if 0 < epochs <= warmup:
+            raise UsageError(f"--warmup {warmup:,} is not less than --epochs {epochs:,}: the learning rate would "
+                             "never reach --lr")
     sizes = parse_hidden(hidden)
     feature_names, ignored = split_list(features, "--features"), split_list(ignore, "--ignore")
     ignored_names = set(ignored)

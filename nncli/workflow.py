@@ -298,26 +298,39 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     if opts.missing == "error":
         check_missing(table, features, na)
     kinds = _kinds(table, features)
+    too_many: list[tuple[str, int]] = []  # (all of them in one error: a fix for each, one run)
     for c, kind in kinds.items():
         if kind == "categorical":
             col = table.columns[c]
             cats = set(col.values[~is_missing_text(col.values, na)].tolist())
             if c not in opts.categorical and col.first_text:  # (not categories)
                 _refuse_numbers_with_commas(table, c, cats, col.first_text, "the column", f"--categorical {c}")
-            n_cats = len(cats)
-            if n_cats > opts.max_categories:
-                raise DataError(
-                    f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})",
-                    file=table.source,
-                    hint=f"an id-like column? --ignore {c}; else raise --max-categories",
-                )
-    if task == "auto" and len(targets) == 1:
+            if len(cats) > opts.max_categories:
+                too_many.append((c, len(cats)))
+        elif _looks_like_an_id(table.columns[c].values):
+            notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id does: "
+                           f"if it is one, --ignore {c} (the model would learn from the numbering)")
+    if too_many:
+        (c, n_cats), more = too_many[0], too_many[1:]
+        raise DataError(
+            f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})"
+            + (f"; so do {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}{', …' if len(more) > 5 else ''}"
+               if more else ""),
+            file=table.source,
+            hint=f"{'id-like columns' if more else 'an id-like column'}? --ignore {','.join(m for m, _ in too_many)}; "
+                 "else raise --max-categories",
+        )
+    inferred = task == "auto" and len(targets) == 1
+    if inferred:
         distinct = set(target_text[0].tolist())
         task = infer_task(target_text[0], distinct)
         if task == "classification":
             _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
     target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
                         columns=[table.header.index(t) + 1 for t in targets])
+    if inferred and len(target.classes) > 2 and all(cell_number(c) is not None for c in target.classes):
+        notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
+                       "read as classes (--task regression to predict it as a number)")
     if len(target.classes) > MAX_CLASSES:
         raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
                         f"at most {MAX_CLASSES:,})", file=table.source,
@@ -429,6 +442,21 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
 
 
 MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notice for them all
+
+
+def _looks_like_an_id(values: np.ndarray) -> bool:
+    """Whether a numeric column holds a different whole number on every row (20 rows or more), as a
+    row number or a customer id does. (Cheap tests first: most columns fail on their range.)"""
+    n = len(values)
+    if n < 20 or values.dtype.kind != "f":
+        return False
+    lo, hi = float(values.min()), float(values.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo + 1 < n or hi - lo > 2 ** 24:
+        return False  # (too few numbers in the range for each row its own; float32 holds whole numbers to 2^24)
+    if not np.all(values == np.round(values)):
+        return False
+    ordered = np.sort(values)  # (not np.unique: it imports numpy.ma, 10 ms of every fit's start)
+    return bool(np.all(ordered[1:] != ordered[:-1]))
 
 
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:

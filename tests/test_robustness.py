@@ -416,6 +416,9 @@ CASES = [
     usage("fit-plot-a-directory", "--plot", ".", err=r"cannot write '\.': a directory"),
     usage("fit-too-many-hidden-layers", "--hidden", ",".join(["2"] * 101), err=r"--hidden: at most 100 hidden layers, not 101"),
     usage("fit-plot-to-stdout-and-json", "--plot", "-", "--json", err=r"--plot - and --json both write to stdout"),
+    # the rate never reached --lr
+    usage("fit-warmup-past-the-epochs", "--warmup", "2", "--epochs", "2", err=r"--warmup 2 is not less than --epochs 2: the learning "
+          r"rate would never reach --lr"),
     # /dev/stdout is stdout too: the model and the JSON (or the SVG) came out one after the other
     Case("fit-output-dev-stdout-and-json", FIT[:2] + ("-o", "/dev/stdout", "--json") + FIT[4:], 2,
          r"--output '/dev/stdout' and --json both write to stdout", files=data(HEADER, *ROWS)),

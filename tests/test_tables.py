@@ -368,6 +368,36 @@ def test_too_many_categories_is_refused_with_a_hint(tmp_path):
     assert ok.returncode == 0
 
 
+def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
+    """They were refused one run at a time: a second run to learn of the second column."""
+    rows = [["name", "code", "color", "y"]] + [[f"user{i}", f"c{i}", "red" if i % 2 else "blue", str(i % 2)]
+                                             for i in range(80)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz")
+    err = r.stderr.decode()
+    assert r.returncode == 1
+    assert "column 'name' has 80 distinct values (limit 50); so do 'code' (80)" in err
+    assert "hint: id-like columns? --ignore name,code; else raise --max-categories" in err
+    ok = run_nncli("fit", tmp_path / "d.csv", "--ignore", "name,code", "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path):
+    """A column of row numbers trained as a feature, and an integer target read as 11 classes, without
+    a word; a feature of whole numbers that repeat (a count, a pixel) and a 0/1 target need none."""
+    rows = [["id", "pixel", "x", "calls", "label"]]
+    rows += [[str(5000 + i), str(i * 7 % 256), f"{i / 7:.3f}", str(i % 11), str(i % 2)] for i in range(300)]
+    path = write_rows(tmp_path / "d.csv", rows)
+    r = run_nncli("fit", path, "--target", "calls", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
+    notices = [line for line in r.stderr.decode().splitlines() if line.startswith("nncli:")]
+    assert r.returncode == 0 and notices == [
+        "nncli: column 'id' holds a different whole number on every row, as an id does: if it is one, --ignore id "
+        "(the model would learn from the numbering)",
+        "nncli: the target 'calls' holds 11 distinct whole numbers: read as classes (--task regression to predict it "
+        "as a number)"]
+    r = run_nncli("fit", path, "--ignore", "id,calls", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
+    assert r.returncode == 0 and "nncli:" not in r.stderr.decode()
+
+
 def test_forced_categorical_numbers(tmp_path):
     rows = [["zip", "x", "y"]] + [[str(1000 + i % 3), str(i), str(i % 3 == 0)] for i in range(60)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--categorical", "zip", "-o", tmp_path / "m.npz",
