@@ -387,6 +387,9 @@ def fit(
                                                    default=str)), saved)
         if mode != "none":
             render.finish_training(trained, output, mode)
+            nothing = workflow.learned_nothing(tdata, trained)
+            if nothing:
+                render.notice(nothing)
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")

@@ -444,6 +444,32 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
 MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notice for them all
 
 
+def learned_nothing(data: TrainingData, model: Model) -> str | None:
+    """A notice if the saved weights do hardly better on the training rows than a model that ignores
+    the features: always the most common class (closing under LEARNED_LITTLE of the gap to every row
+    right), or the mean (R² under LEARNED_LITTLE). Adam at --lr 10 saved a coin flip's model (51%
+    on two even classes), its summary the only sign."""
+    metric = model.info.get("final_metric")
+    if metric is None:
+        return None
+    hint = "a far too high --lr (lr-find suggests one), too few epochs, or features that do not tell the target"
+    if model.task == "regression":
+        if metric >= LEARNED_LITTLE:
+            return None
+        return f"the model does hardly better than predicting the mean (training R² {metric:.3g}): {hint}"
+    counts = data.Y.sum(axis=0, dtype=np.float64)
+    if data.Y.shape[1] == 1:  # (one 0/1 output unit)
+        counts = np.array([data.n_rows - counts[0], counts[0]])
+    share = float(counts.max()) / data.n_rows
+    if share >= 1 or (metric - share) / (1 - share) >= LEARNED_LITTLE:
+        return None
+    return (f"the model does hardly better than always predicting the most common class (training accuracy "
+            f"{metric:.4g}, that class's share {share:.4g}): {hint}")
+
+
+LEARNED_LITTLE = 0.05
+
+
 def _looks_like_an_id(values: np.ndarray) -> bool:
     """Whether a numeric column holds a different whole number on every row (20 rows or more), as a
     row number or a customer id does. (Cheap tests first: most columns fail on their range.)"""

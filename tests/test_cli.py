@@ -421,3 +421,20 @@ def test_did_you_mean_never_offers_a_column_the_model_already_reads(cli, tmp_pat
     (tmp_path / "e.csv").write_text("feature_1,feature_3,y\n1,2,0\n")
     r = cli("predict", tmp_path / "m.npz", tmp_path / "e.csv")
     assert r.exit_code == 1 and r.stderr.endswith("hint: the header has: 'feature_1', 'feature_3', 'y'\n")
+
+
+def test_a_model_that_learned_nothing_is_said_to(tmp_path):
+    """Adam at --lr 10 saved a coin flip's model (acc 0.51 on two even classes), exit 0 and no word."""
+    data = tmp_path / "moons.csv"
+    assert run_nncli("gen-data", "moons", "-n", "400", "-o", data).returncode == 0
+    said = "the model does hardly better than always predicting the most common class"
+    r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert r.returncode == 0 and said in r.stderr.decode() and "far too high --lr" in r.stderr.decode()
+    r = run_nncli("fit", data, "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert r.returncode == 0 and "hardly better" not in r.stderr.decode()
+    noise = tmp_path / "noise.csv"
+    noise.write_text("x,y\n" + "".join(f"{i % 17},{(i * 7919) % 101}\n" for i in range(300)))
+    r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
+    assert r.returncode == 0 and "the model does hardly better than predicting the mean (training R²" in r.stderr.decode()
+    r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 0 and r.stderr == b""  # (quiet is quiet)
