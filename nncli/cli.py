@@ -13,6 +13,7 @@ exits 130, SIGTERM 143 and SIGHUP 129 (`nncli.stop_signals`). NNCLI_DEBUG=1 show
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import math
@@ -57,7 +58,7 @@ _ABORT = tuple({typer.Abort, getattr(click_exceptions, "Abort", typer.Abort), Ke
 # Chosen with benchmarks/defaults.py (results in benchmarks/RESULTS.md): on small real tables these beat
 # scikit-learn's MLP defaults on average. No validation split by default: on a few hundred rows every
 # row is worth more for training than for a noisy stopping signal.
-DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": 0.005, "val_split": 0.0,
+DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": None, "val_split": 0.0,
             "patience": 20}
 
 
@@ -165,7 +166,9 @@ MomentumOpt = Annotated[Optional[float], typer.Option(
 NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (--optimizer momentum).")]
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
-L2Opt = Annotated[float, typer.Option("--l2", help="L2 penalty on the weights (not biases), added to the loss.")]
+L2Opt = Annotated[Optional[float], typer.Option(
+    "--l2", help="L2 penalty on the weights (not biases), added to the loss (default: 1.5 / training rows).",
+    show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
@@ -230,12 +233,13 @@ class StopFlag:
 def gen_data(
     kind: Annotated[Kind, typer.Argument(help="What to generate.")] = Kind.linear,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of rows.")] = 1000,
-    features: Annotated[Optional[int], typer.Option("--features", help="Features (regression, blobs).",
-                                                    show_default=False)] = None,
-    classes: Annotated[Optional[int], typer.Option("--classes", help="Classes (blobs, spirals).",
+    features: Annotated[Optional[int], typer.Option("--features", help="Features: regression (default 5), blobs "
+                                                    "(default 2).", show_default=False)] = None,
+    classes: Annotated[Optional[int], typer.Option("--classes", help="Classes: blobs, spirals (default 3).",
                                                    show_default=False)] = None,
-    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level (each kind has its default).",
-                                                   show_default=False)] = None,
+    noise: Annotated[Optional[float], typer.Option(
+        "--noise", help="Noise level; defaults: linear 1, regression 0.1, moons 0.15, circles 0.08, blobs 1, "
+        "spirals 0.2, xor 0, mixed 0.3.", show_default=False)] = None,
     missing_rate: Annotated[Optional[float], typer.Option("--missing-rate", help="mixed: fraction of blank feature "
                                                           "cells (default 0.1).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0 or more): the same seed draws the same rows.")] = 0,
@@ -354,6 +358,11 @@ def fit(
         data, dopts, task.value, val_path=val, val_split=val_split or None,
         class_weight=None if class_weight is ClassWeight.none else class_weight.value,
         rng=np.random.default_rng([seed, 1]))
+    if config.l2 is None:  # the default: less weight decay the more rows there are
+        from nncli.core.training import DEFAULT_L2_ROWS, default_l2
+
+        config = dataclasses.replace(config, l2=default_l2(tdata.n_rows))
+        extra["l2_default"] = DEFAULT_L2_ROWS  # (for `show`: the rule, with the rows in `info`)
     from nncli.model_file import check_schema_size
 
     check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
@@ -383,8 +392,9 @@ def fit(
         if plot == "-":
             _write_stdout(lambda: sys.stdout.write(render.loss_svg(trained)), saved)
         if json_out:
-            _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, **trained.info},
-                                                   default=str)), saved)
+            metric = "accuracy" if trained.task == "classification" else "r2"  # (what final_metric is)
+            _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, "metric": metric,
+                                                    **trained.info}, default=str)), saved)
         if mode != "none":
             render.finish_training(trained, output, mode)
             nothing = workflow.learned_nothing(tdata, trained)
@@ -426,7 +436,8 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
             raise UsageError(f"{given[0]} is for hidden layers, and --model linear has none")
     hidden = DEFAULTS["hidden"] if hidden is None else hidden
     activation = Activation.relu if activation is None else activation
-    check_range("--l2", l2, 0, 1e6)
+    if l2 is not None:
+        check_range("--l2", l2, 0, 1e6)
     check_range("--max-categories", max_categories, 1, 1_000_000)
     check_range("--patience", patience, 0, 10_000_000)
     if lr_decay is not None:
@@ -541,6 +552,8 @@ def predict(
     keep: Annotated[Optional[str], typer.Option("--keep", help="Copy these input columns (e.g. an id) to the output.",
                                                 show_default=False)] = None,
     delimiter: Delimiter = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices (imputed cells, unseen categories): "
+                                        "errors only.")] = False,
     threads: Threads = None,
 ) -> None:
     """Predict each row of a CSV file; writes CSV to stdout.
@@ -571,7 +584,7 @@ def predict(
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
     csv_write.write_predictions(output, m, chunks, keep_cols, proba)
-    for n in apply.encode_notices(report):
+    for n in [] if quiet else apply.encode_notices(report):
         render.notice(n)
 
 
@@ -582,6 +595,8 @@ def eval_(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
     = False,
     delimiter: Delimiter = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices (imputed cells, unseen categories); "
+                                        "the scores are still shown.")] = False,
     threads: Threads = None,
 ) -> None:
     """Score a model on a labelled CSV file.
@@ -604,7 +619,7 @@ def eval_(
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
-    for n in apply.encode_notices(report):
+    for n in [] if quiet else apply.encode_notices(report):
         render.notice(n)
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))

@@ -303,7 +303,12 @@ def model_report(model, path: str) -> Group:
     always = ("lr", "epochs", "l2", "patience")
     shown = [k for k in keys if k in cfg and cfg[k] is not None and (k in always or cfg[k] not in (0.0, False, "none"))
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
-    t.add_row("training", utext(", ".join(f"{k}={cfg[k]}" for k in shown)))
+    def setting(k: str) -> str:
+        if k == "l2" and cfg.get("l2_default"):  # (see workflow.default_l2)
+            return f"l2={cfg[k]:.3g} (default: {cfg['l2_default']:g} / {info.get('rows', 0):,} rows)"
+        return f"{k}={cfg[k]}"
+
+    t.add_row("training", utext(", ".join(setting(k) for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
     t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
                            f"encoded data's sha256 {str(info.get('data_sha256', ''))[:16]}…"))

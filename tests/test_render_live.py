@@ -181,6 +181,7 @@ def test_json_summary_is_the_only_stdout(tmp_path):
     assert b"\x1b" not in r.stderr
     summary = json.loads(r.stdout)  # exactly one JSON document
     assert summary["epochs_run"] == 3 and summary["model"].endswith("m.npz") and summary["task"] == "classification"
+    assert summary["metric"] == "accuracy" and 0.5 < summary["final_metric"] <= 1  # (which metric it is: said)
 
 
 @pytest.mark.parametrize("flag", [["--progress", "none"], ["--quiet"]])

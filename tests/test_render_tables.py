@@ -149,7 +149,7 @@ def test_show_lists_the_first_of_many_terms_classes_or_categories():
 
 def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
     """`--l2 0 --patience 0` were left out of `show`'s training line, which then read as the defaults
-    (l2=0.005, patience=20); settings off by default (dropout 0) stay out."""
+    (l2 = 1.5 / rows, patience=20); settings off by default (dropout 0) stay out."""
     from conftest import run_nncli
     from nncli.model_file import load_model
 
@@ -161,4 +161,4 @@ def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
         report = printed(render.model_report(load_model(str(path)), str(path)), 200)
         lines[name] = next(line for line in report.splitlines() if line.startswith("training"))
     assert "l2=0.0," in lines["off"] and "patience=0" in lines["off"] and "dropout" not in lines["off"]
-    assert "l2=0.005," in lines["default"] and "patience=20" in lines["default"]
+    assert "l2=0.05 (default: 1.5 / 30 rows)," in lines["default"] and "patience=20" in lines["default"]

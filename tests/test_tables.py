@@ -100,6 +100,13 @@ def test_missing_cells_at_predict_time_are_imputed(messy, tmp_path):
     r = run_nncli("predict", model, write_rows(tmp_path / "t.csv", rows))
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 201
     assert "imputed missing cells" in r.stderr.decode()
+    # -q: errors only (the notice came on every run, and only 2>/dev/null, errors too, hid it)
+    q = run_nncli("predict", model, tmp_path / "t.csv", "-q")
+    assert q.returncode == 0 and q.stdout == r.stdout and q.stderr == b""
+    e = run_nncli("eval", model, tmp_path / "t.csv", "--json", "-q")
+    assert e.returncode == 0 and e.stderr == b"" and json.loads(e.stdout)["rows"] == 200
+    e = run_nncli("eval", model, tmp_path / "t.csv", "-q")
+    assert e.returncode == 0 and "accuracy" in e.stderr.decode() and "imputed" not in e.stderr.decode()
 
 
 def test_a_missing_numeric_cell_changes_no_other_rows_prediction(tmp_path):
