@@ -167,7 +167,7 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[Optional[float], typer.Option(
-    "--l2", help="L2 penalty on the weights (not biases), added to the loss (default: 1.5 / training rows).",
+    "--l2", help="L2 penalty on the weights (not biases), added to the loss (default: 1.5 / training rows, at most 0.02).",
     show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", help="Random seed (0 or more): same seed and data give identical weights.")]

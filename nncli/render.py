@@ -305,7 +305,9 @@ def model_report(model, path: str) -> Group:
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
     def setting(k: str) -> str:
         if k == "l2" and cfg.get("l2_default"):  # (see workflow.default_l2)
-            return f"l2={cfg[k]:.3g} (default: {cfg['l2_default']:g} / {info.get('rows', 0):,} rows)"
+            rule, rows = cfg["l2_default"], info.get("rows", 0)
+            capped = not (rows and math.isclose(cfg[k], rule / rows))
+            return f"l2={cfg[k]:.3g} (default: {rule:g} / rows{f', capped for {rows:,} rows' if capped else ''})"
         return f"{k}={cfg[k]}"
 
     t.add_row("training", utext(", ".join(setting(k) for k in shown)))

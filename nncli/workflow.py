@@ -452,9 +452,12 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     metric = model.info.get("final_metric")
     if metric is None:
         return None
-    hint = "a far too high --lr (lr-find suggests one), too few epochs, or features that do not tell the target"
+    l2 = float(model.config.get("l2") or 0.0)
+    hint = ("a far too high --lr (lr-find suggests one), too few epochs, "
+            + (f"a weight penalty too strong for so few rows (--l2 {l2:.3g}), " if l2 >= 0.01 else "")
+            + "or features that do not tell the target")
     if model.task == "regression":
-        if metric >= LEARNED_LITTLE:
+        if metric >= LEARNED_LITTLE or not np.ptp(data.Y, axis=0).any():  # (a constant target: nothing to learn)
             return None
         return f"the model does hardly better than predicting the mean (training R² {metric:.3g}): {hint}"
     counts = data.Y.sum(axis=0, dtype=np.float64)
@@ -468,17 +471,20 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
 
 
 LEARNED_LITTLE = 0.05
+ID_MIN_ROWS = 50
 
 
 def _looks_like_an_id(values: np.ndarray) -> bool:
-    """Whether a numeric column holds a different whole number on every row (20 rows or more), as a
-    row number or a customer id does. (Cheap tests first: most columns fail on their range.)"""
+    """Whether a numeric column holds a different whole number on every row, densely (at least every
+    other number of its range, as row numbers or ids counted up do), on ID_MIN_ROWS rows or more.
+    (Not a feature of distinct whole numbers spread wide, such as incomes; nor a handful of years.
+    Cheap tests first: most columns fail on their range.)"""
     n = len(values)
-    if n < 20 or values.dtype.kind != "f":
+    if n < ID_MIN_ROWS or values.dtype.kind != "f":
         return False
     lo, hi = float(values.min()), float(values.max())
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo + 1 < n or hi - lo > 2 ** 24:
-        return False  # (too few numbers in the range for each row its own; float32 holds whole numbers to 2^24)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not n <= hi - lo + 1 <= 2 * n:
+        return False  # (too few numbers in the range for each row its own, or too many for a count)
     if not np.all(values == np.round(values)):
         return False
     ordered = np.sort(values)  # (not np.unique: it imports numpy.ma, 10 ms of every fit's start)

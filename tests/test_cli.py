@@ -438,6 +438,9 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     assert r.returncode == 0 and "the model does hardly better than predicting the mean (training R²" in r.stderr.decode()
     r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 0 and r.stderr == b""  # (quiet is quiet)
+    noise.write_text("x,y\n" + "".join(f"{i % 17},5\n" for i in range(50)))  # a constant: nothing to learn
+    r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
+    assert r.returncode == 0 and "hardly better" not in r.stderr.decode()
 
 
 def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
@@ -446,10 +449,15 @@ def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
 
     data = tmp_path / "d.csv"
     assert run_nncli("gen-data", "moons", "-n", "500", "-o", data).returncode == 0
-    for extra, l2, rule in (((), 1.5 / 500, 1.5), (("--val-split", "0.2"), 1.5 / 400, 1.5), (("--l2", "0.01"), 0.01, None)):
+    few = tmp_path / "few.csv"
+    few.write_text("".join(data.read_text().splitlines(keepends=True)[:31]))  # 30 rows: 1.5 / 30 is capped
+    for extra, l2, rule in (((), 1.5 / 500, 1.5), (("--val-split", "0.2"), 1.5 / 400, 1.5), (("--l2", "0.01"), 0.01, None),
+                            (("--val", few), 1.5 / 500, 1.5)):
         assert run_nncli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "1", "-q", *extra).returncode == 0
         config = load_model(str(tmp_path / "m.npz")).config
         assert config["l2"] == pytest.approx(l2) and config.get("l2_default") == rule
+    assert run_nncli("fit", few, "-o", tmp_path / "m.npz", "--epochs", "1", "-q").returncode == 0
+    assert load_model(str(tmp_path / "m.npz")).config["l2"] == pytest.approx(0.02)  # (1.5 / 2 rows was 0.75)
 
 
 def test_gen_data_help_states_each_kinds_default_noise():

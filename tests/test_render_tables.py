@@ -161,4 +161,4 @@ def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
         report = printed(render.model_report(load_model(str(path)), str(path)), 200)
         lines[name] = next(line for line in report.splitlines() if line.startswith("training"))
     assert "l2=0.0," in lines["off"] and "patience=0" in lines["off"] and "dropout" not in lines["off"]
-    assert "l2=0.05 (default: 1.5 / 30 rows)," in lines["default"] and "patience=20" in lines["default"]
+    assert "l2=0.02 (default: 1.5 / rows, capped for 30 rows)," in lines["default"] and "patience=20" in lines["default"]

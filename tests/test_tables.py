@@ -392,8 +392,9 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
 def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path):
     """A column of row numbers trained as a feature, and an integer target read as 11 classes, without
     a word; a feature of whole numbers that repeat (a count, a pixel) and a 0/1 target need none."""
-    rows = [["id", "pixel", "x", "calls", "label"]]
-    rows += [[str(5000 + i), str(i * 7 % 256), f"{i / 7:.3f}", str(i % 11), str(i % 2)] for i in range(300)]
+    rows = [["id", "pixel", "income", "x", "calls", "label"]]
+    rows += [[str(5000 + i), str(i * 7 % 256), str(20_000 + i * 7919 % 100_003), f"{i / 7:.3f}", str(i % 11),
+              str(i % 2)] for i in range(300)]  # (incomes: distinct whole numbers, spread wide: no id)
     path = write_rows(tmp_path / "d.csv", rows)
     r = run_nncli("fit", path, "--target", "calls", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
     notices = [line for line in r.stderr.decode().splitlines()
@@ -405,6 +406,10 @@ def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path
         "as a number)"]
     r = run_nncli("fit", path, "--ignore", "id,calls", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
     assert r.returncode == 0 and not re.search(r"nncli: (?!the model does hardly better)", r.stderr.decode())
+    # A handful of distinct years, shuffled, that tell the label: a feature, not an id
+    years = write_rows(tmp_path / "y.csv", [["year", "label"]] + [[str(1990 + i * 7 % 30), str(i % 2)] for i in range(30)])
+    r = run_nncli("fit", years, "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
+    assert r.returncode == 0 and "as an id does" not in r.stderr.decode()
 
 
 def test_forced_categorical_numbers(tmp_path):

@@ -29,12 +29,13 @@ GATHER_BYTES = 4 << 20  # input bytes gathered per shuffled chunk: many batches,
 # loss that grows with the rows, as in a MAP estimate. A constant 0.005 (the tuned value for a few
 # hundred rows) kept pulling as hard on 10,000 rows: 5x more moons scored worse than fewer (95.3 vs
 # 96.0% on fresh rows, 96.9% with no L2). 1.5 / rows suits the five small sets of
-# benchmarks/defaults.py (RESULTS.md, "Good defaults").
+# benchmarks/defaults.py (RESULTS.md, "Good defaults"), at most 0.02 (75 rows or fewer).
 DEFAULT_L2_ROWS = 1.5
+DEFAULT_L2_MAX = 0.02  # (on a handful of rows 1.5 / rows would bury the data loss: 0.75 on two rows)
 
 
 def default_l2(rows: int) -> float:
-    return DEFAULT_L2_ROWS / max(rows, 1)
+    return min(DEFAULT_L2_MAX, DEFAULT_L2_ROWS / max(rows, 1))
 
 
 @dataclass(frozen=True)
