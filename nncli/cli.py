@@ -654,12 +654,12 @@ def show(
         from nncli.model_file import model_arrays
 
         meta = json.loads(model_arrays(m)["meta"].tobytes())
-        if m.kind == "linear" and m.task == "regression":  # the equation `show` prints, in the data's units
+        if m.kind == "linear":  # the equations `show` prints, in the data's units
             W, b = m.linear_coefficients()
             names = m.pre.encoded_names()
             meta["equation"] = {t: {"intercept": float(b[k]),
                                     "weights": [{"input": f, "weight": float(W[i, k])} for i, f in enumerate(names)]}
-                                for k, t in enumerate(m.target.names)}  # (a list: encoded names may collide)
+                                for k, t in enumerate(m.equation_names())}  # (a list: encoded names may collide)
         print(json.dumps(_json_numbers(meta), allow_nan=False))
         return
     render.show_model(m, model)

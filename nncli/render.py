@@ -319,10 +319,15 @@ def model_report(model, path: str) -> Group:
         ran += f" (stopped: {info['stopped']})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
                               + _final_scores(model)))
-    if model.kind == "linear" and model.task == "regression":
+    if model.kind == "linear":
         W, b = model.linear_coefficients()
-        for k, name in enumerate(model.target.names):
+        names = model.equation_names()
+        for k, name in enumerate(names[:SHOW_MAX_ITEMS]):
             t.add_row("equation", utext(f"{name} = {_linear_terms([*W[:, k], b[k]], [*model.pre.encoded_names(), ''])}"))
+        if len(names) > SHOW_MAX_ITEMS:
+            t.add_row("", utext(f"… ({len(names) - SHOW_MAX_ITEMS:,} more classes; --json has them all)"))
+        if len(names) > 1 and model.task == "classification":
+            t.add_row("", utext("P(class) = the softmax of the scores"))
     feats = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("feature", "kind", "missing at fit", "imputed / categories"):
         feats.add_column(c)

@@ -295,6 +295,29 @@ def test_show_describes_the_model(cli, tmp_path):
         expected]
 
 
+@pytest.mark.parametrize("kind, classes", [("moons", 2), ("blobs", 3)])
+def test_show_gives_a_linear_classifiers_equations_in_the_datas_units(cli, tmp_path, kind, classes):
+    """Only a linear regression had its equation: the logistic regression of the README's tutorial (a
+    straight boundary) could not be seen. Its log-odds, or each class's score, must give `predict`'s
+    probabilities from the raw cells."""
+    data, model = tmp_path / "d.csv", tmp_path / "m.npz"
+    assert run_nncli("gen-data", kind, "-n", "300", "-o", data).returncode == 0
+    assert cli("fit", data, "--model", "linear", "--epochs", "20", "-q", "-o", model).exit_code == 0
+    meta = json.loads(cli("show", model, "--json").stdout)
+    expected = ["log-odds(label=1)"] if classes == 2 else [f"score(label={c})" for c in range(classes)]
+    assert list(meta["equation"]) == expected
+    text = cli("show", model).stderr
+    assert [line.split(None, 1)[1].split(" = ")[0] for line in text.splitlines() if line.startswith("equation")] == \
+        expected
+    rows = np.loadtxt(data, delimiter=",", skiprows=1)[:, :2]
+    W = np.array([[w["weight"] for w in meta["equation"][e]["weights"]] for e in expected]).T
+    z = rows @ W + np.array([meta["equation"][e]["intercept"] for e in expected])
+    p = 1 / (1 + np.exp(-z[:, 0])) if classes == 2 else np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    proba = np.loadtxt(io.StringIO(run_nncli("predict", model, data, "--proba").stdout.decode()), delimiter=",",
+                       skiprows=1)[:, 1:]
+    np.testing.assert_allclose(p, proba[:, 1] if classes == 2 else proba, atol=2e-5)
+
+
 def test_show_and_eval_escape_control_characters_from_the_data(tmp_path):
     data = tmp_path / "d.csv"
     labels = ["cat", "dog\x1b]0;x"]

@@ -77,13 +77,26 @@ class Model:
         return raw, self.pre.mean.astype(net.dtype)
 
     def linear_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
-        """For a linear regression model: (W, b) in the data's own units, y = x @ W + b.
+        """For a linear model: (W, b) in the data's own units, z = x @ W + b.
 
-        Undoes the feature and target standardization, so a user can compare
-        them with the formula that generated the data.
+        Undoes the feature (and, for regression, the target) standardization, so a
+        user can compare them with the formula that generated the data. z is the
+        prediction (regression), the log-odds of the second class (two classes),
+        or each class's score, whose softmax gives the probabilities.
         """
         W = self.network.W[0].astype(np.float64)
         b = self.network.b[0].astype(np.float64)
-        W_raw = W / self.pre.scale[:, None] * self.target.scale
-        b_raw = (b - (self.pre.mean / self.pre.scale) @ W) * self.target.scale + self.target.mean
+        regression = self.task == "regression"
+        scale, mean = (self.target.scale, self.target.mean) if regression else (1.0, 0.0)
+        W_raw = W / self.pre.scale[:, None] * scale
+        b_raw = (b - (self.pre.mean / self.pre.scale) @ W) * scale + mean
         return W_raw, b_raw
+
+    def equation_names(self) -> list[str]:
+        """What each column of `linear_coefficients` gives, as `show` names it."""
+        t = self.target
+        if self.task == "regression":
+            return list(t.names)
+        if len(t.classes) == 2:
+            return [f"log-odds({t.names[0]}={t.classes[1]})"]
+        return [f"score({t.names[0]}={c})" for c in t.classes]
