@@ -401,7 +401,12 @@ def training_header(run, data) -> list[Text]:
         model_line.append(f" · {net.activation}")
     model_line.append(f" · {net.n_params:,} parameters")
     opt_line = Text("train  ", style="bold")
-    opt_line.append(f"{cfg.optimizer} · lr {cfg.lr:g} · batch {cfg.batch_size} · up to {counted(cfg.epochs, 'epoch')}")
+    # What shapes the run beyond the rate: its schedule and the defences against overfitting, when on.
+    extras = [f"{cfg.lr_schedule} schedule"] if cfg.lr_schedule != "constant" else []
+    extras += [f"L2 {cfg.l2:.2g}"] if cfg.l2 else []
+    extras += [f"dropout {net.dropout:g}"] if net.dropout else []
+    opt_line.append(" · ".join([f"{cfg.optimizer} · lr {cfg.lr:g}", *extras, f"batch {cfg.batch_size}",
+                                f"up to {counted(cfg.epochs, 'epoch')}"]))
     return [data_line, model_line, opt_line]
 
 

@@ -433,3 +433,20 @@ def test_a_command_waiting_for_rows_from_the_terminal_says_so(trained, command, 
     args = {"predict": [str(trained)], "eval": [str(trained), "-"], "fit": ["-", "-o", "/dev/null"], "lr-find": ["-"]}
     code, out = run_in_pty([command, *args[command]], 100, 24, interrupt_after="reading CSV rows from the terminal")
     assert code == 130 and f"end with Ctrl-D (or give a file: {usage})" in out
+
+
+def test_the_header_names_the_schedule_and_the_defences_that_are_on():
+    """`train  adam · lr 0.001 · batch 32` left out the schedule, L2 and dropout a learner had asked for."""
+    from nncli.core.training import TrainConfig
+    from nncli.render import training_header
+    from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
+
+    data = load_training_data(str(MOONS), DataOptions(), "auto")
+    lines = {}
+    for name, mopts, config in (("plain", ModelOptions(hidden=(8,)), TrainConfig(epochs=5)),
+                                ("all", ModelOptions(hidden=(8,), dropout=0.2),
+                                 TrainConfig(epochs=5, l2=0.00075, lr_schedule="cosine"))):
+        run = Training(data, mopts, config, seed=0, dtype="float32")
+        lines[name] = training_header(run, data)[-1].plain
+    assert lines["plain"] == "train  adam · lr 0.001 · batch 32 · up to 5 epochs"
+    assert lines["all"] == "train  adam · lr 0.001 · cosine schedule · L2 0.00075 · dropout 0.2 · batch 32 · up to 5 epochs"
