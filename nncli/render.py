@@ -180,7 +180,11 @@ def _stopped_note(info: dict) -> str:
 def _final_scores(model) -> str:
     """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation."""
     info, m = model.info, metric_label(model.task)
-    text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
+    penalty = info.get("final_l2_penalty")
+    # (The loss includes the L2 penalty, averaged over the epoch's batches; the saved weights' own
+    # penalty is within rounding of it: said as "~"; ASCII, as a terminal may be.)
+    of_it = f" (of which ~{fmt(penalty)} is the L2 penalty)" if penalty and info.get("final_loss") is not None else ""
+    text = f"loss {fmt(info.get('final_loss'))}{of_it}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}"
     return text
@@ -465,6 +469,9 @@ def summary_table(model, path: str) -> Group:
         scores.add_column("validation", justify="right")
     for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
         scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
+        if key == "loss" and info.get("final_l2_penalty"):  # (both losses include it: see _final_scores)
+            penalty = fmt(info["final_l2_penalty"])
+            scores.add_row("  L2 penalty ~", penalty, *([penalty] if has_val else []))
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")

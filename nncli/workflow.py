@@ -24,7 +24,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
                                       cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
                                       target_stats)
-from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
+from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, l2_penalty
 from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, shorten
@@ -559,6 +559,8 @@ class Training:
             for k in ("loss", "metric", "val_loss", "val_metric"):
                 v = self.history[k][i]
                 info[f"final_{k}"] = None if math.isnan(v) else v
+            if self.config.l2:  # the part of those losses that is the weight penalty, not the data's
+                info["final_l2_penalty"] = l2_penalty(self.net, self.config.l2)
         model = Model(self.mopts.kind, self.net, self.data.pre, self.data.target,
                       list(self.data.na_values),
                       config=self.config_record, info=info,

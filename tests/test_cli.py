@@ -389,7 +389,8 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     from nncli.core.training import LrSweep
 
     m = load_model(str(model))
-    run = SimpleNamespace(net=m.network, config=SimpleNamespace(optimizer="adam", lr=1e-3, batch_size=32, epochs=1),
+    run = SimpleNamespace(net=m.network, config=SimpleNamespace(optimizer="adam", lr=1e-3, batch_size=32, epochs=1,
+                                                                   lr_schedule="constant", l2=0.0),
                           mopts=SimpleNamespace(kind="mlp"))
     data_ = SimpleNamespace(target=SimpleNamespace(task="regression", classes=None), X_val=None, n_rows=1,
                             X=np.zeros((1, 1)), source="one.csv")
@@ -497,3 +498,23 @@ def test_gen_data_help_states_each_kinds_default_noise():
         a = GENERATORS[kind](np.random.default_rng(3), 50)[0]
         b = GENERATORS[kind](np.random.default_rng(3), 50, noise=float(noise))[0]
         assert all(np.array_equal(a[c], b[c]) for c in a), kind
+
+
+def test_the_summary_says_how_much_of_the_loss_is_the_l2_penalty(tmp_path):
+    """The reported loss includes the weight penalty: a learner read 1.18 after one epoch, above ln 2,
+    and took the data loss to be that bad. The saved weights' penalty is now said beside it."""
+    from nncli.model_file import load_model
+
+    data, model = tmp_path / "d.csv", tmp_path / "m.npz"
+    assert run_nncli("gen-data", "moons", "-n", "400", "-o", data).returncode == 0
+    r = run_nncli("fit", data, "--l2", "0.01", "--epochs", "5", "-o", model, "--progress", "plain", "--json")
+    m = load_model(str(model))
+    penalty = 0.5 * 0.01 * float(np.vdot(m.network.weights, m.network.weights))
+    info = json.loads(r.stdout)
+    assert info["final_l2_penalty"] == pytest.approx(penalty, rel=1e-6) and m.info["final_l2_penalty"] == info[
+        "final_l2_penalty"]
+    assert 0 < penalty < info["final_loss"]
+    from nncli.render import fmt
+    assert f"(of which ~{fmt(penalty)} is the L2 penalty)" in r.stderr.decode().replace("\n", " ")
+    r = run_nncli("fit", data, "--l2", "0", "--epochs", "5", "-o", model, "--progress", "plain", "--json")
+    assert "final_l2_penalty" not in json.loads(r.stdout) and "L2 penalty" not in r.stderr.decode()
