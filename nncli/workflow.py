@@ -328,7 +328,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
     target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
                         columns=[table.header.index(t) + 1 for t in targets])
-    if inferred and len(target.classes) > 2 and all(cell_number(c) is not None for c in target.classes):
+    # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
+    if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
                        "read as classes (--task regression to predict it as a number)")
     if len(target.classes) > MAX_CLASSES:
