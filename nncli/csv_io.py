@@ -58,6 +58,13 @@ BLOCK_BYTES_PER_COLUMN = 256  # or of this much per column, if more (see TableRe
 PARSE_THREADS = min(2, os.cpu_count() or 1)  # threads converting blocks of numbers
 
 
+def _is_terminal(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
 class TableReader:
     """Reads a CSV file chunk by chunk; see `read_table` and `chunks`.
 
@@ -92,6 +99,9 @@ class TableReader:
         self.path = path
         self.dtype = dtype
         self._stdin = path == "-"
+        # Rows typed at a terminal are read as they come (one read each, not 1 MB), each a chunk of its
+        # own, none read ahead: `predict` answers each row as it is typed (it answered them all at Ctrl-D).
+        self._typed = self._stdin and _is_terminal(0)
         keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
         self._raw = open_binary(path)
         self._source = LineLimit(self._raw, LINE_MAX_BYTES)  # what both byte and line mode read
@@ -111,6 +121,8 @@ class TableReader:
         # A block of a wide file holds a few dozen lines at least: each block costs a little for every
         # column (20,000 columns: 10.5 -> 3.0 s for `fit` on 400 rows, 55 MB).
         self._block_bytes = self._at_least_per_column(BLOCK_BYTES)
+        if self._typed:
+            self.chunk_rows, self._block_bytes = 1, 1
         self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
@@ -164,7 +176,7 @@ class TableReader:
     # handled and undecodable bytes are located.
     def _read_raw(self, n: int) -> bytes:
         try:
-            return self._source.read(n)
+            return self._source.read1(n) if self._typed else self._source.read(n)
         except READ_ERRORS as e:
             raise read_error(e, self.name, self.line_no + 1) from None
 
@@ -269,7 +281,7 @@ class TableReader:
         pool, wait = ThreadPoolExecutor(PARSE_THREADS), True
         try:
             while True:
-                while self._lines is None and not self._odd and len(ahead) <= PARSE_THREADS:
+                while self._lines is None and not self._odd and len(ahead) <= (0 if self._typed else PARSE_THREADS):
                     if not self._read_ahead(ahead, pool, then):
                         break
                 if ahead:

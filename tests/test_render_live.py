@@ -450,3 +450,44 @@ def test_the_header_names_the_schedule_and_the_defences_that_are_on():
         lines[name] = training_header(run, data)[-1].plain
     assert lines["plain"] == "train  adam · lr 0.001 · batch 32 · up to 5 epochs"
     assert lines["all"] == "train  adam · lr 0.001 · cosine schedule · L2 0.00075 · dropout 0.2 · batch 32 · up to 5 epochs"
+
+
+def test_rows_typed_at_a_terminal_are_predicted_as_they_are_typed(trained):
+    """`nncli predict MODEL` at a terminal read 1 MB at a time: the predictions of typed rows came all
+    at once at Ctrl-D. Each row's now comes before the next is typed (no timing: the test waits for it,
+    and would wait in vain, up to its safety net, on the old code)."""
+    env = nncli_env(COLUMNS="100", LINES="24")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec at once, never return into pytest
+        try:
+            os.chdir(ROOT)
+            os.execve(sys.executable, [sys.executable, "-m", "nncli", "predict", str(trained)], env)
+        finally:
+            os._exit(127)
+    out = bytearray()
+
+    def wait_for(pattern: bytes, start: int) -> int:
+        while not (m := re.search(pattern, out[start:])):
+            if not select.select([fd], [], [], 120)[0]:  # a safety net against a hung child, not a timing test
+                os.kill(pid, signal.SIGKILL)
+                raise AssertionError(f"waited 120 s for {pattern!r}; so far:\n{out.decode(errors='replace')}")
+            out.extend(os.read(fd, 65536))
+        return start + m.end()
+
+    try:
+        at = wait_for(rb"end with Ctrl-D", 0)
+        os.write(fd, b"x1,x2,label\n0.5,-0.4,1\n")
+        at = wait_for(rb"prediction\r\n[01]\r\n", at)  # before any more typing
+        os.write(fd, b"-1.0,0.2,0\n")
+        at = wait_for(rb"-1\.0,0\.2,0\r\n[01]\r\n", at)
+        os.write(fd, b"\x04")  # Ctrl-D ends the rows
+        while True:
+            try:
+                if not os.read(fd, 65536):
+                    break
+            except OSError:  # EIO: the child closed the terminal
+                break
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
