@@ -92,7 +92,12 @@ def open_binary(path: str) -> IO[bytes]:
     """Open a CSV file (or `-` for stdin) as buffered bytes, gunzipping transparently."""
     raw = _open_binary(path)
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
+    head = buffered.peek(2)
+    if not head:  # at the end already. A terminal's Ctrl-D ends one read only: reading on waited for
+        if path != "-":  # more typing (`nncli predict MODEL`, Ctrl-D before any row hung for ever)
+            buffered.close()
+        return io.BufferedReader(io.BytesIO(b""))
+    if head[:2] == b"\x1f\x8b":
         buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
     return buffered
 

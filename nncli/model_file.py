@@ -92,7 +92,8 @@ CONFIG_FIELDS = {"epochs": (int,), "lr": _NUMBER, "batch_size": (int,), "optimiz
 INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_epoch": (int,),
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
-OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "final_l2_penalty": _NUMBER}  # checked where present (older files lack them)
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,),  # checked where present (older files lack them)
+                        **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 
 def _bad_field(record: dict, fields: dict[str, tuple[type, ...]],

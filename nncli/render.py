@@ -178,16 +178,24 @@ def _stopped_note(info: dict) -> str:
 
 
 def _final_scores(model) -> str:
-    """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation."""
+    """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation;
+    with the part of each loss that is the L2 penalty, where it counts."""
     info, m = model.info, metric_label(model.task)
-    penalty = info.get("final_l2_penalty")
-    # (The loss includes the L2 penalty, averaged over the epoch's batches; the saved weights' own
-    # penalty is within rounding of it: said as "~"; ASCII, as a terminal may be.)
-    of_it = f" (of which ~{fmt(penalty)} is the L2 penalty)" if penalty and info.get("final_loss") is not None else ""
-    text = f"loss {fmt(info.get('final_loss'))}{of_it}, {m} {fmt(info.get('final_metric'))}"
+
+    def loss(key: str) -> str:
+        value, penalty = info.get(f"final_{key}loss"), info.get(f"final_{key}l2_penalty")
+        said = f"loss {fmt(value)}"
+        if value is not None and penalty and penalty >= PENALTY_WORTH_SAYING * abs(value):
+            said += f" (of which {fmt(penalty)} is the L2 penalty)"
+        return said
+
+    text = f"{loss('')}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_val_loss") is not None:
-        text += f"; validation loss {fmt(info['final_val_loss'])}, {m} {fmt(info.get('final_val_metric'))}"
+        text += f"; validation {loss('val_')}, {m} {fmt(info.get('final_val_metric'))}"
     return text
+
+
+PENALTY_WORTH_SAYING = 0.001  # of the loss: a smaller L2 term is not worth a word
 
 
 def fit_summary(model, path: str) -> Text:
@@ -407,7 +415,7 @@ def training_header(run, data) -> list[Text]:
     opt_line = Text("train  ", style="bold")
     # What shapes the run beyond the rate: its schedule and the defences against overfitting, when on.
     extras = [f"{cfg.lr_schedule} schedule"] if cfg.lr_schedule != "constant" else []
-    extras += [f"L2 {cfg.l2:.2g}"] if cfg.l2 else []
+    extras += [f"L2 {cfg.l2:.3g}"] if cfg.l2 else []
     extras += [f"dropout {net.dropout:g}"] if net.dropout else []
     opt_line.append(" · ".join([f"{cfg.optimizer} · lr {cfg.lr:g}", *extras, f"batch {cfg.batch_size}",
                                 f"up to {counted(cfg.epochs, 'epoch')}"]))
@@ -469,9 +477,9 @@ def summary_table(model, path: str) -> Group:
         scores.add_column("validation", justify="right")
     for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
         scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
-        if key == "loss" and info.get("final_l2_penalty"):  # (both losses include it: see _final_scores)
-            penalty = fmt(info["final_l2_penalty"])
-            scores.add_row("  L2 penalty ~", penalty, *([penalty] if has_val else []))
+        if key == "loss" and info.get("final_l2_penalty"):  # (the losses include it: see _final_scores)
+            scores.add_row("  L2 penalty in it", fmt(info["final_l2_penalty"]),
+                           *([fmt(info.get("final_val_l2_penalty"))] if has_val else []))
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")

@@ -24,7 +24,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
                                       cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
                                       target_stats)
-from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, l2_penalty
+from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, shorten
@@ -460,14 +460,16 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     if model.task == "regression":
         if metric >= LEARNED_LITTLE or not np.ptp(data.Y, axis=0).any():  # (a constant target: nothing to learn)
             return None
-        return f"the model does hardly better than predicting the mean (training R² {metric:.3g}): {hint}"
+        return f"the model does little or no better than predicting the mean (training R² {metric:.3g}): {hint}"
+    if data.sample_weight is not None:  # (class weights: trading accuracy for the rare classes' recall is the point)
+        return None
     counts = data.Y.sum(axis=0, dtype=np.float64)
     if data.Y.shape[1] == 1:  # (one 0/1 output unit)
         counts = np.array([data.n_rows - counts[0], counts[0]])
     share = float(counts.max()) / data.n_rows
     if share >= 1 or (metric - share) / (1 - share) >= LEARNED_LITTLE:
         return None
-    return (f"the model does hardly better than always predicting the most common class (training accuracy "
+    return (f"the model does little or no better than always predicting the most common class (training accuracy "
             f"{metric:.4g}, that class's share {share:.4g}): {hint}")
 
 
@@ -517,6 +519,7 @@ class Training:
         self.rng = rng
         self.should_stop = should_stop
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self._penalties: list[tuple[float, float]] = []  # each epoch's L2 terms, training and validation
         self.last: EpochStats | None = None
         self.config_record = {**config.as_dict(), "model": mopts.kind, "hidden": list(mopts.hidden),
                               "activation": mopts.activation, "dropout": mopts.dropout, "seed": seed,
@@ -533,6 +536,9 @@ class Training:
                 # first batches would pass for an epoch's in the charts); its validation figures are real.
                 cut = stats.partial and k in ("loss", "metric")
                 self.history[k].append(math.nan if v is None or cut else float(v))
+            # The L2 terms in those losses (not saved as history: `info` gives the final epoch's)
+            self._penalties.append((math.nan if stats.partial else stats.penalty,
+                                    math.nan if stats.val_penalty is None else stats.val_penalty))
             self.last = stats
             yield stats
 
@@ -560,8 +566,9 @@ class Training:
             for k in ("loss", "metric", "val_loss", "val_metric"):
                 v = self.history[k][i]
                 info[f"final_{k}"] = None if math.isnan(v) else v
-            if self.config.l2:  # the part of those losses that is the weight penalty, not the data's
-                info["final_l2_penalty"] = l2_penalty(self.net, self.config.l2)
+            # The part of those losses that is the weight penalty, not the data's (0 without L2)
+            for k, v in zip(("final_l2_penalty", "final_val_l2_penalty"), self._penalties[i]):
+                info[k] = None if math.isnan(v) else v
         model = Model(self.mopts.kind, self.net, self.data.pre, self.data.target,
                       list(self.data.na_values),
                       config=self.config_record, info=info,

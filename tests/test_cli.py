@@ -306,6 +306,7 @@ def test_show_gives_a_linear_classifiers_equations_in_the_datas_units(cli, tmp_p
     meta = json.loads(cli("show", model, "--json").stdout)
     expected = ["log-odds(label=1)"] if classes == 2 else [f"score(label={c})" for c in range(classes)]
     assert list(meta["equation"]) == expected
+    assert [e["class"] for e in meta["equation"].values()] == (["1"] if classes == 2 else [str(c) for c in range(classes)])
     text = cli("show", model).stderr
     assert [line.split(None, 1)[1].split(" = ")[0] for line in text.splitlines() if line.startswith("equation")] == \
         expected
@@ -451,20 +452,27 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     """Adam at --lr 10 saved a coin flip's model (acc 0.51 on two even classes), exit 0 and no word."""
     data = tmp_path / "moons.csv"
     assert run_nncli("gen-data", "moons", "-n", "400", "-o", data).returncode == 0
-    said = "the model does hardly better than always predicting the most common class"
+    said = "the model does little or no better than always predicting the most common class"
     r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
     assert r.returncode == 0 and said in r.stderr.decode() and "far too high --lr" in r.stderr.decode()
     r = run_nncli("fit", data, "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
-    assert r.returncode == 0 and "hardly better" not in r.stderr.decode()
+    assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
     noise = tmp_path / "noise.csv"
     noise.write_text("x,y\n" + "".join(f"{i % 17},{(i * 7919) % 101}\n" for i in range(300)))
     r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
-    assert r.returncode == 0 and "the model does hardly better than predicting the mean (training R²" in r.stderr.decode()
+    assert r.returncode == 0 and "the model does little or no better than predicting the mean (training R²" in r.stderr.decode()
     r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 0 and r.stderr == b""  # (quiet is quiet)
+    # Balanced class weights trade accuracy for the rare class's recall: no notice for that
+    rare = tmp_path / "rare.csv"
+    rare.write_text("x,label\n" + "".join(f"{(i % 20 == 0) + (i * 7919 % 97) / 60:.3f},{int(i % 20 == 0)}\n"
+                                          for i in range(400)))
+    r = run_nncli("fit", rare, "--class-weight", "balanced", "--epochs", "5", "-o", tmp_path / "w.npz",
+                  "--progress", "plain")
+    assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
     noise.write_text("x,y\n" + "".join(f"{i % 17},5\n" for i in range(50)))  # a constant: nothing to learn
     r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
-    assert r.returncode == 0 and "hardly better" not in r.stderr.decode()
+    assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
 
 
 def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
@@ -501,20 +509,30 @@ def test_gen_data_help_states_each_kinds_default_noise():
 
 
 def test_the_summary_says_how_much_of_the_loss_is_the_l2_penalty(tmp_path):
-    """The reported loss includes the weight penalty: a learner read 1.18 after one epoch, above ln 2,
-    and took the data loss to be that bad. The saved weights' penalty is now said beside it."""
+    """The reported losses include the weight penalty: a learner read 1.18 after one epoch, above ln 2,
+    and took the data loss to be that bad. The part that is penalty is now said beside each loss: the
+    training loss's is the mean over the epoch's batches, as the loss is (the saved weights' own
+    penalty once came out larger than the loss it was part of); the validation loss's, the weights'."""
     from nncli.model_file import load_model
+    from nncli.render import fmt
 
     data, model = tmp_path / "d.csv", tmp_path / "m.npz"
     assert run_nncli("gen-data", "moons", "-n", "400", "-o", data).returncode == 0
-    r = run_nncli("fit", data, "--l2", "0.01", "--epochs", "5", "-o", model, "--progress", "plain", "--json")
+    r = run_nncli("fit", data, "--l2", "0.01", "--epochs", "5", "--val-split", "0.2", "-o", model,
+                  "--progress", "plain", "--json")
     m = load_model(str(model))
-    penalty = 0.5 * 0.01 * float(np.vdot(m.network.weights, m.network.weights))
+    end = 0.5 * 0.01 * float(np.vdot(m.network.weights, m.network.weights))
     info = json.loads(r.stdout)
-    assert info["final_l2_penalty"] == pytest.approx(penalty, rel=1e-6) and m.info["final_l2_penalty"] == info[
-        "final_l2_penalty"]
-    assert 0 < penalty < info["final_loss"]
-    from nncli.render import fmt
-    assert f"(of which ~{fmt(penalty)} is the L2 penalty)" in r.stderr.decode().replace("\n", " ")
+    assert info["final_val_l2_penalty"] == pytest.approx(end, rel=1e-5)
+    assert 0 < info["final_l2_penalty"] < info["final_loss"] and info["final_l2_penalty"] == pytest.approx(end, rel=0.2)
+    said = " ".join(r.stderr.decode().split())
+    assert f"loss {fmt(info['final_loss'])} (of which {fmt(info['final_l2_penalty'])} is the L2 penalty)" in said
+    assert f"validation loss {fmt(info['final_val_loss'])} (of which {fmt(end)} is the L2 penalty)" in said
+    assert m.info["final_l2_penalty"] == info["final_l2_penalty"]
     r = run_nncli("fit", data, "--l2", "0", "--epochs", "5", "-o", model, "--progress", "plain", "--json")
-    assert "final_l2_penalty" not in json.loads(r.stdout) and "L2 penalty" not in r.stderr.decode()
+    assert json.loads(r.stdout)["final_l2_penalty"] == 0 and "L2 penalty" not in r.stderr.decode()
+    # A far too high rate: the end-of-epoch weights' penalty dwarfed the epoch's mean loss ("loss 116.2, of
+    # which 325.2 ..."); the mean penalty is a part of the mean loss
+    r = run_nncli("fit", data, "--lr", "10", "--l2", "0.02", "-o", model, "--progress", "plain", "--json")
+    info = json.loads(r.stdout)
+    assert info["final_l2_penalty"] <= info["final_loss"]

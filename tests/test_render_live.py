@@ -491,3 +491,11 @@ def test_rows_typed_at_a_terminal_are_predicted_as_they_are_typed(trained):
         os.close(fd)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("command", [["predict"], ["eval", "-"]])
+def test_ctrl_d_before_any_row_typed_is_an_empty_file(trained, command):
+    """Ctrl-D before the header waited for ever: the gzip check's peek took the end of input, and the
+    next read waited for more typing (a terminal's Ctrl-D ends one read only)."""
+    code, out = run_in_pty([command[0], str(trained), *command[1:]], 100, 24, typed=("end with Ctrl-D", b"\x04"))
+    assert code == 1 and "the file is empty (expected a header row)" in out

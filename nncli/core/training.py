@@ -75,6 +75,8 @@ class EpochStats:
     best_epoch: int  # of the best monitored loss so far (validation loss, else training loss)
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
     partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
+    penalty: float = 0.0  # the L2 term in `loss` (its mean over the epoch's batches)
+    val_penalty: float | None = None  # the L2 term in `val_loss` (the end-of-epoch weights')
 
 
 def keeps_best(config: TrainConfig, validated: bool) -> bool:
@@ -234,9 +236,10 @@ def fit_iter(
             else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
                 mse = total_loss / max(seen, 1)
                 metric = 1.0 - mse / y_var if y_var > 0 else float(mse == 0)
-            val_loss = val_metric = None
+            val_loss = val_metric = val_penalty = None
             if val is not None:
                 val_loss, val_metric = evaluate(net, val[0], val[1], l2=l2)
+                val_penalty = l2_penalty(net, l2)
                 if not math.isfinite(val_loss):
                     raise _diverged(epoch + 1, opt.lr)
             # An epoch cut short by a stop request has a training loss of its first batches only: it
@@ -256,6 +259,7 @@ def fit_iter(
                 epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
                 best_epoch=best_epoch, stopped=stopped, partial=seen < n,
+                penalty=total_penalty / max(seen, 1), val_penalty=val_penalty,
             )
             if stopped is not None:
                 return
