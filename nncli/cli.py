@@ -657,12 +657,11 @@ def show(
         if m.kind == "linear":  # the equations `show` prints, in the data's units
             W, b = m.linear_coefficients()
             names = m.pre.encoded_names()
-            # (For a classifier, each names its class: the keys are for people.)
-            classes = (m.target.classes[1:] if len(m.target.classes) == 2 else m.target.classes) \
-                if m.task == "classification" else [None] * len(m.target.names)
+            # (For a classifier, each names its class: the keys are for people. Weights as a list:
+            # encoded names may collide.)
             meta["equation"] = {t: {**({"class": c} if c is not None else {}), "intercept": float(b[k]),
                                     "weights": [{"input": f, "weight": float(W[i, k])} for i, f in enumerate(names)]}
-                                for k, (t, c) in enumerate(zip(m.equation_names(), classes))}  # (a list: encoded names may collide)
+                                for k, (t, c) in enumerate(m.equations())}
         print(json.dumps(_json_numbers(meta), allow_nan=False))
         return
     render.show_model(m, model)

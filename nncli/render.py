@@ -316,7 +316,7 @@ def model_report(model, path: str) -> Group:
     shown = [k for k in keys if k in cfg and cfg[k] is not None and (k in always or cfg[k] not in (0.0, False, "none"))
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
     def setting(k: str) -> str:
-        if k == "l2" and cfg.get("l2_default"):  # (see workflow.default_l2)
+        if k == "l2" and cfg.get("l2_default"):  # (see core.training.default_l2)
             rule, rows = cfg["l2_default"], info.get("rows", 0)
             capped = not (rows and math.isclose(cfg[k], rule / rows))
             return f"l2={cfg[k]:.3g} (default: {rule:g} / rows{f', capped for {rows:,} rows' if capped else ''})"
@@ -333,7 +333,7 @@ def model_report(model, path: str) -> Group:
                               + _final_scores(model)))
     if model.kind == "linear":
         W, b = model.linear_coefficients()
-        names = model.equation_names()
+        names = [name for name, _ in model.equations()]
         for k, name in enumerate(names[:SHOW_MAX_ITEMS]):
             t.add_row("equation", utext(f"{name} = {_linear_terms([*W[:, k], b[k]], [*model.pre.encoded_names(), ''])}"))
         if len(names) > SHOW_MAX_ITEMS:

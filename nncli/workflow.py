@@ -446,8 +446,8 @@ MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notic
 
 
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
-    """A notice if the saved weights do hardly better on the training rows than a model that ignores
-    the features: always the most common class (closing under LEARNED_LITTLE of the gap to every row
+    """A notice if the saved weights do little or no better on the training rows than a model that
+    ignores the features: always the most common class (closing under LEARNED_LITTLE of the gap to every row
     right), or the mean (R² under LEARNED_LITTLE). Adam at --lr 10 saved a coin flip's model (51%
     on two even classes), its summary the only sign."""
     metric = model.info.get("final_metric")

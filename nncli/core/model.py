@@ -92,11 +92,12 @@ class Model:
         b_raw = (b - (self.pre.mean / self.pre.scale) @ W) * scale + mean
         return W_raw, b_raw
 
-    def equation_names(self) -> list[str]:
-        """What each column of `linear_coefficients` gives, as `show` names it."""
+    def equations(self) -> list[tuple[str, str | None]]:
+        """What each column of `linear_coefficients` gives, as `show` names it, and the class it is
+        for (None for a regression target)."""
         t = self.target
         if self.task == "regression":
-            return list(t.names)
+            return [(name, None) for name in t.names]
         if len(t.classes) == 2:
-            return [f"log-odds({t.names[0]}={t.classes[1]})"]
-        return [f"score({t.names[0]}={c})" for c in t.classes]
+            return [(f"log-odds({t.names[0]}={t.classes[1]})", t.classes[1])]
+        return [(f"score({t.names[0]}={c})", c) for c in t.classes]
