@@ -449,6 +449,9 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         if 0 < epochs <= warmup:
             raise UsageError(f"--warmup {warmup:,} is not less than --epochs {epochs:,}: the learning rate would "
                              "never reach --lr")
+        if lr_schedule is LrSchedule.onecycle and 1 < epochs <= warmup + 1:
+            raise UsageError(f"--warmup {warmup:,} leaves --lr-schedule onecycle no epoch to come down from --lr in: "
+                             f"give at most --epochs - 2 ({epochs - 2:,})")
     sizes = parse_hidden(hidden)
     feature_names, ignored = split_list(features, "--features"), split_list(ignore, "--ignore")
     ignored_names = set(ignored)
@@ -530,9 +533,10 @@ def lr_find(
     _typed_rows(data, "nncli lr-find DATA")
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
-    net = workflow.build_network(tdata, mopts, dtype.value, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
+    net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)
-    sweep = lr_sweep(net, tdata.X, tdata.Y, np.random.default_rng(seed), batch_size=batch_size,
+    sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size,
                      optimizer=optimizer.value, lr_min=lr_min, lr_max=lr_max, steps=steps,
                      sample_weight=tdata.sample_weight)
     if not quiet:

@@ -125,6 +125,19 @@ def test_targets_near_1e170_train_a_model_that_loads(tmp_path, cli):
     assert np.isfinite(m.target.scale).all() and m.target.scale[0] == pytest.approx(np.std(x @ [1.0, 2.0]) * 1e170)
 
 
+def test_targets_near_the_float64_limit_train(tmp_path, cli):
+    # Their sum overflowed: the mean was inf, every standardized target -inf, and fit said "diverged,
+    # lower the learning rate".
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    data = write_csv(tmp_path / "a.csv", ["x", "y"], [(a, (1.2 + 0.1 * a) * 1e308) for a in x])
+    model = tmp_path / "m.npz"
+    assert cli("fit", data, "-o", model, "--model", "linear", "--epochs", "50", "-q").exit_code == 0
+    m = load_model(str(model))
+    assert m.target.mean[0] == pytest.approx((1.2 + 0.1 * x.mean()) * 1e308)
+    assert m.target.scale[0] == pytest.approx(0.1 * x.std() * 1e308)
+
+
 def test_eval_log_loss_matches_the_printed_probabilities(tmp_path, cli):
     model = tmp_path / "m.npz"
     assert cli("fit", SAMPLES / "blobs.csv", "-o", model, "--epochs", "20", "-q").exit_code == 0

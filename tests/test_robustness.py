@@ -419,6 +419,9 @@ CASES = [
     # the rate never reached --lr
     usage("fit-warmup-past-the-epochs", "--warmup", "2", "--epochs", "2", err=r"--warmup 2 is not less than --epochs 2: the learning "
           r"rate would never reach --lr"),
+    # onecycle's last epoch ran at the peak rate: no epoch was left to come down to lr/1e4 in
+    usage("fit-onecycle-warmup-leaves-no-decay", "--lr-schedule", "onecycle", "--warmup", "9", "--epochs", "10",
+          err=r"--warmup 9 leaves --lr-schedule onecycle no epoch to come down from --lr in: give at most --epochs - 2 \(8\)"),
     # /dev/stdout is stdout too: the model and the JSON (or the SVG) came out one after the other
     Case("fit-output-dev-stdout-and-json", FIT[:2] + ("-o", "/dev/stdout", "--json") + FIT[4:], 2,
          r"--output '/dev/stdout' and --json both write to stdout", files=data(HEADER, *ROWS)),

@@ -297,6 +297,34 @@ def test_a_feature_that_is_the_same_on_every_row_gets_a_notice(tmp_path, cli):
     assert "'colour' has the same value on every row ('red'): it teaches nothing" in err  # categorical too
 
 
+def test_a_constant_float64_feature_is_noticed_and_has_no_weight(tmp_path, cli):
+    # In float64 the mean of 300 copies of 0.1 is 0.10000000000000052: the column standardized to
+    # -5e-16, not 0, so it went unnoticed, kept its random weight, and changed predictions where it varied.
+    rng = np.random.default_rng(0)
+    rows = [["x", "c", "y"]] + [[repr(a), "0.1", str(int(a > 0))] for a in rng.normal(size=300).tolist()]
+    path, model = write_rows(tmp_path / "d.csv", rows), tmp_path / "m.npz"
+    err = cli("fit", path, "-o", model, "--dtype", "float64", "--model", "linear", "--epochs", "5").stderr
+    assert "'c' has the same value on every row (0.1): it teaches nothing" in err
+    m = load_model(str(model))
+    assert m.pre.mean[1] == 0.1 and m.pre.scale[1] == 1.0 and m.network.W[0][1, 0] == 0.0
+    probs = cli("predict", model, write_rows(tmp_path / "q.csv", [["x", "c"], ["0.5", "0.1"], ["0.5", "5"]]), "--proba")
+    first, second = probs.stdout.splitlines()[1:]
+    assert first == second
+
+
+def test_float64_features_near_the_float64_limit_train_a_model_that_loads(tmp_path, cli):
+    # Squares of numbers near 1e200 overflow float64: the spread was inf, the saved scale inf, and
+    # the model file refused ("x_scale holds non-finite values").
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    rows = [["x", "y"]] + [[repr(a * 1e200), str(int(a > 0))] for a in x.tolist()]
+    model = tmp_path / "m.npz"
+    assert cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--dtype", "float64", "--model", "linear",
+               "--epochs", "20", "-q").exit_code == 0
+    m = load_model(str(model))
+    assert m.pre.scale[0] == pytest.approx(x.std() * 1e200) and m.pre.mean[0] == pytest.approx(x.mean() * 1e200)
+
+
 def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
     # The median of 2.5e38 and 3e38, averaged in float32, was inf: training then "diverged".
     rows = [["a", "y"], ["2e38", "0"], ["3e38", "1"], ["", "0"], ["2.5e38", "1"], ["3e38", "0"]]

@@ -162,6 +162,12 @@ def test_onecycle_rises_then_falls():
     no_warmup = [Schedule("onecycle", 1.0, 10, warmup=0).lr(e) for e in range(10)]  # `--warmup 0`: none
     assert no_warmup[0] == 1.0 and no_warmup[-1] == pytest.approx(1e-4)
     assert all(a > b for a, b in zip(no_warmup, no_warmup[1:]))
+    # The default warmup leaves an epoch to come down in: over 2 epochs it was 1, and the last epoch
+    # ran at the peak rate.
+    assert [Schedule("onecycle", 1.0, 2).lr(e) for e in range(2)] == [1.0, pytest.approx(1e-4)]
+    assert Schedule("onecycle", 1.0, 3).lr(2) == pytest.approx(1e-4) and Schedule("onecycle", 1.0, 1).lr(0) == 1.0
+    with pytest.raises(ValueError, match="at most 8"):
+        Schedule("onecycle", 1.0, 10, warmup=9)
 
 
 def test_plateau_halves_after_patience_epochs_without_improvement():

@@ -193,16 +193,40 @@ def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.nd
     """Mean and standard deviation of each column, accumulated in float64 a block of rows at a time.
 
     `X.std(dtype=float64)` would hold a float64 copy of all of X (twice a float32 table); a block
-    holds about `cells` values (8 MB).
+    holds about `cells` values (8 MB). Where a sum or a square leaves float64's range (values near
+    1e308 or 1e155, in float64 runs and regression targets), the columns are summed again over
+    their largest magnitude. A column holding one value on every row gets that value as its mean and
+    0 as its spread: the float64 mean of 300 copies of 0.1 is 0.10000000000000052, which would
+    leave the column a few 1e-16 from the 0 it standardizes to (see `standard_scale`).
     """
-    n = max(X.shape[0], 1)
+    if not len(X):
+        return np.zeros(X.shape[1]), np.zeros(X.shape[1])
     rows = max(1, cells // max(X.shape[1], 1))
-    mean = X.mean(axis=0, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = _mean_std(X, rows)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            mean, std = _mean_std(X, rows, np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny))
+    same = np.flatnonzero(std <= MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0))
+    if len(same):
+        first = X[0, same]
+        exact = same[(X[:, same] == first).all(axis=0)]
+        mean[exact], std[exact] = X[0, exact], 0.0
+    return mean, std
+
+
+def _mean_std(X: np.ndarray, rows: int, big: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """column_stats' sums, blocks of `rows` rows at a time, of X or of X / big (then scaled back)."""
+    n = X.shape[0]
+    if big is None:
+        mean = X.mean(axis=0, dtype=np.float64)
+    else:
+        mean = sum(np.sum(X[s:s + rows] / big, axis=0) for s in range(0, n, rows)) / n
     sq = np.zeros(X.shape[1])
-    for s in range(0, X.shape[0], rows):
-        block = X[s:s + rows] - mean
+    for s in range(0, n, rows):
+        block = (X[s:s + rows] if big is None else X[s:s + rows] / big) - mean
         sq += np.einsum("ij,ij->j", block, block)
-    return mean, np.sqrt(sq / n)
+    std = np.sqrt(sq / n)
+    return (mean, std) if big is None else (mean * big, std * big)
 
 
 def column_median(values: np.ndarray) -> float:
@@ -419,10 +443,7 @@ def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.
 
 def target_stats(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, scale) that standardize regression targets Y (n, k), as features are."""
-    mean = Y.mean(axis=0)
-    # The spread with the values scaled to at most 1 first: squares of targets near 1e170 overflow.
-    big = np.maximum(np.abs(Y).max(axis=0), np.finfo(np.float64).tiny)
-    std = (Y / big).std(axis=0) * big
+    mean, std = column_stats(Y)
     return mean, standard_scale(mean, std)
 
 

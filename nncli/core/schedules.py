@@ -9,7 +9,7 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate.
                 PyTorch's CosineAnnealingLR with T_max = E)
 - plateau:      lr, multiplied by decay (0.5) after `step` (5) epochs without a
                 new best monitored loss (validation loss, else training loss)
-- onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E),
+- onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E, at most E - 2),
                 then down to lr/1e4 at the last epoch, both along a cosine
 With warmup W > 0, every schedule but onecycle is multiplied by (e + 1) / W
 during the first W epochs (a linear ramp up to the schedule's value).
@@ -38,7 +38,11 @@ class Schedule:
         self.decay = default_decay if decay is None else float(decay)
         self.step = (10 if name == "step" else 5) if step is None else max(int(step), 1)
         if name == "onecycle":
-            self.warmup = max(1, round(0.3 * self.epochs)) if warmup is None else int(warmup)
+            # The peak is epoch `warmup`; at least one epoch must follow it to come down in.
+            last_peak = max(self.epochs - 2, 0)
+            self.warmup = min(max(1, round(0.3 * self.epochs)), last_peak) if warmup is None else int(warmup)
+            if self.warmup > last_peak:
+                raise ValueError(f"onecycle over {self.epochs} epochs takes a warmup of at most {last_peak}")
         else:
             self.warmup = int(warmup or 0)
         self._plateau_lr = self.base
