@@ -297,8 +297,9 @@ class ColumnParser:
         """Convert one column's cells; returns the column and the row of its first bad cell."""
         if self.reads_text(name):
             return self.text_column(name, _strip(cells), lines), None
-        values = np.empty(len(cells), dtype=self.dtype)
+        values = np.zeros(len(cells), dtype=self.dtype)
         na = self.na_values
+        bad = None
         for i, cell in enumerate(cells):
             s = cell.strip()
             if s in na:
@@ -311,13 +312,15 @@ class ColumnParser:
                 self.first_text[name] = (int(lines[i]), s)
                 return self.text_column(name, _strip(cells), lines), None
             if v is None:
-                return Column(name, values, False), i
+                bad = i
+                break
             with np.errstate(over="ignore"):
                 values[i] = v
             if not np.isfinite(values[i]):
-                return Column(name, values, False), i  # inf, too large for the dtype, or a NaN not in na
-        self.mark_missing(values)
-        return Column(name, values, False), None
+                bad = i  # inf, too large for the dtype, or a NaN not in na
+                break
+        self.mark_missing(values)  # (the rows before a bad cell are used: -999.0 is missing there too)
+        return Column(name, values, False), bad
 
     def text_column(self, name: str, values: np.ndarray, lines: np.ndarray) -> Column:
         """Wrap a text column; for auto columns, count numeric cells (categorical or typo?)."""

@@ -527,6 +527,21 @@ def test_a_regression_target_equal_to_a_missing_value_token_is_dropped(tmp_path)
     assert load_model(str(model)).info["rows"] == 21
 
 
+def test_rows_before_a_bad_cell_read_a_missing_value_token_by_value(tmp_path):
+    # The careful reader returned at the bad cell before marking -999.0 missing: the row before it
+    # was predicted with x = -999 (-2133.1), though the same row alone was imputed.
+    rows = [["x", "z", "y"]] + [["-999" if i % 10 == 0 else str(i / 30), str(i % 7), str(i / 10 + i % 7)]
+                                for i in range(60)]
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--na-values", "-999", "--model", "linear",
+                     "-o", model, "--epochs", "1", "-q").returncode == 0
+    alone = run_nncli("predict", model, write_rows(tmp_path / "a.csv", [["x", "z"], ["0.1", "3"], ["-999.0", "3"]]))
+    bad = run_nncli("predict", model, write_rows(tmp_path / "b.csv", [["x", "z"], ["0.1", "3"], ["-999.0", "3"],
+                                                                     ["foo", "3"]]))
+    assert alone.returncode == 0 and bad.returncode == 1 and b"expected a number, found 'foo'" in bad.stderr
+    assert bad.stdout == alone.stdout and len(alone.stdout.splitlines()) == 3
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_every_delimiter_is_detected(tmp_path, delimiter):
     rng = np.random.default_rng(0)
