@@ -173,10 +173,9 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
 def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str]) -> None:
     """A target of many different numbers with a few text cells is a typo, not a set of labels
     (it would become a classification into as many classes as there are numbers): an error at
-    the first. Few distinct values stay labels, unless every one is a number written with a comma
-    ('0,5' and '1,5': a regression target, as a feature of them is refused as categories)."""
-    _refuse_numbers_with_commas(table, name, distinct, (int(table.lines[0]), cells[0]), "the target",
-                                "--task classification")
+    the first. Few distinct values stay labels, unless they are all numbers, some written with a
+    comma ('0,5', '1' and '1,5': a regression target, as a feature of them is refused as categories)."""
+    _refuse_numbers_with_commas(table, name, distinct, cells, "the target", "--task classification")
     if len(distinct) <= MAX_CLASS_INTEGERS:
         return
     text = {s for s in distinct if cell_number(s) is None}
@@ -191,19 +190,22 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
                         hint=separator_hint(cells[first]) or "fix the cell, or use --task classification for labels")
 
 
-def _refuse_numbers_with_commas(table: Table, name: str, values: set[str], first: tuple[int, str], what: str,
+def _refuse_numbers_with_commas(table: Table, name: str, values: set[str], cells: np.ndarray, what: str,
                                 labels: str) -> None:
-    """An error at `first` (line, cell) when every one of a column's distinct values is a number written
-    with a comma: '0,5' from a spreadsheet set to a language that writes decimal commas ('1,234' is
+    """An error at the first comma cell of `cells` (a column's text cells, `values` the distinct ones)
+    when every value is a number, some written with a comma: '0,5' from a spreadsheet set to a
+    language that writes decimal commas, beside whole numbers ('3'), which need none ('1,234' is
     ambiguous). `labels`: the option that says they are labels after all."""
-    hints = set(map(separator_hint, values))
-    if not values or None in hints:
+    hints = {v: separator_hint(v) for v in values}
+    commas = [v for v, h in hints.items() if h is not None]
+    if not commas or any(h is None and cell_number(v) is None for v, h in hints.items()):
         return
-    line, cell = first
-    hint = DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints else THOUSANDS_HINT
-    raise DataError(f"expected a number, found {shorten(cell)} (a comma in every value of {what})",
-                    file=table.source, line=line, column=table.header.index(name) + 1, column_name=name,
-                    hint=f"{hint}; if these are labels, {labels}")
+    first = int(np.flatnonzero(np.isin(cells, commas))[0])
+    cell = cells[first]
+    hint = DECIMAL_COMMA_HINT if DECIMAL_COMMA_HINT in hints.values() else THOUSANDS_HINT
+    raise DataError(f"expected a number, found {shorten(cell)} (numbers written with a comma in {what})",
+                    file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
+                    column_name=name, hint=f"{hint}; if these are labels, {labels}")
 
 
 def _headerless_notice(table: Table) -> str | None:
@@ -304,7 +306,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             col = table.columns[c]
             cats = set(col.values[~is_missing_text(col.values, na)].tolist())
             if c not in opts.categorical and col.first_text:  # (not categories)
-                _refuse_numbers_with_commas(table, c, cats, col.first_text, "the column", f"--categorical {c}")
+                _refuse_numbers_with_commas(table, c, cats, col.values, "the column", f"--categorical {c}")
             if len(cats) > opts.max_categories:
                 too_many.append((c, len(cats)))
         elif _looks_like_an_id(table.columns[c].values):

@@ -768,20 +768,35 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
     path = write_rows(tmp_path / "d.csv", rows, delimiter=";")
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
-    assert "d.csv:2:1 (column 'x'): expected a number, found '0,000' (a comma in every value" in r.stderr.decode()
+    assert "d.csv:2:1 (column 'x'): expected a number, found '0,000' (numbers written with a comma in the column)" in r.stderr.decode()
     assert "write 0.5, not 0,5; if these are labels, --categorical x" in r.stderr.decode()
     # A target of them would have been a classification into 60 classes
     target = write_rows(tmp_path / "t.csv", [["x", "y"]] + [[str(i), f"{i / 7:.3f}".replace(".", ",")] for i in range(60)],
                         delimiter=";")
     r = run_nncli("fit", target, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
-    assert r.returncode == 1 and "t.csv:2:2 (column 'y'): expected a number, found '0,000' (a comma in every value of " \
+    assert r.returncode == 1 and "t.csv:2:2 (column 'y'): expected a number, found '0,000' (numbers written with a comma in " \
         "the target)\nhint: nncli reads '.' as the decimal point" in r.stderr.decode()
     # So would a target of a few of them: 0,5 and 1,5 made two classes
     few = write_rows(tmp_path / "f.csv", [["x", "y"]] + [[str(i), "01"[i % 2] + ",5"] for i in range(60)], delimiter=";")
     r = run_nncli("fit", few, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
-    assert r.returncode == 1 and "f.csv:2:2 (column 'y'): expected a number, found '0,5' (a comma" in r.stderr.decode()
+    assert r.returncode == 1 and "f.csv:2:2 (column 'y'): expected a number, found '0,5' (numbers written with a comma" in r.stderr.decode()
     assert run_nncli("fit", few, "-o", tmp_path / "m.npz", "--epochs", "1", "-q", "--task", "classification"
                      ).returncode == 0
+    # Beside whole numbers, which need no comma ('3' among '3,5'): they were 12 categories, a target 15 classes
+    mixed = [["preis", "z", "y"]] + [[str(i % 4) + ("" if i % 3 == 0 else ",5"), str(i % 5), f"{i % 4 + 0.5 * (i % 3 > 0)}"
+                                      .replace(".0", "").replace(".", ",")] for i in range(60)]
+    r = run_nncli("fit", write_rows(tmp_path / "m.csv", mixed, delimiter=";"), "-o", tmp_path / "m.npz", "-q",
+                  "--target", "z")
+    assert r.returncode == 1 and "m.csv:3:1 (column 'preis'): expected a number, found '1,5' (numbers written with a comma" \
+        in r.stderr.decode()
+    r = run_nncli("fit", write_rows(tmp_path / "m.csv", mixed, delimiter=";"), "-o", tmp_path / "m.npz", "-q",
+                  "--ignore", "preis")
+    assert r.returncode == 1 and "m.csv:3:3 (column 'y'): expected a number, found '1,5' (numbers written with a comma" \
+        in r.stderr.decode()
+    grouped = [["n", "y"]] + [[["500", "1,200", "2,500"][i % 3], "ab"[i % 2]] for i in range(60)]  # (quoted: ',' delimited)
+    r = run_nncli("fit", write_rows(tmp_path / "g.csv", grouped), "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and "(column 'n'): expected a number, found '1,200'" in r.stderr.decode()
+    assert "thousands separators are not supported" in r.stderr.decode()
     # Labels they may be: --categorical says so (only 60 distinct values here: within --max-categories 100)
     r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
                   "--epochs", "1", "-q")
