@@ -310,7 +310,7 @@ def fit(
     class_weight: ClassWeightOpt = ClassWeight.none,
     seed: SeedOpt = 0,
     dtype: DTypeOpt = DType.float32,
-    progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal that can draw it (UTF-8), plain otherwise.")]
+    progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal that can draw it (UTF-8), plain otherwise; none: errors only, as -q.")]
     = Progress.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,

@@ -334,6 +334,16 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
                        "read as classes (--task regression to predict it as a number)")
+    spellings: dict[float, list[str]] = {}
+    for c in target.classes:
+        number = cell_number(c)
+        if number is not None:
+            spellings.setdefault(number, []).append(c)
+    twice = [ways for ways in spellings.values() if len(ways) > 1]
+    if twice:  # (as eval's hint says: labels are text)
+        notices.append(f"the target {shorten(targets[0], 40)} has labels that are one number written two ways "
+                       f"({' and '.join(map(shorten, twice[0][:2]))}{', …' if len(twice) > 1 else ''}): they are "
+                       "different classes, as labels are text; if they are one class, write them one way")
     if len(target.classes) > MAX_CLASSES:
         raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
                         f"at most {MAX_CLASSES:,})", file=table.source,

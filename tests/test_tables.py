@@ -417,6 +417,21 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+def test_labels_that_are_one_number_written_two_ways_get_a_notice(tmp_path):
+    # '1' and '1.0' in one target (a half-converted export) made four classes of two, without a word
+    rows = [["x", "y"]] + [[str(i), ["0", "1", "0.0", "1.0"][i % 4]] for i in range(40)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "nncli: the target 'y' has labels that are one number written two ways ('0' and " \
+        "'0.0', …): they are different classes, as labels are text; if they are one class, write them one way\n" \
+        in r.stderr.decode()
+    rows = [["x", "y"]] + [[str(i), ["0", "1", "1.0"][i % 3]] for i in range(40)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "two ways ('1' and '1.0'): they" in r.stderr.decode()
+    rows = [["x", "y"]] + [[str(i), ["0", "1", "2"][i % 3]] for i in range(40)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "two ways" not in r.stderr.decode()
+
+
 def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path):
     """A column of row numbers trained as a feature, and an integer target read as 11 classes, without
     a word; a feature of whole numbers that repeat (a count, a pixel) and a 0/1 target need none."""
