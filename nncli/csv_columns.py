@@ -24,6 +24,7 @@ import numpy as np
 
 from nncli.core.preprocessing import cell_number, is_text, numbers_among
 from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
+from nncli.csv_source import refuse_bad_names
 from nncli.errors import DataError, names_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
@@ -121,6 +122,7 @@ class ColumnParser:
                 file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has",
                                                         candidates=[c for c in self.header if c not in wanted_set]),
             )
+        refuse_bad_names(self.header, wanted, self.name, self.delimiter)
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}
         self._text = {c for c in text if c in self._idx}

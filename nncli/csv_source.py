@@ -16,7 +16,7 @@ import select
 import stat
 import sys
 import zlib
-from typing import IO
+from typing import IO, Iterable
 
 from nncli.errors import DataError, shorten
 
@@ -296,18 +296,24 @@ def parse_header(line: str, name: str, delimiter: str) -> list[str]:
             raise DataError("cannot parse the header row: a quoted column name is not closed on its line",
                             file=name, line=1, hint="column names cannot hold line breaks") from None
         raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
-    header = [h.strip() for h in fields]
+    return [h.strip() for h in fields]
+
+
+def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimiter: str) -> None:
+    """An error at the first column of the header that is used (`used`: names) and has no name, or a
+    name that another column has too. Unused columns may (`predict` ignores an Excel export's unnamed
+    or repeated extra columns)."""
+    used = set(used)
     seen: dict[str, int] = {}
     for j, h in enumerate(header, 1):
-        if not h:
+        if h in used and not h:
             hint = "give every column a name in the first row"
             if len(header) > 1 and j == 1:
                 hint = "a pandas index? write the file with to_csv(..., index=False)"
             elif len(header) > 1 and j == len(header):
                 hint = f"the header line ends with the delimiter {shorten(delimiter)}"
             raise DataError("empty column name in the header", file=name, line=1, column=j, hint=hint)
-        if h in seen:
+        if h in used and h in seen:
             raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",
                             file=name, line=1, column=j, hint="column names must be unique")
-        seen[h] = j
-    return header
+        seen.setdefault(h, j)

@@ -49,6 +49,7 @@ Imports numpy, the standard library, `nncli.errors`, `nncli.atomic` and `nncli.c
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -170,9 +171,12 @@ def _json_default(o: Any) -> Any:
 
 def save_model(model: Model, path: str, *, before_commit: Callable[[], None] | None = None) -> None:
     """Save atomically to `path` (see the module docstring for the format); `before_commit` as in atomic_write."""
-    arrays = model_arrays(model)
+    # The archive is made in memory, then written: a zip file records where each member starts from
+    # the file's position, which /dev/null keeps at 0 (`-o /dev/null`: zipfile's 'argument out of range').
+    archive = io.BytesIO()
+    np.savez(archive, **model_arrays(model))
     try:
-        atomic_write(path, lambda f: np.savez(f, **arrays), before_commit=before_commit)
+        atomic_write(path, lambda f: f.write(archive.getbuffer()), before_commit=before_commit)
     except BrokenPipeError:  # (a pipe or FIFO whose reader has gone: CSV may end early, a model may not)
         raise NncliError(f"cannot write {shorten(path)}: its reader closed it before the model was written whole",
                          hint="a model file is of use only whole: save it to a file, then copy that") from None

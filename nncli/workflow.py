@@ -127,7 +127,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
     na = frozenset(opts.na_values)
     as_text: set[str] = set()
     while True:
-        with TableReader(path, None, na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
+        with TableReader(path, (), na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
             header = reader.header
             features, targets = _resolve_columns(header, opts, reader.name)
             reader.select(features + targets, text=set(opts.categorical) | set(targets),

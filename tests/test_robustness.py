@@ -323,10 +323,19 @@ CASES = [
     fit_err("duplicate-header", data("a,a,label", *ROWS), r"data\.csv:1:2: duplicate column name 'a'"),
     fit_err("empty-header-name", data("a,,label", *ROWS),
             r"^nncli: error: data\.csv:1:2: empty column name in the header\nhint: give every column a name in the first row\n$"),
-    Case("empty-first-header-name-pandas-index", PREDICT, 1, r"^nncli: error: data\.csv:1:1: empty column name in the header\n"
-         r"hint: a pandas index\? write the file with to_csv\(\.\.\., index=False\)\n$", files=data(",x1,x2", "0,1,2")),
-    Case("empty-last-header-name", PREDICT, 1, r"^nncli: error: data\.csv:1:3: empty column name in the header\n"
-         r"hint: the header line ends with the delimiter ';'\n$", files=data("x1;x2;", "1;2;")),
+    Case("empty-first-header-name-pandas-index", FIT, 1, r"^nncli: error: data\.csv:1:1: empty column name in the header\n"
+         r"hint: a pandas index\? write the file with to_csv\(\.\.\., index=False\)\n$",
+         files=data("," + HEADER, *(f"{i},{r}" for i, r in enumerate(ROWS)))),
+    Case("empty-last-header-name", FIT, 1, r"^nncli: error: data\.csv:1:4: empty column name in the header\n"
+         r"hint: the header line ends with the delimiter ';'\n$", files=data("a;b;label;", "1;2;x;", "2;1;y;")),
+    # Columns predict does not use may be unnamed, or named twice (Excel exports): they were refused
+    Case("predict-ignores-an-unnamed-column", PREDICT, 0, out=r"prediction\n\S+\n", files=data(",x1,x2", "0,1,2")),
+    Case("predict-ignores-a-trailing-delimiter", PREDICT, 0, out=r"prediction\n\S+\n", files=data("x1;x2;", "1;2;")),
+    Case("predict-ignores-columns-named-twice", PREDICT, 0, out=r"prediction\n\S+\n", files=data("n,x1,n,x2", "a,1,b,2")),
+    Case("predict-refuses-a-feature-named-twice", PREDICT, 1, r"data\.csv:1:3: duplicate column name 'x1' \(also column 1\)",
+         files=data("x1,x2,x1", "1,2,3")),
+    Case("predict-keep-of-a-column-named-twice", PREDICT + ("--keep", "n"), 1,
+         r"data\.csv:1:4: duplicate column name 'n' \(also column 1\)", files=data("n,x1,x2,n", "a,1,2,b")),
     fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),
     fit_err("single-row-one-class", data(HEADER, ROWS[0]), r"single class"),
     fit_ok("single-row-regression", data("a,y", "1,2.5"), "--task", "regression"),
@@ -641,6 +650,9 @@ CASES = [
              files=data(HEADER, *ROWS), stdout_to="/dev/full", changes=("out.npz",)),
     ]),
     Case("predict-o-dev-null", PREDICT + ("-o", "null"), 0, files=data("x1,x2", "1,0.5")),  # null -> /dev/null
+    # a zip archive records where its members start from the file's position, which /dev/null keeps at
+    # 0: zipfile failed ("internal error: 'argument out of range'")
+    Case("fit-o-dev-null", FIT[:2] + ("-o", "/dev/null") + FIT[4:] + ("--epochs", "200", "--patience", "0"), 0, files=data(HEADER, *ROWS)),
 ]
 
 
