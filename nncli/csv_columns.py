@@ -262,8 +262,8 @@ class ColumnParser:
             except DataError as e:  # the file's, when a quoted field reached a line it cannot read
                 error = e
                 break
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
+            if not row or (len(row) == 1 and row[0] and not row[0].strip()):
+                continue  # a blank line (`""` is a row: a one-column file's empty cell)
             if len(row) != n_fields:
                 short = len(row) < n_fields  # point at the first missing field, or the first extra one
                 error = DataError(

@@ -368,8 +368,11 @@ def _blank_missing(block: bytes, delimiter: str, na_values: frozenset[bytes]) ->
 def unquoted(block: bytes, delimiter: str) -> bytes | None:
     """The block (whole lines, each ending with LF) with the quotes of simply quoted fields removed, as
     the csv module reads them (`"1.5","a"` -> `1.5,a`); None if a quote does anything more: a
-    delimiter, a line end or a doubled quote inside, or a quote within a field. (Some programs quote
-    every field: such a file went through the csv module line by line, ~12x the time.)"""
+    delimiter, a line end or a doubled quote inside, a quote within a field, or a line of `""` alone.
+    (Some programs quote every field: such a file went through the csv module line by line, ~12x
+    the time.)"""
+    if block.startswith(b'""\n') or b'\n""\n' in block:
+        return None  # a line of one empty quoted field: a row (`""`), which without its quotes is a blank line
     B = np.frombuffer(block, dtype=np.uint8)
     quotes = np.flatnonzero(B == ord('"'))
     if len(quotes) % 2 or not len(quotes) or quotes[-1] + 1 >= len(B):

@@ -587,6 +587,15 @@ def test_a_one_column_file_skips_blank_lines_and_refuses_extra_fields(tmp_path, 
     t = csv_io.read_table(str(path))
     assert t.columns["x"].values.tolist() == [1.0, 2.0] and t.lines.tolist() == [2, 5]
     assert csv_io.read_table(str(path), text=["x"]).columns["x"].values.tolist() == ["1", "2"]
+    # But `""` is a row, with an empty cell (the only way to write a missing cell there): it was skipped,
+    # and predict's output one row short
+    path.write_bytes(newline.join(["x", "1", '""', "", "2", ""]).encode())
+    t = csv_io.read_table(str(path))
+    assert np.isnan(t.columns["x"].values[1]) and t.columns["x"].values[[0, 2]].tolist() == [1.0, 2.0]
+    assert t.lines.tolist() == [2, 3, 5]
+    assert csv_io.read_table(str(path), text=["x"]).columns["x"].values.tolist() == ["1", "", "2"]
+    path.write_bytes(newline.join(['"x"', '"1"', '""', '"2"', ""]).encode())  # every field quoted
+    assert csv_io.read_table(str(path)).lines.tolist() == [2, 3, 4]
     path.write_bytes(newline.join(["x", "1", "2,3", "4", ""]).encode())
     with pytest.raises(DataError, match="expected 1 fields as in the header, found 2") as e:
         csv_io.read_table(str(path))
