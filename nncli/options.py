@@ -6,11 +6,12 @@ Standard library only (and `nncli.errors`, `nncli.std_streams`): never typer, ri
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import stat
 import tempfile
-from typing import Optional
+from typing import Optional, Sequence
 
 from nncli import std_streams
 from nncli.atomic import not_replaceable
@@ -49,9 +50,16 @@ def one_blas_thread() -> None:
 
 
 def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
+    """A comma-separated list of names, read as a CSV row: a name holding a comma goes in double
+    quotes (`--ignore '"Price, EUR",id'`)."""
     if value is None:
         return ()
-    items = tuple(s.strip() for s in value.split(","))
+    try:
+        items = tuple(s.strip() for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
+    except csv.Error:
+        raise UsageError(f"{option} {shorten(value)}: cannot read it as a list of names",
+                         hint='names are separated by commas; one that holds a comma or a quote goes in double '
+                              'quotes, its quotes doubled') from None
     if not all(items):
         raise UsageError(f"{option} {shorten(value)}: empty name in the list")
     seen: set[str] = set()
@@ -60,6 +68,16 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
             raise UsageError(f"{option} {shorten(value)}: {shorten(c, 40)} is listed twice")
         seen.add(c)
     return items
+
+
+def quoting_hint(option: str, unknown: Sequence[str], header: Sequence[str]) -> str:
+    """For a 'no column named' hint: how to name a column whose name holds a comma, if the unknown
+    names look like its pieces (`--ignore "Price, EUR"` asked for 'Price' and 'EUR')."""
+    whole = next((h for h in header if "," in h and unknown[0] in (p.strip() for p in h.split(","))), None)
+    if whole is None:
+        return ""
+    quoted = '"' + whole.replace('"', '""') + '"'
+    return f"; a name holding a comma goes in double quotes: {option} '{quoted}'"
 
 
 # A network has at most this many hidden layers (a model file declaring 100,000 layers of width 1,

@@ -28,6 +28,7 @@ from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, shorten
+from nncli.options import quoting_hint
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,12 @@ def _dtype(name: str) -> type:
 def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple[list[str], list[str]]:
     """(feature names, target names) from the header and the options."""
     names = set(header)  # sets, not lists, throughout: a file may have 100,000 columns
-    for group in (opts.target, opts.features, opts.ignore, opts.categorical):
+    for option, group in (("--target", opts.target), ("--features", opts.features), ("--ignore", opts.ignore),
+                          ("--categorical", opts.categorical)):
         unknown = [c for c in group if c not in names]
         if unknown:
             raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
-                            hint=names_hint(unknown[0], header, "the header has"))
+                            hint=names_hint(unknown[0], header, "the header has") + quoting_hint(option, unknown, header))
     targets = list(opts.target) or [header[-1]]
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
         both = [t for t in targets if t in group]  # (it was dropped from the group without a word)

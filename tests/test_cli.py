@@ -439,6 +439,23 @@ def test_a_misspelt_column_or_label_gets_the_closest_name_and_every_name_quoted(
     assert r.exit_code == 1 and r.stderr.endswith("hint: the model's classes: '0', '1'\n")
 
 
+def test_a_column_name_holding_a_comma_is_named_in_quotes(cli, tmp_path):
+    # --ignore "Price, EUR" asked for 'Price' and 'EUR', and the hint offered 'Price, EUR': no way out
+    rows = "".join(f"{i / 3},{i % 4},{i % 2}\n" for i in range(30))
+    (tmp_path / "d.csv").write_text('"Price, EUR",n,y\n' + rows)
+    r = cli("fit", tmp_path / "d.csv", "--ignore", "Price, EUR", "-o", tmp_path / "m.npz")
+    assert r.exit_code == 1 and "no column named 'Price', 'EUR'" in r.stderr
+    assert r.stderr.endswith("; a name holding a comma goes in double quotes: --ignore '\"Price, EUR\"'\n")
+    r = cli("fit", tmp_path / "d.csv", "--ignore", '"Price, EUR"', "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["n"]
+    r = cli("fit", tmp_path / "d.csv", "--features", 'n, "Price, EUR"', "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["n", "Price, EUR"]
+    r = cli("predict", tmp_path / "m.npz", tmp_path / "d.csv", "--keep", '"Price, EUR"')
+    assert r.exit_code == 0 and r.stdout.startswith('"Price, EUR",prediction\n0.0,')
+    r = cli("fit", tmp_path / "d.csv", "--ignore", '"Price', "-o", tmp_path / "m.npz")
+    assert r.exit_code == 2 and "--ignore '\"Price': cannot read it as a list of names" in r.stderr
+
+
 def test_did_you_mean_never_offers_a_column_the_model_already_reads(cli, tmp_path):
     rows = "".join(f"{i},{2 * i},{i % 3},{i % 2}\n" for i in range(30))
     (tmp_path / "d.csv").write_text("feature_1,feature_2,feature_3,y\n" + rows)
