@@ -233,6 +233,13 @@ class TrainingScreen:
         return text
 
 
+def _is_a_terminal(stream: object) -> bool:
+    try:
+        return stream.isatty()  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class Pacer:
     """When the next frame is due: at most MAX_RATE a second, and only while drawing has taken
     at most MAX_SHARE of the time since `start`, counting the frame about to be drawn
@@ -257,6 +264,16 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
     The final frame stays on screen without the chart (the summary redraws it); if
     training fails or a second Ctrl-C arrives, the last frame stays as it was.
     """
+    if console.is_terminal and not _is_a_terminal(console.file):
+        # FORCE_COLOR (or TTY_COMPATIBLE) makes Rich take a file for a terminal: Live would write every
+        # frame into it, with the escape codes that redraw them. The last frame only, as off a terminal.
+        try:
+            for stats in epochs:
+                screen.add(stats)
+            screen.finished = time.perf_counter()
+        finally:
+            console.print(screen)
+        return
     live = Live(screen, console=console, auto_refresh=False, transient=False,
                 redirect_stdout=False, redirect_stderr=False)
     start = time.perf_counter()

@@ -175,6 +175,17 @@ def test_no_escape_codes_when_stderr_is_not_a_terminal(tmp_path, progress):
         assert len(lines) <= 31
 
 
+@pytest.mark.parametrize("variable", ["FORCE_COLOR", "TTY_COMPATIBLE"])
+def test_forced_colour_writes_the_last_frame_alone_off_a_terminal(tmp_path, variable):
+    # Rich takes a file for a terminal under these: --progress live wrote every frame into it, with
+    # the codes that move the cursor back over them
+    r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "40", "--hidden", "8",
+                  "--progress", "live", env={variable: "1"})
+    assert r.returncode == 0, r.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", r.stderr.decode())  # colour, which they ask for, and nothing else
+    assert "\x1b" not in text and text.count("epoch 40/40") == 1 and "saved" in text
+
+
 def test_json_summary_is_the_only_stdout(tmp_path):
     r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--json")
     assert r.returncode == 0, r.stderr
