@@ -76,9 +76,9 @@ _PIECE = getattr(select, "PIPE_BUF", 512)
 
 class _WholeRows:
     """Output for CSV text when it is not a regular file (stdout, `-o /dev/stdout`, a FIFO): each
-    piece of whole rows goes out in full, with the stop signals held (`stop_signals.held`), so that
-    a Ctrl-C or SIGTERM does not cut a row short for the program reading the pipe, unless that
-    program has taken nothing for STOP_GRACE_SECONDS. (A regular file is written atomically:
+    piece of whole rows goes out with the stop signals held (`stop_signals.held`), so that a Ctrl-C
+    or SIGTERM does not cut a row short for the program reading the pipe (unless that program has
+    taken nothing for STOP_GRACE_SECONDS); after one, the piece ends with the row being written. (A regular file is written atomically:
     stopped, it is not there at all.)
 
     The bytes go straight to the descriptor, in a loop over partial writes. A signal during a
@@ -126,15 +126,20 @@ class _WholeRows:
 
     def _to_a_reader(self, data: memoryview, pending: list[int]) -> None:
         """Write data into a pipe or socket without ever blocking in write(2); once a stop signal is
-        pending, only as long as the reader takes some every STOP_GRACE_SECONDS."""
+        pending, only to the end of the row being written, and only as long as the reader takes some
+        every STOP_GRACE_SECONDS."""
         assert self._fd is not None
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         old_wakeup = signal.set_wakeup_fd(wake_w)
         try:
             progress = time.monotonic()
+            cut = False
             while data:
                 timeout = None
+                if pending and not cut:  # stop at the next row's end: a slow reader took the whole piece
+                    cut = True
+                    data = data[:data.tobytes().find(b"\n") + 1 or len(data)]
                 if pending:
                     timeout = progress + STOP_GRACE_SECONDS - time.monotonic()
                     if timeout <= 0:
