@@ -15,13 +15,19 @@ from rich.table import Table
 from rich.text import Text
 
 
+# Headers and labels fold as a last resort, but a word this short never splits: a confusion matrix's
+# class `11` over counts of one digit read as classes 1 and 1, and a row of class `10` as `1`.
+SHORT_WORD = 4
+
+
 class WholeNumbers:
     """A table whose number columns never lose a digit, however narrow the window.
 
     Rich narrows every column alike when a table is wider than the window, numbers too (`0…` for
     0.998, `5…` for 586). Here, at each render, the label columns give way first, wrapping down to
-    their longest word; then the number columns' headers, down to their widest number; then the
-    columns move closer (one space apart); then the labels fold, down to one character. Should the
+    their longest word; then the number columns' headers, down to their widest number (words of up
+    to SHORT_WORD characters stay whole); then the columns move closer (one space apart); then the
+    labels fold, down to one character (but for such short words). Should the
     numbers alone be wider than the window, the lines run past its edge (print with crop=False)
     rather than drop digits. For tables without box or edge padding, as all of nncli's are.
     """
@@ -53,14 +59,16 @@ class WholeNumbers:
             labels = [i for i in range(len(columns)) if i in self.labels]
             numbers = [i for i in range(len(columns)) if i not in self.labels]
             words = [max(map(_longest_word, cells(column)), default=0) for column in columns]
-            digits = [max(map(_cell_width, column.cells), default=0) for column in columns]
+            digits = [max(max(map(_cell_width, column.cells), default=0),
+                          min(_longest_word(column.header), SHORT_WORD) if table.show_header else 0)
+                      for column in columns]
             excess = _narrow(widths, labels, words, excess)
             excess = _narrow(widths, numbers, digits, excess)
             if excess > 0 and left + right > 1:
                 table.padding = (top, 1, bottom, 0)
                 excess -= gaps - (len(columns) - 1)
                 gaps = len(columns) - 1
-            excess = _narrow(widths, labels, [1] * len(columns), excess)
+            excess = _narrow(widths, labels, [min(w, SHORT_WORD) for w in words], excess)
             for column, width in zip(columns, widths):
                 column.width = width
             options = options.update_width(max(options.max_width, sum(widths) + gaps))

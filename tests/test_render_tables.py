@@ -62,6 +62,19 @@ def test_long_class_names_fold_rather_than_end_alike():
     assert all(cell_len(line) <= 30 for line in text.splitlines())
 
 
+@pytest.mark.parametrize("width", [40, 80, 100])
+def test_class_numbers_in_the_confusion_matrix_never_split(width):
+    # Over counts of one digit, the header `11` narrowed to one character: `1` over `1`, which read
+    # as two classes; at 40 columns, the row of class `10` was labelled `1`, a stray `0` below it.
+    classes = [str(i) for i in range(25 if width > 40 else 12)]
+    result = classification(classes)
+    result["confusion_matrix"] = [[(i * 7 + j) % 3 for j in range(len(classes))] for i in range(len(classes))]
+    lines = printed(render.eval_report(result), width).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    top = next(i for i in range(title, len(lines)) if lines[i].split()[:1] == ["0"])  # (the title may wrap)
+    assert lines[top].split() == classes and [line.split()[0] for line in lines[top + 1:]] == classes
+
+
 @pytest.mark.parametrize("width", [16, 24, 40])
 def test_regression_report_and_columns_table_keep_numbers_whole(width):
     per = {name: {"mse": 1234.56789, "rmse": 35.13642, "mae": 27.0, "r2": 0.987654} for name in ("price_in_euros", "y2")}
