@@ -777,6 +777,12 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
         command = next((a for a in argv if a in names), None)
     where = f"nncli {command}" if command else "nncli"
     message = e.format_message().strip().replace("\n", " ")
+    option = getattr(e, "option_name", None)
+    if (isinstance(e, click_exceptions.NoSuchOption) and ctx is not None and ctx.parent is None and command
+            and option in argv and argv.index(option) < argv.index(command)):  # `nncli -q fit ...`
+        sub = ctx.command.get_command(ctx, command) if hasattr(ctx.command, "get_command") else None
+        if sub is not None and any(option in p.opts or option in p.secondary_opts for p in sub.params):
+            return message, f"options go after the command: nncli {command} {option} ..."
     extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
     if extra is None:
         return message, f"see `{where} --help`"

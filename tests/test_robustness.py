@@ -508,6 +508,11 @@ CASES = [
     fit_err("na-values-only-empty-cells-so-NA-is-text", with_row("NA,2,x", 2),
             r"data\.csv:3:1 \(column 'a'\): expected a number, found 'NA'", "--na-values", ""),
     usage("unknown-option", "--epoch", "3", err=r"No such option: --epoch"),
+    # an option of the command's, before the command: the hint sent to `nncli fit --help`, which lists it
+    Case("option-before-the-command", ("-q", "fit", "missing.csv"), 2,
+         r"No such option: -q\nhint: options go after the command: nncli fit -q \.\.\.\n$"),
+    Case("unknown-option-before-the-command", ("--bogus", "fit", "missing.csv"), 2,
+         r"No such option: --bogus\nhint: see `nncli fit --help`\n$"),
     usage("hidden-superscript-digit", "--hidden", "²", err=r"--hidden '²': sizes must be whole numbers"),  # isdigit
     Case("lr-find-bad-batch", ("lr-find", "missing.csv", "--batch-size", "0"), 2,
          r"--batch-size must be at least 1, not 0"),
