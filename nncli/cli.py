@@ -354,10 +354,12 @@ def fit(
     import numpy as np
 
     _typed_rows(data, "nncli fit DATA")
-    tdata = workflow.load_training_data(
-        data, dopts, task.value, val_path=val, val_split=val_split or None,
-        class_weight=None if class_weight is ClassWeight.none else class_weight.value,
-        rng=np.random.default_rng([seed, 1]))
+    typed = data == "-" and _is_terminal(sys.stdin)
+    with render.reading(("<stdin>" if data == "-" else data) if mode == "live" and not typed else None):
+        tdata = workflow.load_training_data(
+            data, dopts, task.value, val_path=val, val_split=val_split or None,
+            class_weight=None if class_weight is ClassWeight.none else class_weight.value,
+            rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:  # the default: less weight decay the more rows there are
         from nncli.core.training import DEFAULT_L2_ROWS, default_l2
 

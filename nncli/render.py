@@ -8,10 +8,11 @@ typer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -108,6 +109,20 @@ def fmt(v: float | None, digits: int = 4) -> str:
 def counted(n: int, one: str, many: str | None = None) -> str:
     """`1 epoch`, `2 epochs`, `1,000 rows`; `many` for plurals beyond an s (`mini-batches`)."""
     return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+@contextlib.contextmanager
+def reading(name: str | None) -> Iterator[None]:
+    """While a training file is read: a transient `reading NAME…` line with a spinner (the live
+    screen was blank for the seconds a big file takes), where name is given and stderr is a terminal."""
+    if name is None or not is_terminal():  # (off a terminal, as FORCE_COLOR may have it, no spinner)
+        yield
+        return
+    room = max(8, console().width - len("⠋ reading …"))  # one line: its end, the file's name, stays
+    text = printable(name)
+    text = text if len(text) <= room else "…" + text[1 - room:]
+    with console().status(Text(f"reading {text}…", style="dim"), spinner="dots"):
+        yield
 
 
 def notice(message: str) -> None:

@@ -138,12 +138,14 @@ class TrainingScreen:
         self.loss, self.val_loss = History(), History()
         self.last = None
         self.samples = 0
+        self.rows, self.n_rows = 0, 0  # the epoch under way: rows trained on, of n_rows
         self.started = time.perf_counter()
         self.finished: float | None = None  # when the last epoch ended; the frame then drops the chart
 
     def add(self, stats) -> None:
         self.last = stats
         self.samples += stats.samples
+        self.rows = 0
         if stats.partial:  # cut short by Ctrl-C: a loss of its first batches would look like an epoch's
             return
         self.loss.append(stats.loss)
@@ -192,10 +194,12 @@ class TrainingScreen:
         done = (s.epoch - s.partial) if s else 0  # whole epochs
         now = self.finished if self.finished is not None else time.perf_counter()
         elapsed = now - self.started
-        left, right = f"epoch {done}/{self.epochs} ", f" {100 * done / self.epochs:.0f}%"
+        under_way = self.rows / self.n_rows if self.n_rows and not (s and s.stopped) else 0.0
+        fraction = min(1.0, (done + under_way) / self.epochs)
+        left, right = f"epoch {done}/{self.epochs} ", f" {100 * fraction:.0f}%"
         # Drawn here rather than with rich's ProgressBar in a table grid: a third of the frame's cost.
         bar = max(0, width - len(left) - len(right))
-        filled = bar * done // self.epochs
+        filled = int(bar * fraction)
         line = Text(left, no_wrap=True, overflow="crop")
         line.append("━" * filled, "green")
         line.append("─" * (bar - filled), "dim")  # dim and thinner, so it reads without colour too
@@ -203,16 +207,18 @@ class TrainingScreen:
         facts = [f"elapsed {clock(elapsed)}"]
         if s is not None and s.stopped:
             facts.append(f"stopped {'early' if s.stopped == 'early' else 'by interrupt'}")
-        elif done and self.finished is None:
-            facts.append(f"eta {clock(elapsed / done * (self.epochs - done))}")
-        if elapsed > 0 and self.samples:
-            facts.append(f"{rate(self.samples / elapsed)} samples/s")
+        elif done + under_way and self.finished is None:
+            facts.append(f"eta {clock(elapsed / (done + under_way) * (self.epochs - done - under_way))}")
+        samples = self.samples + (self.rows if self.finished is None else 0)
+        if elapsed > 0 and samples:
+            facts.append(f"{rate(samples / elapsed)} samples/s")
         return [line, Text(" · ".join(facts), style="dim")]
 
     def _numbers(self) -> Text:
         s = self.last
         if s is None:
-            return Text("waiting for the first epoch…", style="dim")
+            under_way = f" ({100 * self.rows / self.n_rows:.0f}% of its rows)" if self.n_rows else ""
+            return Text(f"waiting for the first epoch…{under_way}", style="dim")
         text = Text()
         # An epoch cut short by Ctrl-C has the training loss and metric of its first batches only:
         # not shown. Its validation numbers are whole (the weights as they are).
@@ -278,6 +284,16 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
                 redirect_stdout=False, redirect_stderr=False)
     start = time.perf_counter()
     pacer = Pacer(start)
+
+    def under_way(rows: int, n: int) -> None:  # an epoch's progress (`fit_iter`): long epochs move too
+        screen.rows, screen.n_rows = rows, n
+        now = time.perf_counter()
+        if pacer.due(now):
+            live.refresh()
+            pacer.drawn(now, time.perf_counter())
+
+    if hasattr(epochs, "progress"):
+        epochs.progress = under_way  # type: ignore[attr-defined]
     live.start(refresh=True)
     pacer.drawn(start, time.perf_counter())
     try:

@@ -532,6 +532,7 @@ class Training:
         self.net.use_threads(threads)
         self.rng = rng
         self.should_stop = should_stop
+        self.progress: Callable[[int, int], None] | None = None  # see fit_iter (a live screen sets it)
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self._penalties: list[tuple[float, float]] = []  # each epoch's L2 terms, training and validation
         self.last: EpochStats | None = None
@@ -543,7 +544,8 @@ class Training:
         d = self.data
         val = (d.X_val, d.Y_val) if d.X_val is not None else None
         for stats in fit_iter(self.net, d.X, d.Y, self.config, self.rng, val=val,
-                              sample_weight=d.sample_weight, should_stop=self.should_stop):
+                              sample_weight=d.sample_weight, should_stop=self.should_stop,
+                              progress=self.progress):
             for k in HISTORY_KEYS:
                 v = getattr(stats, k)
                 # An epoch cut short by Ctrl-C has no training loss or metric of its own (those of its

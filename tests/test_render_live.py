@@ -94,6 +94,8 @@ def test_live_screen_in_a_terminal(tmp_path, columns):
     last_redraw = out.rindex(CURSOR_UP_ERASE)
     assert "epoch 0/30" in out[:last_redraw]  # the first frame, drawn before any epoch
     assert "epoch 30/30" in out
+    # while the data is read, one line (not a blank screen), the path's end kept on a narrow one
+    assert re.search(r"\x1b\[2mreading \S*moons\.csv…\x1b\[0m\r\n", out[:out.index("epoch 0/30")])
     final = out[last_redraw:]
     for text in ("best epoch", "epochs run", "30 of 30", "saved to", "validation"):
         assert text in final
@@ -310,6 +312,23 @@ def test_the_screen_shows_metric_best_epoch_and_lr():
     text = "\n".join(screen_lines(make_screen(7), 100, 30))
     assert "acc 0.535" in text and "best epoch 7" in text and "lr 0.001" in text and "eta" in text
     assert "━ train" in text and "validation" in text
+
+
+def test_an_epoch_under_way_moves_the_bar_and_the_clock():
+    # The screen redrew at epochs' ends only: through a long first epoch it said "waiting for the first
+    # epoch…" with the clock stopped
+    screen = make_screen(0)
+    screen.rows, screen.n_rows = 2500, 10000
+    text = "\n".join(screen_lines(screen, 100, 30))
+    assert "waiting for the first epoch… (25% of its rows)" in text and " 0%" in text.splitlines()[2]
+    assert "eta" in text
+    screen = make_screen(10)
+    screen.rows, screen.n_rows = 5000, 10000
+    bar = next(line for line in screen_lines(screen, 100, 30) if line.startswith("epoch 10/50"))
+    assert bar.endswith(" 21%") and bar.count("━") == int((100 - len("epoch 10/50  21%")) * 10.5 / 50)
+    screen.add(stats(11))
+    bar = next(line for line in screen_lines(screen, 100, 30) if line.startswith("epoch 11/50"))
+    assert bar.endswith(" 22%")  # the next epoch starts at its beginning
 
 
 def test_without_validation_only_the_training_curve():

@@ -214,6 +214,20 @@ def test_should_stop_ends_training_after_the_current_batch():
     assert stats[0].partial  # 96 of 320 rows: the display must not show it as an epoch
 
 
+def test_progress_reports_each_epochs_rows_as_they_are_trained_on(monkeypatch):
+    # A live screen showed nothing move during a long epoch (6.5 s on 4 million rows): the clock stopped
+    import nncli.core.training as training
+
+    monkeypatch.setattr(training, "GATHER_BYTES", 64 * 2 * 4)  # chunks of 64 rows of 2 float32 features
+    X, y = two_class("moons", 320, 0)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    calls = []
+    stats = list(fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=2, batch_size=32),
+                          np.random.default_rng(0), progress=lambda rows, n: calls.append((rows, n))))
+    assert len(stats) == 2 and calls == [(r, 320) for r in (64, 128, 192, 256, 320)] * 2
+
+
 @pytest.mark.parametrize("stop_in", [1, 3])
 def test_an_epoch_cut_short_is_never_the_best_without_validation(stop_in):
     # Its loss covers its first batch only (here a low one would often win): the weights kept are

@@ -122,6 +122,7 @@ def fit_iter(
     val: tuple[np.ndarray, np.ndarray] | None = None,
     sample_weight: np.ndarray | None = None,
     should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[EpochStats]:
     """Train `net` on (X, Y), yielding statistics after every epoch.
 
@@ -136,6 +137,9 @@ def fit_iter(
     sample_weight : optional (n,) weight of each row's loss (class weights).
     should_stop : polled after every mini-batch; when it returns True the
         epoch ends early and training stops (the last stats say "interrupted").
+    progress : called as progress(rows, n) after each gathered chunk of batches (a few per
+        epoch, or many: ~GATHER_BYTES of input each), with the rows of this epoch trained on so
+        far (a live screen shows an epoch under way).
 
     When the iteration ends, however it ends (finished, early stop, the
     caller breaking out, an interrupt), the network holds the weights of the
@@ -221,6 +225,8 @@ def fit_iter(
                     correct += int(np.count_nonzero(pred[:done] == labels[rows[:done]]))
                 if stopped is not None:
                     break
+                if progress is not None:
+                    progress(seen, n)
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
             loss = (total_loss + total_penalty) / max(seen, 1)
