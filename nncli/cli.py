@@ -201,7 +201,8 @@ class StopFlag:
     started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, output: str = "") -> None:
+        self.output = output  # for the message of a second signal
         self.signum: int | None = None
         self._committed = False
         self._old = {}
@@ -218,7 +219,11 @@ class StopFlag:
         if self.signum is None:
             self.signum = signum
         elif second and not self._committed:  # a second signal: stop now, without saving
-            stop_signals.raise_for(signum)
+            try:
+                stop_signals.raise_for(signum)
+            except BaseException as e:
+                e.nncli_says = f"{stop_signals.STOPS[signum]} again: nothing saved to {shorten(self.output)}"  # type: ignore[attr-defined]
+                raise
 
     def __enter__(self) -> "StopFlag":
         self._old = stop_signals.install(self._handle)
@@ -371,7 +376,7 @@ def fit(
     if mode != "none":
         for n in tdata.notices:
             render.notice(n)
-    with StopFlag() as stop:
+    with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
         render.run_training(run, tdata, mode)
@@ -754,7 +759,9 @@ def _stopped(e: BaseException) -> int:
     """Say what stopped the command (Ctrl-C, or the Abort Typer makes of it; SIGTERM, SIGHUP) and
     return its exit code."""
     signum = stop_signals.signum_of(e)
-    _error(stop_signals.STOPS[signum])
+    says = next((getattr(x, "nncli_says") for x in (e, e.__cause__, e.__context__) if hasattr(x, "nncli_says")),
+                stop_signals.STOPS[signum])  # (a second signal in `fit` says what it did; Typer's Abort wraps it)
+    _error(says)
     return stop_signals.exit_code(signum)
 
 
