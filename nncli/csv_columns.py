@@ -369,7 +369,8 @@ class ColumnParser:
                 hint += " (nncli fit --dtype float64 takes huge values)"  # (the right advice in predict too)
             return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
                              file=self.name, line=line, column=j, column_name=name, hint=hint)
-        hint = separator_hint(s) or f"features must be numbers; missing cells are {missing_tokens(self.na_values)}"
+        hint = separator_hint(s) or header_hint(s, name) or \
+            f"features must be numbers; missing cells are {missing_tokens(self.na_values)}"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)
 
@@ -412,6 +413,13 @@ def separator_hint(cell: str) -> str | None:
         return THOUSANDS_HINT
     if _DECIMAL_COMMA.fullmatch(cell.strip()):
         return DECIMAL_COMMA_HINT
+    return None
+
+
+def header_hint(cell: str, name: str) -> str | None:
+    """A hint for a cell that is its column's name: a header row again, else None."""
+    if cell.strip() == name:
+        return "this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's header out)"
     return None
 
 

@@ -25,7 +25,7 @@ from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeRep
                                       cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
                                       target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, nan_hint, separator_hint
+from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, header_hint, nan_hint, separator_hint
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, shorten
 from nncli.options import quoting_hint
@@ -136,6 +136,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
                           auto=set(features) - set(opts.categorical), auto_as_text=as_text)
             table = reader.read()
         _refuse_stray_text(table, features, opts)
+        _refuse_repeated_header(table, features + targets)
         # A feature that turned to text after whole chunks of numbers has lost how those were
         # written ('007', '1.50'): as categories they must be the cells as written, the way
         # predict reads them. A file is read again with such columns as text from the start.
@@ -167,9 +168,24 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
-                    hint=separator_hint(cell) or nan_hint(cell, opts.na_values)
+                    hint=separator_hint(cell) or nan_hint(cell, opts.na_values) or header_hint(cell, c)
                     or f"fix the cell, or use --categorical {c} / --ignore {c}",
                 )
+
+
+def _refuse_repeated_header(table: Table, names: list[str]) -> None:
+    """An error at a row of text that is the header again (two files joined with cat): it would train
+    as a row, its target a class of the target's name. (In a numeric column it is a bad cell.)"""
+    columns = [table.columns[c] for c in names]
+    if not table.n_rows or not all(col.is_text for col in columns):
+        return
+    again = np.ones(table.n_rows, bool)
+    for c, col in zip(names, columns):
+        again &= col.values == c
+    if again.any():
+        i = int(np.flatnonzero(again)[0])
+        raise DataError("the header again, as a row of data", file=table.source, line=int(table.lines[i]),
+                        hint=header_hint(names[0], names[0]))
 
 
 def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str]) -> None:

@@ -417,6 +417,26 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
+    # `cat a.csv b.csv`: in a file of text the second header trained as a row (the target gained a class
+    # 'label'); among numbers it was a bad cell with the hint to fix it or make the column categorical
+    rows = [["color", "size", "label"]] + [[["red", "blue"][i % 2], "SM"[i % 3 > 0], ["yes", "no"][i % 5 > 1]]
+                                           for i in range(30)]
+    path = tmp_path / "d.csv"
+    path.write_bytes(write_rows(tmp_path / "a.csv", rows).read_bytes() * 2)
+    hint = "hint: this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's header out)\n"
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32: the header again, as a row of data\n{hint}")
+    numbers = [["x", "y"]] + [[str(i / 10), str(i % 2)] for i in range(30)]
+    path.write_bytes(write_rows(tmp_path / "a.csv", numbers).read_bytes() * 2)
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 1 and r.stderr.decode().endswith(
+        f"d.csv:32:1 (column 'x'): expected a number, found 'x' (the column is mostly numeric)\n{hint}")
+    assert run_nncli("fit", tmp_path / "a.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").returncode == 0
+    r = run_nncli("predict", tmp_path / "m.npz", path)
+    assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32:1 (column 'x'): expected a number, found 'x'\n{hint}")
+
+
 def test_labels_that_are_one_number_written_two_ways_get_a_notice(tmp_path):
     # '1' and '1.0' in one target (a half-converted export) made four classes of two, without a word
     rows = [["x", "y"]] + [[str(i), ["0", "1", "0.0", "1.0"][i % 4]] for i in range(40)]
