@@ -26,6 +26,7 @@ import collections
 import io
 import itertools
 import os
+import re
 import stat
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
@@ -42,6 +43,8 @@ from nncli.errors import DataError
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
+# Excel's first line `sep=;` says which delimiter the file uses (any one character but a quote).
+_SEP_LINE = re.compile(r'sep=([^"\r\n])')
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
@@ -111,10 +114,14 @@ class TableReader:
         self._odd = False  # a block that is not plain was put back: switch to lines
         self._line_no = 0
         first = self._first_line()
+        declared = _SEP_LINE.fullmatch(first[0].strip()) if first else None
+        if declared:  # a spreadsheet's `sep=;` line: the delimiter, then the header
+            delimiter = delimiter or declared.group(1)
+            first = self._lines.take(1) if self._lines is not None else self._first_line(self._pending, 2)
         if not first or not first[0].strip():
             self.close()
             raise DataError("the file is empty (expected a header row)" if not first else
-                            "expected a header row, found a blank line", file=self.name, line=1)
+                            "expected a header row, found a blank line", file=self.name, line=1 + bool(declared))
         self.delimiter = delimiter or detect_delimiter(first[0])
         self.header = parse_header(first[0], self.name, self.delimiter)
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
@@ -199,29 +206,34 @@ class TableReader:
             return False
         return True
 
-    def _first_line(self) -> list[str]:
+    def _first_line(self, start: bytes = b"", line: int = 1) -> list[str]:
+        """The header line (line `line`, its bytes beginning with `start`), as a list of one string,
+        or of none at the end of the file."""
         # Read until the header's line end (a lone CR may end it too), a NUL or LINE_MAX_BYTES.
-        parts = [self._read_raw(BLOCK_BYTES)]
-        while parts[-1] and not any(b in parts[-1] for b in (b"\n", b"\r", b"\0")):
+        parts = [start]
+        while not any(b in parts[-1] for b in (b"\n", b"\r", b"\0")):
             parts.append(self._read_raw(BLOCK_BYTES))
+            if not parts[-1]:
+                break
         head = b"".join(parts)
         end = head.find(b"\n")
         if end < 0 and b"\r" not in head:
             nul = head.find(b"\0")
             if nul >= 0:
-                error = line_error(head[:nul + 1].decode("utf-8", "surrogateescape"), 1, self.name)
+                error = line_error(head[:nul + 1].decode("utf-8", "surrogateescape"), line, self.name)
                 assert error is not None  # (a NUL is one)
                 raise error
             if self._source.too_long:
                 raise DataError(f"the first line is longer than {LINE_MAX_BYTES / 2**20:g} MB, with no line end: "
-                                "no CSV header", file=self.name, line=1,
+                                "no CSV header", file=self.name, line=line,
                                 hint="nncli reads CSV text files, a header row first")
         header = head[:end].removesuffix(b"\r")  # (CRLF line ends: see `_read_ahead`)
         # (Quoted names are for `parse_header`, as long as none holds a line break.)
         if end < 0 or header.count(b'"') % 2 or not self._plain(header.replace(b'"', b"")):
+            self._line_no = line - 1
             return self._to_lines(head, "utf-8-sig").take(1)
         self._pending = head[end + 1:]
-        self._line_no = 1
+        self._line_no = line
         return [header.decode("utf-8").removeprefix("\ufeff")]
 
     def _next_block(self) -> tuple[bytes, int]:

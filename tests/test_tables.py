@@ -589,6 +589,26 @@ def test_every_delimiter_is_detected(tmp_path, delimiter):
     assert p.returncode == 0 and len(p.stdout.splitlines()) == 61
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted):
+    # Excel's first line `sep=;` was read as the header: "empty column name ... ends with the delimiter ';'"
+    q = '"' if quoted else ""
+    body = line_end.join([f"{q}a{q};{q}b{q};{q}y{q}"] + [f"{i / 10};{i % 3};{i % 2}" for i in range(30)]) + line_end
+    (tmp_path / "plain.csv").write_text(body, newline="")
+    (tmp_path / "sep.csv").write_text("sep=;" + line_end + body, newline="")
+    for name in ("plain", "sep"):
+        r = run_nncli("fit", tmp_path / f"{name}.csv", "-o", tmp_path / f"{name}.npz", "--epochs", "1", "-q")
+        assert r.returncode == 0, r.stderr
+    plain, sep = (load_model(str(tmp_path / f"{name}.npz")) for name in ("plain", "sep"))
+    assert [f.name for f in sep.pre.features] == ["a", "b"] and sep.info["data_sha256"] == plain.info["data_sha256"]
+    p = [run_nncli("predict", tmp_path / "sep.npz", tmp_path / f"{name}.csv").stdout for name in ("plain", "sep")]
+    assert p[0] == p[1] and len(p[0].splitlines()) == 31
+    (tmp_path / "bad.csv").write_text("sep=;" + line_end + body + "oops;1;0" + line_end, newline="")
+    r = run_nncli("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 1 and "bad.csv:33:1 (column 'a'): expected a number, found 'oops'" in r.stderr.decode()
+
+
 def test_explicit_delimiter_overrides_detection(tmp_path):
     # The header alone would suggest ';' (it appears in a quoted name), the data is comma-separated.
     text = '"a;b;c",x,y\n' + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30))
