@@ -369,7 +369,7 @@ class ColumnParser:
                 hint += " (nncli fit --dtype float64 takes huge values)"  # (the right advice in predict too)
             return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
                              file=self.name, line=line, column=j, column_name=name, hint=hint)
-        hint = separator_hint(s) or header_hint(s, name) or \
+        hint = separator_hint(s) or header_hint(s, name) or nan_hint(s, self.na_values) or \
             f"features must be numbers; missing cells are {missing_tokens(self.na_values)}"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)
@@ -398,10 +398,16 @@ def missing_tokens(na_values: Iterable[str]) -> str:
     return "empty ones" + (" and " + ", ".join(tokens) if tokens else " only")
 
 
+# Cells that other programs write for a missing value (the defaults of pandas and R among them)
+_MISSING_LIKE = frozenset({"none", "null", "na", "n/a", "nan", "-", "--", "#n/a", "missing", "nil", "."})
+
+
 def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
-    """A hint for a NaN that is not one of the missing-value tokens ('NAN'), else None."""
-    number = cell_number(cell.strip())
-    if number is not None and math.isnan(number):
+    """A hint for a NaN that is not one of the missing-value tokens ('NAN'), or another program's
+    word for a missing cell ('None', 'NULL', '#N/A'), else None."""
+    s = cell.strip()
+    number = cell_number(s)
+    if (number is not None and math.isnan(number)) or s.lower() in _MISSING_LIKE:
         return f"missing cells are {missing_tokens(na_values)}; nncli fit --na-values sets them (replacing the defaults)"
     return None
 

@@ -417,6 +417,22 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+def test_another_programs_word_for_a_missing_cell_gets_the_na_values_hint(tmp_path):
+    # 'None' (pandas), '#N/A' (Excel): the hint said to fix the cell or make the column categorical
+    hint = "; nncli fit --na-values sets them (replacing the defaults)\n"
+    rows = [["x", "y"]] + [["None" if i == 7 else str(i / 10), str(i % 2)] for i in range(60)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 1 and "d.csv:9:1 (column 'x'): expected a number, found 'None'" in r.stderr.decode()
+    assert r.stderr.decode().endswith(hint)
+    r = run_nncli("fit", tmp_path / "d.csv", "--na-values", "None", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    for cell in ("#N/A", "NAN", "null"):
+        r = run_nncli("predict", tmp_path / "m.npz", write_rows(tmp_path / "p.csv", [["x"], ["1"], [cell]]))
+        assert r.returncode == 1 and r.stderr.decode().endswith("missing cells are empty ones and None" + hint)
+    r = run_nncli("predict", tmp_path / "m.npz", write_rows(tmp_path / "p.csv", [["x"], ["1"], ["abc"]]))
+    assert r.returncode == 1 and "--na-values" not in r.stderr.decode()
+
+
 def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     # `cat a.csv b.csv`: in a file of text the second header trained as a row (the target gained a class
     # 'label'); among numbers it was a bad cell with the hint to fix it or make the column categorical
