@@ -15,6 +15,7 @@ import re
 import select
 import stat
 import sys
+import unicodedata
 import zlib
 from typing import IO, Iterable
 
@@ -296,7 +297,10 @@ def parse_header(line: str, name: str, delimiter: str) -> list[str]:
             raise DataError("cannot parse the header row: a quoted column name is not closed on its line",
                             file=name, line=1, hint="column names cannot hold line breaks") from None
         raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
-    return [h.strip() for h in fields]
+    # Names in Unicode's composed form: macOS writes 'café' decomposed (e + a combining accent), which
+    # looked the same in 'no column named', and did not match.
+    return [h.strip() if h.isascii() or unicodedata.is_normalized("NFC", h) else unicodedata.normalize("NFC", h.strip())
+            for h in fields]
 
 
 def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimiter: str) -> None:

@@ -11,6 +11,7 @@ import math
 import os
 import stat
 import tempfile
+import unicodedata
 from typing import Optional, Sequence
 
 from nncli import std_streams
@@ -55,7 +56,8 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     if value is None:
         return ()
     try:
-        items = tuple(s.strip() for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
+        items = tuple(unicodedata.normalize("NFC", s.strip())  # (as header names are: see csv_source.parse_header)
+                      for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
     except csv.Error:
         raise UsageError(f"{option} {shorten(value)}: cannot read it as a list of names",
                          hint='names are separated by commas; one that holds a comma or a quote goes in double '

@@ -433,6 +433,21 @@ def test_another_programs_word_for_a_missing_cell_gets_the_na_values_hint(tmp_pa
     assert r.returncode == 1 and "--na-values" not in r.stderr.decode()
 
 
+def test_column_names_match_in_either_unicode_form(tmp_path):
+    # macOS writes 'café' decomposed: "missing column: 'café'", with the hint "did you mean 'café'?"
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "café")
+    body = "".join(f"{i / 10},{i % 2}\n" for i in range(30))
+    (tmp_path / "nfc.csv").write_text("café,y\n" + body, encoding="utf-8")
+    (tmp_path / "nfd.csv").write_text(f"{nfd},y\n" + body, encoding="utf-8")
+    assert run_nncli("fit", tmp_path / "nfc.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").returncode == 0
+    a, b = (run_nncli("predict", tmp_path / "m.npz", tmp_path / f"{n}.csv", "--keep", nfd) for n in ("nfc", "nfd"))
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and a.stdout.startswith("café,prediction\n".encode())
+    r = run_nncli("fit", tmp_path / "nfd.csv", "--features", "café", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["café"]
+
+
 def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     # `cat a.csv b.csv`: in a file of text the second header trained as a row (the target gained a class
     # 'label'); among numbers it was a bad cell with the hint to fix it or make the column categorical
