@@ -220,7 +220,7 @@ class TableReader:
         if end < 0 and b"\r" not in head:
             nul = head.find(b"\0")
             if nul >= 0:
-                error = line_error(head[:nul + 1].decode("utf-8", "surrogateescape"), line, self.name)
+                error = line_error(head[:max(nul + 1, 64)].decode("utf-8", "surrogateescape"), line, self.name)
                 assert error is not None  # (a NUL is one)
                 raise error
             if self._source.too_long:

@@ -211,6 +211,11 @@ def line_error(line: str, line_no: int, name: str) -> DataError | None:
     if byte is not None:
         return DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
                          file=name, line=line_no, hint="save the file as UTF-8 CSV")
+    head = line[:64]
+    for k, order in ((1, "LE"), (0, "BE")):  # every other byte NUL: ASCII in UTF-16, without a byte-order mark
+        if line_no == 1 and len(head) >= 4 and set(head[k::2]) == {"\0"} and "\0" not in head[1 - k::2]:
+            return DataError(f"the file looks like UTF-16{order} text (every other byte is NUL); nncli reads UTF-8",
+                             file=name, line=line_no, hint=f"convert it: iconv -f UTF-16{order} -t UTF-8 FILE > new.csv")
     return DataError("the file contains NUL bytes; is it a binary file?", file=name, line=line_no,
                      hint="nncli reads CSV text files (optionally gzipped)")
 

@@ -360,6 +360,12 @@ CASES = [
          r"^nncli: error: 'data\.parquet' is a Parquet file, not a CSV file\nhint: ", files={"data.parquet": PARQUET}),
     fit_err("utf-16-le", {"data.csv": b"\xff\xfe" + "\n".join((HEADER, *ROWS)).encode("utf-16-le")},
             r"^nncli: error: 'data\.csv' is UTF-16 text\nhint: save it as UTF-8 CSV\n$"),
+    # without a byte-order mark it was "NUL bytes; is it a binary file?"
+    fit_err("utf-16-le-without-a-bom", {"data.csv": "\n".join((HEADER, *ROWS)).encode("utf-16-le")},
+            r"^nncli: error: data\.csv:1: the file looks like UTF-16LE text \(every other byte is NUL\); nncli reads "
+            r"UTF-8\nhint: convert it: iconv -f UTF-16LE -t UTF-8 FILE > new\.csv\n$"),
+    Case("utf-16-be-without-a-bom-in-predict", PREDICT, 1, r"^nncli: error: data\.csv:1: the file looks like UTF-16BE text",
+         files={"data.csv": "x1,x2\n1,2\n".encode("utf-16-be")}),
     Case("utf-16-be-in-predict", PREDICT, 1, r"^nncli: error: 'data\.csv' is UTF-16 text\n",
          files={"data.csv": b"\xfe\xff" + "x1,x2\n1,2\n".encode("utf-16-be")}),
     Case("gzipped-utf-16-on-stdin", ("predict", "model.npz"), 1, r"^nncli: error: '<stdin>' is UTF-16 text\n",
