@@ -370,6 +370,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                                column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None
     values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
+    if codes is None and len(values) > 1:
+        for j in np.flatnonzero(np.all(values == values[0], axis=0)):  # (it trained without a word)
+            notices.append(f"the target {shorten(targets[j], 40)} has the same value on every row "
+                           f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
     n = table.n_rows
     train_rows = np.arange(n)
     val_rows = None

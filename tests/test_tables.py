@@ -468,6 +468,14 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32:1 (column 'x'): expected a number, found 'x'\n{hint}")
 
 
+def test_a_regression_target_with_one_value_gets_a_notice(tmp_path):
+    rows = [["x", "y", "z"]] + [[str(i), "5.5", str(i % 3)] for i in range(30)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--target", "y,z", "-o", tmp_path / "m.npz",
+                  "--epochs", "1")
+    assert r.returncode == 0 and "nncli: the target 'y' has the same value on every row (5.5): the model learns to " \
+        "predict that number, whatever the features\n" in r.stderr.decode() and "'z' has the same" not in r.stderr.decode()
+
+
 def test_labels_that_are_one_number_written_two_ways_get_a_notice(tmp_path):
     # '1' and '1.0' in one target (a half-converted export) made four classes of two, without a word
     rows = [["x", "y"]] + [[str(i), ["0", "1", "0.0", "1.0"][i % 4]] for i in range(40)]
