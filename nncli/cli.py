@@ -548,7 +548,10 @@ def lr_find(
                      sample_weight=tdata.sample_weight)
     if not quiet:
         render.show_lr_sweep(sweep)
-        if sweep.losses and sweep.best_lr == sweep.lrs[-1]:
+        if len(sweep.losses) > 1 and sweep.best_lr == sweep.lrs[0]:  # (the suggestion is then --lr-min's)
+            render.notice(f"the loss never fell below its first value: even --lr-min {lr_min:g} may be too high "
+                          "(try a smaller --lr-min)")
+        elif sweep.losses and sweep.best_lr == sweep.lrs[-1]:
             render.notice(f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "
                           "(try a larger --lr-max)")
     print(f"{sweep.suggestion:.3g}")

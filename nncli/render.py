@@ -552,7 +552,7 @@ def show_lr_sweep(sweep) -> None:
     if sweep.lrs:
         _chart(c, LineChart([Series("smoothed loss", sweep.losses, xs=sweep.lrs)], height=10, log_x=True,
                             x_label="learning rate", y_label="loss", title="learning-rate sweep",
-                            marker_x=sweep.suggestion))
+                            marker_x=float(f"{sweep.suggestion:.3g}")))  # (as printed: 0.107, not 0.1072)
     how = "a tenth of it" if math.isclose(sweep.suggestion, sweep.best_lr / 10) else "no lower than --lr-min"
     c.print(Text(f"lowest loss at lr {sweep.best_lr:.3g}; suggested learning rate {sweep.suggestion:.3g} "
                  f"({how}); swept {counted(len(sweep.lrs), 'mini-batch', 'mini-batches')}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -113,6 +114,24 @@ def test_lr_find_says_when_the_loss_was_still_falling_at_lr_max(cli):
     assert r.exit_code == 0 and "still falling at --lr-max 10" in r.stderr and r.stdout == "1\n"
     r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "40")
     assert r.exit_code == 0 and "still falling" not in r.stderr
+
+
+def test_lr_find_says_when_the_loss_never_fell(cli):
+    # --lr-min far too high: the loss rose from the first batch, and the suggestion (--lr-min itself)
+    # came without a word
+    r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--lr-min", "1e5", "--lr-max", "1e6")
+    assert r.exit_code == 0 and "the loss never fell below its first value: even --lr-min 100000 may be too high" \
+        in r.stderr and r.stdout == "1e+05\n"
+    r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "40")
+    assert r.exit_code == 0 and "never fell" not in r.stderr
+
+
+def test_lr_find_chart_names_the_suggestion_as_printed(cli):
+    # The legend said 0.1072, the text and stdout 0.107
+    r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "40")
+    legend = re.search(r"▲ learning rate (\S+)", r.stderr)
+    assert r.exit_code == 0 and legend and legend.group(1) == r.stdout.strip()
+    assert f"suggested learning rate {r.stdout.strip()} " in r.stderr.replace("\n", " ")
 
 
 def test_divergence_exits_1_and_leaves_the_old_model_untouched(tmp_path):
