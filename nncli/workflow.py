@@ -263,6 +263,9 @@ def _take(columns: dict[str, Column], rows: np.ndarray | slice) -> dict[str, np.
     return {c: col.values[rows] for c, col in columns.items()}
 
 
+FEW_SPLIT_ROWS = 10  # fewer validation or training rows than this from --val-split get a notice
+
+
 def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) row indices; stratified by class when labels are given.
 
@@ -392,6 +395,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                             file=table.source, hint="every class needs a training row; use more rows or --val-split 0")
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.mean, target.scale = target_stats(values[train_rows])
+        few = min((len(val_rows), "validation"), (len(train_rows), "training"))
+        if few[0] < FEW_SPLIT_ROWS:  # (--val-split 0.0001: early stopping on one row's loss, without a word)
+            notices.append(f"--val-split {val_split:g} leaves {few[0]:,} row{'s' * (few[0] != 1)} for {few[1]}: "
+                           + ("its loss is noise, and early stopping follows it" if few[1] == "validation" else
+                              "the model learns from a handful"))
     if val_rows is None:
         # The table hands its feature columns over, and encoding lets each go once it is
         # written into X (numeric ones a run at a time; columns that are views of one block of
