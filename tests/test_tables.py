@@ -854,7 +854,8 @@ def test_hints_in_predict_and_eval_name_the_model_s_missing_value_tokens(tmp_pat
         r = run_nncli(command, model, bad)
         assert r.returncode == 1
         assert r.stderr.decode().endswith("b.csv:6:1 (column 'x'): expected a number, found 'NA'\n"
-                                          "hint: features must be numbers; missing cells are empty ones and ?\n")
+                                          "hint: missing cells are empty ones and ?; nncli fit --na-values sets them "
+                                          "(replacing the defaults)\n")
 
 
 def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categories(tmp_path):
