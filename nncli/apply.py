@@ -17,6 +17,7 @@ from nncli.core import metrics
 from nncli.core.model import Model
 from nncli.core.preprocessing import (EncodeReport, cell_number, is_missing_text, is_text, numbers_among,
                                       target_numbers)
+from nncli.csv_columns import cell_hints, header_row, header_row_error, refuse_header_rows
 from nncli.csv_io import Table, TableReader, display_name
 from nncli.errors import DataError, shorten
 from nncli.pipeline import ahead
@@ -145,16 +146,23 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         with reader:
             for chunk in reader.chunks(forward if centered is not None else None):
                 Z = logits(chunk)
-                bad = first_not_finite(Z)
-                if bad is not None:  # the rows before it are predicted, as before a bad cell
-                    line = int(chunk.lines[bad])
+                # The rows before a row that is the header again (features all categorical: else it is a
+                # bad number), or whose output is not finite, are predicted, as before a bad cell.
+                error = None
+                again = header_row(chunk, names)
+                bad = first_not_finite(Z[:again])
+                if bad is not None:
+                    error = not_finite_error(chunk.source, int(chunk.lines[bad]))
+                elif again is not None:
+                    error, bad = header_row_error(chunk, again, names), again
+                if bad is not None:
                     chunk, Z = _head(chunk, bad), Z[:bad]
                 if model.task == "classification":
                     yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
                     yield chunk, model.target.decode_values(Z), None
-                if bad is not None:
-                    raise not_finite_error(chunk.source, line)
+                if error is not None:
+                    raise error
 
     return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
 
@@ -168,6 +176,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
     with _feature_reader(model, path, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
+            refuse_header_rows(chunk, [*model.pre.names, *targets])
             if refuse_missing:
                 check_missing(chunk, model.pre.names, na)
             X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
@@ -178,12 +187,13 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
                     raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
                                     column=chunk.header.index(t) + 1, column_name=t,
                                     hint="evaluating a model needs a target value on every row")
+            hints = cell_hints(na)
             if model.task == "classification":
                 raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
-                                               column=chunk.header.index(targets[0]) + 1)
+                                               column=chunk.header.index(targets[0]) + 1, cell_hint=hints)
             else:
-                raw = np.column_stack([target_numbers(v, t, source=chunk.source, lines=chunk.lines,
-                                                        column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)])
+                raw = np.column_stack([target_numbers(v, t, source=chunk.source, lines=chunk.lines, cell_hint=hints,
+                                                      column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)])
             Xs.append(X)
             raws.append(raw)
             lines.append(chunk.lines)

@@ -790,8 +790,9 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
     where = f"nncli {command}" if command else "nncli"
     message = e.format_message().strip().replace("\n", " ")
     option = getattr(e, "option_name", None)
+    given = next((i for i, a in enumerate(argv) if option and (a == option or a.startswith(option + "="))), None)
     if (isinstance(e, click_exceptions.NoSuchOption) and ctx is not None and ctx.parent is None and command
-            and option in argv and argv.index(option) < argv.index(command)):  # `nncli -q fit ...`
+            and given is not None and given < argv.index(command)):  # `nncli -q fit ...`, `nncli --lr=0.1 fit`
         sub = ctx.command.get_command(ctx, command) if hasattr(ctx.command, "get_command") else None
         if sub is not None and any(option in p.opts or option in p.secondary_opts for p in sub.params):
             return message, f"options go after the command: nncli {command} {option} ..."

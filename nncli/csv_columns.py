@@ -25,7 +25,7 @@ import numpy as np
 from nncli.core.preprocessing import cell_number, is_text, numbers_among
 from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
 from nncli.csv_source import refuse_bad_names
-from nncli.errors import DataError, names_hint, shorten
+from nncli.errors import DataError, names_hint, quoting_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
 # operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
@@ -120,7 +120,8 @@ class ColumnParser:
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
                 file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has",
-                                                        candidates=[c for c in self.header if c not in wanted_set]),
+                                                        candidates=[c for c in self.header if c not in wanted_set])
+                + quoting_hint(None, missing, self.header),
             )
         refuse_bad_names(self.header, wanted, self.name, self.delimiter)
         self.columns = wanted
@@ -262,8 +263,8 @@ class ColumnParser:
             except DataError as e:  # the file's, when a quoted field reached a line it cannot read
                 error = e
                 break
-            if not row or (len(row) == 1 and row[0] and not row[0].strip()):
-                continue  # a blank line (`""` is a row: a one-column file's empty cell)
+            if not row or (len(row) == 1 and not row[0].strip() and (row[0] or n_fields > 1)):
+                continue  # a blank line (`""` is one too, but in a one-column file: a row, its cell empty)
             if len(row) != n_fields:
                 short = len(row) < n_fields  # point at the first missing field, or the first extra one
                 error = DataError(
@@ -427,6 +428,37 @@ def header_hint(cell: str, name: str) -> str | None:
     if cell.strip() == name:
         return "this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's header out)"
     return None
+
+
+def cell_hints(na_values: Iterable[str]) -> Callable[[str, str], str | None]:
+    """The hint for a target cell that is no number or no known label, if it is another program's word
+    for a missing cell or its column's name (`preprocessing.CellHint`)."""
+    return lambda cell, name: nan_hint(cell, na_values) or header_hint(cell, name)
+
+
+def header_row(table: Table, names: Sequence[str]) -> int | None:
+    """The first row of these columns that is the header again (two files joined with cat), where
+    they are all text (in a numeric column it is a bad cell, whose error says so); None if none."""
+    columns = [table.columns[c] for c in names]
+    if not table.n_rows or not columns or not all(col.is_text for col in columns):
+        return None
+    again = np.ones(table.n_rows, bool)
+    for c, col in zip(names, columns):
+        again &= col.values == c
+    return int(np.argmax(again)) if again.any() else None
+
+
+def header_row_error(table: Table, row: int, names: Sequence[str]) -> DataError:
+    return DataError("the header again, as a row of data", file=table.source, line=int(table.lines[row]),
+                     hint=header_hint(names[0], names[0]))
+
+
+def refuse_header_rows(table: Table, names: Sequence[str]) -> None:
+    """An error at the first row of these columns that is the header again (see `header_row`): it
+    would be read as a row, its target a class named after the column."""
+    row = header_row(table, names)
+    if row is not None:
+        raise header_row_error(table, row, names)
 
 
 THOUSANDS_HINT = "thousands separators are not supported: write 1234.5, not 1,234.5"

@@ -114,7 +114,7 @@ class TableReader:
         self._odd = False  # a block that is not plain was put back: switch to lines
         self._line_no = 0
         first = self._first_line()
-        declared = _SEP_LINE.fullmatch(first[0].strip()) if first else None
+        declared = _SEP_LINE.fullmatch(first[0].rstrip("\r\n")) if first else None  # (`sep=\t`: no strip)
         if declared:  # a spreadsheet's `sep=;` line: the delimiter, then the header
             delimiter = delimiter or declared.group(1)
             first = self._lines.take(1) if self._lines is not None else self._first_line(self._pending, 2)

@@ -15,11 +15,10 @@ import re
 import select
 import stat
 import sys
-import unicodedata
 import zlib
 from typing import IO, Iterable
 
-from nncli.errors import DataError, shorten
+from nncli.errors import DataError, composed, shorten
 
 DELIMITERS = (",", ";", "\t", "|")
 # What reading a file can raise besides DataError: I/O errors, and a gzip stream's faults (a bad
@@ -208,14 +207,14 @@ def line_error(line: str, line_no: int, name: str) -> DataError | None:
     other = _other_format(line[:5].encode("utf-8", "surrogateescape"), name) if line_no == 1 else None
     if other is not None:
         return other
-    if byte is not None:
-        return DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
-                         file=name, line=line_no, hint="save the file as UTF-8 CSV")
     head = line[:64]
-    for k, order in ((1, "LE"), (0, "BE")):  # every other byte NUL: ASCII in UTF-16, without a byte-order mark
+    for k, order in ((1, "LE"), (0, "BE")):  # every other byte NUL: UTF-16 (mostly ASCII), without a byte-order mark
         if line_no == 1 and len(head) >= 4 and set(head[k::2]) == {"\0"} and "\0" not in head[1 - k::2]:
             return DataError(f"the file looks like UTF-16{order} text (every other byte is NUL); nncli reads UTF-8",
                              file=name, line=line_no, hint=f"convert it: iconv -f UTF-16{order} -t UTF-8 FILE > new.csv")
+    if byte is not None:
+        return DataError(f"the file is not valid UTF-8 text (byte 0x{byte:02x})",
+                         file=name, line=line_no, hint="save the file as UTF-8 CSV")
     return DataError("the file contains NUL bytes; is it a binary file?", file=name, line=line_no,
                      hint="nncli reads CSV text files (optionally gzipped)")
 
@@ -302,10 +301,7 @@ def parse_header(line: str, name: str, delimiter: str) -> list[str]:
             raise DataError("cannot parse the header row: a quoted column name is not closed on its line",
                             file=name, line=1, hint="column names cannot hold line breaks") from None
         raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
-    # Names in Unicode's composed form: macOS writes 'café' decomposed (e + a combining accent), which
-    # looked the same in 'no column named', and did not match.
-    return [h.strip() if h.isascii() or unicodedata.is_normalized("NFC", h) else unicodedata.normalize("NFC", h.strip())
-            for h in fields]
+    return [composed(h.strip()) for h in fields]
 
 
 def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimiter: str) -> None:

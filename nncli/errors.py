@@ -8,7 +8,24 @@ code. Imports nothing but the standard library.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from typing import Sequence
+
+
+def composed(name: str) -> str:
+    """A column name in Unicode's composed form (NFC), as nncli compares names: macOS may write 'café'
+    decomposed (e + a combining accent), which looks the same in any message, and did not match."""
+    return name if name.isascii() or unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
+
+
+def quoting_hint(option: str | None, unknown: Sequence[str], header: Sequence[str]) -> str:
+    """For a 'no column named' hint: how to name a column whose name holds a comma, if the unknown
+    names look like its pieces (`--ignore "Price, EUR"` asked for 'Price' and 'EUR')."""
+    whole = next((h for h in header if "," in h and unknown[0] in (p.strip() for p in h.split(","))), None)
+    if whole is None:
+        return ""
+    quoted = '"' + whole.replace('"', '""') + '"'
+    return f"; a name holding a comma goes in double quotes: {option + ' ' if option else ''}'{quoted}'"
 
 
 def shorten(text: object, limit: int = 60) -> str:

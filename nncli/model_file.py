@@ -68,7 +68,7 @@ from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
-from nncli.errors import DataError, ModelFileError, NncliError, shorten
+from nncli.errors import DataError, ModelFileError, NncliError, composed, shorten
 from nncli.options import MAX_HIDDEN_LAYERS
 
 FORMAT = "nncli-model"
@@ -417,11 +417,12 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         sizes = _items(meta, "sizes", int, "whole numbers")
         kind, task, activation, loss, dtype = (_field(meta, k, str, "a string")
                                                for k in ("kind", "task", "activation", "loss", "dtype"))
-        features = [Feature(_field(f, "name", str, "a string"), _field(f, "kind", str, "a string"),
+        # (Names composed as a header's are: a model of decomposed names still reads its own file.)
+        features = [Feature(composed(_field(f, "name", str, "a string")), _field(f, "kind", str, "a string"),
                             float(_field(f, "fill", _NUMBER, "a number")),
                             _items(f, "categories", str, "strings"), _field(f, "missing", int, "a whole number"))
                     for f in _items(meta, "features", dict, "objects")]
-        targets = _items(meta, "targets", str, "strings")
+        targets = [composed(t) for t in _items(meta, "targets", str, "strings")]
         classes = _items(meta, "classes", str, "strings")
         na_values = _items(meta, "na_values", str, "strings")
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")

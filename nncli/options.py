@@ -11,12 +11,11 @@ import math
 import os
 import stat
 import tempfile
-import unicodedata
-from typing import Optional, Sequence
+from typing import Optional
 
 from nncli import std_streams
 from nncli.atomic import not_replaceable
-from nncli.errors import UsageError, shorten
+from nncli.errors import UsageError, composed, shorten
 
 
 def _whole_number(text: str) -> int | None:
@@ -56,8 +55,7 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     if value is None:
         return ()
     try:
-        items = tuple(unicodedata.normalize("NFC", s.strip())  # (as header names are: see csv_source.parse_header)
-                      for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
+        items = tuple(composed(s.strip()) for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
     except csv.Error:
         raise UsageError(f"{option} {shorten(value)}: cannot read it as a list of names",
                          hint='names are separated by commas; one that holds a comma or a quote goes in double '
@@ -70,16 +68,6 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
             raise UsageError(f"{option} {shorten(value)}: {shorten(c, 40)} is listed twice")
         seen.add(c)
     return items
-
-
-def quoting_hint(option: str, unknown: Sequence[str], header: Sequence[str]) -> str:
-    """For a 'no column named' hint: how to name a column whose name holds a comma, if the unknown
-    names look like its pieces (`--ignore "Price, EUR"` asked for 'Price' and 'EUR')."""
-    whole = next((h for h in header if "," in h and unknown[0] in (p.strip() for p in h.split(","))), None)
-    if whole is None:
-        return ""
-    quoted = '"' + whole.replace('"', '""') + '"'
-    return f"; a name holding a comma goes in double quotes: {option} '{quoted}'"
 
 
 # A network has at most this many hidden layers (a model file declaring 100,000 layers of width 1,

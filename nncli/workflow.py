@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -25,10 +25,10 @@ from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeRep
                                       cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
                                       target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import DECIMAL_COMMA_HINT, THOUSANDS_HINT, header_hint, nan_hint, separator_hint
+from nncli.csv_columns import (DECIMAL_COMMA_HINT, THOUSANDS_HINT, cell_hints, header_hint, nan_hint, refuse_header_rows,
+                               separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
-from nncli.errors import DataError, UsageError, names_hint, shorten
-from nncli.options import quoting_hint
+from nncli.errors import DataError, UsageError, names_hint, quoting_hint, shorten
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
                           auto=set(features) - set(opts.categorical), auto_as_text=as_text)
             table = reader.read()
         _refuse_stray_text(table, features, opts)
-        _refuse_repeated_header(table, features + targets)
+        refuse_header_rows(table, features + targets)
         # A feature that turned to text after whole chunks of numbers has lost how those were
         # written ('007', '1.50'): as categories they must be the cells as written, the way
         # predict reads them. A file is read again with such columns as text from the start.
@@ -173,22 +173,8 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 )
 
 
-def _refuse_repeated_header(table: Table, names: list[str]) -> None:
-    """An error at a row of text that is the header again (two files joined with cat): it would train
-    as a row, its target a class of the target's name. (In a numeric column it is a bad cell.)"""
-    columns = [table.columns[c] for c in names]
-    if not table.n_rows or not all(col.is_text for col in columns):
-        return
-    again = np.ones(table.n_rows, bool)
-    for c, col in zip(names, columns):
-        again &= col.values == c
-    if again.any():
-        i = int(np.flatnonzero(again)[0])
-        raise DataError("the header again, as a row of data", file=table.source, line=int(table.lines[i]),
-                        hint=header_hint(names[0], names[0]))
-
-
-def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str]) -> None:
+def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distinct: set[str],
+                              na_values: Iterable[str]) -> None:
     """A target of many different numbers with a few text cells is a typo, not a set of labels
     (it would become a classification into as many classes as there are numbers): an error at
     the first. Few distinct values stay labels, unless they are all numbers, some written with a
@@ -205,7 +191,8 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
         raise DataError(f"expected a number, found {shorten(cells[first])} (the target is mostly numeric)",
                         file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
                         column_name=name,
-                        hint=separator_hint(cells[first]) or "fix the cell, or use --task classification for labels")
+                        hint=separator_hint(cells[first]) or cell_hints(na_values)(cells[first], name)
+                        or "fix the cell, or use --task classification for labels")
 
 
 def _refuse_numbers_with_commas(table: Table, name: str, values: set[str], cells: np.ndarray, what: str,
@@ -348,9 +335,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         distinct = set(target_text[0].tolist())
         task = infer_task(target_text[0], distinct)
         if task == "classification":
-            _refuse_stray_target_text(table, targets[0], target_text[0], distinct)
+            _refuse_stray_target_text(table, targets[0], target_text[0], distinct, opts.na_values)
     target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
-                        columns=[table.header.index(t) + 1 for t in targets])
+                        columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values))
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
     if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "

@@ -452,6 +452,8 @@ def test_a_column_name_holding_a_comma_is_named_in_quotes(cli, tmp_path):
     assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["n", "Price, EUR"]
     r = cli("predict", tmp_path / "m.npz", tmp_path / "d.csv", "--keep", '"Price, EUR"')
     assert r.exit_code == 0 and r.stdout.startswith('"Price, EUR",prediction\n0.0,')
+    r = cli("predict", tmp_path / "m.npz", tmp_path / "d.csv", "--keep", "Price, EUR")
+    assert r.exit_code == 1 and r.stderr.endswith("; a name holding a comma goes in double quotes: '\"Price, EUR\"'\n")
     r = cli("fit", tmp_path / "d.csv", "--ignore", '"Price', "-o", tmp_path / "m.npz")
     assert r.exit_code == 2 and "--ignore '\"Price': cannot read it as a list of names" in r.stderr
 

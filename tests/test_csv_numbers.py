@@ -596,6 +596,8 @@ def test_a_one_column_file_skips_blank_lines_and_refuses_extra_fields(tmp_path, 
     assert csv_io.read_table(str(path), text=["x"]).columns["x"].values.tolist() == ["1", "", "2"]
     path.write_bytes(newline.join(['"x"', '"1"', '""', '"2"', ""]).encode())  # every field quoted
     assert csv_io.read_table(str(path)).lines.tolist() == [2, 3, 4]
+    path.write_bytes(newline.join(["x,y", "1,2", '""', "3,4", ""]).encode())  # with more columns: a blank line
+    assert csv_io.read_table(str(path)).lines.tolist() == [2, 4]
     path.write_bytes(newline.join(["x", "1", "2,3", "4", ""]).encode())
     with pytest.raises(DataError, match="expected 1 fields as in the header, found 2") as e:
         csv_io.read_table(str(path))

@@ -331,6 +331,27 @@ def test_an_epoch_under_way_moves_the_bar_and_the_clock():
     assert bar.endswith(" 22%")  # the next epoch starts at its beginning
 
 
+def test_run_live_draws_the_epoch_under_way(monkeypatch):
+    # fit_iter's progress reached no screen unless run_live hands it one (`Training.progress`)
+    from nncli import render_live
+
+    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    monkeypatch.setattr(render_live.Pacer, "due", lambda self, now: True)  # (no rate limit in a test)
+    console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
+    drawn = []
+
+    class Run:  # as workflow.Training: an iterable of EpochStats with a `progress` to set
+        progress = None
+
+        def __iter__(self):
+            self.progress(2500, 10000)
+            drawn.append(console.file.getvalue())
+            yield stats(1)
+
+    render_live.run_live(Run(), make_screen(0), console)
+    assert "waiting for the first epoch… (25% of its rows)" in drawn[0]
+
+
 def test_without_validation_only_the_training_curve():
     text = "\n".join(screen_lines(make_screen(7, val=False), 100, 30))
     assert "━ train" in text and "validation" not in text and "val loss" not in text

@@ -364,6 +364,8 @@ CASES = [
     fit_err("utf-16-le-without-a-bom", {"data.csv": "\n".join((HEADER, *ROWS)).encode("utf-16-le")},
             r"^nncli: error: data\.csv:1: the file looks like UTF-16LE text \(every other byte is NUL\); nncli reads "
             r"UTF-8\nhint: convert it: iconv -f UTF-16LE -t UTF-8 FILE > new\.csv\n$"),
+    fit_err("utf-16-le-without-a-bom-accented", {"data.csv": "café,b,label\n1,2,x\n".encode("utf-16-le")},
+            r"^nncli: error: data\.csv:1: the file looks like UTF-16LE text"),  # (it said: not valid UTF-8, byte 0xe9)
     Case("utf-16-be-without-a-bom-in-predict", PREDICT, 1, r"^nncli: error: data\.csv:1: the file looks like UTF-16BE text",
          files={"data.csv": "x1,x2\n1,2\n".encode("utf-16-be")}),
     Case("utf-16-be-in-predict", PREDICT, 1, r"^nncli: error: 'data\.csv' is UTF-16 text\n",
@@ -517,6 +519,8 @@ CASES = [
     # an option of the command's, before the command: the hint sent to `nncli fit --help`, which lists it
     Case("option-before-the-command", ("-q", "fit", "missing.csv"), 2,
          r"No such option: -q\nhint: options go after the command: nncli fit -q \.\.\.\n$"),
+    Case("option-with-its-value-before-the-command", ("--lr=0.1", "fit", "missing.csv"), 2,
+         r"No such option: --lr.*\nhint: options go after the command: nncli fit --lr \.\.\.\n$"),
     Case("unknown-option-before-the-command", ("--bogus", "fit", "missing.csv"), 2,
          r"No such option: --bogus\nhint: see `nncli fit --help`\n$"),
     usage("hidden-superscript-digit", "--hidden", "²", err=r"--hidden '²': sizes must be whole numbers"),  # isdigit

@@ -431,6 +431,12 @@ def test_another_programs_word_for_a_missing_cell_gets_the_na_values_hint(tmp_pa
         assert r.returncode == 1 and r.stderr.decode().endswith("missing cells are empty ones and None" + hint)
     r = run_nncli("predict", tmp_path / "m.npz", write_rows(tmp_path / "p.csv", [["x"], ["1"], ["abc"]]))
     assert r.returncode == 1 and "--na-values" not in r.stderr.decode()
+    # in a regression target too (it said "use --task classification for labels")
+    rows = [["x", "y"]] + [[str(i), "NULL" if i == 50 else str(i / 2)] for i in range(100)]
+    for task in ("auto", "regression"):
+        r = run_nncli("fit", write_rows(tmp_path / "t.csv", rows), "-o", tmp_path / "t.npz", "--task", task)
+        assert r.returncode == 1 and "t.csv:52:2 (column 'y'): expected a" in r.stderr.decode()
+        assert r.stderr.decode().endswith(hint)
 
 
 def test_column_names_match_in_either_unicode_form(tmp_path):
@@ -446,6 +452,12 @@ def test_column_names_match_in_either_unicode_form(tmp_path):
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and a.stdout.startswith("café,prediction\n".encode())
     r = run_nncli("fit", tmp_path / "nfd.csv", "--features", "café", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["café"]
+    # A model saved before, with the decomposed name as it was in its file, still reads that file
+    model = load_model(str(tmp_path / "m.npz"))
+    model.pre.features[0].name = nfd
+    save_model(model, str(tmp_path / "old.npz"))
+    c = run_nncli("predict", tmp_path / "old.npz", tmp_path / "nfd.csv")
+    assert c.returncode == 0 and c.stdout == run_nncli("predict", tmp_path / "m.npz", tmp_path / "nfd.csv").stdout
 
 
 def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
@@ -458,6 +470,18 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     hint = "hint: this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's header out)\n"
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
     assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32: the header again, as a row of data\n{hint}")
+    # predict and eval too: predict wrote a prediction for it (unseen categories), eval blamed the label
+    assert run_nncli("fit", tmp_path / "a.csv", "-o", tmp_path / "c.npz", "--epochs", "1", "-q").returncode == 0
+    r = run_nncli("predict", tmp_path / "c.npz", path)
+    alone = run_nncli("predict", tmp_path / "c.npz", tmp_path / "a.csv")
+    assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32: the header again, as a row of data\n{hint}")
+    assert r.stdout == alone.stdout  # the rows before it, predicted
+    r = run_nncli("eval", tmp_path / "c.npz", path)
+    assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32: the header again, as a row of data\n{hint}")
+    half = write_rows(tmp_path / "h.csv", rows + [["red", "S", "label"]])  # the label alone: a hint, too
+    r = run_nncli("eval", tmp_path / "c.npz", half)
+    assert r.returncode == 1 and "class label 'label' was not seen in training" in r.stderr.decode()
+    assert r.stderr.decode().endswith(hint)
     numbers = [["x", "y"]] + [[str(i / 10), str(i % 2)] for i in range(30)]
     path.write_bytes(write_rows(tmp_path / "a.csv", numbers).read_bytes() * 2)
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
@@ -629,13 +653,13 @@ def test_every_delimiter_is_detected(tmp_path, delimiter):
 
 
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-@pytest.mark.parametrize("quoted", [False, True])
-def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted):
+@pytest.mark.parametrize("quoted, d", [(False, ";"), (True, ";"), (False, "\t")])
+def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted, d):
     # Excel's first line `sep=;` was read as the header: "empty column name ... ends with the delimiter ';'"
     q = '"' if quoted else ""
-    body = line_end.join([f"{q}a{q};{q}b{q};{q}y{q}"] + [f"{i / 10};{i % 3};{i % 2}" for i in range(30)]) + line_end
+    body = line_end.join([f"{q}a{q}{d}{q}b{q}{d}{q}y{q}"] + [f"{i / 10}{d}{i % 3}{d}{i % 2}" for i in range(30)]) + line_end
     (tmp_path / "plain.csv").write_text(body, newline="")
-    (tmp_path / "sep.csv").write_text("sep=;" + line_end + body, newline="")
+    (tmp_path / "sep.csv").write_text(f"sep={d}" + line_end + body, newline="")
     for name in ("plain", "sep"):
         r = run_nncli("fit", tmp_path / f"{name}.csv", "-o", tmp_path / f"{name}.npz", "--epochs", "1", "-q")
         assert r.returncode == 0, r.stderr
@@ -643,7 +667,7 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted)
     assert [f.name for f in sep.pre.features] == ["a", "b"] and sep.info["data_sha256"] == plain.info["data_sha256"]
     p = [run_nncli("predict", tmp_path / "sep.npz", tmp_path / f"{name}.csv").stdout for name in ("plain", "sep")]
     assert p[0] == p[1] and len(p[0].splitlines()) == 31
-    (tmp_path / "bad.csv").write_text("sep=;" + line_end + body + "oops;1;0" + line_end, newline="")
+    (tmp_path / "bad.csv").write_text(f"sep={d}" + line_end + body + f"oops{d}1{d}0" + line_end, newline="")
     r = run_nncli("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 1 and "bad.csv:33:1 (column 'a'): expected a number, found 'oops'" in r.stderr.decode()
 

@@ -214,18 +214,20 @@ def test_should_stop_ends_training_after_the_current_batch():
     assert stats[0].partial  # 96 of 320 rows: the display must not show it as an epoch
 
 
-def test_progress_reports_each_epochs_rows_as_they_are_trained_on(monkeypatch):
-    # A live screen showed nothing move during a long epoch (6.5 s on 4 million rows): the clock stopped
+@pytest.mark.parametrize("gather", [4 << 20, 3 * 32 * 2 * 4])
+def test_progress_reports_each_epochs_rows_as_they_are_trained_on(monkeypatch, gather):
+    # A live screen showed nothing move during a long epoch (6.5 s on 4 million rows): the clock stopped.
+    # Every 64 batches, however the rows are gathered (one chunk of the whole epoch, or chunks of 3 batches)
     import nncli.core.training as training
 
-    monkeypatch.setattr(training, "GATHER_BYTES", 64 * 2 * 4)  # chunks of 64 rows of 2 float32 features
-    X, y = two_class("moons", 320, 0)
+    monkeypatch.setattr(training, "GATHER_BYTES", gather)
+    X, y = two_class("moons", 4500, 0)
     net = Network([2, 4, 1], "relu", "bce")
     net.initialize(np.random.default_rng(0))
     calls = []
     stats = list(fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=2, batch_size=32),
                           np.random.default_rng(0), progress=lambda rows, n: calls.append((rows, n))))
-    assert len(stats) == 2 and calls == [(r, 320) for r in (64, 128, 192, 256, 320)] * 2
+    assert len(stats) == 2 and calls == [(64 * 32, 4500), (128 * 32, 4500)] * 2
 
 
 @pytest.mark.parametrize("stop_in", [1, 3])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -309,6 +309,7 @@ def _as_numbers(values: np.ndarray) -> np.ndarray | None:
 
 
 # -- targets ------------------------------------------------------------------------------
+CellHint = Callable[[str, str], "str | None"]  # (cell, column name) -> a hint, or None
 
 
 def infer_task(values: np.ndarray, distinct: set[str] | None = None) -> str:
@@ -358,8 +359,9 @@ class Target:
         return 1 if len(self.classes) == 2 else len(self.classes)
 
     def class_index(self, labels: np.ndarray, *, source: str = "", lines: np.ndarray | None = None,
-                    column: int | None = None) -> np.ndarray:
-        """Labels -> class indices; a label the model never saw is a DataError."""
+                    column: int | None = None, cell_hint: CellHint | None = None) -> np.ndarray:
+        """Labels -> class indices; a label the model never saw is a DataError (with `cell_hint`'s hint
+        for it first, as in `target_numbers`)."""
         if len(self.classes) <= 32:  # a vectorized comparison per class beats a dict lookup per row
             codes = np.full(len(labels), -1, dtype=np.int64)
             for k, c in enumerate(self.classes):
@@ -375,7 +377,7 @@ class Target:
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,
                 column=column, column_name=self.names[0],
-                hint=self._label_hint(str(labels[i])),
+                hint=(cell_hint and cell_hint(str(labels[i]), self.names[0])) or self._label_hint(str(labels[i])),
             )
         return codes
 
@@ -403,7 +405,8 @@ class Target:
 
 
 def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source: str = "",
-               lines: np.ndarray | None = None, columns: Sequence[int] | None = None) -> Target:
+               lines: np.ndarray | None = None, columns: Sequence[int] | None = None,
+               cell_hint: CellHint | None = None) -> Target:
     """Learn the target encoding. values: one text array per target column (no missing), read
     from `source` at these line numbers and (1-based) columns, which locate a bad cell."""
     if task == "auto":
@@ -419,16 +422,19 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
             )
         return Target(names, task, classes=classes)
     cols = [target_numbers(v, name, source=source, lines=lines, column=None if columns is None else columns[k],
+                           cell_hint=cell_hint,
                            labels_hint=len(values) == 1) for k, (v, name) in enumerate(zip(values, names))]
     mean, scale = target_stats(np.column_stack(cols))
     return Target(names, "regression", mean=mean, scale=scale)
 
 
 def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.ndarray | None = None,
-                   column: int | None = None, labels_hint: bool = False) -> np.ndarray:
+                   column: int | None = None, labels_hint: bool = False,
+                   cell_hint: CellHint | None = None) -> np.ndarray:
     """A regression target column's cells (text, none missing) as finite float64 numbers. The first
     cell that is not one is a DataError, located where source, lines and column are given;
-    `labels_hint`: suggest classification where the cell is text."""
+    `labels_hint`: suggest classification where the cell is text; `cell_hint(cell, name)`: a hint
+    for the cell itself, first (a missing cell's word, the header again)."""
     numbers = _as_numbers(cells)
     if numbers is not None and np.isfinite(numbers).all():
         return numbers
@@ -437,7 +443,8 @@ def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.
         if number is None or not math.isfinite(number):
             raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=source or None,
                             line=None if lines is None else int(lines[i]), column=column, column_name=name,
-                            hint="use --task classification for labels" if labels_hint and number is None else None)
+                            hint=(cell_hint and cell_hint(cell, name))
+                            or ("use --task classification for labels" if labels_hint and number is None else None))
     return np.array([cell_number(c) for c in cells.tolist()], np.float64)  # (NumPy's parser refused a cell)
 
 

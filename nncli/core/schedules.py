@@ -10,7 +10,7 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate.
 - plateau:      lr, multiplied by decay (0.5) after `step` (5) epochs without a
                 new best monitored loss (validation loss, else training loss)
 - onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E, at most E - 2),
-                then down to lr/1e4 at the last epoch, both along a cosine
+                then down to lr/1e4 at the last epoch, both along a cosine (E = 1: lr alone)
 With warmup W > 0, every schedule but onecycle is multiplied by (e + 1) / W
 during the first W epochs (a linear ramp up to the schedule's value).
 """

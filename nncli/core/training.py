@@ -22,6 +22,7 @@ from nncli.core.optimizers import make_optimizer
 from nncli.core.schedules import Schedule
 from nncli.errors import DivergenceError
 
+PROGRESS_BATCHES = 64  # `fit_iter` reports an epoch's progress this often (a call: ~1 us)
 GATHER_BYTES = 4 << 20  # input bytes gathered per shuffled chunk: many batches, little memory
 
 
@@ -137,9 +138,8 @@ def fit_iter(
     sample_weight : optional (n,) weight of each row's loss (class weights).
     should_stop : polled after every mini-batch; when it returns True the
         epoch ends early and training stops (the last stats say "interrupted").
-    progress : called as progress(rows, n) after each gathered chunk of batches (a few per
-        epoch, or many: ~GATHER_BYTES of input each), with the rows of this epoch trained on so
-        far (a live screen shows an epoch under way).
+    progress : called as progress(rows, n) every PROGRESS_BATCHES mini-batches, with the rows of
+        this epoch trained on so far (a live screen shows an epoch under way).
 
     When the iteration ends, however it ends (finished, early stop, the
     caller breaking out, an interrupt), the network holds the weights of the
@@ -220,13 +220,13 @@ def fit_iter(
                     if should_stop is not None and should_stop():
                         stopped = "interrupted"
                         break
+                    if progress is not None and ((c + s) // bs) % PROGRESS_BATCHES == PROGRESS_BATCHES - 1:
+                        progress(seen + done, n)
                 seen += done
                 if classify:
                     correct += int(np.count_nonzero(pred[:done] == labels[rows[:done]]))
                 if stopped is not None:
                     break
-                if progress is not None:
-                    progress(seen, n)
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
             loss = (total_loss + total_penalty) / max(seen, 1)
