@@ -108,6 +108,25 @@ def test_a_value_whose_standardized_form_overflows_stops_predict_as_it_stops_eva
     assert p.stdout.decode().split() == ["prediction", "1"] or p.stdout.decode().split() == ["prediction", "0"]
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_an_input_that_overflows_the_first_layer_stops_a_squashing_network(tmp_path, activation):
+    """An input that overflows the first layer (inf there, and with one feature never inf - inf = NaN):
+    tanh and sigmoid squashed inf to +-1, and predict printed a class made up from it, exit 0 (eval
+    scored it)."""
+    from conftest import run_nncli
+
+    rng = np.random.default_rng(1)
+    write(tmp_path / "t.csv", [f"{a:.4f},{int(a > 0)}" for a in rng.normal(size=300) * 0.2], header="x,label")
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", tmp_path / "t.csv", "-o", model, "--activation", activation, "--hidden", "32",
+                     "--epochs", "3", "-q").returncode == 0
+    write(tmp_path / "d.csv", ["0.1,1", "3e38,1", "0,0"], header="x,label")  # (one feature: inf, never NaN, in layer 1)
+    p, e = run_nncli("predict", model, tmp_path / "d.csv"), run_nncli("eval", model, tmp_path / "d.csv")
+    for r in (p, e):
+        assert r.returncode == 1 and b"d.csv:3: the network's output is not finite for this row" in r.stderr, r.stderr
+    assert p.stdout.decode().split()[0] == "prediction" and len(p.stdout.decode().split()) == 2
+
+
 def test_categorical_features_take_the_general_path(tmp_path):
     rng = np.random.default_rng(1)
     rows = [f"{x:.4g},{'red' if x > 0 else 'blue'},{x * 2:.4g},{int(x > 0)}" for x in rng.normal(size=400)]

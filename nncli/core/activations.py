@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 LEAKY_SLOPE = 0.01
+BOUNDED = frozenset({"tanh", "sigmoid"})  # activations whose output is bounded: they squash an inf
 
 
 def identity(Z: np.ndarray) -> np.ndarray:

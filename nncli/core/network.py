@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nncli.core.activations import ACTIVATIONS
+from nncli.core.activations import ACTIVATIONS, BOUNDED
 from nncli.core.losses import LOSSES
 from nncli.core.optimizers import PASS_FLOPS, Adam
 from nncli.core.team import Team, team
@@ -319,6 +319,7 @@ class Network:
         # loop once per row. (See `forward_block_rows`.)
         step = min(n, forward_block_rows(self.sizes))
         biases = [np.tile(b, (step, 1)) for b in self.b]
+        squashes = self.activation in BOUNDED  # (later layers take bounded inputs: only the first can overflow)
 
         def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
             hidden = [np.empty((min(step, hi - lo), w), self.dtype) for w in self.sizes[1:-1]]
@@ -330,6 +331,10 @@ class Network:
                     np.matmul(A, self.W[l], out=Z)
                     np.add(Z, biases[l][:r1 - r0], out=Z)
                     if l < last:
+                        if l == 0 and squashes and not np.isfinite(Z).all():
+                            # An input far outside the data overflowed the first layer: tanh and sigmoid
+                            # would squash inf to +-1, and the output look sound. NaN goes through to it.
+                            Z[np.isinf(Z)] = np.nan
                         self.act_forward(Z)
                     A = Z
 
