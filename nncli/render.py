@@ -499,7 +499,10 @@ def summary_table(model, path: str) -> Group:
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
     planned = model.config.get("epochs")
-    facts.add_row("best epoch", str(info.get("best_epoch", "?")))
+    best, kept = info.get("best_epoch", "?"), info.get("weights_from_epoch")
+    # (--patience 0 without validation keeps the last weights, which need not be the best epoch's)
+    facts.add_row("best epoch", str(best) + (f" (the weights saved are epoch {kept}'s, the last)"
+                                             if kept is not None and kept != best else ""))
     facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "")
                   + _stopped_note(info))
     facts.add_row("time", f"{info['seconds']:.2f}s")

@@ -127,6 +127,20 @@ def test_show_and_the_live_summary_keep_numbers_whole(trained, width):
     assert not re.search(r"\d…", summary) and f"{model.info['seconds']:.2f}s" in summary, summary
 
 
+def test_the_summary_says_when_the_weights_saved_are_not_the_best_epochs(trained):
+    # --patience 0 without validation keeps the last weights: Ctrl-C in epoch 56 said "best epoch 55",
+    # the model holding epoch 56's
+    import copy
+
+    model, path = trained
+    model = copy.copy(model)
+    model.info = {**model.info, "best_epoch": 55, "weights_from_epoch": 56}
+    text = " ".join(printed(render.summary_table(model, path), 120).split())
+    assert "best epoch 55 (the weights saved are epoch 56's, the last)" in text
+    model.info = {**model.info, "best_epoch": 56}
+    assert "weights saved" not in printed(render.summary_table(model, path), 120)
+
+
 def test_a_mistyped_columns_does_not_make_charts_endless(trained):
     from conftest import run_nncli
 
