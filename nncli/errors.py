@@ -8,6 +8,7 @@ code. Imports nothing but the standard library.
 from __future__ import annotations
 
 import difflib
+import shlex
 import unicodedata
 from typing import Sequence
 
@@ -26,6 +27,13 @@ def quoting_hint(option: str | None, unknown: Sequence[str], header: Sequence[st
         return ""
     quoted = '"' + whole.replace('"', '""') + '"'
     return f"; a name holding a comma goes in double quotes: {option + ' ' if option else ''}'{quoted}'"
+
+
+def option_value(*names: str) -> str:
+    """Column names as they go after --ignore and the like, to paste into a shell: a list of names is
+    a CSV row (a name holding a comma or a quote in double quotes), quoted for the shell if need be
+    (`--ignore 'Customer ID'`, `--ignore '"Order, No"'`)."""
+    return shlex.quote(",".join('"' + n.replace('"', '""') + '"' if "," in n or '"' in n else n for n in names))
 
 
 def shorten(text: object, limit: int = 60) -> str:

@@ -28,7 +28,7 @@ from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import (DECIMAL_COMMA_HINT, THOUSANDS_HINT, cell_hints, header_hint, nan_hint, refuse_header_rows,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
-from nncli.errors import DataError, UsageError, names_hint, quoting_hint, shorten
+from nncli.errors import DataError, UsageError, names_hint, option_value, quoting_hint, shorten
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
             line, cell = table.columns[c].first_text or (None, "")
             raise DataError(f"column {shorten(c, 40)} turns to text ({shorten(cell)}) after many rows of numbers, "
                             "and from this stream nncli cannot go back for how those were written",
-                            file=reader.name, line=line, hint=f"use --categorical {c} (or --ignore {c}), or read from a file")
+                            file=reader.name, line=line, hint=f"use --categorical {option_value(c)} (or --ignore {option_value(c)}), or read from a file")
         as_text |= again
         if path == "-":
             sys.stdin.buffer.seek(0)  # a regular file given as stdin (`fit - < data.csv`)
@@ -169,7 +169,7 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
                     hint=separator_hint(cell) or nan_hint(cell, opts.na_values) or header_hint(cell, c)
-                    or f"fix the cell, or use --categorical {c} / --ignore {c}",
+                    or f"fix the cell, or use --categorical {option_value(c)} / --ignore {option_value(c)}",
                 )
 
 
@@ -229,9 +229,16 @@ def _headerless_notice(table: Table) -> str | None:
     count = len({b - a for a, b in zip(numbers, numbers[1:])}) == 1
     if not (label or fractions or not (years or count)):
         return None
+    # A row of data has its values among its columns' values: names that are wavelengths (900.5, 921) or
+    # frequencies (250, 500, 1000) over columns of other numbers are names.
+    ranges = [(float(v), table.columns[h].values) for h, v in zip(names, numbers)
+              if h in table.columns and not table.columns[h].is_text and len(table.columns[h].values)]
+    inside = sum(1 for v, col in ranges if np.nanmin(col) <= v <= np.nanmax(col))
+    if ranges and 2 * inside < len(ranges):
+        return None
     return (f"the column names are numbers ({', '.join(shorten(h, 20) for h in names[:3])}"
             f"{', …' if len(names) > 3 else ''}): if the file has no header row, its first row "
-            "was taken for the names (and is not trained on)")
+            "was taken for the names, and is not trained on (add a header row)")
 
 
 def _rereadable(path: str) -> bool:
@@ -291,6 +298,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     na = frozenset(opts.na_values)
     table, features, targets, infos = read_training_table(path, opts)
     notices: list[str] = []
+    named = [c for c in features if c.strip().casefold() in TARGET_NAMES] if not opts.target else []
+    if named:  # (the label first, as Kaggle's and MNIST's files have it: a regression on the last feature)
+        notices.append(f"the target is the last column, {shorten(targets[0], 40)}; {shorten(named[0], 40)} is named "
+                       f"like one: if it is the target, --target {option_value(named[0])}")
     headerless = _headerless_notice(table)
     if headerless:
         notices.append(headerless)
@@ -314,12 +325,13 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             col = table.columns[c]
             cats = set(col.values[~is_missing_text(col.values, na)].tolist())
             if c not in opts.categorical and col.first_text:  # (not categories)
-                _refuse_numbers_with_commas(table, c, cats, col.values, "the column", f"--categorical {c}")
+                _refuse_numbers_with_commas(table, c, cats, col.values, "the column", f"--categorical {option_value(c)}")
             if len(cats) > opts.max_categories:
                 too_many.append((c, len(cats)))
         elif _looks_like_an_id(table.columns[c].values):
-            notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id does: "
-                           f"if it is one, --ignore {c} (the model would learn from the numbering)")
+            notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id or a "
+                           f"row number does: if it is one, --ignore {option_value(c)} (the model would learn from the "
+                           "numbering; a day or a rank may be a real feature)")
     if too_many:
         (c, n_cats), more = too_many[0], too_many[1:]
         raise DataError(
@@ -327,7 +339,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             + (f"; so do {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}{', …' if len(more) > 5 else ''}"
                if more else ""),
             file=table.source,
-            hint=f"{'id-like columns' if more else 'an id-like column'}? --ignore {','.join(m for m, _ in too_many)}; "
+            hint=f"{'id-like columns' if more else 'an id-like column'}? --ignore {option_value(*(m for m, _ in too_many))}; "
                  "else raise --max-categories",
         )
     inferred = task == "auto" and len(targets) == 1
@@ -341,15 +353,16 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
     if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
-                       "read as classes (--task regression to predict it as a number)")
-    spellings: dict[float, list[str]] = {}
+                       "read as classes (--task regression to predict it as a number"
+                       + ("; the target is the last column unless --target NAME)" if not opts.target else ")"))
+    spellings: dict[object, list[str]] = {}  # labels that are one number written two ways, or one word in two cases
     for c in target.classes:
         number = cell_number(c)
-        if number is not None:
-            spellings.setdefault(number, []).append(c)
+        spellings.setdefault(c.casefold() if number is None else number, []).append(c)
     twice = [ways for ways in spellings.values() if len(ways) > 1]
     if twice:  # (as eval's hint says: labels are text)
-        notices.append(f"the target {shorten(targets[0], 40)} has labels that are one number written two ways "
+        how = "one number written two ways" if cell_number(twice[0][0]) is not None else "one word in two cases"
+        notices.append(f"the target {shorten(targets[0], 40)} has labels that are {how} "
                        f"({' and '.join(map(shorten, twice[0][:2]))}{', …' if len(twice) > 1 else ''}): they are "
                        "different classes, as labels are text; if they are one class, write them one way")
     if len(target.classes) > MAX_CLASSES:
@@ -385,8 +398,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         few = min((len(val_rows), "validation"), (len(train_rows), "training"))
         if few[0] < FEW_SPLIT_ROWS:  # (--val-split 0.0001: early stopping on one row's loss, without a word)
             notices.append(f"--val-split {val_split:g} leaves {few[0]:,} row{'s' * (few[0] != 1)} for {few[1]}: "
-                           + ("its loss is noise, and early stopping follows it" if few[1] == "validation" else
-                              "the model learns from a handful"))
+                           + ("its loss is noise, and early stopping follows it (a larger --val-split, or --val FILE)"
+                              if few[1] == "validation" else "the model learns from a handful (a smaller --val-split)"))
     if val_rows is None:
         # The table hands its feature columns over, and encoding lets each go once it is
         # written into X (numeric ones a run at a time; columns that are views of one block of
@@ -424,8 +437,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
     notices += _feature_notices(pre, X.dtype, constant, len(X))
+    notices += _leak_notices(pre, X, Y)
     imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
-    notices += [n + " (numbers get the training median, categories the '<missing>' category)"
+    notices += [n + "; numbers get the training median, categories the '<missing>' category"
                 for n in encode_notices(imputed)]
     digest = hashlib.sha256()
     for a in (X, Y):
@@ -474,6 +488,31 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
 MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notice for them all
 
 
+TARGET_NAMES = frozenset({"label", "labels", "target", "class", "y", "outcome"})  # columns named like a target
+LEAK_CORRELATION = 0.999  # a numeric feature this correlated with a one-column target gets a notice
+
+
+def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
+    """A notice for each numeric feature that follows a one-column target (a regression target, or two
+    classes as 0/1) almost exactly: a copy of it, or the target in other units, left among the features
+    (it trained silently to R² 0.9975). X: standardized training inputs, each numeric column of spread 1."""
+    if Y.shape[1] != 1 or len(X) < 3:
+        return []
+    y = Y[:, 0].astype(np.float64)
+    y -= y.mean()
+    spread = float(np.sqrt(np.mean(y * y)))
+    if not spread > 0:
+        return []
+    columns = np.cumsum([0] + [f.width for f in pre.features])[:-1]
+    numeric = [(f.name, int(j)) for f, j in zip(pre.features, columns) if f.kind == "numeric"]
+    if not numeric:
+        return []
+    r = (y.astype(X.dtype) @ X).astype(np.float64)[[j for _, j in numeric]] / (len(X) * spread)  # (no copy of X)
+    return [f"feature {shorten(name, 40)} follows the target almost exactly (correlation {r[k]:+.4f}): a copy of it "
+            f"left among the features? The model would learn to read it off; if so, --ignore {option_value(name)}"
+            for k, (name, _) in enumerate(numeric) if abs(r[k]) >= LEAK_CORRELATION]
+
+
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
     """A notice if the saved weights do little or no better on the training rows than a model that
     ignores the features: always the most common class (closing under LEARNED_LITTLE of the gap to every row
@@ -498,6 +537,14 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     share = float(counts.max()) / data.n_rows
     if share >= 1 or (metric - share) / (1 - share) >= LEARNED_LITTLE:
         return None
+    # Accuracy barely above the common class's share, but the log loss well under that of the class
+    # shares alone: the probabilities have learned (on rare positives, 2.7% of 5,000 rows, 0.093 against
+    # 0.125, a model with an AUC of 0.88 was said to have learned nothing).
+    p = counts[counts > 0] / counts.sum()
+    baseline = float(-(p * np.log(p)).sum())
+    loss = model.info.get("final_loss")
+    if loss is not None and loss - float(model.info.get("final_l2_penalty") or 0.0) < (1 - LEARNED_LITTLE) * baseline:
+        return None
     return (f"the model does little or no better than always predicting the most common class (training accuracy "
             f"{metric:.4g}, that class's share {share:.4g}): {hint}")
 
@@ -517,6 +564,8 @@ def _looks_like_an_id(values: np.ndarray) -> bool:
     lo, hi = float(values.min()), float(values.max())
     if not (math.isfinite(lo) and math.isfinite(hi)) or not n <= hi - lo + 1 <= 2 * n:
         return False  # (too few numbers in the range for each row its own, or too many for a count)
+    if 1800 <= lo and hi <= 2100:
+        return False  # years, one a row (1950..2023): a time index, often the feature that matters
     if not np.all(values == np.round(values)):
         return False
     ordered = np.sort(values)  # (not np.unique: it imports numpy.ma, 10 ms of every fit's start)

@@ -489,6 +489,14 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     r = run_nncli("fit", rare, "--class-weight", "balanced", "--epochs", "5", "-o", tmp_path / "w.npz",
                   "--progress", "plain")
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
+    # Rare positives (2.7%) whose probabilities are learned: accuracy is the common class's share, but the
+    # log loss is well under the class shares' (it was said to have learned nothing)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 5000))
+    y = rng.random(5000) < 1 / (1 + np.exp(4.5 - 1.2 * a - 0.8 * b))
+    rare.write_text("a,b,y\n" + "".join(f"{u:.4f},{v:.4f},{int(t)}\n" for u, v, t in zip(a, b, y)))
+    r = run_nncli("fit", rare, "--epochs", "20", "-o", tmp_path / "w.npz", "--progress", "plain")
+    assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
     noise.write_text("x,y\n" + "".join(f"{i % 17},5\n" for i in range(50)))  # a constant: nothing to learn
     r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()

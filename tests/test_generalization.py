@@ -119,8 +119,9 @@ def test_lr_find_says_when_the_loss_was_still_falling_at_lr_max(cli):
 def test_a_val_split_that_leaves_a_handful_of_rows_gets_a_notice(cli, tmp_path):
     # --val-split 0.0001 early-stopped on one row's loss, 0.9999 trained on two rows, without a word
     for fraction, said in (("0.0001", "--val-split 0.0001 leaves 1 row for validation: its loss is noise, and "
-                                      "early stopping follows it"),
-                           ("0.999", "--val-split 0.999 leaves 2 rows for training: the model learns from a handful"),
+                                      "early stopping follows it (a larger --val-split, or --val FILE)"),
+                           ("0.999", "--val-split 0.999 leaves 2 rows for training: the model learns from a handful "
+                                     "(a smaller --val-split)"),
                            ("0.2", None)):
         r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--val-split", fraction, "--epochs", "1",
                 "--progress", "plain")

@@ -279,10 +279,10 @@ CASES = [
             r"data\.csv:3:2 \(column 'b'\): expected a number, found '\\x1b\[31mred'"),
     # Hints and notices repeat column names and paths as they are (to be typed): escaped all the same.
     fit_err("hint-escapes-a-hostile-column-name", data("a\x1b[31m,b,label", "zz,2,x", *ROWS),
-            r"found 'zz'.*\nhint: fix the cell, or use --categorical a\\x1b\[31m / --ignore a\\x1b\[31m\n"),
+            r"found 'zz'.*\nhint: fix the cell, or use --categorical 'a\\x1b\[31m' / --ignore 'a\\x1b\[31m'\n"),
     fit_err("id-like-column-hint-escapes-its-name", data("id\x1b]0;PWNED\x07,a,b,label",
                                                          *(f"u{i},{r}" for i, r in enumerate(ROWS))),
-            r"\nhint: an id-like column\? --ignore id\\x1b\]0;PWNED\\x07; else", "--max-categories", "2"),
+            r"\nhint: an id-like column\? --ignore 'id\\x1b\]0;PWNED\\x07'; else", "--max-categories", "2"),
     Case("notice-escapes-a-hostile-column-name", FIT[:-1] + ("--progress", "plain"), 0,
          r"nncli: imputed missing cells: 'a\\x1b\[44m\[bold\]x' \(1\)",
          files=data("a\x1b[44m[bold]x,b,label", ",2,x", *ROWS), changes=("out.npz",)),

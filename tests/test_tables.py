@@ -492,6 +492,30 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32:1 (column 'x'): expected a number, found 'x'\n{hint}")
 
 
+def test_a_feature_that_is_the_target_and_a_target_named_elsewhere_get_notices(tmp_path):
+    # Both trained without a word: a copy of the target among the features (R² 0.9975), and the label
+    # in the first column (Kaggle's and MNIST's layout) with the last feature taken for the target
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 300))
+    y = 2 * x1 + x2 + rng.normal(size=300) * 0.3
+    rows = [["x1", "x2", "y_copy", "y"]] + [[f"{a:.5f}", f"{b:.5f}", f"{2 * c:.5f}", f"{c:.5f}"] for a, b, c in zip(x1, x2, y)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    err = r.stderr.decode()
+    assert r.returncode == 0 and "nncli: feature 'y_copy' follows the target almost exactly (correlation +1.0000): a " \
+        "copy of it left among the features? The model would learn to read it off; if so, --ignore y_copy\n" in err
+    assert "'x1' follows" not in err and "'x2' follows" not in err
+    rows = [["Outcome Code", "x1", "label"]] + [[str(int(c > 0)), f"{a:.5f}", "ny"[int(c > 0)]] for a, c in zip(x1, y)]
+    r = run_nncli("fit", write_rows(tmp_path / "c.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert "nncli: feature 'Outcome Code' follows the target almost exactly (correlation +1.0000)" in r.stderr.decode()
+    assert "--ignore 'Outcome Code'\n" in r.stderr.decode()  # (pasted into a shell, as it is)
+    rows = [["label", "a", "b"]] + [["xy"[i % 2], f"{a:.5f}", f"{b:.5f}"] for i, (a, b) in enumerate(zip(x1, x2))]
+    r = run_nncli("fit", write_rows(tmp_path / "l.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert "nncli: the target is the last column, 'b'; 'label' is named like one: if it is the target, --target " \
+        "label\n" in r.stderr.decode()
+    r = run_nncli("fit", tmp_path / "l.csv", "--target", "label", "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "named like one" not in r.stderr.decode() and "follows the target" not in r.stderr.decode()
+
+
 def test_a_regression_target_with_one_value_gets_a_notice(tmp_path):
     rows = [["x", "y", "z"]] + [[str(i), "5.5", str(i % 3)] for i in range(30)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--target", "y,z", "-o", tmp_path / "m.npz",
@@ -513,6 +537,10 @@ def test_labels_that_are_one_number_written_two_ways_get_a_notice(tmp_path):
     rows = [["x", "y"]] + [[str(i), ["0", "1", "2"][i % 3]] for i in range(40)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
     assert r.returncode == 0 and "two ways" not in r.stderr.decode()
+    rows = [["x", "y"]] + [[str(i), ["yes", "no", "Yes"][i % 3]] for i in range(40)]  # (one word, two cases)
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "has labels that are one word in two cases ('Yes' and 'yes'): they are different " \
+        "classes" in r.stderr.decode()
 
 
 def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path):
@@ -526,10 +554,13 @@ def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path
     notices = [line for line in r.stderr.decode().splitlines()
                if line.startswith("nncli:") and "does little or no better" not in line]  # (one epoch of noise)
     assert r.returncode == 0 and notices == [
-        "nncli: column 'id' holds a different whole number on every row, as an id does: if it is one, --ignore id "
-        "(the model would learn from the numbering)",
+        "nncli: column 'id' holds a different whole number on every row, as an id or a row number does: if it is one, "
+        "--ignore id (the model would learn from the numbering; a day or a rank may be a real feature)",
         "nncli: the target 'calls' holds 11 distinct whole numbers: read as classes (--task regression to predict it "
         "as a number)"]
+    years = [["year", "gdp"]] + [[str(1950 + i), f"{i * 1.5 + i % 3:.2f}"] for i in range(74)]  # (one a row: no id)
+    r = run_nncli("fit", write_rows(tmp_path / "y.csv", years), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "as an id" not in r.stderr.decode()
     r = run_nncli("fit", path, "--ignore", "id,calls", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
     assert r.returncode == 0 and not re.search(r"nncli: (?!the model does little or no better)", r.stderr.decode())
     # Classes written 0, 1, 2 (as most are, up to ten): no notice
@@ -920,6 +951,16 @@ def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categor
     r = run_nncli("fit", path, "--categorical", "x", "--max-categories", "100", "-o", tmp_path / "m.npz",
                   "--epochs", "1", "-q")
     assert r.returncode == 0, r.stderr
+
+
+def test_column_names_that_are_numbers_outside_their_columns_are_names(tmp_path):
+    # Wavelengths (900.5, 921) or frequencies (250, 500, 1000) over columns of other numbers: a header, not
+    # a first row of data (it got the "no header row" notice)
+    for header in (["900.5", "921", "941.5", "y"], ["250", "500", "1000", "y"]):
+        rows = [header] + [[f"{(i * 7 % 11) / 10:.2f}", f"{(i % 5) / 3:.3f}", f"{(i % 7) / 9:.3f}", "ab"[i % 2]]
+                           for i in range(40)]
+        r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+        assert r.returncode == 0 and "no header row" not in r.stderr.decode()
 
 
 def test_a_file_without_a_header_row_is_pointed_out(tmp_path):
