@@ -111,7 +111,25 @@ def test_eval_json_stays_json_when_the_errors_overflow(tmp_path, cli):
     model = tmp_path / "m.npz"
     assert cli("fit", train, "-o", model, "--epochs", "2", "-q").exit_code == 0
     result = json.loads(cli("eval", model, other, "--json").stdout, parse_constant=lambda c: pytest.fail(c))
-    assert result["mse"] is None and result["rmse"] is None and result["mae"] > 1e159
+    # the MSE is past float64's range (null); the RMSE is not, and is computed over the targets' size
+    assert result["mse"] is None and 1e159 < result["rmse"] < 1e162 and result["mae"] > 1e159
+
+
+def test_metrics_of_targets_near_the_float64_limit_are_finite():
+    # eval printed RMSE inf and R² – for a model fit reported at R² 0.968 (targets near 1e300), and MAE
+    # inf near 1.7e308: their squares or sums overflowed, the metrics themselves do not
+    from nncli.core import metrics
+
+    rng = np.random.default_rng(0)
+    for size in (1e300, 1.3e308):
+        truth = (1 + 0.05 * rng.normal(size=200)) * size
+        pred = truth + 0.01 * size * rng.normal(size=200)
+        t, p = truth / size, pred / size
+        assert metrics.rmse(truth, pred) == pytest.approx(np.sqrt(np.mean((t - p) ** 2)) * size)
+        assert metrics.mae(truth, pred) == pytest.approx(np.mean(np.abs(t - p)) * size)
+        assert metrics.r2(truth, pred) == pytest.approx(metrics.r2(t, p))
+        assert np.isfinite(metrics.r2(truth, pred)) and 0.9 < metrics.r2(truth, pred) < 1
+    assert metrics.mse([1.0, 2.0], [1.5, 2.0]) == 0.125  # (ordinary figures as before, to the bit)
 
 
 def test_targets_near_1e170_train_a_model_that_loads(tmp_path, cli):

@@ -7,19 +7,49 @@ import numpy as np
 from nncli.core.losses import log_softmax
 
 
+def _columns(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (np.asarray(y_true, np.float64).reshape(len(y_true), -1),
+            np.asarray(y_pred, np.float64).reshape(len(y_pred), -1))
+
+
+def _scaled(yt: np.ndarray, yp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both over each output's largest magnitude, and those scales: errors of targets near 1e300 square
+    (or near 1.7e308 sum) past float64's range, their metrics not. Used only where the plain
+    arithmetic overflowed, so that ordinary results keep every bit."""
+    with np.errstate(invalid="ignore"):
+        scale = np.maximum(np.maximum(np.abs(yt).max(axis=0), np.abs(yp).max(axis=0)), np.finfo(np.float64).tiny)
+    return yt / scale, yp / scale, scale
+
+
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean((np.asarray(y_true, np.float64) - y_pred) ** 2))
+    yt, yp = _columns(y_true, y_pred)
+    with np.errstate(over="ignore"):
+        value = float(np.mean((yt - yp) ** 2))
+        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+            t, p, scale = _scaled(yt, yp)
+            value = float(np.mean(((t - p) ** 2).mean(axis=0) * scale * scale))  # (inf where it is past float64)
+    return value
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Root mean squared error; for several outputs the mean of each one's (as scikit-learn's default)."""
-    yt = np.asarray(y_true, np.float64).reshape(len(y_true), -1)
-    yp = np.asarray(y_pred, np.float64).reshape(len(y_pred), -1)
-    return float(np.sqrt(((yt - yp) ** 2).mean(axis=0)).mean())
+    yt, yp = _columns(y_true, y_pred)
+    with np.errstate(over="ignore"):
+        value = float(np.sqrt(((yt - yp) ** 2).mean(axis=0)).mean())
+        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+            t, p, scale = _scaled(yt, yp)
+            value = float((np.sqrt(((t - p) ** 2).mean(axis=0)) * scale).mean())
+    return value
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(np.asarray(y_true, np.float64) - y_pred)))
+    yt, yp = _columns(y_true, y_pred)
+    with np.errstate(over="ignore"):
+        value = float(np.mean(np.abs(yt - yp)))
+        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+            t, p, scale = _scaled(yt, yp)
+            value = float(np.mean(np.abs(t - p).mean(axis=0) * scale))
+    return value
 
 
 def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -27,10 +57,15 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
     An output whose true values are constant scores 1.0 if predicted exactly, else 0.0.
     """
-    yt = np.asarray(y_true, np.float64).reshape(len(y_true), -1)
-    yp = np.asarray(y_pred, np.float64).reshape(len(y_pred), -1)
-    ss_res = ((yt - yp) ** 2).sum(axis=0)
-    ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
+    yt, yp = _columns(y_true, y_pred)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ss_res = ((yt - yp) ** 2).sum(axis=0)
+        ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
+        if not (np.isfinite(ss_res).all() and np.isfinite(ss_tot).all()) and np.isfinite(yt).all() \
+                and np.isfinite(yp).all():
+            t, p, _ = _scaled(yt, yp)  # (the ratio does not change with the scale)
+            ss_res = ((t - p) ** 2).sum(axis=0)
+            ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                           np.where(ss_res == 0, 1.0, 0.0))
