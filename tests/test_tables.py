@@ -334,6 +334,15 @@ def test_the_fill_of_values_near_the_float32_limit_is_finite(tmp_path):
         np.array([2e38, 3e38, 2.5e38, 3e38], np.float32).astype(np.float64))
 
 
+def test_the_fill_of_float64_values_near_their_limit_is_finite(tmp_path):
+    # 1.7e308 twice summed to inf in float64: 'internal error: Out of range float values are not JSON compliant'
+    rows = [["a", "d", "y"]] + [[str(i / 100), "1.7e308", str(i / 100)] for i in range(100)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--dtype", "float64", "-o", tmp_path / "m.npz",
+                  "--epochs", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).pre.features[1].fill == 1.7e308
+
+
 def test_column_median_is_numpys_float64_median_of_the_present_values():
     from nncli.core.preprocessing import column_median
 
