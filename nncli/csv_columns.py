@@ -17,6 +17,7 @@ import csv
 import math
 from operator import methodcaller
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -25,7 +26,7 @@ import numpy as np
 from nncli.core.preprocessing import cell_number, is_text, numbers_among
 from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
 from nncli.csv_source import refuse_bad_names
-from nncli.errors import DataError, names_hint, quoting_hint, shorten
+from nncli.errors import DataError, composed, names_hint, quoting_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
 # operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
@@ -400,7 +401,7 @@ def missing_tokens(na_values: Iterable[str]) -> str:
 
 
 # Cells that other programs write for a missing value (the defaults of pandas and R among them)
-_MISSING_LIKE = frozenset({"none", "null", "na", "n/a", "nan", "-", "--", "#n/a", "missing", "nil", "."})
+MISSING_LIKE = frozenset({"none", "null", "na", "n/a", "nan", "-", "--", "#n/a", "missing", "nil", "."})
 
 
 def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
@@ -408,7 +409,7 @@ def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
     word for a missing cell ('None', 'NULL', '#N/A'), else None."""
     s = cell.strip()
     number = cell_number(s)
-    if (number is not None and math.isnan(number)) or s.lower() in _MISSING_LIKE:
+    if (number is not None and math.isnan(number)) or s.lower() in MISSING_LIKE:
         return f"missing cells are {missing_tokens(na_values)}; nncli fit --na-values sets them (replacing the defaults)"
     return None
 
@@ -424,8 +425,9 @@ def separator_hint(cell: str) -> str | None:
 
 
 def header_hint(cell: str, name: str) -> str | None:
-    """A hint for a cell that is its column's name: a header row again, else None."""
-    if cell.strip() == name:
+    """A hint for a cell that is its column's name (composed, as names are, and without the byte-order
+    mark a file joined after another begins with): a header row again, else None."""
+    if composed(cell.strip().removeprefix("\ufeff")) == name:
         return "this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's header out)"
     return None
 
@@ -433,7 +435,7 @@ def header_hint(cell: str, name: str) -> str | None:
 def cell_hints(na_values: Iterable[str]) -> Callable[[str, str], str | None]:
     """The hint for a target cell that is no number or no known label, if it is another program's word
     for a missing cell or its column's name (`preprocessing.CellHint`)."""
-    return lambda cell, name: nan_hint(cell, na_values) or header_hint(cell, name)
+    return lambda cell, name: nan_hint(cell, na_values) or header_hint(cell, name) or separator_hint(cell)
 
 
 def header_row(table: Table, names: Sequence[str]) -> int | None:
@@ -443,8 +445,13 @@ def header_row(table: Table, names: Sequence[str]) -> int | None:
     if not table.n_rows or not columns or not all(col.is_text for col in columns):
         return None
     again = np.ones(table.n_rows, bool)
+    first = table.header[0]
     for c, col in zip(names, columns):
-        again &= col.values == c
+        # (written decomposed, or after the byte-order mark of a second file joined with cat)
+        spellings = {c, unicodedata.normalize("NFD", c)}
+        if c == first:
+            spellings |= {"\ufeff" + w for w in spellings}
+        again &= np.isin(col.values, list(spellings))
     return int(np.argmax(again)) if again.any() else None
 
 

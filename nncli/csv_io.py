@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 # Excel's first line `sep=;` says which delimiter the file uses (any one character but a quote).
-_SEP_LINE = re.compile(r'sep=([^"\r\n])')
+_SEP_LINE = re.compile(r'sep=([^"\r\n\w])', re.IGNORECASE | re.ASCII)  # (not a letter or a digit: as --delimiter)
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
@@ -114,7 +114,7 @@ class TableReader:
         self._odd = False  # a block that is not plain was put back: switch to lines
         self._line_no = 0
         first = self._first_line()
-        declared = _SEP_LINE.fullmatch(first[0].rstrip("\r\n")) if first else None  # (`sep=\t`: no strip)
+        declared = _SEP_LINE.fullmatch(first[0].rstrip("\r\n ")) if first else None  # (`sep=\t`: no strip)
         if declared:  # a spreadsheet's `sep=;` line: the delimiter, then the header
             delimiter = delimiter or declared.group(1)
             first = self._lines.take(1) if self._lines is not None else self._first_line(self._pending, 2)

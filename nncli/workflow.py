@@ -21,11 +21,11 @@ import numpy as np
 from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
-                                      cell_number, fit_preprocessor, fit_target, infer_task, is_missing_text,
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, MIN_RELATIVE_SCALE, EncodeReport,
+                                      Preprocessor, Target, cell_number, column_stats, fit_preprocessor, fit_target, infer_task, is_missing_text,
                                       target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import (DECIMAL_COMMA_HINT, THOUSANDS_HINT, cell_hints, header_hint, nan_hint, refuse_header_rows,
+from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, header_hint, nan_hint, refuse_header_rows,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, option_value, quoting_hint, shorten
@@ -365,6 +365,12 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         notices.append(f"the target {shorten(targets[0], 40)} has labels that are {how} "
                        f"({' and '.join(map(shorten, twice[0][:2]))}{', …' if len(twice) > 1 else ''}): they are "
                        "different classes, as labels are text; if they are one class, write them one way")
+    missing_like = [c for c in target.classes if c.lower() in MISSING_LIKE]
+    if missing_like:  # ('NULL' among 0 and 1: a third class, without a word; eval refuses it)
+        tokens = sorted({t for t in opts.na_values if t} | {missing_like[0]}, key=lambda t: (t.lower(), t))
+        notices.append(f"the target {shorten(targets[0], 40)} has the label {shorten(missing_like[0])}, another "
+                       f"program's word for a missing cell: if it is one, --na-values {option_value(*tokens)} drops "
+                       "those rows")
     if len(target.classes) > MAX_CLASSES:
         raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
                         f"at most {MAX_CLASSES:,})", file=table.source,
@@ -374,7 +380,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         if target.task == "classification" else None
     values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
     if codes is None and len(values) > 1:
-        for j in np.flatnonzero(np.all(values == values[0], axis=0)):  # (it trained without a word)
+        mean, spread = column_stats(values)  # (it trained without a word; 0.1 and 0.1 + 1e-15 too, R² -5e33)
+        for j in np.flatnonzero(spread <= MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0)):
             notices.append(f"the target {shorten(targets[j], 40)} has the same value on every row "
                            f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
     n = table.n_rows
@@ -526,7 +533,8 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
             + (f"a weight penalty too strong for so few rows (--l2 {l2:.3g}), " if l2 >= 0.01 else "")
             + "or features that do not tell the target")
     if model.task == "regression":
-        if metric >= LEARNED_LITTLE or not np.ptp(data.Y, axis=0).any():  # (a constant target: nothing to learn)
+        # (a constant target, to rounding: nothing to learn; standardized, any other spreads over about 1)
+        if metric >= LEARNED_LITTLE or not (np.ptp(data.Y, axis=0) > 1e-6).any():
             return None
         return f"the model does little or no better than predicting the mean (training R² {metric:.3g}): {hint}"
     if data.sample_weight is not None:  # (class weights: trading accuracy for the rare classes' recall is the point)

@@ -469,6 +469,18 @@ def test_column_names_match_in_either_unicode_form(tmp_path):
     assert c.returncode == 0 and c.stdout == run_nncli("predict", tmp_path / "m.npz", tmp_path / "nfd.csv").stdout
 
 
+def test_a_class_label_that_is_another_programs_missing_cell_gets_a_notice(tmp_path):
+    # 'NULL' among 0 and 1 made a third class without a word (eval refuses the same cell)
+    rows = [["x", "y"]] + [[str(i % 7), "NULL" if i == 7 else str(i % 2)] for i in range(60)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "nncli: the target 'y' has the label 'NULL', another program's word for a missing " \
+        "cell: if it is one, --na-values '?,N/A,NA,NaN,nan,NULL,null' drops those rows\n" in r.stderr.decode()
+    r = run_nncli("fit", tmp_path / "d.csv", "--na-values", "?,N/A,NA,NaN,nan,null,NULL", "-o", tmp_path / "m.npz",
+                  "--epochs", "1")
+    assert r.returncode == 0 and "dropped 1 row(s) whose target is missing" in r.stderr.decode()
+    assert load_model(str(tmp_path / "m.npz")).target.classes == ["0", "1"]
+
+
 def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     # `cat a.csv b.csv`: in a file of text the second header trained as a row (the target gained a class
     # 'label'); among numbers it was a bad cell with the hint to fix it or make the column categorical
@@ -491,6 +503,11 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     r = run_nncli("eval", tmp_path / "c.npz", half)
     assert r.returncode == 1 and "class label 'label' was not seen in training" in r.stderr.decode()
     assert r.stderr.decode().endswith(hint)
+    # two files each beginning with a byte-order mark (Excel's "CSV UTF-8"), joined: the second header's
+    # first name is '\ufeffcolor', and the header trained as a row again
+    path.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "a.csv").read_bytes() + b"\xef\xbb\xbf" + (tmp_path / "a.csv").read_bytes())
+    r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32: the header again, as a row of data\n{hint}")
     numbers = [["x", "y"]] + [[str(i / 10), str(i % 2)] for i in range(30)]
     path.write_bytes(write_rows(tmp_path / "a.csv", numbers).read_bytes() * 2)
     r = run_nncli("fit", path, "-o", tmp_path / "m.npz", "--epochs", "1")
@@ -527,6 +544,10 @@ def test_a_feature_that_is_the_target_and_a_target_named_elsewhere_get_notices(t
 
 def test_a_regression_target_with_one_value_gets_a_notice(tmp_path):
     rows = [["x", "y", "z"]] + [[str(i), "5.5", str(i % 3)] for i in range(30)]
+    near = [["x", "y"]] + [[str(i % 7), repr(0.1 + 1e-15 * (i % 2))] for i in range(30)]  # (R² -8e30, and no word)
+    r = run_nncli("fit", write_rows(tmp_path / "n.csv", near), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "the target 'y' has the same value on every row (0.1)" in r.stderr.decode()
+    assert "little or no better" not in r.stderr.decode()
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--target", "y,z", "-o", tmp_path / "m.npz",
                   "--epochs", "1")
     assert r.returncode == 0 and "nncli: the target 'y' has the same value on every row (5.5): the model learns to " \
@@ -707,6 +728,8 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted,
     assert [f.name for f in sep.pre.features] == ["a", "b"] and sep.info["data_sha256"] == plain.info["data_sha256"]
     p = [run_nncli("predict", tmp_path / "sep.npz", tmp_path / f"{name}.csv").stdout for name in ("plain", "sep")]
     assert p[0] == p[1] and len(p[0].splitlines()) == 31
+    (tmp_path / "upper.csv").write_text(f"SEP={d}" + line_end + body, newline="")  # (as some programs write it)
+    assert run_nncli("predict", tmp_path / "sep.npz", tmp_path / "upper.csv").stdout == p[0]
     (tmp_path / "bad.csv").write_text(f"sep={d}" + line_end + body + f"oops{d}1{d}0" + line_end, newline="")
     r = run_nncli("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 1 and "bad.csv:33:1 (column 'a'): expected a number, found 'oops'" in r.stderr.decode()
