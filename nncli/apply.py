@@ -198,7 +198,7 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
             raws.append(raw)
             lines.append(chunk.lines)
     if not Xs:
-        raise DataError("the file has a header but no data rows", file=reader.name, line=2)
+        raise DataError("the file has a header but no data rows", file=reader.name, line=reader.header_line + 1)
     X = np.concatenate(Xs)
     raw = np.concatenate(raws)
     return X, model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)

@@ -97,6 +97,7 @@ class ColumnParser:
 
     def __init__(self, name: str, header: list[str], delimiter: str, dtype: type, na_values: Iterable[str]):
         self.name, self.header, self.delimiter, self.dtype = name, header, delimiter, dtype
+        self.header_line = 1  # 2 after a `sep=` line (see TableReader)
         self.na_values = frozenset(na_values)
         self._na_bytes = frozenset(v.encode() for v in self.na_values)
         self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
@@ -120,11 +121,11 @@ class ColumnParser:
             wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=1, hint=names_hint(missing[0], self.header, "the header has",
+                file=self.name, line=self.header_line, hint=names_hint(missing[0], self.header, "the header has",
                                                         candidates=[c for c in self.header if c not in wanted_set])
                 + quoting_hint(None, missing, self.header),
             )
-        refuse_bad_names(self.header, wanted, self.name, self.delimiter)
+        refuse_bad_names(self.header, wanted, self.name, self.delimiter, self.header_line)
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}
         self._text = {c for c in text if c in self._idx}

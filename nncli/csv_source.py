@@ -293,18 +293,18 @@ def detect_delimiter(header_line: str) -> str:
     return DELIMITERS[best] if counts[best] else ","
 
 
-def parse_header(line: str, name: str, delimiter: str) -> list[str]:
+def parse_header(line: str, name: str, delimiter: str, line_no: int = 1) -> list[str]:
     try:
         fields = next(csv.reader([line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as e:
         if line.count('"') % 2:  # a quote left open: the name would go on past the line's end
             raise DataError("cannot parse the header row: a quoted column name is not closed on its line",
-                            file=name, line=1, hint="column names cannot hold line breaks") from None
-        raise DataError(f"cannot parse the header row: {e}", file=name, line=1) from None
+                            file=name, line=line_no, hint="column names cannot hold line breaks") from None
+        raise DataError(f"cannot parse the header row: {e}", file=name, line=line_no) from None
     return [composed(h.strip()) for h in fields]
 
 
-def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimiter: str) -> None:
+def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimiter: str, line: int = 1) -> None:
     """An error at the first column of the header that is used (`used`: names) and has no name, or a
     name that another column has too. Unused columns may (`predict` ignores an Excel export's unnamed
     or repeated extra columns)."""
@@ -317,8 +317,8 @@ def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimite
                 hint = "a pandas index? write the file with to_csv(..., index=False)"
             elif len(header) > 1 and j == len(header):
                 hint = f"the header line ends with the delimiter {shorten(delimiter)}"
-            raise DataError("empty column name in the header", file=name, line=1, column=j, hint=hint)
+            raise DataError("empty column name in the header", file=name, line=line, column=j, hint=hint)
         if h in used and h in seen:
             raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",
-                            file=name, line=1, column=j, hint="column names must be unique")
+                            file=name, line=line, column=j, hint="column names must be unique")
         seen.setdefault(h, j)

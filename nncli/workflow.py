@@ -89,14 +89,14 @@ def _dtype(name: str) -> type:
     return np.float64 if name == "float64" else np.float32
 
 
-def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple[list[str], list[str]]:
+def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: int = 1) -> tuple[list[str], list[str]]:
     """(feature names, target names) from the header and the options."""
     names = set(header)  # sets, not lists, throughout: a file may have 100,000 columns
     for option, group in (("--target", opts.target), ("--features", opts.features), ("--ignore", opts.ignore),
                           ("--categorical", opts.categorical)):
         unknown = [c for c in group if c not in names]
         if unknown:
-            raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=1,
+            raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=line,
                             hint=names_hint(unknown[0], header, "the header has") + quoting_hint(option, unknown, header))
     targets = list(opts.target) or [header[-1]]
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
@@ -120,7 +120,7 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str) -> tuple
                     if opts.delimiter is None else
                     f"the header is one column when split at {opts.delimiter!r}: is that the file's delimiter?")
         raise DataError("no feature columns left (the table needs at least one besides the target)",
-                        file=source, line=1, hint=hint)
+                        file=source, line=line, hint=hint)
     return features, targets
 
 
@@ -131,7 +131,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
     while True:
         with TableReader(path, (), na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
             header = reader.header
-            features, targets = _resolve_columns(header, opts, reader.name)
+            features, targets = _resolve_columns(header, opts, reader.name, reader.header_line)
             reader.select(features + targets, text=set(opts.categorical) | set(targets),
                           auto=set(features) - set(opts.categorical), auto_as_text=as_text)
             table = reader.read()

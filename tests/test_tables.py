@@ -733,6 +733,14 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted,
     (tmp_path / "bad.csv").write_text(f"sep={d}" + line_end + body + f"oops{d}1{d}0" + line_end, newline="")
     r = run_nncli("fit", tmp_path / "bad.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.returncode == 1 and "bad.csv:33:1 (column 'a'): expected a number, found 'oops'" in r.stderr.decode()
+    # errors about the header name its line, the second (they said line 1)
+    r = run_nncli("fit", tmp_path / "sep.csv", "--target", "nope", "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and "sep.csv:2: no column named 'nope'" in r.stderr.decode()
+    r = run_nncli("predict", tmp_path / "sep.npz", tmp_path / "sep.csv", "--keep", "nope")
+    assert r.returncode == 1 and "sep.csv:2: missing column: 'nope'" in r.stderr.decode()
+    (tmp_path / "dup.csv").write_text(f"sep={d}" + line_end + f"a{d}a{d}y" + line_end + f"1{d}2{d}3" + line_end, newline="")
+    r = run_nncli("fit", tmp_path / "dup.csv", "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and "dup.csv:2:2: duplicate column name 'a'" in r.stderr.decode()
 
 
 def test_explicit_delimiter_overrides_detection(tmp_path):
