@@ -14,9 +14,13 @@ from typing import Sequence
 
 
 def composed(name: str) -> str:
-    """A column name in Unicode's composed form (NFC), as nncli compares names: macOS may write 'café'
-    decomposed (e + a combining accent), which looks the same in any message, and did not match."""
-    return name if name.isascii() or unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
+    """A column name with its combining marks composed (NFC), as nncli compares names: macOS may write
+    'café' decomposed (e + a combining accent), which looks the same in any message, and did not
+    match. A name without combining marks stays as written (NFC would change a few characters, such
+    as CJK compatibility ideographs, to others that look alike)."""
+    if name.isascii() or not any(map(unicodedata.combining, name)):
+        return name
+    return unicodedata.normalize("NFC", name)
 
 
 def quoting_hint(option: str | None, unknown: Sequence[str], header: Sequence[str]) -> str:
