@@ -633,12 +633,26 @@ def eval_(
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
-    for n in [] if quiet else apply.encode_notices(report):
+    for n in [] if quiet else apply.encode_notices(report) + _training_file_notice(m, data):
         render.notice(n)
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))
     else:
         render.show_eval(result)
+
+
+def _training_file_notice(model, data: str) -> list[str]:
+    """A notice when `eval` scores the very file the model was trained on (the same file, where its
+    path as `fit` was given it names one from here): training scores, not a test of what it learned."""
+    source = model.info.get("source")
+    try:
+        same = data != "-" and isinstance(source, str) and source != "<stdin>" and os.path.samefile(source, data)
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        return []
+    return ["this is the file the model was trained on: these are training scores, not a test of what it learned "
+            "(score a file it never saw, or train with --val-split and read the validation figures)"]
 
 
 @app.command()

@@ -502,6 +502,21 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
 
 
+def test_eval_on_the_training_file_says_these_are_training_scores(tmp_path):
+    # A learner scoring the model on its own training file read the figures as a test, without a word
+    data, other = tmp_path / "d.csv", tmp_path / "e.csv"
+    assert run_nncli("gen-data", "moons", "-n", "200", "-o", data).returncode == 0
+    assert run_nncli("gen-data", "moons", "-n", "200", "--seed", "3", "-o", other).returncode == 0
+    assert run_nncli("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=tmp_path).returncode == 0
+    said = "nncli: this is the file the model was trained on: these are training scores"
+    for path, cwd in ((data, tmp_path), ("d.csv", tmp_path), ("./d.csv", tmp_path)):
+        r = run_nncli("eval", tmp_path / "m.npz", path, cwd=cwd)
+        assert r.returncode == 0 and said in r.stderr.decode()
+    for args in (("eval", tmp_path / "m.npz", other), ("eval", tmp_path / "m.npz", "-q", data)):
+        r = run_nncli(*args, cwd=tmp_path)
+        assert r.returncode == 0 and said not in r.stderr.decode()
+
+
 def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
     """A constant default (0.005) pulled as hard on 10,000 rows as on 200: more data scored worse."""
     from nncli.model_file import load_model
