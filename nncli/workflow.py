@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import os
 import stat
 import sys
@@ -328,7 +329,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                 _refuse_numbers_with_commas(table, c, cats, col.values, "the column", f"--categorical {option_value(c)}")
             if len(cats) > opts.max_categories:
                 too_many.append((c, len(cats)))
-        elif _looks_like_an_id(table.columns[c].values):
+        elif _looks_like_an_id(table.columns[c].values, c):
             notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id or a "
                            f"row number does: if it is one, --ignore {option_value(c)} (the model would learn from the "
                            "numbering; a day or a rank may be a real feature)")
@@ -561,22 +562,31 @@ LEARNED_LITTLE = 0.05
 ID_MIN_ROWS = 50
 
 
-def _looks_like_an_id(values: np.ndarray) -> bool:
+_ID_NAME = re.compile(r"(?:^|[\s_.-])id$", re.IGNORECASE)  # id, user_id, 'Customer ID'
+
+
+def _looks_like_an_id(values: np.ndarray, name: str = "") -> bool:
     """Whether a numeric column holds a different whole number on every row, densely (at least every
-    other number of its range, as row numbers or ids counted up do), on ID_MIN_ROWS rows or more.
-    (Not a feature of distinct whole numbers spread wide, such as incomes; nor a handful of years.
-    Cheap tests first: most columns fail on their range.)"""
+    other number of its range, as row numbers or ids counted up do), or however spread where it is
+    named as an id (`id`, `user_id`, `Customer ID`: ids counted from 1000 with gaps), on ID_MIN_ROWS
+    rows or more. (Not a feature of distinct whole numbers spread wide, such as incomes; nor years,
+    one a row. Cheap tests first: most columns fail on their range.)"""
     n = len(values)
     if n < ID_MIN_ROWS or values.dtype.kind != "f":
         return False
-    lo, hi = float(values.min()), float(values.max())
-    if not (math.isfinite(lo) and math.isfinite(hi)) or not n <= hi - lo + 1 <= 2 * n:
-        return False  # (too few numbers in the range for each row its own, or too many for a count)
-    if 1800 <= lo and hi <= 2100:
-        return False  # years, one a row (1950..2023): a time index, often the feature that matters
-    if not np.all(values == np.round(values)):
+    named = bool(_ID_NAME.search(name.strip()))
+    present = values[~np.isnan(values)] if named else values  # (named, an id with a missing cell is still one)
+    if len(present) < ID_MIN_ROWS:
         return False
-    ordered = np.sort(values)  # (not np.unique: it imports numpy.ma, 10 ms of every fit's start)
+    lo, hi = float(present.min()), float(present.max())
+    span = hi - lo + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not (len(present) <= span and (named or span <= 2 * n)):
+        return False  # (too few numbers in the range for each row its own, or too many for a count)
+    if not named and 1800 <= lo and hi <= 2100:
+        return False  # years, one a row (1950..2023): a time index, often the feature that matters
+    if not np.all(present == np.round(present)):
+        return False
+    ordered = np.sort(present)  # (not np.unique: it imports numpy.ma, 10 ms of every fit's start)
     return bool(np.all(ordered[1:] != ordered[:-1]))
 
 

@@ -588,6 +588,13 @@ def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path
         "--ignore id (the model would learn from the numbering; a day or a rank may be a real feature)",
         "nncli: the target 'calls' holds 11 distinct whole numbers: read as classes (--task regression to predict it "
         "as a number)"]
+    # named as an id, however spread (counted from 1000 in steps of 3, or with a missing cell): a notice too
+    rng = np.random.default_rng(0)
+    ids = [["Customer ID", "user_id", "x", "y"]] + [[str(1000 + 3 * i), "" if i == 5 else str(10 ** 6 + 7 * i),
+                                                     f"{v:.3f}", str(int(v > 0))] for i, v in enumerate(rng.normal(size=80))]
+    r = run_nncli("fit", write_rows(tmp_path / "i.csv", ids), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.returncode == 0 and "column 'Customer ID' holds a different whole number on every row" in r.stderr.decode()
+    assert "--ignore 'Customer ID' (the model" in r.stderr.decode() and "column 'user_id' holds" in r.stderr.decode()
     years = [["year", "gdp"]] + [[str(1950 + i), f"{i * 1.5 + i % 3:.2f}"] for i in range(74)]  # (one a row: no id)
     r = run_nncli("fit", write_rows(tmp_path / "y.csv", years), "-o", tmp_path / "m.npz", "--epochs", "1")
     assert r.returncode == 0 and "as an id" not in r.stderr.decode()
