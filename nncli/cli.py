@@ -358,8 +358,7 @@ def fit(
         render.plain_text()
     import numpy as np
 
-    _typed_rows(data, "nncli fit DATA")
-    typed = data == "-" and _is_terminal(sys.stdin)
+    typed = _typed_rows(data, "nncli fit DATA")
     with render.reading(("<stdin>" if data == "-" else data) if mode == "live" and not typed else None):
         tdata = workflow.load_training_data(
             data, dopts, task.value, val_path=val, val_split=val_split or None,
@@ -727,12 +726,15 @@ def _error(message: str, hint: str | None = None) -> None:
     _to_stderr(f"nncli: error: {printable(message)}\n" + (f"hint: {printable(hint)}\n" if hint else ""))
 
 
-def _typed_rows(data: str, usage: str) -> None:
-    """Say that the data will be typed, where it comes from a terminal (else the command just waits)."""
-    if data == "-" and _is_terminal(sys.stdin):
+def _typed_rows(data: str, usage: str) -> bool:
+    """Say that the data will be typed, where it comes from a terminal (else the command just waits);
+    whether it will."""
+    typed = data == "-" and _is_terminal(sys.stdin)
+    if typed:
         from nncli import render
 
         render.notice(f"reading CSV rows from the terminal, the header first; end with Ctrl-D (or give a file: {usage})")
+    return typed
 
 
 def _is_terminal(stream) -> bool:

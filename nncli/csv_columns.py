@@ -95,9 +95,10 @@ class ColumnParser:
     `TableReader.read`).
     """
 
-    def __init__(self, name: str, header: list[str], delimiter: str, dtype: type, na_values: Iterable[str]):
+    def __init__(self, name: str, header: list[str], delimiter: str, dtype: type, na_values: Iterable[str],
+                 header_line: int = 1):
         self.name, self.header, self.delimiter, self.dtype = name, header, delimiter, dtype
-        self.header_line = 1  # 2 after a `sep=` line (see TableReader)
+        self.header_line = header_line  # 2 after a `sep=` line (see TableReader)
         self.na_values = frozenset(na_values)
         self._na_bytes = frozenset(v.encode() for v in self.na_values)
         self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
@@ -372,7 +373,7 @@ class ColumnParser:
                 hint += " (nncli fit --dtype float64 takes huge values)"  # (the right advice in predict too)
             return DataError(f"value {shorten(s)} is not a finite {np.dtype(self.dtype).name}",
                              file=self.name, line=line, column=j, column_name=name, hint=hint)
-        hint = separator_hint(s) or header_hint(s, name) or nan_hint(s, self.na_values) or \
+        hint = cell_hints(self.na_values)(s, name) or \
             f"features must be numbers; missing cells are {missing_tokens(self.na_values)}"
         return DataError(f"expected a number, found {shorten(s)}", file=self.name, line=line,
                          column=j, column_name=name, hint=hint)
@@ -434,9 +435,10 @@ def header_hint(cell: str, name: str) -> str | None:
 
 
 def cell_hints(na_values: Iterable[str]) -> Callable[[str, str], str | None]:
-    """The hint for a target cell that is no number or no known label, if it is another program's word
-    for a missing cell or its column's name (`preprocessing.CellHint`)."""
-    return lambda cell, name: nan_hint(cell, na_values) or header_hint(cell, name) or separator_hint(cell)
+    """The hint for a cell that is no number (or no known label), if it is one written with a comma,
+    another program's word for a missing cell or its column's name: (cell, column name) -> hint or
+    None (`preprocessing.CellHint`)."""
+    return lambda cell, name: separator_hint(cell) or nan_hint(cell, na_values) or header_hint(cell, name)
 
 
 def header_row(table: Table, names: Sequence[str]) -> int | None:

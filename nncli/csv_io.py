@@ -43,8 +43,9 @@ from nncli.errors import DataError
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-# Excel's first line `sep=;` says which delimiter the file uses (any one character but a quote).
-_SEP_LINE = re.compile(r'sep=([^"\r\n\w])', re.IGNORECASE | re.ASCII)  # (not a letter or a digit: as --delimiter)
+# Excel's first line `sep=;` says which delimiter the file uses: one character, not a quote, letter or digit
+# (as --delimiter).
+_SEP_LINE = re.compile(r'sep=([^"\r\n\w])', re.IGNORECASE | re.ASCII)
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "null", "NaN", "nan", "?")
 CHUNK_ROWS = 16384
 CHUNK_CELLS = 1 << 20  # wide files get fewer rows per chunk: parsing temporaries stay ~4 MB
@@ -118,12 +119,12 @@ class TableReader:
         if declared:  # a spreadsheet's `sep=;` line: the delimiter, then the header
             delimiter = delimiter or declared.group(1)
             first = self._lines.take(1) if self._lines is not None else self._first_line(self._pending, 2)
+        self.header_line = 1 + bool(declared)  # (the line header errors name)
         if not first or not first[0].strip():
             self.close()
             raise DataError("the file is empty (expected a header row)" if not first else
-                            "expected a header row, found a blank line", file=self.name, line=1 + bool(declared))
+                            "expected a header row, found a blank line", file=self.name, line=self.header_line)
         self.delimiter = delimiter or detect_delimiter(first[0])
-        self.header_line = 1 + bool(declared)  # (the line header errors name)
         self.header = parse_header(first[0], self.name, self.delimiter, self.header_line)
         self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
         # A block of a wide file holds a few dozen lines at least: each block costs a little for every
@@ -131,8 +132,7 @@ class TableReader:
         self._block_bytes = self._at_least_per_column(BLOCK_BYTES)
         if self._typed:
             self.chunk_rows, self._block_bytes = 1, 1
-        self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values)
-        self.parser.header_line = self.header_line
+        self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values, self.header_line)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
         self.parser.keep_as_written(as_written)

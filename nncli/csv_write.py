@@ -78,8 +78,8 @@ class _WholeRows:
     """Output for CSV text when it is not a regular file (stdout, `-o /dev/stdout`, a FIFO): each
     piece of whole rows goes out with the stop signals held (`stop_signals.held`), so that a Ctrl-C
     or SIGTERM does not cut a row short for the program reading the pipe (unless that program has
-    taken nothing for STOP_GRACE_SECONDS); after one, the piece ends with the row being written. (A regular file is written atomically:
-    stopped, it is not there at all.)
+    taken nothing for STOP_GRACE_SECONDS); after one, the piece ends with the row being written. (A
+    regular file is written atomically: stopped, it is not there at all.)
 
     The bytes go straight to the descriptor, in a loop over partial writes. A signal during a
     write(2) blocked on a full pipe makes it return early, and Python's buffered stdout then lost

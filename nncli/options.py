@@ -55,7 +55,8 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     if value is None:
         return ()
     try:
-        items = tuple(composed(s.strip()) for s in next(csv.reader([value], skipinitialspace=True, strict=True)) or [""])
+        row = next(csv.reader([value], skipinitialspace=True, strict=True)) or [""]
+        items = tuple(composed(s.strip()) for s in row)
     except csv.Error:
         raise UsageError(f"{option} {shorten(value)}: cannot read it as a list of names",
                          hint='names are separated by commas; one that holds a comma or a quote goes in double '

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -22,11 +22,11 @@ import numpy as np
 from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, MIN_RELATIVE_SCALE, EncodeReport,
-                                      Preprocessor, Target, cell_number, column_stats, fit_preprocessor, fit_target, infer_task, is_missing_text,
-                                      target_stats)
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
+                                      cell_number, column_stats, fit_preprocessor, fit_target, infer_task,
+                                      is_missing_text, no_spread, target_stats)
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
-from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, header_hint, nan_hint, refuse_header_rows,
+from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, refuse_header_rows,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.errors import DataError, UsageError, names_hint, option_value, quoting_hint, shorten
@@ -149,7 +149,8 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
             line, cell = table.columns[c].first_text or (None, "")
             raise DataError(f"column {shorten(c, 40)} turns to text ({shorten(cell)}) after many rows of numbers, "
                             "and from this stream nncli cannot go back for how those were written",
-                            file=reader.name, line=line, hint=f"use --categorical {option_value(c)} (or --ignore {option_value(c)}), or read from a file")
+                            file=reader.name, line=line,
+                            hint=f"use --categorical {option_value(c)} (or --ignore {option_value(c)}), or read from a file")
         as_text |= again
         if path == "-":
             sys.stdin.buffer.seek(0)  # a regular file given as stdin (`fit - < data.csv`)
@@ -169,7 +170,7 @@ def _refuse_stray_text(table: Table, features: list[str], opts: DataOptions) -> 
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",
                     file=table.source, line=line, column=table.header.index(c) + 1, column_name=c,
-                    hint=separator_hint(cell) or nan_hint(cell, opts.na_values) or header_hint(cell, c)
+                    hint=cell_hints(opts.na_values)(cell, c)
                     or f"fix the cell, or use --categorical {option_value(c)} / --ignore {option_value(c)}",
                 )
 
@@ -192,7 +193,7 @@ def _refuse_stray_target_text(table: Table, name: str, cells: np.ndarray, distin
         raise DataError(f"expected a number, found {shorten(cells[first])} (the target is mostly numeric)",
                         file=table.source, line=int(table.lines[first]), column=table.header.index(name) + 1,
                         column_name=name,
-                        hint=separator_hint(cells[first]) or cell_hints(na_values)(cells[first], name)
+                        hint=cell_hints(na_values)(cells[first], name)
                         or "fix the cell, or use --task classification for labels")
 
 
@@ -382,7 +383,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
     if codes is None and len(values) > 1:
         mean, spread = column_stats(values)  # (it trained without a word; 0.1 and 0.1 + 1e-15 too, R² -5e33)
-        for j in np.flatnonzero(spread <= MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0)):
+        for j in np.flatnonzero(no_spread(mean, spread)):
             notices.append(f"the target {shorten(targets[j], 40)} has the same value on every row "
                            f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
     n = table.n_rows

@@ -21,11 +21,16 @@ def _scaled(yt: np.ndarray, yp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return yt / scale, yp / scale, scale
 
 
+def _overflowed(value: object, yt: np.ndarray, yp: np.ndarray) -> bool:
+    """Whether a metric of finite values came out non-finite: their squares or sums overflowed."""
+    return not np.all(np.isfinite(value)) and bool(np.isfinite(yt).all() and np.isfinite(yp).all())
+
+
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     yt, yp = _columns(y_true, y_pred)
     with np.errstate(over="ignore"):
         value = float(np.mean((yt - yp) ** 2))
-        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+        if _overflowed(value, yt, yp):
             t, p, scale = _scaled(yt, yp)
             value = float(np.mean(((t - p) ** 2).mean(axis=0) * scale * scale))  # (inf where it is past float64)
     return value
@@ -36,7 +41,7 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     yt, yp = _columns(y_true, y_pred)
     with np.errstate(over="ignore"):
         value = float(np.sqrt(((yt - yp) ** 2).mean(axis=0)).mean())
-        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+        if _overflowed(value, yt, yp):
             t, p, scale = _scaled(yt, yp)
             value = float((np.sqrt(((t - p) ** 2).mean(axis=0)) * scale).mean())
     return value
@@ -46,7 +51,7 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     yt, yp = _columns(y_true, y_pred)
     with np.errstate(over="ignore"):
         value = float(np.mean(np.abs(yt - yp)))
-        if not np.isfinite(value) and np.isfinite(yt).all() and np.isfinite(yp).all():
+        if _overflowed(value, yt, yp):
             t, p, scale = _scaled(yt, yp)
             value = float(np.mean(np.abs(t - p).mean(axis=0) * scale))
     return value
@@ -61,8 +66,7 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         ss_res = ((yt - yp) ** 2).sum(axis=0)
         ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-        if not (np.isfinite(ss_res).all() and np.isfinite(ss_tot).all()) and np.isfinite(yt).all() \
-                and np.isfinite(yp).all():
+        if _overflowed((ss_res, ss_tot), yt, yp):
             t, p, _ = _scaled(yt, yp)  # (the ratio does not change with the scale)
             ss_res = ((t - p) ** 2).sum(axis=0)
             ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)

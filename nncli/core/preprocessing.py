@@ -182,11 +182,16 @@ class Preprocessor:
 MIN_RELATIVE_SCALE = 1e-12
 
 
+def no_spread(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Which columns of this mean and spread are constant: a spread under MIN_RELATIVE_SCALE of the
+    mean's size is rounding (a NaN spread too)."""
+    return ~(std > MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0))
+
+
 def standard_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """The scale that standardizes columns of this mean and spread: the spread, or 1 for a column
-    that is constant (a spread under MIN_RELATIVE_SCALE of its mean's size is rounding): 1 keeps
-    it at exactly 0, as it carries no information."""
-    return np.where(std > MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    that is constant (`no_spread`): 1 keeps it at exactly 0, as it carries no information."""
+    return np.where(no_spread(mean, std), 1.0, std)
 
 
 def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +211,7 @@ def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.nd
         mean, std = _mean_std(X, rows)
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
             mean, std = _mean_std(X, rows, np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny))
-    same = np.flatnonzero(std <= MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0))
+    same = np.flatnonzero(no_spread(mean, std))
     if len(same):
         first = X[0, same]
         exact = same[(X[:, same] == first).all(axis=0)]
