@@ -167,7 +167,7 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[Optional[float], typer.Option(
-    "--l2", help="L2 penalty on the weights (not biases), added to the loss (default: 1.5 / training rows, at most 0.02).",
+    "--l2", help="L2 penalty on the weights (not biases), minimized with the loss and reported beside it (default: 1.5 / training rows, at most 0.02).",
     show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
@@ -185,7 +185,7 @@ LrDecayOpt = Annotated[Optional[float], typer.Option(
 LrStepOpt = Annotated[Optional[int], typer.Option(
     "--lr-step", help="Epochs per step (step: 10), or without improvement (plateau: 5).", show_default=False)]
 WarmupOpt = Annotated[Optional[int], typer.Option(
-    "--warmup", help="Epochs of linear warm-up (onecycle: of its rising half-cosine, default 30%; 0: none).",
+    "--warmup", help="Epochs of linear warm-up to --lr, before the schedule runs over the epochs left (onecycle: of its rising half-cosine, default 30%; 0: none).",
     show_default=False)]
 ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
 
@@ -452,12 +452,12 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         check_range("--lr-step", lr_step, 1, 10_000_000)
     if warmup is not None:
         check_range("--warmup", warmup, 0, 10_000_000)
-        if 0 < epochs <= warmup:
-            raise UsageError(f"--warmup {warmup:,} is not less than --epochs {epochs:,}: the learning rate would "
-                             "never reach --lr")
         if lr_schedule is LrSchedule.onecycle and 1 < epochs <= warmup + 1:
             raise UsageError(f"--warmup {warmup:,} leaves --lr-schedule onecycle no epoch to come down from --lr in: "
                              f"give at most --epochs - 2 ({epochs - 2:,})")
+        if 0 < epochs <= warmup:
+            raise UsageError(f"--warmup {warmup:,} is not less than --epochs {epochs:,}: no epoch would be left "
+                             "after the warm-up")
     sizes = parse_hidden(hidden)
     feature_names, ignored = split_list(features, "--features"), split_list(ignore, "--ignore")
     ignored_names = set(ignored)

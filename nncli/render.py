@@ -9,6 +9,7 @@ typer.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import sys
@@ -194,19 +195,14 @@ def _stopped_note(info: dict) -> str:
 
 def _final_scores(model) -> str:
     """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation;
-    with the part of each loss that is the L2 penalty, where it counts."""
+    then the L2 penalty that training added to the (data) loss, where it counts."""
     info, m = model.info, metric_label(model.task)
-
-    def loss(key: str) -> str:
-        value, penalty = info.get(f"final_{key}loss"), info.get(f"final_{key}l2_penalty")
-        said = f"loss {fmt(value)}"
-        if value is not None and penalty and penalty >= PENALTY_WORTH_SAYING * abs(value):
-            said += f" (of which {fmt(penalty)} is the L2 penalty)"
-        return said
-
-    text = f"{loss('')}, {m} {fmt(info.get('final_metric'))}"
+    text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_val_loss") is not None:
-        text += f"; validation {loss('val_')}, {m} {fmt(info.get('final_val_metric'))}"
+        text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
+    loss, penalty = info.get("final_loss"), info.get("final_l2_penalty")
+    if loss is not None and penalty and penalty >= PENALTY_WORTH_SAYING * abs(loss):
+        text += f"; L2 penalty {fmt(penalty)} (minimized with the loss, not part of it)"
     return text
 
 
@@ -281,18 +277,40 @@ def eval_report(result: dict) -> Group:
     return Group(*parts)
 
 
-def _linear_terms(coefficients: list[float], names: list[str]) -> str:
-    """'2·a - 1·b + 0.5' from [2, -1, 0.5] and ['a', 'b', ''] (an empty name: the intercept); of more
-    than SHOW_MAX_ITEMS terms, the first ones, then the intercept."""
-    pairs = list(zip(coefficients, names))
+# `show` rounds an equation's coefficients (and an imputed value) so that, over the data's usual
+# range, they move what they give by at most this fraction of its spread, all terms together: with 4
+# significant digits, `y = 3.199·x + 1.235e+05` was 43 from `predict` where y's spread was 9.
+SHOWN_WITHIN = 0.01
+
+
+def _digits(value: float, reach: float, within: float) -> int:
+    """Significant digits of `value` (at least 4) that keep its rounding error, times `reach` (how
+    large what it multiplies gets), within `within`."""
+    if not (value and math.isfinite(value) and within > 0):
+        return 4
+    return min(max(4, math.ceil(1 + math.log10(0.5 * abs(value) * reach / within))), 17)
+
+
+def _rounded(v: float, digits: int) -> str:
+    return fmt(v) if digits <= 4 else f"{v:.{digits}g}"
+
+
+def _linear_terms(coefficients: list[float], names: list[str], reach: list[float], spread: float) -> str:
+    """'2·a - 1·b + 0.5' from [2, -1, 0.5] and ['a', 'b', ''] (an empty name: the intercept), each
+    number to the digits SHOWN_WITHIN asks of it, given how large its input gets (`reach`, 1 for the
+    intercept) and the spread of what the equation gives; of more than SHOW_MAX_ITEMS terms, the
+    first ones, then the intercept."""
+    within = SHOWN_WITHIN * spread / len(coefficients)
+    pairs = list(zip(coefficients, names, reach))
     if len(pairs) > SHOW_MAX_ITEMS + 1:
-        pairs = pairs[:SHOW_MAX_ITEMS] + [(math.nan, f"… ({len(pairs) - 1 - SHOW_MAX_ITEMS:,} more terms)")] + pairs[-1:]
+        pairs = pairs[:SHOW_MAX_ITEMS] + [(math.nan, f"… ({len(pairs) - 1 - SHOW_MAX_ITEMS:,} more terms)", 0)] \
+            + pairs[-1:]
     out = []
-    for c, name in pairs:
+    for c, name, r in pairs:
         if c != c:  # (the note of terms left out)
             out.append(f" + {name}")
             continue
-        term = f"{abs(c):.4g}" + (f"·{name}" if name else "")
+        term = f"{abs(c):.{_digits(c, r, within)}g}" + (f"·{name}" if name else "")
         out.append((f" {'-' if c < 0 else '+'} " + term) if out else ("-" if c < 0 else "") + term)
     return "".join(out)
 
@@ -346,11 +364,16 @@ def model_report(model, path: str) -> Group:
         ran += f" (stopped: {info['stopped']})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
                               + _final_scores(model)))
+    pre = model.pre
+    # (an input's usual size: within 2 spreads of its mean; the intercept's "input" is 1)
+    reach = [*(abs(m) + 2 * s for m, s in zip(pre.mean.tolist(), pre.scale.tolist())), 1.0]
     if model.kind == "linear":
         W, b = model.linear_coefficients()
         names = [name for name, _ in model.equations()]
         for k, name in enumerate(names[:SHOW_MAX_ITEMS]):
-            t.add_row("equation", utext(f"{name} = {_linear_terms([*W[:, k], b[k]], [*model.pre.encoded_names(), ''])}"))
+            spread = float(model.target.scale[k]) if model.task == "regression" else 1.0  # (log-odds, scores)
+            terms = _linear_terms([*W[:, k], b[k]], [*pre.encoded_names(), ''], reach, spread)
+            t.add_row("equation", utext(f"{name} = {terms}"))
         if len(names) > SHOW_MAX_ITEMS:
             t.add_row("", utext(f"… ({len(names) - SHOW_MAX_ITEMS:,} more classes; --json has them all)"))
         if len(names) > 1 and model.task == "classification":
@@ -358,9 +381,11 @@ def model_report(model, path: str) -> Group:
     feats = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("feature", "kind", "missing at fit", "imputed / categories"):
         feats.add_column(c)
-    features = model.pre.features
-    for f in features[:SHOW_MAX_ITEMS]:
-        detail = fmt(f.fill) if f.kind == "numeric" else _first(f.categories)
+    features = pre.features
+    starts = itertools.accumulate((f.width for f in features), initial=0)
+    for f, at in zip(features[:SHOW_MAX_ITEMS], starts):
+        detail = _rounded(f.fill, _digits(f.fill, 1.0, SHOWN_WITHIN * float(pre.scale[at]))) if f.kind == "numeric" \
+            else _first(f.categories)
         feats.add_row(utext(f.name), f.kind, str(f.missing),
                       utext(detail, overflow="fold" if f.kind == "numeric" else "ellipsis"))
     more = [Text(f"… and {len(features) - SHOW_MAX_ITEMS:,} more features (--json lists them all)", style="italic")] \
@@ -492,8 +517,8 @@ def summary_table(model, path: str) -> Group:
         scores.add_column("validation", justify="right")
     for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
         scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
-        if key == "loss" and info.get("final_l2_penalty"):  # (the losses include it: see _final_scores)
-            scores.add_row("  L2 penalty in it", fmt(info["final_l2_penalty"]),
+        if key == "loss" and info.get("final_l2_penalty"):  # (beside the data losses: see _final_scores)
+            scores.add_row("L2 penalty", fmt(info["final_l2_penalty"]),
                            *([fmt(info.get("final_val_l2_penalty"))] if has_val else []))
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")

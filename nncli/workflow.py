@@ -553,7 +553,7 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     p = counts[counts > 0] / counts.sum()
     baseline = float(-(p * np.log(p)).sum())
     loss = model.info.get("final_loss")
-    if loss is not None and loss - float(model.info.get("final_l2_penalty") or 0.0) < (1 - LEARNED_LITTLE) * baseline:
+    if loss is not None and loss < (1 - LEARNED_LITTLE) * baseline:
         return None
     return (f"the model does little or no better than always predicting the most common class (training accuracy "
             f"{metric:.4g}, that class's share {share:.4g}): {hint}")
@@ -635,7 +635,7 @@ class Training:
                 # first batches would pass for an epoch's in the charts); its validation figures are real.
                 cut = stats.partial and k in ("loss", "metric")
                 self.history[k].append(math.nan if v is None or cut else float(v))
-            # The L2 terms in those losses (not saved as history: `info` gives the final epoch's)
+            # The L2 terms beside those losses (not saved as history: `info` gives the final epoch's)
             self._penalties.append((math.nan if stats.partial else stats.penalty,
                                     math.nan if stats.val_penalty is None else stats.val_penalty))
             self.last = stats
@@ -665,7 +665,7 @@ class Training:
             for k in ("loss", "metric", "val_loss", "val_metric"):
                 v = self.history[k][i]
                 info[f"final_{k}"] = None if math.isnan(v) else v
-            # The part of those losses that is the weight penalty, not the data's (0 without L2)
+            # The weight penalty that training added to those data losses (0 without L2)
             for k, v in zip(("final_l2_penalty", "final_val_l2_penalty"), self._penalties[i]):
                 info[k] = None if math.isnan(v) else v
         model = Model(self.mopts.kind, self.net, self.data.pre, self.data.target,

@@ -169,9 +169,9 @@ def test_show_lists_the_first_of_many_terms_classes_or_categories():
     names = [f"c{i}" for i in range(k + 50)]
     assert render._first(names) == ", ".join(names[:k]) + f", … ({k + 50:,} in all)"
     assert render._first(names[:k]) == ", ".join(names[:k])
-    terms = render._linear_terms([1.0] * (k + 50) + [-0.5], names + [""])
+    terms = render._linear_terms([1.0] * (k + 50) + [-0.5], names + [""], [1.0] * (k + 51), 1.0)
     assert terms.startswith("1·c0 + 1·c1 + ") and terms.endswith(f"1·c{k - 1} + … (50 more terms) - 0.5")
-    assert render._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""]) == "2·a - 1·b + 0.5"
+    assert render._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""], [1.0] * 3, 1.0) == "2·a - 1·b + 0.5"
 
 
 def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):

@@ -434,8 +434,10 @@ CASES = [
     usage("fit-too-many-hidden-layers", "--hidden", ",".join(["2"] * 101), err=r"--hidden: at most 100 hidden layers, not 101"),
     usage("fit-plot-to-stdout-and-json", "--plot", "-", "--json", err=r"--plot - and --json both write to stdout"),
     # the rate never reached --lr
-    usage("fit-warmup-past-the-epochs", "--warmup", "2", "--epochs", "2", err=r"--warmup 2 is not less than --epochs 2: the learning "
-          r"rate would never reach --lr"),
+    usage("fit-warmup-past-the-epochs", "--warmup", "2", "--epochs", "2", err=r"--warmup 2 is not less than --epochs 2: no epoch "
+          r"would be left after the warm-up"),
+    usage("fit-onecycle-warmup-past-the-epochs", "--lr-schedule", "onecycle", "--warmup", "10", "--epochs", "10",
+          err=r"--warmup 10 leaves --lr-schedule onecycle no epoch to come down from --lr in: give at most --epochs - 2 \(8\)"),
     # onecycle's last epoch ran at the peak rate: no epoch was left to come down to lr/1e4 in
     usage("fit-onecycle-warmup-leaves-no-decay", "--lr-schedule", "onecycle", "--warmup", "9", "--epochs", "10",
           err=r"--warmup 9 leaves --lr-schedule onecycle no epoch to come down from --lr in: give at most --epochs - 2 \(8\)"),

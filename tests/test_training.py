@@ -145,6 +145,20 @@ def test_warmup_ramps_linearly():
     assert [s.lr(e) for e in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
 
 
+@pytest.mark.parametrize("name", ["step", "exponential", "cosine"])
+def test_a_decaying_schedule_after_a_warmup_starts_from_the_given_rate(name):
+    # The warmup reaches --lr, and the decay then runs over the epochs left as it would over a run of
+    # that length (it used to be multiplied by the ramp from epoch 0: exponential with 5 of 20 epochs
+    # of warmup peaked at 39% of lr, cosine with 3 of 10 at 91%).
+    warm, plain = Schedule(name, 0.01, 20, warmup=5), Schedule(name, 0.01, 15)
+    lrs = [warm.lr(e) for e in range(20)]
+    assert lrs[:5] == pytest.approx([0.002, 0.004, 0.006, 0.008, 0.01])
+    assert max(lrs) == pytest.approx(0.01)
+    assert lrs[5:] == pytest.approx([plain.lr(e) for e in range(15)])
+    if name == "exponential":
+        assert lrs[-1] == pytest.approx(0.01 / 100)
+
+
 def test_exponential_default_ends_at_a_hundredth():
     s = Schedule("exponential", 0.1, 11)
     assert s.lr(0) == 0.1 and s.lr(10) == pytest.approx(0.1 / 100)  # epochs 0..10: the last is the 11th
@@ -312,9 +326,10 @@ def test_training_r2_is_one_minus_mse_over_the_targets_variance():
         assert stats[0].metric == pytest.approx(1.0 - mse if Y.any() else 0.0, abs=1e-12)
 
 
-def test_the_training_loss_with_l2_is_each_batchs_loss_and_penalty_before_its_update():
-    # One batch an epoch: epoch 2's loss is the loss, penalty included, of the weights epoch 1 left.
-    # (The penalty used to be taken after the epoch's last update: a mix of two sets of weights.)
+def test_with_l2_the_training_loss_is_the_data_loss_and_the_penalty_is_given_beside_it():
+    # One batch an epoch: epoch 2's loss is the data loss of the weights epoch 1 left, and its penalty
+    # those weights' L2 term (it used to be taken after the epoch's last update: a mix of two sets of
+    # weights). The loss once included the penalty, which on a wide network can be most of it.
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, 3))
     y = X @ [[1.0], [2.0], [0.5]]
@@ -324,11 +339,13 @@ def test_the_training_loss_with_l2_is_each_batchs_loss_and_penalty_before_its_up
     config = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", lr=0.5, l2=0.5)
     epochs = fit_iter(net, X, Y, config, np.random.default_rng(1))
     next(epochs)
-    expected, _ = evaluate(net, X, Y, l2=0.5)
     mse = float(((net.logits(X) - Y) ** 2).mean())
+    penalty = 0.25 * float(np.vdot(net.weights, net.weights))
+    assert penalty > 0.01 * mse
     second = next(epochs)
-    assert second.loss == pytest.approx(expected, rel=1e-12)
-    assert second.metric == pytest.approx(1.0 - mse, rel=1e-12)  # R²: the data loss alone
+    assert second.loss == pytest.approx(mse, rel=1e-12) and evaluate(net, X, Y)[0] != second.loss  # (updated)
+    assert second.penalty == pytest.approx(penalty, rel=1e-12)
+    assert second.metric == pytest.approx(1.0 - mse, rel=1e-12)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "momentum", "sgd"])
@@ -357,3 +374,21 @@ def test_numpy_scalars_as_adam_s_constants_step_as_python_floats_do():
             opt.step(p, g.copy(), overwrite_grads=True)
         params.append(p)
     assert params[0].dtype == np.float32 and np.array_equal(params[0], params[1])
+
+
+def test_without_validation_data_patience_watches_the_loss_with_its_l2_penalty():
+    # The losses reported are the data's; without validation data, early stopping waits for the
+    # minimization to end, so it watches what is minimized: here the data loss is lowest at an epoch
+    # in the thirties, while loss + penalty falls to the end (a data-only watch stopped there).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = X @ [[1.0], [2.0], [0.5]]
+    net = Network([3, 16, 1], loss="mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(2))
+    stats = list(fit_iter(net, X, (y - y.mean()) / y.std(),
+                          TrainConfig(epochs=60, batch_size=64, optimizer="sgd", lr=0.05, l2=0.3, patience=5),
+                          np.random.default_rng(1)))
+    data_loss = [s.loss for s in stats]
+    assert len(stats) == 60 and stats[-1].stopped is None
+    assert int(np.argmin(data_loss)) + 1 < 50
+    assert stats[-1].best_epoch == int(np.argmin([s.loss + s.penalty for s in stats])) + 1 == 60

@@ -1,6 +1,7 @@
 """Learning-rate schedules: the learning rate for each epoch.
 
-Epochs count from 0 here; E is the number of epochs, lr the base rate.
+Epochs count from 0 here; E is the number of epochs, lr the base rate. With a warmup of W epochs
+(below), e counts from the end of the warmup and E is the epochs after it.
 
 - constant:     lr
 - step:         lr * decay ** (e // step)                 (decay 0.5, step 10)
@@ -11,8 +12,10 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate.
                 new best monitored loss (validation loss, else training loss)
 - onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E, at most E - 2),
                 then down to lr/1e4 at the last epoch, both along a cosine (E = 1: lr alone)
-With warmup W > 0, every schedule but onecycle is multiplied by (e + 1) / W
-during the first W epochs (a linear ramp up to the schedule's value).
+With warmup W > 0, every schedule but onecycle starts with W epochs that ramp linearly up to lr
+((e + 1) / W of it), then runs over the epochs left, from lr: the peak is --lr, as the user gave it.
+(The schedule was once multiplied by the ramp from epoch 0, so a decaying one had fallen below lr
+before the ramp reached it: exponential with 5 of 20 epochs of warmup peaked at 39% of lr.)
 """
 
 from __future__ import annotations
@@ -34,8 +37,6 @@ class Schedule:
         if name not in SCHEDULES:
             raise ValueError(f"unknown schedule {name!r}")
         self.name, self.base, self.epochs = name, float(lr), max(int(epochs), 1)
-        default_decay = 0.01 ** (1.0 / max(self.epochs - 1, 1)) if name == "exponential" else 0.5
-        self.decay = default_decay if decay is None else float(decay)
         self.step = (10 if name == "step" else 5) if step is None else max(int(step), 1)
         if name == "onecycle":
             # The peak is epoch `warmup`; at least one epoch must follow it to come down in.
@@ -45,6 +46,10 @@ class Schedule:
                 raise ValueError(f"onecycle over {self.epochs} epochs takes a warmup of at most {last_peak}")
         else:
             self.warmup = int(warmup or 0)
+        after = max(self.epochs - (self.warmup if name != "onecycle" else 0), 1)  # the epochs the decay runs over
+        default_decay = 0.01 ** (1.0 / max(after - 1, 1)) if name == "exponential" else 0.5
+        self.decay = default_decay if decay is None else float(decay)
+        self._after = after
         self._plateau_lr = self.base
         self._best = math.inf
         self._wait = 0
@@ -57,19 +62,18 @@ class Schedule:
                 return _cosine(lr / 25.0, lr, e / self.warmup)
             span = max(E - 1 - self.warmup, 1)
             return _cosine(lr, lr / 1e4, min((e - self.warmup) / span, 1.0))
-        if self.name == "constant":
-            value = lr
-        elif self.name == "step":
-            value = lr * self.decay ** (e // self.step)
-        elif self.name == "exponential":
-            value = lr * self.decay ** e
-        elif self.name == "cosine":
-            value = lr * (1.0 + math.cos(math.pi * e / E)) / 2.0
-        else:
-            value = self._plateau_lr
+        if self.name == "plateau":
+            lr = self._plateau_lr
         if e < self.warmup:
-            value *= (e + 1) / self.warmup
-        return value
+            return lr * (e + 1) / self.warmup
+        e, E = e - self.warmup, self._after
+        if self.name == "step":
+            return lr * self.decay ** (e // self.step)
+        if self.name == "exponential":
+            return lr * self.decay ** e
+        if self.name == "cosine":
+            return lr * (1.0 + math.cos(math.pi * e / E)) / 2.0
+        return lr  # constant, plateau
 
     def observe(self, monitored_loss: float) -> None:
         """Tell the schedule an epoch's monitored loss (only `plateau` uses it)."""

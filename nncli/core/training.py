@@ -62,7 +62,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """What one epoch did. Losses include the L2 term; metrics are accuracy or R²."""
+    """What one epoch did. Losses are the data's alone, as `eval` would score them: the L2 term, part of
+    what training minimizes, is given beside them (`penalty`, `val_penalty`); metrics are accuracy or R²."""
 
     epoch: int  # 1-based
     epochs: int  # planned
@@ -73,11 +74,11 @@ class EpochStats:
     lr: float
     seconds: float  # this epoch
     samples: int  # rows seen this epoch
-    best_epoch: int  # of the best monitored loss so far (validation loss, else training loss)
+    best_epoch: int  # of the best monitored loss so far (validation loss, else training loss + penalty)
     stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
     partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
-    penalty: float = 0.0  # the L2 term in `loss` (its mean over the epoch's batches)
-    val_penalty: float | None = None  # the L2 term in `val_loss` (the end-of-epoch weights')
+    penalty: float = 0.0  # the L2 term beside `loss` (its mean over the epoch's batches, as the loss is)
+    val_penalty: float | None = None  # the L2 term beside `val_loss` (the end-of-epoch weights')
 
 
 def keeps_best(config: TrainConfig, validated: bool) -> bool:
@@ -98,11 +99,10 @@ def _labels(net: Network, Y: np.ndarray) -> np.ndarray:
     return (Y[:, 0] > 0.5) if net.loss_name == "bce" else Y.argmax(axis=1)
 
 
-def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> tuple[float, float]:
-    """(loss, metric) of the network on a data set; the loss includes the L2 term."""
+def evaluate(net: Network, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
+    """(loss, metric) of the network on a data set: the data loss, no L2 term, no dropout."""
     Z = net.logits(X)
-    loss = net.loss.value(Z, Y) + l2_penalty(net, l2)
-    return loss, _metric(net, Z, Y)
+    return net.loss.value(Z, Y), _metric(net, Z, Y)
 
 
 def l2_penalty(net: Network, l2: float) -> float:
@@ -213,7 +213,7 @@ def fit_iter(
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr)
                     if start_loss is None:  # the initial weights' loss, on the first batch
-                        start_loss = batch_loss + penalty
+                        start_loss = batch_loss
                     total_loss += batch_loss * m
                     total_penalty += penalty * m
                     done += m
@@ -229,7 +229,7 @@ def fit_iter(
                     break
             if not np.isfinite(net.params).all():
                 raise _diverged(epoch + 1, opt.lr)
-            loss = (total_loss + total_penalty) / max(seen, 1)
+            loss = total_loss / max(seen, 1)
             # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
             # against the initial weights' (with Adam a far too large rate explodes within the first
             # epoch, 0.7 -> 3e12, and then only creeps down, its steps bounded by the rate).
@@ -240,17 +240,20 @@ def fit_iter(
             if classify:
                 metric = correct / max(seen, 1)
             else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
-                mse = total_loss / max(seen, 1)
-                metric = 1.0 - mse / y_var if y_var > 0 else float(mse == 0)
+                metric = 1.0 - loss / y_var if y_var > 0 else float(loss == 0)
             val_loss = val_metric = val_penalty = None
             if val is not None:
-                val_loss, val_metric = evaluate(net, val[0], val[1], l2=l2)
+                val_loss, val_metric = evaluate(net, val[0], val[1])
                 val_penalty = l2_penalty(net, l2)
                 if not math.isfinite(val_loss):
                     raise _diverged(epoch + 1, opt.lr)
             # An epoch cut short by a stop request has a training loss of its first batches only: it
             # cannot be compared with whole epochs' (a validation loss, of the weights as they are, can).
-            monitored = val_loss if val_loss is not None else (loss if seen == n else None)
+            # Without validation data, patience waits for the minimization to end: it watches what is
+            # minimized, the penalty included (as scikit-learn's n_iter_no_change); a validation loss
+            # is the data's, a measure of what the model learned.
+            mean_penalty = total_penalty / max(seen, 1)
+            monitored = val_loss if val_loss is not None else (loss + mean_penalty if seen == n else None)
             if monitored is not None:
                 schedule.observe(monitored)
                 if monitored < best_loss:
@@ -265,7 +268,7 @@ def fit_iter(
                 epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
                 best_epoch=best_epoch, stopped=stopped, partial=seen < n,
-                penalty=total_penalty / max(seen, 1), val_penalty=val_penalty,
+                penalty=mean_penalty, val_penalty=val_penalty,
             )
             if stopped is not None:
                 return
