@@ -53,14 +53,20 @@ def shorten(text: object, limit: int = 60) -> str:
     return repr(s)
 
 
+MATCHED_CHARS = 1_000  # names longer than this are not searched for a close match
+
+
 def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 200,
                candidates: Sequence[str] | None = None) -> str:
     """A hint for a name that is not among `names` (columns, class labels): the closest of the
     `candidates` (default: the names), if one is close (case aside), then `listing`: the names, each
     quoted, up to about `limit` characters."""
     by_lower = {n.lower(): n for n in reversed(names if candidates is None else candidates)}
-    close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=1, cutoff=0.6) \
-        if len(by_lower) <= 10_000 else []  # (on the error path only, but files may have 100,000 columns)
+    # (On the error path only, but files may have 100,000 columns, and a name or a label can be a
+    # cell of megabytes: difflib on a 60 MB label took 13.5 s and 2.8 GB.)
+    close = difflib.get_close_matches(unknown.lower(), [n for n in by_lower if len(n) <= MATCHED_CHARS],
+                                      n=1, cutoff=0.6) \
+        if len(by_lower) <= 10_000 and len(unknown) <= MATCHED_CHARS else []
     shown, length = [], 0
     for n in names:
         if length > limit:

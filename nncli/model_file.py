@@ -124,12 +124,27 @@ def _schema(pre: Preprocessor, target: Target, na_values: Any) -> dict:
 def check_schema_size(pre: Preprocessor, target: Target, na_values: Any, source: str) -> None:
     """Before training: refuse data whose description would make the model's metadata larger than
     `load_model` reads (MAX_META_BYTES; 220,000 columns took 18.6 MB), less 1 MB for the rest."""
-    size = len(json.dumps(_schema(pre, target, na_values), allow_nan=False, default=_json_default).encode())
+    _check_schema_bytes(len(json.dumps(_schema(pre, target, na_values), allow_nan=False,
+                                       default=_json_default).encode()), source)
+
+
+def check_header_size(features: list[str], source: str, line: int = 1) -> None:
+    """Before the rows are read: the same refusal for a header whose feature columns alone, each
+    counted at the least a feature takes (a numeric one, its name in UTF-8), are too many (a 12 MB
+    file of 1,000,000 columns was read and encoded for 41 s first, in 924 MB)."""
+    one = Preprocessor([Feature("", "numeric")], np.zeros(1), np.ones(1))
+    least = len(json.dumps(_schema(one, Target([], "regression"), [])["features"][0])) + 2  # (and ", ")
+    _check_schema_bytes(len(features) * least + sum(len(f.encode()) for f in features), source, line,
+                        at_least=True)
+
+
+def _check_schema_bytes(size: int, source: str, line: int | None = None, at_least: bool = False) -> None:
     budget = MAX_META_BYTES - (1 << 20)
     if size > budget:
-        raise DataError(f"the columns' names and categories would take {size / 2**20:.1f} MB in the model file, "
-                        f"more than nncli reads back ({budget / 2**20:.1f} MB)", file=source,
-                        hint="fewer columns (--ignore), or shorter names or categories")
+        raise DataError(f"the columns' names and categories would take {'at least ' if at_least else ''}"
+                        f"{size / 2**20:.1f} MB in the model file, more than nncli reads back "
+                        f"({budget / 2**20:.1f} MB)", file=source, line=line,
+                        hint="fewer columns (--features, --ignore), or shorter names or categories")
 
 
 def model_arrays(model: Model) -> dict[str, np.ndarray]:
@@ -410,8 +425,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         raise _fail(path, f"metadata is not valid JSON (nested more than {MAX_META_DEPTH} deep)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "not an nncli model (format name missing)")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise _fail(path, f"format version {shorten(meta.get('format_version'))}; this nncli reads version {FORMAT_VERSION}",
+    version = meta.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # (true and 1.0 equal 1)
+        said = shorten(version) if type(version) is int else shorten(json.dumps(version)[:100])  # ("1" is not 1)
+        raise _fail(path, f"format version {said}; this nncli reads version {FORMAT_VERSION}",
                     hint="use the nncli version that wrote it, or train the model again")
     try:
         sizes = _items(meta, "sizes", int, "whole numbers")

@@ -29,7 +29,9 @@ from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, refuse_header_rows,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
+from nncli.csv_source import refuse_bad_names
 from nncli.errors import DataError, UsageError, names_hint, option_value, quoting_hint, shorten
+from nncli.model_file import check_header_size
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def _dtype(name: str) -> type:
     return np.float64 if name == "float64" else np.float32
 
 
-def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: int = 1) -> tuple[list[str], list[str]]:
+def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: int = 1,
+                     delimiter: str = ",") -> tuple[list[str], list[str]]:
     """(feature names, target names) from the header and the options."""
     names = set(header)  # sets, not lists, throughout: a file may have 100,000 columns
     for option, group in (("--target", opts.target), ("--features", opts.features), ("--ignore", opts.ignore),
@@ -115,6 +118,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         not_features = set(targets) | set(opts.ignore)
         features = [c for c in header if c not in not_features]
     if not features:
+        # (`y,y` or `,,`: every column dropped as the target's name, which is the header's fault)
+        refuse_bad_names(header, targets, source, delimiter, line)
         hint = None
         if len(header) == 1:
             hint = ("the header is one column: is the file separated by spaces or something else? see --delimiter"
@@ -132,7 +137,8 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
     while True:
         with TableReader(path, (), na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
             header = reader.header
-            features, targets = _resolve_columns(header, opts, reader.name, reader.header_line)
+            features, targets = _resolve_columns(header, opts, reader.name, reader.header_line, reader.delimiter)
+            check_header_size(features, reader.name, reader.header_line)
             reader.select(features + targets, text=set(opts.categorical) | set(targets),
                           auto=set(features) - set(opts.categorical), auto_as_text=as_text)
             table = reader.read()

@@ -227,7 +227,18 @@ def test_fit_refuses_data_whose_model_would_be_too_big_to_load(tmp_path, cli, mo
     if ok:
         assert r.exit_code == 0, r.stderr
         assert model_file.load_model(str(tmp_path / "m.npz")).pre.names == names
-    else:
+    else:  # (told from the header, before the rows are read: a 1,000,000-column file was read first for 41 s)
         assert r.exit_code == 1 and not (tmp_path / "m.npz").exists()
-        assert "the columns' names and categories would take 0.1 MB in the model file, more than nncli reads " \
-               "back (0.0 MB)" in r.stderr
+        assert "d.csv:1: the columns' names and categories would take at least 0.1 MB in the model file, more than " \
+               "nncli reads back (0.0 MB)" in r.stderr
+
+
+def test_fit_refuses_categories_whose_model_would_be_too_big_to_load(tmp_path, cli, monkeypatch):
+    """Few columns pass the header's check; their categories are counted once the rows are read."""
+    monkeypatch.setattr(model_file, "MAX_META_BYTES", (1 << 20) + (40 << 10))
+    rows = ["a,b,c,y"] + [",".join(f"{k}{i % 30:02d}" + "x" * 500 for k in "abc") + f",{i % 2}" for i in range(60)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    r = cli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--model", "linear", "--epochs", "1", "-q")
+    assert r.exit_code == 1 and not (tmp_path / "m.npz").exists()
+    assert "the columns' names and categories would take 0.0 MB in the model file, more than nncli reads " \
+           "back (0.0 MB)" in r.stderr, r.stderr

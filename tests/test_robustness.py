@@ -345,6 +345,10 @@ CASES = [
     fit_err("single-column-with-the-delimiter-given", data("a,b", "1,2"), r"hint: the header is one column when split at "
             r"';': is that the file's delimiter\?", "--delimiter", ";"),
     fit_err("space-separated", data("a b label", "1 2 x", "2 1 y"), r"no feature columns left.*\nhint: the header is one"),
+    # Every column named as the target: the header's fault, not "no feature columns left"
+    fit_err("every-column-named-as-the-target", data("y,y", "1,0", "3,1"),
+            r"data\.csv:1:2: duplicate column name 'y' \(also column 1\)"),
+    fit_err("every-column-unnamed", data(",,", "1,0,1", "3,1,0"), r"data\.csv:1:1: empty column name in the header"),
     fit_err("non-utf8", {"data.csv": csv_bytes(HEADER, *ROWS[:2]) + b"1,\xff\xfe,x\n"},
             r"data\.csv:4: the file is not valid UTF-8 text \(byte 0xff\)"),
     fit_err("binary-file", {"data.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
@@ -552,6 +556,9 @@ CASES = [
     bad_model("zip-but-not-a-model", not_a_model_zip, r"not an nncli model archive"),
     bad_model("npz-but-not-a-model", npz(x=np.zeros(3)), r"not an nncli model archive"),
     bad_model("wrong-version", edit_meta(format_version=99), r"format version '99'; this nncli reads version 1"),
+    bad_model("version-as-text", edit_meta(format_version="1"), r"format version '\"1\"'; this nncli reads version 1"),
+    bad_model("version-as-true", edit_meta(format_version=True), r"format version 'true'; this nncli reads version 1"),
+    bad_model("version-as-float", edit_meta(format_version=1.0), r"format version '1\.0'; this nncli reads version 1"),
     bad_model("wrong-format-name", edit_meta(format="other"), r"not an nncli model \(format name missing\)"),
     bad_model("missing-key", edit_arrays(x_mean=None), r"missing x_mean"),
     bad_model("extra-key", edit_arrays(extra=np.zeros(2)), r"unexpected member 'extra'"),

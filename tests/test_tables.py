@@ -1060,3 +1060,22 @@ def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkey
             want[i, 2 + {"x": 0, "y": 1, "NA": 2}[cell]] = 1
     np.testing.assert_array_equal(X, want)
     assert list(report.missing.items()) == [("a", 2), ("c", 3), ("e", 1)] and report.unseen == {"c": 1}
+
+
+def test_an_encoding_too_big_for_memory_names_the_one_hot_column(monkeypatch):
+    """150,000 rows of a column of 77,652 categories needed 43 GiB, and the error said "out of memory:
+    try a smaller --batch-size or a smaller model", neither of which helps: one-hot columns are dense."""
+    from nncli.core import preprocessing
+    from nncli.errors import DataError
+
+    columns = {"a": np.array([0.5, 1.5, 2.5]), "Home city": np.array(["x", "y", "z"], dtype=object)}
+    pre, _ = preprocessing.fit_preprocessor(columns, {"a": "numeric", "Home city": "categorical"}, frozenset())
+
+    def no_memory(*args, **kw):
+        raise MemoryError
+
+    monkeypatch.setattr(preprocessing.np, "zeros", no_memory)
+    with pytest.raises(DataError) as e:
+        pre.encode(columns, frozenset())
+    assert "one-hot encoding column 'Home city' (3 categories) makes 3 rows × 4 inputs of float32" in str(e.value)
+    assert e.value.hint == "leave it out (--ignore 'Home city') or keep fewer categories (--max-categories)"

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from nncli.errors import DataError, UsageError, names_hint, shorten
+from nncli.errors import DataError, UsageError, names_hint, option_value, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
 # A classifier has at most this many classes: its targets are one-hot, rows x classes (15,000 rows of
@@ -136,7 +136,10 @@ class Preprocessor:
         no other reference frees the table as X fills up.
         """
         n = len(next(iter(columns.values()))) if columns else 0
-        X = np.zeros((n, self.n_inputs), dtype=dtype)
+        try:
+            X = np.zeros((n, self.n_inputs), dtype=dtype)
+        except MemoryError:
+            raise self._too_big(n, np.dtype(dtype)) from None
         numeric: list[tuple[Feature, np.ndarray]] = []  # consecutive numeric columns, written together
         j = 0
         for f in self.features:
@@ -166,6 +169,17 @@ class Preprocessor:
             j += f.width
         _numeric_columns(X, j - len(numeric), numeric, report)
         return X
+
+    def _too_big(self, n: int, dtype: np.dtype) -> DataError:
+        """The error for an encoded matrix that does not fit in memory: one-hot columns are dense (an
+        out-of-memory error used to suggest a smaller --batch-size or model, neither of which helps)."""
+        size = f"{n:,} rows × {self.n_inputs:,} inputs of {dtype.name}: {n * self.n_inputs * dtype.itemsize / 2**30:.1f} GiB"
+        widest = max(self.features, key=lambda f: f.width)
+        if widest.kind != "categorical":
+            return DataError(f"the encoded data takes {size}, more than the memory there is")
+        return DataError(f"one-hot encoding column {shorten(widest.name)} ({widest.width:,} categories) makes {size}, "
+                         "more than the memory there is",
+                         hint=f"leave it out (--ignore {option_value(widest.name)}) or keep fewer categories (--max-categories)")
 
     def transform(self, columns: dict[str, np.ndarray], na_values: frozenset[str] | set[str],
                   dtype: type = np.float32, report: EncodeReport | None = None) -> np.ndarray:
