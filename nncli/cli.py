@@ -170,7 +170,7 @@ L2Opt = Annotated[Optional[float], typer.Option(
     "--l2", help="L2 penalty on the weights (not biases), minimized with the loss and reported beside it (default: 1.5 / training rows, at most 0.02).",
     show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
-    "--seed", help="Random seed (0 or more): same seed and data give identical weights.")]
+    "--seed", help="Random seed (0 or more): same seed and data give identical weights (lr-find: the same sweep).")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
@@ -681,6 +681,10 @@ def show(
         from nncli.model_file import model_arrays
 
         meta = json.loads(model_arrays(m)["meta"].tobytes())
+        if "patience" in meta["config"] and meta["config"]["patience"] is None:  # (as the text says: --patience 0)
+            meta["config"]["patience"] = 0
+        # Per epoch, the curves `show` draws and the learning rate each epoch ran at (null: none that epoch)
+        meta["history"] = {k: v.tolist() for k, v in m.history.items()}
         if m.kind == "linear":  # the equations `show` prints, in the data's units
             W, b = m.linear_coefficients()
             names = m.pre.encoded_names()

@@ -353,7 +353,8 @@ def model_report(model, path: str) -> Group:
             rule, rows = cfg["l2_default"], info.get("rows", 0)
             capped = not (rows and math.isclose(cfg[k], rule / rows))
             return f"l2={cfg[k]:.3g} (default: {rule:g} / rows{f', capped for {rows:,} rows' if capped else ''})"
-        return f"{k}={cfg[k]}"
+        v = cfg[k]
+        return f"{k}={v:.6g}" if isinstance(v, float) and float(f"{v:.6g}") != v else f"{k}={v}"  # (0.657933…)
 
     t.add_row("training", utext(", ".join(setting(k) for k in shown)))
     val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""

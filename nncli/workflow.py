@@ -25,6 +25,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
                                       cell_number, column_stats, fit_preprocessor, fit_target, infer_task,
                                       is_missing_text, no_spread, target_stats)
+from nncli.core.schedules import Schedule
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, refuse_header_rows,
                                separator_hint)
@@ -609,6 +610,17 @@ def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.r
     return net
 
 
+def _schedule_settings(config: TrainConfig) -> dict:
+    """The settings the learning-rate schedule runs with, its defaults filled in (a learner could not
+    see "x 0.5 every 10 epochs" anywhere: the model stored lr_decay and lr_step as None)."""
+    s = Schedule(config.lr_schedule, config.lr, config.epochs, decay=config.lr_decay, step=config.lr_step,
+                 warmup=config.warmup)
+    name = config.lr_schedule
+    return {**({"lr_decay": s.decay} if name in ("step", "exponential", "plateau") else {}),
+            **({"lr_step": s.step} if name in ("step", "plateau") else {}),
+            **({"warmup": s.warmup} if name == "onecycle" else {})}
+
+
 class Training:
     """A training run: iterate it for EpochStats; afterwards `model()` has the result."""
 
@@ -625,9 +637,9 @@ class Training:
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self._penalties: list[tuple[float, float]] = []  # each epoch's L2 terms, training and validation
         self.last: EpochStats | None = None
-        self.config_record = {**config.as_dict(), "model": mopts.kind, "hidden": list(mopts.hidden),
-                              "activation": mopts.activation, "dropout": mopts.dropout, "seed": seed,
-                              "dtype": dtype, **(extra_config or {})}
+        self.config_record = {**config.as_dict(), **_schedule_settings(config), "model": mopts.kind,
+                              "hidden": list(mopts.hidden), "activation": mopts.activation, "dropout": mopts.dropout,
+                              "seed": seed, "dtype": dtype, **(extra_config or {})}
 
     def __iter__(self) -> Iterator[EpochStats]:
         d = self.data

@@ -612,3 +612,18 @@ def test_a_name_too_long_to_match_gets_the_listing_without_a_close_match_search(
     assert names_hint(name, [name + "y", "b"], "names").startswith("did you mean")
     assert names_hint(name + "yy", [name + "y", "b"], "names").startswith("names: ")
     assert names_hint(name, [name + "yy", "b"], "names").startswith("names: ")
+
+
+def test_show_gives_the_schedules_settings_and_the_per_epoch_history(cli, tmp_path):
+    """The model stored lr_decay and lr_step as None when defaulted, so "x 0.5 every 10 epochs" showed
+    nowhere; the per-epoch learning rate and curves were in no JSON; --patience 0 read null in JSON."""
+    model = tmp_path / "m.npz"
+    cli("fit", SAMPLES / "moons.csv", "--lr-schedule", "step", "--epochs", "12", "--patience", "0", "-q", "-o", model)
+    meta = json.loads(cli("show", model, "--json").stdout)
+    assert (meta["config"]["lr_decay"], meta["config"]["lr_step"], meta["config"]["patience"]) == (0.5, 10, 0)
+    assert meta["history"]["lr"] == pytest.approx([0.001] * 10 + [0.0005] * 2)
+    assert len(meta["history"]["loss"]) == 12 and meta["history"]["val_loss"] == [None] * 12
+    assert "lr_schedule=step, lr_decay=0.5, lr_step=10," in " ".join(cli("show", model).stderr.split())
+    cli("fit", SAMPLES / "moons.csv", "--lr-schedule", "exponential", "--epochs", "5", "-q", "-o", model)
+    config = json.loads(cli("show", model, "--json").stdout)["config"]
+    assert config["lr_decay"] == pytest.approx(0.01 ** 0.25) and config.get("lr_step") is None
