@@ -46,10 +46,9 @@ class Schedule:
                 raise ValueError(f"onecycle over {self.epochs} epochs takes a warmup of at most {last_peak}")
         else:
             self.warmup = int(warmup or 0)
-        after = max(self.epochs - (self.warmup if name != "onecycle" else 0), 1)  # the epochs the decay runs over
-        default_decay = 0.01 ** (1.0 / max(after - 1, 1)) if name == "exponential" else 0.5
+        self._after = max(self.epochs - self.warmup, 1)  # the epochs a decay runs over (onecycle has its own)
+        default_decay = 0.01 ** (1.0 / max(self._after - 1, 1)) if name == "exponential" else 0.5
         self.decay = default_decay if decay is None else float(decay)
-        self._after = after
         self._plateau_lr = self.base
         self._best = math.inf
         self._wait = 0
