@@ -203,3 +203,74 @@ def test_overwrite_grads_changes_nothing_but_the_gradients(make):
         np.testing.assert_array_equal(g, g_before)  # the default leaves the gradients alone
         overwrite.step(p_overwrite, g.copy(), overwrite_grads=True)
     np.testing.assert_array_equal(p_overwrite, p_keep)  # bit for bit
+
+
+def test_adams_epsilon_is_added_to_the_root_of_v():
+    # sqrt(v_hat) + eps, not sqrt(v_hat + eps): with a gradient of 1e-7 the first step is lr * g / (|g| + eps),
+    # about half of lr; with eps under the root it was about 100 times smaller.
+    p = np.array([0.0])
+    Adam(1, np.float64, lr=0.01).step(p, np.array([1e-7]))
+    np.testing.assert_allclose(p, [-0.01 * 1e-7 / (1e-7 + 1e-8)], rtol=1e-9)
+
+
+def test_make_optimizer_passes_momentum_and_nesterov_on():
+    # `--momentum 0.5 --nesterov` reached the optimizer as 0.9 without Nesterov, and no test noticed.
+    from nncli.core.optimizers import make_optimizer
+
+    g = np.array([2.0])
+    for momentum, nesterov in ((0.5, True), (0.5, False), (0.9, True)):
+        made, p = make_optimizer("momentum", 1, np.float64, 0.1, momentum=momentum, nesterov=nesterov), np.array([1.0])
+        by_hand, q = Momentum(1, np.float64, lr=0.1, momentum=momentum, nesterov=nesterov), np.array([1.0])
+        for _ in range(2):
+            made.step(p, g)
+            by_hand.step(q, g)
+        np.testing.assert_array_equal(p, q)
+    assert make_optimizer("momentum", 1, np.float64, 0.1, momentum=0.5).momentum == 0.5
+
+
+def test_leaky_relus_slope_is_the_documented_one():
+    # The slope is not stored in model files: a change would make every saved leaky_relu model
+    # predict differently, without an error.
+    forward, backward = ACTIVATIONS["leaky_relu"]
+    Z = np.array([[-2.0, 3.0]])
+    A = forward(Z.copy())
+    np.testing.assert_allclose(A, [[-0.02, 3.0]])
+    np.testing.assert_allclose(backward(np.ones((1, 2)), A), [[0.01, 1.0]])
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "ce"])
+def test_a_weighted_loss_value_is_the_weighted_mean_of_the_rows_losses(loss):
+    # The gradients with sample weights were checked, the loss values reported were not (an unweighted
+    # value passed: early stopping without validation picks epochs by it).
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(6, 3 if loss != "bce" else 1))
+    if loss == "mse":
+        Y = rng.normal(size=Z.shape)
+        rows = ((Z - Y) ** 2).mean(axis=1)
+    elif loss == "bce":
+        Y = (rng.random(Z.shape) > 0.5).astype(float)
+        p = 1 / (1 + np.exp(-Z[:, 0]))
+        rows = -(Y[:, 0] * np.log(p) + (1 - Y[:, 0]) * np.log(1 - p))
+    else:
+        Y = np.eye(3)[rng.integers(0, 3, 6)]
+        logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        rows = -(Y * logp).sum(axis=1)
+    w = rng.uniform(0.2, 3.0, 6)
+    expected = float((w * rows).sum() / 6)
+    assert LOSSES[loss].value(Z, Y, w) == pytest.approx(expected, rel=1e-12)
+    assert LOSSES[loss].value_and_delta(Z.copy(), Y, w) == pytest.approx(expected, rel=1e-12)
+    assert LOSSES[loss].value(Z, Y) == pytest.approx(float(rows.mean()), rel=1e-12)
+    assert LOSSES[loss].value_and_delta(Z.copy(), Y) == pytest.approx(float(rows.mean()), rel=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_initial_weights_are_he_before_relus_and_glorot_otherwise_with_zero_biases(activation):
+    net = Network([400, 300, 200], activation, "ce")
+    net.initialize(np.random.default_rng(0))
+    hidden, out = net.W
+    if activation in ("relu", "leaky_relu"):
+        assert hidden.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02) and abs(hidden.mean()) < 0.002
+    else:
+        assert np.abs(hidden).max() <= np.sqrt(6 / 700) and hidden.std() == pytest.approx(np.sqrt(2 / 700), rel=0.02)
+    assert np.abs(out).max() <= np.sqrt(6 / 500) and out.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
+    assert not any(b.any() for b in net.b)

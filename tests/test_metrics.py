@@ -223,3 +223,11 @@ def test_per_class_scores_from_counts_match_the_confusion_matrix():
     np.testing.assert_allclose(precision, np.where(predicted > 0, tp / np.maximum(predicted, 1), 0))
     np.testing.assert_allclose(recall, tp / cm.sum(axis=1))
     np.testing.assert_allclose(f1, np.where(precision + recall > 0, 2 * precision * recall / (precision + recall + 1e-300), 0))
+
+
+def test_r2_of_a_constant_target_is_one_when_predicted_exactly_else_zero():
+    # (scikit-learn's convention, as the docstring says; a mutant scoring the exact prediction 0 passed)
+    y = np.full((5, 1), 3.0)
+    assert metrics.r2(y, y) == 1.0 and metrics.r2(y, y + 0.1) == 0.0
+    two = np.column_stack([np.full(5, 3.0), np.arange(5.0)])
+    assert metrics.r2(two, two) == 1.0

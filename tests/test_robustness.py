@@ -1270,11 +1270,18 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, sign
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
+def skip_an_ignored_hangup(signum: int) -> None:
+    """Under `nohup` the children inherit SIGHUP ignored, and nncli rightly leaves it so."""
+    if signum == signal.SIGHUP and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        pytest.skip("SIGHUP is ignored in this session (nohup)")
+
+
 @pytest.mark.parametrize("signum, code, said",
                          [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated"),
                           (signal.SIGHUP, 129, b"hung up")],
                          ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_predict_is_one_line(tmp_path, models, big_csv, signum, code, said):
+    skip_an_ignored_hangup(signum)
     (tmp_path / "model.npz").write_bytes(models["cls"])
     p = start("predict", "model.npz", str(big_csv), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"prediction\n"
@@ -1619,6 +1626,7 @@ def start_long_fit(directory: Path, **kw) -> tuple[subprocess.Popen, bytes]:
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
                          ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, signum, code):
+    skip_an_ignored_hangup(signum)
     (tmp_path / "m.npz").write_bytes(models["cls"])
     old = sha256(tmp_path / "m.npz")
     p, seen = start_long_fit(tmp_path)

@@ -392,3 +392,87 @@ def test_without_validation_data_patience_watches_the_loss_with_its_l2_penalty()
     assert len(stats) == 60 and stats[-1].stopped is None
     assert int(np.argmin(data_loss)) + 1 < 50
     assert stats[-1].best_epoch == int(np.argmin([s.loss + s.penalty for s in stats])) + 1 == 60
+
+
+def test_the_schedules_documented_defaults():
+    # README and --help: step x 0.5 every 10 epochs; plateau x 0.5 after 5 epochs without a better loss.
+    step = Schedule("step", 1.0, 30)
+    assert [step.lr(e) for e in (0, 9, 10, 19, 20)] == pytest.approx([1, 1, 0.5, 0.5, 0.25])
+    plateau, lrs = Schedule("plateau", 1.0, 30), []
+    for loss in [1.0] + [2.0] * 6:
+        lrs.append(plateau.lr(len(lrs)))
+        plateau.observe(loss)
+    assert lrs == pytest.approx([1, 1, 1, 1, 1, 1, 0.5])
+
+
+def test_plateau_watches_the_validation_loss_when_there_is_one():
+    # Training on 8 rows whose validation rows are their opposites: the training loss falls every
+    # epoch while the validation loss rises, so the rate halves after 5 epochs.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 2))
+    Y = X @ [[1.0], [-1.0]]
+    net = Network([2, 1], loss="mse", dtype=np.float64)  # (from all-zero weights: validation loss mean(Y²), rising)
+    stats = list(fit_iter(net, X, Y, TrainConfig(epochs=8, batch_size=8, optimizer="sgd", lr=0.1,
+                                                 lr_schedule="plateau"), np.random.default_rng(1), val=(X, -Y)))
+    assert all(a.loss > b.loss for a, b in zip(stats, stats[1:]))
+    assert all(a.val_loss < b.val_loss for a, b in zip(stats, stats[1:]))
+    assert [s.lr for s in stats] == pytest.approx([0.1] * 6 + [0.05] * 2)
+
+
+def test_every_epoch_draws_a_new_order_of_the_rows():
+    # Batches in file order (a file sorted by label) or in one order reused every epoch train worse,
+    # and no test noticed either.
+    X = np.arange(64, dtype=np.float64)[:, None]
+    net = Network([1, 1], loss="mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(0))
+    seen = []
+    step = net.train_step
+    net.train_step = lambda Xb, *a, **k: (seen.append(Xb[:, 0].astype(int).tolist()), step(Xb, *a, **k))[1]
+    list(fit_iter(net, X, np.zeros((64, 1)), TrainConfig(epochs=3, batch_size=16, optimizer="sgd", lr=0.0),
+                  np.random.default_rng(1)))
+    epochs = [sum(seen[i:i + 4], []) for i in range(0, 12, 4)]
+    assert all(sorted(e) == list(range(64)) for e in epochs)
+    assert epochs[0] != list(range(64)) and epochs[0] != epochs[1] and epochs[1] != epochs[2]
+
+
+def test_an_sgd_step_with_l2_moves_the_weights_by_lr_times_gradient_plus_l2_times_weights():
+    # A penalty (l2 / 2)·Σw² has the gradient l2·w: twice that trained with --l2 0.01 as --l2 0.02
+    # would, while the penalty reported stayed as it was.
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
+    net = Network([3, 4, 2], "tanh", "mse", dtype=np.float64)
+    net.initialize(rng)
+    before = net.params.copy()
+    net.train_step(X, Y)
+    expected = before - 0.1 * (net.grads + 0.3 * np.r_[before[:net.n_weights], np.zeros(net.n_params - net.n_weights)])
+    list(fit_iter(net, X, Y, TrainConfig(epochs=1, batch_size=16, optimizer="sgd", lr=0.1, l2=0.3),
+                  np.random.default_rng(1)))
+    np.testing.assert_allclose(net.params, expected, rtol=1e-12)
+
+
+def test_the_epochs_loss_weighs_a_short_last_batch_by_its_rows():
+    # 10 rows in batches of 8: the epoch's loss is the mean over its 10 rows (at lr 0, the weights'
+    # own), not a mean that counts the last 2 rows as 8.
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((10, 2)), rng.standard_normal((10, 3))
+    net = Network([2, 3], loss="mse", dtype=np.float64)
+    net.initialize(rng)
+    [stats] = fit_iter(net, X, Y, TrainConfig(epochs=1, batch_size=8, optimizer="sgd", lr=0.0), np.random.default_rng(1))
+    assert stats.loss == pytest.approx(float(((net.logits(X) - Y) ** 2).mean()), rel=1e-12)
+    # (R² of several targets: 1 - MSE over their mean variance, scikit-learn's "variance_weighted")
+    assert stats.metric == pytest.approx(1 - stats.loss / Y.var(axis=0).mean(), rel=1e-12)
+
+
+def test_lr_sweep_weighs_the_rows_as_fit_does():
+    # `lr-find --class-weight balanced` ran an unweighted sweep, and no test noticed.
+    from nncli.core.training import lr_sweep
+
+    X, y = two_class("moons", 200, 0)
+    w = np.where(y == 1, 3.0, 0.5).astype(np.float32)
+    sweeps = []
+    for weights in (None, w):
+        net = Network([2, 8, 1], "relu", "bce")
+        net.initialize(np.random.default_rng(0))
+        sweeps.append(lr_sweep(net, standardize(X), y[:, None].astype(np.float32), np.random.default_rng(1), steps=20,
+                               sample_weight=weights))
+    assert sweeps[0].lrs == sweeps[1].lrs and sweeps[0].losses != sweeps[1].losses
