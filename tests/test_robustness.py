@@ -408,6 +408,9 @@ CASES = [
          r"cannot write 'nodir/p\.csv': no such directory"),
     Case("gen-data-output-directory-missing", ("gen-data", "-o", "nodir/d.csv"), 2, r"cannot write 'nodir/d\.csv'"),
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
+    # (the model is an input too: predictions written over it would destroy it)
+    Case("output-is-the-model", ("predict", "model.npz", "out.csv", "-o", "model.npz"), 2, r"'model\.npz' is also an input"),
+    Case("fit-output-dash", FIT[:2] + ("-o", "-"), 2, r"--output '-' must be a file path", files=data(HEADER, *ROWS)),
     # 'out.npz/' names a directory: it was saved as out.npz, over the file of that name
     Case("fit-output-ends-with-a-slash", FIT[:2] + ("-o", "out.npz/"), 2, r"cannot write 'out\.npz/': a directory",
          files={**data(HEADER, *ROWS), "out.npz": b"keep me\n"}),
