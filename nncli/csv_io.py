@@ -187,7 +187,7 @@ class TableReader:
         try:
             return self._source.read1(n) if self._typed else self._source.read(n)
         except READ_ERRORS as e:
-            raise read_error(e, self.name, self.line_no + 1) from None
+            raise read_error(e, self.name) from None
 
     def _to_lines(self, pending: bytes, encoding: str = "utf-8") -> Lines:
         f = as_text(io.BufferedReader(Prepend(pending, self._source)), encoding)  # type: ignore[arg-type]

@@ -26,11 +26,13 @@ DELIMITERS = (",", ";", "\t", "|")
 READ_ERRORS = (gzip.BadGzipFile, EOFError, OSError, zlib.error)
 
 
-def read_error(e: Exception, name: str, line: int) -> DataError:
-    """The DataError for one of READ_ERRORS, raised reading on from `line`."""
-    if isinstance(e, EOFError):  # a gzip stream cut short: no line of the data is to blame
+def read_error(e: Exception, name: str) -> DataError:
+    """The DataError for one of READ_ERRORS. It names no line: the bytes are read ahead of the lines
+    taken, in blocks, so the line being taken is not where the fault is (a corrupt gzip member after
+    the last row was blamed on line 98,306)."""
+    if isinstance(e, EOFError):  # a gzip stream cut short
         return DataError("the gzip data ends early (a truncated or unfinished file)", file=name)
-    return DataError(f"cannot read the file: {e}", file=name, line=line)
+    return DataError(f"cannot read the file: {e}", file=name)
 
 
 def display_name(path: str) -> str:
@@ -238,7 +240,7 @@ class Lines:
         try:
             line = next(self.f)
         except READ_ERRORS as e:
-            raise read_error(e, self.name, self.line_no + 1) from None
+            raise read_error(e, self.name) from None
         self.line_no += 1
         self._check(line, self.line_no)
         return line
@@ -258,7 +260,7 @@ class Lines:
         try:
             lines = list(itertools.islice(self.f, n))  # C-level iteration: no Python call per line
         except READ_ERRORS as e:
-            raise read_error(e, self.name, self.line_no + 1) from None
+            raise read_error(e, self.name) from None
         text = "".join(lines)
         suspicious = "\0" in text
         if not suspicious and not text.isascii():

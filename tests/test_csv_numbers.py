@@ -8,6 +8,7 @@ convert exactly, so that the careful path reports the problem.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 
 import threading
@@ -622,8 +623,19 @@ def test_the_rows_before_an_undecodable_line_come_first(tmp_path):
 def test_corrupt_gzip_data_is_a_data_error(tmp_path):
     path = tmp_path / "t.csv.gz"
     path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff")  # an invalid deflate block
-    with pytest.raises(DataError, match="cannot read the file: .*invalid block type"):
+    with pytest.raises(DataError, match="cannot read the file: .*invalid block type") as e:
         csv_io.read_table(str(path))
+    assert e.value.line is None
+
+
+def test_a_corrupt_gzip_member_after_the_rows_blames_no_line(tmp_path):
+    # The bytes are read ahead of the lines taken: the error named the line being taken (98,306 here).
+    path = tmp_path / "t.csv.gz"
+    rows = "x,y\n" + "".join(f"{i},{i % 7}\n" for i in range(200_000))
+    path.write_bytes(gzip.compress(rows.encode()) + b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff")
+    with pytest.raises(DataError, match="cannot read the file: .*invalid block type") as e:
+        csv_io.read_table(str(path))
+    assert e.value.line is None and "t.csv.gz: cannot read" in str(e.value)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
