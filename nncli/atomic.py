@@ -92,6 +92,7 @@ def not_replaceable(path: str) -> str | None:
       directory's owner. Another user can plant `/tmp/model.npz -> ~/.bashrc`; renaming never
       consults that rule, so it is applied here (to the links of the last name, in a chain too).
     - An existing file the user may not write (mode 444): `>` and `cp` refuse it too.
+    - A loop of symlinks (or a chain longer than the kernel follows).
     """
     p = os.path.abspath(path)
     for _ in range(40):  # the kernel's limit on symlinks followed
@@ -109,6 +110,8 @@ def not_replaceable(path: str) -> str | None:
             return (f"{link} is a symlink another user owns in a shared directory (sticky and "
                     "world-writable, as /tmp); refusing to follow it")
         p = os.path.normpath(os.path.join(os.path.realpath(directory), os.readlink(p)))
+    else:  # (a link to itself, or a chain opening would refuse: `>` says ELOOP; it was replaced)
+        return "too many levels of symbolic links"
     if os.path.exists(p) and not os.access(p, os.W_OK):
         return "the file is write-protected (remove it, or make it writable, to replace it)"
     return None

@@ -1134,6 +1134,21 @@ def test_a_symlink_another_user_planted_in_a_shared_directory_is_not_followed(tm
     assert victim.read_bytes() == b"new" and (shared / "model.npz").is_symlink()
 
 
+def test_an_output_that_is_a_loop_of_symlinks_is_refused_and_left(tmp_path):
+    # `> loop.npz` says "Too many levels of symbolic links"; the save replaced the link with the model
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    os.symlink("loop.npz", tmp_path / "loop.npz")
+    os.symlink("b.csv", tmp_path / "a.csv")
+    os.symlink("a.csv", tmp_path / "b.csv")
+    for out in ("loop.npz", "a.csv"):
+        args = FIT[:3] + (out,) + FIT[4:] if out.endswith(".npz") else ("gen-data", "-n", "5", "-o", out)
+        r = subprocess.run([sys.executable, "-m", "nncli", *args], cwd=tmp_path, env=nncli_env(),
+                           capture_output=True, timeout=120)
+        assert r.returncode == 2 and r.stderr.decode() == (
+            f"nncli: error: cannot write '{out}': too many levels of symbolic links\n"), r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_symlink()) == ["a.csv", "b.csv", "loop.npz"]
+
+
 def test_replacing_a_file_keeps_its_permissions_and_spares_a_write_protected_one(tmp_path, monkeypatch):
     """A private model (0600) came back world-readable (0644), and a read-only one was replaced."""
     from nncli import atomic
