@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-
 import threading
 import tracemalloc
 
@@ -82,10 +81,29 @@ def test_hard_numbers_match_loadtxt(text, dtype):
     assert got is not None and same_bits(got, reference(text, dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_count_of_digits_and_every_exponent_near_the_limits(monkeypatch, dtype):
+    # Where the fast path hands cells to float(): over 8 integer digits, over 16 fraction digits, a
+    # power of ten beyond 10^22. Each count on each side of those limits, in one block.
+    monkeypatch.setattr(csv_numbers, "_MAX_ONE_BY_ONE", 1.0)
+    digits = "9876543210123456789"
+    cells = [f"{sign}{digits[:i]}.{digits[-f:] if f else ''}".rstrip(".")
+             for i in range(1, 20) for f in range(0, 19) for sign in ("", "-")]
+    cells += [f"{m}e{e}" for m in ("1", "-7", "2.5", "123456789", "0.000123") for e in range(-30, 31)]
+    text = "".join(f"{c},1\n" for c in cells)
+    got = parse_block(text.encode(), 2, ",", dtype)
+    assert got is not None and same_bits(got, reference(text, dtype))
+    assert float(got[cells.index("987654321"), 0]) == pytest.approx(987654321, rel=1e-7)
+    # A block with no positive exponent is divided by powers of ten alone, up to 10^22
+    text = "".join(f"{m}e{e},1\n" for m in ("1", "-7", "2.5", "123456789") for e in range(-30, 1))
+    got = parse_block(text.encode(), 2, ",", dtype)
+    assert got is not None and same_bits(got, reference(text, dtype))
+
+
 @pytest.mark.parametrize("text", [
     "1,,2\n", ",1\n", "1, 2\n", " 1,2\n", "nan,1\n", "inf,1\n", "NA,1\n", "1e,2\n", "-,1\n", ".,1\n", "e5,1\n",
     "+,1\n", "1.2.3,4\n", "1-2,3\n", "1+,2\n", "1e+-5,2\n", "--1,2\n", "1e1e1,2\n", "1e5.5,1\n", "1e5-,1\n",
-    "1,2,3\n", "1\n", "1,2\n3\n", "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
+    "1,2,3\n", "1\n", "1,2\n3\n", "1,2,3\n4\n", "1\n2,3,4\n",  # (the last two: as many fields as 2 rows) "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
     "3.5e38,1\n", "1,2\x00\n", "1e123456789,1\n", "",
 ])
 def test_blocks_it_cannot_convert_exactly_are_refused(text):
@@ -656,3 +674,12 @@ def test_the_rows_before_an_undecodable_line_inside_a_quoted_field_come_first(tm
             for chunk in reader.chunks():
                 lines += chunk.lines.tolist()
     assert lines == [2, 3] and e.value.line == 5
+
+
+@pytest.mark.parametrize("name_cell", ["ab", '"a,b"', '"a\nb"'])  # block path; simple quotes; the csv module's
+def test_a_missing_value_token_padded_with_spaces_is_missing_on_every_path(tmp_path, name_cell):
+    path = tmp_path / "t.csv"
+    path.write_text(f"x,name,y\n1,{name_cell},2\n NA ,c,3\n-2.5, ? ,4\n")
+    t = csv_io.read_table(str(path), text=["name"])
+    assert np.array_equal(t.columns["x"].values, np.array([1, np.nan, -2.5], np.float32), equal_nan=True)
+    assert t.columns["name"].values.tolist() == [name_cell.strip('"'), "c", "?"]

@@ -151,3 +151,21 @@ def test_leading_rows_only_when_the_block_starts_with_the_features(data):
     assert _leading_rows(chunk, model.pre.names) is not None
     assert _leading_rows(chunk, ["b", "a", "c"]) is None  # another order
     assert _leading_rows(chunk, ["a", "b", "c", "zz"]) is None  # more names than rows
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_imputed_cells_are_counted_over_every_chunk(data, monkeypatch, fast):
+    from nncli import csv_io
+    from nncli.core.preprocessing import EncodeReport
+    tmp_path, X, _ = data
+    model = trained(tmp_path / "train.csv")
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 256)  # 3000 rows: 12 chunks
+    if not fast:
+        monkeypatch.setattr(model, "centered_input_network", lambda: None)
+    rows = [f"{'' if i % 10 == 0 else f'{a:.6g}'},{b:.6g},{'NA' if i % 25 == 0 else f'{c:.6g}'},0"
+            for i, (a, b, c) in enumerate(X)]
+    write(tmp_path / "m.csv", rows)
+    report = EncodeReport()
+    chunks = list(predict_chunks(model, str(tmp_path / "m.csv"), report=report))
+    assert len(chunks) > 10 and sum(len(c[1]) for c in chunks) == 3000
+    assert report.missing == {"a": 300, "c": 120}

@@ -428,6 +428,11 @@ CASES = [
          files={**data(HEADER, *ROWS), "P" * 251 + ".npz": b"old\n"}, changes=("P" * 251 + ".npz",)),
     Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
     Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
+    # the validation file is an input too: the model written over it would destroy it
+    Case("fit-output-is-the-val", ("fit", "data.csv", "-o", "v.csv", "--val", "v.csv", "--epochs", "2", "-q"), 2,
+         r"'v\.csv' is also an input", files={**data(HEADER, *ROWS), "v.csv": csv_bytes(HEADER, *ROWS)}),
+    Case("fit-plot-is-the-val", ("fit", "data.csv", "--val", "v.csv", "--plot", "v.csv", "--epochs", "2", "-q"), 2,
+         r"'v\.csv' is also an input", files={**data(HEADER, *ROWS), "v.csv": csv_bytes(HEADER, *ROWS)}),
     Case("predict-output-empty-path", ("predict", "model.npz", "missing.csv", "-o", ""), 2,
          r"cannot write '': an empty path"),
     # the output would have had two columns of one name
@@ -1013,6 +1018,15 @@ def test_top_level_help_and_version_into_a_closed_pipe_are_quiet(tmp_path, args)
     assert (r.returncode, r.stderr) == (0, b"")
 
 
+@pytest.mark.parametrize("extra", [("--json",), ("--plot", "-")], ids=["json", "plot"])
+def test_fit_data_into_a_closed_stdout_pipe_keeps_the_model_and_exits_0(tmp_path, extra):
+    # `nncli fit ... --json | true`: the model is saved; the reader that went wants nothing more
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    r = run_into_closed_pipe("stdout", *FIT, *extra, cwd=tmp_path, unbuffered=True)
+    assert (r.returncode, r.stderr) == (0, b"")
+    load_model(str(tmp_path / "out.npz"))
+
+
 @pytest.mark.parametrize("rows", [5, 20_005])  # the bad line in the first chunk, or after a whole chunk
 def test_predict_output_holds_exactly_the_rows_before_the_bad_line(tmp_path, models, rows):
     (tmp_path / "model.npz").write_bytes(models["cls"])
@@ -1147,6 +1161,21 @@ def test_an_output_that_is_a_loop_of_symlinks_is_refused_and_left(tmp_path):
         assert r.returncode == 2 and r.stderr.decode() == (
             f"nncli: error: cannot write '{out}': too many levels of symbolic links\n"), r.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_symlink()) == ["a.csv", "b.csv", "loop.npz"]
+
+
+def test_a_new_file_gets_ordinary_permissions_under_any_umask_and_its_rename_is_made_durable(tmp_path, monkeypatch):
+    from nncli import atomic
+    synced = []  # (what each fsync'd descriptor is, when)
+    real_fsync = os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(
+        (stat.S_ISDIR(os.fstat(fd).st_mode), (tmp_path / "new.npz").exists())) or real_fsync(fd))
+    old = os.umask(0o027)
+    try:
+        atomic.atomic_write(str(tmp_path / "new.npz"), lambda f: f.write(b"new"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640  # (not mkstemp's 0600, nor 0644)
+    assert synced == [(False, False), (True, True)]  # the data before the rename, the directory after it
 
 
 def test_replacing_a_file_keeps_its_permissions_and_spares_a_write_protected_one(tmp_path, monkeypatch):

@@ -754,11 +754,27 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(tmp_path, line_end, quoted,
 
 def test_explicit_delimiter_overrides_detection(tmp_path):
     # The header alone would suggest ';' (it appears in a quoted name), the data is comma-separated.
-    text = '"a;b;c",x,y\n' + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30))
+    text = '"a;b;c;d",x,y\n' + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(30))
     (tmp_path / "d.csv").write_text(text)
     r = run_nncli("fit", tmp_path / "d.csv", "--delimiter", ",", "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
     assert r.returncode == 0, r.stderr
-    assert load_model(str(tmp_path / "m.npz")).pre.names == ["a;b;c", "x"]
+    assert load_model(str(tmp_path / "m.npz")).pre.names == ["a;b;c;d", "x"]
+    # Detected alike: names in quotes do not count (';' three times in them, ',' twice outside)
+    r = run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m2.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m2.npz")).pre.names == ["a;b;c;d", "x"]
+
+
+def test_spaces_around_column_names_are_not_part_of_them(tmp_path):
+    # `a, b, label`, as people type it: the names are a and b, in any file the model meets
+    rows = "".join(f"{i / 10}, {i % 3}, {i % 2}\n" for i in range(30))
+    (tmp_path / "d.csv").write_text("a, b, label\n" + rows)
+    r = run_nncli("fit", tmp_path / "d.csv", "--target", "label", "-o", tmp_path / "m.npz", "--epochs", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).pre.names == ["a", "b"]
+    (tmp_path / "p.csv").write_text("b,a\n1,0.5\n")
+    p = run_nncli("predict", tmp_path / "m.npz", tmp_path / "p.csv")
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 2, p.stderr
 
 
 def test_gzip_input_from_file_and_stdin(messy, tmp_path):
@@ -1100,3 +1116,37 @@ def test_numeric_class_labels_are_in_numeric_order_and_twenty_integers_are_class
     assert data.target.task == "classification" and data.target.classes == [str(i) for i in range(20)]
     rows = [["x", "y"]] + [[i, i % 21] for i in range(63)]
     assert load_training_data(str(write_rows(tmp_path / "e.csv", rows)), DataOptions(), "auto").target.task == "regression"
+
+
+@pytest.mark.parametrize("text", ["plain", "a,b", 'say "hi"', "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "trail ", ""])
+def test_written_text_cells_read_back_as_they_were(text):
+    from nncli.csv_write import quote
+    cell = quote(text)
+    assert next(csv.reader(io.StringIO(cell + ",x\n"))) == [text, "x"]
+    assert (cell == text) == (text in ("plain", ""))  # quoted only when it must be
+
+
+def test_every_row_is_written_whatever_the_row_count(tmp_path, monkeypatch):
+    import nncli.csv_write as csv_write
+    monkeypatch.setattr(csv_write, "CHUNK_ROWS", 4)  # rows are formatted 4 at a time: 1, 4, 5 and 9 rows
+    for n in (1, 4, 5, 9):
+        path = tmp_path / f"{n}.csv"
+        csv_write.write_columns(str(path), {"x": np.arange(n) / 2, "label": np.array(["a", "b,c"] * 5)[:n]})
+        rows = read_rows(path)
+        assert rows[0] == ["x", "label"] and [float(r[0]) for r in rows[1:]] == (np.arange(n) / 2).tolist()
+        assert [r[1] for r in rows[1:]] == ["a", "b,c"] * (n // 2) + ["a"] * (n % 2)
+    r = run_nncli("gen-data", "moons", "-n", "1")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
+
+
+def test_predicted_values_far_from_zero_for_their_spread_keep_their_digits(tmp_path):
+    # y near 1e6, varying by about 1: "%.7g" would have written whole units, half the spread away
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    write_rows(tmp_path / "t.csv", [["x", "y"]] + [[f"{v:.6f}", f"{1e6 + v:.6f}"] for v in x])
+    assert run_nncli("fit", tmp_path / "t.csv", "--model", "linear", "-o", tmp_path / "m.npz", "-q").returncode == 0
+    model = load_model(str(tmp_path / "m.npz"))
+    want = model.predict_values(model.inputs({"x": x.astype(np.float32)}))
+    p = run_nncli("predict", tmp_path / "m.npz", tmp_path / "t.csv")
+    got = np.array(p.stdout.split()[1:], float)
+    assert np.ptp(got) > 3 and np.abs(got - want.ravel()).max() < 1e-3 * np.ptp(got)
