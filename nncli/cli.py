@@ -365,9 +365,9 @@ def fit(
             class_weight=None if class_weight is ClassWeight.none else class_weight.value,
             rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:  # the default: less weight decay the more rows there are
-        from nncli.core.training import DEFAULT_L2_ROWS, default_l2
+        from nncli.core.training import DEFAULT_L2_ROWS
 
-        config = dataclasses.replace(config, l2=default_l2(tdata.n_rows))
+        config = dataclasses.replace(config, l2=_l2(config.l2, tdata.n_rows))
         extra["l2_default"] = DEFAULT_L2_ROWS  # (for `show`: the rule, with the rows in `info`)
     from nncli.model_file import check_schema_size
 
@@ -412,12 +412,19 @@ def fit(
             raise SystemExit(stop_signals.exit_code(stop.signum))
 
 
+def _l2(l2: float | None, rows: int) -> float:
+    """--l2, or its default for this many training rows (less weight decay the more rows there are)."""
+    from nncli.core.training import default_l2
+
+    return default_l2(rows) if l2 is None else l2
+
+
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
                       task, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
                       momentum=None, nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant,
                       lr_decay=None, lr_step=None, warmup=None, patience=0):
     """Check the options fit and lr-find share; build the option records (exit 2 on bad values).
-    (lr-find gives only the data and model options: the training ones keep these defaults.)"""
+    (lr-find gives the data, model, optimizer and L2 options: the others keep these defaults.)"""
     from nncli.core.training import TrainConfig
     from nncli.workflow import DataOptions, ModelOptions
 
@@ -503,7 +510,10 @@ def lr_find(
     activation: ActivationOpt = None,
     dropout: DropoutOpt = 0.0,
     optimizer: OptimizerOpt = Optimizer.adam,
+    momentum: MomentumOpt = None,
+    nesterov: NesterovOpt = False,
     batch_size: BatchOpt = DEFAULTS["batch_size"],
+    l2: L2Opt = DEFAULTS["l2"],
     class_weight: ClassWeightOpt = ClassWeight.none,
     seed: SeedOpt = 0,
     dtype: DTypeOpt = DType.float32,
@@ -516,7 +526,8 @@ def lr_find(
     """Suggest a learning rate: sweep it from 1e-7 to 10 and watch the loss.
 
     Draws loss against learning rate on stderr and prints only the suggested
-    rate on stdout (a tenth of the rate at the lowest loss), so it composes:
+    rate on stdout (a tenth of the rate at the lowest loss), so it composes.
+    Each step is fit's: give the optimizer and L2 options fit will get.
 
     Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
@@ -525,7 +536,7 @@ def lr_find(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
         hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
-        class_weight=class_weight)
+        class_weight=class_weight, momentum=momentum, nesterov=nesterov, l2=l2)
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)
     check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
@@ -542,9 +553,9 @@ def lr_find(
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)
-    sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size,
-                     optimizer=optimizer.value, lr_min=lr_min, lr_max=lr_max, steps=steps,
-                     sample_weight=tdata.sample_weight)
+    sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,
+                     momentum=config.momentum, nesterov=config.nesterov, l2=_l2(config.l2, tdata.n_rows),
+                     lr_min=lr_min, lr_max=lr_max, steps=steps, sample_weight=tdata.sample_weight)
     if not quiet:
         render.show_lr_sweep(sweep)
         if len(sweep.losses) > 1 and sweep.best_lr == sweep.lrs[0]:  # (the suggestion is then --lr-min's)

@@ -178,3 +178,19 @@ def test_schedules_from_the_cli_record_the_learning_rates(cli, tmp_path, schedul
     assert r.exit_code == 0, r.stderr
     lrs = load_model(str(model)).history["lr"]
     assert len(lrs) == 8 and len(set(np.round(lrs, 12))) > 1 or schedule == "plateau"
+
+
+def test_lr_find_sweeps_with_the_optimizer_and_l2_fit_will_use(cli, monkeypatch):
+    from nncli.core import training
+
+    seen = []
+    real = training.lr_sweep
+    monkeypatch.setattr(training, "lr_sweep", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    base = ("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "10", "-q")
+    assert cli(*base).exit_code == 0
+    assert cli(*base, "--optimizer", "momentum", "--momentum", "0.5", "--nesterov", "--l2", "0.03").exit_code == 0
+    rows = len((SAMPLES / "moons.csv").read_text().splitlines()) - 1
+    assert [(kw["optimizer"], kw["momentum"], kw["nesterov"], kw["l2"]) for kw in seen] == [
+        ("adam", 0.9, False, training.default_l2(rows)), ("momentum", 0.5, True, 0.03)]  # (fit's default L2)
+    r = cli(*base, "--momentum", "0.5")
+    assert r.exit_code == 2 and "--momentum is for --optimizer momentum (not adam)" in r.stderr

@@ -476,3 +476,25 @@ def test_lr_sweep_weighs_the_rows_as_fit_does():
         sweeps.append(lr_sweep(net, standardize(X), y[:, None].astype(np.float32), np.random.default_rng(1), steps=20,
                                sample_weight=weights))
     assert sweeps[0].lrs == sweeps[1].lrs and sweeps[0].losses != sweeps[1].losses
+
+
+@pytest.mark.parametrize("optimizer, momentum, nesterov, l2, dropout", [
+    ("sgd", 0.9, False, 0.0, 0.0), ("adam", 0.9, False, 0.01, 0.0), ("momentum", 0.5, True, 0.01, 0.0),
+    ("momentum", 0.7, False, 0.0, 0.3)])
+def test_each_step_of_the_lr_sweep_is_a_step_of_fit(optimizer, momentum, nesterov, l2, dropout):
+    # lr-find swept with momentum 0.9 whatever --momentum said, and without fit's (default) L2.
+    from nncli.core.training import lr_sweep
+
+    X, y = two_class("moons", 160, 0)
+    X, Y = standardize(X), y[:, None].astype(np.float32)
+    nets = []
+    for _ in range(2):
+        net = Network([2, 8, 1], "relu", "bce", dropout=dropout)
+        net.initialize(np.random.default_rng(0))
+        nets.append(net)
+    config = TrainConfig(epochs=1, batch_size=16, optimizer=optimizer, lr=0.05, momentum=momentum, nesterov=nesterov, l2=l2)
+    list(fit_iter(nets[0], X, Y, config, np.random.default_rng(1)))
+    sweep = lr_sweep(nets[1], X, Y, np.random.default_rng(1), batch_size=16, optimizer=optimizer, momentum=momentum,
+                     nesterov=nesterov, l2=l2, lr_min=0.05, lr_max=0.05, steps=10)  # (a constant rate: 10 steps, 1 epoch)
+    assert len(sweep.losses) == 10
+    np.testing.assert_array_equal(nets[1].params, nets[0].params)

@@ -18,7 +18,7 @@ import numpy as np
 
 from nncli.core import metrics
 from nncli.core.network import Network
-from nncli.core.optimizers import make_optimizer
+from nncli.core.optimizers import SGD, Adam, Momentum, make_optimizer
 from nncli.core.schedules import Schedule
 from nncli.errors import DivergenceError
 
@@ -37,6 +37,29 @@ DEFAULT_L2_MAX = 0.02  # (on a handful of rows 1.5 / rows would bury the data lo
 
 def default_l2(rows: int) -> float:
     return min(DEFAULT_L2_MAX, DEFAULT_L2_ROWS / max(rows, 1))
+
+
+class _Update:
+    """The step after a batch's gradients, as `Network.train_step` calls it on each range of the
+    parameters whose gradients are complete: the L2 penalty's gradient on the weights (not the
+    biases), then the optimizer's update. `begin()` before each batch. Shared by `fit_iter` and
+    `lr_sweep`, so that the sweep steps as training will."""
+
+    def __init__(self, net: Network, opt: SGD | Momentum | Adam, l2: float):
+        self.net, self.opt, self.l2 = net, opt, l2
+        self._tmp = np.empty(net.n_weights, net.dtype) if l2 else None
+        self._scalars: tuple[float, ...] = ()  # this step's optimizer scalars
+
+    def begin(self) -> None:
+        self._scalars = self.opt.begin_step()
+
+    def __call__(self, lo: int, hi: int) -> None:
+        net = self.net
+        if self.l2 and lo < net.n_weights:
+            w = slice(lo, min(hi, net.n_weights))
+            np.multiply(net.params[w], self.l2, out=self._tmp[w])  # type: ignore[index]
+            net.grads[w] += self._tmp[w]  # type: ignore[index]
+        self.opt.update_range(self._scalars, net.params, net.grads, lo, hi)  # (the next backward rewrites grads)
 
 
 @dataclass(frozen=True)
@@ -164,7 +187,7 @@ def fit_iter(
     first_loss: float | None = None
     start_loss: float | None = None
     l2 = float(config.l2)  # a NumPy float64 would make float32 updates compute in float64
-    l2_tmp = np.empty(net.n_weights, net.dtype) if l2 else None
+    update = _Update(net, opt, l2)
     classify = net.loss_name != "mse"
     labels = _labels(net, Y) if classify else None
     # R² on the training rows is 1 - MSE / (the targets' mean variance): 1 - MSE, as the targets are
@@ -178,15 +201,6 @@ def fit_iter(
     Y_chunk = np.empty((chunk, Y.shape[1]), Y.dtype)
     w_chunk = None if sample_weight is None else np.empty(chunk, net.dtype)  # float64 weights would upcast
     pred = np.empty(chunk, labels.dtype) if classify else None  # predicted classes, filled batch by batch
-    step: list[tuple[float, ...]] = [()]  # this step's optimizer scalars
-
-    def update(lo: int, hi: int) -> None:
-        """L2 and the optimizer step on params[lo:hi], once train_step has their gradients."""
-        if l2 and lo < net.n_weights:
-            w = slice(lo, min(hi, net.n_weights))
-            np.multiply(net.params[w], l2, out=l2_tmp[w])  # type: ignore[index]
-            net.grads[w] += l2_tmp[w]  # type: ignore[index]
-        opt.update_range(step[0], net.params, net.grads, lo, hi)  # (the next backward rewrites grads)
     try:
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
@@ -207,7 +221,7 @@ def fit_iter(
                     Xb = Xc[s:s + bs]
                     m = Xb.shape[0]
                     penalty = l2_penalty(net, l2)  # of the weights this batch's loss is taken with
-                    step[0] = opt.begin_step()
+                    update.begin()
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
                                                 pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
@@ -307,7 +321,8 @@ class LrSweep:
 
 
 def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, *, batch_size: int = 32,
-             optimizer: str = "adam", lr_min: float = 1e-7, lr_max: float = 10.0, steps: int = 100,
+             optimizer: str = "adam", momentum: float = 0.9, nesterov: bool = False, l2: float = 0.0,
+             lr_min: float = 1e-7, lr_max: float = 10.0, steps: int = 100,
              smoothing: float = 0.9, blowup: float = 4.0, sample_weight: np.ndarray | None = None) -> LrSweep:
     """Learning-rate range test (Smith, 2017): raise the rate exponentially, batch by batch.
 
@@ -315,11 +330,14 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
     going from lr_min to lr_max geometrically, recording a smoothed loss, and
     stops once that loss exceeds `blowup` times its best. The suggestion is a
     tenth of the rate at the lowest smoothed loss: still on the steep, stable
-    side of the curve.
+    side of the curve. Each step is training's (`fit_iter`): the same optimizer
+    settings and L2 penalty; the loss recorded is the data's, without the penalty.
     """
     n = X.shape[0]
     bs = max(1, min(batch_size, n))
-    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min, team=net.team)
+    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min, momentum=momentum, nesterov=nesterov,
+                         team=net.team)
+    update = _Update(net, opt, float(l2))
     ratio = (lr_max / lr_min) ** (1.0 / max(steps - 1, 1))
     lrs: list[float] = []
     losses: list[float] = []
@@ -331,8 +349,9 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
         idx = perm[pos:pos + bs]
         pos += bs
         opt.lr = lr_min * ratio ** i
-        Z = net.forward_train(X[idx], rng)
-        loss = net.loss.value_and_delta(Z, Y[idx], None if sample_weight is None else sample_weight[idx])
+        update.begin()
+        loss = net.train_step(X[idx], Y[idx], None if sample_weight is None else sample_weight[idx], rng,
+                              update=update)  # (no step when the loss is not finite)
         if not math.isfinite(loss):
             break
         avg = smoothing * avg + (1 - smoothing) * loss
@@ -342,8 +361,6 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
         if smoothed > blowup * best:
             break
         best = min(best, smoothed)
-        net.backward(Z)
-        opt.step(net.params, net.grads, overwrite_grads=True)
     if not losses:
         return LrSweep([], [], lr_min, lr_min)
     k = int(np.argmin(losses))
