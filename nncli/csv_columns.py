@@ -122,7 +122,7 @@ class ColumnParser:
             wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=self.header_line, hint=names_hint(missing[0], self.header, "the header has",
+                file=self.name, line=self.header_line, hint=names_hint(missing, self.header, "the header has",
                                                         candidates=[c for c in self.header if c not in wanted_set])
                 + quoting_hint(None, missing, self.header),
             )

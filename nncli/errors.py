@@ -54,19 +54,24 @@ def shorten(text: object, limit: int = 60) -> str:
 
 
 MATCHED_CHARS = 1_000  # names longer than this are not searched for a close match
+MATCHED_NAMES = 10  # unknown names searched for a close match, at most (each searches every name)
 
 
-def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 200,
+def names_hint(unknown: str | Sequence[str], names: Sequence[str], listing: str, limit: int = 200,
                candidates: Sequence[str] | None = None) -> str:
-    """A hint for a name that is not among `names` (columns, class labels): the closest of the
-    `candidates` (default: the names), if one is close (case aside), then `listing`: the names, each
-    quoted, up to about `limit` characters."""
+    """A hint for names that are not among `names` (columns, class labels): for each unknown name
+    (the first MATCHED_NAMES of them), the closest of the `candidates` (default: the names), if one is
+    close (case aside), then `listing`: the names, each quoted, up to about `limit` characters."""
+    unknown = [unknown] if isinstance(unknown, str) else list(unknown)
     by_lower = {n.lower(): n for n in reversed(names if candidates is None else candidates)}
     # (On the error path only, but files may have 100,000 columns, and a name or a label can be a
     # cell of megabytes: difflib on a 60 MB label took 13.5 s and 2.8 GB.)
-    close = difflib.get_close_matches(unknown.lower(), [n for n in by_lower if len(n) <= MATCHED_CHARS],
-                                      n=1, cutoff=0.6) \
-        if len(by_lower) <= 10_000 and len(unknown) <= MATCHED_CHARS else []
+    pool = [n for n in by_lower if len(n) <= MATCHED_CHARS] if len(by_lower) <= 10_000 else []
+    close: dict[str, str] = {}  # close match -> the unknown name it is offered for (each offered once)
+    for u in unknown[:MATCHED_NAMES]:
+        m = difflib.get_close_matches(u.lower(), pool, n=1, cutoff=0.6) if len(u) <= MATCHED_CHARS else []
+        if m:
+            close.setdefault(m[0], u)
     shown, length = [], 0
     for n in names:
         if length > limit:
@@ -74,7 +79,10 @@ def names_hint(unknown: str, names: Sequence[str], listing: str, limit: int = 20
             break
         shown.append(shorten(n, 40))
         length += len(shown[-1]) + 2
-    mean = f"did you mean {shorten(by_lower[close[0]], 40)}? " if close else ""
+    if len(unknown) == 1:  # (which name it is for goes without saying)
+        mean = "".join(f"did you mean {shorten(by_lower[m], 40)}? " for m in close)
+    else:
+        mean = "".join(f"did you mean {shorten(by_lower[m], 40)} for {shorten(u, 40)}? " for m, u in close.items())
     return f"{mean}{listing}: {', '.join(shown)}"
 
 

@@ -102,7 +102,7 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         unknown = [c for c in group if c not in names]
         if unknown:
             raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=line,
-                            hint=names_hint(unknown[0], header, "the header has") + quoting_hint(option, unknown, header))
+                            hint=names_hint(unknown, header, "the header has") + quoting_hint(option, unknown, header))
     targets = list(opts.target) or [header[-1]]
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
         both = [t for t in targets if t in group]  # (it was dropped from the group without a word)

@@ -456,7 +456,12 @@ def test_a_misspelt_column_or_label_gets_the_closest_name_and_every_name_quoted(
     assert cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").exit_code == 0
     r = cli("predict", tmp_path / "m.npz", SAMPLES / "linear.csv")
     assert r.exit_code == 1 and "missing columns: 'x1', 'x2'" in r.stderr
-    assert r.stderr.endswith("hint: did you mean 'x'? the header has: 'x', 'y'\n")
+    assert r.stderr.endswith("hint: did you mean 'x' for 'x1'? the header has: 'x', 'y'\n")  # (offered once)
+    # each missing name gets its close match (only the first's was looked for)
+    (tmp_path / "typos.csv").write_text("X1,x3,lable\n0.5,0.5,0\n")
+    r = cli("eval", tmp_path / "m.npz", tmp_path / "typos.csv")
+    assert r.exit_code == 1 and "missing columns: 'x1', 'x2', 'label'" in r.stderr and r.stderr.endswith(
+        "hint: did you mean 'X1' for 'x1'? did you mean 'lable' for 'label'? the header has: 'X1', 'x3', 'lable'\n")
     (tmp_path / "u.csv").write_text("x1,x2,label\n0.5,0.5,yes\n")
     r = cli("eval", tmp_path / "m.npz", tmp_path / "u.csv")
     assert r.exit_code == 1 and r.stderr.endswith("hint: the model's classes: '0', '1'\n")
