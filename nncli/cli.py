@@ -177,8 +177,8 @@ ValSplitOpt = Annotated[float, typer.Option(
 ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
                                                show_default=False)]
 PatienceOpt = Annotated[int, typer.Option(
-    "--patience", help="Stop after this many epochs without a better validation loss (training loss without "
-    "validation data), and keep the best epoch's weights; 0 turns early stopping off.")]
+    "--patience", help="Stop after this many epochs without a better validation loss (without validation data: "
+    "training loss plus L2 penalty), and keep the best epoch's weights; 0 turns early stopping off.")]
 ScheduleOpt = Annotated[LrSchedule, typer.Option("--lr-schedule", help="Learning-rate schedule.")]
 LrDecayOpt = Annotated[Optional[float], typer.Option(
     "--lr-decay", help="Decay factor (step 0.5, exponential: lr/100 in the last epoch, plateau 0.5).", show_default=False)]
@@ -317,7 +317,8 @@ def fit(
     dtype: DTypeOpt = DType.float32,
     progress: Annotated[Progress, typer.Option("--progress", help="auto: live on a terminal that can draw it (UTF-8), plain otherwise; none: errors only, as -q.")]
     = Progress.auto,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and, if a signal stops "
+                                        "training, what was saved).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     plot: Annotated[Optional[str], typer.Option("--plot", help="Also write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,

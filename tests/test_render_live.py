@@ -550,3 +550,16 @@ def test_ctrl_d_before_any_row_typed_is_an_empty_file(trained, command):
     next read waited for more typing (a terminal's Ctrl-D ends one read only)."""
     code, out = run_in_pty([command[0], str(trained), *command[1:]], 100, 24, typed=("end with Ctrl-D", b"\x04"))
     assert code == 1 and "the file is empty (expected a header row)" in out
+
+
+def test_the_summary_of_weights_from_a_cut_short_epoch_says_their_loss_was_not_measured():
+    # --patience 0 without validation keeps the last weights: those of an epoch cut short by Ctrl-C,
+    # whose loss covers only its first batches. The summary and `show` read "loss -, acc -".
+    from types import SimpleNamespace
+
+    from nncli.render import _final_scores
+
+    cut = SimpleNamespace(task="classification", info={"final_loss": None, "final_metric": None, "weights_from_epoch": 1156})
+    assert _final_scores(cut) == "loss and acc not measured (the weights are epoch 1,156's, cut short)"
+    whole = SimpleNamespace(task="regression", info={"final_loss": 0.5, "final_metric": 0.25, "weights_from_epoch": 3})
+    assert _final_scores(whole) == "loss 0.5000, r2 0.2500"
