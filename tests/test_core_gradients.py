@@ -264,13 +264,14 @@ def test_a_weighted_loss_value_is_the_weighted_mean_of_the_rows_losses(loss):
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
-def test_initial_weights_are_he_before_relus_and_glorot_otherwise_with_zero_biases(activation):
-    net = Network([400, 300, 200], activation, "ce")
+def test_initial_weights_are_glorot_uniform_with_random_hidden_biases_and_zero_output_biases(activation):
+    net = Network([400, 300, 200, 100], activation, "ce")
     net.initialize(np.random.default_rng(0))
-    hidden, out = net.W
-    if activation in ("relu", "leaky_relu"):
-        assert hidden.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02) and abs(hidden.mean()) < 0.002
-    else:
-        assert np.abs(hidden).max() <= np.sqrt(6 / 700) and hidden.std() == pytest.approx(np.sqrt(2 / 700), rel=0.02)
-    assert np.abs(out).max() <= np.sqrt(6 / 500) and out.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
-    assert not any(b.any() for b in net.b)
+    for W, b, (fan_in, fan_out), hidden in zip(net.W, net.b, [(400, 300), (300, 200), (200, 100)], [True, True, False]):
+        limit = np.sqrt(6 / (fan_in + fan_out))  # U(±limit): std limit / √3
+        assert np.abs(W).max() <= limit and W.std() == pytest.approx(limit / np.sqrt(3), rel=0.02) and abs(W.mean()) < 0.002
+        if hidden:  # each unit's kink anywhere in the inputs' range, not all through the origin
+            assert np.abs(b).max() <= limit and b.std() == pytest.approx(limit / np.sqrt(3), rel=0.15)
+            assert np.abs(b).max() > 0.9 * limit
+        else:  # the output starts at the (standardized) targets' mean, or even odds
+            assert not b.any()

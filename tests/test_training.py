@@ -385,6 +385,7 @@ def test_without_validation_data_patience_watches_the_loss_with_its_l2_penalty()
     y = X @ [[1.0], [2.0], [0.5]]
     net = Network([3, 16, 1], loss="mse", dtype=np.float64)
     net.initialize(np.random.default_rng(2))
+    net.params[:net.n_weights] *= 2  # big weights to start from, as a wide network has: the penalty shrinks them
     stats = list(fit_iter(net, X, (y - y.mean()) / y.std(),
                           TrainConfig(epochs=60, batch_size=64, optimizer="sgd", lr=0.05, l2=0.3, patience=5),
                           np.random.default_rng(1)))
