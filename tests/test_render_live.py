@@ -50,6 +50,10 @@ def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str |
     if pid == 0:  # the child: exec at once, never return into pytest
         try:
             os.chdir(ROOT)
+            # A terminal's Ctrl-C stops a foreground command: pytest started in a script's background job
+            # (or under nohup) ignores SIGINT, nncli keeps an inherited SIG_IGN, and the ^C typed here would
+            # never stop a run of a million epochs (the safety net below waits on silence, not time).
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execve(sys.executable, [sys.executable, "-m", "nncli", *args], env)
         finally:
             os._exit(127)
@@ -563,3 +567,9 @@ def test_the_summary_of_weights_from_a_cut_short_epoch_says_their_loss_was_not_m
     assert _final_scores(cut) == "loss and acc not measured (the weights are epoch 1,156's, cut short)"
     whole = SimpleNamespace(task="regression", info={"final_loss": 0.5, "final_metric": 0.25, "weights_from_epoch": 3})
     assert _final_scores(whole) == "loss 0.5000, r2 0.2500"
+
+
+def test_a_dumb_terminal_gets_plain_lines_not_redraws(tmp_path):
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "4"], 80, 24,
+                           env={"TERM": "dumb"})
+    assert code == 0 and CURSOR_UP_ERASE not in out and "epoch=3 " in out

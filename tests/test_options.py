@@ -1,0 +1,106 @@
+"""The command layer's contract: option limits and defaults, early stopping as reported, what `show`
+keeps of a schedule. Each test here stands for a change a mutation audit made unnoticed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import SAMPLES, run_nncli, write_csv
+from nncli.model_file import load_model
+
+
+@pytest.mark.parametrize("args, said", [
+    (["fit", "x.csv", "--threads", "0"], "--threads must be between 1 and 256, not 0"),
+    (["fit", "x.csv", "--threads", "257"], "--threads must be between 1 and 256, not 257"),
+    (["gen-data", "blobs", "--classes", "1"], "--classes"),
+    (["gen-data", "mixed", "--missing-rate", "1"], "--missing-rate"),
+    (["fit", "x.csv", "--optimizer", "momentum", "--momentum", "1"], "--momentum"),
+    (["fit", "x.csv", "--l2", "-0.1"], "--l2"),
+    (["fit", "x.csv", "--patience", "-1"], "--patience"),  # (it trained one epoch and said "stopped early")
+    (["fit", "x.csv", "--lr-schedule", "step", "--lr-decay", "0"], "--lr-decay"),
+    (["fit", "x.csv", "--lr-schedule", "step", "--lr-step", "0"], "--lr-step"),
+    (["lr-find", "x.csv", "--steps", "4"], "--steps"),
+    (["fit", "x.csv", "--ignore", "id,"], "--ignore"),  # (an empty name: exit 1, "no column named ''")
+    (["fit", "x.csv", "--delimiter", '"'], "--delimiter"),  # (exit 1, "no feature columns left")
+])
+def test_out_of_range_options_are_usage_errors_before_any_work(cli, args, said):
+    r = cli(*args)  # (x.csv does not exist: the options are refused first)
+    assert r.exit_code == 2 and r.stderr.startswith(f"nncli: error: {said}"), r.stderr
+
+
+def test_the_largest_values_options_allow_are_accepted():
+    from nncli.options import check_delimiter, parse_hidden
+
+    assert check_delimiter("tab") == "\t"
+    assert len(parse_hidden(",".join(["2"] * 100))) == 100 and parse_hidden("100000") == (100000,)
+
+
+def test_the_documented_defaults(cli, tmp_path):
+    # README: --hidden 128, --lr 0.001, --batch-size 32, --epochs 200, --patience 20; gen-data -n 1000
+    data = write_csv(tmp_path / "d.csv", ["a", "y"], [(i, i % 2) for i in range(10)])
+    assert cli("fit", data, "-o", tmp_path / "m.npz", "-q").exit_code == 0
+    config = json.loads(cli("show", tmp_path / "m.npz", "--json").stdout)["config"]
+    assert (config["epochs"], config["batch_size"], config["lr"], config["hidden"], config["patience"]) == (
+        200, 32, 0.001, [128], 20)
+    assert len(cli("gen-data").stdout.splitlines()) == 1001
+
+
+def test_an_early_stop_is_reported_with_the_best_epochs_numbers(tmp_path):
+    model = tmp_path / "m.npz"
+    r = run_nncli("fit", SAMPLES / "moons.csv", "-o", model, "--val-split", "0.3", "--patience", "2", "--lr", "0.05",
+                  "--hidden", "64", "--json", "--progress", "plain")
+    info, said = json.loads(r.stdout), r.stderr.decode()
+    assert info["stopped"] == "early" and info["weights_from_epoch"] == info["best_epoch"] < info["epochs_run"]
+    history = load_model(str(model)).history
+    # the final numbers describe the weights saved (the best epoch's), not the last epoch's
+    assert info["final_val_loss"] == pytest.approx(history["val_loss"][info["best_epoch"] - 1])
+    assert info["final_loss"] == pytest.approx(history["loss"][info["best_epoch"] - 1])
+    assert info["final_val_loss"] != pytest.approx(history["val_loss"][-1])
+    assert "(stopped early)" in said and f"weights from epoch {info['best_epoch']} (best)" in said
+    assert info["seconds"] == pytest.approx(float(history["seconds"].sum())) and info["seconds"] > 0
+
+
+def test_the_live_screen_says_an_early_stop_is_one():
+    from test_render_live import make_screen, screen_lines, stats
+
+    screen = make_screen(7)
+    screen.add(stats(8, stopped="early"))
+    text = "\n".join(screen_lines(screen, 100, 30))
+    assert "stopped early" in text and "interrupt" not in text
+
+
+def test_plain_progress_always_prints_the_last_epoch(tmp_path):
+    r = run_nncli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "27", "--patience", "0",
+                  "--hidden", "4", "--progress", "plain")
+    assert r.returncode == 0 and "epoch=27 " in r.stderr.decode()
+
+
+def test_lr_find_quiet_prints_only_the_rate():
+    r = run_nncli("lr-find", SAMPLES / "moons.csv", "--steps", "20", "-q")
+    assert r.returncode == 0 and r.stderr == b"" and float(r.stdout) > 0
+
+
+@pytest.mark.parametrize("schedule, settings", [("onecycle", {"warmup": 3}), ("plateau", {"lr_step": 5, "lr_decay": 0.5})])
+def test_show_keeps_the_schedules_settings(cli, tmp_path, schedule, settings):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "--lr-schedule", schedule, "--epochs", "10", "--hidden", "4", "-q",
+               "-o", model).exit_code == 0
+    config = json.loads(cli("show", model, "--json").stdout)["config"]
+    assert {k: config[k] for k in settings} == settings
+
+
+def test_a_large_validation_split_of_a_tiny_regression_leaves_a_row_to_train_on(cli, tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["x", "y"], [(1, 1.5), (2, 2.7), (3, 3.1)])
+    r = cli("fit", data, "--val-split", "0.9", "--epochs", "2", "-q", "-o", tmp_path / "m.npz")
+    assert r.exit_code == 0, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).info["rows"] >= 1
+
+
+def test_small_numbers_and_long_times_are_shown_in_full():
+    from nncli.render import fmt
+    from nncli.render_live import clock
+
+    assert fmt(0.000512) == "5.12e-04"
+    assert clock(3725) == "1:02:05"
