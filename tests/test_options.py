@@ -104,3 +104,37 @@ def test_small_numbers_and_long_times_are_shown_in_full():
 
     assert fmt(0.000512) == "5.12e-04"
     assert clock(3725) == "1:02:05"
+
+
+def test_a_val_split_is_said_to_be_too_small_below_ten_rows(cli, tmp_path):
+    # 1,000 rows: 0.01 leaves 10 for validation, 0.009 leaves 9 (FEW_SPLIT_ROWS)
+    said = {f: cli("fit", SAMPLES / "moons.csv", "--val-split", f, "--epochs", "1", "--progress", "plain",
+                   "-o", tmp_path / "m.npz").stderr for f in ("0.01", "0.009")}
+    assert "leaves" not in said["0.01"] and "--val-split 0.009 leaves 9 rows for validation" in said["0.009"]
+
+
+@pytest.mark.parametrize("noise, said", [(0.03, True), (0.08, False)])  # correlation ~0.9995 and ~0.997
+def test_a_feature_that_follows_the_target_gets_a_notice_from_a_correlation_of_0_999(cli, tmp_path, noise, said):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, z = rng.normal(size=500), rng.normal(size=500)
+    y = x + noise * rng.normal(size=500)
+    r = float(np.corrcoef(x, y)[0, 1])
+    assert (0.999 <= r < 0.9999) if said else (0.99 < r < 0.999)  # (each case near the line, on its side)
+    data = write_csv(tmp_path / "d.csv", ["x", "z", "y"], [(f"{a:.6f}", f"{b:.6f}", f"{c:.6f}") for a, b, c in zip(x, z, y)])
+    r = cli("fit", data, "--epochs", "1", "--progress", "plain", "-o", tmp_path / "m.npz")
+    assert r.exit_code == 0 and ("feature 'x' follows the target almost exactly" in r.stderr) == said
+    assert "feature 'z'" not in r.stderr
+
+
+def test_dev_null_may_take_the_model_and_the_json_both(tmp_path):
+    # `fit -o /dev/null --json > /dev/null`: two outputs on /dev/null are not two on stdout
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "-o", "/dev/null", "--json",
+                        "--epochs", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
