@@ -794,6 +794,7 @@ def _stopped(e: BaseException) -> int:
     """Say what stopped the command (Ctrl-C, or the Abort Typer makes of it; SIGTERM, SIGHUP) and
     return its exit code."""
     signum = stop_signals.signum_of(e)
+    stop_signals.handled()
     says = next((getattr(x, "nncli_says") for x in (e, e.__cause__, e.__context__) if hasattr(x, "nncli_says")),
                 stop_signals.STOPS[signum])  # (a second signal in `fit` says what it did; Typer's Abort wraps it)
     _error(says)

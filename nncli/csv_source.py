@@ -18,6 +18,7 @@ import sys
 import zlib
 from typing import IO, Iterable
 
+from nncli import stop_signals
 from nncli.errors import DataError, composed, shorten
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -53,7 +54,7 @@ class _Stdin(io.FileIO):
     def _wait(self) -> None:
         if self._waits:
             while not select.select([self], [], [], 0.25)[0]:
-                pass
+                stop_signals.reraise_if_lost()  # (a Ctrl-C whose exception an import swallowed)
 
     def readinto(self, b: "bytearray | memoryview") -> int | None:  # type: ignore[override]
         self._wait()

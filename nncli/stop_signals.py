@@ -64,11 +64,33 @@ def exit_code(signum: int) -> int:
     return 128 + signum
 
 
+# The stop signal `raise_for` last turned into an exception, until the command handles it (`handled`).
+# An exception raised while an extension module is being imported can be lost: a Ctrl-C that came
+# while NumPy imported numpy.random (lazily, `np.random`) vanished in its Cython initialization, and
+# `fit -` then waited for typed rows for ever (1 run in ~40 on a loaded machine). See `reraise_if_lost`.
+raised: int | None = None
+
+
 def raise_for(signum: int, frame: object = None) -> None:
     """The handler that turns a stop signal into its exception."""
+    global raised
+    raised = signum
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
+
+
+def handled() -> None:
+    """The stop signal's exception reached the code that ends the command."""
+    global raised
+    raised = None
+
+
+def reraise_if_lost() -> None:
+    """Raise again a stop signal whose exception was lost on its way (see `raised`), for code that
+    waits without end (rows typed at a terminal), where it would otherwise never stop."""
+    if raised is not None:
+        raise_for(raised)
 
 
 def install(handler: Handler | int, into: dict[int, Handler | int] | None = None) -> dict[int, Handler | int]:

@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
 
 
+@pytest.fixture(autouse=True)
+def _no_stop_signal_left_raised():
+    """Tests that raise stop signals in-process leave `stop_signals.raised` set, as a command whose
+    exception was lost would; the next test's reads of stdin must not take it for theirs."""
+    yield
+    from nncli import stop_signals
+
+    stop_signals.handled()
+
+
 @pytest.fixture
 def cli():
     """Invoke nncli in-process; returns the Result with .exit_code, .stdout and .stderr apart."""

@@ -920,6 +920,41 @@ def test_stdin_is_read_after_a_wait_that_lets_a_signal_handler_run(monkeypatch):
         os.close(r)
 
 
+def test_a_ctrl_c_whose_exception_was_lost_stops_the_wait_for_typed_rows(monkeypatch):
+    """A Ctrl-C that came while NumPy imported numpy.random (lazily, in `fit`) raised its
+    KeyboardInterrupt inside that extension module's initialization, which lost it: `fit -` then waited
+    for typed rows for ever (1 run in ~40 with the machine loaded; the pty test hung). The wait for
+    input now raises a stop signal again that no handler has ended the command with."""
+    import select as select_module
+
+    from nncli import csv_source, stop_signals
+
+    real, waits = select_module.select, []
+
+    def select(rlist, wlist, xlist, timeout=None):  # a terminal nobody types at, three waits long
+        waits.append(timeout)
+        if len(waits) > 3:
+            raise AssertionError("still waiting for typed rows after a Ctrl-C")
+        return [], [], []
+
+    r, w = os.pipe()
+    try:
+        stdin = csv_source._Stdin(r)
+        stop_signals.raised = signal.SIGINT  # raised, and lost on its way
+        monkeypatch.setattr(csv_source.select, "select", select)
+        with pytest.raises(KeyboardInterrupt):
+            stdin.read(10)
+        assert waits == [0.25]  # at the end of the first wait
+        monkeypatch.setattr(csv_source.select, "select", real)
+        stop_signals.raised = None
+        os.write(w, b"x\n")
+        assert stdin.read(10) == b"x\n"  # nothing pending: reads as ever
+    finally:
+        stop_signals.handled()
+        os.close(r)
+        os.close(w)
+
+
 def test_a_thread_the_system_will_not_start_is_an_error_not_a_bug(capsys):
     """--threads 256 under `ulimit -v`: Python's RuntimeError was reported as an internal error."""
     from nncli.cli import run
