@@ -366,9 +366,9 @@ def fit(
             class_weight=None if class_weight is ClassWeight.none else class_weight.value,
             rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:  # the default: less weight decay the more rows there are
-        from nncli.core.training import DEFAULT_L2_ROWS
+        from nncli.core.training import DEFAULT_L2_ROWS, default_l2
 
-        config = dataclasses.replace(config, l2=_l2(config.l2, tdata.n_rows))
+        config = dataclasses.replace(config, l2=default_l2(tdata.n_rows))
         extra["l2_default"] = DEFAULT_L2_ROWS  # (for `show`: the rule, with the rows in `info`)
     from nncli.model_file import check_schema_size
 
@@ -411,13 +411,6 @@ def fit(
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")
             raise SystemExit(stop_signals.exit_code(stop.signum))
-
-
-def _l2(l2: float | None, rows: int) -> float:
-    """--l2, or its default for this many training rows (less weight decay the more rows there are)."""
-    from nncli.core.training import default_l2
-
-    return default_l2(rows) if l2 is None else l2
 
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
@@ -546,7 +539,7 @@ def lr_find(
     import numpy as np
 
     from nncli import render, workflow
-    from nncli.core.training import lr_sweep
+    from nncli.core.training import default_l2, lr_sweep
 
     _typed_rows(data, "nncli lr-find DATA")
     tdata = workflow.load_training_data(
@@ -554,8 +547,9 @@ def lr_find(
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)
+    l2 = default_l2(tdata.n_rows) if config.l2 is None else config.l2  # (fit's default, from the rows)
     sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,
-                     momentum=config.momentum, nesterov=config.nesterov, l2=_l2(config.l2, tdata.n_rows),
+                     momentum=config.momentum, nesterov=config.nesterov, l2=l2,
                      lr_min=lr_min, lr_max=lr_max, steps=steps, sample_weight=tdata.sample_weight)
     if not quiet:
         render.show_lr_sweep(sweep)

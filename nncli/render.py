@@ -197,9 +197,10 @@ def _final_scores(model) -> str:
     """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation;
     then the L2 penalty that training added to the (data) loss, where it counts."""
     info, m = model.info, metric_label(model.task)
-    text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_loss") is None and info.get("weights_from_epoch"):  # (it read "loss -, acc -")
         text = f"loss and {m} not measured (the weights are epoch {info['weights_from_epoch']:,}'s, cut short)"
+    else:
+        text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
     loss, penalty = info.get("final_loss"), info.get("final_l2_penalty")

@@ -67,7 +67,7 @@ def exit_code(signum: int) -> int:
 # The stop signal `raise_for` last turned into an exception, until the command handles it (`handled`).
 # An exception raised while an extension module is being imported can be lost: a Ctrl-C that came
 # while NumPy imported numpy.random (lazily, `np.random`) vanished in its Cython initialization, and
-# `fit -` then waited for typed rows for ever (1 run in ~40 on a loaded machine). See `reraise_if_lost`.
+# `fit -` then waited for typed rows for ever (10 runs in 324 on a loaded machine). See `reraise_if_lost`.
 raised: int | None = None
 
 
