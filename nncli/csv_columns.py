@@ -169,7 +169,10 @@ class ColumnParser:
         number_idx = [self._idx[c] for c in self.columns if c not in text]
         text_idx = [self._idx[c] for c in self.columns if c in text]
         unselected = sorted(set(range(ncols)) - set(self._idx.values()))
-        skip = sorted(text_idx + unselected) if self._skip_unselected else text_idx
+        # (The flag read once: another converting thread may set it while this block is parsed, and a
+        # failed first parse must still be retried without the unselected columns.)
+        skipping = self._skip_unselected
+        skip = sorted(text_idx + unselected) if skipping else text_idx
         cut = text_idx + [self._idx[c] for c in self._written(text)]  # text columns, then as_written
         numbers = np.empty((len(number_idx), n), self.dtype)
         cells: list[list[np.ndarray]] = [[] for _ in cut]
@@ -179,8 +182,8 @@ class ColumnParser:
             end = block.rfind(b"\n", start, start + piece_bytes) + 1 or block.find(b"\n", start) + 1
             piece = block[start:end]
             arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
-            if arr is None and unselected and not self._skip_unselected:
-                self._skip_unselected = True  # say an ignored id column of text: never convert it
+            if arr is None and unselected and not skipping:
+                skipping = self._skip_unselected = True  # say an ignored id column of text: never convert it
                 skip = sorted(text_idx + unselected)
                 arr = parse_block(piece, ncols, d, self.dtype, skip, self._na_bytes)
             if arr is None:
