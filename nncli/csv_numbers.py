@@ -263,6 +263,8 @@ def parse_block(block: bytes, ncols: int, delimiter: str, dtype: type = np.float
     n_frac = np.minimum(n_frac, 16)  # (more: float() below)
     I, one_by_one = _mantissas(padded, point, mantissa_end, n_int, n_frac)
     one_by_one |= one_by_one_anyway
+    if skip:  # (a skipped cell is a run of '0's as long as its text: nothing to convert)
+        one_by_one.reshape(-1, ncols)[:, list(skip)] = False
     x = I.astype(np.float64)
     e = -n_frac if exponent is None else exponent - n_frac
     if np.all(e <= 0):  # (always, without exponents) one division, by -10^k for negative numbers

@@ -56,6 +56,17 @@ def test_any_accepted_block_matches_loadtxt_bit_for_bit(monkeypatch, values, nco
         assert same_bits(got, ref)
 
 
+def test_long_cells_of_skipped_columns_do_not_send_the_block_to_float():
+    """A skipped column (an ignored id, an unused target such as -0.828087) is blanked to '0's as long as
+    its cells: cells of nine characters or more counted as long numbers to convert one by one, and a
+    block with more than 2% of them was refused (predict then took the careful path, 1.7x the time)."""
+    text = "".join(f"{i * 0.25},id-{i:08d},{-i / 7:.6f}\n" for i in range(500))
+    got = parse_block(text.encode(), 3, ",", np.float32, skip=[1])
+    assert got is not None
+    assert same_bits(got[:, [0, 2]], reference(text.replace("id-", ""), np.float32)[:, [0, 2]])
+    assert not got[:, 1].any()  # (skipped cells read 0)
+
+
 @FAST
 @given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32).map(lambda v: v if abs(v) > 1e-12 else 0.0),
                        min_size=1, max_size=200),
