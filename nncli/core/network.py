@@ -26,14 +26,24 @@ from nncli.core.optimizers import PASS_FLOPS, Adam
 from nncli.core.team import Team, team
 
 PREDICT_CHUNK = 8192
+# `Network.logits` multiplies every block of rows at the one shape, a short block padded with rows of
+# zeros, and that shape's row count is a multiple of 64: a row's logits are then the same bits
+# whatever rows share its block. OpenBLAS computes a row the same way in any whole group of rows its
+# kernels take at once, but the rows left over after whole groups, and other shapes, can go through
+# other code that rounds differently: 300 rows of a 64-1 layer each computed in a block of 1 to 299
+# rows, against inside one of 1,024, differ in 281; a 784-64-3 network's blocks of 334 rows (the
+# last 14 after whole groups) against 37-row blocks padded to 334, in one row of 37. So a
+# prediction's last digits depended on where its row fell in the file's chunks, and so on what else
+# the file held (an unread column, a quoted field elsewhere).
 
 
 def forward_block_rows(sizes: Sequence[int]) -> int:
     """Rows per block in `Network.logits`: the widest layer's block about 1 MB of float32 (a core's
-    L2 cache here), 128 to 1,024 rows. On 8,192 rows, one thread, against whole chunks with
-    broadcast biases: 10-64-64-1 1.37 -> 1.18 ms, 50-256-128-10 10.4 -> 9.2 ms, 784-512-256-10
-    95.5 -> 93.7 ms, 20-1024-1 17-21 -> 9.7 ms (benchmarks/RESULTS.md, section AB)."""
-    return max(128, min(1024, (1 << 18) // max(sizes)))
+    L2 cache here), 128 to 1,024 rows, a multiple of 64 (see the note above). On 8,192 rows, one
+    thread, against whole chunks with broadcast biases: 10-64-64-1 1.37 -> 1.18 ms, 50-256-128-10
+    10.4 -> 9.2 ms, 784-512-256-10 95.5 -> 93.7 ms, 20-1024-1 17-21 -> 9.7 ms (benchmarks/RESULTS.md,
+    section AB)."""
+    return max(128, min(1024, (1 << 18) // max(sizes))) // 64 * 64
 
 
 class Network:
@@ -318,20 +328,27 @@ class Network:
         # Rows go through the layers a block at a time, each part of a chunk (see `_split`) reusing
         # its own block of hidden activations, which so stay in the cache; and each bias is added as
         # a block of copies of itself: a bias row broadcast over thousands of rows runs NumPy's inner
-        # loop once per row. (See `forward_block_rows`.)
-        step = min(n, forward_block_rows(self.sizes))
+        # loop once per row. (See `forward_block_rows`; a short block is padded to the others' shape,
+        # see the note above it.)
+        step = forward_block_rows(self.sizes)
         biases = [np.tile(b, (step, 1)) for b in self.b]
         squashes = self.activation in BOUNDED  # (later layers take bounded inputs: only the first can overflow)
 
         def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
-            hidden = [np.empty((min(step, hi - lo), w), self.dtype) for w in self.sizes[1:-1]]
+            hidden = [np.empty((step, w), self.dtype) for w in self.sizes[1:-1]]
             for r0 in range(s + lo, s + hi, step):
                 r1 = min(r0 + step, s + hi)
+                short = r1 - r0 < step
                 A = np.asarray(X[r0:r1], dtype=self.dtype)
+                if short:
+                    A = np.concatenate([A, np.zeros((step - (r1 - r0), A.shape[1]), self.dtype)])
                 for l in range(self.n_layers):
-                    Z = out[r0:r1] if l == last else hidden[l][:r1 - r0]
+                    if l < last:
+                        Z = hidden[l]
+                    else:
+                        Z = np.empty((step, self.sizes[-1]), self.dtype) if short else out[r0:r1]
                     np.matmul(A, self.W[l], out=Z)
-                    np.add(Z, biases[l][:r1 - r0], out=Z)
+                    np.add(Z, biases[l], out=Z)
                     if l < last:
                         if l == 0 and squashes and not np.isfinite(Z).all():
                             # An input far outside the data overflowed the first layer: tanh and sigmoid
@@ -339,6 +356,8 @@ class Network:
                             Z[np.isinf(Z)] = np.nan
                         self.act_forward(Z)
                     A = Z
+                if short:
+                    out[r0:r1] = Z[:r1 - r0]
 
         for s in range(0, n, PREDICT_CHUNK):
             k = min(PREDICT_CHUNK, n - s)
