@@ -130,17 +130,26 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 return None
         return net.logits(X), missing
 
-    def logits(chunk: Table) -> np.ndarray:
-        # `forward`'s logits, if it took them from the features' rows (else the general path: a chunk
-        # read another way, or with values whose standardizing overflows)
+    def centered_logits(chunk: Table) -> tuple[np.ndarray, np.ndarray | None] | None:
+        # `forward`'s result: as the converting thread took it from the features' rows, or now, for a
+        # chunk read another way (quotes, blank lines, an unread column of text): every row goes through
+        # the same arithmetic, so its prediction does not depend on how the file around it is written.
         if chunk.derived is not None and _leading_rows(chunk, names) is not None:
-            Z, missing = chunk.derived  # type: ignore[misc]
-            if missing is not None and report is not None:
-                for name, m in zip(names, missing.tolist()):
-                    if m:
-                        report.missing[name] = report.missing.get(name, 0) + m
-            return Z
-        return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
+            return chunk.derived  # type: ignore[return-value]
+        values = [chunk.columns[c].values for c in names]
+        return forward(np.stack(values)) if all(v.dtype == dtype for v in values) else None
+
+    def logits(chunk: Table) -> np.ndarray:
+        # (the general path: categorical features, a cell that is not a number, a standardizing that overflows)
+        done = centered_logits(chunk) if centered is not None else None
+        if done is None:
+            return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
+        Z, missing = done
+        if missing is not None and report is not None:
+            for name, m in zip(names, missing.tolist()):
+                if m:
+                    report.missing[name] = report.missing.get(name, 0) + m
+        return Z
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
         with reader:

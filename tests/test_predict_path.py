@@ -169,3 +169,34 @@ def test_imputed_cells_are_counted_over_every_chunk(data, monkeypatch, fast):
     chunks = list(predict_chunks(model, str(tmp_path / "m.csv"), report=report))
     assert len(chunks) > 10 and sum(len(c[1]) for c in chunks) == 3000
     assert report.missing == {"a": 300, "c": 120}
+
+
+def test_a_rows_prediction_does_not_depend_on_the_file_around_it(tmp_path):
+    """The same row, the same digits: alone, in a file of 30,000 rows, beside an unread column of ids
+    (other chunk edges), or in a file whose quoted fields send it down the careful path (the general
+    path's arithmetic: standardize, then the network). 92 of 300 rows differed beside an id column."""
+    from conftest import run_nncli
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30000, 4)) * [1.0, 30.0, 0.1, 5.0] + [0.0, 100.0, 0.0, -7.0]
+    y = np.sin(X[:, 0]) + (X[:, 1] - 100) / 30 * X[:, 2] * 10 + rng.normal(0, 0.1, len(X))
+    cells = [f"{a:.6g},{b:.6g},{c:.6g},{d:.6g}" for a, b, c, d in X]
+    write(tmp_path / "t.csv", [f"{r},{v:.6g}" for r, v in zip(cells[:2000], y)], header="a,b,c,d,y")
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", tmp_path / "t.csv", "-o", model, "--epochs", "3", "-q").returncode == 0
+    write(tmp_path / "plain.csv", cells, header="a,b,c,d")
+    write(tmp_path / "ids.csv", [f"row-{i:09d},{r}" for i, r in enumerate(cells)], header="id,a,b,c,d")
+    write(tmp_path / "quoted.csv", [f'{r},"{"x, y" if i % 5000 == 7 else "z"}"' for i, r in enumerate(cells)],
+          header="a,b,c,d,note")
+    predicted = {}
+    for name in ("plain", "ids", "quoted"):
+        r = run_nncli("predict", model, tmp_path / f"{name}.csv")
+        assert r.returncode == 0, r.stderr
+        predicted[name] = r.stdout.decode().splitlines()
+    assert len(predicted["plain"]) == 30001 and len(set(predicted["plain"][1:])) > 29000
+    assert predicted["ids"] == predicted["plain"]
+    assert predicted["quoted"] == predicted["plain"]
+    for i in (0, 1234, 29999):
+        write(tmp_path / "one.csv", [cells[i]], header="a,b,c,d")
+        r = run_nncli("predict", model, tmp_path / "one.csv")
+        assert r.stdout.decode().splitlines() == ["prediction", predicted["plain"][i + 1]]
