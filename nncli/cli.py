@@ -23,7 +23,7 @@ import shlex
 import sys
 import warnings
 from enum import Enum
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -590,6 +590,7 @@ def predict(
     threads = set_threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
+    from nncli.csv_io import display_name
     from nncli.model_file import load_model
 
     m = load_model(model, usage="nncli predict MODEL [DATA]")
@@ -602,8 +603,20 @@ def predict(
     report = EncodeReport()
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
-    csv_write.write_predictions(output, m, chunks, keep_cols, proba)
-    for n in [] if quiet else apply.encode_notices(report):
+    rows = 0
+
+    def counted(items: Iterator[tuple]) -> Iterator[tuple]:
+        nonlocal rows
+        for item in items:
+            rows += len(item[1])
+            yield item
+
+    csv_write.write_predictions(output, m, counted(chunks), keep_cols, proba)
+    if quiet:
+        return
+    if not rows:  # (fit and eval refuse such a file; an empty CSV of predictions is still an answer)
+        render.notice(f"{printable(display_name(data))}: a header and no rows, nothing to predict")
+    for n in apply.encode_notices(report):
         render.notice(n)
 
 

@@ -190,6 +190,20 @@ def test_predict_matches_features_by_name_in_any_order(cli, tmp_path, moons_csv)
     assert cli("predict", model, test).stdout == cli("predict", model, shuffled).stdout
 
 
+def test_predict_says_when_a_file_has_no_rows(cli, tmp_path, moons_csv):
+    """fit and eval refuse a header without rows; predict answers with an empty CSV, and says why."""
+    train, _ = moons_csv
+    model = tmp_path / "m.npz"
+    cli("fit", train, "-o", model, "--epochs", "2", "-q")
+    data = write_csv(tmp_path / "d.csv", ["x1", "x2"], [])
+    r = cli("predict", model, data)
+    assert r.exit_code == 0 and r.stdout == "prediction\n"
+    assert r.stderr == f"nncli: {data}: a header and no rows, nothing to predict\n"
+    assert cli("predict", model, data, "-q").stderr == ""
+    one = write_csv(tmp_path / "one.csv", ["x1", "x2"], [(0.5, 0.5)])
+    assert cli("predict", model, one).stderr == ""
+
+
 def test_missing_feature_columns_are_listed(cli, tmp_path, moons_csv):
     train, _ = moons_csv
     model = tmp_path / "m.npz"
