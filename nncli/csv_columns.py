@@ -99,7 +99,7 @@ class ColumnParser:
                  header_line: int = 1):
         self.name, self.header, self.delimiter, self.dtype = name, header, delimiter, dtype
         self.header_line = header_line  # 2 after a `sep=` line (see TableReader)
-        self.na_values = frozenset(na_values)
+        self.na_values = frozenset(v.strip() for v in na_values)  # (cells are compared stripped, on every path)
         self._na_bytes = frozenset(v.encode() for v in self.na_values)
         self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
         self._skip_unselected = False  # unselected columns hold text: blank them before converting
@@ -113,7 +113,7 @@ class ColumnParser:
         `auto_as_text`: auto columns to read as text from the first row, still counting their
         numbers: those that `read` found to turn to text after whole chunks of numbers (`retexted`).
         """
-        wanted = list(self.header) if columns is None else list(columns)
+        wanted = list(self.header) if columns is None else list(dict.fromkeys(columns))  # (each once)
         position: dict[str, int] = {}  # a dict, not header.index: a file may have 100,000 columns
         for i, c in enumerate(self.header):
             position.setdefault(c, i)

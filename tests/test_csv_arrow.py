@@ -226,3 +226,17 @@ def test_crlf_files_stay_on_the_arrow_path_whatever_their_slabs_split(tmp_path, 
         assert csv_arrow.read_with_arrow(reader) is not None
     arrow, plain = read_both(path, monkeypatch)
     assert_same(arrow, plain)
+
+
+def test_padded_missing_value_tokens_and_repeated_columns_read_alike_on_both_paths(tmp_path, monkeypatch):
+    """Through the API (the command line strips --na-values and refuses repeated names): a token ' NA '
+    was pyarrow's exact match for the raw cell and never the plain path's, which compares cells
+    stripped; a column asked for twice was a KeyError on both paths."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n1.5,2,cat\n1, NA ,dog\n")
+    arrow, plain = read_both(path, monkeypatch, text=["label"], na_values=["", " NA "])
+    assert_same(arrow, plain)
+    assert np.isnan(plain.columns["b"].values[1])
+    arrow, plain = read_both(path, monkeypatch, ["a", "label", "a"], text=["label"], na_values=["NA"])
+    assert_same(arrow, plain)
+    assert list(plain.columns) == ["a", "label"] and plain.columns["a"].values.tolist() == [1.5, 1.0]
