@@ -354,7 +354,7 @@ def fit(
     if quiet:
         mode = "none"
     elif mode == "auto":
-        mode = "live" if render.is_terminal() and render.can_draw() else "plain"
+        mode = "live" if render.is_terminal() and render.can_draw() and render.live_fits() else "plain"
     if mode == "plain":
         render.plain_text()
     import numpy as np

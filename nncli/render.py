@@ -412,6 +412,12 @@ def is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def live_fits() -> bool:
+    """Whether the live screen fits stderr's terminal (see `render_live.fits`)."""
+    from nncli.render_live import fits
+    return fits(console())
+
+
 # What charts and the live screen draw with: braille dots, box lines, the best epoch's mark.
 _DRAWING = "⣿━┄─│┤└┬▲"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from typing import Iterable, Sequence
 
@@ -246,6 +247,18 @@ def _is_a_terminal(stream: object) -> bool:
         return False
 
 
+def fits(console: Console) -> bool:
+    """Whether the console's lines fit the terminal it writes to. A frame wider than the window wraps,
+    and Live, which moves the cursor up by the frame's own line count to redraw it, then leaves
+    copies of it behind: in a window under `render.MIN_WIDTH` columns (the narrowest the console
+    draws), or with COLUMNS wider than the window (exported, it is not updated as the window changes)."""
+    try:
+        columns = os.get_terminal_size(console.file.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return True
+    return columns == 0 or columns >= console.width  # (0: a terminal that does not know its size)
+
+
 class Pacer:
     """When the next frame is due: at most MAX_RATE a second, and only while drawing has taken
     at most MAX_SHARE of the time since `start`, counting the frame about to be drawn
@@ -288,7 +301,7 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
     def under_way(rows: int, n: int) -> None:  # an epoch's progress (`fit_iter`): long epochs move too
         screen.rows, screen.n_rows = rows, n
         now = time.perf_counter()
-        if pacer.due(now):
+        if pacer.due(now) and fits(console):
             live.refresh()
             pacer.drawn(now, time.perf_counter())
 
@@ -300,7 +313,7 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
         for stats in epochs:
             screen.add(stats)
             now = time.perf_counter()
-            if pacer.due(now):
+            if pacer.due(now) and fits(console):  # (a window made too narrow: the last frame is drawn at the end)
                 live.refresh()
                 pacer.drawn(now, time.perf_counter())
         screen.finished = time.perf_counter()

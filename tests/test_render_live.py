@@ -1,6 +1,7 @@
 """The training display: the live screen in a real pseudo-terminal, plain lines when piped,
 silence with --progress none, and the stored curves in `nncli show` and `--plot`."""
 
+import fcntl
 import io
 import json
 import math
@@ -11,7 +12,9 @@ import re
 import select
 import signal
 import subprocess
+import struct
 import sys
+import termios
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -38,18 +41,23 @@ def nncli_env(**extra: str) -> dict:
 
 
 def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str | None = None,
-               env: dict | None = None, typed: tuple[str, bytes] | None = None) -> tuple[int, str]:
+               env: dict | None = None, typed: tuple[str, bytes] | None = None,
+               window: bool = False) -> tuple[int, str]:
     """Run `python -m nncli ARGS` with a pseudo-terminal as stdin, stdout and stderr.
 
     Reads everything it writes until it exits; with `interrupt_after`, types Ctrl-C once
     that text has appeared; with `typed` (text, keys), types the keys once the text has appeared.
+    The size is given as COLUMNS and LINES, or with `window` as the terminal's own (its window size).
     Returns (exit code, output).
     """
-    env = nncli_env(COLUMNS=str(columns), LINES=str(lines), **(env or {}))
+    size = {} if window else {"COLUMNS": str(columns), "LINES": str(lines)}
+    env = nncli_env(**{**size, **(env or {})})
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once, never return into pytest
         try:
             os.chdir(ROOT)
+            if window:
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
             # A terminal's Ctrl-C stops a foreground command: pytest started in a script's background job
             # (or under nohup) ignores SIGINT, nncli keeps an inherited SIG_IGN, and the ^C typed here would
             # never stop a run of a million epochs (the safety net below waits on silence, not time).
@@ -86,6 +94,20 @@ def run_in_pty(args: list[str], columns: int, lines: int, interrupt_after: str |
 def visible_lines(output: str) -> list[str]:
     """The text of each write between line feeds and carriage returns, escape codes removed."""
     return [part for line in CSI.sub("", output).split("\n") for part in line.split("\r")]
+
+
+@pytest.mark.parametrize("columns, env", [(12, {}), (19, {}), (80, {"COLUMNS": "120"})])
+def test_a_window_narrower_than_the_screen_gets_plain_progress(tmp_path, columns, env):
+    """The live screen is at least 20 columns wide (and as wide as an exported COLUMNS): in a narrower
+    window its lines wrapped, and each redraw left the frame before it behind (a 10-column window:
+    379 lines of stale frames)."""
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "30", "--hidden", "8"],
+                           columns=columns, lines=24, env=env, window=True)
+    assert code == 0, out
+    assert CURSOR_UP_ERASE not in out and "epoch=30 " in out
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "30", "--hidden", "8"],
+                           columns=100, lines=24, window=True)
+    assert code == 0 and CURSOR_UP_ERASE in out  # (the window's own size, wide enough: the live screen)
 
 
 @pytest.mark.parametrize("columns", [40, 100])
@@ -354,6 +376,42 @@ def test_run_live_draws_the_epoch_under_way(monkeypatch):
 
     render_live.run_live(Run(), make_screen(0), console)
     assert "waiting for the first epoch… (25% of its rows)" in drawn[0]
+
+
+@pytest.mark.parametrize("window", [100, 60])
+def test_no_frames_while_the_window_is_narrower_than_the_screen(monkeypatch, window):
+    """A window made narrower than the screen during training: its frames wrap, and each redraw left
+    the one before behind. None is drawn until it fits again; the last frame is drawn at the end."""
+    import threading
+
+    from nncli import render_live
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, window, 0, 0))
+    written = bytearray()
+
+    def drain() -> None:  # (the terminal's side, read as it comes: a full pty would block the writer)
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side closed
+                return
+            if not chunk:
+                return
+            written.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    monkeypatch.setattr(render_live.Pacer, "due", lambda self, now: True)  # (no rate limit in a test)
+    with open(follower, "w", encoding="utf-8", closefd=True) as out:
+        console = Console(file=out, width=80, height=30, force_terminal=True, color_system=None)
+        render_live.run_live([stats(e, epochs=5) for e in range(1, 6)], make_screen(0), console)
+    reader.join()
+    os.close(leader)
+    text = written.decode("utf-8", "replace")
+    assert "epoch 5/5" in text[text.rindex("data "):]  # the final frame
+    # the first frame, one a refresh for each of the 5 epochs, and the last; in the narrow window no refresh
+    assert text.count("data ") == (7 if window == 100 else 2)
 
 
 def test_without_validation_only_the_training_curve():
