@@ -197,19 +197,29 @@ def _final_scores(model) -> str:
     """'loss …, acc …' of the final epoch, and '; validation loss …, acc …' where there was validation;
     then the L2 penalty that training added to the (data) loss, where it counts."""
     info, m = model.info, metric_label(model.task)
-    if info.get("final_loss") is None and info.get("weights_from_epoch"):  # (it read "loss -, acc -")
-        text = f"loss and {m} not measured (the weights are epoch {info['weights_from_epoch']:,}'s, cut short)"
-    else:
-        text = f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
+    cut = _not_measured(info, m)
+    text = cut or f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
-    loss, penalty = info.get("final_loss"), info.get("final_l2_penalty")
-    if loss is not None and penalty and penalty >= PENALTY_WORTH_SAYING * abs(loss):
-        text += f"; L2 penalty {fmt(penalty)} (minimized with the loss, not part of it)"
+    if _penalty_worth_saying(info):
+        text += f"; L2 penalty {fmt(info['final_l2_penalty'])} (minimized with the loss, not part of it)"
     return text
 
 
+def _not_measured(info: dict, metric: str) -> str | None:
+    """What the final scores say of weights from an epoch cut short (--patience 0 without validation, a
+    signal), whose training loss covers only its first batches and so was not kept (it read "loss -")."""
+    if info.get("final_loss") is None and info.get("weights_from_epoch"):
+        return f"loss and {metric} not measured (the weights are epoch {info['weights_from_epoch']:,}'s, cut short)"
+    return None
+
+
 PENALTY_WORTH_SAYING = 0.001  # of the loss: a smaller L2 term is not worth a word
+
+
+def _penalty_worth_saying(info: dict) -> bool:
+    loss, penalty = info.get("final_loss"), info.get("final_l2_penalty")
+    return loss is not None and bool(penalty) and penalty >= PENALTY_WORTH_SAYING * abs(loss)
 
 
 def fit_summary(model, path: str) -> Text:
@@ -520,16 +530,16 @@ def summary_table(model, path: str) -> Group:
     """After a live run: final losses and metrics, then how the run went and where the model is."""
     info, m = model.info, metric_label(model.task)
     has_val = info.get("final_val_loss") is not None
+    cut = _not_measured(info, "R²" if m == "r2" else "accuracy")  # (no train column: see _final_scores)
     scores = Table(box=None, pad_edge=False, header_style="bold")
     scores.add_column(f"at epoch {info.get('weights_from_epoch', '?')}")
-    scores.add_column("train", justify="right")
-    if has_val:
-        scores.add_column("validation", justify="right")
+    sides = ([] if cut else [""]) + (["val_"] if has_val else [])
+    for side in sides:
+        scores.add_column("validation" if side else "train", justify="right")
     for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
-        scores.add_row(label, fmt(info.get(f"final_{key}")), *([fmt(info.get(f"final_val_{key}"))] if has_val else []))
-        if key == "loss" and info.get("final_l2_penalty"):  # (beside the data losses: see _final_scores)
-            scores.add_row("L2 penalty", fmt(info["final_l2_penalty"]),
-                           *([fmt(info.get("final_val_l2_penalty"))] if has_val else []))
+        scores.add_row(label, *[fmt(info.get(f"final_{side}{key}")) for side in sides])
+        if key == "loss" and _penalty_worth_saying(info):  # (beside the data losses: see _final_scores)
+            scores.add_row("L2 penalty", *[fmt(info.get(f"final_{side}l2_penalty")) for side in sides])
     facts = Table(box=None, show_header=False, pad_edge=False)
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
@@ -542,7 +552,8 @@ def summary_table(model, path: str) -> Group:
                   + _stopped_note(info))
     facts.add_row("time", f"{info['seconds']:.2f}s")
     facts.add_row("saved to", utext(path, overflow="fold"))
-    return Group(WholeNumbers(scores), Text(""), facts)
+    head = [WholeNumbers(scores)] if sides else []
+    return Group(*head, *([Text(f"train {cut}")] if cut else []), Text(""), facts)
 
 
 def finish_training(model, path: str, mode: str) -> None:

@@ -141,6 +141,34 @@ def test_the_summary_says_when_the_weights_saved_are_not_the_best_epochs(trained
     assert "weights saved" not in printed(render.summary_table(model, path), 120)
 
 
+@pytest.mark.parametrize("val", [False, True])
+def test_the_live_summary_of_a_cut_short_epoch_says_its_loss_was_not_measured(trained, val):
+    """As the plain summary does (`_final_scores`): after Ctrl-C with --patience 0 and no validation, the
+    live summary's table read `loss -` and `accuracy -`, without a word why."""
+    import copy
+
+    model, path = trained
+    model = copy.copy(model)
+    model.info = {**model.info, "final_loss": None, "final_metric": None, "weights_from_epoch": 664,
+                  **({"final_val_loss": 0.25, "final_val_metric": 0.75} if val else {"final_val_loss": None})}
+    lines = printed(render.summary_table(model, path), 120).splitlines()
+    assert "train loss and accuracy not measured (the weights are epoch 664's, cut short)" in lines
+    assert not any(re.search(r"\s-$", line.rstrip()) for line in lines)
+    assert any(re.fullmatch(r"loss\s+0\.2500", line.strip()) for line in lines) == val  # (validation's column alone)
+
+
+def test_the_live_summary_names_the_l2_penalty_only_where_it_counts(trained):
+    """From 0.1% of the loss, as the plain summary (`fit --lr 100`: `L2 penalty 6.23e-08` beside loss 1.836)."""
+    import copy
+
+    model, path = trained
+    model = copy.copy(model)
+    for penalty, shown in [(6.23e-8, False), (0.0019, True)]:
+        model.info = {**model.info, "final_loss": 1.836, "final_l2_penalty": penalty}
+        assert ("L2 penalty" in printed(render.summary_table(model, path), 120)) == shown
+        assert ("L2 penalty" in render.fit_summary(model, path).plain) == shown
+
+
 def test_a_mistyped_columns_does_not_make_charts_endless(trained):
     from conftest import run_nncli
 
