@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.errors import printable
-from nncli.render_tables import WholeNumbers
+from nncli.render_tables import ConfusionMatrix, WholeNumbers
 from nncli.std_streams import silence
 
 _console: Console | None = None
@@ -280,13 +280,7 @@ def eval_report(result: dict) -> Group:
         parts.append(Text(f"(no confusion matrix for {len(result['classes']):,} classes)", style="italic"))
         return Group(*parts)
     parts.append(Text("confusion matrix (rows: true, columns: predicted)", style="italic"))
-    cm = Table(box=None, pad_edge=False, header_style="bold")
-    cm.add_column("")
-    for c in result["classes"]:
-        cm.add_column(_label(c), justify="right")
-    for c, row in zip(result["classes"], result["confusion_matrix"]):
-        cm.add_row(utext(c), *map(str, row))
-    parts.append(WholeNumbers(cm))
+    parts.append(ConfusionMatrix([utext(c) for c in result["classes"]], result["confusion_matrix"]))
     return Group(*parts)
 
 

@@ -92,3 +92,62 @@ def _narrow(widths: list[int], indices: list[int], floor: list[int], excess: int
         widths[max(wide, key=lambda i: widths[i])] -= 1
         excess -= 1
     return excess
+
+
+# A confusion matrix's row labels are taken to fold down to this many cells when `ConfusionMatrix`
+# decides whether the class names can head its columns.
+LABEL_ROOM = 20
+
+
+class ConfusionMatrix:
+    """eval's confusion matrix (rows: true classes, columns: predicted), laid out for the window at
+    each render. The columns are headed by the class names where those fit whole; where they do not
+    and numbers would be narrower, by the classes' numbers 1..k, after a key of numbers and names.
+    Columns that together are wider than the window go in blocks, each with the row labels again.
+    (30 classes named like `class 07 — …` over ~60 characters were one table 154 cells wide: every
+    line wrapped, each name folded over 15 lines, 1,098 lines in all.)
+    """
+
+    def __init__(self, classes: Sequence[Text], matrix: Sequence[Sequence[int]]) -> None:
+        self.classes = list(classes)
+        self.matrix = [[str(v) for v in row] for row in matrix]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        k, room = len(self.classes), options.max_width
+        counts = [max(len(row[j]) for row in self.matrix) for j in range(k)]
+        named = [max(c.cell_len, n) for c, n in zip(self.classes, counts)]
+        numbered = [max(len(str(j + 1)), n) for j, n in enumerate(counts)]
+        label = min(max(c.cell_len for c in self.classes), LABEL_ROOM)
+        numbers = _row_width(label, named) > room and sum(numbered) < sum(named)
+        if numbers:
+            key = Table(box=None, show_header=False, pad_edge=False)
+            key.add_column(justify="right")
+            key.add_column()
+            for j, c in enumerate(self.classes):
+                key.add_row(str(j + 1), c)
+            yield WholeNumbers(key, labels=(1,))
+            yield Text("")
+            label = len(str(k))
+        widths = numbered if numbers else named
+        blocks: list[list[int]] = [[]]
+        for j in range(k):
+            if blocks[-1] and _row_width(label, [widths[i] for i in [*blocks[-1], j]]) > room:
+                blocks.append([])
+            blocks[-1].append(j)
+        for b, columns in enumerate(blocks):
+            if b:
+                yield Text("")
+            table = Table(box=None, pad_edge=False, header_style="bold")
+            table.add_column("")
+            for j in columns:
+                header = Text(str(j + 1)) if numbers else self.classes[j].copy()
+                header.overflow, header.no_wrap = "fold", False  # (never `Iris-v…` for two classes)
+                table.add_column(header, justify="right")
+            for i, row in enumerate(self.matrix):
+                table.add_row(Text(str(i + 1)) if numbers else self.classes[i], *(row[j] for j in columns))
+            yield WholeNumbers(table)
+
+
+def _row_width(label: int, columns: Sequence[int]) -> int:
+    """A line of a table without edge padding: the label column, then these columns, two spaces apart."""
+    return label + sum(columns) + 2 * len(columns)

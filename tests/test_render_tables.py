@@ -72,7 +72,33 @@ def test_class_numbers_in_the_confusion_matrix_never_split(width):
     lines = printed(render.eval_report(result), width).splitlines()
     title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
     top = next(i for i in range(title, len(lines)) if lines[i].split()[:1] == ["0"])  # (the title may wrap)
-    assert lines[top].split() == classes and [line.split()[0] for line in lines[top + 1:]] == classes
+    blocks = "\n".join(lines[top:]).split("\n\n")  # (columns in blocks as wide as the window)
+    assert [c for block in blocks for c in block.splitlines()[0].split()] == classes
+    for block in blocks:
+        assert [line.split()[0] for line in block.splitlines()[1:]] == classes
+    assert all(cell_len(line.rstrip()) <= width for line in lines[top:])
+    assert len(blocks) == (2 if width == 80 else 1)
+
+
+def test_a_confusion_matrix_of_long_class_names_is_numbered_and_cut_into_blocks():
+    """30 classes named like `class 07 — Ünïcödé label 東京都 …` (60 cells): one table 154 cells wide
+    whose lines all wrapped, each name folded over 15 lines. Now a key, then blocks that fit."""
+    classes = [f"class {i:02d} — Ünïcödé label 東京都 number {i} with a rather long tail" for i in range(30)]
+    result = classification(classes)
+    result["confusion_matrix"] = [[(i * 37 + j * 11) % 60 for j in range(30)] for i in range(30)]
+    lines = printed(render.eval_report(result), 80).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    key, *blocks = "\n".join(lines[title + 1:]).split("\n\n")
+    assert [line.strip().split(None, 1) for line in key.splitlines()] == [[str(i + 1), c] for i, c in enumerate(classes)]
+    assert [int(c) for block in blocks for c in block.splitlines()[0].split()] == list(range(1, 31))
+    for block in blocks:
+        rows = [line.split() for line in block.splitlines()[1:]]
+        assert [int(r[0]) for r in rows] == list(range(1, 31))
+        columns = [int(c) - 1 for c in block.splitlines()[0].split()]
+        assert [[int(v) for v in r[1:]] for r in rows] == [[result["confusion_matrix"][i][j] for j in columns]
+                                                            for i in range(30)]
+    assert all(cell_len(line.rstrip()) <= 80 for line in lines[title + 1:])
+    assert len(lines) - title < 100  # (the matrix alone was 1,098 lines at 120 columns)
 
 
 @pytest.mark.parametrize("width", [16, 24, 40])
