@@ -32,6 +32,14 @@ def format_number(v: float, digits: int = 4) -> str:
     return f"{mantissa}e{exponent}"
 
 
+def format_tick(v: float, whole: bool) -> str:
+    """An x tick's label: `format_number`, but a whole number (an epoch) whole: `29340` rather than
+    `2.934e+04`."""
+    if whole and float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return format_number(v)
+
+
 def nice_step(raw: float, *, at_least: bool = False) -> float:
     """A 1, 2 or 5 times a power of ten for a tick step of about `raw` (> 0).
 

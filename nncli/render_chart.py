@@ -26,7 +26,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from nncli.chart_scale import LIMIT, format_number, nice_step, padded, scale, spans_decades
+from nncli.chart_scale import LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades
 
 # Bit of each dot in a braille cell, indexed [dot row][dot column] (Unicode dot numbering).
 _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -307,10 +307,14 @@ class LineChart:
             header.append(self.title, "bold")
         yield header
 
+    def _epochs(self) -> bool:
+        """Whether x is the epoch (no series has x values of its own)."""
+        return all(s.xs is None for s in self.series)
+
     def _x_axis(self, x_axis: _Axis, gutter: int, cols: int,
                 marker_col: int | None) -> RenderResult:
         """The axis line with tick marks, then the tick labels and the x label."""
-        integral = all(s.xs is None for s in self.series)  # epochs: ticks on whole numbers
+        integral = self._epochs()  # ticks on whole numbers
         ends = [x_axis.value(0), x_axis.value(x_axis.dots - 1)]
         if integral:
             ends = [math.ceil(ends[0] - 1e-9), math.floor(ends[1] + 1e-9)]
@@ -327,7 +331,7 @@ class LineChart:
             buffer, ticks = [" "] * cols, set()
             for value in candidates:
                 col = x_axis.dot(scale(value, self.log_x)) // 2
-                label = format_number(value)
+                label = format_tick(value, integral)
                 if _place(buffer, col - len(label) // 2, label):
                     ticks.add(col)
             if x_label_in_gutter or _place_in_widest_gap(buffer, self.x_label):
@@ -349,5 +353,5 @@ class LineChart:
             legend.append(f"{'  ' if i else ''}{glyph} ", style)
             legend.append(series.name, style)
         if marked:
-            legend.append(f"  ▲ {self.x_label} {format_number(self.marker_x)}", "bold")
+            legend.append(f"  ▲ {self.x_label} {format_tick(self.marker_x, self._epochs())}", "bold")
         return legend

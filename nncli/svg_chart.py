@@ -17,7 +17,7 @@ import re
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
-from nncli.chart_scale import LIMIT, format_number, nice_step, padded, scale, spans_decades
+from nncli.chart_scale import LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 MAX_POINTS = 2000  # per path; longer histories become 1000 min/max pairs
@@ -59,7 +59,7 @@ def _ticks(lo: float, hi: float, log: bool, integral: bool, target: int) -> list
     if integral:
         step = max(1.0, step)  # whole epochs
     multiples = range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)
-    return [(k * step, format_number(k * step)) for k in multiples]
+    return [(k * step, format_tick(k * step, integral)) for k in multiples]
 
 
 def _plottable(log: bool) -> Callable[[float], bool]:
@@ -182,7 +182,7 @@ def render_svg(series: list[tuple[str, Sequence[float]]], *, title: str = "",
             out.append(f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" '
                        'stroke="#555" stroke-dasharray="5 4"/>')
             out.append(f'<text class="marker-label" x="{x + 4:.1f}" y="{top + 12}" fill="#555">'
-                       f'{_escape(f"{x_label} {format_number(marker_x)}")}</text>')
+                       f'{_escape(f"{x_label} {format_tick(marker_x, xs is None)}")}</text>')
 
     if series:
         # Text is not measured in SVG: the backdrop's width is a guess from the longest name. It goes

@@ -158,7 +158,7 @@ def test_long_history_renders_the_same_lines_as_a_short_one():
     short_lines = render(LineChart([Series("train", short)]))
     long_lines = render(LineChart([Series("train", long)]))
     assert len(long_lines) == len(short_lines)
-    assert "1e+05" in long_lines[-2]
+    assert "100000" in long_lines[-2].split()
 
 
 def test_downsample_keeps_the_envelope_of_every_bucket():
@@ -206,3 +206,18 @@ def test_imports_neither_numpy_nor_typer():
     code = "import sys, nncli.render_chart; print(sorted({'numpy', 'typer'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_epochs_past_ten_thousand_keep_whole_numbers_on_both_charts():
+    """A long run's epoch ticks read `5000  1e+04  1.5e+04  2e+04  2.934e+04` (a helper's audit)."""
+    from nncli.svg_chart import render_svg
+
+    losses = [1 / (1 + i) for i in range(29340)]
+    lines = render(LineChart([Series("train", losses)], height=6, marker_x=29000), width=90)
+    ticks, legend = lines[-2].split(), lines[-1]
+    assert ticks[0] == "epoch" and [int(t) for t in ticks[1:]] == [1, 5000, 10000, 15000, 20000, 25000, 29340]
+    assert legend.endswith("▲ epoch 29000")
+    svg = render_svg([("train", losses)], marker_x=29000)
+    assert "e+" not in svg and ">epoch 29000<" in svg
+    rates = render(LineChart([Series("loss", [1.0, 0.5, 0.7], xs=[1e-5, 1e-3, 1e5])], height=6, log_x=True), width=60)
+    assert "1e+05" in rates[-2]  # (other x values keep format_number's labels)
