@@ -128,7 +128,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
             # the general path.
             if not np.isfinite(extent / scale).all():
                 return None
-        return net.logits(X), missing
+        return net.logits(X, whole_blocks=True), missing
 
     def centered_logits(chunk: Table) -> tuple[np.ndarray, np.ndarray | None] | None:
         # `forward`'s result: as the converting thread took it from the features' rows, or now, for a
@@ -143,7 +143,8 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         # (the general path: categorical features, a cell that is not a number, a standardizing that overflows)
         done = centered_logits(chunk) if centered is not None else None
         if done is None:
-            return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report))
+            return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report),
+                                        whole_blocks=True)
         Z, missing = done
         if missing is not None and report is not None:
             for name, m in zip(names, missing.tolist()):
