@@ -524,13 +524,14 @@ def summary_table(model, path: str) -> Group:
     """After a live run: final losses and metrics, then how the run went and where the model is."""
     info, m = model.info, metric_label(model.task)
     has_val = info.get("final_val_loss") is not None
-    cut = _not_measured(info, "R²" if m == "r2" else "accuracy")  # (no train column: see _final_scores)
+    metric = "R²" if m == "r2" else "accuracy"
+    cut = _not_measured(info, metric)  # (no train column: see _final_scores)
     scores = Table(box=None, pad_edge=False, header_style="bold")
     scores.add_column(f"at epoch {info.get('weights_from_epoch', '?')}")
     sides = ([] if cut else [""]) + (["val_"] if has_val else [])
     for side in sides:
         scores.add_column("validation" if side else "train", justify="right")
-    for label, key in (("loss", "loss"), ("R²" if m == "r2" else "accuracy", "metric")):
+    for label, key in (("loss", "loss"), (metric, "metric")):
         scores.add_row(label, *[fmt(info.get(f"final_{side}{key}")) for side in sides])
         if key == "loss" and _penalty_worth_saying(info):  # (beside the data losses: see _final_scores)
             scores.add_row("L2 penalty", *[fmt(info.get(f"final_{side}l2_penalty")) for side in sides])
