@@ -105,15 +105,21 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     # A missing cell (NaN) gets its feature's fill, less the mean, as a cell holding the fill would:
     # a row's prediction never depends on the other rows of its chunk.
     fill = np.subtract(np.array([f.fill for f in model.pre.features], dtype), centered[1]) if centered else None
+    # The same network with the command's threads, for chunks predicted on this thread (see `centered_logits`;
+    # the converting threads run theirs on one thread each)
+    here = model.centered_input_network()
+    if here is not None:
+        here[0].team = model.network.team
 
-    def forward(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:  # on the converting threads
-        # Plain numeric features come from the reader as the first rows of one block: their
-        # transpose, less the means, is the input matrix (the scaling is in the network).
-        # Returns the logits and the missing cells per feature (None if none).
+    def forward(numbers: np.ndarray, on: "tuple | None" = None) -> tuple[np.ndarray, np.ndarray | None] | None:
+        # On the converting threads (or, `on` here, on this one): plain numeric features come from
+        # the reader as the first rows of one block: their transpose, less the means, is the input
+        # matrix (the scaling is in the network). Returns the logits and the missing cells per
+        # feature (None if none).
         rows = numbers[:len(names)]
         if len(rows) < len(names) or not rows.shape[1]:
             return None
-        net, center = centered  # type: ignore[misc]
+        net, center = on or centered  # type: ignore[misc]
         X = np.subtract(rows.T, center)
         missing = None
         with np.errstate(over="ignore", invalid="ignore"):
@@ -124,11 +130,13 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 np.copyto(X, fill, where=miss)  # type: ignore[arg-type]
                 extent = np.maximum(X.max(axis=0), -X.min(axis=0))
             # The general path (and `eval`) divides by the scales: where that overflows, it stops at
-            # the row, whose product with the scaled weights here could be finite. Those chunks take
-            # the general path.
-            if not np.isfinite(extent / scale).all():
-                return None
-        return net.logits(X, whole_blocks=True), missing
+            # the row, whose product with the scaled weights here could be finite. Such a row's
+            # output is made NaN, and predict stops there too (the rows before it as predicted here).
+            overflows = None if np.isfinite(extent / scale).all() else ~np.isfinite(X / scale).all(axis=1)
+        Z = net.logits(X, whole_blocks=True)
+        if overflows is not None:
+            Z[overflows] = np.nan
+        return Z, missing
 
     def centered_logits(chunk: Table) -> tuple[np.ndarray, np.ndarray | None] | None:
         # `forward`'s result: as the converting thread took it from the features' rows, or now, for a
@@ -137,10 +145,10 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         if chunk.derived is not None and _leading_rows(chunk, names) is not None:
             return chunk.derived  # type: ignore[return-value]
         values = [chunk.columns[c].values for c in names]
-        return forward(np.stack(values)) if all(v.dtype == dtype for v in values) else None
+        return forward(np.stack(values), here) if all(v.dtype == dtype for v in values) else None
 
     def logits(chunk: Table) -> np.ndarray:
-        # (the general path: categorical features, a cell that is not a number, a standardizing that overflows)
+        # (the general path: categorical features, a cell that is not a number)
         done = centered_logits(chunk) if centered is not None else None
         if done is None:
             return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report),
