@@ -248,15 +248,19 @@ def _is_a_terminal(stream: object) -> bool:
 
 
 def fits(console: Console) -> bool:
-    """Whether the console's lines fit the terminal it writes to. A frame wider than the window wraps,
-    and Live, which moves the cursor up by the frame's own line count to redraw it, then leaves
-    copies of it behind: in a window under `render.MIN_WIDTH` columns (the narrowest the console
-    draws), or with COLUMNS wider than the window (exported, it is not updated as the window changes)."""
+    """Whether the console's lines fit the terminal it writes to, which is at least `render.MIN_WIDTH`
+    columns wide. A frame wider than the window wraps, and Live, which moves the cursor up by the
+    frame's own line count to redraw it, then leaves copies of it behind: in a window under
+    MIN_WIDTH columns (the narrowest the console draws when it starts), or with COLUMNS wider than
+    the window (exported, it is not updated as the window changes). A console that follows the
+    window would draw a frame narrowed after it started a letter a line."""
+    from nncli.render import MIN_WIDTH
+
     try:
         columns = os.get_terminal_size(console.file.fileno()).columns
     except (AttributeError, ValueError, OSError):
         return True
-    return columns == 0 or columns >= console.width  # (0: a terminal that does not know its size)
+    return columns == 0 or columns >= max(console.width, MIN_WIDTH)  # (0: a terminal that does not know its size)
 
 
 class Pacer:

@@ -135,7 +135,8 @@ def test_logits_are_the_textbook_forward_pass(activation, hidden, rows):
 @pytest.mark.parametrize("sizes", [[10, 64, 64, 1], [50, 256, 128, 10], [784, 64, 3], [889, 7]])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_rows_logits_do_not_depend_on_the_rows_computed_with_it(sizes, threads):
-    """Predicted alone, in a short block, or in a chunk of thousands: the same bits (see ROW_GROUP).
+    """Predicted alone, in a short block, or in a chunk of thousands: the same bits (float32; see the note
+    above forward_block_rows).
     Without the padding, 300 rows of 10-64-64-1 predicted one at a time differed in 103."""
     rng = np.random.default_rng(4)
     net = Network(sizes, "relu", "mse")

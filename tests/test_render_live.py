@@ -378,8 +378,8 @@ def test_run_live_draws_the_epoch_under_way(monkeypatch):
     assert "waiting for the first epoch… (25% of its rows)" in drawn[0]
 
 
-@pytest.mark.parametrize("window", [100, 60])
-def test_no_frames_while_the_window_is_narrower_than_the_screen(monkeypatch, window):
+@pytest.mark.parametrize("window, width", [(100, 80), (60, 80), (12, 12)])
+def test_no_frames_while_the_window_is_narrower_than_the_screen(monkeypatch, window, width):
     """A window made narrower than the screen during training: its frames wrap, and each redraw left
     the one before behind. None is drawn until it fits again; the last frame is drawn at the end."""
     import threading
@@ -404,7 +404,8 @@ def test_no_frames_while_the_window_is_narrower_than_the_screen(monkeypatch, win
     reader.start()
     monkeypatch.setattr(render_live.Pacer, "due", lambda self, now: True)  # (no rate limit in a test)
     with open(follower, "w", encoding="utf-8", closefd=True) as out:
-        console = Console(file=out, width=80, height=30, force_terminal=True, color_system=None)
+        # (12 and 12: a console that follows the window, made 12 columns wide after the live screen started)
+        console = Console(file=out, width=width, height=30, force_terminal=True, color_system=None)
         render_live.run_live([stats(e, epochs=5) for e in range(1, 6)], make_screen(0), console)
     reader.join()
     os.close(leader)

@@ -35,7 +35,10 @@ PREDICT_CHUNK = 8192
 # 784-64-3 network's blocks of 334 rows (the last 14 after whole groups) against 37-row blocks padded
 # to 334, in one row of 37; and some shapes (889-7, 1431-6) differ in every row between blocks of 64
 # and of 128 or more. So a prediction's last digits depended on where its row fell in the file's
-# chunks, and so on what else the file held (an unread column, a quoted field elsewhere).
+# chunks, and so on what else the file held (an unread column, a quoted field elsewhere). That is
+# float32's (the default): in float64 a layer wider than 256 whose width is not a multiple of 8 still
+# rounds a block's last rows differently, in the 16th digit (10-300-1: 16 rows of 3,000 change when
+# 1 to 8 other rows go before them; 10-700-1: 60).
 
 
 def forward_block_rows(sizes: Sequence[int]) -> int:
@@ -326,8 +329,8 @@ class Network:
         """Output pre-activations for X (n, n_features) -> (n, n_outputs); no dropout.
 
         whole_blocks: every block of rows at one shape, so that a row's logits do not depend on the
-        rows computed with it (see the note above `forward_block_rows`); a few rows then cost a
-        whole block (1 row of 50-256-128-10: 17 us -> 1.2 ms).
+        rows computed with it (in float32: see the note above `forward_block_rows`); a few rows
+        then cost a whole block (1 row of 50-256-128-10: 17 us -> 1.2 ms).
         """
         n, last = X.shape[0], self.n_layers - 1
         out = np.empty((n, self.sizes[-1]), self.dtype)
