@@ -18,6 +18,7 @@ import os
 import time
 from typing import Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
@@ -142,6 +143,9 @@ class TrainingScreen:
         self.rows, self.n_rows = 0, 0  # the epoch under way: rows trained on, of n_rows
         self.started = time.perf_counter()
         self.finished: float | None = None  # when the last epoch ended; the frame then drops the chart
+        # When training failed (a divergence, a second Ctrl-C), and why: the frame above the error then
+        # says the run stopped, keeping its chart (a loss that blew up is worth seeing).
+        self.failed: tuple[float, str] | None = None
 
     def add(self, stats) -> None:
         self.last = stats
@@ -164,7 +168,7 @@ class TrainingScreen:
         bar, facts = self._progress(options.max_width)
         header = [lines(t) for t in self.header]
         progress = [lines(bar), lines(facts)]
-        bottom = lines(self._numbers())
+        bottom = lines(self._numbers(options.max_width))
         room = options.size.height - len(bottom)
         top = [*header, *progress]
         chart = 0
@@ -193,7 +197,7 @@ class TrainingScreen:
         """`epoch i/N ━━━━──── p%` across the width, then elapsed, ETA and throughput."""
         s = self.last
         done = (s.epoch - s.partial) if s else 0  # whole epochs
-        now = self.finished if self.finished is not None else time.perf_counter()
+        now = self.finished if self.finished is not None else self.failed[0] if self.failed else time.perf_counter()
         elapsed = now - self.started
         under_way = self.rows / self.n_rows if self.n_rows and not (s and s.stopped) else 0.0
         fraction = min(1.0, (done + under_way) / self.epochs)
@@ -206,38 +210,61 @@ class TrainingScreen:
         line.append("─" * (bar - filled), "dim")  # dim and thinner, so it reads without colour too
         line.append(right)
         facts = [f"elapsed {clock(elapsed)}"]
-        if s is not None and s.stopped:
+        if self.failed:
+            facts.append(f"stopped {self.failed[1]}")
+        elif s is not None and s.stopped:
             facts.append(f"stopped {'early' if s.stopped == 'early' else 'by interrupt'}")
         elif done + under_way and self.finished is None:
             facts.append(f"eta {clock(elapsed / (done + under_way) * (self.epochs - done - under_way))}")
         samples = self.samples + (self.rows if self.finished is None else 0)
         if elapsed > 0 and samples:
             facts.append(f"{rate(samples / elapsed)} samples/s")
-        return [line, Text(" · ".join(facts), style="dim")]
+        return [line, _lines_of([(f, "") for f in facts], " · ", width, style="dim")]
 
-    def _numbers(self) -> Text:
+    def _numbers(self, width: int) -> Text:
         s = self.last
         if s is None:
+            if self.failed:
+                done = f" after {100 * self.rows / self.n_rows:.0f}% of its rows" if self.n_rows else ""
+                return Text(f"stopped in the first epoch{done}", style="dim")
             under_way = f" ({100 * self.rows / self.n_rows:.0f}% of its rows)" if self.n_rows else ""
             return Text(f"waiting for the first epoch…{under_way}", style="dim")
-        text = Text()
+        pieces: list[tuple[str, str]] = []
         # An epoch cut short by Ctrl-C has the training loss and metric of its first batches only:
         # not shown. Its validation numbers are whole (the weights as they are).
         if s.partial:
-            text.append(f"epoch {s.epoch} cut short", "bold")
+            pieces.append((f"epoch {s.epoch} cut short", "bold"))
         else:
-            text.append(f"loss {s.loss:.4g}", TRAIN_STYLE)
+            pieces.append((f"loss {s.loss:.4g}", TRAIN_STYLE))
         if s.val_loss is not None:
-            text.append(f"  val loss {s.val_loss:.4g}", VAL_STYLE)
+            pieces.append((f"val loss {s.val_loss:.4g}", VAL_STYLE))
         m = "R²" if self.metric == "r2" else "acc"
         if not s.partial:
-            text.append(f"  {m} {s.metric:.4g}")
+            pieces.append((f"{m} {s.metric:.4g}", ""))
         if s.val_metric is not None:
-            text.append(f"  val {m} {s.val_metric:.4g}")
+            pieces.append((f"val {m} {s.val_metric:.4g}", ""))
         if s.best_epoch:  # 0: no whole epoch yet
-            text.append(f"  best epoch {s.best_epoch}", "bold")
-        text.append(f"  lr {s.lr:.3g}")
-        return text
+            pieces.append((f"best epoch {s.best_epoch}", "bold"))
+        pieces.append((f"lr {s.lr:.3g}", ""))
+        return _lines_of(pieces, "  ", width)
+
+
+def _lines_of(pieces: list[tuple[str, str]], sep: str, width: int, style: str = "") -> Text:
+    """(text, style) pieces joined by `sep`, a line break between two where the next would not fit
+    the width: a label stays beside its value (Rich would wrap `val loss` from its number)."""
+    text = Text(style=style)
+    used = 0
+    for i, (piece, piece_style) in enumerate(pieces):
+        if i:
+            if used + len(sep) + cell_len(piece) > width:
+                text.append("\n")
+                used = 0
+            else:
+                text.append(sep)
+                used += len(sep)
+        text.append(piece, piece_style)
+        used += cell_len(piece)
+    return text
 
 
 def _is_a_terminal(stream: object) -> bool:
@@ -281,11 +308,16 @@ class Pacer:
         self.next = end + 1.0 / MAX_RATE
 
 
+def _failure(e: BaseException) -> tuple[float, str]:
+    """`TrainingScreen.failed` for training ended by this exception."""
+    return time.perf_counter(), "by interrupt" if isinstance(e, KeyboardInterrupt) else "by an error"
+
+
 def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None:
     """Iterate `epochs` (EpochStats), redrawing `screen` on `console` as they come.
 
     The final frame stays on screen without the chart (the summary redraws it); if
-    training fails or a second Ctrl-C arrives, the last frame stays as it was.
+    training fails or a second Ctrl-C arrives, the last frame keeps its chart and says it stopped.
     """
     if console.is_terminal and not _is_a_terminal(console.file):
         # FORCE_COLOR (or TTY_COMPATIBLE) makes Rich take a file for a terminal: Live would write every
@@ -294,6 +326,9 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
             for stats in epochs:
                 screen.add(stats)
             screen.finished = time.perf_counter()
+        except BaseException as e:
+            screen.failed = _failure(e)
+            raise
         finally:
             console.print(screen)
         return
@@ -321,6 +356,9 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
                 live.refresh()
                 pacer.drawn(now, time.perf_counter())
         screen.finished = time.perf_counter()
+    except BaseException as e:
+        screen.failed = _failure(e)
+        raise
     finally:
         live.stop()  # draws the final frame once more and shows the cursor again
         if not console.is_terminal:

@@ -25,6 +25,7 @@ from rich.live_render import LiveRender
 
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
+from nncli.errors import NncliError
 from nncli.model_file import load_model
 from nncli.render_live import MAX_RATE, MAX_SHARE, History, Pacer, TrainingScreen
 
@@ -328,6 +329,24 @@ def test_a_short_window_gives_up_the_chart_then_the_header_never_the_numbers(wid
     assert not any(BRAILLE.search(line) for line in short) and any(line.startswith("model  mlp") for line in short)
 
 
+
+@pytest.mark.parametrize("width", range(20, 61))
+def test_a_narrow_window_breaks_the_numbers_between_facts_never_in_one(width):
+    # Rich wrapped the numbers line at any space: `val` at a line's end, `loss 0.1` below it
+    screen = make_screen(7)
+    screen.add(EpochStats(epoch=1234, epochs=5000, loss=0.12345, metric=0.95, val_loss=0.234567, val_metric=0.875,
+                          lr=1.5e-3, seconds=0.01, samples=900, best_epoch=1200, stopped=None, partial=False))
+    lines = screen_lines(screen, width, 60)
+    assert all(cell_len(line) <= width for line in lines)
+    numbers = lines[lines.index(next(line for line in lines if line.startswith("loss 0.1235"))):]
+    facts = ["loss 0.1235", "val loss 0.2346", "acc 0.95", "val acc 0.875", "best epoch 1200", "lr 0.0015"]
+    assert [f.strip() for line in numbers for f in line.split("  ") if f.strip()] == facts
+    first = lines.index(next(line for line in lines if line.startswith("elapsed")))
+    end = next(i for i in range(first, len(lines)) if lines[i].startswith("loss"))  # the chart, or the numbers
+    facts = [f for line in lines[first:end] for f in line.split(" · ")]
+    assert len(facts) == 3 and all(re.fullmatch(r"elapsed [0-9:]+|eta [0-9:]+|[0-9.]+[kM]? samples/s", f) for f in facts)
+
+
 def test_the_screen_follows_a_resize():
     screen = make_screen(20)
     narrow, wide = screen_lines(screen, 40, 30), screen_lines(screen, 120, 30)
@@ -376,6 +395,37 @@ def test_run_live_draws_the_epoch_under_way(monkeypatch):
 
     render_live.run_live(Run(), make_screen(0), console)
     assert "waiting for the first epoch… (25% of its rows)" in drawn[0]
+
+
+
+@pytest.mark.parametrize("failure, why", [(lambda: NncliError("training diverged"), "by an error"),
+                                          (KeyboardInterrupt, "by interrupt")])
+@pytest.mark.parametrize("epochs_done", [0, 3])
+def test_the_last_frame_of_a_failed_run_says_it_stopped(monkeypatch, failure, why, epochs_done):
+    # A divergence in the first epoch left "waiting for the first epoch…" above the error, and later
+    # ones an ETA, as if training went on
+    from nncli import render_live
+
+    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
+
+    class Run:
+        progress = None
+
+        def __iter__(self):
+            yield from (stats(e) for e in range(1, epochs_done + 1))
+            self.progress(2500, 10000)
+            raise failure()
+
+    screen = make_screen(0)
+    with pytest.raises((NncliError, KeyboardInterrupt)):
+        render_live.run_live(Run(), screen, console)
+    last = "\n".join(screen_lines(screen, 100, 30))
+    assert "waiting" not in last and "eta" not in last and f"stopped {why}" in last
+    if epochs_done:
+        assert f"epoch {epochs_done}/50" in last and BRAILLE.search(last)  # the chart of the loss stays
+    else:
+        assert "stopped in the first epoch after 25% of its rows" in last
 
 
 @pytest.mark.parametrize("window, width", [(100, 80), (60, 80), (12, 12)])
