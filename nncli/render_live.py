@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import time
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -308,6 +309,35 @@ class Pacer:
         self.next = end + 1.0 / MAX_RATE
 
 
+def _keys_unechoed() -> Callable[[], None]:
+    """Stop the terminal on stdin from echoing keys typed while the live screen is drawn, and return
+    what turns the echo back on. An echoed key (a Return above all) moves the cursor under Live, which
+    then redraws each frame below a copy of the last one. Only a foreground process changes its
+    terminal (from the background, changing it would stop the process: SIGTTOU); Ctrl-C still
+    interrupts, and the keys typed still reach the shell afterwards."""
+    try:
+        import termios
+    except ImportError:  # (not a POSIX system)
+        return lambda: None
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+            return lambda: None
+        saved = termios.tcgetattr(fd)
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHO  # (the local modes)
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (AttributeError, ValueError, OSError, termios.error):  # (no stdin, a closed one, a stand-in)
+        return lambda: None
+
+    def restore() -> None:
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+        except (OSError, termios.error):
+            pass
+    return restore
+
+
 def _failure(e: BaseException) -> tuple[float, str]:
     """`TrainingScreen.failed` for training ended by this exception."""
     return time.perf_counter(), "by interrupt" if isinstance(e, KeyboardInterrupt) else "by an error"
@@ -346,6 +376,15 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
 
     if hasattr(epochs, "progress"):
         epochs.progress = under_way  # type: ignore[attr-defined]
+    echo_back = _keys_unechoed()
+    try:
+        _draw(live, epochs, screen, console, pacer, start)
+    finally:
+        echo_back()
+
+
+def _draw(live: Live, epochs: Iterable, screen: TrainingScreen, console: Console, pacer: Pacer, start: float) -> None:
+    """`run_live`'s frames."""
     live.start(refresh=True)
     pacer.drawn(start, time.perf_counter())
     try:

@@ -1,6 +1,7 @@
 """The training display: the live screen in a real pseudo-terminal, plain lines when piped,
 silence with --progress none, and the stored curves in `nncli show` and `--plot`."""
 
+import contextlib
 import fcntl
 import io
 import json
@@ -145,6 +146,45 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_summary(tmp_path):
     assert "(interrupted during the last)" in final and "saved to" in final  # (that epoch is cut short)
     assert "\x1b[?25h" in final  # the cursor is back
     assert model.exists()
+
+
+
+def test_keys_typed_during_training_do_not_echo_into_the_screen(tmp_path):
+    # Each Return typed moved the cursor under the live screen, which then redrew below a copy of its frame
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "1000000", "--patience", "0",
+                            "--hidden", "8"], columns=80, lines=30, typed=("waiting for the first epoch", b"zzz\rqq\r"),
+                           interrupt_after="best epoch")
+    assert code == 130 and "saved to" in out, out
+    assert "zzz" not in out and "qq" not in out and "^C" not in out
+
+
+@pytest.mark.parametrize("fails, background", [(False, False), (True, False), (False, True)])
+def test_the_terminal_echoes_again_once_the_live_screen_ends(monkeypatch, fails, background):
+    # (and a process in the background leaves the terminal alone: changing it would stop the process)
+    from nncli import render_live
+
+    leader, follower = pty.openpty()
+    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    monkeypatch.setattr(sys, "stdin", open(follower, encoding="utf-8", closefd=False))
+    monkeypatch.setattr(os, "tcgetpgrp", lambda fd: os.getpgrp() + background)  # (the foreground process, or not)
+    echoes = lambda: bool(termios.tcgetattr(follower)[3] & termios.ECHO)  # noqa: E731
+    assert echoes()
+    seen = []
+
+    def epochs():
+        seen.append(echoes())
+        yield stats(1)
+        if fails:
+            raise NncliError("training diverged")
+
+    console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
+    try:
+        with pytest.raises(NncliError) if fails else contextlib.nullcontext():
+            render_live.run_live(epochs(), make_screen(0), console)
+        assert seen == [background] and echoes()
+    finally:
+        os.close(leader)
+        os.close(follower)
 
 
 def test_one_ctrl_d_ends_rows_typed_at_the_terminal(tmp_path):
