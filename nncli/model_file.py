@@ -67,7 +67,7 @@ from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
-from nncli.core.preprocessing import MIN_RELATIVE_SCALE, MISSING, Feature, Preprocessor, Target
+from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
 from nncli.errors import DataError, ModelFileError, NncliError, composed, shorten
 from nncli.options import MAX_HIDDEN_LAYERS
 
@@ -530,9 +530,9 @@ def _build(path: str, layout: _Layout, arrays: dict[str, np.ndarray]) -> Model:
     for mean, scale in ((arrays["x_mean"], arrays["x_scale"]), (arrays["y_mean"], arrays["y_scale"])):
         if (scale <= 0).any():
             raise _fail(path, "a standardization scale is not positive")
-        # Fitting keeps a spread above MIN_RELATIVE_SCALE of its mean's size, else uses 1; a far
+        # Fitting keeps a spread only where `no_spread` does not call it none, else uses 1; a far
         # smaller scale would blow inputs up until every prediction saturates to the same answer.
-        if ((scale != 1) & (scale <= MIN_RELATIVE_SCALE / 10 * np.maximum(np.abs(mean), 1))).any():
+        if ((scale != 1) & no_spread(mean / 10, scale)).any():
             raise _fail(path, "a standardization scale is too small to come from training")
     target = layout.target
     target.mean, target.scale = arrays["y_mean"], arrays["y_scale"]

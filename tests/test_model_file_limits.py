@@ -186,6 +186,9 @@ def test_a_scale_training_could_not_have_made_is_refused(arrays, tmp_path):
     # 1e-30 turns every input into ~1e30: the network saturates and predicts one class for all
     path = save(tmp_path / "m.npz", members(arrays, x_scale=np.full(2, 1e-30)))
     refused(path, "a standardization scale is too small to come from training")
+    # around 0, a spread under float32's smallest normal number (training calls it none)
+    path = save(tmp_path / "m.npz", members(arrays, x_mean=np.zeros(2), x_scale=np.full(2, 1e-39)))
+    refused(path, "a standardization scale is too small to come from training")
 
 
 # -- through the CLI ---------------------------------------------------------------------

@@ -312,6 +312,25 @@ def test_a_constant_float64_feature_is_noticed_and_has_no_weight(tmp_path, cli):
     assert first == second
 
 
+
+@pytest.mark.parametrize("unit", [1e-13, 1e-30])
+@pytest.mark.parametrize("scaled", ["feature", "target"])
+def test_numbers_in_tiny_units_are_standardized_and_learned(tmp_path, cli, unit, scaled):
+    # A spread under 1e-12 counted as rounding whatever the column's own size: x in [0, 1e-13) was
+    # left unstandardized (eval R² -0.0001, no word), a target of that size scored R² -3e16
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 400)
+    y = 2 * x + 1 + rng.normal(0, 0.05, 400)
+    x, y = (x * unit, y) if scaled == "feature" else (x, y * unit)
+    path, model = write_rows(tmp_path / "d.csv", [["x", "y"]] + [[repr(a), repr(b)] for a, b in zip(x.tolist(), y.tolist())]), tmp_path / "m.npz"
+    fitted = cli("fit", path, "-o", model, "--model", "linear", "--epochs", "60")
+    assert fitted.exit_code == 0 and "same value" not in fitted.stderr and "no better" not in fitted.stderr
+    m = load_model(str(model))
+    assert (m.pre.scale[0] if scaled == "feature" else m.target.scale[0]) == pytest.approx(unit * (x if scaled == "feature" else y / unit).std(), rel=1e-6)
+    scores = json.loads(cli("eval", model, path, "--json").stdout)
+    assert scores["r2"] > 0.95
+
+
 def test_float64_features_near_the_float64_limit_train_a_model_that_loads(tmp_path, cli):
     # Squares of numbers near 1e200 overflow float64: the spread was inf, the saved scale inf, and
     # the model file refused ("x_scale holds non-finite values").

@@ -194,12 +194,17 @@ class Preprocessor:
 
 
 MIN_RELATIVE_SCALE = 1e-12
+# A spread under float32's smallest normal number is taken for none: dividing by it loses digits.
+MIN_SCALE = float(np.finfo(np.float32).tiny)
 
 
 def no_spread(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """Which columns of this mean and spread are constant: a spread under MIN_RELATIVE_SCALE of the
-    mean's size is rounding (a NaN spread too)."""
-    return ~(std > MIN_RELATIVE_SCALE * np.maximum(np.abs(mean), 1.0))
+    mean's size is rounding, one under MIN_SCALE is none (a NaN spread too). Relative to the column's
+    own size, whatever its unit: a feature measured in units of 1e-13 spreads like one in units of 1
+    (a floor of 1 under the mean's size took its spread of 3e-13 for rounding: the column was never
+    standardized, and the model learned nothing from it, without a word)."""
+    return ~((std > MIN_RELATIVE_SCALE * np.abs(mean)) & (std >= MIN_SCALE))
 
 
 def standard_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
