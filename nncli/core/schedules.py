@@ -9,7 +9,7 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate. With a wa
 - cosine:       lr * (1 + cos(pi * e / E)) / 2                (toward 0, which epoch E would reach; as
                 PyTorch's CosineAnnealingLR with T_max = E)
 - plateau:      lr, multiplied by decay (0.5) after `step` (5) epochs without a
-                new best monitored loss (validation loss, else training loss)
+                new best monitored loss (validation loss, else training loss + L2 penalty)
 - onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E, at most E - 2),
                 then down to lr/1e4 at the last epoch, both along a cosine (E = 1: lr alone)
 With warmup W > 0, every schedule but onecycle starts with W epochs that ramp linearly up to lr
