@@ -533,7 +533,7 @@ def lr_find(
         class_weight=class_weight, momentum=momentum, nesterov=nesterov, l2=l2)
     check_range("--steps", steps, 5, 1_000_000)
     check_seed(seed)
-    check_range("--lr-min", lr_min, 0, 1e6, lo_open=True)
+    check_range("--lr-min", lr_min, 1e-30, 1e6)  # (below, the sweep's span --lr-max / --lr-min could overflow to inf)
     check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True, lo_name="--lr-min")
     check_stdout({"the suggested rate": "-"}, data)
     import numpy as np

@@ -542,6 +542,9 @@ CASES = [
          r"--batch-size must be at least 1, not 0"),
     Case("lr-find-max-below-min", ("lr-find", "missing.csv", "--lr-min", "1", "--lr-max", "0.1"), 2,
          r"^nncli: error: --lr-max must be more than --lr-min \(1\), not 0\.1\n$"),
+    # (its span --lr-max / --lr-min overflowed: the suggestion printed was inf, which fit then refused)
+    Case("lr-find-min-subnormal", ("lr-find", "missing.csv", "--lr-min", "1e-320"), 2,
+         r"^nncli: error: --lr-min must be at least 1e-30, not 9\.99989e-321\n$"),
     Case("lr-find-seed-negative", ("lr-find", "missing.csv", "--seed", "-2"), 2, r"--seed must be 0 or more, not -2"),
     Case("predict-bad-delimiter", ("predict", "model.npz", "missing.csv", "--delimiter", "ab"), 2,
          r"--delimiter 'ab': use one ASCII character"),
