@@ -25,8 +25,8 @@ import numpy as np
 
 from nncli.core.preprocessing import cell_number, is_text, numbers_among
 from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
-from nncli.csv_source import refuse_bad_names
-from nncli.errors import DataError, composed, names_hint, quoting_hint, shorten
+from nncli.csv_source import DELIMITERS, refuse_bad_names
+from nncli.errors import DataError, composed, names_hint, one_column_hint, quoting_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
 # operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
@@ -120,12 +120,15 @@ class ColumnParser:
         missing = [c for c in wanted if c not in position]
         if missing:
             wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
+            if len(self.header) == 1 and any(d in self.header[0] for d in (*DELIMITERS, " ") if d != self.delimiter):
+                hint = one_column_hint(self.delimiter)  # (`x1,x2,label` split at ';')
+            else:
+                hint = names_hint(missing, self.header, "the header has",
+                                  candidates=[c for c in self.header if c not in wanted_set]) \
+                    + quoting_hint(None, missing, self.header)
             raise DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
-                file=self.name, line=self.header_line, hint=names_hint(missing, self.header, "the header has",
-                                                        candidates=[c for c in self.header if c not in wanted_set])
-                + quoting_hint(None, missing, self.header),
-            )
+                file=self.name, line=self.header_line, hint=hint)
         refuse_bad_names(self.header, wanted, self.name, self.delimiter, self.header_line)
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}

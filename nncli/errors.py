@@ -33,6 +33,15 @@ def quoting_hint(option: str | None, unknown: Sequence[str], header: Sequence[st
     return f"; a name holding a comma goes in double quotes: {option + ' ' if option else ''}'{quoted}'"
 
 
+
+def one_column_hint(delimiter: str | None) -> str:
+    """For a header read as one column: the delimiter is most likely not the file's (`delimiter`: the
+    one given with --delimiter, or None)."""
+    if delimiter is None:
+        return "the header is one column: is the file separated by spaces or something else? see --delimiter"
+    return f"the header is one column when split at {delimiter!r}: is that the file's delimiter? see --delimiter"
+
+
 def option_value(*names: str) -> str:
     """Column names as they go after --ignore and the like, to paste into a shell: a list of names is
     a CSV row (a name holding a comma or a quote in double quotes), quoted for the shell if need be

@@ -31,7 +31,7 @@ from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.csv_source import refuse_bad_names
-from nncli.errors import DataError, UsageError, names_hint, option_value, quoting_hint, shorten
+from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
 from nncli.model_file import check_header_size
 
 
@@ -123,9 +123,7 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         refuse_bad_names(header, targets, source, delimiter, line)
         hint = None
         if len(header) == 1:
-            hint = ("the header is one column: is the file separated by spaces or something else? see --delimiter"
-                    if opts.delimiter is None else
-                    f"the header is one column when split at {opts.delimiter!r}: is that the file's delimiter?")
+            hint = one_column_hint(opts.delimiter)
         raise DataError("no feature columns left (the table needs at least one besides the target)",
                         file=source, line=line, hint=hint)
     return features, targets

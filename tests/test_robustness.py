@@ -334,6 +334,12 @@ CASES = [
     Case("predict-ignores-columns-named-twice", PREDICT, 0, out=r"prediction\n\S+\n", files=data("n,x1,n,x2", "a,1,b,2")),
     Case("predict-refuses-a-feature-named-twice", PREDICT, 1, r"data\.csv:1:3: duplicate column name 'x1' \(also column 1\)",
          files=data("x1,x2,x1", "1,2,3")),
+    # the wrong delimiter: the hint was about quoting names holding a comma, names the user never typed
+    Case("predict-the-wrong-delimiter", PREDICT + ("--delimiter", ";"), 1, r"data\.csv:1: missing columns: 'x1', 'x2'\n"
+         r"hint: the header is one column when split at ';': is that the file's delimiter\? see --delimiter\n$",
+         files=data("x1,x2", "1,2")),
+    Case("predict-a-space-separated-file", PREDICT, 1, r"hint: the header is one column when split at ',': is that",
+         files=data("x1 x2", "1 2")),
     Case("predict-keep-of-a-column-named-twice", PREDICT + ("--keep", "n"), 1,
          r"data\.csv:1:4: duplicate column name 'n' \(also column 1\)", files=data("n,x1,x2,n", "a,1,2,b")),
     fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),
