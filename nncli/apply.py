@@ -8,7 +8,6 @@ or rich.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -63,7 +62,18 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
     if report.missing_zeros:
         notices.append(f"missing cells{where} of categorical columns that had none in training were encoded "
                        f"as all zeros: {counts(report.missing_zeros)}")
+    if report.dropped:
+        notices.append(f"dropped {report.dropped:,} row(s){where} whose target is missing")
     return notices
+
+
+def refuse_missing_targets(table: Table, targets: Sequence[str], na: frozenset[str], hint: str) -> None:
+    """The error for the first row of the table whose target is missing, if any."""
+    for t in targets:
+        miss = np.flatnonzero(missing_targets(table.columns[t].values, na))
+        if miss.size:
+            raise DataError("the target is missing", file=table.source, line=int(table.lines[miss[0]]),
+                            column=table.header.index(t) + 1, column_name=t, hint=hint)
 
 
 def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: str | None) -> TableReader:
@@ -174,7 +184,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 elif again is not None:
                     error, bad = header_row_error(chunk, again, names), again
                 if bad is not None:
-                    chunk, Z = _head(chunk, bad), Z[:bad]
+                    chunk, Z = chunk.rows(slice(bad)), Z[:bad]
                 if model.task == "classification":
                     yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
@@ -186,25 +196,33 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
 
 
 def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
-                     refuse_missing: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, raw_target, line numbers) for a labelled file; a missing or unknown target is an error,
-    and so is a missing feature cell if refuse_missing (else the model imputes it)."""
+                     refuse_missing: bool = False, validation: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target, line numbers) for a labelled file; an unknown target is an error, and so is
+    a missing feature cell if refuse_missing (else the model imputes it). A row whose target is missing
+    is an error too, but in a `validation` file read without refuse_missing: there, as in the training
+    file, it is dropped (counted in `report.dropped`)."""
     targets = model.target.names
     Xs, raws, lines = [], [], []
     with _feature_reader(model, path, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
             refuse_header_rows(chunk, [*model.pre.names, *targets])
+            if validation and not refuse_missing:
+                keep = ~np.any([missing_targets(chunk.columns[t].values, na) for t in targets], axis=0)
+                if not keep.all():
+                    if report is not None:
+                        report.dropped += int((~keep).sum())
+                    chunk = chunk.rows(keep)
+                    if not chunk.n_rows:
+                        continue
+            else:
+                refuse_missing_targets(chunk, targets, na, "--missing error refuses it (without it, the row is dropped)"
+                                       if validation else "evaluating a model needs a target value on every row")
             if refuse_missing:
                 check_missing(chunk, model.pre.names, na)
             X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)
             tv = [chunk.columns[t].values for t in targets]
-            for t, v in zip(targets, tv):
-                miss = np.nonzero(missing_targets(v, na))[0]
-                if miss.size:
-                    raise DataError("the target is missing", file=chunk.source, line=int(chunk.lines[miss[0]]),
-                                    column=chunk.header.index(t) + 1, column_name=t,
-                                    hint="evaluating a model needs a target value on every row")
             hints = cell_hints(na)
             if model.task == "classification":
                 raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
@@ -216,6 +234,8 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
             raws.append(raw)
             lines.append(chunk.lines)
     if not Xs:
+        if report is not None and report.dropped:
+            raise DataError("no rows with a target value", file=reader.name)
         raise DataError("the file has a header but no data rows", file=reader.name, line=reader.header_line + 1)
     X = np.concatenate(Xs)
     raw = np.concatenate(raws)
@@ -239,12 +259,6 @@ def first_not_finite(Z: np.ndarray) -> int | None:
 def not_finite_error(source: str, line: int) -> DataError:
     return DataError("the network's output is not finite for this row", file=source, line=line,
                      hint="a value far outside the range the model was trained on?")
-
-
-def _head(chunk: Table, k: int) -> Table:
-    """The first k rows of a chunk."""
-    return Table(chunk.source, chunk.header, {c: replace(col, values=col.values[:k]) for c, col in chunk.columns.items()},
-                 chunk.lines[:k], as_written={c: v[:k] for c, v in chunk.as_written.items()})
 
 
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,

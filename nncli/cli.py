@@ -149,7 +149,7 @@ NaValuesOpt = Annotated[Optional[str], typer.Option(
     "--na-values", help="Cell texts meaning 'missing', comma-separated, instead of NA, N/A, null, NaN, nan, ? "
     "(empty cells are always missing).",
     show_default=False)]
-MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / '<missing>' category; error: refuse.")]
+MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / '<missing>' category; error: refuse (a missing target too).")]
 MaxCatsOpt = Annotated[int, typer.Option("--max-categories", help="Refuse categorical columns with more values.")]
 TaskOpt = Annotated[Task, typer.Option("--task", help="auto: text or <=20 distinct integers is classification.")]
 ModelOpt = Annotated[ModelKind, typer.Option("--model", "-m", help="mlp, or linear (no hidden layer).")]

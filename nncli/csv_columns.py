@@ -18,7 +18,7 @@ import math
 from operator import methodcaller
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -83,6 +83,11 @@ class Table:
     @property
     def n_rows(self) -> int:
         return len(self.lines)
+
+    def rows(self, which: slice | np.ndarray) -> "Table":
+        """These rows (a slice, or a mask or indices) of the columns and line numbers, as a new Table."""
+        return Table(self.source, self.header, {c: replace(col, values=col.values[which]) for c, col in self.columns.items()},
+                     self.lines[which], as_written={c: v[which] for c, v in self.as_written.items()})
 
 
 class ColumnParser:

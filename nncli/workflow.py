@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets
+from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets, refuse_missing_targets
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
@@ -312,14 +312,19 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     headerless = _headerless_notice(table)
     if headerless:
         notices.append(headerless)
-    # Rows whose target is missing teach nothing: drop them (eval refuses them instead).
+    # Rows whose target is missing teach nothing: drop them (eval refuses them instead, and so does
+    # --missing error).
+    if opts.missing == "error":
+        refuse_missing_targets(table, targets, na, "--missing error refuses it (without it, the row is dropped)")
     target_text = [table.columns[t].values for t in targets]
     keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)
+    dropped = ""  # what a target's error adds: the rows that went, and why (say, --na-values 0 blanked a class)
     if not keep.all():
         notices.append(f"dropped {int((~keep).sum()):,} row(s) whose target is missing")
-        table = Table(table.source, table.header,
-                      {c: Column(c, col.values[keep], col.is_text, col.n_numeric, col.first_text)
-                       for c, col in table.columns.items()}, table.lines[keep])
+        given = [v for v in opts.na_values if v]
+        dropped = f"{int((~keep).sum()):,} row(s) whose target is missing were dropped" + (
+            f" (--na-values {option_value(*given)} makes cells missing)" if set(given) - set(DEFAULT_NA_VALUES) else "")
+        table = table.rows(keep)
         target_text = [v[keep] for v in target_text]
     if table.n_rows == 0:
         raise DataError("no rows with a target value", file=table.source)
@@ -355,8 +360,13 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         task = infer_task(target_text[0], distinct)
         if task == "classification":
             _refuse_stray_target_text(table, targets[0], target_text[0], distinct, opts.na_values)
-    target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
-                        columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values))
+    try:
+        target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
+                            columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values))
+    except DataError as e:
+        if dropped:
+            e.hint = f"{e.hint}; {dropped}" if e.hint else dropped
+        raise
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
     if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
@@ -434,7 +444,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                            list(na))
         report = EncodeReport()
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
-                                              refuse_missing=opts.missing == "error")
+                                              refuse_missing=opts.missing == "error", validation=True)
         notices += encode_notices(report, " in the validation file")
     sample_weight = None
     if class_weight is not None and codes is None:

@@ -167,6 +167,42 @@ def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
     assert load_model(str(tmp_path / "m.npz")).info["rows"] == 39
 
 
+
+def test_a_missing_target_is_dropped_from_a_val_file_as_from_the_training_file(tmp_path, cli):
+    # It was an error worded for eval ("evaluating a model needs a target value on every row")
+    rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(40)]
+    train = write_rows(tmp_path / "d.csv", rows)
+    rows[3][1] = ""
+    val = write_rows(tmp_path / "v.csv", rows)
+    r = cli("fit", train, "--val", val, "-o", tmp_path / "m.npz", "--epochs", "2", "--progress", "plain")
+    assert r.exit_code == 0 and "dropped 1 row(s) in the validation file whose target is missing" in r.stderr
+    nothing = write_rows(tmp_path / "n.csv", [["a", "y"], ["1", ""], ["2", "NA"]])
+    r = cli("fit", train, "--val", nothing, "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert r.exit_code == 1 and "n.csv: no rows with a target value" in r.stderr
+
+
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_missing_error_refuses_a_missing_target_too(tmp_path, cli, where):
+    # --missing error ("refuse") dropped such rows with a notice, as impute does
+    rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(40)]
+    good = write_rows(tmp_path / "d.csv", rows)
+    rows[3][1] = "NA"
+    bad = write_rows(tmp_path / "b.csv", rows)
+    files = (bad,) if where == "training" else (good, "--val", bad)
+    r = cli("fit", *files, "-o", tmp_path / "m.npz", "--epochs", "2", "--missing", "error")
+    assert r.exit_code == 1 and "b.csv:4:2 (column 'y'): the target is missing" in r.stderr
+    assert "hint: --missing error refuses it (without it, the row is dropped)" in r.stderr
+
+
+def test_a_target_error_says_which_rows_were_dropped_and_why(tmp_path, cli):
+    # --na-values 0 blanked one of two classes: "a single class ('1')" of a file that plainly had two
+    rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(40)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--na-values", "0")
+    assert r.exit_code == 1 and "the target column 'y' has a single class ('1')" in r.stderr
+    assert ("hint: classification needs at least two different labels; 20 row(s) whose target is missing were "
+            "dropped (--na-values 0 makes cells missing)") in r.stderr
+
+
 def test_keeping_a_feature_echoes_its_cells_as_written(tmp_path):
     rng = np.random.default_rng(4)
     rows = [["a", "b", "y"]] + [[f"{x:.10f}", f"{x * 3:.3f}", str(int(x > 0))] for x in rng.normal(size=60)]

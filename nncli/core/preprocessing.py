@@ -57,6 +57,7 @@ class EncodeReport:
     # Missing cells of a categorical column that had none in training: no `<missing>` category to
     # take them, so they encode as all zeros, as an unseen category does.
     missing_zeros: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0  # rows left out: their target is missing (a --val file)
 
 
 def is_text(values: np.ndarray) -> bool:
