@@ -544,6 +544,9 @@ def lr_find(
     _typed_rows(data, "nncli lr-find DATA")
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
+    if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
+        for n in tdata.notices:
+            render.notice(n)
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)

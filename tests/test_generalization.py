@@ -128,6 +128,17 @@ def test_a_val_split_that_leaves_a_handful_of_rows_gets_a_notice(cli, tmp_path):
         assert r.exit_code == 0 and (f"nncli: {said}\n" in r.stderr if said else "--val-split" not in r.stderr)
 
 
+
+def test_lr_find_gives_fits_notices_about_the_data(cli, tmp_path):
+    # It swept a 15-class classifier of a numeric target, or a constant one, without a word
+    path = tmp_path / "d.csv"
+    path.write_text("a,y\n" + "".join(f"{i % 7},{i % 15}\n" for i in range(300)))
+    r = cli("lr-find", path, "--hidden", "8", "--steps", "20")
+    assert r.exit_code == 0 and "nncli: the target 'y' holds 15 distinct whole numbers: read as classes" in r.stderr
+    r = cli("lr-find", path, "--hidden", "8", "--steps", "20", "-q")
+    assert r.exit_code == 0 and r.stderr == ""
+
+
 def test_lr_find_says_when_the_loss_never_fell(cli):
     # --lr-min far too high: the loss rose from the first batch, and the suggestion (--lr-min itself)
     # came without a word
