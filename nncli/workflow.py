@@ -546,7 +546,7 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     if metric is None:
         return None
     l2 = float(model.config.get("l2") or 0.0)
-    hint = ("a far too high --lr (lr-find suggests one), too few epochs, "
+    hint = ("a --lr far too high or too low (lr-find suggests one), too few epochs, "
             + (f"a weight penalty too strong for so few rows (--l2 {l2:.3g}), " if l2 >= 0.01 else "")
             + "or features that do not tell the target")
     if model.task == "regression":

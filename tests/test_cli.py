@@ -515,9 +515,12 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     assert run_nncli("gen-data", "moons", "-n", "400", "-o", data).returncode == 0
     said = "the model does little or no better than always predicting the most common class"
     r = run_nncli("fit", data, "--lr", "10", "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
-    assert r.returncode == 0 and said in r.stderr.decode() and "far too high --lr" in r.stderr.decode()
+    assert r.returncode == 0 and said in r.stderr.decode() and "a --lr far too high or too low" in r.stderr.decode()
     r = run_nncli("fit", data, "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
+    # a rate far too low learns nothing either, and the hint named only one far too high
+    r = run_nncli("fit", data, "--lr", "1e-7", "--epochs", "3", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert r.returncode == 0 and said in r.stderr.decode() and "a --lr far too high or too low" in r.stderr.decode()
     noise = tmp_path / "noise.csv"
     noise.write_text("x,y\n" + "".join(f"{i % 17},{(i * 7919) % 101}\n" for i in range(300)))
     r = run_nncli("fit", noise, "--task", "regression", "--epochs", "5", "-o", tmp_path / "r.npz", "--progress", "plain")
