@@ -157,6 +157,17 @@ def test_lr_find_chart_names_the_suggestion_as_printed(cli):
     assert f"suggested learning rate {r.stdout.strip()} " in r.stderr.replace("\n", " ")
 
 
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_a_divergence_from_a_far_too_strong_l2_names_it(cli, tmp_path, optimizer):
+    # The hint said "try --lr 0.01", which diverges too: lr·λ is still 1e4
+    r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--optimizer", optimizer, "--lr", "0.1",
+            "--l2", "1e6", "--epochs", "5", "-q")
+    assert r.exit_code == 1 and "training diverged at epoch 1" in r.stderr
+    assert "hint: --l2 1e+06 is too strong for --lr 0.1: each step takes lr × λ = 1e+05 times the weights off " \
+           "them; keep λ well under 1/lr (10)" in r.stderr
+
+
 def test_divergence_exits_1_and_leaves_the_old_model_untouched(tmp_path):
     model = tmp_path / "m.npz"
     assert run_nncli("fit", SAMPLES / "regression.csv", "-o", model, "--epochs", "2", "-q").returncode == 0

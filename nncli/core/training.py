@@ -225,7 +225,7 @@ def fit_iter(
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
                                                 pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
-                        raise _diverged(epoch + 1, opt.lr)
+                        raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
                     if start_loss is None:  # the initial weights' loss, on the first batch
                         start_loss = batch_loss
                     total_loss += batch_loss * m
@@ -242,7 +242,7 @@ def fit_iter(
                 if stopped is not None:
                     break
             if not np.isfinite(net.params).all():
-                raise _diverged(epoch + 1, opt.lr)
+                raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
             loss = total_loss / max(seen, 1)
             # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
             # against the initial weights' (with Adam a far too large rate explodes within the first
@@ -250,7 +250,7 @@ def fit_iter(
             if first_loss is None:
                 first_loss = loss
             if not loss <= EXPLODED * max(first_loss, 1e-12) or not loss <= EXPLODED * max(start_loss or 0.0, 1e-3):
-                raise _diverged(epoch + 1, opt.lr)
+                raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
             if classify:
                 metric = correct / max(seen, 1)
             else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
@@ -260,7 +260,7 @@ def fit_iter(
                 val_loss, val_metric = evaluate(net, val[0], val[1])
                 val_penalty = l2_penalty(net, l2)
                 if not math.isfinite(val_loss):
-                    raise _diverged(epoch + 1, opt.lr)
+                    raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
             # An epoch cut short by a stop request has a training loss of its first batches only: it
             # cannot be compared with whole epochs' (a validation loss, of the weights as they are, can).
             # Without validation data, patience waits for the minimization to end: it watches what is
@@ -302,12 +302,16 @@ def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
 EXPLODED = 1e6  # an epoch loss this many times the first epoch's, or the initial weights', counts as diverged
 
 
-def _diverged(epoch: int, lr: float) -> DivergenceError:
+def _diverged(epoch: int, lr: float, l2: float, optimizer: str) -> DivergenceError:
+    hint = f"try a smaller learning rate, e.g. --lr {lr / 10:.3g}, or find one with `nncli lr-find`"
+    if optimizer != "adam" and lr * l2 >= 1:
+        # Each step takes lr·λ times the weights off them: from 1 on, they overshoot 0, and from 2 grow
+        # (a smaller --lr only helps once lr·λ is under 1). Adam's steps are bounded by the rate.
+        hint = (f"--l2 {l2:.3g} is too strong for --lr {lr:.3g}: each step takes lr × λ = {lr * l2:.3g} times the "
+                f"weights off them; keep λ well under 1/lr ({1 / lr:.3g})")
     return DivergenceError(
         f"training diverged at epoch {epoch}: the loss exploded or became infinite or NaN "
-        f"(learning rate {lr:.3g})",
-        hint=f"try a smaller learning rate, e.g. --lr {lr / 10:.3g}, or find one with `nncli lr-find`",
-    )
+        f"(learning rate {lr:.3g})", hint=hint)
 
 
 @dataclass(frozen=True)
