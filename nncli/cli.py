@@ -691,10 +691,11 @@ def show(
     from nncli import render
     from nncli.model_file import load_model
 
-    m = load_model(model, usage="nncli show MODEL")
     check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model)
     if plot is not None:
-        check_plot(plot, model)
+        check_plot(plot, model)  # (usage errors before any work, as the other commands: a model that fails to load)
+    m = load_model(model, usage="nncli show MODEL")
+    if plot is not None:
         if plot == "-":
             sys.stdout.write(render.loss_svg(m))
         else:

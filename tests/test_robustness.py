@@ -615,6 +615,9 @@ CASES = [
     Case("show-plot-to-dev-stdout-and-json", ("show", "model.npz", "--plot", "/dev/stdout", "--json"), 2,
          r"--plot '/dev/stdout' and --json both write to stdout"),
     Case("show-plot-to-a-directory", ("show", "model.npz", "--plot", "."), 2, r"cannot write '\.': a directory"),
+    # (a usage error before any work, as elsewhere: it was found only once the model had loaded)
+    Case("show-bad-plot-and-no-model", ("show", "missing.npz", "--plot", ""), 2,
+         r"^nncli: error: cannot write '': an empty path, not a file path\n$"),
     # Text from a crafted model is shown, never obeyed: no escape reaches the terminal (checked for
     # every row), and markup is not parsed (an unbalanced closing tag was a Rich MarkupError).
     Case("show-escapes-in-the-config", ("show", "bad.npz"), 0, r"lr_schedule=\\x1b\[2J",
