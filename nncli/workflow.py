@@ -113,6 +113,15 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
             hint = "; ".join(hints) or None
             raise UsageError(f"--target and {option} both name {shorten(both[0], 40)}" if opts.target else
                              f"{option} names {shorten(both[0], 40)}, the target column", hint=hint)
+    ignored = set(opts.ignore)
+    ignored_too = [c for c in opts.categorical if c in ignored]  # (it was dropped without a word)
+    if ignored_too:
+        raise UsageError(f"--categorical and --ignore both name {shorten(ignored_too[0], 40)}")
+    chosen = set(opts.features)
+    left_out = [c for c in opts.categorical if opts.features and c not in chosen]
+    if left_out:
+        raise UsageError(f"--categorical names {shorten(left_out[0], 40)}, which --features leaves out",
+                         hint="a column --categorical names is a feature: add it to --features")
     if opts.features:
         features = [c for c in opts.features if c not in targets]
     else:

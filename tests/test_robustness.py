@@ -267,6 +267,12 @@ CASES = [
          r"column\nhint: the target is the last column unless --target NAME\n$", files=data(HEADER, *ROWS)),
     Case("the-target-among-the-features", FIT + ("--target", "a", "--features", "a,b"), 2,
          r"^nncli: error: --target and --features both name 'a'\n$", files=data(HEADER, *ROWS)),
+    # --categorical of a column the other options leave out: dropped without a word
+    Case("categorical-and-ignored", FIT + ("--categorical", "a", "--ignore", "a"), 2,
+         r"^nncli: error: --categorical and --ignore both name 'a'\n$", files=data(HEADER, *ROWS)),
+    Case("categorical-not-among-the-features", FIT + ("--categorical", "a", "--features", "b"), 2,
+         r"^nncli: error: --categorical names 'a', which --features leaves out\nhint: a column --categorical names "
+         r"is a feature: add it to --features\n$", files=data(HEADER, *ROWS)),
     Case("the-target-as-categorical", FIT + ("--categorical", "label"), 2, r"^nncli: error: --categorical names "
          r"'label', the target column\nhint: the target is the last column unless --target NAME; with --task "
          r"classification its values are classes\n$",
