@@ -376,6 +376,9 @@ def fit(
     if mode != "none":
         for n in tdata.notices:
             render.notice(n)
+        if val is not None and _same_file(data, val):
+            render.notice("--val names the training file: its figures are training scores, and early stopping "
+                          "watches them (give a file of other rows, or --val-split)")
     with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
@@ -662,15 +665,19 @@ def eval_(
         render.show_eval(result)
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths (neither stdin) name one file."""
+    try:
+        return a != "-" and b != "-" and os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
 def _training_file_notice(model, data: str) -> list[str]:
     """A notice when `eval` scores the very file the model was trained on (the same file, where its
     path as `fit` was given it names one from here): training scores, not a test of what it learned."""
     source = model.info.get("source")
-    try:
-        same = data != "-" and isinstance(source, str) and source != "<stdin>" and os.path.samefile(source, data)
-    except (OSError, ValueError):
-        same = False
-    if not same:
+    if not (isinstance(source, str) and source != "<stdin>" and _same_file(source, data)):
         return []
     return ["this is the file the model was trained on: these are training scores, not a test of what it learned "
             "(score a file it never saw, or train with --val-split and read the validation figures)"]

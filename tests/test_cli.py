@@ -562,6 +562,17 @@ def test_eval_on_the_training_file_says_these_are_training_scores(tmp_path):
         assert r.returncode == 0 and said not in r.stderr.decode()
 
 
+
+def test_fit_with_the_training_file_as_val_says_so(tmp_path):
+    data, other = tmp_path / "d.csv", tmp_path / "e.csv"
+    assert run_nncli("gen-data", "moons", "-n", "200", "-o", data).returncode == 0
+    assert run_nncli("gen-data", "moons", "-n", "200", "--seed", "3", "-o", other).returncode == 0
+    said = "nncli: --val names the training file: its figures are training scores"
+    for val, expected in (("./d.csv", True), (other, False)):
+        r = run_nncli("fit", data, "--val", val, "-o", "m.npz", "--epochs", "2", "--progress", "plain", cwd=tmp_path)
+        assert r.returncode == 0 and (said in r.stderr.decode()) == expected
+
+
 def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
     """A constant default (0.005) pulled as hard on 10,000 rows as on 200: more data scored worse."""
     from nncli.model_file import load_model
