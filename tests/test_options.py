@@ -30,6 +30,25 @@ def test_out_of_range_options_are_usage_errors_before_any_work(cli, args, said):
     assert r.exit_code == 2 and r.stderr.startswith(f"nncli: error: {said}"), r.stderr
 
 
+
+@pytest.mark.parametrize("command", ["fit", "lr-find", "predict", "eval"])
+def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, command):
+    # --threads 99 on 2 cores trained 17 times slower, without a word
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4", "-q").exit_code == 0
+    args = {"fit": ["fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4"],
+            "lr-find": ["lr-find", SAMPLES / "moons.csv", "--steps", "10", "--hidden", "4"],
+            "predict": ["predict", model, SAMPLES / "moons.csv"], "eval": ["eval", model, SAMPLES / "moons.csv"]}[command]
+    said = "nncli: --threads 3 is more than the 2 cores this process can run on: the threads take turns, which is " \
+           "slower (--threads 2 at most)\n"
+    for threads, quiet, told in (("3", [], True), ("2", [], False), ("3", ["-q"], False)):
+        r = cli(*args, "--threads", threads, *quiet)
+        assert r.exit_code == 0 and (said in r.stderr) == told, r.stderr
+
+
 def test_the_largest_values_options_allow_are_accepted():
     from nncli.options import check_delimiter, parse_hidden
 
