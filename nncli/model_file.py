@@ -68,7 +68,7 @@ from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
-from nncli.errors import DataError, ModelFileError, NncliError, composed, shorten
+from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, shorten
 from nncli.options import MAX_HIDDEN_LAYERS
 
 FORMAT = "nncli-model"
@@ -288,6 +288,9 @@ def load_model(path: str, usage: str | None = None) -> Model:
     implies, so a file can make us allocate no more than the model it describes needs.
     `usage` is the command line's usage, a hint when the file is no zip archive at all.
     """
+    if path == "-":  # (a model is read at offsets, as a zip archive is: a pipe cannot be)
+        raise UsageError("a model is read from a file, not from stdin ('-')",
+                         hint="save it to a file first (a file named '-' is ./-)")
     try:
         st = os.stat(path)
     except OSError as e:

@@ -622,6 +622,11 @@ CASES = [
          r"--plot '/dev/stdout' and --json both write to stdout"),
     Case("show-plot-to-a-directory", ("show", "model.npz", "--plot", "."), 2, r"cannot write '\.': a directory"),
     # (a usage error before any work, as elsewhere: it was found only once the model had loaded)
+    # (it said "cannot open model '-': No such file or directory")
+    Case("model-from-stdin-predict", ("predict", "-", "missing.csv"), 2, r"^nncli: error: a model is read from a file, "
+         r"not from stdin \('-'\)\nhint: save it to a file first \(a file named '-' is \./-\)\n$"),
+    Case("model-from-stdin-eval", ("eval", "-", "missing.csv"), 2, r"^nncli: error: a model is read from a file"),
+    Case("model-from-stdin-show", ("show", "-"), 2, r"^nncli: error: a model is read from a file"),
     Case("show-bad-plot-and-no-model", ("show", "missing.npz", "--plot", ""), 2,
          r"^nncli: error: cannot write '': an empty path, not a file path\n$"),
     # Text from a crafted model is shown, never obeyed: no escape reaches the terminal (checked for
