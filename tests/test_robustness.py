@@ -267,6 +267,10 @@ CASES = [
          r"column\nhint: the target is the last column unless --target NAME\n$", files=data(HEADER, *ROWS)),
     Case("the-target-among-the-features", FIT + ("--target", "a", "--features", "a,b"), 2,
          r"^nncli: error: --target and --features both name 'a'\n$", files=data(HEADER, *ROWS)),
+    Case("labels-among-several-targets", FIT + ("--target", "label,b"), 1,
+         r"^nncli: error: data\.csv:2:3 \(column 'label'\): expected a finite number as the target, found 'x'\n"
+         r"hint: several target columns are numbers to predict \(regression\); a column of labels is the target of a "
+         r"classifier of its own\n$", files=data(HEADER, *ROWS)),
     # --categorical of a column the other options leave out: dropped without a word
     Case("categorical-and-ignored", FIT + ("--categorical", "a", "--ignore", "a"), 2,
          r"^nncli: error: --categorical and --ignore both name 'a'\n$", files=data(HEADER, *ROWS)),

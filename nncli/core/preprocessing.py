@@ -473,7 +473,9 @@ def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.
             raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=source or None,
                             line=None if lines is None else int(lines[i]), column=column, column_name=name,
                             hint=(cell_hint and cell_hint(cell, name))
-                            or ("use --task classification for labels" if labels_hint and number is None else None))
+                            or ("use --task classification for labels" if labels_hint and number is None else
+                                "several target columns are numbers to predict (regression); a column of labels is "
+                                "the target of a classifier of its own" if number is None else None))
     return np.array([cell_number(c) for c in cells.tolist()], np.float64)  # (NumPy's parser refused a cell)
 
 
