@@ -380,6 +380,11 @@ def fit(
         if val is not None and _same_file(data, val):
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
+        after = config.epochs - (config.warmup or 0)
+        if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
+            render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
+                          f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
+                          "(give a smaller --lr-step)")
     with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})

@@ -49,6 +49,20 @@ def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, comman
         assert r.exit_code == 0 and (said in r.stderr) == told, r.stderr
 
 
+
+def test_a_step_schedule_that_never_steps_is_said_to(cli, tmp_path):
+    # --lr-schedule step with its default --lr-step 10 over 5 epochs kept the rate constant, without a word
+    said = "nncli: --lr-schedule step never steps: --lr-step 10 is not shorter than the "
+    for extra, told in ((["--epochs", "5"], "5 epochs (give a smaller --lr-step)"),
+                        (["--epochs", "12", "--warmup", "3"], "9 epochs after the warm-up"),
+                        (["--epochs", "11"], None), (["--epochs", "5", "--lr-step", "4"], None)):
+        r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--hidden", "4", "--lr-schedule", "step",
+                "--progress", "plain", "--patience", "0", *extra)
+        assert r.exit_code == 0 and ((said + told) in r.stderr if told else "never steps" not in r.stderr), r.stderr
+        lrs = load_model(str(tmp_path / "m.npz")).history["lr"]
+        assert (len(set(lrs[int(extra[3]) if "--warmup" in extra else 0:])) == 1) == bool(told)
+
+
 def test_the_largest_values_options_allow_are_accepted():
     from nncli.options import check_delimiter, parse_hidden
 

@@ -141,18 +141,20 @@ def test_schedules_follow_their_formulas(name):
 
 
 def test_warmup_ramps_linearly():
+    # W epochs under the rate, then the rate, as onecycle's warmup (a warmup of 1 ran at the rate: none)
     s = Schedule("constant", 0.1, 10, warmup=4)
-    assert [s.lr(e) for e in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    assert [s.lr(e) for e in range(6)] == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.1, 0.1])
+    assert [Schedule("constant", 0.1, 3, warmup=1).lr(e) for e in range(3)] == pytest.approx([0.05, 0.1, 0.1])
 
 
 @pytest.mark.parametrize("name", ["step", "exponential", "cosine"])
 def test_a_decaying_schedule_after_a_warmup_starts_from_the_given_rate(name):
-    # The warmup reaches --lr, and the decay then runs over the epochs left as it would over a run of
-    # that length (it used to be multiplied by the ramp from epoch 0: exponential with 5 of 20 epochs
-    # of warmup peaked at 39% of lr, cosine with 3 of 10 at 91%).
+    # The warmup ramps up to --lr, and the decay then runs over the epochs left from it as it would over
+    # a run of that length (it used to be multiplied by the ramp from epoch 0: exponential with 5 of 20
+    # epochs of warmup peaked at 39% of lr, cosine with 3 of 10 at 91%).
     warm, plain = Schedule(name, 0.01, 20, warmup=5), Schedule(name, 0.01, 15)
     lrs = [warm.lr(e) for e in range(20)]
-    assert lrs[:5] == pytest.approx([0.002, 0.004, 0.006, 0.008, 0.01])
+    assert lrs[:5] == pytest.approx([0.01 * k / 6 for k in range(1, 6)])
     assert max(lrs) == pytest.approx(0.01)
     assert lrs[5:] == pytest.approx([plain.lr(e) for e in range(15)])
     if name == "exponential":

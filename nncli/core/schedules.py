@@ -12,8 +12,10 @@ Epochs count from 0 here; E is the number of epochs, lr the base rate. With a wa
                 new best monitored loss (validation loss, else training loss + L2 penalty)
 - onecycle:     from lr/25 up to lr over the first `warmup` epochs (30% of E, at most E - 2),
                 then down to lr/1e4 at the last epoch, both along a cosine (E = 1: lr alone)
-With warmup W > 0, every schedule but onecycle starts with W epochs that ramp linearly up to lr
-((e + 1) / W of it), then runs over the epochs left, from lr: the peak is --lr, as the user gave it.
+With warmup W > 0, every schedule but onecycle starts with W epochs that ramp linearly up toward lr
+((e + 1) / (W + 1) of it), then runs over the epochs left, from lr: the peak is --lr, as the user gave
+it, in epoch W + 1 as onecycle's (and as PyTorch's LinearLR from 1/(W + 1) over W epochs). (The ramp
+once reached lr in its own last epoch: a warmup of 1 was no warmup at all.)
 (The schedule was once multiplied by the ramp from epoch 0, so a decaying one had fallen below lr
 before the ramp reached it: exponential with 5 of 20 epochs of warmup peaked at 39% of lr.)
 """
@@ -64,7 +66,7 @@ class Schedule:
         if self.name == "plateau":
             lr = self._plateau_lr
         if e < self.warmup:
-            return lr * (e + 1) / self.warmup
+            return lr * (e + 1) / (self.warmup + 1)
         e, E = e - self.warmup, self._after
         if self.name == "step":
             return lr * self.decay ** (e // self.step)
