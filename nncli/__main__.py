@@ -17,6 +17,7 @@ from nncli import stop_signals
 
 
 def _early(signum: int, frame: object) -> None:
+    stop_signals.raised = signum  # (an import may swallow the SystemExit: see `stop_signals.raised`)
     try:
         sys.stderr.write(f"nncli: error: {stop_signals.STOPS[signum]}\n")
     except (AttributeError, OSError, ValueError):  # stderr's reader has gone: keep the exit code

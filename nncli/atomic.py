@@ -1,6 +1,6 @@
 """Atomic file replacement: a path holds its old content or the complete new one.
 
-Standard library, `nncli.errors` and `nncli.std_streams` only, shared by the model file and CSV output.
+Standard library, `nncli.errors`, `nncli.std_streams` and `nncli.stop_signals` only, shared by the model file and CSV output.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import stat
 import tempfile
 from typing import IO, Callable
 
+from nncli import stop_signals
 from nncli.errors import NncliError, shorten
 from nncli.std_streams import descriptor_named
 
@@ -64,6 +65,7 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         os.chmod(tmp, mode)
         if before_commit is not None:
             before_commit()
+        stop_signals.reraise_if_lost()  # (a stop whose exception an import swallowed: no file, as for any stop)
         os.replace(tmp, target)
     except BaseException as e:
         try:

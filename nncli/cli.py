@@ -226,6 +226,7 @@ class StopFlag:
                 raise
 
     def __enter__(self) -> "StopFlag":
+        stop_signals.reraise_if_lost()  # (a signal before training, whose exception an import swallowed: stop now)
         self._old = stop_signals.install(self._handle)
         return self
 
@@ -908,6 +909,7 @@ def run(invoke, argv: list[str] | None = None) -> int:
         rv = invoke()
         if isinstance(rv, int) and rv == 130:  # Typer's answer to a Ctrl-C outside `invoke` (parsing options)
             raise KeyboardInterrupt
+        stop_signals.reraise_if_lost()  # (it ended although a signal came: an import swallowed its exception)
         code = rv if isinstance(rv, int) else 0
         sys.stdout.flush()
     except _EXIT as e:
@@ -948,6 +950,8 @@ def run(invoke, argv: list[str] | None = None) -> int:
         code = 1
     except Exception as e:  # a bug: say so briefly, show the traceback on request
         signalled = _interruption(e)
+        if signalled is None and stop_signals.raised is not None:  # (an import that swallowed the signal's
+            signalled = stop_signals.exception_for(stop_signals.raised)  # exception failed on: ImportError)
         if signalled is not None:  # raised while cleaning up after Ctrl-C (say, a half-written zip closing)
             return _stopped(signalled)
         if debug:
@@ -1026,6 +1030,7 @@ def main() -> None:
     _OWN_PROCESS = True
     stop_signals.install(stop_signals.raise_for)
     try:  # Typer builds the commands before `run` takes over: a signal then is handled here
+        stop_signals.reraise_if_lost()  # (one whose exception an import swallowed while this module loaded)
         app(prog_name="nncli")
     except (KeyboardInterrupt, Terminated) as e:
         sys.exit(_stopped(e))

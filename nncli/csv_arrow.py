@@ -83,6 +83,11 @@ def read_with_arrow(reader: TableReader) -> Table | None:
             return None
         import pyarrow as pa
         import pyarrow.csv as pacsv
+
+        # pyarrow's reads install handlers of their own for SIGINT and SIGTERM, which took a stop
+        # signal from nncli's (lost: the command trained and saved) or ended the process while its
+        # threads still ran (SIGABRT). Without them a signal reaches nncli once a slab is read.
+        pa.enable_signal_handlers(False)
     except (OSError, ImportError):
         return None
     text = [c for c in reader.columns if parser.reads_text(c)]

@@ -24,6 +24,7 @@ import numpy as np
 
 from nncli.csv_io import CHUNK_ROWS, Table
 from nncli.errors import NncliError
+from nncli import stop_signals
 from nncli.stop_signals import held
 
 def quote(text: str) -> str:
@@ -103,6 +104,7 @@ class _WholeRows:
         self._encoder = codecs.getincrementalencoder(self._encoding)(getattr(out, "errors", None) or "strict")
 
     def write(self, text: str) -> None:
+        stop_signals.reraise_if_lost()  # (a stop whose exception an import swallowed: no more rows)
         with held() as pending:
             if self._fd is None:
                 self._out.write(text)

@@ -71,13 +71,16 @@ def exit_code(signum: int) -> int:
 raised: int | None = None
 
 
+def exception_for(signum: int) -> BaseException:
+    """The exception a stop signal is raised as."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
 def raise_for(signum: int, frame: object = None) -> None:
     """The handler that turns a stop signal into its exception."""
     global raised
     raised = signum
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
+    raise exception_for(signum)
 
 
 def handled() -> None:
@@ -87,8 +90,10 @@ def handled() -> None:
 
 
 def reraise_if_lost() -> None:
-    """Raise again a stop signal whose exception was lost on its way (see `raised`), for code that
-    waits without end (rows typed at a terminal), where it would otherwise never stop."""
+    """Raise again a stop signal whose exception was lost on its way (see `raised`): for code that
+    waits without end (rows typed at a terminal), where it would otherwise never stop, and before
+    work that would make the stop come too late (training, an output's commit, each piece of rows
+    written to stdout), and once a command has ended (it then exits as stopped)."""
     if raised is not None:
         raise_for(raised)
 
