@@ -392,7 +392,7 @@ def fit(
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
-            stopped = NncliError("interrupted before the first epoch finished; nothing saved")
+            stopped = NncliError(f"{stop_signals.STOPS[stop.signum]} before the first epoch finished; nothing saved")
             stopped.exit_code = stop_signals.exit_code(stop.signum)
             raise stopped
         from nncli.model_file import save_model

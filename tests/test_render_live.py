@@ -552,8 +552,9 @@ def test_an_interrupt_in_the_first_epoch_shows_no_numbers():
     assert "10.72" not in text and "best epoch" not in text and not BRAILLE.search(text)
 
 
-def stop_after(monkeypatch, polls: int) -> None:
-    """Make fit's Ctrl-C flag go up at its `polls`-th poll (one per mini-batch), as if Ctrl-C were typed then."""
+def stop_after(monkeypatch, polls: int, signum: int = signal.SIGINT) -> None:
+    """Make fit's Ctrl-C flag go up at its `polls`-th poll (one per mini-batch), as if Ctrl-C (or `signum`)
+    came then."""
     from nncli import cli as cli_module
 
     count = []
@@ -561,7 +562,7 @@ def stop_after(monkeypatch, polls: int) -> None:
     def poll(flag) -> bool:
         count.append(1)
         if len(count) >= polls:
-            flag.signum = signal.SIGINT
+            flag.signum = signum
         return flag.signum is not None
 
     monkeypatch.setattr(cli_module.StopFlag, "__call__", poll)
@@ -593,6 +594,9 @@ def test_plain_lines_do_not_show_a_first_epoch_cut_short_as_finished(cli, monkey
     assert "epoch=1 partial lr=0.001\n" in r.stderr and "loss=" not in r.stderr
     assert "interrupted before the first epoch finished; nothing saved" in r.stderr
     assert not (tmp_path / "m.npz").exists()
+    stop_after(monkeypatch, 1, signal.SIGTERM)  # (it said "interrupted" for a SIGTERM too)
+    r = cli("fit", MOONS, "-o", tmp_path / "m.npz", "--epochs", "5", "--progress", "plain")
+    assert r.exit_code == 143 and "nncli: error: terminated before the first epoch finished; nothing saved" in r.stderr
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 33, 100, 1000])
