@@ -946,6 +946,7 @@ def run(invoke, argv: list[str] | None = None) -> int:
     except MemoryError:
         command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "")
         _error("out of memory", "try a smaller --batch-size or a smaller model" if command in ("fit", "lr-find")
+               else "try a smaller -n" if command == "gen-data"
                else "the data or the model is too big for the memory there is")
         code = 1
     except Exception as e:  # a bug: say so briefly, show the traceback on request

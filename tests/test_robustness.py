@@ -909,7 +909,8 @@ def test_an_error_raised_while_stopping_for_a_signal_reports_the_signal(capsys, 
 
 
 @pytest.mark.parametrize("argv, hint", [(["fit", "d.csv"], "try a smaller --batch-size or a smaller model"),
-                                        (["predict", "m.npz", "--threads", "1"], "the data or the model is too big")])
+                                        (["predict", "m.npz", "--threads", "1"], "the data or the model is too big"),
+                                        (["gen-data", "mixed", "-n", "100000000"], "try a smaller -n\n")])
 def test_out_of_memory_hints_at_what_the_command_can_change(capsys, argv, hint):
     """predict has no --batch-size: the hint named it all the same."""
     from nncli.cli import run
