@@ -25,7 +25,7 @@ import numpy as np
 
 from nncli.core.preprocessing import cell_number, is_text, numbers_among
 from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
-from nncli.csv_source import DELIMITERS, refuse_bad_names
+from nncli.csv_source import refuse_bad_names
 from nncli.errors import DataError, composed, names_hint, one_column_hint, quoting_hint, shorten
 
 # Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
@@ -101,8 +101,9 @@ class ColumnParser:
     """
 
     def __init__(self, name: str, header: list[str], delimiter: str, dtype: type, na_values: Iterable[str],
-                 header_line: int = 1):
+                 header_line: int = 1, chosen: str | None = None):
         self.name, self.header, self.delimiter, self.dtype = name, header, delimiter, dtype
+        self.chosen = chosen  # the delimiter given (--delimiter, a `sep=` line), or None: detected
         self.header_line = header_line  # 2 after a `sep=` line (see TableReader)
         self.na_values = frozenset(v.strip() for v in na_values)  # (cells are compared stripped, on every path)
         self._na_bytes = frozenset(v.encode() for v in self.na_values)
@@ -125,8 +126,8 @@ class ColumnParser:
         missing = [c for c in wanted if c not in position]
         if missing:
             wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
-            if len(self.header) == 1 and any(d in self.header[0] for d in (*DELIMITERS, " ") if d != self.delimiter):
-                hint = one_column_hint(self.delimiter)  # (`x1,x2,label` split at ';')
+            if len(self.header) == 1 and set(missing) & set(re.split(r"[,;\t| ]+", self.header[0])):
+                hint = one_column_hint(self.chosen)  # (`x1,x2,label` split at ';': the names are in it)
             else:
                 hint = names_hint(missing, self.header, "the header has",
                                   candidates=[c for c in self.header if c not in wanted_set]) \

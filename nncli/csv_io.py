@@ -132,7 +132,8 @@ class TableReader:
         self._block_bytes = self._at_least_per_column(BLOCK_BYTES)
         if self._typed:
             self.chunk_rows, self._block_bytes = 1, 1
-        self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values, self.header_line)
+        self.parser = ColumnParser(self.name, self.header, self.delimiter, dtype, na_values, self.header_line,
+                                   chosen=delimiter)
         self._slow_forever = False
         self.select(columns, text=text, auto=auto)
         self.parser.keep_as_written(as_written)

@@ -469,7 +469,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
-    notices += _feature_notices(pre, X.dtype, constant, len(X))
+    # Not constant, but a spread `no_spread` calls none: left unstandardized, a few ulps from 0
+    faint = {k: s for k in np.flatnonzero(~constant & (pre.scale == 1.0))
+             if no_spread(np.asarray(pre.mean[k]), np.asarray(s := _spread(X[:, k])))}
+    notices += _feature_notices(pre, X.dtype, constant, len(X), faint)
     notices += _leak_notices(pre, X, Y)
     imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
     notices += [n + "; numbers get the training median, categories the '<missing>' category"
@@ -481,7 +484,14 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                         digest.hexdigest(), list(opts.na_values), constant)
 
 
-def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, rows: int) -> list[str]:
+def _spread(column: np.ndarray) -> float:
+    """A column's standard deviation, in float64, over its largest magnitude (squares of 1e-200 are 0)."""
+    big = float(np.abs(column).max(initial=0.0))
+    return float((column / big).std(dtype=np.float64)) * big if big > 0 else 0.0
+
+
+def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, rows: int,
+                     faint: dict[int, float] | None = None) -> list[str]:
     """A notice for each feature that is the same on every row, and for each numeric one whose
     values float32 rounds coarsely for their spread.
 
@@ -489,7 +499,8 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
     0.0625. Above 1% of the spread, say so, and what keeps the digits. Values that vary less
     than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant: the file
     is read in float32 and cannot tell, so a constant number other than 0 gets the hint.
-    (constant: which encoded inputs are the same on every row; rows: how many there are.)
+    (constant: which encoded inputs are the same on every row; rows: how many there are; faint: the
+    spread of those that vary, but by less than standardizing can take: see `no_spread`.)
     """
     notices, same, k = [], [], 0  # (same: the names of features that teach nothing, and their notices)
     float32 = dtype == np.float32
@@ -507,6 +518,10 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
                 same.append((name, f"{name} has the same value on every row ({value:.7g}): it teaches nothing"
                              + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
                                 "keeps them)" if float32 and value != 0 else "")))
+            elif faint and k in faint:
+                notices.append(f"{name} varies too little to learn from (spread {faint[k]:.3g} around {value:.7g}: "
+                               "under 1e-12 of its size, or under float32's smallest normal number, "
+                               "1.2e-38), so it is taken as constant")
             elif float32 and step > 0.01 * pre.scale[k]:
                 notices.append(f"float32 rounds {name} (values near {value:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "

@@ -164,8 +164,28 @@ def test_a_divergence_from_a_far_too_strong_l2_names_it(cli, tmp_path, optimizer
     r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--optimizer", optimizer, "--lr", "0.1",
             "--l2", "1e6", "--epochs", "5", "-q")
     assert r.exit_code == 1 and "training diverged at epoch 1" in r.stderr
-    assert "hint: --l2 1e+06 is too strong for --lr 0.1: each step takes lr × λ = 1e+05 times the weights off " \
-           "them; keep λ well under 1/lr (10)" in r.stderr
+    bound = 2 if optimizer == "sgd" else 3.8
+    assert (f"hint: --l2 1e+06 is too strong for a rate of 0.1: the penalty alone makes the weights grow once lr × λ "
+            f"reaches {bound:g} (here 1e+05); keep λ well under {bound / 0.1:g}") in r.stderr
+    # A rate too high for the data, beside an L2 that alone would not diverge (lr × λ 1.2): the rate's hint
+    r = cli("fit", SAMPLES / "regression.csv", "-o", tmp_path / "m.npz", "--optimizer", optimizer, "--lr", "60",
+            "--l2", "0.02", "--epochs", "5", "-q")
+    assert r.exit_code == 1 and "hint: try a smaller learning rate, e.g. --lr 6," in r.stderr
+
+
+@pytest.mark.parametrize("optimizer, nesterov", [("sgd", False), ("momentum", False), ("momentum", True)])
+def test_the_l2_divergence_bound_is_where_the_penalty_alone_grows_the_weights(optimizer, nesterov):
+    # The optimizers' own steps on the penalty's gradient λ·w alone, lr × λ just under and just over the bound
+    from nncli.core.optimizers import make_optimizer
+    from nncli.core.training import TrainConfig, l2_divergence_bound
+
+    bound = l2_divergence_bound(TrainConfig(optimizer=optimizer, nesterov=nesterov, momentum=0.9))
+    for factor, grows in ((0.98, False), (1.02, True)):
+        opt = make_optimizer(optimizer, 1, np.float64, 0.1, momentum=0.9, nesterov=nesterov)
+        w = np.ones(1)
+        for _ in range(3000):
+            opt.step(w, (bound * factor / 0.1) * w)  # lr × λ = bound × factor
+        assert (abs(w[0]) > 1) == grows
 
 
 def test_divergence_exits_1_and_leaves_the_old_model_untouched(tmp_path):

@@ -348,8 +348,10 @@ CASES = [
     Case("predict-the-wrong-delimiter", PREDICT + ("--delimiter", ";"), 1, r"data\.csv:1: missing columns: 'x1', 'x2'\n"
          r"hint: the header is one column when split at ';': is that the file's delimiter\? see --delimiter\n$",
          files=data("x1,x2", "1,2")),
-    Case("predict-a-space-separated-file", PREDICT, 1, r"hint: the header is one column when split at ',': is that",
-         files=data("x1 x2", "1 2")),
+    Case("predict-a-space-separated-file", PREDICT, 1, r"hint: the header is one column: is the file separated by "
+         r"spaces or something else\? see --delimiter\n$", files=data("x1 x2", "1 2")),  # (the delimiter was detected)
+    Case("predict-a-file-of-one-other-column", PREDICT, 1, r"missing columns: 'x1', 'x2'\nhint: the header has: "
+         r"'sepal length'\n$", files=data("sepal length", "1")),  # (a name with a space: not a delimiter's fault)
     Case("predict-keep-of-a-column-named-twice", PREDICT + ("--keep", "n"), 1,
          r"data\.csv:1:4: duplicate column name 'n' \(also column 1\)", files=data("n,x1,x2,n", "a,1,2,b")),
     fit_err("target-missing", data(HEADER, *ROWS), r"data\.csv:1: no column named 'price'", "--target", "price"),

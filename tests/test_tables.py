@@ -367,6 +367,23 @@ def test_numbers_in_tiny_units_are_standardized_and_learned(tmp_path, cli, unit,
     assert scores["r2"] > 0.95
 
 
+@pytest.mark.parametrize("offset, unit, dtype", [(0.0, 1e-39, "float32"), (0.0, 1e-200, "float64"), (1e7, 1e-8, "float64")])
+def test_a_feature_that_varies_too_little_to_standardize_is_said_to(tmp_path, cli, offset, unit, dtype):
+    # Spreads under float32's smallest normal number, or under 1e-12 of the values' size, are taken for
+    # none; such a feature was dropped from what the model learns without a word (the label followed it)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 200)
+    rows = [["x", "z", "y"]] + [[repr(offset + a * unit), repr(b), str(int(a > 0.5))]
+                                for a, b in zip(x.tolist(), rng.normal(size=200).tolist())]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", dtype,
+            "--progress", "plain")
+    assert r.exit_code == 0
+    said = re.search(r"nncli: 'x' varies too little to learn from \(spread (\S+) around ", r.stderr)
+    assert said and float(said[1]) == pytest.approx(np.float32(x * unit).std() if dtype == "float32" and not offset else
+                                                     (offset + x * unit).std(), rel=0.2 if offset else 1e-3)
+    assert "'z' varies" not in r.stderr and "same value" not in r.stderr
+
+
 def test_float64_features_near_the_float64_limit_train_a_model_that_loads(tmp_path, cli):
     # Squares of numbers near 1e200 overflow float64: the spread was inf, the saved scale inf, and
     # the model file refused ("x_scale holds non-finite values").
@@ -917,6 +934,7 @@ def test_a_target_written_with_an_underscore_is_no_number_in_fit_or_eval(tmp_pat
     assert r.exit_code == 1 and f"{bad}:6:2 (column 'y'): expected a finite number as the target, found '1_0'" in r.stderr
     r = cli("eval", tmp_path / "m.npz", bad)
     assert r.exit_code == 1 and f"{bad}:6:2" in r.stderr
+    assert "several target columns" not in r.stderr  # (a hint for fit with several targets: this model has one)
 
 
 @pytest.mark.parametrize("targets, cell, labels_hint", [("y", "oops", True), ("y", "inf", False), ("y", "1e309", False),
@@ -929,6 +947,7 @@ def test_fit_locates_a_bad_regression_target_cell(tmp_path, cli, targets, cell, 
     assert r.exit_code == 1
     assert f"d.csv:152:2 (column 'y'): expected a finite number as the target, found '{cell}'" in r.stderr
     assert ("--task classification" in r.stderr) == labels_hint  # (which takes one target column)
+    assert ("several target columns are numbers to predict" in r.stderr) == (targets == "y,z" and cell == "oops")
     assert not (tmp_path / "m.npz").exists()
 
 

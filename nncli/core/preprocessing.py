@@ -452,18 +452,25 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
         return Target(names, task, classes=classes)
     cols = [target_numbers(v, name, source=source, lines=lines, column=None if columns is None else columns[k],
                            cell_hint=cell_hint,
-                           labels_hint=len(values) == 1) for k, (v, name) in enumerate(zip(values, names))]
+                           labels_hint="single" if len(values) == 1 else "several")
+            for k, (v, name) in enumerate(zip(values, names))]
     mean, scale = target_stats(np.column_stack(cols))
     return Target(names, "regression", mean=mean, scale=scale)
 
 
+LABELS_HINTS = {"single": "use --task classification for labels",
+                "several": "several target columns are numbers to predict (regression); a column of labels is the "
+                           "target of a classifier of its own"}
+
+
 def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.ndarray | None = None,
-                   column: int | None = None, labels_hint: bool = False,
+                   column: int | None = None, labels_hint: str | None = None,
                    cell_hint: CellHint | None = None) -> np.ndarray:
     """A regression target column's cells (text, none missing) as finite float64 numbers. The first
     cell that is not one is a DataError, located where source, lines and column are given;
-    `labels_hint`: suggest classification where the cell is text; `cell_hint(cell, name)`: a hint
-    for the cell itself, first (a missing cell's word, the header again)."""
+    `labels_hint` ("single" or "several" target columns, at fit): where the cell is text, suggest
+    classification, or a classifier of its own; `cell_hint(cell, name)`: a hint for the cell itself,
+    first (a missing cell's word, the header again)."""
     numbers = _as_numbers(cells)
     if numbers is not None and np.isfinite(numbers).all():
         return numbers
@@ -473,9 +480,7 @@ def target_numbers(cells: np.ndarray, name: str, *, source: str = "", lines: np.
             raise DataError(f"expected a finite number as the target, found {shorten(cell)}", file=source or None,
                             line=None if lines is None else int(lines[i]), column=column, column_name=name,
                             hint=(cell_hint and cell_hint(cell, name))
-                            or ("use --task classification for labels" if labels_hint and number is None else
-                                "several target columns are numbers to predict (regression); a column of labels is "
-                                "the target of a classifier of its own" if number is None else None))
+                            or (None if number is not None else LABELS_HINTS.get(labels_hint or "")))
     return np.array([cell_number(c) for c in cells.tolist()], np.float64)  # (NumPy's parser refused a cell)
 
 

@@ -225,7 +225,7 @@ def fit_iter(
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
                                                 pred[s:s + m] if classify else None, update)
                     if not math.isfinite(batch_loss):
-                        raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
+                        raise _diverged(epoch + 1, opt.lr, l2, config)
                     if start_loss is None:  # the initial weights' loss, on the first batch
                         start_loss = batch_loss
                     total_loss += batch_loss * m
@@ -242,7 +242,7 @@ def fit_iter(
                 if stopped is not None:
                     break
             if not np.isfinite(net.params).all():
-                raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
+                raise _diverged(epoch + 1, opt.lr, l2, config)
             loss = total_loss / max(seen, 1)
             # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
             # against the initial weights' (with Adam a far too large rate explodes within the first
@@ -250,7 +250,7 @@ def fit_iter(
             if first_loss is None:
                 first_loss = loss
             if not loss <= EXPLODED * max(first_loss, 1e-12) or not loss <= EXPLODED * max(start_loss or 0.0, 1e-3):
-                raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
+                raise _diverged(epoch + 1, opt.lr, l2, config)
             if classify:
                 metric = correct / max(seen, 1)
             else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
@@ -260,7 +260,7 @@ def fit_iter(
                 val_loss, val_metric = evaluate(net, val[0], val[1])
                 val_penalty = l2_penalty(net, l2)
                 if not math.isfinite(val_loss):
-                    raise _diverged(epoch + 1, opt.lr, l2, config.optimizer)
+                    raise _diverged(epoch + 1, opt.lr, l2, config)
             # An epoch cut short by a stop request has a training loss of its first batches only: it
             # cannot be compared with whole epochs' (a validation loss, of the weights as they are, can).
             # Without validation data, patience waits for the minimization to end: it watches what is
@@ -302,13 +302,24 @@ def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
 EXPLODED = 1e6  # an epoch loss this many times the first epoch's, or the initial weights', counts as diverged
 
 
-def _diverged(epoch: int, lr: float, l2: float, optimizer: str) -> DivergenceError:
+def l2_divergence_bound(config: TrainConfig) -> float | None:
+    """The lr × λ from which the L2 penalty alone makes the weights grow without bound (the steps on the
+    quadratic (λ/2)·w², whatever the data): 2 for SGD, 2(1 + μ) with momentum, 2(1 + μ)/(1 + 2μ) with
+    Nesterov's; None for Adam, whose steps the rate bounds."""
+    if config.optimizer == "sgd":
+        return 2.0
+    if config.optimizer == "momentum":
+        mu = config.momentum
+        return 2 * (1 + mu) / (1 + 2 * mu) if config.nesterov else 2 * (1 + mu)
+    return None
+
+
+def _diverged(epoch: int, lr: float, l2: float, config: TrainConfig) -> DivergenceError:
     hint = f"try a smaller learning rate, e.g. --lr {lr / 10:.3g}, or find one with `nncli lr-find`"
-    if optimizer != "adam" and lr * l2 >= 1:
-        # Each step takes lr·λ times the weights off them: from 1 on, they overshoot 0, and from 2 grow
-        # (a smaller --lr only helps once lr·λ is under 1). Adam's steps are bounded by the rate.
-        hint = (f"--l2 {l2:.3g} is too strong for --lr {lr:.3g}: each step takes lr × λ = {lr * l2:.3g} times the "
-                f"weights off them; keep λ well under 1/lr ({1 / lr:.3g})")
+    bound = l2_divergence_bound(config)
+    if bound is not None and lr * l2 >= bound:  # (a smaller --lr alone would diverge too, until lr·λ is under it)
+        hint = (f"--l2 {l2:.3g} is too strong for a rate of {lr:.3g}: the penalty alone makes the weights grow once "
+                f"lr × λ reaches {bound:.3g} (here {lr * l2:.3g}); keep λ well under {bound / lr:.3g}")
     return DivergenceError(
         f"training diverged at epoch {epoch}: the loss exploded or became infinite or NaN "
         f"(learning rate {lr:.3g})", hint=hint)
