@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-import sys
+import signal
 import time
 from typing import Callable, Iterable, Sequence
 
@@ -309,30 +309,46 @@ class Pacer:
         self.next = end + 1.0 / MAX_RATE
 
 
-def _keys_unechoed() -> Callable[[], None]:
-    """Stop the terminal on stdin from echoing keys typed while the live screen is drawn, and return
-    what turns the echo back on. An echoed key (a Return above all) moves the cursor under Live, which
-    then redraws each frame below a copy of the last one. Only a foreground process changes its
-    terminal (from the background, changing it would stop the process: SIGTTOU); Ctrl-C still
-    interrupts, and the keys typed still reach the shell afterwards."""
+def _keys_unechoed(stream: object) -> Callable[[], None]:
+    """Stop the terminal the screen is drawn on (`stream`) from echoing keys typed while it is drawn, and
+    return what turns the echo back on. An echoed key (a Return above all) moves the cursor under
+    Live, which then redraws each frame below a copy of the last one. (The terminal's, not stdin's:
+    `fit -` reads a pipe.) Only a process in the terminal's foreground changes it: from the background,
+    changing it would stop the process (SIGTTOU), and a job put in the background meanwhile (Ctrl-Z,
+    `bg`) leaves it to the shell, which keeps its own settings for itself. Ctrl-C still interrupts,
+    and the keys typed still reach the shell afterwards."""
     try:
         import termios
     except ImportError:  # (not a POSIX system)
         return lambda: None
+
+    def in_front(fd: int) -> bool:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+
+    def set_modes(fd: int, modes: list) -> None:
+        # SIGTTOU held: put in the background between `in_front` and here, the call goes through, not
+        # stopping the process
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, modes)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
     try:
-        fd = sys.stdin.fileno()
-        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        if not os.isatty(fd) or not in_front(fd):
             return lambda: None
         saved = termios.tcgetattr(fd)
         quiet = list(saved)
         quiet[3] &= ~termios.ECHO  # (the local modes)
-        termios.tcsetattr(fd, termios.TCSANOW, quiet)
-    except (AttributeError, ValueError, OSError, termios.error):  # (no stdin, a closed one, a stand-in)
+        set_modes(fd, quiet)
+    except (AttributeError, ValueError, OSError, termios.error):  # (a closed stream, a stand-in)
         return lambda: None
 
     def restore() -> None:
         try:
-            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            if in_front(fd):
+                set_modes(fd, saved)
         except (OSError, termios.error):
             pass
     return restore
@@ -340,7 +356,10 @@ def _keys_unechoed() -> Callable[[], None]:
 
 def _failure(e: BaseException) -> tuple[float, str]:
     """`TrainingScreen.failed` for training ended by this exception."""
-    return time.perf_counter(), "by interrupt" if isinstance(e, KeyboardInterrupt) else "by an error"
+    if isinstance(e, KeyboardInterrupt):
+        return time.perf_counter(), "by interrupt"
+    signum = getattr(e, "signum", None)  # (`stop_signals.Terminated`: SIGTERM, SIGHUP)
+    return time.perf_counter(), f"by {signal.Signals(signum).name}" if signum else "by an error"
 
 
 def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None:
@@ -376,7 +395,7 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
 
     if hasattr(epochs, "progress"):
         epochs.progress = under_way  # type: ignore[attr-defined]
-    echo_back = _keys_unechoed()
+    echo_back = _keys_unechoed(console.file)
     try:
         _draw(live, epochs, screen, console, pacer, start)
     finally:
