@@ -329,8 +329,8 @@ def fit(
 
     Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
     """
+    crowded = _threads_notice(threads)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
-    _more_threads_than_cores(threads, quiet)
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
@@ -376,8 +376,9 @@ def fit(
 
     check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
     if mode != "none":
-        for n in tdata.notices:
-            render.notice(n)
+        for n in [*tdata.notices, crowded(threads)]:
+            if n:
+                render.notice(n)
         if val is not None and _same_file(data, val):
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
@@ -385,7 +386,7 @@ def fit(
         if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
                           f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
-                          "(give a smaller --lr-step)")
+                          f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
     with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
@@ -522,7 +523,7 @@ def lr_find(
     seed: SeedOpt = 0,
     dtype: DTypeOpt = DType.float32,
     steps: Annotated[int, typer.Option("--steps", help="Mini-batches in the sweep.")] = 100,
-    lr_min: Annotated[float, typer.Option("--lr-min", help="Smallest learning rate tried.")] = 1e-7,
+    lr_min: Annotated[float, typer.Option("--lr-min", help="Smallest learning rate tried (at least 1e-30).")] = 1e-7,
     lr_max: Annotated[float, typer.Option("--lr-max", help="Largest learning rate tried.")] = 10.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the suggestion.")] = False,
     threads: Threads = None,
@@ -535,8 +536,8 @@ def lr_find(
 
     Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
+    crowded = _threads_notice(threads)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
-    _more_threads_than_cores(threads, quiet)
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
@@ -556,8 +557,9 @@ def lr_find(
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
-        for n in tdata.notices:
-            render.notice(n)
+        for n in [*tdata.notices, crowded(threads)]:
+            if n:
+                render.notice(n)
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)
@@ -601,8 +603,8 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     check_stdout({"the predictions": output}, data, model)
+    crowded = _threads_notice(threads)
     threads = set_threads(threads)
-    _more_threads_than_cores(threads, quiet)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.csv_io import display_name
@@ -615,6 +617,8 @@ def predict(
     if taken:  # the output would have two columns of one name, which no CSV reader (nncli's too) takes
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
+    if not quiet and crowded(threads):
+        render.notice(crowded(threads))
     report = EncodeReport()
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
@@ -656,14 +660,16 @@ def eval_(
     """
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
+    crowded = _threads_notice(threads)
     threads = set_threads(threads)
-    _more_threads_than_cores(threads, quiet)
     from nncli import apply, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model, usage="nncli eval MODEL DATA")
     m.network.use_threads(threads)
+    if not quiet and crowded(threads):
+        render.notice(crowded(threads))
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
@@ -675,18 +681,23 @@ def eval_(
         render.show_eval(result)
 
 
-def _more_threads_than_cores(threads: int, quiet: bool) -> None:
-    """A notice for --threads beyond the cores this process may run on: the threads then take turns,
-    and each step waits for the last of them (99 threads on 2 cores trained 17 times slower)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    if threads > cores and not quiet:
-        from nncli import render
-
-        render.notice(f"--threads {threads} is more than the {cores} core{'s' if cores > 1 else ''} this process can "
-                      f"run on: the threads take turns, which is slower (--threads {cores} at most)")
+def _threads_notice(given: int | None) -> Callable[[int], str | None]:
+    """What to say of the thread count a command resolves (`set_threads`) from --threads (`given`) or
+    $NNCLI_THREADS: a notice if it is beyond the cores this process may run on. The threads then take
+    turns, and each step waits for the last of them (99 threads on 2 cores trained 17 times slower).
+    Called before the count is resolved, for the name of where it came from; said with the command's
+    other notices, once its options are checked."""
+    def notice(threads: int) -> str | None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        if threads <= cores:
+            return None
+        named = f"--threads {threads}" if given is not None else f"NNCLI_THREADS={threads}"
+        return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
+                f"threads take turns, which is slower ({cores} at most)")
+    return notice
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -836,10 +847,12 @@ def _stopped(e: BaseException) -> int:
     """Say what stopped the command (Ctrl-C, or the Abort Typer makes of it; SIGTERM, SIGHUP) and
     return its exit code."""
     signum = stop_signals.signum_of(e)
+    said = stop_signals.announced and stop_signals.raised == signum  # (by `nncli.__main__`, before an import lost it)
     stop_signals.handled()
     says = next((getattr(x, "nncli_says") for x in (e, e.__cause__, e.__context__) if hasattr(x, "nncli_says")),
                 stop_signals.STOPS[signum])  # (a second signal in `fit` says what it did; Typer's Abort wraps it)
-    _error(says)
+    if not said:
+        _error(says)
     return stop_signals.exit_code(signum)
 
 

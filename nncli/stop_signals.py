@@ -69,6 +69,7 @@ def exit_code(signum: int) -> int:
 # while NumPy imported numpy.random (lazily, `np.random`) vanished in its Cython initialization, and
 # `fit -` then waited for typed rows for ever (10 runs in 324 on a loaded machine). See `reraise_if_lost`.
 raised: int | None = None
+announced = False  # `raised`'s message is on stderr already (`nncli.__main__`'s first handler wrote it)
 
 
 def exception_for(signum: int) -> BaseException:
@@ -85,8 +86,8 @@ def raise_for(signum: int, frame: object = None) -> None:
 
 def handled() -> None:
     """The stop signal's exception reached the code that ends the command."""
-    global raised
-    raised = None
+    global raised, announced
+    raised, announced = None, False
 
 
 def reraise_if_lost() -> None:

@@ -36,25 +36,32 @@ def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, comman
     # --threads 99 on 2 cores trained 17 times slower, without a word
     import os
 
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # (Linux only)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     model = tmp_path / "m.npz"
     assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4", "-q").exit_code == 0
     args = {"fit": ["fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4"],
             "lr-find": ["lr-find", SAMPLES / "moons.csv", "--steps", "10", "--hidden", "4"],
             "predict": ["predict", model, SAMPLES / "moons.csv"], "eval": ["eval", model, SAMPLES / "moons.csv"]}[command]
-    said = "nncli: --threads 3 is more than the 2 cores this process can run on: the threads take turns, which is " \
-           "slower (--threads 2 at most)\n"
-    for threads, quiet, told in (("3", [], True), ("2", [], False), ("3", ["-q"], False)):
+    said = " is more than the 2 cores this process can run on: the threads take turns, which is slower (2 at most)\n"
+    quiet_too = [["--progress", "none"]] if command == "fit" else []
+    for threads, quiet, told in (("3", [], True), ("2", [], False), ("3", ["-q"], False),
+                                 *(("3", q, False) for q in quiet_too)):
         r = cli(*args, "--threads", threads, *quiet)
-        assert r.exit_code == 0 and (said in r.stderr) == told, r.stderr
+        assert r.exit_code == 0 and (f"nncli: --threads {threads}{said}" in r.stderr) == told, r.stderr
+    monkeypatch.setenv("NNCLI_THREADS", "3")
+    r = cli(*args)
+    assert r.exit_code == 0 and f"nncli: NNCLI_THREADS=3{said}" in r.stderr
 
 
 
 def test_a_step_schedule_that_never_steps_is_said_to(cli, tmp_path):
     # --lr-schedule step with its default --lr-step 10 over 5 epochs kept the rate constant, without a word
-    said = "nncli: --lr-schedule step never steps: --lr-step 10 is not shorter than the "
-    for extra, told in ((["--epochs", "5"], "5 epochs (give a smaller --lr-step)"),
-                        (["--epochs", "12", "--warmup", "3"], "9 epochs after the warm-up"),
+    said = "nncli: --lr-schedule step never steps: --lr-step "
+    for extra, told in ((["--epochs", "5"], "10 is not shorter than the 5 epochs (give a smaller --lr-step)"),
+                        (["--epochs", "12", "--warmup", "3"], "10 is not shorter than the 9 epochs after the warm-up"),
+                        (["--epochs", "3", "--warmup", "2", "--lr-step", "1"],
+                         "1 is not shorter than the 1 epoch after the warm-up (give more --epochs)"),
                         (["--epochs", "11"], None), (["--epochs", "5", "--lr-step", "4"], None)):
         r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--hidden", "4", "--lr-schedule", "step",
                 "--progress", "plain", "--patience", "0", *extra)

@@ -1032,6 +1032,8 @@ def test_a_stop_signal_whose_exception_an_import_lost_still_stops_the_command(tm
         with pytest.raises(SystemExit):
             _early(signum, None)
         assert stop_signals.raised == signum  # for `cli.main` to raise again, should an import swallow the exit
+        assert capsys.readouterr().err == f"nncli: error: {said}\n"
+        assert run(lambda: None) == code and capsys.readouterr().err == ""  # (said once, not twice)
     finally:
         stop_signals.handled()
 
