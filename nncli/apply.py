@@ -67,6 +67,10 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
     return notices
 
 
+# The hint where --missing error refuses a row whose target is missing (fit drops it otherwise)
+REFUSED_TARGET_HINT = "--missing error refuses it (without it, the row is dropped)"
+
+
 def refuse_missing_targets(table: Table, targets: Sequence[str], na: frozenset[str], hint: str) -> None:
     """The error for the first row of the table whose target is missing, if any."""
     for t in targets:
@@ -217,8 +221,8 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
                     if not chunk.n_rows:
                         continue
             else:
-                refuse_missing_targets(chunk, targets, na, "--missing error refuses it (without it, the row is dropped)"
-                                       if validation else "evaluating a model needs a target value on every row")
+                refuse_missing_targets(chunk, targets, na, REFUSED_TARGET_HINT if validation
+                                       else "evaluating a model needs a target value on every row")
             if refuse_missing:
                 check_missing(chunk, model.pre.names, na)
             X = model.inputs({c: chunk.columns[c].values for c in model.pre.names}, report)

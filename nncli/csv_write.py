@@ -22,9 +22,9 @@ from typing import IO, Callable, Iterable, Sequence
 
 import numpy as np
 
+from nncli import stop_signals
 from nncli.csv_io import CHUNK_ROWS, Table
 from nncli.errors import NncliError
-from nncli import stop_signals
 from nncli.stop_signals import held
 
 def quote(text: str) -> str:

@@ -33,7 +33,6 @@ def quoting_hint(option: str | None, unknown: Sequence[str], header: Sequence[st
     return f"; a name holding a comma goes in double quotes: {option + ' ' if option else ''}'{quoted}'"
 
 
-
 def one_column_hint(delimiter: str | None) -> str:
     """For a header read as one column: the delimiter is most likely not the file's (`delimiter`: the
     one given with --delimiter, or None)."""

@@ -94,7 +94,8 @@ def reraise_if_lost() -> None:
     """Raise again a stop signal whose exception was lost on its way (see `raised`): for code that
     waits without end (rows typed at a terminal), where it would otherwise never stop, and before
     work that would make the stop come too late (training, an output's commit, each piece of rows
-    written to stdout), and once a command has ended (it then exits as stopped)."""
+    written to stdout), and once a command has ended (it then exits as stopped). (Raised on a thread
+    that reads ahead for the main one, `pipeline.ahead`, it reaches the main one in order.)"""
     if raised is not None:
         raise_for(raised)
 

@@ -19,7 +19,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from nncli.apply import check_missing, encode_notices, load_eval_arrays, missing_targets, refuse_missing_targets
+from nncli.apply import (REFUSED_TARGET_HINT, check_missing, encode_notices, load_eval_arrays, missing_targets,
+                         refuse_missing_targets)
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
@@ -324,7 +325,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     # Rows whose target is missing teach nothing: drop them (eval refuses them instead, and so does
     # --missing error).
     if opts.missing == "error":
-        refuse_missing_targets(table, targets, na, "--missing error refuses it (without it, the row is dropped)")
+        refuse_missing_targets(table, targets, na, REFUSED_TARGET_HINT)
     target_text = [table.columns[t].values for t in targets]
     keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)
     dropped = ""  # what a target's error adds: the rows that went, and why (say, --na-values 0 blanked a class)
