@@ -533,7 +533,7 @@ def _build(path: str, layout: _Layout, arrays: dict[str, np.ndarray]) -> Model:
     for mean, scale in ((arrays["x_mean"], arrays["x_scale"]), (arrays["y_mean"], arrays["y_scale"])):
         if (scale <= 0).any():
             raise _fail(path, "a standardization scale is not positive")
-        # Fitting keeps a spread only where `no_spread` does not call it none, else uses 1; a far
+        # Fitting scales by 1 or by at least `scale_floor` (which `no_spread` agrees with); a far
         # smaller scale would blow inputs up until every prediction saturates to the same answer.
         if ((scale != 1) & no_spread(mean / 10, scale)).any():
             raise _fail(path, "a standardization scale is too small to come from training")

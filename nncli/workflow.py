@@ -25,7 +25,7 @@ from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, EncodeReport, Preprocessor, Target,
                                       cell_number, column_stats, fit_preprocessor, fit_target, infer_task,
-                                      is_missing_text, no_spread, target_stats)
+                                      is_missing_text, no_spread, scale_floor, target_stats, MIN_SCALE)
 from nncli.core.schedules import Schedule
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, refuse_header_rows,
@@ -470,9 +470,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     order = {c: i for i, c in enumerate(table.header)}
     infos.sort(key=lambda i: order[i.name])
     constant = ~X.any(axis=0)  # (standardized: a constant column is all zeros)
-    # Not constant, but a spread `no_spread` calls none: left unstandardized, a few ulps from 0
-    faint = {k: s for k in np.flatnonzero(~constant & (pre.scale == 1.0))
-             if no_spread(np.asarray(pre.mean[k]), np.asarray(s := _spread(X[:, k])))}
+    # Not constant, but scaled by the least spread standardizing takes, not its own (see `standard_scale`):
+    # the standardized spread of each
+    floored = np.flatnonzero(~constant & (pre.scale == scale_floor(pre.mean)))
+    faint = {int(k): s for k in floored if (s := _spread(X[:, k])) < 1}
     notices += _feature_notices(pre, X.dtype, constant, len(X), faint)
     notices += _leak_notices(pre, X, Y)
     imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
@@ -501,7 +502,8 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
     than that (1e7 + 0.1, 1e7 + 0.3) all read the same, and the column looks constant: the file
     is read in float32 and cannot tell, so a constant number other than 0 gets the hint.
     (constant: which encoded inputs are the same on every row; rows: how many there are; faint: the
-    spread of those that vary, but by less than standardizing can take: see `no_spread`.)
+    standardized spread of those that vary by less than standardizing takes, scaled by its floor
+    instead: see `standard_scale`.)
     """
     notices, same, k = [], [], 0  # (same: the names of features that teach nothing, and their notices)
     float32 = dtype == np.float32
@@ -520,9 +522,10 @@ def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, r
                              + (" (if its values differ beyond float32's 7 significant digits, --dtype float64 "
                                 "keeps them)" if float32 and value != 0 else "")))
             elif faint and k in faint:
-                notices.append(f"{name} varies too little to learn from (spread {faint[k]:.3g} around {value:.7g}: "
-                               "under 1e-12 of its size, or under float32's smallest normal number, "
-                               "1.2e-38), so it is taken as constant")
+                under = "float32's smallest normal number" if pre.scale[k] == MIN_SCALE else "1e-12 of its size"
+                notices.append(f"{name} varies very little (spread {faint[k] * pre.scale[k]:.3g} around {value:.7g}, "
+                               f"under {under}): scaled by {pre.scale[k]:.3g} instead of its spread, it reaches the "
+                               f"network with a spread of {faint[k]:.2g}")
             elif float32 and step > 0.01 * pre.scale[k]:
                 notices.append(f"float32 rounds {name} (values near {value:.4g}, spread "
                                f"{pre.scale[k]:.3g}) to steps of {step:.3g}, {step / pre.scale[k]:.0%} of its "
@@ -575,8 +578,9 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
             + (f"a weight penalty too strong for so few rows (--l2 {l2:.3g}), " if l2 >= 0.01 else "")
             + "or features that do not tell the target")
     if model.task == "regression":
-        # (a constant target, to rounding: nothing to learn; standardized, any other spreads over about 1)
-        if metric >= LEARNED_LITTLE or not (np.ptp(data.Y, axis=0) > 1e-6).any():
+        # (a constant target, to rounding: nothing to learn, and a notice says it is the same on every row)
+        spread = data.Y.std(axis=0, dtype=np.float64) * data.target.scale  # (in the target's own units)
+        if metric >= LEARNED_LITTLE or no_spread(data.target.mean, spread).all():
             return None
         return f"the model does little or no better than predicting the mean (training R² {metric:.3g}): {hint}"
     if data.sample_weight is not None:  # (class weights: trading accuracy for the rare classes' recall is the point)

@@ -367,21 +367,32 @@ def test_numbers_in_tiny_units_are_standardized_and_learned(tmp_path, cli, unit,
     assert scores["r2"] > 0.95
 
 
-@pytest.mark.parametrize("offset, unit, dtype", [(0.0, 1e-39, "float32"), (0.0, 1e-200, "float64"), (1e7, 1e-8, "float64")])
-def test_a_feature_that_varies_too_little_to_standardize_is_said_to(tmp_path, cli, offset, unit, dtype):
-    # Spreads under float32's smallest normal number, or under 1e-12 of the values' size, are taken for
-    # none; such a feature was dropped from what the model learns without a word (the label followed it)
+@pytest.mark.parametrize("offset, unit, dtype, under", [(0.0, 1e-39, "float32", "float32's smallest normal number"),
+                                                     (0.0, 1e-200, "float64", "float32's smallest normal number"),
+                                                     (1e13, 4.0, "float64", "1e-12 of its size")])
+def test_a_feature_that_varies_very_little_is_scaled_by_the_least_spread_and_said_to_be(tmp_path, cli, offset, unit,
+                                                                                      dtype, under):
+    # A spread under 1e-12 of the values' size (or float32's smallest normal number) was replaced by 1: the
+    # network saw 1e13 + U(0, 4) as differences of up to 2, unscaled (and 1e20 + U(0, 3e7) as ones of 1e7,
+    # which wrecked training); the column is now scaled by that least spread, and fit says so
     rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, 200)
+    x = rng.uniform(0, 1, 300)
     rows = [["x", "z", "y"]] + [[repr(offset + a * unit), repr(b), str(int(a > 0.5))]
-                                for a, b in zip(x.tolist(), rng.normal(size=200).tolist())]
-    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1", "--dtype", dtype,
-            "--progress", "plain")
+                                for a, b in zip(x.tolist(), rng.normal(size=300).tolist())]
+    model = tmp_path / "m.npz"
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "40", "--dtype", dtype,
+            "--progress", "plain", "--hidden", "16")
     assert r.exit_code == 0
-    said = re.search(r"nncli: 'x' varies too little to learn from \(spread (\S+) around ", r.stderr)
-    assert said and float(said[1]) == pytest.approx(np.float32(x * unit).std() if dtype == "float32" and not offset else
-                                                     (offset + x * unit).std(), rel=0.2 if offset else 1e-3)
+    said = re.search(rf"nncli: 'x' varies very little \(spread (\S+) around [^,\s]+, under {re.escape(under)}\): scaled by "
+                     rf"(\S+) instead of its spread, it reaches the network with a spread of (\S+)\n", r.stderr)
+    assert said, r.stderr
+    spread, scale, reached = map(float, said.groups())
+    assert spread == pytest.approx((x * unit).std(), rel=1e-2) and reached == pytest.approx(spread / scale, rel=2e-2)
+    m = load_model(str(model))
+    assert m.pre.scale[0] == pytest.approx(max(1e-12 * offset, float(np.finfo(np.float32).tiny)))
     assert "'z' varies" not in r.stderr and "same value" not in r.stderr
+    if offset:  # (at a spread of 0.12 it is still learned from, where a constant would leave a coin flip)
+        assert json.loads(cli("eval", model, tmp_path / "d.csv", "--json").stdout)["accuracy"] > 0.75
 
 
 def test_float64_features_near_the_float64_limit_train_a_model_that_loads(tmp_path, cli):

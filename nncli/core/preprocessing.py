@@ -200,8 +200,9 @@ MIN_SCALE = float(np.finfo(np.float32).tiny)
 
 
 def no_spread(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Which columns of this mean and spread are constant: a spread under MIN_RELATIVE_SCALE of the
-    mean's size is rounding, one under MIN_SCALE is none (a NaN spread too). Relative to the column's
+    """Which columns of this mean and spread are constant, to rounding: a spread under MIN_RELATIVE_SCALE
+    of the mean's size is rounding, one under MIN_SCALE is none (a NaN spread too); `standard_scale`
+    scales such a column (unless it is exactly constant) by that floor. Relative to the column's
     own size, whatever its unit: a feature measured in units of 1e-13 spreads like one in units of 1
     (a floor of 1 under the mean's size took its spread of 3e-13 for rounding: the column was never
     standardized, and the model learned nothing from it, without a word)."""
@@ -209,9 +210,19 @@ def no_spread(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 
 def standard_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """The scale that standardizes columns of this mean and spread: the spread, or 1 for a column
-    that is constant (`no_spread`): 1 keeps it at exactly 0, as it carries no information."""
-    return np.where(no_spread(mean, std), 1.0, std)
+    """The scale that standardizes columns of this mean and spread: the spread, but never less than
+    the least `no_spread` takes for one (MIN_RELATIVE_SCALE of the mean's size, MIN_SCALE); 1 for a
+    column that is exactly constant (a spread of 0, or NaN), which it keeps at exactly 0, as it carries
+    no information. (A column that varied by less than the floor was given 1 too: 1e13 + U(-2, 2)
+    reached the network as differences of up to 2 unscaled, 1e20 + U(0, 3e7) as ones of 1e7, which
+    wrecked training, R² -2e5.)"""
+    return np.where(std > 0, np.maximum(std, scale_floor(mean)), 1.0)
+
+
+def scale_floor(mean: np.ndarray) -> np.ndarray:
+    """The least scale a column of this mean is standardized by: MIN_RELATIVE_SCALE of its size, or
+    MIN_SCALE (see `no_spread`)."""
+    return np.maximum(MIN_RELATIVE_SCALE * np.abs(mean), MIN_SCALE)
 
 
 def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +240,8 @@ def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.nd
     rows = max(1, cells // max(X.shape[1], 1))
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = _mean_std(X, rows)
-        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        # (squares under 1e-308 are 0: a spread under ~1e-154, in float64 runs, is summed again too)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()) or (std < 1e-150).any():
             mean, std = _mean_std(X, rows, np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny))
     same = np.flatnonzero(no_spread(mean, std))
     if len(same):
