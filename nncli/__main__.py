@@ -20,7 +20,7 @@ def _early(signum: int, frame: object) -> None:
     stop_signals.raised = signum  # (an import may swallow the SystemExit: see `stop_signals.raised`)
     try:
         sys.stderr.write(f"nncli: error: {stop_signals.STOPS[signum]}\n")
-        stop_signals.announced = True
+        stop_signals.announced = signum
     except (AttributeError, OSError, ValueError):  # stderr's reader has gone: keep the exit code
         from nncli.std_streams import silence
 

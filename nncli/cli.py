@@ -847,7 +847,7 @@ def _stopped(e: BaseException) -> int:
     """Say what stopped the command (Ctrl-C, or the Abort Typer makes of it; SIGTERM, SIGHUP) and
     return its exit code."""
     signum = stop_signals.signum_of(e)
-    said = stop_signals.announced and stop_signals.raised == signum  # (by `nncli.__main__`, before an import lost it)
+    said = stop_signals.announced == signum  # (by `nncli.__main__`, before an import lost its exit)
     stop_signals.handled()
     says = next((getattr(x, "nncli_says") for x in (e, e.__cause__, e.__context__) if hasattr(x, "nncli_says")),
                 stop_signals.STOPS[signum])  # (a second signal in `fit` says what it did; Typer's Abort wraps it)

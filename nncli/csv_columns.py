@@ -90,6 +90,13 @@ class Table:
                      self.lines[which], as_written={c: v[which] for c, v in self.as_written.items()})
 
 
+def _names_inside(cell: str, names: Sequence[str]) -> bool:
+    """Whether any of these names is a piece of one header cell split at another delimiter (`sepal
+    length;petal width` read at ','), or at spaces (`x1 x2`): the delimiter is the file's mistake."""
+    wanted = set(names)
+    return any(wanted & {p.strip() for p in cell.split(d)} for d in ",;\t|") or bool(wanted & set(cell.split()))
+
+
 class ColumnParser:
     """The columns a `TableReader` reads and how, and the conversion of its chunks into tables.
 
@@ -126,7 +133,7 @@ class ColumnParser:
         missing = [c for c in wanted if c not in position]
         if missing:
             wanted_set = set(wanted)  # (a set: a file may have 100,000 columns)
-            if len(self.header) == 1 and set(missing) & set(re.split(r"[,;\t| ]+", self.header[0])):
+            if len(self.header) == 1 and _names_inside(self.header[0], missing):
                 hint = one_column_hint(self.chosen)  # (`x1,x2,label` split at ';': the names are in it)
             else:
                 hint = names_hint(missing, self.header, "the header has",

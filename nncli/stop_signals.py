@@ -69,7 +69,7 @@ def exit_code(signum: int) -> int:
 # while NumPy imported numpy.random (lazily, `np.random`) vanished in its Cython initialization, and
 # `fit -` then waited for typed rows for ever (10 runs in 324 on a loaded machine). See `reraise_if_lost`.
 raised: int | None = None
-announced = False  # `raised`'s message is on stderr already (`nncli.__main__`'s first handler wrote it)
+announced: int | None = None  # the signal whose message is on stderr already (`nncli.__main__`'s first handler)
 
 
 def exception_for(signum: int) -> BaseException:
@@ -87,7 +87,7 @@ def raise_for(signum: int, frame: object = None) -> None:
 def handled() -> None:
     """The stop signal's exception reached the code that ends the command."""
     global raised, announced
-    raised, announced = None, False
+    raised, announced = None, None
 
 
 def reraise_if_lost() -> None:

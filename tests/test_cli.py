@@ -573,6 +573,23 @@ def test_fit_with_the_training_file_as_val_says_so(tmp_path):
         assert r.returncode == 0 and (said in r.stderr.decode()) == expected
 
 
+def test_names_with_spaces_read_at_the_wrong_delimiter_get_the_delimiters_hint(cli, tmp_path):
+    # The header was split at spaces to look for the names in it, which cut 'sepal length' in two
+    rows = "".join(f"{i % 5},{i % 3},{i % 2}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("sepal length,petal width,label\n" + rows)
+    assert cli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q").exit_code == 0
+    said = "hint: the header is one column when split at ',': is that the file's delimiter? see --delimiter\n"
+    for name, text in (("semi.csv", "sepal length;petal width;label\n1;2;0\n"),
+                       ("tab.csv", "sepal length\tpetal width\tlabel\n1\t2\t0\n")):
+        (tmp_path / name).write_text(text)
+        for command in ("predict", "eval"):
+            r = cli(command, tmp_path / "m.npz", tmp_path / name, "--delimiter", ",")
+            assert r.exit_code == 1 and r.stderr.endswith(said), r.stderr
+    (tmp_path / "one.csv").write_text("sepal length\n1\n")  # (a file of one of the columns: not the delimiter)
+    r = cli("predict", tmp_path / "m.npz", tmp_path / "one.csv")
+    assert r.exit_code == 1 and r.stderr.endswith("hint: the header has: 'sepal length'\n")
+
+
 def test_the_default_l2_is_less_the_more_rows_train(tmp_path):
     """A constant default (0.005) pulled as hard on 10,000 rows as on 200: more data scored worse."""
     from nncli.model_file import load_model

@@ -204,6 +204,26 @@ def test_the_terminal_echoes_again_once_the_live_screen_ends(monkeypatch, fails,
         os.close(leader)
 
 
+def test_the_terminal_changes_hold_sigttou(monkeypatch):
+    # Put in the background between the look at the foreground and the change, a process changing its
+    # terminal is stopped by SIGTTOU (a `fit` before saving its model): held, the change goes through
+    from nncli import render_live
+
+    leader, follower = pty.openpty()
+    monkeypatch.setattr(os, "tcgetpgrp", lambda fd: os.getpgrp())
+    masks, real = [], termios.tcsetattr
+    monkeypatch.setattr(termios, "tcsetattr", lambda fd, when, modes: (
+        masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])), real(fd, when, modes))[1])
+    try:
+        with open(follower, "w", encoding="utf-8", closefd=False) as out:
+            render_live._keys_unechoed(out)()
+        assert len(masks) == 2 and all(signal.SIGTTOU in m for m in masks)
+        assert signal.SIGTTOU not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # (and released after)
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
 def _drain(fd: int) -> None:
     """Read a pty's output until its other side closes."""
     while True:

@@ -1034,6 +1034,10 @@ def test_a_stop_signal_whose_exception_an_import_lost_still_stops_the_command(tm
         assert stop_signals.raised == signum  # for `cli.main` to raise again, should an import swallow the exit
         assert capsys.readouterr().err == f"nncli: error: {said}\n"
         assert run(lambda: None) == code and capsys.readouterr().err == ""  # (said once, not twice)
+        other = signal.SIGTERM if signum == signal.SIGINT else signal.SIGINT
+        stop_signals.raised, stop_signals.announced = signum, signum
+        assert run(lambda: stop_signals.raise_for(other)) == 128 + other  # a second, other signal: said
+        assert capsys.readouterr().err == f"nncli: error: {stop_signals.STOPS[other]}\n"
     finally:
         stop_signals.handled()
 
