@@ -714,6 +714,11 @@ def _training_file_notice(model, data: str) -> list[str]:
     source = model.info.get("source")
     if not (isinstance(source, str) and source != "<stdin>" and _same_file(source, data)):
         return []
+    val_rows = model.info.get("val_rows")
+    if model.config.get("val_split") and isinstance(val_rows, int) and val_rows:  # (part of it was held out)
+        return [f"this is the file the model was trained on: {model.info.get('rows', 0):,} of its rows trained it and "
+                f"{val_rows:,} validated it, so these are mostly training scores; the validation figures are in "
+                f"`nncli show` (or score a file it never saw)"]
     return ["this is the file the model was trained on: these are training scores, not a test of what it learned "
             "(score a file it never saw, or train with --val-split and read the validation figures)"]
 

@@ -378,7 +378,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             e.hint = f"{e.hint}; {dropped}" if e.hint else dropped
         raise
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
-    if inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes):
+    if (inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes)
+            and targets[0].strip().casefold() not in CLASS_NAMES):  # ('label' holding 12 classes says so itself)
         notices.append(f"the target {shorten(targets[0], 40)} holds {len(target.classes)} distinct whole numbers: "
                        "read as classes (--task regression to predict it as a number"
                        + ("; the target is the last column unless --target NAME)" if not opts.target else ")"))
@@ -541,14 +542,17 @@ MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notic
 
 
 TARGET_NAMES = frozenset({"label", "labels", "target", "class", "y", "outcome"})  # columns named like a target
+CLASS_NAMES = frozenset({"label", "labels", "class", "category"})  # targets named as classes (not 'y': a count?)
 LEAK_CORRELATION = 0.999  # a numeric feature this correlated with a one-column target gets a notice
 
 
 def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
     """A notice for each numeric feature that follows a one-column target (a regression target, or two
     classes as 0/1) almost exactly: a copy of it, or the target in other units, left among the features
-    (it trained silently to R² 0.9975). X: standardized training inputs, each numeric column of spread 1."""
-    if Y.shape[1] != 1 or len(X) < 3:
+    (it trained silently to R² 0.9975). X: standardized training inputs, each numeric column of spread 1
+    but for those scaled by the least spread (see `standard_scale`). A single feature is the data's
+    whole story: `gen-data linear --noise 0` follows its target exactly, and --ignore would leave nothing."""
+    if Y.shape[1] != 1 or len(X) < 3 or len(pre.features) < 2:
         return []
     y = Y[:, 0].astype(np.float64)
     y -= y.mean()
@@ -560,6 +564,10 @@ def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
     if not numeric:
         return []
     r = (y.astype(X.dtype) @ X).astype(np.float64)[[j for _, j in numeric]] / (len(X) * spread)  # (no copy of X)
+    for k, (_, j) in enumerate(numeric):
+        if pre.scale[j] == scale_floor(pre.mean[j]):  # (spread under 1: its correlation is not r)
+            s = _spread(X[:, j])
+            r[k] = r[k] / s if s > 0 else 0.0
     return [f"feature {shorten(name, 40)} follows the target almost exactly (correlation {r[k]:+.4f}): a copy of it "
             f"left among the features? The model would learn to read it off; if so, --ignore {option_value(name)}"
             for k, (name, _) in enumerate(numeric) if abs(r[k]) >= LEAK_CORRELATION]
@@ -574,7 +582,9 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
     if metric is None:
         return None
     l2 = float(model.config.get("l2") or 0.0)
-    hint = ("a --lr far too high or too low (lr-find suggests one), too few epochs, "
+    hint = (("a model too simple for the data (--model linear draws one straight boundary, or line: an MLP "
+             "bends), " if model.kind == "linear" else "")
+            + "a --lr far too high or too low (lr-find suggests one), too few epochs, "
             + (f"a weight penalty too strong for so few rows (--l2 {l2:.3g}), " if l2 >= 0.01 else "")
             + "or features that do not tell the target")
     if model.task == "regression":

@@ -518,6 +518,14 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     assert r.returncode == 0 and said in r.stderr.decode() and "a --lr far too high or too low" in r.stderr.decode()
     r = run_nncli("fit", data, "--epochs", "10", "-o", tmp_path / "m.npz", "--progress", "plain")
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
+    # a linear model on circles: the straight boundary first, not the rate
+    circles = tmp_path / "c.csv"
+    assert run_nncli("gen-data", "circles", "-n", "400", "-o", circles).returncode == 0
+    r = run_nncli("fit", circles, "--model", "linear", "--epochs", "20", "-o", tmp_path / "c.npz", "--progress", "plain")
+    assert r.returncode == 0 and said in r.stderr.decode()
+    assert "or features that do not tell the target" in r.stderr.decode()
+    assert ": a model too simple for the data (--model linear draws one straight boundary, or line: an MLP bends), a " \
+           "--lr far too high" in r.stderr.decode()
     # a rate far too low learns nothing either, and the hint named only one far too high
     r = run_nncli("fit", data, "--lr", "1e-7", "--epochs", "3", "-o", tmp_path / "m.npz", "--progress", "plain")
     assert r.returncode == 0 and said in r.stderr.decode() and "a --lr far too high or too low" in r.stderr.decode()
@@ -560,6 +568,11 @@ def test_eval_on_the_training_file_says_these_are_training_scores(tmp_path):
     for args in (("eval", tmp_path / "m.npz", other), ("eval", tmp_path / "m.npz", "-q", data)):
         r = run_nncli(*args, cwd=tmp_path)
         assert r.returncode == 0 and said not in r.stderr.decode()
+    # trained with --val-split, part of the file validated it: not the advice to do so
+    assert run_nncli("fit", "d.csv", "-o", "v.npz", "--epochs", "2", "-q", "--val-split", "0.2", cwd=tmp_path).returncode == 0
+    r = run_nncli("eval", "v.npz", "d.csv", cwd=tmp_path)
+    assert r.returncode == 0 and "nncli: this is the file the model was trained on: 160 of its rows trained it and 40 " \
+        "validated it, so these are mostly training scores; the validation figures are in `nncli show`" in r.stderr.decode()
 
 
 

@@ -601,6 +601,13 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32:1 (column 'x'): expected a number, found 'x'\n{hint}")
 
 
+def test_a_single_feature_that_follows_the_target_gets_no_notice_to_ignore_it(tmp_path, cli):
+    # `gen-data linear --noise 0`: x is the whole story, and --ignore x would leave no feature at all
+    assert cli("gen-data", "linear", "--noise", "0", "-n", "200", "-o", tmp_path / "l.csv").exit_code == 0
+    r = cli("fit", tmp_path / "l.csv", "--model", "linear", "-o", tmp_path / "m.npz", "--epochs", "2")
+    assert r.exit_code == 0 and "follows the target" not in r.stderr
+
+
 def test_a_feature_that_is_the_target_and_a_target_named_elsewhere_get_notices(tmp_path):
     # Both trained without a word: a copy of the target among the features (R² 0.9975), and the label
     # in the first column (Kaggle's and MNIST's layout) with the last feature taken for the target
@@ -671,6 +678,11 @@ def test_a_numeric_id_column_and_a_target_of_whole_numbers_get_a_notice(tmp_path
         "--ignore id (the model would learn from the numbering; a day or a rank may be a real feature)",
         "nncli: the target 'calls' holds 11 distinct whole numbers: read as classes (--task regression to predict it "
         "as a number)"]
+    # a target named as classes says so itself (`gen-data blobs --classes 12` writes 'label')
+    rows = [[("label" if c == "calls" else "lbl" if c == "label" else c) for c in rows[0]]] + rows[1:]
+    r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "--target", "label", "-o", tmp_path / "m.npz",
+                  "--epochs", "1")
+    assert r.returncode == 0 and "distinct whole numbers" not in r.stderr.decode()
     # named as an id, however spread (counted from 1000 in steps of 3, or with a missing cell): a notice too
     rng = np.random.default_rng(0)
     ids = [["Customer ID", "user_id", "x", "y"]] + [[str(1000 + 3 * i), "" if i == 5 else str(10 ** 6 + 7 * i),
