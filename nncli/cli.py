@@ -130,8 +130,8 @@ class ClassWeight(str, Enum):
 
 
 DataArg = Annotated[str, typer.Argument(help="CSV file with a header row ('-' for stdin; .gz is read transparently).",
-                                        show_default=False)]
-ModelArg = Annotated[str, typer.Argument(help="Model file written by `nncli fit`.", show_default=False)]
+                                        show_default=False, metavar="DATA")]
+ModelArg = Annotated[str, typer.Argument(help="Model file written by `nncli fit`.", show_default=False, metavar="MODEL")]
 Threads = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads that share the rows of each batch or chunk (default: $NNCLI_THREADS, else 1).",
     show_default=False)]
@@ -237,7 +237,8 @@ class StopFlag:
 # -- commands -------------------------------------------------------------------------------------
 @app.command("gen-data")
 def gen_data(
-    kind: Annotated[Kind, typer.Argument(help="What to generate.")] = Kind.linear,
+    kind: Annotated[Kind, typer.Argument(help="What to generate: linear, regression, moons, circles, blobs, spirals, "
+                                         "xor or mixed.", metavar="[KIND]")] = Kind.linear,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of rows.")] = 1000,
     features: Annotated[Optional[int], typer.Option("--features", help="Features: regression (default 5), blobs "
                                                     "(default 2).", show_default=False)] = None,
@@ -581,7 +582,7 @@ def lr_find(
 @app.command()
 def predict(
     model: ModelArg,
-    data: Annotated[str, typer.Argument(help="CSV to predict ('-' or nothing: stdin).")] = "-",
+    data: Annotated[str, typer.Argument(help="CSV to predict ('-' or nothing: stdin).", metavar="[DATA]")] = "-",
     output: Annotated[str, typer.Option("--output", "-o", help="Output CSV ('-' for stdout).")] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
     keep: Annotated[Optional[str], typer.Option("--keep", help="Copy these input columns (e.g. an id) to the output.",
@@ -696,7 +697,7 @@ def _threads_notice(given: int | None) -> Callable[[int], str | None]:
             return None
         named = f"--threads {threads}" if given is not None else f"NNCLI_THREADS={threads}"
         return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
-                f"threads take turns, which is slower ({cores} at most)")
+                f"threads take turns, which is slower (use {cores} at most)")
     return notice
 
 

@@ -202,7 +202,7 @@ def _final_scores(model) -> str:
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
     if _penalty_worth_saying(info):
-        text += f"; L2 penalty {fmt(info['final_l2_penalty'])} (minimized with the loss, not part of it)"
+        text += f"; L2 penalty {fmt(info['final_l2_penalty'])} (minimized along with the loss, not counted in it)"
     return text
 
 

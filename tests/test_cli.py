@@ -660,7 +660,7 @@ def test_with_l2_the_losses_are_the_datas_and_the_penalty_is_said_beside_them(tm
     assert info["final_l2_penalty"] == pytest.approx(end, rel=0.2)
     said = " ".join(r.stderr.decode().split())
     assert f"validation loss {fmt(info['final_val_loss'])}," in said
-    assert f"L2 penalty {fmt(info['final_l2_penalty'])} (minimized with the loss, not part of it)" in said
+    assert f"L2 penalty {fmt(info['final_l2_penalty'])} (minimized along with the loss, not counted in it)" in said
     assert m.info["final_l2_penalty"] == info["final_l2_penalty"]
     r = run_nncli("fit", data, "--l2", "0", "--epochs", "5", "-o", model, "--progress", "plain", "--json")
     assert json.loads(r.stdout)["final_l2_penalty"] == 0 and "L2 penalty" not in r.stderr.decode()

@@ -43,7 +43,7 @@ def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, comman
     args = {"fit": ["fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4"],
             "lr-find": ["lr-find", SAMPLES / "moons.csv", "--steps", "10", "--hidden", "4"],
             "predict": ["predict", model, SAMPLES / "moons.csv"], "eval": ["eval", model, SAMPLES / "moons.csv"]}[command]
-    said = " is more than the 2 cores this process can run on: the threads take turns, which is slower (2 at most)\n"
+    said = " is more than the 2 cores this process can run on: the threads take turns, which is slower (use 2 at most)\n"
     quiet_too = [["--progress", "none"]] if command == "fit" else []
     for threads, quiet, told in (("3", [], True), ("2", [], False), ("3", ["-q"], False),
                                  *(("3", q, False) for q in quiet_too)):
