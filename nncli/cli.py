@@ -285,6 +285,7 @@ def gen_data(
 
 @app.command()
 def fit(
+    ctx: typer.Context,
     data: DataArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model.")] = "model.npz",
     target: TargetOpt = None,
@@ -383,6 +384,11 @@ def fit(
         if val is not None and _same_file(data, val):
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
+        source = ctx.get_parameter_source("lr")
+        if optimizer is not Optimizer.adam and source is not None and source.name == "DEFAULT":
+            render.notice(f"--optimizer {optimizer.value} at the default --lr {lr:g}, Adam's, takes small steps: try "
+                          f"--lr {0.1 if optimizer is Optimizer.sgd else 0.01:g}, or ask `nncli lr-find --optimizer "
+                          f"{optimizer.value}`")
         after = config.epochs - (config.warmup or 0)
         if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "

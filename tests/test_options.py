@@ -70,7 +70,17 @@ def test_a_step_schedule_that_never_steps_is_said_to(cli, tmp_path):
         assert (len(set(lrs[int(extra[3]) if "--warmup" in extra else 0:])) == 1) == bool(told)
 
 
-def test_the_largest_values_options_allow_are_accepted():
+def test_sgd_or_momentum_at_adams_default_rate_gets_a_notice(cli, tmp_path):
+    # `--optimizer sgd` alone trained at Adam's 0.001: spirals 0.575 against 0.998, without a word
+    base = ("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "--hidden", "4", "--progress", "plain")
+    said = "takes small steps"
+    for extra, told in ((["--optimizer", "sgd"], "--optimizer sgd at the default --lr 0.001, Adam's, takes small steps: "
+                                                 "try --lr 0.1, or ask `nncli lr-find --optimizer sgd`"),
+                        (["--optimizer", "momentum"], "try --lr 0.01"),
+                        (["--optimizer", "sgd", "--lr", "0.001"], None), ([], None), (["--optimizer", "sgd", "-q"], None)):
+        r = cli(*base, *extra)
+        assert r.exit_code == 0 and ((told in r.stderr) if told else said not in r.stderr), r.stderr
+
     from nncli.options import check_delimiter, parse_hidden
 
     assert check_delimiter("tab") == "\t"
