@@ -211,8 +211,8 @@ class TrainingScreen:
         line.append("─" * (bar - filled), "dim")  # dim and thinner, so it reads without colour too
         line.append(right)
         facts = [f"elapsed {clock(elapsed)}"]
-        if self.failed:
-            facts.append(f"stopped {self.failed[1]}")
+        if self.failed:  # (in the epoch after the last whole one: "diverged at epoch 12" above epoch 11's numbers)
+            facts.append(f"stopped {self.failed[1]} in epoch {done + 1}")
         elif s is not None and s.stopped:
             facts.append(f"stopped {'early' if s.stopped == 'early' else 'by interrupt'}")
         elif done + under_way and self.finished is None:

@@ -509,7 +509,7 @@ def test_the_last_frame_of_a_failed_run_says_it_stopped(monkeypatch, failure, wh
     with pytest.raises((NncliError, KeyboardInterrupt, Terminated)):
         render_live.run_live(Run(), screen, console)
     last = "\n".join(screen_lines(screen, 100, 30))
-    assert "waiting" not in last and "eta" not in last and f"stopped {why}" in last
+    assert "waiting" not in last and "eta" not in last and f"stopped {why} in epoch {epochs_done + 1}" in last
     if epochs_done:
         assert f"epoch {epochs_done}/50" in last and BRAILLE.search(last)  # the chart of the loss stays
     else:
