@@ -331,7 +331,7 @@ def fit(
 
     Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
     """
-    crowded = _threads_notice(threads)
+    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
@@ -378,7 +378,7 @@ def fit(
 
     check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
     if mode != "none":
-        for n in [*tdata.notices, crowded(threads)]:
+        for n in [*tdata.notices, _threads_notice(threads, given)]:
             if n:
                 render.notice(n)
         if val is not None and _same_file(data, val):
@@ -543,7 +543,7 @@ def lr_find(
 
     Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
-    crowded = _threads_notice(threads)
+    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
@@ -564,7 +564,7 @@ def lr_find(
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
-        for n in [*tdata.notices, crowded(threads)]:
+        for n in [*tdata.notices, _threads_notice(threads, given)]:
             if n:
                 render.notice(n)
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
@@ -610,7 +610,7 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     check_stdout({"the predictions": output}, data, model)
-    crowded = _threads_notice(threads)
+    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
@@ -624,8 +624,9 @@ def predict(
     if taken:  # the output would have two columns of one name, which no CSV reader (nncli's too) takes
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
-    if not quiet and crowded(threads):
-        render.notice(crowded(threads))
+    crowded = None if quiet else _threads_notice(threads, given)
+    if crowded:
+        render.notice(crowded)
     report = EncodeReport()
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
@@ -667,7 +668,7 @@ def eval_(
     """
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
-    crowded = _threads_notice(threads)
+    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)
     from nncli import apply, render
     from nncli.core.preprocessing import EncodeReport
@@ -675,8 +676,9 @@ def eval_(
 
     m = load_model(model, usage="nncli eval MODEL DATA")
     m.network.use_threads(threads)
-    if not quiet and crowded(threads):
-        render.notice(crowded(threads))
+    crowded = None if quiet else _threads_notice(threads, given)
+    if crowded:
+        render.notice(crowded)
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
@@ -688,23 +690,20 @@ def eval_(
         render.show_eval(result)
 
 
-def _threads_notice(given: int | None) -> Callable[[int], str | None]:
-    """What to say of the thread count a command resolves (`set_threads`) from --threads (`given`) or
-    $NNCLI_THREADS: a notice if it is beyond the cores this process may run on. The threads then take
-    turns, and each step waits for the last of them (99 threads on 2 cores trained 17 times slower).
-    Called before the count is resolved, for the name of where it came from; said with the command's
-    other notices, once its options are checked."""
-    def notice(threads: int) -> str | None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cores = os.cpu_count() or 1
-        if threads <= cores:
-            return None
-        named = f"--threads {threads}" if given is not None else f"NNCLI_THREADS={threads}"
-        return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
-                f"threads take turns, which is slower (use {cores} at most)")
-    return notice
+def _threads_notice(threads: int, given: bool) -> str | None:
+    """A notice for a thread count (from --threads if `given`, else $NNCLI_THREADS) beyond the cores this
+    process may run on: the threads then take turns, and each step waits for the last of them (99
+    threads on 2 cores trained 17 times slower). Said with the command's other notices, once its
+    options are checked."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if threads <= cores:
+        return None
+    named = f"--threads {threads}" if given else f"NNCLI_THREADS={threads}"
+    return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
+            f"threads take turns, which is slower (use {cores} at most)")
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -474,7 +474,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     # Not constant, but scaled by the least spread standardizing takes, not its own (see `standard_scale`):
     # the standardized spread of each
     floored = np.flatnonzero(~constant & (pre.scale == scale_floor(pre.mean)))
-    faint = {int(k): s for k in floored if (s := _spread(X[:, k])) < 1}
+    spreads = column_stats(X[:, floored])[1] if len(floored) else []
+    faint = {int(k): float(s) for k, s in zip(floored, spreads) if s < 1}
     notices += _feature_notices(pre, X.dtype, constant, len(X), faint)
     notices += _leak_notices(pre, X, Y)
     imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
@@ -485,12 +486,6 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         digest.update(np.ascontiguousarray(a).data)
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
                         digest.hexdigest(), list(opts.na_values), constant)
-
-
-def _spread(column: np.ndarray) -> float:
-    """A column's standard deviation, in float64, over its largest magnitude (squares of 1e-200 are 0)."""
-    big = float(np.abs(column).max(initial=0.0))
-    return float((column / big).std(dtype=np.float64)) * big if big > 0 else 0.0
 
 
 def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, rows: int,
@@ -566,7 +561,7 @@ def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
     r = (y.astype(X.dtype) @ X).astype(np.float64)[[j for _, j in numeric]] / (len(X) * spread)  # (no copy of X)
     for k, (_, j) in enumerate(numeric):
         if pre.scale[j] == scale_floor(pre.mean[j]):  # (spread under 1: its correlation is not r)
-            s = _spread(X[:, j])
+            s = float(column_stats(X[:, j:j + 1])[1][0])
             r[k] = r[k] / s if s > 0 else 0.0
     return [f"feature {shorten(name, 40)} follows the target almost exactly (correlation {r[k]:+.4f}): a copy of it "
             f"left among the features? The model would learn to read it off; if so, --ignore {option_value(name)}"

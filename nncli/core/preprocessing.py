@@ -240,9 +240,12 @@ def column_stats(X: np.ndarray, cells: int = 1 << 20) -> tuple[np.ndarray, np.nd
     rows = max(1, cells // max(X.shape[1], 1))
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = _mean_std(X, rows)
-        # (squares under 1e-308 are 0: a spread under ~1e-154, in float64 runs, is summed again too)
-        if not (np.isfinite(mean).all() and np.isfinite(std).all()) or (std < 1e-150).any():
-            mean, std = _mean_std(X, rows, np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny))
+        # (squares under 1e-308 are 0: a spread under ~1e-154, in float64 runs, is summed again too; only
+        # those columns: a table's columns of zeros would have cost it a second pass over all of them)
+        again = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)) | (std < 1e-150))
+        if len(again):
+            Xa = X[:, again]
+            mean[again], std[again] = _mean_std(Xa, rows, np.maximum(np.abs(Xa).max(axis=0), np.finfo(np.float64).tiny))
     same = np.flatnonzero(no_spread(mean, std))
     if len(same):
         first = X[0, same]
