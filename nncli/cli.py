@@ -42,7 +42,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Train, watch and use small neural networks on CSV files.\n\n"
-    "Example: nncli gen-data moons > d.csv && nncli fit d.csv && nncli predict model.npz d.csv | head",
+    "\b\nExample:\n  nncli gen-data moons > d.csv\n  nncli fit d.csv\n  nncli predict model.npz d.csv | head",
 )
 
 
@@ -208,8 +208,9 @@ class StopFlag:
         self._old = {}
         self._repeats = stop_signals.Repeats()
 
-    def __call__(self) -> bool:
-        return self.signum is not None
+    def __call__(self) -> str:
+        """What stopped training ("interrupted", "terminated", "hung up"), or "" while nothing has."""
+        return stop_signals.STOPS[self.signum] if self.signum is not None else ""
 
     def committing(self) -> None:
         self._committed = True
@@ -254,7 +255,9 @@ def gen_data(
 ) -> None:
     """Write a synthetic data set as CSV (to stdout by default).
 
-    Example: nncli gen-data moons -n 2000 --noise 0.2 > moons.csv
+    \b
+    Example:
+      nncli gen-data moons -n 2000 --noise 0.2 > moons.csv
     """
     check_range("--samples", samples, 1, 100_000_000)
     check_seed(seed)
@@ -329,7 +332,9 @@ def fit(
 ) -> None:
     """Train a model on a CSV file and save it.
 
-    Example: nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
+    \b
+    Example:
+      nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
     """
     given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
@@ -541,7 +546,10 @@ def lr_find(
     rate on stdout (a tenth of the rate at the lowest loss), so it composes.
     Each step is fit's: give the optimizer and L2 options fit will get.
 
-    Example: nncli lr-find d.csv --model mlp; nncli fit d.csv --lr $(nncli lr-find d.csv -q)
+    \b
+    Example:
+      nncli lr-find d.csv --model mlp
+      nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
     given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
@@ -603,7 +611,9 @@ def predict(
     Feature columns are matched by name in any order; other columns are ignored.
     Rows stream through in chunks, so memory stays flat on any file size.
 
-    Example: nncli predict model.npz new.csv --keep id | head
+    \b
+    Example:
+      nncli predict model.npz new.csv --keep id | head
     """
     keep_cols = split_list(keep, "--keep")
     d = check_delimiter(delimiter)
@@ -664,7 +674,9 @@ def eval_(
     precision/recall/F1 and the confusion matrix. Rows whose label the model never
     saw are an error.
 
-    Example: nncli eval model.npz test.csv --json
+    \b
+    Example:
+      nncli eval model.npz test.csv --json
     """
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
@@ -738,7 +750,9 @@ def show(
 ) -> None:
     """Describe a saved model: architecture, columns, training, metrics and loss curves.
 
-    Example: nncli show model.npz --plot curves.svg
+    \b
+    Example:
+      nncli show model.npz --plot curves.svg
     """
     one_blas_thread()
     from nncli import render

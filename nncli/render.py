@@ -190,7 +190,8 @@ def columns_table(infos: Iterable) -> Group:
 
 
 def _stopped_note(info: dict) -> str:
-    return {"early": " (stopped early)", "interrupted": " (interrupted during the last)"}.get(info.get("stopped") or "", "")
+    stopped = info.get("stopped")  # "early", or the stop signal's word ("interrupted", "terminated", "hung up")
+    return "" if not stopped else " (stopped early)" if stopped == "early" else f" ({stopped} during the last)"
 
 
 def _final_scores(model) -> str:

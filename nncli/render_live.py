@@ -24,6 +24,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
+from nncli import stop_signals
 from nncli.render_chart import LineChart, Series
 
 MAX_RATE = 8.0  # frames a second
@@ -214,7 +215,7 @@ class TrainingScreen:
         if self.failed:  # (in the epoch after the last whole one: "diverged at epoch 12" above epoch 11's numbers)
             facts.append(f"stopped {self.failed[1]} in epoch {done + 1}")
         elif s is not None and s.stopped:
-            facts.append(f"stopped {'early' if s.stopped == 'early' else 'by interrupt'}")
+            facts.append("stopped early" if s.stopped == "early" else f"stopped {_by(_SIGNAL_OF.get(s.stopped))}")
         elif done + under_way and self.finished is None:
             facts.append(f"eta {clock(elapsed / (done + under_way) * (self.epochs - done - under_way))}")
         samples = self.samples + (self.rows if self.finished is None else 0)
@@ -354,12 +355,21 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
     return restore
 
 
+_SIGNAL_OF = {word: signum for signum, word in stop_signals.STOPS.items()}  # "terminated": SIGTERM
+
+
+def _by(signum: int | None) -> str:
+    """What stopped training, for the frame: "by interrupt" (Ctrl-C), "by SIGTERM", "by an error"."""
+    if signum is None:
+        return "by an error"
+    return "by interrupt" if signum == signal.SIGINT else f"by {signal.Signals(signum).name}"
+
+
 def _failure(e: BaseException) -> tuple[float, str]:
     """`TrainingScreen.failed` for training ended by this exception."""
     if isinstance(e, KeyboardInterrupt):
-        return time.perf_counter(), "by interrupt"
-    signum = getattr(e, "signum", None)  # (`stop_signals.Terminated`: SIGTERM, SIGHUP)
-    return time.perf_counter(), f"by {signal.Signals(signum).name}" if signum else "by an error"
+        return time.perf_counter(), _by(signal.SIGINT)
+    return time.perf_counter(), _by(getattr(e, "signum", None))  # (`stop_signals.Terminated`: SIGTERM, SIGHUP)
 
 
 def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None:

@@ -20,10 +20,17 @@ COMMANDS = ["gen-data", "fit", "predict", "eval", "show", "lr-find"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example_and_is_in_the_readme(cli, command):
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(cli, command, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "50")  # (click's narrowest)
     r = cli(command, "--help")
     assert r.exit_code == 0
-    assert "Example: nncli " + command in " ".join(r.stdout.split())
+    lines = r.stdout.splitlines()
+    start = lines.index("  Example:") + 1
+    example = [line.strip() for line in lines[start:lines.index("", start)]]
+    assert any(line.startswith("nncli " + command) for line in example)
+    # one command a line, never folded (it said `nncli fit d.csv --lr $(nncli lr-` / `find d.csv -q)`)
+    assert all(line.startswith("nncli ") and line.endswith(("csv", "npz", "svg", "mlp", "head", "--json", "-q)"))
+               for line in example), example
     assert f"nncli {command}" in (ROOT / "README.md").read_text()
 
 

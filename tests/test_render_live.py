@@ -27,7 +27,7 @@ from rich.live_render import LiveRender
 from conftest import ROOT, SAMPLES
 from nncli.core.training import EpochStats
 from nncli.errors import NncliError
-from nncli.stop_signals import Terminated
+from nncli.stop_signals import STOPS, Terminated
 from nncli.model_file import load_model
 from nncli.render_live import MAX_RATE, MAX_SHARE, History, Pacer, TrainingScreen
 
@@ -607,11 +607,11 @@ def stop_after(monkeypatch, polls: int, signum: int = signal.SIGINT) -> None:
 
     count = []
 
-    def poll(flag) -> bool:
+    def poll(flag) -> str:
         count.append(1)
         if len(count) >= polls:
             flag.signum = signum
-        return flag.signum is not None
+        return STOPS[flag.signum] if flag.signum is not None else ""  # (as StopFlag's own)
 
     monkeypatch.setattr(cli_module.StopFlag, "__call__", poll)
 
@@ -774,3 +774,21 @@ def test_a_dumb_terminal_gets_plain_lines_not_redraws(tmp_path):
     code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "4"], 80, 24,
                            env={"TERM": "dumb"})
     assert code == 0 and CURSOR_UP_ERASE not in out and "epoch=3 " in out
+
+
+@pytest.mark.parametrize("signum, word, by", [(signal.SIGTERM, "terminated", "by SIGTERM"),
+                                              (signal.SIGHUP, "hung up", "by SIGHUP")])
+def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypatch, tmp_path, signum, word, by):
+    # (The summary, the model's record and the live frame said "interrupted" for a SIGTERM or SIGHUP.)
+    stop_after(monkeypatch, 100, signum)  # in the fourth epoch of moons' 32 batches
+    r = cli("fit", MOONS, "-o", tmp_path / "m.npz", "--epochs", "9", "--progress", "plain")
+    assert r.exit_code == 128 + signum
+    assert f"4 epochs ({word} during the last)" in r.stderr and "interrupted" not in r.stderr
+    assert f"{word}: saved the best weights so far" in r.stderr
+    assert load_model(str(tmp_path / "m.npz")).info["stopped"] == word
+    shown = cli("show", tmp_path / "m.npz")
+    assert f"(stopped: {word})" in shown.stderr and "interrupted" not in shown.stderr
+    screen = make_screen(3)
+    screen.add(EpochStats(epoch=4, epochs=50, loss=1.0, metric=0.5, val_loss=0.3, val_metric=0.9, lr=1e-3,
+                          seconds=0.01, samples=32, best_epoch=3, stopped=word, partial=True))
+    assert f"stopped {by}" in "\n".join(screen_lines(screen, 100, 30))

@@ -98,7 +98,7 @@ class EpochStats:
     seconds: float  # this epoch
     samples: int  # rows seen this epoch
     best_epoch: int  # of the best monitored loss so far (validation loss, else training loss + penalty)
-    stopped: str | None = None  # "early", "interrupted" on the last epoch, else None
+    stopped: str | None = None  # on the last epoch: "early", or what stopped it ("interrupted", ...); else None
     partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
     penalty: float = 0.0  # the L2 term beside `loss` (its mean over the epoch's batches, as the loss is)
     val_penalty: float | None = None  # the L2 term beside `val_loss` (the end-of-epoch weights')
@@ -145,7 +145,7 @@ def fit_iter(
     *,
     val: tuple[np.ndarray, np.ndarray] | None = None,
     sample_weight: np.ndarray | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[EpochStats]:
     """Train `net` on (X, Y), yielding statistics after every epoch.
@@ -159,8 +159,9 @@ def fit_iter(
     rng : source of the shuffles and dropout masks.
     val : optional (X_val, Y_val), evaluated after every epoch.
     sample_weight : optional (n,) weight of each row's loss (class weights).
-    should_stop : polled after every mini-batch; when it returns True the
-        epoch ends early and training stops (the last stats say "interrupted").
+    should_stop : polled after every mini-batch; when it returns something true the epoch ends
+        early and training stops. The last stats' `stopped` is what it returned if a string
+        ("terminated"), else "interrupted".
     progress : called as progress(rows, n) every PROGRESS_BATCHES mini-batches, with the rows of
         this epoch trained on so far (a live screen shows an epoch under way).
 
@@ -231,8 +232,9 @@ def fit_iter(
                     total_loss += batch_loss * m
                     total_penalty += penalty * m
                     done += m
-                    if should_stop is not None and should_stop():
-                        stopped = "interrupted"
+                    why = should_stop() if should_stop is not None else None
+                    if why:
+                        stopped = why if isinstance(why, str) else "interrupted"
                         break
                     if progress is not None and ((c + s) // bs) % PROGRESS_BATCHES == PROGRESS_BATCHES - 1:
                         progress(seen + done, n)
