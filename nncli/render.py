@@ -154,10 +154,19 @@ def epoch_line(stats, task: str) -> str:
     return " ".join(parts)
 
 
-def should_log(epoch: int, epochs: int, target_lines: int = 25) -> bool:
-    """Thin per-epoch lines to about `target_lines` per run (the caller adds the last)."""
-    step = max(1, math.ceil(epochs / target_lines))
-    return epoch == 1 or epoch % step == 0
+def should_log(epoch: int) -> bool:
+    """Whether `--progress plain` prints this epoch's line: each of the first ten, then at round numbers
+    spaced a tenth of the next 1-2-5 bound (12, 14, … 20, 25, … 50, 60, … 100, 120, …), sixteen
+    lines for each tenfold, whatever --epochs says (the caller adds the last). Spaced by --epochs, a run
+    that early stopping ended at epoch 27 of 500 printed epochs 1, 20 and 27: not its rise."""
+    if epoch <= 10:
+        return True
+    scale = 10
+    while True:
+        for bound in (2 * scale, 5 * scale, 10 * scale):
+            if epoch <= bound:
+                return epoch % (bound // 10) == 0
+        scale *= 10
 
 
 def plain_epoch(stats, task: str) -> None:
@@ -497,7 +506,7 @@ def run_training(run, data, mode: str) -> None:
     for stats in run:
         if stats.partial and not shown:  # the last whole epoch, then the one cut short
             plain_epoch(last, task)
-        shown = bool(stats.partial or stats.stopped or should_log(stats.epoch, stats.epochs))
+        shown = bool(stats.partial or stats.stopped or should_log(stats.epoch))
         if shown:
             plain_epoch(stats, task)
         last = stats

@@ -792,3 +792,25 @@ def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypat
     screen.add(EpochStats(epoch=4, epochs=50, loss=1.0, metric=0.5, val_loss=0.3, val_metric=0.9, lr=1e-3,
                           seconds=0.01, samples=32, best_epoch=3, stopped=word, partial=True))
     assert f"stopped {by}" in "\n".join(screen_lines(screen, 100, 30))
+
+
+def test_plain_lines_are_spaced_by_the_epoch_reached_not_by_epochs_asked():
+    from nncli.render import should_log
+
+    logged = [e for e in range(1, 100_001) if should_log(e)]
+    assert logged[:10] == list(range(1, 11))  # every one of the first ten
+    assert all(b - a <= a / 4 for a, b in zip(logged[10:], logged[11:]))  # then at most a quarter further on
+    for k in range(1, 5):  # and sixteen lines a tenfold, at round numbers
+        decade = [e for e in logged if 10 ** k < e <= 10 ** (k + 1)]
+        assert len(decade) == 16 and decade[-1] == 10 ** (k + 1) and decade[0] == 12 * 10 ** (k - 1)
+
+
+def test_an_early_stopped_plain_run_shows_its_first_epochs_one_by_one(tmp_path):
+    # (spaced by --epochs 500, a run stopped at epoch 27 printed epochs 1, 20 and 27: not its rise)
+    r = run_piped("fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "500", "--patience", "2",
+                  "--val-split", "0.3", "--progress", "plain")
+    assert r.returncode == 0, r.stderr
+    shown = [int(line.split()[0][6:]) for line in r.stderr.decode().splitlines() if line.startswith("epoch=")]
+    run = load_model(str(tmp_path / "m.npz")).info["epochs_run"]
+    assert 3 <= run < 500
+    assert shown[:min(run, 10)] == list(range(1, min(run, 10) + 1)) and shown[-1] == run
