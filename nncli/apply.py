@@ -80,14 +80,21 @@ def refuse_missing_targets(table: Table, targets: Sequence[str], na: frozenset[s
                             column=table.header.index(t) + 1, column_name=t, hint=hint)
 
 
+# A chunk's rows, encoded (one-hot categories), hold at most about this many inputs: a model of one
+# feature with 200,000 categories encoded 16,384 rows at a time, 12.2 GiB (12.9 GB peak to predict).
+ENCODED_CELLS = 1 << 24
+
+
 def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: str | None) -> TableReader:
-    """A reader of the model's features, plus the `extra` columns (kept or targets) read as text."""
+    """A reader of the model's features, plus the `extra` columns (kept or targets) read as text, in
+    chunks whose encoded inputs stay within ENCODED_CELLS."""
     cats = {f.name for f in model.pre.features if f.kind == "categorical"}
     numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
     cols = list(dict.fromkeys([*model.pre.names, *extra]))
     # An extra column that is also a numeric feature is read as numbers and also kept as written.
     return TableReader(path, cols, text=cats | (set(extra) - numeric), as_written=set(extra) & numeric,
-                       na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type)
+                       na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type,
+                       chunk_rows=max(1, ENCODED_CELLS // model.network.sizes[0]))
 
 
 def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:

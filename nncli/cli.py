@@ -334,7 +334,7 @@ def fit(
 
     \b
     Example:
-      nncli fit sample_data/moons.csv --model mlp --hidden 32,32 -o moons.npz
+      nncli fit d.csv --model mlp --hidden 32,32 -o moons.npz
     """
     given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
     threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once

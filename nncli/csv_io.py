@@ -84,6 +84,7 @@ class TableReader:
     na_values : cells that mean "missing" (NaN in numeric columns).
     delimiter : one character, or None to detect it from the header.
     dtype : float dtype of numeric columns.
+    chunk_rows : at most this many rows a chunk (the reader takes fewer for a wide file).
     """
 
     def __init__(
@@ -126,7 +127,7 @@ class TableReader:
                             "expected a header row, found a blank line", file=self.name, line=self.header_line)
         self.delimiter = delimiter or detect_delimiter(first[0])
         self.header = parse_header(first[0], self.name, self.delimiter, self.header_line)
-        self.chunk_rows = chunk_rows or max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header)))
+        self.chunk_rows = min(chunk_rows or CHUNK_ROWS, max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header))))
         # A block of a wide file holds a few dozen lines at least: each block costs a little for every
         # column (20,000 columns: 10.5 -> 3.0 s for `fit` on 400 rows, 55 MB).
         self._block_bytes = self._at_least_per_column(BLOCK_BYTES)

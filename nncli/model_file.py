@@ -28,7 +28,7 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
 - `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
-  (and those of OPTIONAL_INFO_FIELDS have theirs where present)
+  (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
 Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array whose declared size matches the bytes
@@ -64,12 +64,12 @@ import numpy as np
 from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
+from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH
 from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
-from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
+from nncli.core.preprocessing import MAX_CLASSES, MISSING, Feature, Preprocessor, Target, no_spread
 from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, shorten
-from nncli.options import MAX_HIDDEN_LAYERS
 
 FORMAT = "nncli-model"
 FORMAT_VERSION = 1
@@ -93,6 +93,7 @@ CONFIG_FIELDS = {"epochs": (int,), "lr": _NUMBER, "batch_size": (int,), "optimiz
 INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_epoch": (int,),
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
+OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
 OPTIONAL_INFO_FIELDS = {"val_rows": (int,),  # checked where present (older files lack them)
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
@@ -268,10 +269,18 @@ def _open_archive(path: str, f: BinaryIO, usage: str | None) -> zipfile.ZipFile:
     """The zip archive in `f`; a file that is no zip at all (a CSV file given as the model) is
     told apart from a damaged one by its first bytes."""
     try:
-        return zipfile.ZipFile(f)
+        zf = zipfile.ZipFile(f)
     except zipfile.BadZipFile:
-        f.seek(0)
-        head = f.read(4)
+        zf = None
+    f.seek(0)
+    head = f.read(4)
+    if zf is not None:
+        # Python's zipfile finds an archive after other bytes; NumPy's loader reads the first ones (a
+        # .npy file prepended gave an ndarray, a download's HTTP headers a word about pickled data).
+        if head.startswith(ZIP_MAGIC):
+            return zf
+        zf.close()
+        raise _fail(path, "other bytes come before the zip archive", hint="it is not a file `nncli fit` wrote as it is")
     if not head:
         raise _fail(path, "the file is empty")
     if not head.startswith(ZIP_MAGIC):
@@ -448,7 +457,8 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
     except (KeyError, TypeError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
-    bad_config, bad_info = _bad_field(config, CONFIG_FIELDS), _bad_field(info, INFO_FIELDS, OPTIONAL_INFO_FIELDS)
+    bad_config = _bad_field(config, CONFIG_FIELDS, OPTIONAL_CONFIG_FIELDS)
+    bad_info = _bad_field(info, INFO_FIELDS, OPTIONAL_INFO_FIELDS)
     checks = [
         (kind in ("linear", "mlp"), f"unknown model kind {shorten(kind)}"),
         (task in ("classification", "regression"), f"unknown task {shorten(task)}"),
@@ -457,6 +467,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (dtype in ("float32", "float64"), f"unsupported dtype {shorten(dtype)}"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
         (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
+        (max(sizes[1:-1], default=0) <= MAX_HIDDEN_WIDTH,
+         f"a hidden layer of {max(sizes[1:-1], default=0):,} units (at most {MAX_HIDDEN_WIDTH:,})"),
+        (len(classes) <= MAX_CLASSES, f"{len(classes):,} classes (at most {MAX_CLASSES:,})"),
         (all(f.kind in ("numeric", "categorical") for f in features), "unknown feature kind"),
         (all(f.kind == "numeric" or f.categories for f in features), "a categorical feature without categories"),
         (bool(targets), "no target column"),

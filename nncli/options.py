@@ -15,6 +15,7 @@ from typing import Optional
 
 from nncli import std_streams
 from nncli.atomic import not_replaceable
+from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH
 from nncli.errors import UsageError, composed, shorten
 
 
@@ -71,11 +72,6 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
     return items
 
 
-# A network has at most this many hidden layers (a model file declaring 100,000 layers of width 1,
-# 80 KB, took predict 17.7 s and 1.85 GB for 20,000 rows; deep plain MLPs do not train anyway).
-MAX_HIDDEN_LAYERS = 100
-
-
 def parse_hidden(value: str) -> tuple[int, ...]:
     parts = value.split(",")
     if len(parts) > MAX_HIDDEN_LAYERS:
@@ -83,8 +79,8 @@ def parse_hidden(value: str) -> tuple[int, ...]:
     sizes = []
     for p in parts:
         size = _whole_number(p.strip())
-        if size is None or not 1 <= size <= 100_000:
-            raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to 100000, like 64,64")
+        if size is None or not 1 <= size <= MAX_HIDDEN_WIDTH:
+            raise UsageError(f"--hidden {shorten(value)}: sizes must be whole numbers from 1 to {MAX_HIDDEN_WIDTH}, like 64,64")
         sizes.append(size)
     return tuple(sizes)
 

@@ -132,6 +132,26 @@ def test_logits_are_the_textbook_forward_pass(activation, hidden, rows):
     np.testing.assert_allclose(net.forward_train(X.copy()), ref, rtol=1e-12, atol=1e-12)
 
 
+def test_inference_memory_is_a_few_blocks_of_the_widest_layer_whatever_the_depth():
+    # Each layer had a block of activations and a block of bias copies of its own: a model file of
+    # layers of 2^20 units between layers of one took predict 3.3 GB for two rows.
+    import tracemalloc
+
+    sizes = [2] + [50_000, 1] * 5
+    net = Network(sizes, "relu", "mse")
+    net.initialize(np.random.default_rng(0))
+    X = np.ones((2, 2), np.float32)
+    block = forward_block_rows(sizes) * 50_000 * 4  # bytes of one block of the widest layer
+    tracemalloc.start()
+    try:
+        Z = net.logits(X, whole_blocks=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert Z.shape == (2, 1) and np.isfinite(Z).all()
+    assert peak < 2.5 * block, (peak, block)  # two blocks (a layer reads one, writes the other); it was ten
+
+
 @pytest.mark.parametrize("sizes", [[10, 64, 64, 1], [50, 256, 128, 10], [784, 64, 3], [889, 7]])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_rows_logits_do_not_depend_on_the_rows_computed_with_it(sizes, threads):

@@ -111,6 +111,19 @@ def test_a_long_real_history_still_loads_from_a_compressed_file(arrays, tmp_path
     assert loaded.info["epochs_run"] == n and len(loaded.history["seconds"]) == n
 
 
+@pytest.mark.parametrize("before", [b"HTTP/1.1 200 OK\r\n\r\n", "npy"])
+def test_bytes_before_the_archive_are_refused(arrays, tmp_path, before):
+    # Python's zipfile finds the archive after them, NumPy's loader reads the first bytes: a .npy file in
+    # front gave an array ("internal error"), a download's headers a message about pickled data
+    if before == "npy":
+        b = io.BytesIO()
+        np.save(b, np.zeros(3))
+        before = b.getvalue()
+    path = save(tmp_path / "m.npz", members(arrays))
+    path.write_bytes(before + path.read_bytes())
+    refused(path, "other bytes come before the zip archive")
+
+
 def test_a_member_stored_twice_is_refused(arrays, tmp_path):
     path = save(tmp_path / "m.npz", arrays)
     with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning, match="Duplicate name"):
@@ -168,6 +181,14 @@ INCONSISTENT = {
     "activation not a string": (lambda m: m.update(activation=["relu"]), "activation should be a string"),
     # 100,000 layers of width 1 in 80 KB: predict took 17.7 s and 1.85 GB for 20,000 rows
     "too many hidden layers": (lambda m: m.update(sizes=[2] + [1] * 101 + [3]), "101 hidden layers (at most 100)"),
+    # fit makes no layer wider than 100,000 units nor more than 1,000 classes; predict's buffers are rows
+    # x the widest layer (layers of 2^20 units between layers of one: 3.3 GB from a 42 MB file)
+    "too wide a hidden layer": (lambda m: m.update(sizes=[2, 100_001, 3]), "a hidden layer of 100,001 units (at most 100,000)"),
+    "too many classes": (lambda m: m.update(classes=[str(k) for k in range(1001)]), "1,001 classes (at most 1,000)"),
+    # (`show` formats them as numbers: it said "internal error")
+    "l2 not a number": (lambda m: m["config"].update(l2="abc"), "config field 'l2' is missing or of the wrong type"),
+    "l2 rule not a number": (lambda m: m["config"].update(l2_default=[1]),
+                             "config field 'l2_default' is missing or of the wrong type"),
     "linear with a hidden layer": (lambda m: m.update(kind="linear"), "a linear model with hidden layers"),
     "weights from an epoch not run": (lambda m: m["info"].update(weights_from_epoch=6),
                                       "best_epoch or weights_from_epoch is not among the epochs run"),

@@ -236,3 +236,21 @@ def test_chunks_the_reader_reads_line_by_line_are_predicted_on_the_commands_thre
     chunks = list(predict_chunks(model, str(tmp / "quoted.csv")))
     assert sum(len(c[1]) for c in chunks) == len(X) and chunks[0][0].derived is None  # (not the reader's threads)
     assert teams and all(teams)
+
+
+def test_chunks_of_many_encoded_inputs_hold_fewer_rows(tmp_path, monkeypatch):
+    # A feature of 200,000 categories was encoded 16,384 rows at a time: 12.2 GiB to predict
+    from nncli import apply
+
+    rng = np.random.default_rng(1)
+    write(tmp_path / "train.csv", [f"{rng.normal():.5g},c{k % 40},{rng.normal():.5g},{k % 2}" for k in range(3000)])
+    model = trained(tmp_path / "train.csv", categorical=("b",))
+    n_inputs = model.network.sizes[0]
+    assert n_inputs == 42
+    everything = np.concatenate([p for _, p, _ in predict_chunks(model, str(tmp_path / "train.csv"))])
+    monkeypatch.setattr(apply, "ENCODED_CELLS", 40 * n_inputs)
+    with apply._feature_reader(model, str(tmp_path / "train.csv"), (), None) as reader:
+        assert reader.chunk_rows == 40
+    pieces = [p for _, p, _ in predict_chunks(model, str(tmp_path / "train.csv"))]
+    assert max(len(p) for p in pieces) <= 40 and len(pieces) >= 3000 // 40
+    np.testing.assert_array_equal(np.concatenate(pieces), everything)  # the same predictions

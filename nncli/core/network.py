@@ -26,6 +26,7 @@ from nncli.core.optimizers import PASS_FLOPS, Adam
 from nncli.core.team import Team, team
 
 PREDICT_CHUNK = 8192
+TILED_BIAS_CELLS = 1 << 18  # `Network.logits` adds a bias as a block of copies up to this size, else broadcast
 # `Network.logits(X, whole_blocks=True)` (predict's) multiplies every block of rows at the one shape,
 # a short block padded with rows of zeros, and that shape's row count is a multiple of 64: a row's
 # logits are then the same bits whatever rows share its block. OpenBLAS computes a row the same way in
@@ -335,16 +336,19 @@ class Network:
         n, last = X.shape[0], self.n_layers - 1
         out = np.empty((n, self.sizes[-1]), self.dtype)
         # Rows go through the layers a block at a time, each part of a chunk (see `_split`) reusing
-        # its own block of hidden activations, which so stay in the cache; and each bias is added as
-        # a block of copies of itself: a bias row broadcast over thousands of rows runs NumPy's inner
-        # loop once per row. (See `forward_block_rows`, and the note above it on whole blocks.)
+        # its own two blocks of hidden activations (a layer reads one and writes the other), which so
+        # stay in the cache; and each bias of a narrow layer is added as a block of copies of itself:
+        # a bias row broadcast over thousands of rows runs NumPy's inner loop once per row. (See
+        # `forward_block_rows`, and the note above it on whole blocks.) Memory stays a few blocks of
+        # the widest layer, whatever the depth (a block and a bias block each layer: 3.3 GB for 2 rows).
         step = forward_block_rows(self.sizes) if whole_blocks else min(n, forward_block_rows(self.sizes))
-        biases = [np.tile(b, (step, 1)) for b in self.b]
+        biases = [np.tile(b, (step, 1)) if step * len(b) <= TILED_BIAS_CELLS else b for b in self.b]
         squashes = self.activation in BOUNDED  # (later layers take bounded inputs: only the first can overflow)
+        widest = max(self.sizes[1:-1], default=0)
 
         def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
             block = step if whole_blocks else min(step, hi - lo)
-            hidden = [np.empty((block, w), self.dtype) for w in self.sizes[1:-1]]
+            hidden = [np.empty(block * widest, self.dtype) for _ in range(min(2, last))]
             for r0 in range(s + lo, s + hi, step):
                 r1 = min(r0 + step, s + hi)
                 short = whole_blocks and r1 - r0 < step
@@ -353,11 +357,12 @@ class Network:
                     A = np.concatenate([A, np.zeros((step - (r1 - r0), A.shape[1]), self.dtype)])
                 for l in range(self.n_layers):
                     if l < last:
-                        Z = hidden[l][:len(A)]
+                        Z = hidden[l % 2][:len(A) * self.sizes[l + 1]].reshape(len(A), self.sizes[l + 1])
                     else:
                         Z = np.empty((step, self.sizes[-1]), self.dtype) if short else out[r0:r1]
                     np.matmul(A, self.W[l], out=Z)
-                    np.add(Z, biases[l][:len(Z)], out=Z)
+                    bias = biases[l]
+                    np.add(Z, bias[:len(Z)] if bias.ndim == 2 else bias, out=Z)
                     if l < last:
                         if l == 0 and squashes and not np.isfinite(Z).all():
                             # An input far outside the data overflowed the first layer: tanh and sigmoid
