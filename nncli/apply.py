@@ -186,20 +186,22 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
             for chunk in reader.chunks(forward if centered is not None else None):
                 Z = logits(chunk)
                 # The rows before a row that is the header again (features all categorical: else it is a
-                # bad number), or whose output is not finite, are predicted, as before a bad cell.
+                # bad number), or whose output is not finite, are predicted, as before a bad cell. (A
+                # value is checked in the target's units: finite logits can overflow there.)
                 error = None
                 again = header_row(chunk, names)
-                bad = first_not_finite(Z[:again])
+                values = model.target.decode_values(Z) if model.task == "regression" else Z
+                bad, decoded = first_not_finite_output(Z[:again], values[:again])
                 if bad is not None:
-                    error = not_finite_error(chunk.source, int(chunk.lines[bad]))
+                    error = not_finite_error(chunk.source, int(chunk.lines[bad]), decoded)
                 elif again is not None:
                     error, bad = header_row_error(chunk, again, names), again
                 if bad is not None:
-                    chunk, Z = chunk.rows(slice(bad)), Z[:bad]
+                    chunk, Z, values = chunk.rows(slice(bad)), Z[:bad], values[:bad]
                 if model.task == "classification":
                     yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
                 else:
-                    yield chunk, model.target.decode_values(Z), None
+                    yield chunk, values, None
                 if error is not None:
                     raise error
 
@@ -267,7 +269,20 @@ def first_not_finite(Z: np.ndarray) -> int | None:
     return int(np.argmin(np.isfinite(Z).all(axis=1)))
 
 
-def not_finite_error(source: str, line: int) -> DataError:
+def first_not_finite_output(Z: np.ndarray, values: np.ndarray) -> tuple[int | None, bool]:
+    """The first row whose logits Z, or their `values` in the target's units (regression), are not
+    finite, and whether it is the values only (finite logits that overflow in the target's units)."""
+    bad, bad_value = first_not_finite(Z), first_not_finite(values) if values is not Z else None
+    if bad_value is not None and (bad is None or bad_value < bad):
+        return bad_value, True
+    return bad, False
+
+
+def not_finite_error(source: str, line: int, decoded: bool = False) -> DataError:
+    """The error for a row whose network output (or, `decoded`, its value in the target's units) is not finite."""
+    if decoded:
+        return DataError("this row's prediction overflows float64 (beyond ±1.8e308) in the target's units",
+                         file=source, line=line, hint="the target's values are near float64's limit: rescale them")
     return DataError("the network's output is not finite for this row", file=source, line=line,
                      hint="a value far outside the range the model was trained on?")
 
@@ -278,11 +293,12 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     X, Y, raw, lines = load_eval_arrays(model, path, delimiter, report)
     out: dict = {"rows": int(X.shape[0]), "task": model.task}
     Z = model.network.logits(X)
-    bad = first_not_finite(Z)
+    values = model.target.decode_values(Z) if model.task == "regression" else Z
+    bad, decoded = first_not_finite_output(Z, values)
     if bad is not None:
-        raise not_finite_error(display_name(path), int(lines[bad]))
+        raise not_finite_error(display_name(path), int(lines[bad]), decoded)
     if model.task == "regression":
-        pred = model.target.decode_values(Z)
+        pred = values
         def scores(truth: np.ndarray, values: np.ndarray) -> dict:
             return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),
                     "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values)}

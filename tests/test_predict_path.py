@@ -108,6 +108,26 @@ def test_a_value_whose_standardized_form_overflows_stops_predict_as_it_stops_eva
     assert p.stdout.decode().split() == ["prediction", "1"] or p.stdout.decode().split() == ["prediction", "0"]
 
 
+@pytest.mark.parametrize("model_kind", ["mlp", "linear"])
+def test_a_prediction_that_overflows_in_the_targets_units_stops_predict_and_eval(tmp_path, model_kind):
+    """A target near float64's limit: finite logits, times its spread, overflow. predict printed inf
+    (exit 0), and eval's metrics were all null."""
+    from conftest import run_nncli
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 3))
+    write(tmp_path / "h.csv", [f"{a:.5f},{b:.5f},{c:.5f},{t:.6e}" for (a, b, c), t in zip(X, (X @ [1, 2, 3] + 1) * 1e307)])
+    model = tmp_path / "h.npz"
+    assert run_nncli("fit", tmp_path / "h.csv", "-o", model, "--model", model_kind, "--epochs", "30", "-q").returncode == 0
+    write(tmp_path / "d.csv", ["0.1,0.1,0.1,1e307", "1000,1000,1000,1e307", "0,0,0,1e307"])
+    p, e = run_nncli("predict", model, tmp_path / "d.csv"), run_nncli("eval", model, tmp_path / "d.csv", "--json")
+    for r in (p, e):
+        assert r.returncode == 1 and b"d.csv:3: this row's prediction overflows float64" in r.stderr, r.stderr
+    lines = p.stdout.decode().split()
+    assert lines[0] == "prediction" and len(lines) == 2 and np.isfinite(float(lines[1]))  # the row before it
+    assert e.stdout == b""
+
+
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_an_input_that_overflows_the_first_layer_stops_a_squashing_network(tmp_path, activation):
     """An input that overflows the first layer (inf there, and with one feature never inf - inf = NaN):

@@ -444,8 +444,10 @@ class Target:
         return Y
 
     def decode_values(self, Z: np.ndarray) -> np.ndarray:
-        """Network outputs (standardized) -> values in the target's own units, float64."""
-        return Z.astype(np.float64) * self.scale + self.mean
+        """Network outputs (standardized) -> values in the target's own units, float64 (inf where
+        that overflows: a target near float64's limit, 1e307, scaled by its spread)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return Z.astype(np.float64) * self.scale + self.mean
 
 
 def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source: str = "",
