@@ -31,7 +31,7 @@ from typer.core import TyperGroup
 from nncli import __version__, stop_signals
 from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
-                           check_stdout, named, one_blas_thread, parse_hidden, set_threads,
+                           check_stdout, env_flag, named, one_blas_thread, parse_hidden, set_threads,
                            split_list)
 from nncli.std_streams import silence
 from nncli.stop_signals import Terminated
@@ -937,7 +937,7 @@ def run(invoke, argv: list[str] | None = None) -> int:
     `nncli: error:` line, Ctrl-C -> 130, SIGTERM -> 143, SIGHUP -> 129, a closed
     stdout -> quiet 0. Anything else is a bug: one line, and the traceback with NNCLI_DEBUG=1.
     """
-    debug = bool(os.environ.get("NNCLI_DEBUG"))
+    debug = env_flag("NNCLI_DEBUG")
     code = 0
     if not debug:
         # Overflow and the like are caught by explicit checks (divergence, finite

@@ -24,6 +24,7 @@ from nncli.allocator import release_free_memory
 from nncli.core.preprocessing import cell_number
 from nncli.csv_columns import join_text, text_array
 from nncli.csv_io import Column, Table, TableReader
+from nncli.options import env_flag
 
 # Below this size pyarrow's import costs more than it saves.
 ARROW_MIN_BYTES = 4 << 20
@@ -75,7 +76,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     """
     path, parser = reader.path, reader.parser
     # (One column: a line of spaces is a blank line, which Arrow reads as a row.)
-    if (os.environ.get("NNCLI_NO_ARROW") or parser.first_text or path == "-"
+    if (env_flag("NNCLI_NO_ARROW") or parser.first_text or path == "-"
             or not 1 < len(reader.header) <= ARROW_MAX_COLUMNS):
         return None
     try:

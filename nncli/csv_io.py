@@ -109,6 +109,16 @@ class TableReader:
         self._typed = self._stdin and _is_terminal(0)
         keep_freed_memory()  # the block-wise parser's temporaries would page-fault otherwise
         self._raw = open_binary(path)
+        try:
+            self._start(columns, text, auto, as_written, na_values, delimiter, dtype, chunk_rows)
+        except BaseException:  # (a bad header, a missing column, NUL bytes: the file is not left open)
+            self.close()
+            raise
+
+    def _start(self, columns: Sequence[str] | None, text: Iterable[str], auto: Iterable[str],
+               as_written: Iterable[str], na_values: Iterable[str], delimiter: str | None, dtype: type,
+               chunk_rows: int | None) -> None:
+        """The rest of `__init__`, once the file is open: the header, the parser, the columns."""
         self._source = LineLimit(self._raw, LINE_MAX_BYTES)  # what both byte and line mode read
         self._lines: Lines | None = None  # set when reading line by line (see `_to_lines`)
         self._pending = b""  # bytes read ahead, not yet handed out (byte mode)
@@ -122,7 +132,6 @@ class TableReader:
             first = self._lines.take(1) if self._lines is not None else self._first_line(self._pending, 2)
         self.header_line = 1 + bool(declared)  # (the line header errors name)
         if not first or not first[0].strip():
-            self.close()
             raise DataError("the file is empty (expected a header row)" if not first else
                             "expected a header row, found a blank line", file=self.name, line=self.header_line)
         self.delimiter = delimiter or detect_delimiter(first[0])

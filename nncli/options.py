@@ -24,6 +24,12 @@ def _whole_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
+def env_flag(name: str) -> bool:
+    """Whether an on/off environment variable is on: set to anything but nothing or 0
+    (`NNCLI_DEBUG=0` turned tracebacks on)."""
+    return os.environ.get(name, "").strip() not in ("", "0")
+
+
 def set_threads(threads: Optional[int]) -> int:
     """Resolve --threads (or $NNCLI_THREADS) and keep BLAS to one thread; returns the count.
 

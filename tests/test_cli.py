@@ -697,3 +697,21 @@ def test_show_gives_the_schedules_settings_and_the_per_epoch_history(cli, tmp_pa
     cli("fit", SAMPLES / "moons.csv", "--lr-schedule", "exponential", "--epochs", "5", "-q", "-o", model)
     config = json.loads(cli("show", model, "--json").stdout)["config"]
     assert config["lr_decay"] == pytest.approx(0.01 ** 0.25) and config.get("lr_step") is None
+
+
+@pytest.mark.parametrize("value, traceback", [("0", False), ("", False), ("1", True), ("yes", True)])
+def test_nncli_debug_0_is_off(monkeypatch, capsys, value, traceback):
+    # (NNCLI_DEBUG=0 printed tracebacks: any value counted as on)
+    from nncli.cli import run
+
+    monkeypatch.setenv("NNCLI_DEBUG", value)
+
+    def broken():
+        raise ZeroDivisionError("a bug")
+
+    if traceback:  # (re-raised: Python prints it)
+        with pytest.raises(ZeroDivisionError):
+            run(broken)
+    else:
+        assert run(broken) == 1
+        assert "nncli: error: internal error: ZeroDivisionError: 'a bug'" in capsys.readouterr().err

@@ -694,3 +694,16 @@ def test_a_missing_value_token_padded_with_spaces_is_missing_on_every_path(tmp_p
     t = csv_io.read_table(str(path), text=["name"])
     assert np.array_equal(t.columns["x"].values, np.array([1, np.nan, -2.5], np.float32), equal_nan=True)
     assert t.columns["name"].values.tolist() == [name_cell.strip('"'), "c", "?"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n1,2\n", b"a,\x00b\n1,2\n", b"a,a\n1,2\n", b"x,y\n1,2\n"])
+def test_a_reader_that_fails_on_the_header_closes_its_file(tmp_path, monkeypatch, content):
+    # (only an empty file's error closed it: NUL bytes, a bad header or a missing column left it open)
+    opened = []
+    real = csv_io.open_binary
+    monkeypatch.setattr(csv_io, "open_binary", lambda path: opened.append(real(path)) or opened[-1])
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError):
+        csv_io.TableReader(str(path), ["a", "b"])
+    assert len(opened) == 1 and opened[0].closed
