@@ -727,10 +727,16 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _training_file_notice(model, data: str) -> list[str]:
-    """A notice when `eval` scores the very file the model was trained on (the same file, where its
-    path as `fit` was given it names one from here): training scores, not a test of what it learned."""
-    source = model.info.get("source")
-    if not (isinstance(source, str) and source != "<stdin>" and _same_file(source, data)):
+    """A notice when `eval` scores the very file the model was trained on, unchanged: training scores,
+    not a test of what it learned. (A model written before `info.source_file`: the file its path as
+    `fit` was given names from here, which a file of that name in another folder also was.)"""
+    from nncli.csv_source import file_identity
+
+    identity, source = model.info.get("source_file"), model.info.get("source")
+    if isinstance(identity, dict):
+        if identity != file_identity(data):
+            return []
+    elif not (isinstance(source, str) and source != "<stdin>" and _same_file(source, data)):
         return []
     val_rows = model.info.get("val_rows")
     if model.config.get("val_split") and isinstance(val_rows, int) and val_rows:  # (part of it was held out)

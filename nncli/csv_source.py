@@ -1,7 +1,7 @@
 """Opening a CSV file for reading: bytes (gunzipped, from a file or stdin), checked text lines,
 and the header row with its delimiter. `csv_io.TableReader` reads the rows.
 
-May import the standard library and `nncli.errors` only.
+May import the standard library, `nncli.errors` and `nncli.stop_signals` only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ DELIMITERS = (",", ";", "\t", "|")
 # What reading a file can raise besides DataError: I/O errors, and a gzip stream's faults (a bad
 # header, a truncated stream, a bad CRC, corrupt compressed data).
 READ_ERRORS = (gzip.BadGzipFile, EOFError, OSError, zlib.error)
+
+
+def file_identity(path: str) -> dict | None:
+    """What tells this very file, unchanged, from any other (its device, inode, size and modification
+    time), without naming its directory; None for stdin and what is not a regular file."""
+    try:
+        st = os.stat(path) if path != "-" else None
+    except (OSError, ValueError):
+        return None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    return {"device": st.st_dev, "inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def read_error(e: Exception, name: str) -> DataError:

@@ -26,7 +26,8 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `targets`: target column names; `classes`: class labels (classification; s_L = 1 for two classes, else len(classes))
 - `na_values`: cell texts that meant "missing" at fit time
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
-- `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics)
+- `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics;
+  source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
   (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
@@ -94,7 +95,7 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
-OPTIONAL_INFO_FIELDS = {"val_rows": (int,),  # checked where present (older files lack them)
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,),  # checked where present (older files lack them)
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 

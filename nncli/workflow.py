@@ -31,7 +31,7 @@ from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
 from nncli.csv_columns import (DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, refuse_header_rows,
                                separator_hint)
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
-from nncli.csv_source import refuse_bad_names
+from nncli.csv_source import file_identity, refuse_bad_names
 from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
 from nncli.model_file import check_header_size
 
@@ -84,6 +84,7 @@ class TrainingData:
     sha256: str = ""
     na_values: list[str] = field(default_factory=lambda: list(DEFAULT_NA_VALUES))
     constant: np.ndarray | None = None  # (n_inputs,) bool: inputs the same on every training row
+    source_file: dict | None = None  # the training file's `file_identity` as reading began
 
     @property
     def n_rows(self) -> int:
@@ -313,6 +314,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     """Read, encode and (optionally) split training data."""
     dtype = _dtype(opts.dtype)
     na = frozenset(opts.na_values)
+    identity = file_identity(path)
     table, features, targets, infos = read_training_table(path, opts)
     notices: list[str] = []
     named = [c for c in features if c.strip().casefold() in TARGET_NAMES] if not opts.target else []
@@ -485,7 +487,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
-                        digest.hexdigest(), list(opts.na_values), constant)
+                        digest.hexdigest(), list(opts.na_values), constant, identity)
 
 
 def _feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, rows: int,
@@ -713,6 +715,7 @@ class Training:
             "val_rows": int(self.data.X_val.shape[0]) if self.data.X_val is not None else 0,
             "source": self.data.source,
             "data_sha256": self.data.sha256,
+            **({"source_file": self.data.source_file} if self.data.source_file else {}),
             "epochs_run": s.epoch if s else 0,
             "best_epoch": s.best_epoch if s else 0,
             "stopped": s.stopped if s else None,

@@ -580,6 +580,15 @@ def test_eval_on_the_training_file_says_these_are_training_scores(tmp_path):
     r = run_nncli("eval", "v.npz", "d.csv", cwd=tmp_path)
     assert r.returncode == 0 and "nncli: this is the file the model was trained on: 160 of its rows trained it and 40 " \
         "validated it, so these are mostly training scores; the validation figures are in `nncli show`" in r.stderr.decode()
+    # A file of the same name in another folder, or the training file rewritten with other rows, is not it
+    # (the path as `fit` was given it, from eval's folder, said so of both)
+    (tmp_path / "sub").mkdir()
+    assert run_nncli("gen-data", "moons", "-n", "200", "--seed", "4", "-o", tmp_path / "sub" / "d.csv").returncode == 0
+    r = run_nncli("eval", tmp_path / "m.npz", "d.csv", cwd=tmp_path / "sub")
+    assert r.returncode == 0 and said not in r.stderr.decode()
+    data.write_bytes(other.read_bytes())  # (the same inode, other rows)
+    r = run_nncli("eval", tmp_path / "m.npz", data, cwd=tmp_path)
+    assert r.returncode == 0 and said not in r.stderr.decode()
 
 
 
