@@ -33,7 +33,7 @@ from nncli.errors import NncliError, UsageError, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
                            check_stdout, env_flag, named, one_blas_thread, parse_hidden, set_threads,
                            split_list)
-from nncli.std_streams import silence
+from nncli.std_streams import is_terminal, silence
 from nncli.stop_signals import Terminated
 
 app = typer.Typer(
@@ -336,8 +336,7 @@ def fit(
     Example:
       nncli fit d.csv --model mlp --hidden 32,32 -o moons.npz
     """
-    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
-    threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
@@ -383,9 +382,7 @@ def fit(
 
     check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
     if mode != "none":
-        for n in [*tdata.notices, _threads_notice(threads, given)]:
-            if n:
-                render.notice(n)
+        render.notices([*tdata.notices, crowded])
         if val is not None and _same_file(data, val):
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
@@ -551,8 +548,7 @@ def lr_find(
       nncli lr-find d.csv --model mlp
       nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
-    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
-    threads = set_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
@@ -572,9 +568,7 @@ def lr_find(
     tdata = workflow.load_training_data(
         data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
-        for n in [*tdata.notices, _threads_notice(threads, given)]:
-            if n:
-                render.notice(n)
+        render.notices([*tdata.notices, crowded])
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng)
     net.use_threads(threads)
@@ -620,8 +614,7 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     check_stdout({"the predictions": output}, data, model)
-    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
-    threads = set_threads(threads)
+    threads, crowded = _threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.csv_io import display_name
@@ -634,9 +627,7 @@ def predict(
     if taken:  # the output would have two columns of one name, which no CSV reader (nncli's too) takes
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
     m.network.use_threads(threads)
-    crowded = None if quiet else _threads_notice(threads, given)
-    if crowded:
-        render.notice(crowded)
+    render.notices([] if quiet else [crowded])
     report = EncodeReport()
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
     chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
@@ -653,8 +644,7 @@ def predict(
         return
     if not rows:  # (fit and eval refuse such a file; an empty CSV of predictions is still an answer)
         render.notice(f"{printable(display_name(data))}: a header and no rows, nothing to predict")
-    for n in apply.encode_notices(report):
-        render.notice(n)
+    render.notices(apply.encode_notices(report))
 
 
 @app.command("eval")
@@ -680,26 +670,30 @@ def eval_(
     """
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
-    given = threads is not None  # (--threads, else $NNCLI_THREADS: for `_threads_notice`)
-    threads = set_threads(threads)
+    threads, crowded = _threads(threads)
     from nncli import apply, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
     m = load_model(model, usage="nncli eval MODEL DATA")
     m.network.use_threads(threads)
-    crowded = None if quiet else _threads_notice(threads, given)
-    if crowded:
-        render.notice(crowded)
+    render.notices([] if quiet else [crowded])
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
     result = apply.evaluate_model(m, data, d, report)
-    for n in [] if quiet else apply.encode_notices(report) + _training_file_notice(m, data):
-        render.notice(n)
+    render.notices([] if quiet else apply.encode_notices(report) + _training_file_notice(m, data))
     if json_out:
         print(json.dumps(_json_numbers(result), allow_nan=False))
     else:
         render.show_eval(result)
+
+
+def _threads(threads: int | None) -> tuple[int, str | None]:
+    """--threads (None: $NNCLI_THREADS, else 1) resolved before NumPy is imported (`set_threads`), and
+    the notice for it, if any (`_threads_notice`)."""
+    given = threads is not None
+    threads = set_threads(threads)
+    return threads, _threads_notice(threads, given)
 
 
 def _threads_notice(threads: int, given: bool) -> str | None:
@@ -829,19 +823,12 @@ def _error(message: str, hint: str | None = None) -> None:
 def _typed_rows(data: str, usage: str) -> bool:
     """Say that the data will be typed, where it comes from a terminal (else the command just waits);
     whether it will."""
-    typed = data == "-" and _is_terminal(sys.stdin)
+    typed = data == "-" and is_terminal(sys.stdin)
     if typed:
         from nncli import render
 
         render.notice(f"reading CSV rows from the terminal, the header first; end with Ctrl-D (or give a file: {usage})")
     return typed
-
-
-def _is_terminal(stream) -> bool:
-    try:
-        return stream is not None and stream.isatty()
-    except (ValueError, OSError):  # closed
-        return False
 
 
 def _to_stderr(text: str) -> None:

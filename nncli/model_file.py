@@ -44,7 +44,7 @@ Saving writes a temporary file in the target's directory, flushes and fsyncs
 it, then renames it over the target: the path holds either the old model or
 the complete new one, never half a file.
 
-Imports numpy, the standard library, `nncli.errors`, `nncli.atomic` and `nncli.core`.
+Imports numpy, the standard library, `nncli.errors`, `nncli.atomic`, `nncli.core` and the version.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Checking option values before any work: plain functions that raise `UsageError` (exit 2).
 
 `cli.py` calls them first thing in each command, so that a bad value never costs a long `fit`.
-Standard library only (and `nncli.errors`, `nncli.std_streams`): never typer, rich or numpy.
+Standard library only (and `nncli.errors`, `nncli.std_streams`, `nncli.atomic`, `nncli.core.limits`):
+never typer, rich or numpy.
 """
 
 from __future__ import annotations

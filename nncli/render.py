@@ -2,8 +2,8 @@
 
 stdout is data and never passes through here (`loss_svg` returns the `--plot -`
 document to the caller). User text (file names, column names, labels) is always
-wrapped in `Text`, never parsed as markup. Imports rich and nncli modules; never
-typer.
+wrapped in `Text`, never parsed as markup; `write_plot` writes the SVG file of `--plot`. Imports rich
+and nncli modules; never typer.
 """
 
 from __future__ import annotations
@@ -129,6 +129,13 @@ def reading(name: str | None) -> Iterator[None]:
 def notice(message: str) -> None:
     """One `nncli: ...` line; its text may hold column names as they are, so it is escaped here."""
     console().print(utext("nncli: " + message), soft_wrap=True)
+
+
+def notices(messages: Iterable[str | None]) -> None:
+    """A `notice` for each message that is not None."""
+    for message in messages:
+        if message:
+            notice(message)
 
 
 def metric_label(task: str) -> str:

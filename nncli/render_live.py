@@ -7,7 +7,8 @@ after an epoch has changed something, at most about 8 a second and only while
 drawing has taken under 2% of the time so far: between frames the loop pays for a
 few appends and one clock read.
 
-Imports rich, the standard library and nncli's render modules; never typer or numpy.
+Imports rich, the standard library, nncli's render modules, `stop_signals` and `std_streams`; never typer
+or numpy.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.live import Live
 from rich.text import Text
 
 from nncli import stop_signals
+from nncli.std_streams import is_terminal
 from nncli.render_chart import LineChart, Series
 
 MAX_RATE = 8.0  # frames a second
@@ -269,13 +271,6 @@ def _lines_of(pieces: list[tuple[str, str]], sep: str, width: int, style: str = 
     return text
 
 
-def _is_a_terminal(stream: object) -> bool:
-    try:
-        return stream.isatty()  # type: ignore[attr-defined]
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 def fits(console: Console) -> bool:
     """Whether the console's lines fit the terminal it writes to, which is at least `render.MIN_WIDTH`
     columns wide. A frame wider than the window wraps, and Live, which moves the cursor up by the
@@ -378,7 +373,7 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
     The final frame stays on screen without the chart (the summary redraws it); if
     training fails or a second Ctrl-C arrives, the last frame keeps its chart and says it stopped.
     """
-    if console.is_terminal and not _is_a_terminal(console.file):
+    if console.is_terminal and not is_terminal(console.file):
         # FORCE_COLOR (or TTY_COMPATIBLE) makes Rich take a file for a terminal: Live would write every
         # frame into it, with the escape codes that redraw them. The last frame only, as off a terminal.
         try:

@@ -110,3 +110,11 @@ def descriptor_named(path: str) -> int | None:
             return None
         p = os.path.normpath(os.path.join(os.path.dirname(p), link))
     return None
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether a stream (None, closed, or without `isatty`: no) is a terminal."""
+    try:
+        return stream.isatty()  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return False

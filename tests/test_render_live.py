@@ -172,7 +172,7 @@ def test_the_terminal_echoes_again_once_the_live_screen_ends(monkeypatch, fails,
     leader, follower = pty.openpty()
     drained = threading.Thread(target=lambda: _drain(leader))  # (a full pty would block the frames)
     drained.start()
-    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: True)
     looks = []
 
     def tcgetpgrp(fd):
@@ -467,7 +467,7 @@ def test_run_live_draws_the_epoch_under_way(monkeypatch):
     # fit_iter's progress reached no screen unless run_live hands it one (`Training.progress`)
     from nncli import render_live
 
-    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: True)
     monkeypatch.setattr(render_live.Pacer, "due", lambda self, now: True)  # (no rate limit in a test)
     console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
     drawn = []
@@ -494,7 +494,7 @@ def test_the_last_frame_of_a_failed_run_says_it_stopped(monkeypatch, failure, wh
     # ones an ETA, as if training went on
     from nncli import render_live
 
-    monkeypatch.setattr(render_live, "_is_a_terminal", lambda stream: True)
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: True)
     console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
 
     class Run:

@@ -1,4 +1,4 @@
-"""Evaluation metrics: pure functions of (y_true, y_pred). NumPy only."""
+"""Evaluation metrics: pure functions of (y_true, y_pred). NumPy only (and the losses' log-softmax)."""
 
 from __future__ import annotations
 

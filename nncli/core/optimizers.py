@@ -1,9 +1,9 @@
 """Optimizers: each updates a flat parameter vector in place from its gradient.
 
-They see nothing but `step(params, grads)` (or, for a step updated a range at a
-time as its gradients complete, `begin_step()` then `update_range(...)` over
-the ranges), with `lr` an attribute the training loop sets from the
-learning-rate schedule. All state is preallocated flat
+Training updates a step a range at a time as its gradients complete
+(`begin_step()`, then `update_range(...)` over the ranges, each thread of a team
+its own); `step(params, grads)` is the same step whole. `lr` is an attribute the
+training loop sets from the learning-rate schedule. All state is preallocated flat
 vectors, so one step is a handful of whole-vector NumPy operations.
 
 `update_range` (and `step(..., overwrite_grads=True)`) compute the update in
@@ -20,7 +20,6 @@ import math
 
 import numpy as np
 
-from nncli.core.team import Team
 
 # Element-wise work counted in multiply-adds per element and vector pass, for Team.worth_splitting:
 # a float32 pass runs at ~2-5 G elements/s against ~100 GFLOP/s for a matrix product.
@@ -28,27 +27,23 @@ PASS_FLOPS = 20
 
 
 class _Optimizer:
-    """The shared step: scalars once, then the vector update on the whole vector or in parts.
+    """The shared step: scalars once, then the vector update on the whole vector or in pieces.
 
-    On a team of threads (`team`), a big parameter vector is cut into one
-    contiguous piece per thread; every operation is element-wise, so the
-    result is the same as in one piece.
+    Every operation is element-wise, so a step updated in pieces (`update_range`, as training does on
+    a team of threads, each its own piece) is the same as in one.
     """
 
-    team: Team | None = None
-    passes = 2  # whole-vector operations per step, to judge whether splitting is worth it
+    passes = 2  # whole-vector operations per step, to judge whether splitting is worth it (`Network`)
 
     def __init__(self, n: int, dtype: type):
-        self._scratch = _Scratch(n, dtype)
+        self.n, self.dtype = n, dtype
+        self._tmp: np.ndarray | None = None  # `step`'s scratch vector, allocated on first use
 
     def step(self, params: np.ndarray, grads: np.ndarray, overwrite_grads: bool = False) -> None:
-        tmp = self._scratch.get(grads, overwrite_grads)
-        c = self._coefficients()
-        n, team = params.size, self.team
-        if team is not None and team.worth_splitting(n * PASS_FLOPS * self.passes):
-            team.run(lambda i: self._update_slice(c, params, grads, tmp, slice(*team.bounds(n, i))))
-        else:
-            self._update(c, params, grads, tmp, *self._state())
+        """One whole step (`overwrite_grads`: computed in the gradient buffer, left holding garbage)."""
+        if not overwrite_grads and self._tmp is None:
+            self._tmp = np.empty(self.n, self.dtype)
+        self._update_slice(self._coefficients(), params, grads, grads if overwrite_grads else self._tmp, slice(None))
 
     def begin_step(self) -> tuple[float, ...]:
         """Start a step updated piece by piece (`update_range`): its scalars; advances the step count."""
@@ -169,30 +164,13 @@ class Adam(_Optimizer):
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
 
 
-class _Scratch:
-    """An optimizer's temporary vector: the gradients themselves when the caller allows it."""
-
-    def __init__(self, n: int, dtype: type):
-        self.n, self.dtype = n, dtype
-        self._tmp: np.ndarray | None = None  # allocated on first use without overwrite_grads
-
-    def get(self, grads: np.ndarray, overwrite_grads: bool) -> np.ndarray:
-        if overwrite_grads:
-            return grads
-        if self._tmp is None:
-            self._tmp = np.empty(self.n, self.dtype)
-        return self._tmp
-
-
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
 def make_optimizer(name: str, n: int, dtype: type, lr: float, *, momentum: float = 0.9,
-                   nesterov: bool = False, team: Team | None = None) -> SGD | Momentum | Adam:
-    """Build an optimizer by its CLI name for a parameter vector of length n (steps split over `team`)."""
+                   nesterov: bool = False) -> SGD | Momentum | Adam:
+    """Build an optimizer by its CLI name for a parameter vector of length n."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}")
-    opt = Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov) if name == "momentum" else \
+    return Momentum(n, dtype, lr, momentum=momentum, nesterov=nesterov) if name == "momentum" else \
         OPTIMIZERS[name](n, dtype, lr)
-    opt.team = team
-    return opt

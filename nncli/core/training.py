@@ -179,7 +179,7 @@ def fit_iter(
     n = X.shape[0]
     bs = max(1, min(config.batch_size, n))
     opt = make_optimizer(config.optimizer, net.n_params, net.dtype, config.lr,
-                         momentum=config.momentum, nesterov=config.nesterov, team=net.team)
+                         momentum=config.momentum, nesterov=config.nesterov)
     schedule = Schedule(config.lr_schedule, config.lr, config.epochs, decay=config.lr_decay,
                         step=config.lr_step, warmup=config.warmup)
     restore_best = keeps_best(config, val is not None)
@@ -352,8 +352,7 @@ def lr_sweep(net: Network, X: np.ndarray, Y: np.ndarray, rng: np.random.Generato
     """
     n = X.shape[0]
     bs = max(1, min(batch_size, n))
-    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min, momentum=momentum, nesterov=nesterov,
-                         team=net.team)
+    opt = make_optimizer(optimizer, net.n_params, net.dtype, lr_min, momentum=momentum, nesterov=nesterov)
     update = _Update(net, opt, float(l2))
     ratio = (lr_max / lr_min) ** (1.0 / max(steps - 1, 1))
     lrs: list[float] = []
