@@ -349,8 +349,9 @@ def fit(
     if val is not None and val_split:
         raise UsageError("use either --val FILE or --val-split F, not both")
     check_read_once(data, val)
-    if output == "-" or os.path.isdir(output):
-        raise UsageError(f"--output {shorten(output)} must be a file path")
+    if output == "-":  # (a directory: check_output says so, as for predict's and gen-data's -o)
+        raise UsageError("--output '-': a model is written to a file, not to stdout",
+                         hint="--plot - writes the loss curves to stdout")
     check_output(output, data, val)
     if plot is not None:
         check_plot(plot, data, val, output)

@@ -351,7 +351,8 @@ class TableReader:
     def _end(self) -> None:
         """At the end of what was read: refuse a line that went on past LINE_MAX_BYTES with no end."""
         if self._source.too_long:
-            raise DataError(f"a line longer than {LINE_MAX_BYTES / 2**20:g} MB, with no line end", file=self.name,
+            raise DataError(f"a line longer than {LINE_MAX_BYTES / 2**20:g} MB (no line end in its first "
+                            f"{LINE_MAX_BYTES / 2**20:g} MB)", file=self.name,
                             line=self.line_no + 1, hint="nncli reads CSV text files, one row per line")
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor",

@@ -405,7 +405,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     if len(target.classes) > MAX_CLASSES:
         raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
                         f"at most {MAX_CLASSES:,})", file=table.source,
-                        hint="an id-like column? give another --target; numbers to predict: --task regression")
+                        hint="an id-like column? give another --target" + (
+                            "; numbers to predict: --task regression" if all(
+                                cell_number(c) is not None for c in target.classes) else ""))
     codes = target.class_index(target_text[0], source=table.source, lines=table.lines,
                                column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None

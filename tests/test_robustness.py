@@ -428,8 +428,10 @@ CASES = [
     Case("output-is-an-input", ("predict", "model.npz", "out.csv", "-o", "out.csv"), 2, r"is also an input"),
     # (the model is an input too: predictions written over it would destroy it)
     Case("output-is-the-model", ("predict", "model.npz", "out.csv", "-o", "model.npz"), 2, r"'model\.npz' is also an input"),
-    Case("fit-output-dash", FIT[:2] + ("-o", "-"), 2, r"--output '-' must be a file path", files=data(HEADER, *ROWS)),
+    Case("fit-output-dash", FIT[:2] + ("-o", "-"), 2, r"--output '-': a model is written to a file, not to stdout", files=data(HEADER, *ROWS)),
     # 'out.npz/' names a directory: it was saved as out.npz, over the file of that name
+    Case("fit-output-a-directory", FIT[:2] + ("-o", "."), 2, r"cannot write '\.': a directory, not a file path",
+         files=data(HEADER, *ROWS)),  # (it said "--output '.' must be a file path"; predict's -o said this)
     Case("fit-output-ends-with-a-slash", FIT[:2] + ("-o", "out.npz/"), 2, r"cannot write 'out\.npz/': a directory",
          files={**data(HEADER, *ROWS), "out.npz": b"keep me\n"}),
     Case("gen-data-output-ends-with-a-slash", ("gen-data", "-o", "new.csv/"), 2, r"cannot write 'new\.csv/'"),
@@ -1635,7 +1637,7 @@ def test_endless_nul_bytes_after_some_rows_are_refused_after_a_bounded_read(tmp_
         feed.kill()
         feed.wait()
     assert r.returncode == 1, r.stderr
-    assert r.stderr.startswith(b"nncli: error: <stdin>:4: a line longer than 64 MB, with no line end\n"), r.stderr
+    assert r.stderr.startswith(b"nncli: error: <stdin>:4: a line longer than 64 MB (no line end in its first 64 MB)\n"), r.stderr
     assert not (tmp_path / "m.npz").exists()
 
 @LINUX_PIPES

@@ -292,7 +292,11 @@ def test_a_target_of_more_than_1000_classes_is_refused(tmp_path):
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
     assert r.stderr.decode().startswith("nncli: error: ") and "the target 'id' has 1,001 classes (nncli trains at " \
-        "most 1,000)\nhint: an id-like column?" in r.stderr.decode()
+        "most 1,000)\nhint: an id-like column? give another --target\n" in r.stderr.decode()  # (text: no --task regression)
+    rows = [["x", "n"]] + [[f"{i / 1001:.4f}", str(i)] for i in range(1001)]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "-q", "--task", "classification")
+    assert r.returncode == 1 and "hint: an id-like column? give another --target; numbers to predict: --task " \
+        "regression\n" in r.stderr.decode()
 
 
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
