@@ -45,6 +45,11 @@ def read_error(e: Exception, name: str) -> DataError:
     the last row was blamed on line 98,306)."""
     if isinstance(e, EOFError):  # a gzip stream cut short
         return DataError("the gzip data ends early (a truncated or unfinished file)", file=name)
+    if isinstance(e, gzip.BadGzipFile) and str(e).startswith("Not a gzipped file"):
+        # (after the first member: bytes appended to the file; `gzip -d` ignores them with a warning)
+        return DataError(f"cannot read the file: {e}", file=name,
+                         hint="bytes that are not gzip data follow the compressed data; `zcat FILE | nncli ... -` "
+                              "reads what comes before them")
     return DataError(f"cannot read the file: {e}", file=name)
 
 

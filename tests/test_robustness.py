@@ -399,6 +399,10 @@ CASES = [
             r"^nncli: error: data\.csv:1: the file is not valid UTF-8 text \(byte 0xe9\)\n"),
     fit_err("utf-32-le", {"data.csv": b"\xff\xfe\x00\x00" + "\n".join((HEADER, *ROWS)).encode("utf-32-le")},
             r"^nncli: error: 'data\.csv' is UTF-32 text\nhint: save it as UTF-8 CSV\n$"),
+    # (Python's bare "Not a gzipped file (b'ga')" alone; `gzip -d` ignores them with a warning)
+    fit_err("gzip-with-bytes-after-it", {"data.csv": gzip.compress(csv_bytes(HEADER, *ROWS)) + b"garbage"},
+            r"^nncli: error: data\.csv: cannot read the file: Not a gzipped file \(b'ga'\)\nhint: bytes that are not "
+            r"gzip data follow the compressed data"),
     fit_err("truncated-gzip", {"data.csv": bytes.fromhex("1f8b0800000000000003")},
             r"^nncli: error: data\.csv: the gzip data ends early \(a truncated or unfinished file\)\n$"),
     Case("gzip-cut-short-after-many-lines", PREDICT, 1, r"^nncli: error: data\.csv: the gzip data ends early \(a truncated "
