@@ -80,8 +80,9 @@ def refuse_missing_targets(table: Table, targets: Sequence[str], na: frozenset[s
                             column=table.header.index(t) + 1, column_name=t, hint=hint)
 
 
-# A chunk's rows, encoded (one-hot categories), hold at most about this many inputs: a model of one
-# feature with 200,000 categories encoded 16,384 rows at a time, 12.2 GiB (12.9 GB peak to predict).
+# A chunk's rows, encoded (one-hot categories), hold at most about this many inputs, and their outputs
+# (one per class) as many: a model of one feature with 200,000 categories encoded 16,384 rows at a
+# time, 12.2 GiB (12.9 GB peak to predict).
 ENCODED_CELLS = 1 << 24
 
 
@@ -94,7 +95,7 @@ def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: st
     # An extra column that is also a numeric feature is read as numbers and also kept as written.
     return TableReader(path, cols, text=cats | (set(extra) - numeric), as_written=set(extra) & numeric,
                        na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type,
-                       chunk_rows=max(1, ENCODED_CELLS // model.network.sizes[0]))
+                       chunk_rows=max(1, ENCODED_CELLS // max(model.network.sizes[0], model.network.sizes[-1])))
 
 
 def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:
@@ -191,7 +192,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 error = None
                 again = header_row(chunk, names)
                 values = model.target.decode_values(Z) if model.task == "regression" else Z
-                bad, decoded = first_not_finite_output(Z[:again], values[:again])
+                bad, decoded = first_not_finite_output(Z[:again], values[:again] if values is not Z else None)
                 if bad is not None:
                     error = not_finite_error(chunk.source, int(chunk.lines[bad]), decoded)
                 elif again is not None:
@@ -269,10 +270,10 @@ def first_not_finite(Z: np.ndarray) -> int | None:
     return int(np.argmin(np.isfinite(Z).all(axis=1)))
 
 
-def first_not_finite_output(Z: np.ndarray, values: np.ndarray) -> tuple[int | None, bool]:
-    """The first row whose logits Z, or their `values` in the target's units (regression), are not
-    finite, and whether it is the values only (finite logits that overflow in the target's units)."""
-    bad, bad_value = first_not_finite(Z), first_not_finite(values) if values is not Z else None
+def first_not_finite_output(Z: np.ndarray, values: np.ndarray | None) -> tuple[int | None, bool]:
+    """The first row whose logits Z, or their `values` in the target's units (regression; None for a
+    classifier), are not finite, and whether it is the values only (finite logits that overflow there)."""
+    bad, bad_value = first_not_finite(Z), first_not_finite(values) if values is not None else None
     if bad_value is not None and (bad is None or bad_value < bad):
         return bad_value, True
     return bad, False
@@ -293,11 +294,11 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     X, Y, raw, lines = load_eval_arrays(model, path, delimiter, report)
     out: dict = {"rows": int(X.shape[0]), "task": model.task}
     Z = model.network.logits(X)
-    values = model.target.decode_values(Z) if model.task == "regression" else Z
+    values = model.target.decode_values(Z) if model.task == "regression" else None
     bad, decoded = first_not_finite_output(Z, values)
     if bad is not None:
         raise not_finite_error(display_name(path), int(lines[bad]), decoded)
-    if model.task == "regression":
+    if values is not None:  # (regression)
         pred = values
         def scores(truth: np.ndarray, values: np.ndarray) -> dict:
             return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),

@@ -65,11 +65,11 @@ import numpy as np
 from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
-from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH
+from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_MODEL_CLASSES
 from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
-from nncli.core.preprocessing import MAX_CLASSES, MISSING, Feature, Preprocessor, Target, no_spread
+from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
 from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, shorten
 
 FORMAT = "nncli-model"
@@ -470,7 +470,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
         (max(sizes[1:-1], default=0) <= MAX_HIDDEN_WIDTH,
          f"a hidden layer of {max(sizes[1:-1], default=0):,} units (at most {MAX_HIDDEN_WIDTH:,})"),
-        (len(classes) <= MAX_CLASSES, f"{len(classes):,} classes (at most {MAX_CLASSES:,})"),
+        (len(classes) <= MAX_MODEL_CLASSES, f"{len(classes):,} classes (at most {MAX_MODEL_CLASSES:,})"),
         (all(f.kind in ("numeric", "categorical") for f in features), "unknown feature kind"),
         (all(f.kind == "numeric" or f.categories for f in features), "a categorical feature without categories"),
         (bool(targets), "no target column"),

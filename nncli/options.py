@@ -26,9 +26,9 @@ def _whole_number(text: str) -> int | None:
 
 
 def env_flag(name: str) -> bool:
-    """Whether an on/off environment variable is on: set to anything but nothing or 0
+    """Whether an on/off environment variable is on: set to anything but nothing, 0, false, no or off
     (`NNCLI_DEBUG=0` turned tracebacks on)."""
-    return os.environ.get(name, "").strip() not in ("", "0")
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def set_threads(threads: Optional[int]) -> int:

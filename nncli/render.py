@@ -205,9 +205,16 @@ def columns_table(infos: Iterable) -> Group:
     return Group(WholeNumbers(t, labels=(0, 1)), *note)
 
 
+# How the summary and `show` put what stopped a run, where its record's word ("hung up") reads badly
+# there ("170 epochs (hung up during the last)" sounds like training hung)
+_STOPPED_BY = {"hung up": "stopped by SIGHUP"}
+
+
 def _stopped_note(info: dict) -> str:
     stopped = info.get("stopped")  # "early", or the stop signal's word ("interrupted", "terminated", "hung up")
-    return "" if not stopped else " (stopped early)" if stopped == "early" else f" ({stopped} during the last)"
+    if not stopped:
+        return ""
+    return " (stopped early)" if stopped == "early" else f" ({_STOPPED_BY.get(stopped, stopped)} during the last)"
 
 
 def _final_scores(model) -> str:
@@ -386,7 +393,8 @@ def model_report(model, path: str) -> Group:
                            f"encoded data's sha256 {str(info.get('data_sha256', ''))[:16]}…"))
     ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
-        ran += f" (stopped: {info['stopped']})"
+        stopped = info["stopped"]
+        ran += f" ({_STOPPED_BY[stopped]})" if stopped in _STOPPED_BY else f" (stopped: {stopped})"
     t.add_row("result", utext(f"{ran}; weights from epoch {info.get('weights_from_epoch', '?')}; "
                               + _final_scores(model)))
     pre = model.pre

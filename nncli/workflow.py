@@ -672,7 +672,7 @@ class Training:
     """A training run: iterate it for EpochStats; afterwards `model()` has the result."""
 
     def __init__(self, data: TrainingData, mopts: ModelOptions, config: TrainConfig, *, seed: int, dtype: str,
-                 should_stop: Callable[[], bool] | None = None, extra_config: dict | None = None,
+                 should_stop: Callable[[], bool | str] | None = None, extra_config: dict | None = None,
                  threads: int = 1):
         self.data, self.mopts, self.config = data, mopts, config
         rng = np.random.default_rng(seed)

@@ -708,7 +708,8 @@ def test_show_gives_the_schedules_settings_and_the_per_epoch_history(cli, tmp_pa
     assert config["lr_decay"] == pytest.approx(0.01 ** 0.25) and config.get("lr_step") is None
 
 
-@pytest.mark.parametrize("value, traceback", [("0", False), ("", False), ("1", True), ("yes", True)])
+@pytest.mark.parametrize("value, traceback", [("0", False), ("", False), ("false", False), ("Off", False), ("1", True),
+                                              ("yes", True)])
 def test_nncli_debug_0_is_off(monkeypatch, capsys, value, traceback):
     # (NNCLI_DEBUG=0 printed tracebacks: any value counted as on)
     from nncli.cli import run

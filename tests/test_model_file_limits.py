@@ -181,10 +181,11 @@ INCONSISTENT = {
     "activation not a string": (lambda m: m.update(activation=["relu"]), "activation should be a string"),
     # 100,000 layers of width 1 in 80 KB: predict took 17.7 s and 1.85 GB for 20,000 rows
     "too many hidden layers": (lambda m: m.update(sizes=[2] + [1] * 101 + [3]), "101 hidden layers (at most 100)"),
-    # fit makes no layer wider than 100,000 units nor more than 1,000 classes; predict's buffers are rows
+    # fit makes no layer wider than 100,000 units; predict's buffers are rows
     # x the widest layer (layers of 2^20 units between layers of one: 3.3 GB from a 42 MB file)
     "too wide a hidden layer": (lambda m: m.update(sizes=[2, 100_001, 3]), "a hidden layer of 100,001 units (at most 100,000)"),
-    "too many classes": (lambda m: m.update(classes=[str(k) for k in range(1001)]), "1,001 classes (at most 1,000)"),
+    # (more than fit's 1,000: before 2026-11-30 it took any number, and such files load)
+    "too many classes": (lambda m: m.update(classes=[str(k) for k in range(65_537)]), "65,537 classes (at most 65,536)"),
     # (`show` formats them as numbers: it said "internal error")
     "l2 not a number": (lambda m: m["config"].update(l2="abc"), "config field 'l2' is missing or of the wrong type"),
     "l2 rule not a number": (lambda m: m["config"].update(l2_default=[1]),
@@ -194,6 +195,16 @@ INCONSISTENT = {
                                       "best_epoch or weights_from_epoch is not among the epochs run"),
     "negative epochs": (lambda m: m["info"].update(epochs_run=-1), "info says -1 epochs were run"),
 }
+
+
+def test_a_model_of_more_classes_than_fit_now_trains_still_loads(arrays, tmp_path):
+    # fit took any number of classes before 2026-11-30, and such files loaded: they still do
+    classes = [f"c{k}" for k in range(1001)]
+    net = model_file.load_model(str(save(tmp_path / "m.npz", members(arrays)))).network
+    sizes = [*net.sizes[:-1], 1001]
+    params = np.zeros(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])), np.float32)
+    m = members(arrays, lambda m: m.update(classes=classes, sizes=sizes), params=params)
+    assert model_file.load_model(str(save(tmp_path / "m.npz", m))).target.classes == classes
 
 
 @pytest.mark.parametrize("case", sorted(INCONSISTENT))

@@ -776,18 +776,20 @@ def test_a_dumb_terminal_gets_plain_lines_not_redraws(tmp_path):
     assert code == 0 and CURSOR_UP_ERASE not in out and "epoch=3 " in out
 
 
-@pytest.mark.parametrize("signum, word, by", [(signal.SIGTERM, "terminated", "by SIGTERM"),
-                                              (signal.SIGHUP, "hung up", "by SIGHUP")])
-def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypatch, tmp_path, signum, word, by):
+@pytest.mark.parametrize("signum, word, said, shown, by", [
+    (signal.SIGTERM, "terminated", "terminated during the last", "(stopped: terminated)", "by SIGTERM"),
+    (signal.SIGHUP, "hung up", "stopped by SIGHUP during the last", "(stopped by SIGHUP)", "by SIGHUP")])
+def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypatch, tmp_path, signum, word, said,
+                                                                   shown, by):
     # (The summary, the model's record and the live frame said "interrupted" for a SIGTERM or SIGHUP.)
     stop_after(monkeypatch, 100, signum)  # in the fourth epoch of moons' 32 batches
     r = cli("fit", MOONS, "-o", tmp_path / "m.npz", "--epochs", "9", "--progress", "plain")
     assert r.exit_code == 128 + signum
-    assert f"4 epochs ({word} during the last)" in r.stderr and "interrupted" not in r.stderr
+    assert f"4 epochs ({said})" in r.stderr and "interrupted" not in r.stderr
     assert f"{word}: saved the best weights so far" in r.stderr
     assert load_model(str(tmp_path / "m.npz")).info["stopped"] == word
-    shown = cli("show", tmp_path / "m.npz")
-    assert f"(stopped: {word})" in shown.stderr and "interrupted" not in shown.stderr
+    r_show = cli("show", tmp_path / "m.npz")
+    assert shown in r_show.stderr and "interrupted" not in r_show.stderr
     screen = make_screen(3)
     screen.add(EpochStats(epoch=4, epochs=50, loss=1.0, metric=0.5, val_loss=0.3, val_metric=0.9, lr=1e-3,
                           seconds=0.01, samples=32, best_epoch=3, stopped=word, partial=True))

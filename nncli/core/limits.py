@@ -9,3 +9,8 @@ MAX_HIDDEN_LAYERS = 100
 # each at most this wide (a model file of 42 MB declaring three layers of 2^20 units between layers
 # of one took predict 3.3 GB and 6 s for two rows: its buffers are rows x the widest layer).
 MAX_HIDDEN_WIDTH = 100_000
+# A model file has at most this many classes. `fit` trains at most 1,000 (`preprocessing.MAX_CLASSES`),
+# but before 2026-11-30 it took any number, and its files still load; one of 65,536 classes would have
+# trained on one-hot targets of 65,536 rows at least, 17 GB. (A model of 2^20 classes took predict 2.6 GB
+# for 300 rows: a block of outputs is 128 rows at least.)
+MAX_MODEL_CLASSES = 1 << 16
