@@ -222,7 +222,9 @@ def _final_scores(model) -> str:
     then the L2 penalty that training added to the (data) loss, where it counts."""
     info, m = model.info, metric_label(model.task)
     cut = _not_measured(info, m)
-    text = cut or f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}"
+    # ("training": without validation data, a summary's only scores read as a test: R² 0.96 on the
+    # training rows of a model that scored 0.52 on fresh ones)
+    text = "training " + (cut or f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
     if _penalty_worth_saying(info):

@@ -9,6 +9,7 @@ code path the CLI uses.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from array import array
 import os
@@ -345,27 +346,41 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         check_missing(table, features, na)
     kinds = _kinds(table, features)
     too_many: list[tuple[str, int]] = []  # (all of them in one error: a fix for each, one run)
+    dressed: dict[str, tuple[str, str, str]] = {}  # column: `_dressed_numbers`
     for c, kind in kinds.items():
         if kind == "categorical":
             col = table.columns[c]
-            cats = set(col.values[~is_missing_text(col.values, na)].tolist())
+            present = col.values[~is_missing_text(col.values, na)]
+            cats = set(present.tolist())
             if c not in opts.categorical and col.first_text:  # (not categories)
                 _refuse_numbers_with_commas(table, c, cats, col.values, "the column", f"--categorical {option_value(c)}")
+                found = _dressed_numbers(present)
+                if found:
+                    dressed[c] = found
             if len(cats) > opts.max_categories:
                 too_many.append((c, len(cats)))
+            elif c in dressed:  # ('12%' read as one of 31 categories, without a word)
+                what, example, advice = dressed[c]
+                notices.append(f"column {shorten(c, 40)} holds {what} ({shorten(example, 20)}), read as {len(cats):,} "
+                               f"categories: to use them as numbers, {advice}")
         elif _looks_like_an_id(table.columns[c].values, c):
             notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id or a "
                            f"row number does: if it is one, --ignore {option_value(c)} (the model would learn from the "
                            "numbering; a day or a rank may be a real feature)")
     if too_many:
         (c, n_cats), more = too_many[0], too_many[1:]
+        # (a column of '$12.50' or of dates is no id: "an id-like column? --ignore price" threw it away)
+        hints = [f"{shorten(m, 30)} holds {dressed[m][0]} ({shorten(dressed[m][1], 20)}): {dressed[m][2]}"
+                 for m, _ in too_many if m in dressed]
+        ids = [m for m, _ in too_many if m not in dressed]
+        if ids:
+            hints.append(f"{'id-like columns' if len(ids) > 1 else 'an id-like column'}? --ignore {option_value(*ids)}; "
+                         "else raise --max-categories")
         raise DataError(
             f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})"
             + (f"; so do {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}{', …' if len(more) > 5 else ''}"
                if more else ""),
-            file=table.source,
-            hint=f"{'id-like columns' if more else 'an id-like column'}? --ignore {option_value(*(m for m, _ in too_many))}; "
-                 "else raise --max-categories",
+            file=table.source, hint="; ".join(hints),
         )
     inferred = task == "auto" and len(targets) == 1
     if inferred:
@@ -618,6 +633,27 @@ ID_MIN_ROWS = 50
 
 
 _ID_NAME = re.compile(r"(?:^|[\s_.-])id$", re.IGNORECASE)  # id, user_id, 'Customer ID'
+
+
+# Text cells that are numbers in a spreadsheet's dress, or dates: read as categories, they teach little
+_DRESSED = [
+    (re.compile(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,]*\d|[-+]?[\d.,]*\d\s*[$€£¥]"), "amounts with a currency sign",
+     "write plain numbers"),
+    (re.compile(r"[-+]?[\d.,]*\d\s*%"), "percentages", "write plain numbers"),
+    (re.compile(r"\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"), "dates",
+     "derive numbers from them (a year, a month), or --ignore the column"),
+]
+
+
+def _dressed_numbers(cells: np.ndarray) -> tuple[str, str, str] | None:
+    """(what the cells are, the first, what to do) if a categorical column's cells (not missing, in the
+    file's order), the first 200 different ones, are all numbers with a currency sign or a percent sign,
+    or all dates; else None."""
+    sample = list(itertools.islice(dict.fromkeys(cells[:10_000].tolist()), 200))
+    for pattern, what, advice in _DRESSED:
+        if sample and all(pattern.fullmatch(c.strip()) for c in sample):
+            return what, sample[0], advice
+    return None
 
 
 def _looks_like_an_id(values: np.ndarray, name: str = "") -> bool:

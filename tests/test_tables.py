@@ -1277,3 +1277,40 @@ def test_a_block_parsed_while_another_thread_finds_text_in_an_unread_column(tmp_
         converted = parser.convert_block(body, 100, frozenset(), None)
     assert converted is not None
     assert converted[1][0].tolist() == [i * 0.5 for i in range(100)]
+
+
+def test_money_percentages_and_dates_read_as_categories_are_named_so(tmp_path):
+    # A column of '$12.50' over the category limit was "an id-like column? --ignore price"; one of '12%'
+    # under it became 31 categories without a word; dates were called id-like too.
+    rng = np.random.default_rng(2)
+    rows = [["price", "discount", "sold", "units", "bought"]] + [
+        [f"${p:.2f}", f"{d}%", f"2008-{m:02d}-{day:02d}", str(u), str(int(d > 12))]
+        for p, d, m, day, u in zip(rng.uniform(1, 80, 500), rng.integers(0, 31, 500), rng.integers(1, 13, 500),
+                                   rng.integers(1, 29, 500), rng.integers(1, 99, 500))]
+    data = write_rows(tmp_path / "d.csv", rows)
+    r = run_nncli("fit", data, "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert f"hint: 'price' holds amounts with a currency sign ('{rows[1][0]}'): write plain numbers; 'sold' holds " \
+        f"dates ('{rows[1][2]}'): derive numbers from them (a year, a month), or --ignore the column\n" in err
+    assert "id-like" not in err
+    r = run_nncli("fit", data, "-o", tmp_path / "m.npz", "--ignore", "price,sold", "--epochs", "2", "--progress", "plain")
+    assert r.returncode == 0
+    assert f"nncli: column 'discount' holds percentages ('{rows[1][1]}'), read as 31 categories: to use them as " \
+        "numbers, write plain numbers\n" in r.stderr.decode()
+    assert "training loss " in r.stderr.decode()  # (the summary's scores are the training rows')
+    # An id-like text column keeps its hint beside them
+    rows = [["name", "price", "y"]] + [[f"row {i}", f"${i}.50", str(i % 2)] for i in range(100)]
+    r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz", "-q")
+    assert "hint: 'price' holds amounts with a currency sign ('$0.50'): write plain numbers; an id-like column? " \
+        "--ignore name; else raise --max-categories\n" in r.stderr.decode()
+
+
+def test_a_spreadsheets_empty_columns_at_the_right_point_at_features(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_bytes(b"a,b,y,,\r\n1,2,0,,\r\n3,4,1,,\r\n5,1,0,,\r\n")
+    r = run_nncli("fit", data, "--target", "y", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and "d.csv:1:4: empty column name in the header\nhint: the header ends with 2 empty " \
+        "names (a spreadsheet's empty columns?): --features names the columns to use" in r.stderr.decode()
+    r = run_nncli("fit", data, "--target", "y", "--features", "a,b", "--epochs", "2", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 0  # (as the hint says)
