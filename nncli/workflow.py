@@ -347,6 +347,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     kinds = _kinds(table, features)
     too_many: list[tuple[str, int]] = []  # (all of them in one error: a fix for each, one run)
     dressed: dict[str, tuple[str, str, str]] = {}  # column: `_dressed_numbers`
+    totals_said = False
     for c, kind in kinds.items():
         if kind == "categorical":
             col = table.columns[c]
@@ -363,6 +364,13 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                 what, example, advice = dressed[c]
                 notices.append(f"column {shorten(c, 40)} holds {what} ({shorten(example, 20)}), read as {len(cats):,} "
                                f"categories: to use them as numbers, {advice}")
+            totals = sorted(t for t in cats if t.strip().casefold() in TOTALS_WORDS)
+            if totals and not totals_said:  # (a spreadsheet's totals row trains as data, and skews the rest)
+                row = int(np.flatnonzero(col.values == totals[0])[0])
+                totals_said = True
+                notices.append(f"line {int(table.lines[row]):,} holds {shorten(totals[0], 20)} in {shorten(c, 40)}: a "
+                               "spreadsheet's totals row? It trains as a row of data (its sums far beyond the other "
+                               "rows); delete it from the file")
         elif _looks_like_an_id(table.columns[c].values, c):
             notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id or a "
                            f"row number does: if it is one, --ignore {option_value(c)} (the model would learn from the "
@@ -583,9 +591,25 @@ def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
         if pre.scale[j] == scale_floor(pre.mean[j]):  # (spread under 1: its correlation is not r)
             s = float(column_stats(X[:, j:j + 1])[1][0])
             r[k] = r[k] / s if s > 0 else 0.0
+    # A copy of the target follows it without its most extreme rows too; a feature that one extreme row
+    # makes correlate does not (a spreadsheet's totals row: units +0.9996, without it 0.63). Only for the
+    # few columns the first test picks.
     return [f"feature {shorten(name, 40)} follows the target almost exactly (correlation {r[k]:+.4f}): a copy of it "
             f"left among the features? The model would learn to read it off; if so, --ignore {option_value(name)}"
-            for k, (name, _) in enumerate(numeric) if abs(r[k]) >= LEAK_CORRELATION]
+            for k, (name, j) in enumerate(numeric)
+            if abs(r[k]) >= LEAK_CORRELATION and abs(_correlation_without_extremes(X[:, j], y)) >= LEAK_CORRELATION]
+
+
+def _correlation_without_extremes(x: np.ndarray, y: np.ndarray) -> float:
+    """The correlation of x and y over their rows but the 1% (at least one) farthest out in either."""
+    x = x.astype(np.float64)
+    far = np.abs(x - x.mean()) / (x.std() or 1.0) + np.abs(y - y.mean()) / (y.std() or 1.0)
+    keep = np.argsort(far)[:len(x) - max(1, len(x) // 100)]
+    if len(keep) < 3:
+        return 0.0
+    xs, ys = x[keep] - x[keep].mean(), y[keep] - y[keep].mean()
+    denominator = float(np.sqrt((xs @ xs) * (ys @ ys)))
+    return float(xs @ ys) / denominator if denominator > 0 else 0.0
 
 
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
@@ -635,6 +659,8 @@ ID_MIN_ROWS = 50
 _ID_NAME = re.compile(r"(?:^|[\s_.-])id$", re.IGNORECASE)  # id, user_id, 'Customer ID'
 
 
+# A category that names a spreadsheet's totals row (`Total` in its region column)
+TOTALS_WORDS = {"total", "totals", "grand total", "sum", "subtotal"}
 # Text cells that are numbers in a spreadsheet's dress, or dates: read as categories, they teach little
 _DRESSED = [
     (re.compile(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,]*\d|[-+]?[\d.,]*\d\s*[$€£¥]"), "amounts with a currency sign",

@@ -1314,3 +1314,26 @@ def test_a_spreadsheets_empty_columns_at_the_right_point_at_features(tmp_path):
         "names (a spreadsheet's empty columns?): --features names the columns to use" in r.stderr.decode()
     r = run_nncli("fit", data, "--target", "y", "--features", "a,b", "--epochs", "2", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 0  # (as the hint says)
+
+
+def test_a_spreadsheets_totals_row_is_named_and_not_taken_for_a_copy_of_the_target(tmp_path):
+    # Its sums made 'units' correlate +0.9996 with the revenue (0.63 without it), and the notice said to
+    # drop the best feature; the row itself trained without a word
+    rng = np.random.default_rng(1)
+    units = rng.integers(1, 5000, 600)
+    revenue = np.round(units * rng.uniform(0.5, 80, 600), 2)
+    rows = [["units", "region", "revenue"]] + [[str(u), "NSEW"[k % 4], f"{v:.2f}"] for k, (u, v) in
+                                               enumerate(zip(units, revenue))]
+    rows.append([str(units.sum()), "Total", f"{revenue.sum():.2f}"])
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2", "--progress",
+                  "plain")
+    err = r.stderr.decode()
+    assert r.returncode == 0
+    assert "nncli: line 602 holds 'Total' in 'region': a spreadsheet's totals row? It trains as a row of data" in err
+    assert "follows the target" not in err
+    # a real copy still gets its notice, one extreme row or not
+    rows = [["units", "region", "copy"]] + [[str(u), "NSEW"[k % 4], f"{3 * u + 1}"] for k, u in enumerate(units)]
+    rows.append([str(units.sum()), "Total", f"{3 * units.sum() + 1}"])
+    r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2", "--progress",
+                  "plain")
+    assert "nncli: feature 'units' follows the target almost exactly (correlation +1.0000)" in r.stderr.decode()
