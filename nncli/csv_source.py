@@ -339,7 +339,8 @@ def refuse_bad_names(header: list[str], used: Iterable[str], name: str, delimite
                 hint = f"the header line ends with the delimiter {shorten(delimiter)}"
             elif not any(header[j:]):  # (a spreadsheet's empty columns at the right)
                 hint = (f"the header ends with {len(header) - j + 1} empty names (a spreadsheet's empty columns?): "
-                        "--features names the columns to use, and the others are left alone")
+                        "--features names the columns to use, and the others are left alone"
+                        + ("; the target is the last column unless --target names another" if not header[-1] else ""))
             raise DataError("empty column name in the header", file=name, line=line, column=j, hint=hint)
         if h in used and h in seen:
             raise DataError(f"duplicate column name {shorten(h)} (also column {seen[h]})",

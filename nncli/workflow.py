@@ -347,7 +347,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     kinds = _kinds(table, features)
     too_many: list[tuple[str, int]] = []  # (all of them in one error: a fix for each, one run)
     dressed: dict[str, tuple[str, str, str]] = {}  # column: `_dressed_numbers`
-    totals_said = False
+    totals_said: str | None = None  # the notice of a totals row, if any
     for c, kind in kinds.items():
         if kind == "categorical":
             col = table.columns[c]
@@ -360,17 +360,18 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                     dressed[c] = found
             if len(cats) > opts.max_categories:
                 too_many.append((c, len(cats)))
-            elif c in dressed:  # ('12%' read as one of 31 categories, without a word)
+            elif c in dressed and len(cats) > 1:  # ('12%' read as one of 31 categories, without a word)
                 what, example, advice = dressed[c]
                 notices.append(f"column {shorten(c, 40)} holds {what} ({shorten(example, 20)}), read as {len(cats):,} "
                                f"categories: to use them as numbers, {advice}")
-            totals = sorted(t for t in cats if t.strip().casefold() in TOTALS_WORDS)
-            if totals and not totals_said:  # (a spreadsheet's totals row trains as data, and skews the rest)
-                row = int(np.flatnonzero(col.values == totals[0])[0])
-                totals_said = True
-                notices.append(f"line {int(table.lines[row]):,} holds {shorten(totals[0], 20)} in {shorten(c, 40)}: a "
-                               "spreadsheet's totals row? It trains as a row of data (its sums far beyond the other "
-                               "rows); delete it from the file")
+            totals = [t for t in cats if t.strip().casefold() in TOTALS_WORDS]
+            rows = np.flatnonzero(np.isin(col.values, totals)) if totals and totals_said is None else ()
+            if 0 < len(rows) <= TOTALS_ROWS:  # (a spreadsheet's totals row trains as data, and skews the rest)
+                row = int(rows[0])
+                totals_said = (f"line {int(table.lines[row]):,} holds {shorten(str(col.values[row]), 20)} in "
+                               f"{shorten(c, 40)}: a spreadsheet's totals row? It trains as a row of data (its sums far "
+                               "beyond the other rows); delete it from the file")
+                notices.append(totals_said)
         elif _looks_like_an_id(table.columns[c].values, c):
             notices.append(f"column {shorten(c, 40)} holds a different whole number on every row, as an id or a "
                            f"row number does: if it is one, --ignore {option_value(c)} (the model would learn from the "
@@ -378,12 +379,14 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     if too_many:
         (c, n_cats), more = too_many[0], too_many[1:]
         # (a column of '$12.50' or of dates is no id: "an id-like column? --ignore price" threw it away)
-        hints = [f"{shorten(m, 30)} holds {dressed[m][0]} ({shorten(dressed[m][1], 20)}): {dressed[m][2]}"
-                 for m, _ in too_many if m in dressed]
+        hints = [f"{shorten(m, 30)} holds {dressed[m][0]} ({shorten(dressed[m][1], 20)}): {dressed[m][2]}, or "
+                 f"--ignore {option_value(m)}" for m, _ in too_many if m in dressed]
         ids = [m for m, _ in too_many if m not in dressed]
         if ids:
             hints.append(f"{'id-like columns' if len(ids) > 1 else 'an id-like column'}? --ignore {option_value(*ids)}; "
                          "else raise --max-categories")
+        if totals_said:  # (the notices that would have said so are not printed: the run stops here)
+            hints.append(totals_said)
         raise DataError(
             f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {opts.max_categories})"
             + (f"; so do {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}{', …' if len(more) > 5 else ''}"
@@ -601,11 +604,12 @@ def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
 
 
 def _correlation_without_extremes(x: np.ndarray, y: np.ndarray) -> float:
-    """The correlation of x and y over their rows but the 1% (at least one) farthest out in either."""
+    """The correlation of x and y over their rows but those far out in either: beyond 10 times the span
+    of the middle 98% of its values from its median (a totals row's sums; not a rare class's rows, nor
+    a long tail's, whose copies must still be found)."""
     x = x.astype(np.float64)
-    far = np.abs(x - x.mean()) / (x.std() or 1.0) + np.abs(y - y.mean()) / (y.std() or 1.0)
-    keep = np.argsort(far)[:len(x) - max(1, len(x) // 100)]
-    if len(keep) < 3:
+    keep = ~(_far_out(x) | _far_out(y))
+    if keep.sum() < 3:
         return 0.0
     xs, ys = x[keep] - x[keep].mean(), y[keep] - y[keep].mean()
     denominator = float(np.sqrt((xs @ xs) * (ys @ ys)))
@@ -659,27 +663,39 @@ ID_MIN_ROWS = 50
 _ID_NAME = re.compile(r"(?:^|[\s_.-])id$", re.IGNORECASE)  # id, user_id, 'Customer ID'
 
 
-# A category that names a spreadsheet's totals row (`Total` in its region column)
+# A category that names a spreadsheet's totals row (`Total` in its region column), on at most this many
+# rows (a column of sum/mean/max/min, or Total/Partial damage, is no totals row)
 TOTALS_WORDS = {"total", "totals", "grand total", "sum", "subtotal"}
+TOTALS_ROWS = 3
 # Text cells that are numbers in a spreadsheet's dress, or dates: read as categories, they teach little
+_DAY, _MONTH = r"(0?[1-9]|[12]\d|3[01])", r"(0?[1-9]|1[0-2])"
+_AMOUNT = r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,]*\d|[-+]?[\d.,]*\d\s*[$€£¥]"
 _DRESSED = [
-    (re.compile(r"[-+]?\s*[$€£¥]\s*[-+]?[\d.,]*\d|[-+]?[\d.,]*\d\s*[$€£¥]"), "amounts with a currency sign",
-     "write plain numbers"),
+    (re.compile(rf"{_AMOUNT}|\(\s*({_AMOUNT})\s*\)"), "amounts with a currency sign", "write plain numbers"),
     (re.compile(r"[-+]?[\d.,]*\d\s*%"), "percentages", "write plain numbers"),
-    (re.compile(r"\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"), "dates",
-     "derive numbers from them (a year, a month), or --ignore the column"),
+    # (ISO dates and times as pandas and JSON write them; day/month/year with a slash, or a dot and 4 digits)
+    (re.compile(rf"\d{{4}}-{_MONTH}(-{_DAY}([ T]([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?)?"
+                rf"|{_DAY}/{_DAY}/(\d{{4}}|\d\d)|{_DAY}\.{_MONTH}\.\d{{4}}"), "dates",
+     "derive numbers from them (a year, a month)"),
 ]
 
 
 def _dressed_numbers(cells: np.ndarray) -> tuple[str, str, str] | None:
     """(what the cells are, the first, what to do) if a categorical column's cells (not missing, in the
-    file's order), the first 200 different ones, are all numbers with a currency sign or a percent sign,
-    or all dates; else None."""
-    sample = list(itertools.islice(dict.fromkeys(cells[:10_000].tolist()), 200))
+    file's order), the first 200 different ones but a totals row's word, are all numbers with a currency
+    sign or a percent sign, or all dates; else None."""
+    sample = [c for c in itertools.islice(dict.fromkeys(cells[:10_000].tolist()), 201)
+              if c.strip().casefold() not in TOTALS_WORDS][:200]
     for pattern, what, advice in _DRESSED:
         if sample and all(pattern.fullmatch(c.strip()) for c in sample):
             return what, sample[0], advice
     return None
+
+
+def _far_out(v: np.ndarray) -> np.ndarray:
+    """Values beyond 10 times the span of the middle 98% from the median (none where that span is 0)."""
+    lo, median, hi = np.quantile(v, [0.01, 0.5, 0.99])
+    return np.abs(v - median) > 10 * (hi - lo) if hi > lo else np.zeros(len(v), bool)
 
 
 def _looks_like_an_id(values: np.ndarray, name: str = "") -> bool:

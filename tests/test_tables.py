@@ -1291,8 +1291,8 @@ def test_money_percentages_and_dates_read_as_categories_are_named_so(tmp_path):
     r = run_nncli("fit", data, "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 1
     err = r.stderr.decode()
-    assert f"hint: 'price' holds amounts with a currency sign ('{rows[1][0]}'): write plain numbers; 'sold' holds " \
-        f"dates ('{rows[1][2]}'): derive numbers from them (a year, a month), or --ignore the column\n" in err
+    assert f"hint: 'price' holds amounts with a currency sign ('{rows[1][0]}'): write plain numbers, or --ignore price; " \
+        f"'sold' holds dates ('{rows[1][2]}'): derive numbers from them (a year, a month), or --ignore sold\n" in err
     assert "id-like" not in err
     r = run_nncli("fit", data, "-o", tmp_path / "m.npz", "--ignore", "price,sold", "--epochs", "2", "--progress", "plain")
     assert r.returncode == 0
@@ -1302,8 +1302,17 @@ def test_money_percentages_and_dates_read_as_categories_are_named_so(tmp_path):
     # An id-like text column keeps its hint beside them
     rows = [["name", "price", "y"]] + [[f"row {i}", f"${i}.50", str(i % 2)] for i in range(100)]
     r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz", "-q")
-    assert "hint: 'price' holds amounts with a currency sign ('$0.50'): write plain numbers; an id-like column? " \
-        "--ignore name; else raise --max-categories\n" in r.stderr.decode()
+    assert "hint: 'price' holds amounts with a currency sign ('$0.50'): write plain numbers, or --ignore price; an " \
+        "id-like column? --ignore name; else raise --max-categories\n" in r.stderr.decode()
+    # Not dates: versions, part numbers, impossible days; dates: ISO times with a zone, and a totals row below
+    rows = [["version", "y"]] + [[f"1.{i % 60}.{i}", str(i % 2)] for i in range(100)]
+    r = run_nncli("fit", write_rows(tmp_path / "v.csv", rows), "-o", tmp_path / "m.npz", "-q")
+    assert "holds dates" not in r.stderr.decode() and "an id-like column? --ignore version" in r.stderr.decode()
+    rows = [["created", "units", "y"]] + [[f"2024-01-{1 + i % 28:02d}T10:{i % 60:02d}:00Z", str(i), str(i % 2)]
+                                          for i in range(100)] + [["Total", "4950", "50"]]
+    r = run_nncli("fit", write_rows(tmp_path / "t.csv", rows), "-o", tmp_path / "m.npz", "-q")
+    assert "'created' holds dates ('2024-01-01T10:00:00Z')" in r.stderr.decode()
+    assert "line 102 holds 'Total' in 'created': a spreadsheet's totals row?" in r.stderr.decode()
 
 
 def test_a_spreadsheets_empty_columns_at_the_right_point_at_features(tmp_path):
@@ -1314,6 +1323,8 @@ def test_a_spreadsheets_empty_columns_at_the_right_point_at_features(tmp_path):
         "names (a spreadsheet's empty columns?): --features names the columns to use" in r.stderr.decode()
     r = run_nncli("fit", data, "--target", "y", "--features", "a,b", "--epochs", "2", "-o", tmp_path / "m.npz", "-q")
     assert r.returncode == 0  # (as the hint says)
+    r = run_nncli("fit", data, "-o", tmp_path / "m.npz", "-q")  # (the default target is the last, unnamed, column)
+    assert r.returncode == 1 and "; the target is the last column unless --target names another\n" in r.stderr.decode()
 
 
 def test_a_spreadsheets_totals_row_is_named_and_not_taken_for_a_copy_of_the_target(tmp_path):
@@ -1331,9 +1342,23 @@ def test_a_spreadsheets_totals_row_is_named_and_not_taken_for_a_copy_of_the_targ
     assert r.returncode == 0
     assert "nncli: line 602 holds 'Total' in 'region': a spreadsheet's totals row? It trains as a row of data" in err
     assert "follows the target" not in err
+    # sum/mean/max/min on many rows is a column of categories, not a totals row
+    rows = [["agg", "x", "y"]] + [[["sum", "mean", "max", "min"][k % 4], str(k), str(k % 2)] for k in range(300)]
+    r = run_nncli("fit", write_rows(tmp_path / "a.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1", "--progress",
+                  "plain")
+    assert r.returncode == 0 and "totals row" not in r.stderr.decode()
     # a real copy still gets its notice, one extreme row or not
     rows = [["units", "region", "copy"]] + [[str(u), "NSEW"[k % 4], f"{3 * u + 1}"] for k, u in enumerate(units)]
     rows.append([str(units.sum()), "Total", f"{3 * units.sum() + 1}"])
     r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2", "--progress",
                   "plain")
     assert "nncli: feature 'units' follows the target almost exactly (correlation +1.0000)" in r.stderr.decode()
+    # and so do a rare class's exact copy (its rows are the extreme ones) and a long-tailed target's rounded copy
+    y = (np.arange(2000) % 133 == 0).astype(int)
+    amount = rng.lognormal(1, 1.2, 5000)
+    for name, rows in (("rare", [["x", "z", "y"]] + [[str(v), f"{z:.4f}", str(v)] for v, z in zip(y, rng.random(2000))]),
+                       ("tail", [["rounded", "z", "amount"]] + [[f"{round(a)}", f"{z:.4f}", f"{a:.4f}"]
+                                                                 for a, z in zip(amount, rng.random(5000))])):
+        r = run_nncli("fit", write_rows(tmp_path / f"{name}.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1",
+                      "--progress", "plain", *(("--task", "classification") if name == "rare" else ()))
+        assert "follows the target almost exactly" in r.stderr.decode(), (name, r.stderr.decode())
