@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from array import array
 import os
 import re
 import stat
 import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -594,9 +594,9 @@ def _leak_notices(pre: Preprocessor, X: np.ndarray, Y: np.ndarray) -> list[str]:
         if pre.scale[j] == scale_floor(pre.mean[j]):  # (spread under 1: its correlation is not r)
             s = float(column_stats(X[:, j:j + 1])[1][0])
             r[k] = r[k] / s if s > 0 else 0.0
-    # A copy of the target follows it without its most extreme rows too; a feature that one extreme row
-    # makes correlate does not (a spreadsheet's totals row: units +0.9996, without it 0.63). Only for the
-    # few columns the first test picks.
+    # A copy of the target follows it without the rows far out too; a feature that one far-out row makes
+    # correlate does not (a spreadsheet's totals row: units +0.9996, without it 0.63). Only for the few
+    # columns the first test picks.
     return [f"feature {shorten(name, 40)} follows the target almost exactly (correlation {r[k]:+.4f}): a copy of it "
             f"left among the features? The model would learn to read it off; if so, --ignore {option_value(name)}"
             for k, (name, j) in enumerate(numeric)
