@@ -1362,3 +1362,16 @@ def test_a_spreadsheets_totals_row_is_named_and_not_taken_for_a_copy_of_the_targ
         r = run_nncli("fit", write_rows(tmp_path / f"{name}.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1",
                       "--progress", "plain", *(("--task", "classification") if name == "rare" else ()))
         assert "follows the target almost exactly" in r.stderr.decode(), (name, r.stderr.decode())
+
+
+def test_a_class_left_with_one_training_row_by_the_split_gets_a_notice(tmp_path):
+    # (a class of 2 rows lost one to validation without a word, and scored recall 0 on fresh rows)
+    rng = np.random.default_rng(0)
+    rows = [["x1", "x2", "species"]] + [[f"{a:.3f}", f"{b:.3f}", "ab"[i % 2]] for i, (a, b) in
+                                         enumerate(rng.normal(size=(200, 2)))] + [["5.0", "5.0", "hybrid"]] * 2
+    data = write_rows(tmp_path / "d.csv", rows)
+    r = run_nncli("fit", data, "--val-split", "0.5", "--epochs", "1", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert r.returncode == 0 and "nncli: with --val-split 0.5, 1 class keeps a single training row ('hybrid'; the rest " \
+        "went to validation): the model barely learns them (more rows, or --val-split 0)\n" in r.stderr.decode()
+    r = run_nncli("fit", data, "--val-split", "0.1", "--epochs", "1", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert r.returncode == 0 and "single training row" not in r.stderr.decode()  # (both hybrid rows train)
