@@ -1375,3 +1375,16 @@ def test_a_class_left_with_one_training_row_by_the_split_gets_a_notice(tmp_path)
         "went to validation): the model barely learns them (more rows, or --val-split 0)\n" in r.stderr.decode()
     r = run_nncli("fit", data, "--val-split", "0.1", "--epochs", "1", "-o", tmp_path / "m.npz", "--progress", "plain")
     assert r.returncode == 0 and "single training row" not in r.stderr.decode()  # (both hybrid rows train)
+
+
+def test_an_unseen_category_that_differs_only_in_case_is_pointed_out(tmp_path):
+    rows = [["sex", "x", "y"]] + [[["female", "male"][i % 2], str(i % 7), str(i % 2)] for i in range(200)]
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "1", "-q").returncode == 0
+    new = write_rows(tmp_path / "n.csv", [["sex", "x", "y"], ["Female", "1", "0"], ["male", "2", "1"], ["other", "3", "0"]])
+    for command in ("predict", "eval"):
+        r = run_nncli(command, model, new)
+        assert r.returncode == 0 and "not seen in training were encoded as all zeros: 'sex' (2) ('Female' differs " \
+            "from training's 'female' only in case: categories are matched exactly)\n" in r.stderr.decode(), command
+    r = run_nncli("predict", model, write_rows(tmp_path / "o.csv", [["sex", "x"], ["other", "1"]]))
+    assert "'sex' (1)\n" in r.stderr.decode()  # (no case to point out)

@@ -58,6 +58,8 @@ class EncodeReport:
     # take them, so they encode as all zeros, as an unseen category does.
     missing_zeros: dict[str, int] = field(default_factory=dict)
     dropped: int = 0  # rows left out: their target is missing (a --val file)
+    # Per column, an unseen category that a training one differs from in case only: (it, the training one)
+    case_of: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def is_text(values: np.ndarray) -> bool:
@@ -163,6 +165,12 @@ class Preprocessor:
                     unseen = int((~known & ~miss).sum())
                     if unseen:
                         report.unseen[f.name] = report.unseen.get(f.name, 0) + unseen
+                        if f.name not in report.case_of:  # ('Female' where training had 'female')
+                            folded = {c.strip().casefold(): c for c in f.categories}
+                            for u in np.unique(text[~known & ~miss])[:1000].tolist():
+                                if u.strip().casefold() in folded:
+                                    report.case_of[f.name] = (u, folded[u.strip().casefold()])
+                                    break
                     n_miss = int(miss.sum())
                     if n_miss:
                         counts = report.missing if MISSING in index else report.missing_zeros
