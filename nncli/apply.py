@@ -59,7 +59,7 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
         notices.append(f"imputed missing cells{where}: {counts(report.missing)}")
     if report.unseen:
         cased = [f"{shorten(u, 20)} differs from training's {shorten(t, 20)} only in case" for u, t in
-                 report.case_of.values()]
+                 filter(None, report.case_of.values())]
         notices.append(f"categories{where} not seen in training were encoded as all zeros: {counts(report.unseen)}"
                        + (f" ({'; '.join(cased[:3])}: categories are matched exactly)" if cased else ""))
     if report.missing_zeros:

@@ -58,8 +58,9 @@ class EncodeReport:
     # take them, so they encode as all zeros, as an unseen category does.
     missing_zeros: dict[str, int] = field(default_factory=dict)
     dropped: int = 0  # rows left out: their target is missing (a --val file)
-    # Per column, an unseen category that a training one differs from in case only: (it, the training one)
-    case_of: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Per column with unseen categories, the first such (it, the training one) that differs in case only,
+    # else None: looked for in the first chunk that has any, not again in every chunk
+    case_of: dict[str, tuple[str, str] | None] = field(default_factory=dict)
 
 
 def is_text(values: np.ndarray) -> bool:
@@ -162,15 +163,15 @@ class Preprocessor:
                 known = codes >= 0
                 X[np.nonzero(known)[0], j + codes[known]] = 1.0
                 if report is not None:
-                    unseen = int((~known & ~miss).sum())
+                    new = ~known & ~miss
+                    unseen = int(new.sum())
                     if unseen:
                         report.unseen[f.name] = report.unseen.get(f.name, 0) + unseen
                         if f.name not in report.case_of:  # ('Female' where training had 'female')
                             folded = {c.strip().casefold(): c for c in f.categories}
-                            for u in np.unique(text[~known & ~miss])[:1000].tolist():
-                                if u.strip().casefold() in folded:
-                                    report.case_of[f.name] = (u, folded[u.strip().casefold()])
-                                    break
+                            report.case_of[f.name] = next(((u, folded[u.strip().casefold()]) for u in
+                                                           np.unique(text[new])[:1000].tolist()
+                                                           if u.strip().casefold() in folded), None)
                     n_miss = int(miss.sum())
                     if n_miss:
                         counts = report.missing if MISSING in index else report.missing_zeros
