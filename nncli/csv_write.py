@@ -100,8 +100,13 @@ class _WholeRows:
             self._fd, mode = None, 0
         self._to_reader = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
         # One encoder for all the pieces: a byte-order mark (PYTHONIOENCODING=utf-8-sig) comes once.
+        # The stream's error handler where it writes every character as some bytes that give it back
+        # (surrogateescape: a label's undecodable byte); else strict: PYTHONIOENCODING=ascii:replace
+        # wrote '?' for the letters of labels, with exit 0.
         self._encoding = getattr(out, "encoding", None) or "utf-8"
-        self._encoder = codecs.getincrementalencoder(self._encoding)(getattr(out, "errors", None) or "strict")
+        errors = getattr(out, "errors", None)
+        self._encoder = codecs.getincrementalencoder(self._encoding)(
+            errors if errors in ("surrogateescape", "surrogatepass") else "strict")
 
     def write(self, text: str) -> None:
         stop_signals.reraise_if_lost()  # (a stop whose exception an import swallowed: no more rows)
@@ -111,20 +116,25 @@ class _WholeRows:
                 self._out.flush()
                 return
             self._out.flush()  # (anything written to the stream before)
+            failure = None
             try:
                 data = memoryview(self._encoder.encode(text))
             except UnicodeEncodeError as e:
-                raise NncliError(f"cannot write {e.object[e.start:e.end]!r} in {self._encoding}, the output's "
-                                 f"encoding", hint="set PYTHONIOENCODING=utf-8, or write a file with -o "
-                                 "(always UTF-8)") from None
+                # The rows before the one that cannot be written still go out, as before a bad input row.
+                data = memoryview(self._encoder.encode(text[:text.rfind("\n", 0, e.start) + 1]))
+                failure = NncliError(f"cannot write {e.object[e.start:e.end]!r} in {self._encoding}, the output's "
+                                     f"encoding", hint="set PYTHONIOENCODING=utf-8, or write a file with -o "
+                                     "(always UTF-8)")
             if self._to_reader and threading.current_thread() is threading.main_thread():
                 self._to_a_reader(data, pending)
-                return
-            while data:
-                try:
-                    data = data[os.write(self._fd, data):]
-                except BlockingIOError:  # a descriptor someone made non-blocking
-                    select.select([], [self._fd], [], 0.1)
+            else:
+                while data:
+                    try:
+                        data = data[os.write(self._fd, data):]
+                    except BlockingIOError:  # a descriptor someone made non-blocking
+                        select.select([], [self._fd], [], 0.1)
+            if failure is not None:
+                raise failure
 
     def _to_a_reader(self, data: memoryview, pending: list[int]) -> None:
         """Write data into a pipe or socket without ever blocking in write(2); once a stop signal is

@@ -65,24 +65,28 @@ MIN_WIDTH = 20
 
 
 def _width() -> int | None:
-    """The console's width: Rich's choice (the terminal's, or $COLUMNS) within MIN_WIDTH..MAX_WIDTH;
-    COLUMNS=0 counts as unset (Rich takes it literally)."""
+    """The console's width: Rich's choice (the terminal's, or $COLUMNS) within MIN_WIDTH..MAX_WIDTH."""
     columns = os.environ.get("COLUMNS", "")
-    if not (columns.isascii() and columns.isdigit()):
-        return None
-    if int(columns) == 0:
-        try:
-            return max(MIN_WIDTH, min(MAX_WIDTH, os.get_terminal_size(sys.stderr.fileno()).columns))
-        except (OSError, ValueError, AttributeError):
-            return 80  # (Rich's width off a terminal)
-    return max(MIN_WIDTH, min(MAX_WIDTH, int(columns)))
+    return max(MIN_WIDTH, min(MAX_WIDTH, int(columns))) if _zero_or_more(columns) and int(columns) else None
+
+
+def _zero_or_more(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _environ() -> dict[str, str]:
+    """The environment as the console reads it: COLUMNS=0 and LINES=0 left out, so that they mean the
+    terminal's own size (Rich took them literally: COLUMNS=0 printed nothing, LINES=0 left the live
+    screen room for nothing)."""
+    return {k: v for k, v in os.environ.items() if not (k in ("COLUMNS", "LINES") and _zero_or_more(v) and int(v) == 0)}
 
 
 def console() -> Console:
     """The one stderr console (honours NO_COLOR; plain when stderr is not a terminal)."""
     global _console
     if _console is None:
-        _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, width=_width())
+        _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, width=_width(),
+                                 _environ=_environ())
         if _console.width < MIN_WIDTH:  # a terminal a few columns wide
             _console.width = MIN_WIDTH
     return _console
@@ -92,7 +96,8 @@ def plain_text() -> None:
     """From now on the console writes text only, on a terminal too (`--progress plain`): no colour,
     no bold, no escape code at all, only the characters."""
     global _console
-    _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, color_system=None, width=_width())
+    _console = StderrConsole(stderr=True, highlight=False, soft_wrap=False, color_system=None, width=_width(),
+                             _environ=_environ())
 
 
 def fmt(v: float | None, digits: int = 4) -> str:

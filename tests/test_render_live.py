@@ -113,6 +113,18 @@ def test_a_window_narrower_than_the_screen_gets_plain_progress(tmp_path, columns
     assert code == 0 and CURSOR_UP_ERASE in out  # (the window's own size, wide enough: the live screen)
 
 
+@pytest.mark.parametrize("zero", ["LINES", "COLUMNS"])
+def test_a_size_exported_as_0_means_the_window_s_own(tmp_path, zero):
+    """LINES=0 (or COLUMNS=0) is the terminal's own size: Rich took LINES=0 literally, and the live
+    screen had room for nothing but '...' for the whole run."""
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "30", "--hidden", "8"],
+                           columns=100, lines=30, env={zero: "0"}, window=True)
+    assert code == 0, out
+    frames = out[:out.rindex(CURSOR_UP_ERASE)]  # (all but the last frame)
+    assert "epoch 0/30" in frames and BRAILLE.search(frames)  # the header and the chart, mid-run
+    assert all(cell_len(line) <= 100 for line in visible_lines(out))
+
+
 @pytest.mark.parametrize("columns", [40, 100])
 def test_live_screen_in_a_terminal(tmp_path, columns):
     model = tmp_path / "m.npz"

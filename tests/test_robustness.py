@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import itertools
 import fcntl
 import hashlib
 import io
@@ -1664,6 +1665,22 @@ def test_text_the_output_encoding_cannot_hold_is_a_clear_error(tmp_path):
     assert r.stderr.decode().splitlines() == [
         "nncli: error: cannot write '\\xe9' in ascii, the output's encoding",
         "hint: set PYTHONIOENCODING=utf-8, or write a file with -o (always UTF-8)"]
+
+
+@pytest.mark.parametrize("encoding", ["ascii:replace", "latin-1:backslashreplace", "latin-1"])
+def test_predictions_the_output_encoding_cannot_hold_are_never_replaced(tmp_path, encoding):
+    """A lossy error handler (PYTHONIOENCODING=ascii:replace) wrote '?' for the letters of labels, exit 0;
+    and the rows before the one that cannot be written were lost with it."""
+    labels = ["Zürich", "naïve", "東京"]
+    write_csv(tmp_path / "d.csv", ["x", "label"], [(i, labels[i // 10]) for i in range(30)])
+    assert run_nncli("fit", "d.csv", "-o", "m.npz", "--epochs", "300", "-q", cwd=tmp_path).returncode == 0
+    expected = run_nncli("predict", "m.npz", "d.csv", cwd=tmp_path).stdout.decode().splitlines(keepends=True)
+    r = run_nncli("predict", "m.npz", "d.csv", cwd=tmp_path, env={"PYTHONIOENCODING": encoding})
+    assert r.returncode == 1 and "cannot write" in r.stderr.decode()
+    codec = encoding.split(":")[0]
+    writable = list(itertools.takewhile(lambda row: row.encode(codec, "ignore").decode(codec) == row, expected))
+    assert len(writable) < len(expected)  # (the test's premise: some prediction cannot be written)
+    assert r.stdout.decode(codec) == "".join(writable)  # the rows before it, each as it is
 
 
 def test_a_byte_order_mark_asked_for_comes_once():
