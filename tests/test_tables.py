@@ -1377,6 +1377,31 @@ def test_a_class_left_with_one_training_row_by_the_split_gets_a_notice(tmp_path)
     assert r.returncode == 0 and "single training row" not in r.stderr.decode()  # (both hybrid rows train)
 
 
+@pytest.mark.parametrize("trained_on, applied_to", [("NFC", "NFD"), ("NFD", "NFC")])
+def test_categories_and_labels_match_however_their_accents_are_encoded(tmp_path, trained_on, applied_to):
+    """'café' with a composed é and with e + a combining accent are the same text: a file exported on
+    macOS (decomposed) against a model trained on another had every category unseen, and eval refused
+    its labels with a hint that offered the very label it refused."""
+    import unicodedata
+
+    drinks, labels = ["café", "thé", "crème"], ["naïve", "sûr"]
+    rows = [["drink", "x", "y"]] + [[drinks[i % 3], str(i % 7), labels[(i // 3) % 2]] for i in range(120)]
+    table = lambda form, name: write_rows(tmp_path / name, [[unicodedata.normalize(form, c) for c in row]
+                                                            for row in rows])
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", table(trained_on, "train.csv"), "-o", model, "--epochs", "3", "-q").returncode == 0
+    same, other = table(trained_on, "same.csv"), table(applied_to, "other.csv")
+    assert unicodedata.normalize("NFD", "é") != "é" and same.read_bytes() != other.read_bytes()  # (the premise)
+    expected, r = run_nncli("predict", model, same), run_nncli("predict", model, other)
+    assert r.returncode == 0 and r.stdout == expected.stdout and r.stderr == b""
+    expected, r = run_nncli("eval", model, same, "--json"), run_nncli("eval", model, other, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout) == json.loads(expected.stdout)
+    mixed = write_rows(tmp_path / "mixed.csv", rows + [[unicodedata.normalize("NFD", c) for c in rows[1]]])
+    r = run_nncli("fit", mixed, "-o", tmp_path / "m2.npz", "--epochs", "1")
+    assert r.returncode == 0 and "has labels that are one word with its accents encoded two ways (composed and " \
+        "decomposed Unicode)" in r.stderr.decode()
+
+
 def test_an_unseen_category_that_differs_only_in_case_is_pointed_out(tmp_path):
     rows = [["sex", "x", "y"]] + [[["female", "male"][i % 2], str(i % 7), str(i % 2)] for i in range(200)]
     model = tmp_path / "m.npz"

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from nncli.errors import DataError, UsageError, names_hint, option_value, shorten
+from nncli.errors import DataError, UsageError, composed, names_hint, option_value, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
 # A classifier has at most this many classes: its targets are one-hot, rows x classes (15,000 rows of
@@ -61,6 +61,26 @@ class EncodeReport:
     # Per column with unseen categories, the first such (it, the training one) that differs in case only,
     # else None: looked for in the first chunk that has any, not again in every chunk
     case_of: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+
+
+def recode_composed(codes: np.ndarray, cells: np.ndarray, names: list[str]) -> None:
+    """Give the cells whose code is -1 (not among `names`) the code of a name that is the same text with
+    its accents encoded the other way, composed or decomposed (see `errors.composed`): a file exported on
+    macOS against a model trained on one from elsewhere had every 'café' unseen, or an error whose hint
+    offered the very label it refused. In place; only the unmatched cells are looked at."""
+    unmatched = codes < 0
+    if not unmatched.any():
+        return
+    odd = {u for u in set(cells[unmatched].tolist()) if not u.isascii()}
+    if not odd:
+        return
+    by_text: dict[str, int] = {}
+    for k, name in enumerate(names):
+        by_text.setdefault(composed(name), k)
+    found = {u: by_text[composed(u)] for u in odd if composed(u) in by_text}
+    if found:
+        rows = np.flatnonzero(unmatched)
+        codes[rows] = np.fromiter((found.get(u, -1) for u in cells[rows].tolist()), np.int64, count=len(rows))
 
 
 def is_text(values: np.ndarray) -> bool:
@@ -160,6 +180,7 @@ class Preprocessor:
                 text = np.where(miss, MISSING, v)
                 index = {c: k for k, c in enumerate(f.categories)}
                 codes = np.fromiter((index.get(s, -1) for s in text.tolist()), dtype=np.int64, count=n)
+                recode_composed(codes, text, f.categories)
                 known = codes >= 0
                 X[np.nonzero(known)[0], j + codes[known]] = 1.0
                 if report is not None:
@@ -422,6 +443,7 @@ class Target:
         else:
             index = {c: k for k, c in enumerate(self.classes)}
             codes = np.fromiter((index.get(s, -1) for s in labels.tolist()), dtype=np.int64, count=len(labels))
+        recode_composed(codes, labels, self.classes)
         bad = np.nonzero(codes < 0)[0]
         if bad.size:
             i = int(bad[0])
