@@ -370,10 +370,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
 
 
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
-    """A notice if the saved weights do little or no better on the training rows than a model that
-    ignores the features: always the most common class (closing under LEARNED_LITTLE of the gap to every row
-    right), or the mean (R² under LEARNED_LITTLE). Adam at --lr 10 saved a coin flip's model (51%
-    on two even classes), its summary the only sign."""
+    """A notice if the saved weights' epoch did little or no better on the training rows (by its training
+    figures: the mean over its batches, see `Training.model`) than a model that ignores the features:
+    always the most common class (closing under LEARNED_LITTLE of the gap to every row right), or the
+    mean (R² under LEARNED_LITTLE). Adam at --lr 10 saved a coin flip's model (51% on two even
+    classes), its summary the only sign."""
     metric = model.info.get("final_metric")
     if metric is None:
         return None
@@ -497,7 +498,9 @@ class Training:
             "seconds": float(sum(self.history["seconds"])),
         }
         if info["weights_from_epoch"]:
-            # Final numbers describe the saved weights (the best epoch when it is restored).
+            # Final numbers are those of the epoch whose weights are saved (the best when it is restored):
+            # its training figures the mean over its batches as they trained (see README), its validation
+            # figures the end-of-epoch weights' own.
             i = info["weights_from_epoch"] - 1
             for k in ("loss", "metric", "val_loss", "val_metric"):
                 v = self.history[k][i]
