@@ -27,7 +27,9 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `na_values`: cell texts that meant "missing" at fit time
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
 - `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics;
-  source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file)
+  source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file;
+  gradient_rms: {epochs: [e, ...], rms: [[one number a layer], ...]}, each layer's weight-gradient size on
+  those epochs' first batches, increasing epochs among those run)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
   (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
@@ -95,7 +97,7 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
-OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,),  # checked where present (older files lack them)
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,), "gradient_rms": (dict,),  # checked where present
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 
@@ -509,11 +511,25 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (0 <= epochs <= MAX_EPOCHS, f"info says {epochs:,} epochs were run (nncli runs 0 to {MAX_EPOCHS:,})"),
         (0 <= info["best_epoch"] <= epochs and 0 <= info["weights_from_epoch"] <= epochs,
          "info's best_epoch or weights_from_epoch is not among the epochs run"),
+        (_gradients_fit(info.get("gradient_rms"), len(sizes) - 1, epochs),
+         "info's gradient_rms is not one size a layer for increasing epochs among those run"),
     ]
     for ok, what in checks:
         if not ok:
             raise _fail(path, what)
     return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info)
+
+
+def _gradients_fit(record: dict | None, layers: int, epochs: int) -> bool:
+    """Whether info's gradient_rms, where present, holds one non-negative number a layer for each of
+    its epochs, which increase among those run (`show` draws them)."""
+    if record is None:
+        return True
+    steps, rms = record.get("epochs"), record.get("rms")
+    return (isinstance(steps, list) and isinstance(rms, list) and len(steps) == len(rms)
+            and all(type(e) is int and 1 <= e <= epochs for e in steps) and all(a < b for a, b in zip(steps, steps[1:]))
+            and all(isinstance(r, list) and len(r) == layers
+                    and all(type(v) in (int, float) and v >= 0 for v in r) for r in rms))
 
 
 def _check_declared_shapes(path: str, layout: _Layout, shapes: dict[str, tuple[int, ...]],

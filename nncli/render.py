@@ -166,21 +166,6 @@ def epoch_line(stats, task: str) -> str:
     return " ".join(parts)
 
 
-def should_log(epoch: int) -> bool:
-    """Whether `--progress plain` prints this epoch's line: each of the first ten, then at round numbers
-    spaced a tenth of the next 1-2-5 bound (12, 14, … 20, 25, … 50, 60, … 100, 120, …), sixteen
-    lines for each tenfold, whatever --epochs says (the caller adds the last). Spaced by --epochs, a run
-    that early stopping ended at epoch 27 of 500 printed epochs 1, 20 and 27: not its rise."""
-    if epoch <= 10:
-        return True
-    scale = 10
-    while True:
-        for bound in (2 * scale, 5 * scale, 10 * scale):
-            if epoch <= bound:
-                return epoch % (bound // 10) == 0
-        scale *= 10
-
-
 def plain_epoch(stats, task: str) -> None:
     console().print(Text(epoch_line(stats, task)), soft_wrap=True)
 
@@ -524,11 +509,13 @@ def run_training(run, data, mode: str) -> None:
 
         run_live(run, TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task)), console())
         return
+    from nncli.core.training import round_epoch
+
     last, shown = None, True
     for stats in run:
         if stats.partial and not shown:  # the last whole epoch, then the one cut short
             plain_epoch(last, task)
-        shown = bool(stats.partial or stats.stopped or should_log(stats.epoch))
+        shown = bool(stats.partial or stats.stopped or round_epoch(stats.epoch))
         if shown:
             plain_epoch(stats, task)
         last = stats
@@ -612,12 +599,53 @@ def write_plot(path: str, model) -> None:
 
 
 def show_model(model, path: str) -> None:
-    """`nncli show`: the report, then the stored loss curves."""
+    """`nncli show`: the report, then the stored loss curves, then the layers' gradient sizes."""
     c = console()
     c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
         c.print(Text(""))
         _chart(c, history_chart(model))
+    gradients = model.info.get("gradient_rms")
+    if gradients and gradients["epochs"]:
+        c.print(Text(""))
+        c.print(gradient_table(model.network.sizes, gradients["epochs"], gradients["rms"]), crop=False)
+        if len(gradients["epochs"]) > 1:
+            _chart(c, gradient_chart(model.network.sizes, gradients["epochs"], gradients["rms"]))
+
+
+GRADIENT_STYLES = ("cyan", "magenta", "yellow", "green", "blue", "red")  # (the chart draws at most this many layers)
+
+
+def _layer_name(sizes: list[int], i: int) -> str:
+    return f"{'output' if i == len(sizes) - 2 else f'layer {i + 1}'} ({sizes[i]:,}→{sizes[i + 1]:,})"
+
+
+def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
+    """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
+    picks = sorted({0, len(epochs) // 2, len(epochs) - 1})
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("weight gradient (RMS)")
+    for k in picks:
+        table.add_column(f"epoch {epochs[k]:,}", justify="right")
+    for i in range(len(sizes) - 1):
+        table.add_row(_layer_name(sizes, i), *[fmt(rms[k][i]) for k in picks])
+    return Group(table, Text("(on each epoch's first batch. A layer whose gradient is orders of magnitude smaller than "
+                             "the next one's barely learns: vanishing gradients, as through many sigmoid layers)",
+                             style="dim"))
+
+
+def gradient_chart(sizes: list[int], epochs: list[int], rms: list[list[float]]):
+    """The layers' weight-gradient sizes per epoch measured, on a log scale (at most six layers: the
+    first, the last and others evenly between)."""
+    from nncli.render_chart import LineChart, Series
+
+    layers = len(sizes) - 1
+    drawn = sorted({round(k * (layers - 1) / (len(GRADIENT_STYLES) - 1)) for k in range(len(GRADIENT_STYLES))}) \
+        if layers > len(GRADIENT_STYLES) else range(layers)
+    series = [Series("output" if i == layers - 1 else f"layer {i + 1}", [row[i] for row in rms], xs=epochs, style=style)
+              for i, style in zip(drawn, GRADIENT_STYLES)]
+    return LineChart(series, height=8, log_y=True, log_x=epochs[-1] > 100, y_label="gradient",
+                     title="weight gradient (RMS) per layer")
 
 
 def show_lr_sweep(sweep) -> None:

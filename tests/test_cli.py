@@ -319,6 +319,26 @@ def test_show_describes_the_model(cli, tmp_path):
     assert float(shown[2]) == pytest.approx(-intercept[0], rel=1e-3)
 
 
+def test_show_gives_each_layer_s_gradient_size_where_sigmoid_layers_make_it_vanish(cli, tmp_path):
+    """A learner sees vanishing gradients: through five sigmoid layers (derivative at most 1/4) the first
+    layer's weight gradient is orders of magnitude below the output layer's; through ReLU it is not."""
+    shown = {}
+    for activation in ("sigmoid", "relu"):
+        model = tmp_path / f"{activation}.npz"
+        cli("fit", SAMPLES / "moons.csv", "-o", model, "--hidden", "16,16,16,16,16", "--activation", activation,
+            "--epochs", "3", "-q")
+        rms = json.loads(cli("show", model, "--json").stdout)["info"]["gradient_rms"]
+        assert rms["epochs"] == [1, 2, 3] and all(len(row) == 6 for row in rms["rms"])
+        shown[activation] = rms["rms"][0][0] / rms["rms"][0][-1]  # first layer / output layer, epoch 1
+        r = cli("show", model)
+        assert r.exit_code == 0 and "weight gradient (RMS)" in r.stderr and "weight gradient (RMS) per layer" in r.stderr
+        rows = [line.split() for line in r.stderr.splitlines() if re.match(r"(layer \d|output) \(", line)]
+        assert [" ".join(row[:-3]) for row in rows] == ["layer 1 (2→16)", *[f"layer {k} (16→16)" for k in range(2, 6)],
+                                                        "output (16→1)"]
+        assert float(rows[0][-3]) == pytest.approx(rms["rms"][0][0], rel=1e-2)  # (epoch 1's column)
+    assert shown["sigmoid"] < 1e-3 and shown["relu"] > 1e-2
+
+
 def test_shows_equation_and_imputed_values_reproduce_the_model_to_a_hundredth_of_the_spread(cli, tmp_path):
     """With 4 significant digits, `y = 3.199·x + 1.235e+05` was 43 from `predict` where y's spread was 9
     (the intercept lost its units), and an imputed year of 2005.578 read 2006."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -85,6 +86,45 @@ CORRUPTIONS = {
     "a classifier with target means": (lambda a: a.update(y_mean=np.zeros(1), y_scale=np.ones(1)),
                                        "y_mean/y_scale shape"),
 }
+
+
+def edit_gradients(**fields):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        meta["info"]["gradient_rms"].update(fields)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
+
+
+GRADIENTS_REFUSED = "info's gradient_rms is not one size a layer for increasing epochs among those run"
+
+
+@pytest.mark.parametrize("change", [
+    edit_gradients(rms=[[0.1]] * 5),  # one number where the model has two layers
+    edit_gradients(epochs=[1, 2, 3, 4, 6]),  # an epoch beyond the five run
+    edit_gradients(epochs=[1, 3, 2, 4, 5]),  # not increasing
+    edit_gradients(epochs=[1, 2, 3, 4]),  # fewer epochs than rows of sizes
+    edit_gradients(rms=[[0.1, -0.2]] * 5),  # a negative size
+    edit_gradients(rms=[[0.1, "0.2"]] * 5),
+    edit_gradients(rms=[[0.1, True]] * 5),
+])
+def test_gradient_sizes_that_do_not_fit_the_model_are_refused(trained, tmp_path, change):
+    _, _, path = trained
+    with pytest.raises(ModelFileError, match=re.escape(GRADIENTS_REFUSED)):
+        model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change)))
+
+
+def test_gradient_sizes_are_saved_and_loaded_and_optional(trained, tmp_path):
+    model, _, path = trained
+    saved = model_file.load_model(str(path)).info["gradient_rms"]
+    assert saved == model.info["gradient_rms"] and saved["epochs"] == [1, 2, 3, 4, 5]  # (each of the first ten)
+    assert all(len(row) == 2 and min(row) > 0 for row in saved["rms"])  # (blobs' 2-8-3 network: two layers)
+
+    def older(arrays):  # a model saved before gradients were measured
+        meta = json.loads(arrays["meta"].tobytes())
+        del meta["info"]["gradient_rms"]
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    assert "gradient_rms" not in model_file.load_model(str(rewrite(path, tmp_path / "old.npz", older))).info
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))

@@ -809,9 +809,9 @@ def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypat
 
 
 def test_plain_lines_are_spaced_by_the_epoch_reached_not_by_epochs_asked():
-    from nncli.render import should_log
+    from nncli.core.training import round_epoch
 
-    logged = [e for e in range(1, 100_001) if should_log(e)]
+    logged = [e for e in range(1, 100_001) if round_epoch(e)]
     assert logged[:10] == list(range(1, 11))  # every one of the first ten
     assert all(b - a <= a / 4 for a, b in zip(logged[10:], logged[11:]))  # then at most a quarter further on
     for k in range(1, 5):  # and sixteen lines a tenfold, at round numbers

@@ -526,3 +526,31 @@ def test_a_long_run_keeps_a_few_numbers_an_epoch(tmp_path):
         tracemalloc.stop()
     assert len(run.model().history["loss"]) == 6000
     assert kept < 100, kept  # bytes an epoch: 8 numbers of 8 bytes, and the arrays' growth
+
+
+def test_gradient_sizes_are_the_data_loss_gradient_of_each_round_epoch_s_first_batch():
+    """EpochStats.gradient_rms: per layer, the RMS of d(data loss)/dW on the epoch's first batch (here the
+    whole data set, at the initial weights), by central differences; the L2 term's gradient left out."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
+    net = Network([2, 3, 1], "tanh", "mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(0))
+    start = net.params.copy()
+
+    def data_loss(params):
+        net.params[:] = params
+        return net.loss.value(net.logits(X), Y)
+
+    h, numeric = 1e-6, np.zeros(net.n_weights)
+    for j in range(net.n_weights):
+        up, down = start.copy(), start.copy()
+        up[j] += h
+        down[j] -= h
+        numeric[j] = (data_loss(up) - data_loss(down)) / (2 * h)
+    expected = [math.sqrt(np.mean(numeric[:6] ** 2)), math.sqrt(np.mean(numeric[6:] ** 2))]  # (2x3, then 3x1)
+    net.params[:] = start
+    stats = train(net, X, Y, epochs=25, batch_size=40, lr=0.01, optimizer="sgd", l2=0.3)
+    assert stats[0].gradient_rms == pytest.approx(expected, rel=1e-6)
+    assert [s.epoch for s in stats if s.gradient_rms is not None] == [*range(1, 11), 12, 14, 16, 18, 20, 25]
+    # (the later ones are the weights' gradients as they moved: not the first's again)
+    assert all(s.gradient_rms != stats[0].gradient_rms for s in stats[1:] if s.gradient_rms is not None)

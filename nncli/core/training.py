@@ -49,12 +49,16 @@ class _Update:
         self.net, self.opt, self.l2 = net, opt, l2
         self._tmp = np.empty(net.n_weights, net.dtype) if l2 else None
         self._scalars: tuple[float, ...] = ()  # this step's optimizer scalars
+        self.capture: np.ndarray | None = None  # (n_weights,): where set, receives the weights' data gradient
 
     def begin(self) -> None:
         self._scalars = self.opt.begin_step()
 
     def __call__(self, lo: int, hi: int) -> None:
         net = self.net
+        if self.capture is not None and lo < net.n_weights:  # (the data's gradient, before L2's joins it)
+            w = slice(lo, min(hi, net.n_weights))
+            self.capture[w] = net.grads[w]
         if self.l2 and lo < net.n_weights:
             w = slice(lo, min(hi, net.n_weights))
             np.multiply(net.params[w], self.l2, out=self._tmp[w])  # type: ignore[index]
@@ -102,6 +106,36 @@ class EpochStats:
     partial: bool = False  # cut short by a stop request: loss and metric cover its first batches only
     penalty: float = 0.0  # the L2 term beside `loss` (its mean over the epoch's batches, as the loss is)
     val_penalty: float | None = None  # the L2 term beside `val_loss` (the end-of-epoch weights')
+    # Per layer, the root mean square of the data loss's gradient on its weights, on the epoch's first
+    # batch: on round epochs only (see `round_epoch`), else None. (How the gradient shrinks towards the
+    # first layers, as it does through many sigmoid layers: one vector copy an epoch at most.)
+    gradient_rms: tuple[float, ...] | None = None
+
+
+def round_epoch(epoch: int) -> bool:
+    """Each of the first ten epochs, then round numbers spaced a tenth of the next 1-2-5 bound (12, 14,
+    … 20, 25, … 50, 60, … 100, 120, …): sixteen for each tenfold, whatever --epochs says. The epochs
+    `--progress plain` prints (spaced by --epochs, a run that early stopping ended at epoch 27 of 500
+    printed epochs 1, 20 and 27: not its rise), and those whose gradients are measured."""
+    if epoch <= 10:
+        return True
+    scale = 10
+    while True:
+        for bound in (2 * scale, 5 * scale, 10 * scale):
+            if epoch <= bound:
+                return epoch % (bound // 10) == 0
+        scale *= 10
+
+
+def gradient_rms(net: Network, g: np.ndarray) -> tuple[float, ...] | None:
+    """Per layer, the root mean square of its part of the weight gradient `g` (n_weights,); None if any
+    is not finite."""
+    rms, offset = [], 0
+    for a, b in zip(net.sizes[:-1], net.sizes[1:]):
+        part = g[offset:offset + a * b].astype(np.float64)
+        offset += a * b
+        rms.append(math.sqrt(float(part @ part) / part.size))
+    return tuple(rms) if all(map(math.isfinite, rms)) else None
 
 
 def keeps_best(config: TrainConfig, validated: bool) -> bool:
@@ -202,12 +236,15 @@ def fit_iter(
     Y_chunk = np.empty((chunk, Y.shape[1]), Y.dtype)
     w_chunk = None if sample_weight is None else np.empty(chunk, net.dtype)  # float64 weights would upcast
     pred = np.empty(chunk, labels.dtype) if classify else None  # predicted classes, filled batch by batch
+    captured = np.empty(net.n_weights, net.dtype)  # an epoch's first weight gradient (see EpochStats)
     try:
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
             opt.lr = schedule.lr(epoch)
             perm = rng.permutation(n)
             total_loss, total_penalty, correct, seen, stopped = 0.0, 0.0, 0, 0, None
+            grad_rms = None
+            update.capture = captured if round_epoch(epoch + 1) else None
             for c in range(0, n, chunk):
                 rows = perm[c:c + chunk]
                 k = len(rows)
@@ -225,6 +262,9 @@ def fit_iter(
                     update.begin()
                     batch_loss = net.train_step(Xb, Yc[s:s + m], None if wc is None else wc[s:s + m], rng,
                                                 pred[s:s + m] if classify else None, update)
+                    if update.capture is not None:
+                        update.capture = None
+                        grad_rms = gradient_rms(net, captured)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr, l2, config)
                     if start_loss is None:  # the initial weights' loss, on the first batch
@@ -284,7 +324,7 @@ def fit_iter(
                 epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
                 best_epoch=best_epoch, stopped=stopped, partial=seen < n,
-                penalty=mean_penalty, val_penalty=val_penalty,
+                penalty=mean_penalty, val_penalty=val_penalty, gradient_rms=grad_rms,
             )
             if stopped is not None:
                 return
