@@ -364,6 +364,10 @@ def fit(
         mode = "none"
     elif mode == "auto":
         mode = "live" if render.is_terminal() and render.can_draw() and render.live_fits() else "plain"
+    elif mode == "live" and render.is_terminal() and not render.can_draw():  # (its frames, unable to redraw, piled up)
+        render.notice(f"--progress live draws characters stderr's encoding ({render.stderr_encoding()}) lacks: "
+                      "plain progress instead (PYTHONIOENCODING=utf-8 gives them)")
+        mode = "plain"
     if mode == "plain":
         render.plain_text()
     import numpy as np

@@ -443,7 +443,7 @@ def live_fits() -> bool:
 _DRAWING = "⣿━┄─│┤└┬▲"
 
 
-def _stderr_encoding() -> str:
+def stderr_encoding() -> str:
     return getattr(sys.stderr, "encoding", None) or "utf-8"
 
 
@@ -452,7 +452,7 @@ def can_draw() -> bool:
     as a `\\u28ff` escape, six cells where Rich counts one: lines wrap, and the live screen can no
     longer redraw itself in place."""
     try:
-        _DRAWING.encode(_stderr_encoding())
+        _DRAWING.encode(stderr_encoding())
     except (UnicodeEncodeError, LookupError):
         return False
     return True
@@ -463,7 +463,7 @@ def _chart(c: Console, chart) -> None:
     if can_draw():
         c.print(chart)
     else:
-        c.print(Text(f"(no chart: stderr's encoding, {_stderr_encoding()}, lacks its characters; "
+        c.print(Text(f"(no chart: stderr's encoding, {stderr_encoding()}, lacks its characters; "
                      "PYTHONIOENCODING=utf-8 gives them)"))
 
 

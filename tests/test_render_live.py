@@ -276,6 +276,12 @@ def test_a_terminal_without_the_chart_characters_gets_plain_progress(tmp_path):
     assert code == 0, out
     assert "\\u" not in out and CURSOR_UP_ERASE not in out
     assert any(line.startswith("epoch=3 loss=") for line in out.splitlines())
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3", "--hidden", "8",
+                            "--progress", "live"], columns=80, lines=24, env={"PYTHONIOENCODING": "latin-1"})
+    assert code == 0 and "\\u" not in out and CURSOR_UP_ERASE not in out  # (asked for, it cannot be drawn either)
+    assert "nncli: --progress live draws characters stderr's encoding (iso8859-1) lacks: plain progress instead " \
+        "(PYTHONIOENCODING=utf-8 gives them)" in " ".join(out.split())
+    assert any(line.startswith("epoch=3 loss=") for line in out.splitlines())
     shown = run_piped("show", str(tmp_path / "m.npz"), env={"PYTHONIOENCODING": "ascii"})
     assert shown.returncode == 0 and "\\u28" not in shown.stderr.decode()  # (braille; a `…` may show as \\u2026)
     assert "(no chart: stderr's encoding, ascii, lacks its characters;" in shown.stderr.decode()
