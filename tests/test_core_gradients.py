@@ -264,6 +264,8 @@ def test_make_optimizer_passes_momentum_and_nesterov_on():
             by_hand.step(q, g)
         np.testing.assert_array_equal(p, q)
     assert make_optimizer("momentum", 1, np.float64, 0.1, momentum=0.5).momentum == 0.5
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        make_optimizer("rmsprop", 1, np.float64, 0.1)
 
 
 def test_leaky_relus_slope_is_the_documented_one():

@@ -311,6 +311,17 @@ def test_one_long_text_cell_does_not_make_every_cell_as_wide(tmp_path, monkeypat
     assert peak < 20e6, peak  # a str array of the ids alone: 1,200 MB
 
 
+def test_up_to_20_distinct_integers_are_class_labels_and_more_are_numbers_to_predict():
+    # README: "a target with text values, or with at most 20 distinct integers, is" classification
+    from nncli.core.preprocessing import MAX_CLASS_INTEGERS, infer_task
+
+    assert MAX_CLASS_INTEGERS == 20
+    twenty = np.array([str(k % 20) for k in range(60)])
+    assert infer_task(twenty) == "classification"
+    assert infer_task(np.array([str(k % 21) for k in range(63)])) == "regression"
+    assert infer_task(np.array(["1", "2", "2.5"])) == "regression" and infer_task(np.array(["a", "1"])) == "classification"
+
+
 def test_targets_with_one_long_cell_are_looked_at_without_wide_str_arrays():
     """The distinct labels went into a str array as wide as the longest (200 labels and one of
     100,000 characters: 80 MB, 7.45 GiB for 2,000 and 1 MB), and NumPy's cast of wide str cells to

@@ -132,6 +132,14 @@ def test_metrics_of_targets_near_the_float64_limit_are_finite():
     assert metrics.mse([1.0, 2.0], [1.5, 2.0]) == 0.125  # (ordinary figures as before, to the bit)
 
 
+def test_an_mse_whose_squares_sum_past_float64_is_still_the_mean_square():
+    # Each squared error is 1e308, their sum overflows: the mean itself, 1e308, does not.
+    truth, pred = np.full(4, 1.5e154), np.full(4, 0.5e154)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.sum((truth - pred) ** 2))
+    assert metrics.mse(truth, pred) == pytest.approx(1e308)
+
+
 def test_targets_near_1e170_train_a_model_that_loads(tmp_path, cli):
     # Their spread, squared, overflowed: the model was saved with an infinite scale, then refused.
     rng = np.random.default_rng(1)

@@ -72,6 +72,8 @@ def edit_meta(**fields):
 
 CORRUPTIONS = {
     "wrong version": (edit_meta(format_version=99), "format version '99'"),
+    # ("1" is not 1: the quotes show it is text)
+    "version as text": (edit_meta(format_version="1"), "format version '\"1\"'; this nncli reads version 1"),
     "not an nncli model": (edit_meta(format="other"), "format name"),
     "missing key": (lambda a: a.pop("x_mean"), "missing x_mean"),
     "extra key": (lambda a: a.update(evil=np.zeros(3)), "unexpected member"),
@@ -162,11 +164,15 @@ def test_absurd_declared_shape_is_refused_before_allocating(trained, tmp_path):
         model_file.load_model(str(bad))
 
 
-@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated"])
-def test_non_models_are_refused(tmp_path, content):
+@pytest.mark.parametrize("content, message", [
+    (b"", "is not a valid nncli model: the file is empty"),
+    (b"not a zip at all", "is not an nncli model (it is not a zip archive; a CSV file?)"),
+    (b"PK\x03\x04truncated", "is not a valid nncli model: the zip archive is damaged or truncated"),
+])
+def test_non_models_are_refused(tmp_path, content, message):
     p = tmp_path / "x.npz"
     p.write_bytes(content)
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match=re.escape(message)):
         model_file.load_model(str(p))
 
 
@@ -177,6 +183,21 @@ def test_a_model_path_that_cannot_be_followed_is_one_line_naming_the_reason(tmp_
         model_file.load_model("loop.npz")
     assert str(e.value) == "cannot open model 'loop.npz': Too many levels of symbolic links"
     assert e.value.hint is None
+
+
+def test_members_in_npy_format_2_load_as_format_1_members_do(trained, tmp_path):
+    # (.npy 2.0 is the same array with a longer header-length field: another writer may choose it)
+    model, data, path = trained
+    v2 = tmp_path / "v2.npz"
+    with np.load(path, allow_pickle=False) as npz, zipfile.ZipFile(v2, "w") as zf:
+        for k in npz.files:
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, npz[k], version=(2, 0))
+            zf.writestr(k + ".npy", buf.getvalue())
+    with zipfile.ZipFile(v2) as zf, zf.open("params.npy") as f:
+        assert np.lib.format.read_magic(f) == (2, 0)
+    loaded = model_file.load_model(str(v2))
+    assert np.array_equal(loaded.predict_proba(data.X), model.predict_proba(data.X))
 
 
 def test_truncated_model_is_refused(trained, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import SAMPLES
 from nncli import model_file
+from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH
 from nncli.core.model import HISTORY_KEYS
 from nncli.core.training import TrainConfig
 from nncli.errors import ModelFileError
@@ -76,6 +77,17 @@ def test_an_archive_inflating_far_beyond_its_size_is_refused_before_reading(arra
     path = save(tmp_path / "bomb.npz", history(arrays, values, epochs=n), compressed=True)
     assert path.stat().st_size < 100_000
     assert refused(path, "declares an absurd size") < 2_000_000  # one history member is 4 MB
+
+
+def test_a_small_archive_may_inflate_far_more_than_50_fold(arrays, tmp_path):
+    # The inflation limit counts from 1 MB of members up: below that there is nothing to bomb with, and a
+    # history of constant values and NaN (no validation data) deflates several hundred-fold.
+    n = 20_000
+    m = members(history(arrays, np.full(n, np.nan), epochs=n), **{"history_loss": np.full(n, 0.5)})
+    path = save(tmp_path / "m.npz", m, compressed=True)
+    inflated = sum(i.file_size for i in zipfile.ZipFile(path).infolist())
+    assert inflated < 1 << 20 and inflated > model_file.MAX_COMPRESSION_RATIO * path.stat().st_size
+    assert model_file.load_model(str(path)).info["epochs_run"] == n
 
 
 def test_a_history_longer_than_the_epochs_run_is_refused_before_reading(arrays, tmp_path):
@@ -205,6 +217,19 @@ def test_a_model_of_more_classes_than_fit_now_trains_still_loads(arrays, tmp_pat
     params = np.zeros(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])), np.float32)
     m = members(arrays, lambda m: m.update(classes=classes, sizes=sizes), params=params)
     assert model_file.load_model(str(save(tmp_path / "m.npz", m))).target.classes == classes
+
+
+@pytest.mark.parametrize("hidden", [[1] * MAX_HIDDEN_LAYERS, [MAX_HIDDEN_WIDTH]])
+def test_a_model_at_the_size_limits_fit_trains_to_still_loads(arrays, tmp_path, hidden):
+    # `fit --hidden` takes up to MAX_HIDDEN_LAYERS layers of up to MAX_HIDDEN_WIDTH units: the loader
+    # must read back every model fit can write (only one layer more, or one unit wider, is refused)
+    sizes = [2, *hidden, 3]
+    params = np.zeros(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])), np.float32)
+    def resized(meta):
+        meta.update(sizes=sizes)
+        meta["info"].pop("gradient_rms")  # (the trained model's, of its own two layers)
+    net = model_file.load_model(str(save(tmp_path / "m.npz", members(arrays, resized, params=params)))).network
+    assert net.sizes == sizes
 
 
 @pytest.mark.parametrize("case", sorted(INCONSISTENT))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from nncli.core import datagen
 from nncli.core.network import Network
 from nncli.core.optimizers import Adam
 from nncli.core.schedules import Schedule
-from nncli.core.training import TrainConfig, evaluate, fit_iter
+from nncli.core.training import TrainConfig, default_l2, evaluate, fit_iter
 from nncli.errors import DivergenceError
 
 
@@ -283,6 +284,17 @@ def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
         train(net, X, Y, epochs=300, batch_size=200, lr=1.5, optimizer="sgd", patience=20)
 
 
+def test_a_healthy_run_whose_loss_is_large_in_the_datas_units_is_not_called_diverged():
+    # Raw targets near 1e4: the first epoch's loss is ~1e8 and falls every epoch. Divergence is a loss
+    # a million times the first epoch's, not one a million over its size.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 2))
+    Y = 1e4 + X @ [[3.0], [1.0]]
+    net = Network([2, 1], "identity", "mse", dtype=np.float64)  # (all-zero weights)
+    stats = train(net, X, Y, epochs=5, batch_size=32, lr=0.1, optimizer="sgd")
+    assert stats[0].loss > 1e7 and all(a.loss > b.loss for a, b in zip(stats, stats[1:]))
+
+
 def test_adam_exploding_within_the_first_epoch_counts_as_divergence():
     # Adam's steps are bounded by the rate: at lr 1e6 the first epoch's mean loss is ~1e12 and then
     # creeps down, never inf; measured against the first epoch alone, that passed as training.
@@ -397,6 +409,11 @@ def test_without_validation_data_patience_watches_the_loss_with_its_l2_penalty()
     assert stats[-1].best_epoch == int(np.argmin([s.loss + s.penalty for s in stats])) + 1 == 60
 
 
+def test_an_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="unknown schedule 'cyclic'"):
+        Schedule("cyclic", 0.1, 10)
+
+
 def test_the_schedules_documented_defaults():
     # README and --help: step x 0.5 every 10 epochs; plateau x 0.5 after 5 epochs without a better loss.
     step = Schedule("step", 1.0, 30)
@@ -405,6 +422,11 @@ def test_the_schedules_documented_defaults():
     for loss in [1.0] + [2.0] * 6:
         lrs.append(plateau.lr(len(lrs)))
         plateau.observe(loss)
+    assert lrs == pytest.approx([1, 1, 1, 1, 1, 1, 0.5])
+    tied, lrs = Schedule("plateau", 1.0, 30), []  # a loss that only equals the best is no new best
+    for _ in range(7):
+        lrs.append(tied.lr(len(lrs)))
+        tied.observe(1.0)
     assert lrs == pytest.approx([1, 1, 1, 1, 1, 1, 0.5])
 
 
@@ -453,6 +475,30 @@ def test_an_sgd_step_with_l2_moves_the_weights_by_lr_times_gradient_plus_l2_time
     np.testing.assert_allclose(net.params, expected, rtol=1e-12)
 
 
+def test_the_default_l2_is_1_5_over_the_training_rows_and_at_most_0_02():
+    # README: `--l2` defaults to 1.5 / training rows (at most 0.02)
+    assert default_l2(300) == pytest.approx(0.005) and default_l2(1500) == pytest.approx(0.001)
+    assert default_l2(75) == pytest.approx(0.02) and default_l2(10) == 0.02 and default_l2(0) == 0.02
+
+
+@pytest.mark.parametrize("loss, classes", [("bce", 2), ("ce", 3)])
+def test_the_training_accuracy_is_the_share_of_the_epochs_rows_classified_right(loss, classes):
+    # At lr 0 the weights never move: the epoch's accuracy is theirs on every row, counted once
+    # (11 rows in batches of 4: the short last batch counts its 3 rows).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((11, 2))
+    labels = rng.integers(0, classes, 11)
+    Y = labels[:, None].astype(np.float64) if loss == "bce" else np.eye(classes)[labels]
+    net = Network([2, 5, 1 if loss == "bce" else classes], "tanh", loss, dtype=np.float64)
+    net.initialize(rng)
+    Z = net.logits(X)
+    right = int(np.sum(((Z[:, 0] > 0) if loss == "bce" else Z.argmax(axis=1)) == labels))
+    assert 0 < right < 11
+    [stats] = fit_iter(net, X, Y, TrainConfig(epochs=1, batch_size=4, optimizer="sgd", lr=0.0), np.random.default_rng(1))
+    assert stats.samples == 11 and not stats.partial
+    assert stats.metric == pytest.approx(right / 11, rel=1e-12)
+
+
 def test_the_epochs_loss_weighs_a_short_last_batch_by_its_rows():
     # 10 rows in batches of 8: the epoch's loss is the mean over its 10 rows (at lr 0, the weights'
     # own), not a mean that counts the last 2 rows as 8.
@@ -464,6 +510,32 @@ def test_the_epochs_loss_weighs_a_short_last_batch_by_its_rows():
     assert stats.loss == pytest.approx(float(((net.logits(X) - Y) ** 2).mean()), rel=1e-12)
     # (R² of several targets: 1 - MSE over their mean variance, scikit-learn's "variance_weighted")
     assert stats.metric == pytest.approx(1 - stats.loss / Y.var(axis=0).mean(), rel=1e-12)
+
+
+def test_lr_sweep_raises_the_rate_geometrically_and_stops_once_the_loss_passes_4_times_its_best():
+    from nncli.core.training import lr_sweep
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 2))
+    Y = X @ [[1.0], [-2.0]]
+    net = Network([2, 1], "identity", "mse", dtype=np.float64)
+    net.initialize(rng)
+    sweep = lr_sweep(net, X, Y, np.random.default_rng(1), batch_size=16, optimizer="adam", lr_min=1e-4,
+                     lr_max=100.0, steps=201)
+    L = sweep.losses
+    assert 2 < len(L) < 201 and all(map(math.isfinite, L))
+    assert sweep.lrs == pytest.approx([1e-4 * 10 ** (6 * i / 200) for i in range(len(L))])
+    assert L[-1] > 4 * min(L[:-1]) and all(L[i] <= 4 * min(L[:i]) for i in range(1, len(L) - 1))
+    k = int(np.argmin(L))
+    assert sweep.best_lr == sweep.lrs[k] and sweep.suggestion == pytest.approx(max(sweep.lrs[k] / 10, 1e-4))
+
+
+def test_an_epochs_seconds_are_its_own_time():
+    X = np.random.default_rng(0).standard_normal((16, 2))
+    net = Network([2, 1], "identity", "mse", dtype=np.float64)
+    start = time.perf_counter()
+    stats = train(net, X, X[:, :1], epochs=3, batch_size=8, optimizer="sgd")
+    assert all(s.seconds >= 0 for s in stats) and sum(s.seconds for s in stats) <= time.perf_counter() - start
 
 
 def test_lr_sweep_weighs_the_rows_as_fit_does():
