@@ -212,15 +212,16 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     return ahead(generate())  # reading and predicting (see `forward`) overlap with the caller's writing
 
 
-def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
-                     refuse_missing: bool = False, validation: bool = False
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, raw_target, line numbers) for a labelled file; an unknown target is an error, and so is
-    a missing feature cell if refuse_missing (else the model imputes it). A row whose target is missing
-    is an error too, but in a `validation` file read without refuse_missing: there, as in the training
-    file, it is dropped (counted in `report.dropped`)."""
+def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
+                refuse_missing: bool = False, validation: bool = False
+                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(X, raw_target, line numbers) for each chunk of a labelled file; an unknown target is an error,
+    and so is a missing feature cell if refuse_missing (else the model imputes it). A row whose target
+    is missing is an error too, but in a `validation` file read without refuse_missing: there, as in the
+    training file, it is dropped (counted in `report.dropped`). raw_target: class indices, or the
+    targets' numbers (rows, targets)."""
     targets = model.target.names
-    Xs, raws, lines = [], [], []
+    rows = 0
     with _feature_reader(model, path, targets, delimiter) as reader:
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
@@ -247,16 +248,22 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
             else:
                 raw = np.column_stack([target_numbers(v, t, source=chunk.source, lines=chunk.lines, cell_hint=hints,
                                                       column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)])
-            Xs.append(X)
-            raws.append(raw)
-            lines.append(chunk.lines)
-    if not Xs:
-        if report is not None and report.dropped:
-            raise DataError("no rows with a target value", file=reader.name)
-        raise DataError("the file has a header but no data rows", file=reader.name, line=reader.header_line + 1)
-    X = np.concatenate(Xs)
+            rows += len(raw)
+            yield X, raw, chunk.lines
+        if not rows:
+            if report is not None and report.dropped:
+                raise DataError("no rows with a target value", file=reader.name)
+            raise DataError("the file has a header but no data rows", file=reader.name, line=reader.header_line + 1)
+
+
+def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
+                     refuse_missing: bool = False, validation: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, raw_target, line numbers) for the whole of a labelled file (see `eval_chunks`): a
+    validation file, which training scores every epoch."""
+    Xs, raws, lines = zip(*eval_chunks(model, path, delimiter, report, refuse_missing, validation))
     raw = np.concatenate(raws)
-    return X, model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
+    return np.concatenate(Xs), model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
 
 
 CONFUSION_MAX_CLASSES = 100  # `eval` gives a confusion matrix for at most this many classes
@@ -293,16 +300,25 @@ def not_finite_error(source: str, line: int, decoded: bool = False) -> DataError
 
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,
                    report: EncodeReport | None = None) -> dict:
-    """All metrics of `model` on a labelled file, as a JSON-ready dict."""
-    X, Y, raw, lines = load_eval_arrays(model, path, delimiter, report)
-    out: dict = {"rows": int(X.shape[0]), "task": model.task}
-    Z = model.network.logits(X)
-    values = model.target.decode_values(Z) if model.task == "regression" else None
-    bad, decoded = first_not_finite_output(Z, values)
-    if bad is not None:
-        raise not_finite_error(display_name(path), int(lines[bad]), decoded)
-    if values is not None:  # (regression)
-        pred = values
+    """All metrics of `model` on a labelled file, as a JSON-ready dict. The file is scored a chunk at a
+    time: what is kept of each row is its target and prediction (the whole file's inputs, one-hot targets
+    and logits took 3.2 GB for a million rows of 100 classes)."""
+    raws, preds, log_loss_sum = [], [], 0.0
+    for X, raw, lines in eval_chunks(model, path, delimiter, report):
+        Z = model.network.logits(X)
+        values = model.target.decode_values(Z) if model.task == "regression" else None
+        bad, decoded = first_not_finite_output(Z, values)
+        if bad is not None:
+            raise not_finite_error(display_name(path), int(lines[bad]), decoded)
+        if values is None:
+            preds.append(model.predict_classes(Z))  # as `predict` chooses
+            log_loss_sum += metrics.log_loss(raw, Z) * len(raw)
+        else:
+            preds.append(values)
+        raws.append(raw)
+    raw, pred = np.concatenate(raws), np.concatenate(preds)
+    out: dict = {"rows": len(raw), "task": model.task}
+    if model.task == "regression":
         def scores(truth: np.ndarray, values: np.ndarray) -> dict:
             return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),
                     "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values)}
@@ -311,7 +327,6 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if raw.shape[1] > 1:  # and each target's own, in its own units
             out["per_target"] = {t: scores(raw[:, j], pred[:, j]) for j, t in enumerate(model.target.names)}
         return out
-    pred = model.predict_classes(Z)  # as `predict` chooses
     classes = model.target.classes
     precision, recall, f1, support, predicted = metrics.precision_recall_f1(raw, pred, len(classes))
     # A class neither in the file nor predicted has no scores (null), and the macro averages leave
@@ -323,7 +338,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
 
     out.update(
         accuracy=metrics.accuracy(raw, pred),
-        log_loss=metrics.log_loss(raw, Z),
+        log_loss=log_loss_sum / len(raw),
         classes=classes,
         per_class={c: {"precision": score(precision, i), "recall": score(recall, i), "f1": score(f1, i),
                        "support": int(support[i])} for i, c in enumerate(classes)},

@@ -274,3 +274,31 @@ def test_chunks_of_many_encoded_inputs_hold_fewer_rows(tmp_path, monkeypatch):
     pieces = [p for _, p, _ in predict_chunks(model, str(tmp_path / "train.csv"))]
     assert max(len(p) for p in pieces) <= 40 and len(pieces) >= 3000 // 40
     np.testing.assert_array_equal(np.concatenate(pieces), everything)  # the same predictions
+
+
+def test_eval_keeps_a_row_s_target_and_prediction_not_its_inputs_and_outputs(tmp_path, monkeypatch):
+    """eval scores a chunk at a time: 1,000,000 rows of 100 classes took 3.2 GB (the whole file's inputs,
+    one-hot targets, logits and their log-softmax), where predict took 95 MB. Its memory may grow by a
+    row's target and prediction (16 bytes), not by its 100 outputs (over 2 KB)."""
+    import tracemalloc
+
+    from nncli import apply
+
+    rng = np.random.default_rng(0)
+    def table(path, n):
+        labels = rng.integers(0, 100, n)
+        write(path, [f"{k / 10 + rng.normal():.4f},{rng.normal():.4f},{k % 7},{k}" for k in labels])
+        return path
+
+    model = trained(table(tmp_path / "train.csv", 2_000), task="classification")
+    assert len(model.target.classes) == 100
+    monkeypatch.setattr(apply, "ENCODED_CELLS", 100 * 256)  # (chunks of 256 rows of 100 outputs)
+    peaks = {}
+    for n in (2_000, 20_000):
+        path = table(tmp_path / f"{n}.csv", n)
+        tracemalloc.start()
+        scores = apply.evaluate_model(model, str(path))
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert scores["rows"] == n and 0 < scores["accuracy"] < 1 and scores["log_loss"] > 0
+    assert peaks[20_000] - peaks[2_000] < 18_000 * 100  # (100 bytes a row at most; 2 KB a row before)
