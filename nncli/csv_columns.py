@@ -243,8 +243,10 @@ class ColumnParser:
         cols: dict[str, Column] = {}
         try:
             if numeric:
+                # (max_rows: else loadtxt sets aside a buffer of 50,000 rows a column, whatever the lines:
+                # 250 lines of 5,000 text columns took 1.9 GB and 5.9 s, against 43 MB and 0.19 s)
                 arr = np.loadtxt(lines, delimiter=d, dtype=self.dtype, comments=None,
-                                 usecols=[self._idx[c] for c in numeric], ndmin=2)
+                                 usecols=[self._idx[c] for c in numeric], ndmin=2, max_rows=len(lines))
                 if not np.isfinite(arr).all():
                     return None  # NaN tokens (missing) or inf: the slow path sorts them out
                 self.mark_missing(arr)
@@ -254,7 +256,7 @@ class ColumnParser:
             lines_arr = np.arange(start, start + len(lines), dtype=np.int64)
             if text or written:
                 sarr = np.loadtxt(lines, delimiter=d, dtype=str, comments=None,
-                                  usecols=[self._idx[c] for c in text + written], ndmin=2)
+                                  usecols=[self._idx[c] for c in text + written], ndmin=2, max_rows=len(lines))
                 for k, c in enumerate(text):
                     cols[c] = self.text_column(c, np.char.strip(sarr[:, k]), lines_arr)
         except ValueError:

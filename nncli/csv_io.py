@@ -435,7 +435,8 @@ class TableReader:
                     block[k, n:n + m] = col.values  # type: ignore[index]
                     continue
                 if k is not None:  # an auto column turned to text: its numbers so far become a piece
-                    pieces[c].append(Column(c, block[k, :n].copy(), False))  # type: ignore[index]
+                    if n:  # (none when text came in the first chunk: an empty piece made the file be read twice)
+                        pieces[c].append(Column(c, block[k, :n].copy(), False))  # type: ignore[index]
                     del row_of[c]
                 pieces[c].append(col)
             chunk.columns.clear()  # this chunk's numbers are in the block now
