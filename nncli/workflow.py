@@ -259,10 +259,9 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     notices += column_notices(table, kinds, na, opts.categorical, opts.max_categories)
     inferred = task == "auto" and len(targets) == 1
     if inferred:
-        distinct = set(target_text[0].tolist())
-        task = infer_task(target_text[0], distinct)
+        task = infer_task(target_text[0])
         if task == "classification":
-            refuse_stray_target_text(table, targets[0], target_text[0], distinct, opts.na_values)
+            refuse_stray_target_text(table, targets[0], target_text[0], set(target_text[0].tolist()), opts.na_values)
     try:
         target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
                             columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values))

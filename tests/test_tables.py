@@ -757,6 +757,26 @@ def test_a_text_column_from_the_first_rows_on_is_read_once(tmp_path, monkeypatch
     assert data.pre.features[1].categories == ["007", "a", "b"]  # (the cells as written)
 
 
+def test_guessing_the_task_of_a_numeric_target_takes_no_more_memory_than_being_told(tmp_path, monkeypatch):
+    """The task was guessed from a set of every target cell's text: 20 million rows of numbers took
+    2.88 GB to fit, against 1.68 GB with --task regression."""
+    import tracemalloc
+
+    monkeypatch.setenv("NNCLI_NO_ARROW", "1")
+    rng = np.random.default_rng(0)
+    x = rng.random(100_000)
+    path = write_rows(tmp_path / "d.csv", [["x", "y"]] + [[f"{a:.6f}", f"{2 * a + b:.6f}"]
+                                                         for a, b in zip(x, rng.random(100_000))])
+    peaks = {}
+    for task in ("regression", "auto"):
+        tracemalloc.start()
+        data = load_training_data(str(path), DataOptions(), task)
+        peaks[task] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert data.target.task == "regression"
+    assert peaks["auto"] < peaks["regression"] + 2e6, peaks  # (the set: 9 MB more)
+
+
 def test_from_stdin_a_column_turning_to_text_after_chunks_of_numbers_is_an_error(codes_after_numbers, tmp_path):
     r = run_nncli("fit", "-", "-o", tmp_path / "m.npz", input=codes_after_numbers.read_bytes())
     assert r.returncode == 1 and not (tmp_path / "m.npz").exists()
