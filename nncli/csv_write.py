@@ -197,8 +197,9 @@ def write_columns(path: str, columns: dict[str, np.ndarray]) -> None:
     def write_all(out: IO[str]) -> None:
         out.write(",".join(quote(c) for c in columns) + "\n")
         n = len(next(iter(columns.values())))
-        for s in range(0, n, CHUNK_ROWS):
-            out.write(_format_rows([_column(a[s:s + CHUNK_ROWS], "%.6g") for a in columns.values()]))
+        step = max(1, min(CHUNK_ROWS, WRITE_CELLS // len(columns)))  # (16,384 rows of 10,000 columns: 1.5 GB)
+        for s in range(0, n, step):
+            out.write(_format_rows([_column(a[s:s + step], "%.6g") for a in columns.values()]))
 
     _open_output(path, write_all)
 
