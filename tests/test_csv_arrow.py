@@ -254,3 +254,14 @@ def test_padded_missing_value_tokens_and_repeated_columns_read_alike_on_both_pat
     arrow, plain = read_both(path, monkeypatch, ["a", "label", "a"], text=["label"], na_values=["NA"])
     assert_same(arrow, plain)
     assert list(plain.columns) == ["a", "label"] and plain.columns["a"].values.tolist() == [1.5, 1.0]
+
+
+def test_a_blank_line_at_the_start_of_a_slab_reads_as_without_arrow(tmp_path, monkeypatch):
+    # A blank line is a line end right after another: where a slab begins, the first is in the slab before.
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n1.5,2\n3.5,4\n\n5.5,6\n7.5,8\n")
+    for slab in range(10, 24):  # (lines of 6 bytes: some of these sizes begin a slab with the blank line)
+        monkeypatch.setattr(csv_arrow, "ARROW_SLAB_BYTES", slab)
+        arrow, plain = read_both(path, monkeypatch)
+        assert plain.lines.tolist() == [2, 3, 5, 6]
+        assert_same(arrow, plain)

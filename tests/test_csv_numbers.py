@@ -700,6 +700,17 @@ def test_a_corrupt_gzip_member_after_the_rows_blames_no_line(tmp_path):
     assert e.value.line is None and "t.csv.gz: cannot read" in str(e.value)
 
 
+def test_a_gzip_file_that_fails_its_crc_check_is_not_said_to_have_bytes_appended(tmp_path):
+    # The hint about bytes after the compressed data is for "Not a gzipped file" past the first member only.
+    data = bytearray(gzip.compress(b"x,y\n1,2\n3,4\n"))
+    data[-8:-4] = bytes(b ^ 0xFF for b in data[-8:-4])  # the CRC-32 of the member
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="cannot read the file: CRC check failed") as e:
+        csv_io.read_table(str(path))
+    assert not e.value.hint
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_a_one_column_file_skips_lines_of_any_spaces(tmp_path, newline):
     # str.strip's spaces beyond ' \t\f\v' (NBSP, \x1c): the block path read such a line as a cell.
@@ -740,3 +751,29 @@ def test_a_reader_that_fails_on_the_header_closes_its_file(tmp_path, monkeypatch
     with pytest.raises(DataError):
         csv_io.TableReader(str(path), ["a", "b"])
     assert len(opened) == 1 and opened[0].closed
+
+
+@pytest.mark.parametrize("read", ["read_table", "chunks left early"])
+def test_a_reader_closes_its_file_when_it_is_done(tmp_path, monkeypatch, read):
+    opened = []
+    real = csv_io.open_binary
+    monkeypatch.setattr(csv_io, "open_binary", lambda path: opened.append(real(path)) or opened[-1])
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    if read == "read_table":
+        assert csv_io.read_table(str(path)).n_rows == 2
+    else:
+        with csv_io.TableReader(str(path)) as reader:
+            next(reader.chunks())
+    assert len(opened) == 1 and opened[0].closed
+
+
+@pytest.mark.parametrize("mark", ["e", "E"])
+def test_exponents_in_a_block_with_missing_value_tokens_are_read_as_float_reads_them(mark):
+    # With a missing-value token in the block, the exponents are found again in the blanked block.
+    rows = [[f"1{mark}5", "NA"], [f"2.5{mark}-3", "7"], ["NA", f"-4{mark}+2"]]
+    block = "".join(",".join(r) + "\n" for r in rows).encode()
+    got = parse_block(block, 2, ",", np.float64, na_values=frozenset({b"NA"}))
+    expected = np.array([[np.nan if c == "NA" else float(c) for c in r] for r in rows])
+    assert got is not None
+    np.testing.assert_array_equal(got, expected)

@@ -52,3 +52,24 @@ def test_stopping_early_stops_and_closes_the_producer():
             break
     assert closed.wait(10)
     assert len(produced) < 100  # it did not run on to the end
+
+
+def test_a_producer_that_is_not_a_generator_is_closed_at_its_end():
+    # (A generator left unclosed is closed when collected; an iterator with a close method is not.)
+    class Items:
+        def __init__(self):
+            self.it = iter(range(5))
+            self.closed = threading.Event()
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return next(self.it)
+
+        def close(self):
+            self.closed.set()
+
+    items = Items()
+    assert list(ahead(items)) == list(range(5))
+    assert items.closed.wait(10)

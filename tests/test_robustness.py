@@ -957,6 +957,34 @@ def test_stdin_is_read_after_a_wait_that_lets_a_signal_handler_run(monkeypatch):
         os.close(r)
 
 
+def test_a_stop_signal_turned_into_its_exception_is_recorded_until_handled():
+    # (what `reraise_if_lost` raises again when the exception was lost on its way: see the test below)
+    from nncli import stop_signals
+
+    for signum, exception in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, stop_signals.Terminated)):
+        with pytest.raises(exception):
+            stop_signals.raise_for(signum)
+        assert stop_signals.raised == signum
+        stop_signals.handled()
+        assert stop_signals.raised is None
+
+
+def test_once_the_outcome_is_settled_a_stop_signal_takes_its_default_action():
+    # (a second Ctrl-C while the reader's threads are joined at exit ends the process by the signal,
+    # instead of an exception that could only be printed as "Exception ignored in ...")
+    from nncli import stop_signals
+
+    before = {s: signal.getsignal(s) for s in stop_signals.STOPS}
+    try:
+        stop_signals.kill_from_now_on()
+        for s, h in before.items():
+            assert signal.getsignal(s) == (h if h in (signal.SIG_IGN, None) else signal.SIG_DFL)
+    finally:
+        for s, h in before.items():
+            if h is not None:
+                signal.signal(s, h)
+
+
 def test_a_ctrl_c_whose_exception_was_lost_stops_the_wait_for_typed_rows(monkeypatch):
     """A Ctrl-C that came while NumPy imported numpy.random (lazily, in `fit`) raised its
     KeyboardInterrupt inside that extension module's initialization, which lost it: `fit -` then waited

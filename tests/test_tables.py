@@ -1066,6 +1066,18 @@ def test_a_line_break_inside_a_quoted_column_name_is_named_as_such(tmp_path, end
                                       "its line\nhint: column names cannot hold line breaks\n"), r.stderr
 
 
+def test_a_closed_quote_followed_by_more_of_the_name_is_not_said_to_be_left_open():
+    # `"a"b` closes its quote: the header's fault is the text after it, not a line break in a name.
+    from nncli.csv_source import parse_header
+    from nncli.errors import DataError
+
+    with pytest.raises(DataError) as e:
+        parse_header('"a"b,c', "d.csv", ",")
+    with pytest.raises(csv.Error) as ref:
+        next(csv.reader(['"a"b,c'], strict=True))
+    assert str(e.value) == f"d.csv:1: cannot parse the header row: {ref.value}" and not e.value.hint
+
+
 @pytest.mark.parametrize("arrow", [False, True])
 @pytest.mark.parametrize("cell, na_values", [("NAN", None), ("nan", "?"), ("NaN", "")])
 def test_a_nan_cell_is_missing_only_when_na_values_lists_it(tmp_path, monkeypatch, arrow, cell, na_values):
@@ -1450,3 +1462,33 @@ def test_an_unseen_category_that_differs_only_in_case_is_pointed_out(tmp_path):
             "from training's 'female' only in case: categories are matched exactly)\n" in r.stderr.decode(), command
     r = run_nncli("predict", model, write_rows(tmp_path / "o.csv", [["sex", "x"], ["other", "1"]]))
     assert "'sex' (1)\n" in r.stderr.decode()  # (no case to point out)
+
+
+def test_a_sep_line_gives_the_delimiter_even_when_the_header_holds_another(tmp_path):
+    # The header "a,b;y" alone could pass for comma-separated; the `sep=;` line says it is not.
+    from nncli.csv_io import read_table
+
+    text = "sep=;\na,b;y\n1;2\n3;4\n"
+    (tmp_path / "s.csv").write_text(text)
+    expected = list(csv.reader(io.StringIO(text.split("\n", 1)[1]), delimiter=";"))
+    table = read_table(str(tmp_path / "s.csv"))
+    assert list(table.columns) == expected[0] == ["a,b", "y"]
+    assert [list(table.columns[n].values) for n in expected[0]] == [[1, 3], [2, 4]]
+
+
+def test_a_blank_first_line_is_named_before_a_nul_further_on(tmp_path):
+    # The first problem in the file is its blank first line (no header); a NUL byte later on is not.
+    (tmp_path / "d.csv").write_bytes(b"\na,b\n1,2\n3\x00,4\n")
+    r = run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.returncode == 1 and "d.csv:1: expected a header row, found a blank line" in r.stderr.decode()
+
+
+def test_a_header_repeated_with_its_byte_order_mark_among_numbers_gets_the_joined_files_hint(tmp_path):
+    # Two "CSV UTF-8" files of numbers joined with cat: the second header's first cell is '\ufeffx'.
+    one = "x,y\n" + "".join(f"{i / 10},{i % 2}\n" for i in range(30))
+    (tmp_path / "d.csv").write_bytes(("\ufeff" + one).encode() * 2)
+    r = run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "d.csv:32:1 (column 'x')" in err
+    assert err.endswith("hint: this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's "
+                        "header out)\n")
