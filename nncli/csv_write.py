@@ -121,7 +121,7 @@ class _WholeRows:
                 data = memoryview(self._encoder.encode(text))
             except UnicodeEncodeError as e:
                 # The rows before the one that cannot be written still go out, as before a bad input row.
-                data = memoryview(self._encoder.encode(text[:text.rfind("\n", 0, e.start) + 1]))
+                data = memoryview(self._encoder.encode(text[:_row_start(text, e.start)]))
                 failure = NncliError(f"cannot write {e.object[e.start:e.end]!r} in {self._encoding}, the output's "
                                      f"encoding", hint="set PYTHONIOENCODING=utf-8, or write a file with -o "
                                      "(always UTF-8)")
@@ -174,6 +174,18 @@ class _WholeRows:
 
     def flush(self) -> None:
         self._out.flush()
+
+
+def _row_start(text: str, i: int) -> int:
+    """Where the CSV row holding text[i] starts: after the last line end before it that is outside
+    quotes (an even number of quote marks before it: a kept cell may hold a line break)."""
+    end = text.rfind("\n", 0, i)
+    quotes = text.count('"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:
+        before = text.rfind("\n", 0, end)
+        quotes -= text.count('"', before + 1 if before >= 0 else 0, end)
+        end = before
+    return end + 1
 
 
 def _open_output(path: str, write_all: "Callable[[IO[str]], None]") -> None:

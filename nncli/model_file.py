@@ -77,7 +77,7 @@ from nncli.errors import DataError, ModelFileError, NncliError, UsageError, comp
 FORMAT = "nncli-model"
 FORMAT_VERSION = 1
 MAX_META_BYTES = 16 * 1024 * 1024
-MAX_META_DEPTH = 16  # nesting of lists and objects in the metadata (a valid model's is 4)
+MAX_META_DEPTH = 16  # nesting of lists and objects in the metadata (a valid model's is 5)
 MAX_ARRAY_BYTES = 2 * 1024 ** 3
 # Uncompressed bytes per byte of file, for the archive as a whole (once it exceeds 1 MB). Real
 # models re-saved with np.savez_compressed inflate at most ~11-fold, and even a history that
@@ -434,7 +434,8 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
-    # A valid model's metadata nests 4 deep (features, a feature, its categories); anything
+    # A valid model's metadata nests 5 deep (info, gradient_rms, rms, an epoch's; features, a feature,
+    # its categories: 4); anything
     # much deeper could overflow the stack later, when it is printed or written back.
     if _nested_deeper_than(meta, MAX_META_DEPTH):
         raise _fail(path, f"metadata is not valid JSON (nested more than {MAX_META_DEPTH} deep)")

@@ -14,6 +14,7 @@ Signals, pipes and FIFOs, which need a live process, have their own tests below.
 
 from __future__ import annotations
 
+import csv
 import functools
 import gzip
 import itertools
@@ -1709,6 +1710,17 @@ def test_predictions_the_output_encoding_cannot_hold_are_never_replaced(tmp_path
     writable = list(itertools.takewhile(lambda row: row.encode(codec, "ignore").decode(codec) == row, expected))
     assert len(writable) < len(expected)  # (the test's premise: some prediction cannot be written)
     assert r.stdout.decode(codec) == "".join(writable)  # the rows before it, each as it is
+
+
+def test_a_row_the_output_encoding_cannot_hold_is_left_out_whole_though_it_holds_a_line_break(tmp_path):
+    # (cut at the line break inside its quotes, stdout ended in half a row: '"abc', a quote left open)
+    write_csv(tmp_path / "d.csv", ["x1", "x2", "label"], [(i % 5, i % 3, "ab"[i % 2]) for i in range(40)])
+    assert run_nncli("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=tmp_path).returncode == 0
+    (tmp_path / "n.csv").write_text('x1,x2,note\n0.1,0.2,plain\n0.5,0.5,"abc\ndéf"\n0.6,0.5,after\n')
+    r = run_nncli("predict", "m.npz", "n.csv", "--keep", "note", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 1 and "cannot write" in r.stderr.decode()
+    rows = list(csv.reader(io.StringIO(r.stdout.decode("ascii"), newline="")))
+    assert [row[0] for row in rows] == ["note", "plain"] and r.stdout.endswith(b"\n")
 
 
 def test_a_byte_order_mark_asked_for_comes_once():
