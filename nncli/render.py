@@ -607,10 +607,12 @@ def show_model(model, path: str) -> None:
         _chart(c, history_chart(model))
     gradients = model.info.get("gradient_rms")
     if gradients and gradients["epochs"]:
+        sizes, epochs, rms = model.network.sizes, gradients["epochs"], gradients["rms"]
         c.print(Text(""))
-        c.print(gradient_table(model.network.sizes, gradients["epochs"], gradients["rms"]), crop=False)
-        if len(gradients["epochs"]) > 1:
-            _chart(c, gradient_chart(model.network.sizes, gradients["epochs"], gradients["rms"]))
+        c.print(gradient_table(sizes, epochs, rms), crop=False)
+        chart = gradient_chart(sizes, epochs, rms, colour=not (c.no_color or c.color_system is None))
+        if chart is not None:
+            _chart(c, chart)
 
 
 GRADIENT_STYLES = ("cyan", "magenta", "yellow", "green", "blue", "red")  # (the chart draws at most this many layers)
@@ -629,21 +631,31 @@ def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) 
         table.add_column(f"epoch {epochs[k]:,}", justify="right")
     for i in range(len(sizes) - 1):
         table.add_row(_layer_name(sizes, i), *[fmt(rms[k][i]) for k in picks])
-    return Group(table, Text("(on each epoch's first batch. A layer whose gradient is orders of magnitude smaller than "
-                             "the next one's barely learns: vanishing gradients, as through many sigmoid layers)",
-                             style="dim"))
+    note = "(on the first batch of epochs 1–10, 12, 14, … 20, 25, …"
+    if len(sizes) > 2:
+        note += (". A layer whose gradient is orders of magnitude smaller than the next one's barely learns: "
+                 "vanishing gradients, as through many sigmoid layers")
+    if any(v == 0 for row in rms for v in row):
+        note += ". 0: no gradient at all, as when every unit of a ReLU layer is dead; drawn at the chart's bottom"
+    return Group(table, Text(note + ")", style="dim"))
 
 
-def gradient_chart(sizes: list[int], epochs: list[int], rms: list[list[float]]):
-    """The layers' weight-gradient sizes per epoch measured, on a log scale (at most six layers: the
-    first, the last and others evenly between)."""
+def gradient_chart(sizes: list[int], epochs: list[int], rms: list[list[float]], colour: bool = True):
+    """The layers' weight-gradient sizes per epoch measured, on a log scale (a size of 0 at a tenth of the
+    smallest other); None with fewer than two epochs or no size above 0. In colour at most six layers,
+    the first, the last and others evenly between; without colour, where two curves are all that can be
+    told apart, the first and the last."""
     from nncli.render_chart import LineChart, Series
 
+    positive = [v for row in rms for v in row if v > 0]
+    if len(epochs) < 2 or not positive:
+        return None
+    floor = min(positive) / 10
     layers = len(sizes) - 1
-    drawn = sorted({round(k * (layers - 1) / (len(GRADIENT_STYLES) - 1)) for k in range(len(GRADIENT_STYLES))}) \
-        if layers > len(GRADIENT_STYLES) else range(layers)
-    series = [Series("output" if i == layers - 1 else f"layer {i + 1}", [row[i] for row in rms], xs=epochs, style=style)
-              for i, style in zip(drawn, GRADIENT_STYLES)]
+    most = len(GRADIENT_STYLES) if colour else 2
+    drawn = sorted({round(k * (layers - 1) / (most - 1)) for k in range(most)}) if layers > most else range(layers)
+    series = [Series("output" if i == layers - 1 else f"layer {i + 1}", [max(row[i], floor) for row in rms], xs=epochs,
+                     style=style) for i, style in zip(drawn, GRADIENT_STYLES)]
     return LineChart(series, height=8, log_y=True, log_x=epochs[-1] > 100, y_label="gradient",
                      title="weight gradient (RMS) per layer")
 

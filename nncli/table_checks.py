@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 from typing import Iterable
 
 import numpy as np
@@ -21,7 +22,7 @@ from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, Preprocessor, Target, 
                                       is_missing_text, scale_floor, MIN_SCALE)
 from nncli.csv_columns import DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, separator_hint
 from nncli.csv_io import Table
-from nncli.errors import DataError, composed, option_value, shorten
+from nncli.errors import DataError, option_value, shorten
 
 
 def refuse_stray_text(table: Table, features: list[str], categorical: Iterable[str],
@@ -354,13 +355,13 @@ def target_notices(target: Target, name: str, inferred: bool, given: bool, na_va
     spellings: dict[object, list[str]] = {}  # labels that are one number written two ways, or one word in two cases
     for c in target.classes:
         number = cell_number(c)
-        spellings.setdefault(composed(c).casefold() if number is None else number, []).append(c)
+        spellings.setdefault(unicodedata.normalize("NFC", c).casefold() if number is None else number, []).append(c)
     twice = [ways for ways in spellings.values() if len(ways) > 1]
     if twice:  # (as eval's hint says: labels are text)
         a, b = twice[0][:2]
         how = ("one number written two ways" if cell_number(a) is not None
-               else "one word in two cases" if composed(a) != composed(b)
-               else "one word with its accents encoded two ways (composed and decomposed Unicode)")
+               else "one word in two cases" if unicodedata.normalize("NFC", a) != unicodedata.normalize("NFC", b)
+               else "one word with its letters encoded two ways (composed and decomposed Unicode)")
         notices.append(f"the target {shorten(name, 40)} has labels that are {how} "
                        f"({' and '.join(map(shorten, twice[0][:2]))}{', …' if len(twice) > 1 else ''}): they are "
                        "different classes, as labels are text; if they are one class, write them one way")

@@ -243,3 +243,24 @@ def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
         lines[name] = next(line for line in report.splitlines() if line.startswith("training"))
     assert "l2=0.0," in lines["off"] and "patience=0" in lines["off"] and "dropout" not in lines["off"]
     assert "l2=0.02 (default: 1.5 / rows, capped for 30 rows)," in lines["default"] and "patience=20" in lines["default"]
+
+
+def test_the_gradient_chart_keeps_zero_sizes_and_draws_what_can_be_told_apart():
+    """A size of 0 (a dead ReLU layer) was left out of the log-scale chart, whose curve just ended; without
+    colour, six layers' curves were drawn alike; a linear model's one row got the note about the next layer."""
+    sizes, epochs = [2, 8, 8, 8, 8, 8, 8, 1], [1, 2, 3]
+    rms = [[1e-3 * (i + 1) for i in range(7)], [1e-4 * (i + 1) for i in range(7)], [0.0] * 6 + [1e-2]]
+    chart = render.gradient_chart(sizes, epochs, rms)
+    assert [s.name for s in chart.series] == ["layer 1", "layer 2", "layer 3", "layer 5", "layer 6", "output"]
+    assert list(chart.series[0].values) == [1e-3, 1e-4, 1e-5]  # (0 drawn at a tenth of the smallest other)
+    plain = render.gradient_chart(sizes, epochs, rms, colour=False)
+    assert [s.name for s in plain.series] == ["layer 1", "output"]
+    assert render.gradient_chart(sizes, epochs, [[0.0] * 7] * 3) is None  # (nothing to draw on a log scale)
+    assert render.gradient_chart(sizes, [1], rms[:1]) is None
+
+    def note(sizes, rms):
+        out = io.StringIO()
+        Console(file=out, width=300).print(render.gradient_table(sizes, [1], rms))
+        return out.getvalue()
+    assert "0: no gradient at all" in note(sizes, rms[2:]) and "0: no gradient" not in note(sizes, rms[:1])
+    assert "vanishing gradients" in note(sizes, rms[:1]) and "vanishing" not in note([3, 1], [[0.5]])

@@ -1433,7 +1433,7 @@ def test_categories_and_labels_match_however_their_accents_are_encoded(tmp_path,
     its labels with a hint that offered the very label it refused."""
     import unicodedata
 
-    drinks, labels = ["café", "thé", "crème"], ["naïve", "sûr"]
+    drinks, labels = ["café", "thé", "crème"], ["naïve", "서울"]  # (Hangul: composed without combining marks)
     rows = [["drink", "x", "y"]] + [[drinks[i % 3], str(i % 7), labels[(i // 3) % 2]] for i in range(120)]
     table = lambda form, name: write_rows(tmp_path / name, [[unicodedata.normalize(form, c) for c in row]
                                                             for row in rows])
@@ -1447,7 +1447,7 @@ def test_categories_and_labels_match_however_their_accents_are_encoded(tmp_path,
     assert r.returncode == 0 and json.loads(r.stdout) == json.loads(expected.stdout)
     mixed = write_rows(tmp_path / "mixed.csv", rows + [[unicodedata.normalize("NFD", c) for c in rows[1]]])
     r = run_nncli("fit", mixed, "-o", tmp_path / "m2.npz", "--epochs", "1")
-    assert r.returncode == 0 and "has labels that are one word with its accents encoded two ways (composed and " \
+    assert r.returncode == 0 and "has labels that are one word with its letters encoded two ways (composed and " \
         "decomposed Unicode)" in r.stderr.decode()
 
 

@@ -16,12 +16,13 @@ numeric columns, numpy strings for text columns. NumPy, the stdlib and `nncli.er
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from nncli.errors import DataError, UsageError, composed, names_hint, option_value, shorten
+from nncli.errors import DataError, UsageError, names_hint, option_value, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
 # A classifier has at most this many classes: its targets are one-hot, rows x classes (15,000 rows of
@@ -65,7 +66,7 @@ class EncodeReport:
 
 def recode_composed(codes: np.ndarray, cells: np.ndarray, names: list[str]) -> None:
     """Give the cells whose code is -1 (not among `names`) the code of a name that is the same text with
-    its accents encoded the other way, composed or decomposed (see `errors.composed`): a file exported on
+    its accents encoded the other way, composed or decomposed (Unicode's NFC and NFD): a file exported on
     macOS against a model trained on one from elsewhere had every 'café' unseen, or an error whose hint
     offered the very label it refused. In place; only the unmatched cells are looked at."""
     unmatched = codes < 0
@@ -75,9 +76,9 @@ def recode_composed(codes: np.ndarray, cells: np.ndarray, names: list[str]) -> N
     if not odd:
         return
     by_text: dict[str, int] = {}
-    for k, name in enumerate(names):
-        by_text.setdefault(composed(name), k)
-    found = {u: by_text[composed(u)] for u in odd if composed(u) in by_text}
+    for k, name in enumerate(names):  # (NFC itself, not `composed`: Hangul's jamo are no combining marks)
+        by_text.setdefault(unicodedata.normalize("NFC", name), k)
+    found = {u: by_text[key] for u in odd if (key := unicodedata.normalize("NFC", u)) in by_text}
     if found:
         rows = np.flatnonzero(unmatched)
         codes[rows] = np.fromiter((found.get(u, -1) for u in cells[rows].tolist()), np.int64, count=len(rows))

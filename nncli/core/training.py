@@ -115,8 +115,8 @@ class EpochStats:
 def round_epoch(epoch: int) -> bool:
     """Each of the first ten epochs, then round numbers spaced a tenth of the next 1-2-5 bound (12, 14,
     … 20, 25, … 50, 60, … 100, 120, …): sixteen for each tenfold, whatever --epochs says. The epochs
-    `--progress plain` prints (spaced by --epochs, a run that early stopping ended at epoch 27 of 500
-    printed epochs 1, 20 and 27: not its rise), and those whose gradients are measured."""
+    `--progress plain` prints, with the last (spaced by --epochs, a run that early stopping ended at
+    epoch 27 of 500 printed epochs 1, 20 and 27: not its rise), and those whose gradients are measured."""
     if epoch <= 10:
         return True
     scale = 10
