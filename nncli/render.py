@@ -67,10 +67,11 @@ MIN_WIDTH = 20
 def _width() -> int | None:
     """The console's width: Rich's choice (the terminal's, or $COLUMNS) within MIN_WIDTH..MAX_WIDTH."""
     columns = os.environ.get("COLUMNS", "")
-    return max(MIN_WIDTH, min(MAX_WIDTH, int(columns))) if _zero_or_more(columns) and int(columns) else None
+    return max(MIN_WIDTH, min(MAX_WIDTH, int(columns))) if _ascii_count(columns) and int(columns) else None
 
 
-def _zero_or_more(value: str) -> bool:
+def _ascii_count(value: str) -> bool:
+    """A whole number in ASCII digits (str.isdigit takes '３' and '²' too)."""
     return value.isascii() and value.isdigit()
 
 
@@ -78,7 +79,7 @@ def _environ() -> dict[str, str]:
     """The environment as the console reads it: COLUMNS=0 and LINES=0 left out, so that they mean the
     terminal's own size (Rich took them literally: COLUMNS=0 printed nothing, LINES=0 left the live
     screen room for nothing)."""
-    return {k: v for k, v in os.environ.items() if not (k in ("COLUMNS", "LINES") and _zero_or_more(v) and int(v) == 0)}
+    return {k: v for k, v in os.environ.items() if not (k in ("COLUMNS", "LINES") and _ascii_count(v) and int(v) == 0)}
 
 
 def console() -> Console:

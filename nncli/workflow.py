@@ -174,8 +174,6 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
     return table, features, targets, [ColumnInfo(c, "ignored") for c in header if c not in used]
 
 
-
-
 def _rereadable(path: str) -> bool:
     """A path that can be read a second time: a regular file, also as stdin (not a pipe or FIFO)."""
     try:
@@ -410,8 +408,6 @@ def learned_nothing(data: TrainingData, model: Model) -> str | None:
 
 
 LEARNED_LITTLE = 0.05
-
-
 
 
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:
