@@ -434,9 +434,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
-    # A valid model's metadata nests 5 deep (info, gradient_rms, rms, an epoch's; features, a feature,
-    # its categories: 4); anything
-    # much deeper could overflow the stack later, when it is printed or written back.
+    # A valid model's metadata nests 5 deep (info, gradient_rms, rms, an epoch's sizes; features, a
+    # feature, its categories: 4); much deeper could overflow the stack later, when it is printed or
+    # written back.
     if _nested_deeper_than(meta, MAX_META_DEPTH):
         raise _fail(path, f"metadata is not valid JSON (nested more than {MAX_META_DEPTH} deep)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
