@@ -529,7 +529,12 @@ def _loss_curves(model) -> tuple[list, int | None]:
     from nncli.render_live import loss_series
 
     h = model.history
-    return loss_series(h["loss"].tolist(), h["val_loss"].tolist()), model.info.get("weights_from_epoch") or None
+    return loss_series(h["loss"].tolist(), h["val_loss"].tolist()), _saved_epoch(model)
+
+
+def _saved_epoch(model) -> int | None:
+    """The epoch the weights come from (the charts' ▲), if known."""
+    return model.info.get("weights_from_epoch") or None
 
 
 def history_chart(model, height: int = 10):
@@ -538,6 +543,37 @@ def history_chart(model, height: int = 10):
 
     series, best = _loss_curves(model)
     return LineChart(series, height=height, marker_x=best)
+
+
+def accuracy_chart(model, height: int = 7):
+    """A classifier's stored accuracy per epoch (training, and validation if any), marked as the loss chart
+    is; None for regression (the training R² is 1 − the loss over y's variance: the loss chart again) or
+    when no epoch has one. Accuracy can stall while the log loss still falls, or fall while it rises."""
+    import numpy as np
+
+    from nncli.render_chart import LineChart
+    from nncli.render_live import loss_series
+
+    h = model.history
+    if model.task == "regression" or not np.isfinite(np.concatenate([h["metric"], h["val_metric"]])).any():
+        return None
+    return LineChart(loss_series(h["metric"].tolist(), h["val_metric"].tolist()), height=height, log_y=False,
+                     y_label="accuracy", marker_x=_saved_epoch(model))
+
+
+def lr_chart(model, height: int = 6):
+    """The learning rate each epoch ran at, when the schedule (or a warm-up) changed it; else None."""
+    import numpy as np
+
+    from nncli.render_chart import LineChart, Series
+
+    lr = model.history["lr"]
+    finite = lr[np.isfinite(lr)]
+    if not finite.size or finite.min() == finite.max():
+        return None
+    return LineChart([Series("learning rate", lr.tolist())], height=height, y_label="lr",
+                     title=f"learning rate per epoch (--lr-schedule {model.config.get('lr_schedule', '?')})",
+                     marker_x=_saved_epoch(model))
 
 
 def summary_table(model, path: str) -> Group:
@@ -600,12 +636,15 @@ def write_plot(path: str, model) -> None:
 
 
 def show_model(model, path: str) -> None:
-    """`nncli show`: the report, then the stored loss curves, then the layers' gradient sizes."""
+    """`nncli show`: the report, then the stored loss curves, a classifier's accuracy, a schedule's learning
+    rate, then the layers' gradient sizes."""
     c = console()
     c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
-        c.print(Text(""))
-        _chart(c, history_chart(model))
+        for chart in (history_chart(model), accuracy_chart(model), lr_chart(model)):
+            if chart is not None:
+                c.print(Text(""))
+                _chart(c, chart)
     gradients = model.info.get("gradient_rms")
     if gradients and gradients["epochs"]:
         sizes, epochs, rms = model.network.sizes, gradients["epochs"], gradients["rms"]

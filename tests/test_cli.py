@@ -358,6 +358,36 @@ def test_show_gives_each_layer_s_gradient_size_where_sigmoid_layers_make_it_vani
     assert shown["sigmoid"] < 1e-3 and shown["relu"] > 1e-2
 
 
+def _chart_ticks(text: str, label: str) -> list[float]:
+    """The y-axis labels, top to bottom, of the chart in `text` whose first line starts with `label`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == [label])
+    end = next(i for i in range(start + 1, len(lines)) if "└" in lines[i])
+    return [float(line.split("┤")[0]) for line in lines[start + 1:end] if "┤" in line]
+
+
+def test_show_draws_a_classifiers_accuracy_and_a_schedules_learning_rate(cli, tmp_path):
+    """Below the loss: a classifier's accuracy per epoch, training and validation (it can stall while the log
+    loss falls), and the rate each epoch ran at when a schedule changed it; neither where it adds nothing."""
+    model = tmp_path / "step.npz"
+    cli("fit", SAMPLES / "moons.csv", "-o", model, "--hidden", "8", "--epochs", "8", "--val-split", "0.2",
+        "--lr-schedule", "step", "--lr-step", "3", "-q")
+    history = json.loads(cli("show", model, "--json").stdout)["history"]
+    shown = cli("show", model).stderr
+    accuracy = history["metric"] + history["val_metric"]
+    ticks = _chart_ticks(shown, "accuracy")
+    assert [ticks[0], ticks[-1]] == pytest.approx([max(accuracy), min(accuracy)], rel=2e-3)
+    assert "learning rate per epoch (--lr-schedule step)" in shown
+    ticks = _chart_ticks(shown, "lr")
+    assert [ticks[0], ticks[-1]] == pytest.approx([0.001, 0.00025])
+    assert history["lr"] == pytest.approx([0.001] * 3 + [0.0005] * 3 + [0.00025] * 2)
+
+    model = tmp_path / "regression.npz"
+    cli("fit", SAMPLES / "regression.csv", "-o", model, "--hidden", "8", "--epochs", "3", "-q")
+    shown = cli("show", model).stderr
+    assert "━ train" in shown and "accuracy" not in shown and "learning rate" not in shown
+
+
 def test_shows_equation_and_imputed_values_reproduce_the_model_to_a_hundredth_of_the_spread(cli, tmp_path):
     """With 4 significant digits, `y = 3.199·x + 1.235e+05` was 43 from `predict` where y's spread was 9
     (the intercept lost its units), and an imputed year of 2005.578 read 2006."""
