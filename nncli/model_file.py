@@ -29,7 +29,8 @@ n_params = sum(s_{l-1} s_l + s_l).
 - `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics;
   source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file;
   gradient_rms: {epochs: [e, ...], rms: [[one number a layer], ...]}, each layer's weight-gradient size on
-  those epochs' first batches, increasing epochs among those run)
+  those epochs' first batches, increasing epochs among those run; weight_rms: the same, of each layer's
+  weights at the end of those epochs)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
   (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
@@ -97,7 +98,8 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
-OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,), "gradient_rms": (dict,),  # checked where present
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,),  # checked where present
+                        "gradient_rms": (dict,), "weight_rms": (dict,),
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 
@@ -434,7 +436,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
-    # A valid model's metadata nests 5 deep (info, gradient_rms, rms, an epoch's sizes; features, a
+    # A valid model's metadata nests 5 deep (info, gradient_rms or weight_rms, rms, an epoch's sizes; features, a
     # feature, its categories: 4); much deeper could overflow the stack later, when it is printed or
     # written back.
     if _nested_deeper_than(meta, MAX_META_DEPTH):
@@ -512,8 +514,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (0 <= epochs <= MAX_EPOCHS, f"info says {epochs:,} epochs were run (nncli runs 0 to {MAX_EPOCHS:,})"),
         (0 <= info["best_epoch"] <= epochs and 0 <= info["weights_from_epoch"] <= epochs,
          "info's best_epoch or weights_from_epoch is not among the epochs run"),
-        (_gradients_fit(info.get("gradient_rms"), len(sizes) - 1, epochs),
-         "info's gradient_rms is not one size a layer for increasing epochs among those run"),
+        *((_layer_sizes_fit(info.get(field), len(sizes) - 1, epochs),
+           f"info's {field} is not one size a layer for increasing epochs among those run")
+          for field in ("gradient_rms", "weight_rms")),
     ]
     for ok, what in checks:
         if not ok:
@@ -521,9 +524,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info)
 
 
-def _gradients_fit(record: dict | None, layers: int, epochs: int) -> bool:
-    """Whether info's gradient_rms, where present, holds one non-negative number a layer for each of
-    its epochs, which increase among those run (`show` draws them)."""
+def _layer_sizes_fit(record: dict | None, layers: int, epochs: int) -> bool:
+    """Whether info's gradient_rms or weight_rms, where present, holds one non-negative number a layer for
+    each of its epochs, which increase among those run (`show` gives them)."""
     if record is None:
         return True
     steps, rms = record.get("epochs"), record.get("rms")

@@ -637,7 +637,7 @@ def write_plot(path: str, model) -> None:
 
 def show_model(model, path: str) -> None:
     """`nncli show`: the report, then the stored loss curves, a classifier's accuracy, a schedule's learning
-    rate, then the layers' gradient sizes."""
+    rate, then the layers' weight and gradient sizes."""
     c = console()
     c.print(model_report(model, path), crop=False)
     if len(model.history.get("loss", ())):
@@ -645,6 +645,10 @@ def show_model(model, path: str) -> None:
             if chart is not None:
                 c.print(Text(""))
                 _chart(c, chart)
+    weights = model.info.get("weight_rms")
+    if weights and weights["epochs"]:
+        c.print(Text(""))
+        c.print(weight_table(model.network.sizes, weights["epochs"], weights["rms"]), crop=False)
     gradients = model.info.get("gradient_rms")
     if gradients and gradients["epochs"]:
         sizes, epochs, rms = model.network.sizes, gradients["epochs"], gradients["rms"]
@@ -662,15 +666,28 @@ def _layer_name(sizes: list[int], i: int) -> str:
     return f"{'output' if i == len(sizes) - 2 else f'layer {i + 1}'} ({sizes[i]:,}→{sizes[i + 1]:,})"
 
 
-def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
-    """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
+def _layer_table(heading: str, sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Table:
+    """One row a layer, its sizes `rms` at the first, a middle and the last of `epochs`."""
     picks = sorted({0, len(epochs) // 2, len(epochs) - 1})
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("weight gradient (RMS)")
+    table.add_column(heading)
     for k in picks:
         table.add_column(f"epoch {epochs[k]:,}", justify="right")
     for i in range(len(sizes) - 1):
         table.add_row(_layer_name(sizes, i), *[fmt(rms[k][i]) for k in picks])
+    return table
+
+
+def weight_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
+    """Each layer's weight size (RMS) at the end of the first, a middle and the last epoch measured."""
+    return Group(_layer_table("weight size (RMS)", sizes, epochs, rms),
+                 Text("(at the end of the epoch. Large weights make confident outputs, right or wrong: they grow "
+                      "as a network memorizes its rows, and --l2 holds them back)", style="dim"))
+
+
+def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
+    """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
+    table = _layer_table("weight gradient (RMS)", sizes, epochs, rms)
     note = "(on the first batch of epochs 1–10, 12, 14, … 20, 25, …"
     if len(sizes) > 2:
         note += (". A layer whose gradient is orders of magnitude smaller than the next one's barely learns: "

@@ -450,7 +450,8 @@ class Training:
         # 3.7 GB over the 10 million epochs --epochs allows)
         self.history: dict[str, array] = {k: array("d") for k in HISTORY_KEYS}
         self._penalties = (array("d"), array("d"))  # each epoch's L2 terms, training and validation
-        self._gradients: dict[int, tuple[float, ...]] = {}  # epoch -> its `gradient_rms`, on round epochs
+        # Per layer sizes on round epochs, as EpochStats has them: field -> {epoch: one number a layer}
+        self._layer_sizes: dict[str, dict[int, tuple[float, ...]]] = {"gradient_rms": {}, "weight_rms": {}}
         self.last: EpochStats | None = None
         self.config_record = {**config.as_dict(), **_schedule_settings(config), "model": mopts.kind,
                               "hidden": list(mopts.hidden), "activation": mopts.activation, "dropout": mopts.dropout,
@@ -471,8 +472,9 @@ class Training:
             # The L2 terms beside those losses (not saved as history: `info` gives the final epoch's)
             self._penalties[0].append(math.nan if stats.partial else stats.penalty)
             self._penalties[1].append(math.nan if stats.val_penalty is None else stats.val_penalty)
-            if stats.gradient_rms is not None:
-                self._gradients[stats.epoch] = stats.gradient_rms
+            for name, sizes in self._layer_sizes.items():
+                if getattr(stats, name) is not None:
+                    sizes[stats.epoch] = getattr(stats, name)
             self.last = stats
             yield stats
 
@@ -495,8 +497,9 @@ class Training:
             "weights_from_epoch": (s.best_epoch if self.keeps_best else s.epoch) if s else 0,
             "seconds": float(sum(self.history["seconds"])),
         }
-        if self._gradients:  # (see EpochStats.gradient_rms; `show` draws them)
-            info["gradient_rms"] = {"epochs": list(self._gradients), "rms": [list(g) for g in self._gradients.values()]}
+        for name, sizes in self._layer_sizes.items():  # (see EpochStats.gradient_rms, weight_rms; `show` gives them)
+            if sizes:
+                info[name] = {"epochs": list(sizes), "rms": [list(r) for r in sizes.values()]}
         if info["weights_from_epoch"]:
             # Final numbers are those of the epoch whose weights are saved (the best when it is restored):
             # its training figures the mean over its batches as they trained (see README), its validation

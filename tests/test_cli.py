@@ -351,11 +351,32 @@ def test_show_gives_each_layer_s_gradient_size_where_sigmoid_layers_make_it_vani
         shown[activation] = rms["rms"][0][0] / rms["rms"][0][-1]  # first layer / output layer, epoch 1
         r = cli("show", model)
         assert r.exit_code == 0 and "weight gradient (RMS)" in r.stderr and "weight gradient (RMS) per layer" in r.stderr
-        rows = [line.split() for line in r.stderr.splitlines() if re.match(r"(layer \d|output) \(", line)]
+        table = r.stderr.split("weight gradient (RMS)")[1]
+        rows = [line.split() for line in table.splitlines() if re.match(r"(layer \d|output) \(", line)]
         assert [" ".join(row[:-3]) for row in rows] == ["layer 1 (2→16)", *[f"layer {k} (16→16)" for k in range(2, 6)],
                                                         "output (16→1)"]
         assert float(rows[0][-3]) == pytest.approx(rms["rms"][0][0], rel=1e-2)  # (epoch 1's column)
     assert shown["sigmoid"] < 1e-3 and shown["relu"] > 1e-2
+
+
+def test_show_gives_each_layer_s_weight_size_which_l2_holds_back(cli, tmp_path):
+    """A learner sees what L2 does: without it a network's weights grow as it memorizes a few noisy rows;
+    with it they end well below that."""
+    small = tmp_path / "small.csv"
+    small.write_text(cli("gen-data", "moons", "-n", "60", "--noise", "0.35", "--seed", "3").stdout)
+    end = {}
+    for l2 in ("0", "0.05"):
+        model = tmp_path / f"l2-{l2}.npz"
+        cli("fit", small, "-o", model, "--hidden", "32", "--l2", l2, "--epochs", "60", "--lr", "0.01", "--patience", "0", "-q")
+        sizes = json.loads(cli("show", model, "--json").stdout)["info"]["weight_rms"]
+        r = cli("show", model)
+        rows = [line.split() for line in r.stderr.split("weight size (RMS)")[1].splitlines()[1:3]]
+        assert [" ".join(row[:-3]) for row in rows] == ["layer 1 (2→32)", "output (32→1)"]
+        assert [float(row[-1]) for row in rows] == pytest.approx(sizes["rms"][-1], rel=1e-2)  # (epoch 60's column)
+        end[l2] = sizes["rms"][-1]
+        if l2 == "0":
+            assert all(last > first for first, last in zip(sizes["rms"][0], sizes["rms"][-1]))
+    assert all(held < grown * 0.8 for held, grown in zip(end["0.05"], end["0"])), end
 
 
 def _chart_ticks(text: str, label: str) -> list[float]:

@@ -90,43 +90,48 @@ CORRUPTIONS = {
 }
 
 
-def edit_gradients(**fields):
-    def change(arrays):
-        meta = json.loads(arrays["meta"].tobytes())
-        meta["info"]["gradient_rms"].update(fields)
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+LAYER_SIZES = ("gradient_rms", "weight_rms")  # info's per-layer sizes on some epochs
+
+
+def edit_sizes(**fields):
+    def change(field):
+        def edit(arrays):
+            meta = json.loads(arrays["meta"].tobytes())
+            meta["info"][field].update(fields)
+            arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        return edit
     return change
 
 
-GRADIENTS_REFUSED = "info's gradient_rms is not one size a layer for increasing epochs among those run"
-
-
+@pytest.mark.parametrize("field", LAYER_SIZES)
 @pytest.mark.parametrize("change", [
-    edit_gradients(rms=[[0.1]] * 5),  # one number where the model has two layers
-    edit_gradients(epochs=[1, 2, 3, 4, 6]),  # an epoch beyond the five run
-    edit_gradients(epochs=[1, 3, 2, 4, 5]),  # not increasing
-    edit_gradients(epochs=[1, 2, 3, 4]),  # fewer epochs than rows of sizes
-    edit_gradients(rms=[[0.1, -0.2]] * 5),  # a negative size
-    edit_gradients(rms=[[0.1, "0.2"]] * 5),
-    edit_gradients(rms=[[0.1, True]] * 5),
+    edit_sizes(rms=[[0.1]] * 5),  # one number where the model has two layers
+    edit_sizes(epochs=[1, 2, 3, 4, 6]),  # an epoch beyond the five run
+    edit_sizes(epochs=[1, 3, 2, 4, 5]),  # not increasing
+    edit_sizes(epochs=[1, 2, 3, 4]),  # fewer epochs than rows of sizes
+    edit_sizes(rms=[[0.1, -0.2]] * 5),  # a negative size
+    edit_sizes(rms=[[0.1, "0.2"]] * 5),
+    edit_sizes(rms=[[0.1, True]] * 5),
 ])
-def test_gradient_sizes_that_do_not_fit_the_model_are_refused(trained, tmp_path, change):
+def test_layer_sizes_that_do_not_fit_the_model_are_refused(trained, tmp_path, change, field):
     _, _, path = trained
-    with pytest.raises(ModelFileError, match=re.escape(GRADIENTS_REFUSED)):
-        model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change)))
+    refused = f"info's {field} is not one size a layer for increasing epochs among those run"
+    with pytest.raises(ModelFileError, match=re.escape(refused)):
+        model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change(field))))
 
 
-def test_gradient_sizes_are_saved_and_loaded_and_optional(trained, tmp_path):
+@pytest.mark.parametrize("field", LAYER_SIZES)
+def test_layer_sizes_are_saved_and_loaded_and_optional(trained, tmp_path, field):
     model, _, path = trained
-    saved = model_file.load_model(str(path)).info["gradient_rms"]
-    assert saved == model.info["gradient_rms"] and saved["epochs"] == [1, 2, 3, 4, 5]  # (each of the first ten)
+    saved = model_file.load_model(str(path)).info[field]
+    assert saved == model.info[field] and saved["epochs"] == [1, 2, 3, 4, 5]  # (each of the first ten)
     assert all(len(row) == 2 and min(row) > 0 for row in saved["rms"])  # (blobs' 2-8-3 network: two layers)
 
-    def older(arrays):  # a model saved before gradients were measured
+    def older(arrays):  # a model saved before they were measured
         meta = json.loads(arrays["meta"].tobytes())
-        del meta["info"]["gradient_rms"]
+        del meta["info"][field]
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    assert "gradient_rms" not in model_file.load_model(str(rewrite(path, tmp_path / "old.npz", older))).info
+    assert field not in model_file.load_model(str(rewrite(path, tmp_path / "old.npz", older))).info
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))

@@ -626,3 +626,20 @@ def test_gradient_sizes_are_the_data_loss_gradient_of_each_round_epoch_s_first_b
     assert [s.epoch for s in stats if s.gradient_rms is not None] == [*range(1, 11), 12, 14, 16, 18, 20, 25]
     # (the later ones are the weights' gradients as they moved: not the first's again)
     assert all(s.gradient_rms != stats[0].gradient_rms for s in stats[1:] if s.gradient_rms is not None)
+
+
+def test_weight_sizes_are_each_layer_s_at_the_end_of_round_epochs():
+    """EpochStats.weight_rms: per layer, the RMS of its weights (not biases) as the epoch leaves them."""
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(30, 1))
+    net = Network([2, 3, 1], "tanh", "mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(0))
+    config = TrainConfig(epochs=12, batch_size=10, lr=0.05, optimizer="sgd", l2=0.1)
+    for s in fit_iter(net, X, Y, config, np.random.default_rng(1)):  # (between epochs: the weights it left)
+        if s.epoch == 11:  # not a round epoch
+            assert s.weight_rms is None
+        else:
+            assert s.weight_rms == pytest.approx([math.sqrt(np.mean(W ** 2)) for W in net.W], rel=1e-12)
+        if s.epoch == 1:
+            first = s.weight_rms
+    assert s.weight_rms != pytest.approx(first)

@@ -110,6 +110,9 @@ class EpochStats:
     # batch: on round epochs only (see `round_epoch`), else None. (How the gradient shrinks towards the
     # first layers, as it does through many sigmoid layers: one vector copy an epoch at most.)
     gradient_rms: tuple[float, ...] | None = None
+    # Per layer, the root mean square of its weights at the end of the epoch, on the same epochs: how
+    # large the weights grow (L2 holds them back; large weights make confident outputs).
+    weight_rms: tuple[float, ...] | None = None
 
 
 def round_epoch(epoch: int) -> bool:
@@ -127,9 +130,9 @@ def round_epoch(epoch: int) -> bool:
         scale *= 10
 
 
-def gradient_rms(net: Network, g: np.ndarray) -> tuple[float, ...] | None:
-    """Per layer, the root mean square of its part of the weight gradient `g` (n_weights,); None if any
-    is not finite."""
+def layer_rms(net: Network, g: np.ndarray) -> tuple[float, ...] | None:
+    """Per layer, the root mean square of its part of `g` (n_weights,: the weights, or their gradient);
+    None if any is not finite."""
     rms, offset = [], 0
     for a, b in zip(net.sizes[:-1], net.sizes[1:]):
         part = g[offset:offset + a * b].astype(np.float64)
@@ -264,7 +267,7 @@ def fit_iter(
                                                 pred[s:s + m] if classify else None, update)
                     if update.capture is not None:
                         update.capture = None
-                        grad_rms = gradient_rms(net, captured)
+                        grad_rms = layer_rms(net, captured)
                     if not math.isfinite(batch_loss):
                         raise _diverged(epoch + 1, opt.lr, l2, config)
                     if start_loss is None:  # the initial weights' loss, on the first batch
@@ -325,6 +328,7 @@ def fit_iter(
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
                 best_epoch=best_epoch, stopped=stopped, partial=seen < n,
                 penalty=mean_penalty, val_penalty=val_penalty, gradient_rms=grad_rms,
+                weight_rms=layer_rms(net, net.params[:net.n_weights]) if round_epoch(epoch + 1) else None,
             )
             if stopped is not None:
                 return
