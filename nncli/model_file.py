@@ -30,7 +30,8 @@ n_params = sum(s_{l-1} s_l + s_l).
   source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file;
   gradient_rms: {epochs: [e, ...], rms: [[one number a layer], ...]}, each layer's weight-gradient size on
   those epochs' first batches, increasing epochs among those run; weight_rms: the same, of each layer's
-  weights at the end of those epochs)
+  weights at the end of those epochs; param_path: {epochs: [0, e, ...], params: [[n_params numbers], ...]},
+  a linear model's parameters, as `params` lays them out, at the start and the end of those epochs)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
   (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
@@ -99,7 +100,7 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
 OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,),  # checked where present
-                        "gradient_rms": (dict,), "weight_rms": (dict,),
+                        "gradient_rms": (dict,), "weight_rms": (dict,), "param_path": (dict,),
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 
@@ -493,6 +494,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     names = [f.name for f in features]
     target = Target(targets, task, classes=classes)
     n_inputs = sum(f.width for f in features)
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     epochs = info["epochs_run"]
     twice = {"feature": _repeated(names), "target column": _repeated(targets), "class label": _repeated(classes)}
     both = min(set(names) & set(targets), default=None)
@@ -514,9 +516,12 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (0 <= epochs <= MAX_EPOCHS, f"info says {epochs:,} epochs were run (nncli runs 0 to {MAX_EPOCHS:,})"),
         (0 <= info["best_epoch"] <= epochs and 0 <= info["weights_from_epoch"] <= epochs,
          "info's best_epoch or weights_from_epoch is not among the epochs run"),
-        *((_layer_sizes_fit(info.get(field), len(sizes) - 1, epochs),
+        # (one size a layer on some epochs from the first; a linear model's parameters from the start, epoch 0)
+        *((_per_epoch_fits(info.get(field), "rms", len(sizes) - 1, 1, epochs, lambda v: v >= 0),
            f"info's {field} is not one size a layer for increasing epochs among those run")
           for field in ("gradient_rms", "weight_rms")),
+        (_per_epoch_fits(info.get("param_path"), "params", n_params, 0, epochs, math.isfinite),
+         "info's param_path is not the parameters at increasing epochs among those run"),
     ]
     for ok, what in checks:
         if not ok:
@@ -524,16 +529,18 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info)
 
 
-def _layer_sizes_fit(record: dict | None, layers: int, epochs: int) -> bool:
-    """Whether info's gradient_rms or weight_rms, where present, holds one non-negative number a layer for
-    each of its epochs, which increase among those run (`show` gives them)."""
+def _per_epoch_fits(record: dict | None, key: str, width: int, first: int, epochs: int,
+                    good: Callable[[float], bool]) -> bool:
+    """Whether an info record of numbers per epoch (gradient_rms, weight_rms, param_path), where present,
+    holds `width` numbers that are `good` under `key` for each of its epochs, which increase from `first`
+    among those run (`show` gives them)."""
     if record is None:
         return True
-    steps, rms = record.get("epochs"), record.get("rms")
-    return (isinstance(steps, list) and isinstance(rms, list) and len(steps) == len(rms)
-            and all(type(e) is int and 1 <= e <= epochs for e in steps) and all(a < b for a, b in zip(steps, steps[1:]))
-            and all(isinstance(r, list) and len(r) == layers
-                    and all(type(v) in (int, float) and v >= 0 for v in r) for r in rms))
+    steps, rows = record.get("epochs"), record.get(key)
+    return (isinstance(steps, list) and isinstance(rows, list) and len(steps) == len(rows)
+            and all(type(e) is int and first <= e <= epochs for e in steps) and all(a < b for a, b in zip(steps, steps[1:]))
+            and all(isinstance(r, list) and len(r) == width
+                    and all(type(v) in (int, float) and good(v) for v in r) for r in rows))
 
 
 def _check_declared_shapes(path: str, layout: _Layout, shapes: dict[str, tuple[int, ...]],

@@ -635,18 +635,47 @@ def write_plot(path: str, model) -> None:
     atomic_write(path, lambda f: f.write(svg.encode("utf-8")))
 
 
+def _one_two_five(epoch: int) -> bool:
+    """0, 1, 2, 3, 5, 10, 20, 50, 100, 200, …: a few epochs a tenfold."""
+    digits = str(epoch)
+    return epoch <= 3 or (digits[0] in "125" and set(digits[1:]) <= {"0"})
+
+
+def path_table(model) -> Group | None:
+    """A small linear model's equation at the start and the end of some epochs (`info.param_path`):
+    the path gradient descent took, in the data's units; None for any other model."""
+    path = model.info.get("param_path")
+    if model.kind != "linear" or not path or model.network.sizes[-1] != 1:
+        return None
+    rows = [(e, p) for k, (e, p) in enumerate(zip(path["epochs"], path["params"]))
+            if _one_two_five(e) or k == len(path["epochs"]) - 1]
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("epoch", justify="right")
+    for name in [*model.pre.encoded_names(), "intercept"]:
+        table.add_column(_label(name), justify="right")
+    for epoch, params in rows:
+        W, b = model.linear_coefficients(params)
+        table.add_row(f"{epoch:,}", *[fmt(float(v)) for v in [*W[:, 0], b[0]]])
+    return Group(Text(f"How training moved {model.equations()[0][0]}'s coefficients from the initial weights "
+                      "(epoch 0), in the data's units:"), table)
+
+
 def show_model(model, path: str) -> None:
-    """`nncli show`: the report, then the stored loss curves, a classifier's accuracy, a schedule's learning
-    rate, then the layers' weight and gradient sizes."""
+    """`nncli show`: the report, a small linear model's path, then the stored loss curves, a classifier's
+    accuracy, a schedule's learning rate, then the layers' weight and gradient sizes."""
     c = console()
     c.print(model_report(model, path), crop=False)
+    steps = path_table(model)
+    if steps is not None:
+        c.print(Text(""))
+        c.print(steps, crop=False)
     if len(model.history.get("loss", ())):
         for chart in (history_chart(model), accuracy_chart(model), lr_chart(model)):
             if chart is not None:
                 c.print(Text(""))
                 _chart(c, chart)
     weights = model.info.get("weight_rms")
-    if weights and weights["epochs"]:
+    if weights and weights["epochs"] and steps is None:  # (the path gives a linear model's weights themselves)
         c.print(Text(""))
         c.print(weight_table(model.network.sizes, weights["epochs"], weights["rms"]), crop=False)
     gradients = model.info.get("gradient_rms")

@@ -26,7 +26,7 @@ from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASSES, EncodeReport, Preprocessor, Target, cell_number, column_stats,
                                       fit_preprocessor, fit_target, infer_task, no_spread, scale_floor, target_stats)
 from nncli.core.schedules import Schedule
-from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best
+from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, round_epoch
 from nncli.csv_columns import cell_hints, refuse_header_rows
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.csv_source import file_identity, refuse_bad_names
@@ -433,6 +433,16 @@ def _schedule_settings(config: TrainConfig) -> dict:
             **({"warmup": s.warmup} if name == "onecycle" else {})}
 
 
+# A linear model of one output and at most this many inputs records its parameters on round epochs:
+# the path gradient descent takes, which `show` lists as equations (more would not read as one line).
+PATH_MAX_INPUTS = 8
+
+
+def follows_path(net: Network, kind: str) -> bool:
+    """Whether a model records its parameters' path (see PATH_MAX_INPUTS)."""
+    return kind == "linear" and net.sizes[-1] == 1 and net.sizes[0] <= PATH_MAX_INPUTS
+
+
 class Training:
     """A training run: iterate it for EpochStats; afterwards `model()` has the result."""
 
@@ -452,6 +462,11 @@ class Training:
         self._penalties = (array("d"), array("d"))  # each epoch's L2 terms, training and validation
         # Per layer sizes on round epochs, as EpochStats has them: field -> {epoch: one number a layer}
         self._layer_sizes: dict[str, dict[int, tuple[float, ...]]] = {"gradient_rms": {}, "weight_rms": {}}
+        # A small linear model's parameters at the start (epoch 0) and the end of round epochs (`show`
+        # lists its equation's path)
+        self._path: dict[int, list[float]] | None = None
+        if follows_path(self.net, mopts.kind):
+            self._path = {0: self.net.params.astype(np.float64).tolist()}
         self.last: EpochStats | None = None
         self.config_record = {**config.as_dict(), **_schedule_settings(config), "model": mopts.kind,
                               "hidden": list(mopts.hidden), "activation": mopts.activation, "dropout": mopts.dropout,
@@ -475,6 +490,8 @@ class Training:
             for name, sizes in self._layer_sizes.items():
                 if getattr(stats, name) is not None:
                     sizes[stats.epoch] = getattr(stats, name)
+            if self._path is not None and round_epoch(stats.epoch) and np.isfinite(self.net.params).all():
+                self._path[stats.epoch] = self.net.params.astype(np.float64).tolist()
             self.last = stats
             yield stats
 
@@ -500,6 +517,8 @@ class Training:
         for name, sizes in self._layer_sizes.items():  # (see EpochStats.gradient_rms, weight_rms; `show` gives them)
             if sizes:
                 info[name] = {"epochs": list(sizes), "rms": [list(r) for r in sizes.values()]}
+        if self._path:
+            info["param_path"] = {"epochs": list(self._path), "params": list(self._path.values())}
         if info["weights_from_epoch"]:
             # Final numbers are those of the epoch whose weights are saved (the best when it is restored):
             # its training figures the mean over its batches as they trained (see README), its validation

@@ -379,6 +379,23 @@ def test_show_gives_each_layer_s_weight_size_which_l2_holds_back(cli, tmp_path):
     assert all(held < grown * 0.8 for held, grown in zip(end["0.05"], end["0"])), end
 
 
+def test_show_lists_the_path_gradient_descent_took_to_a_linear_models_equation(cli, tmp_path):
+    """Linear regression by gradient descent, seen step by step: the line at the start and at the end of
+    epochs 1, 2, 3, 5, 10, 20 (and the last), in the data's units, walking to the equation `show` gives."""
+    model = tmp_path / "line.npz"
+    cli("fit", SAMPLES / "linear.csv", "-o", model, "--model", "linear", "--optimizer", "sgd", "--lr", "0.1",
+        "--batch-size", "200", "--epochs", "25", "--l2", "0", "--patience", "0", "-q")
+    shown = cli("show", model).stderr
+    assert "How training moved y's coefficients from the initial weights (epoch 0)" in shown
+    table = re.split(r"\n *epoch +x +intercept *\n", shown)[1].split("\n\n")[0]
+    rows = [[float(v) for v in line.split()] for line in table.strip().splitlines()]
+    assert [row[0] for row in rows] == [0, 1, 2, 3, 5, 10, 20, 25]
+    slope, intercept = re.search(r"y = ([\d.]+)·x \+ ([\d.]+)", shown).groups()
+    assert rows[-1][1:] == pytest.approx([float(slope), float(intercept)], rel=1e-3)  # (epoch 25: the weights kept)
+    slopes = [row[1] for row in rows]  # (full-batch steps on a convex loss: each moves toward the minimum)
+    assert all(a < b for a, b in zip(slopes, slopes[1:])) and slopes[-1] - slopes[0] > 0.5
+
+
 def _chart_ticks(text: str, label: str) -> list[float]:
     """The y-axis labels, top to bottom, of the chart in `text` whose first line starts with `label`."""
     lines = text.splitlines()

@@ -14,7 +14,7 @@ import pytest
 from conftest import SAMPLES, run_nncli
 from nncli import model_file
 from nncli.errors import ModelFileError
-from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
+from nncli.workflow import PATH_MAX_INPUTS, DataOptions, ModelOptions, Training, load_training_data
 from nncli.core.training import TrainConfig
 
 
@@ -132,6 +132,71 @@ def test_layer_sizes_are_saved_and_loaded_and_optional(trained, tmp_path, field)
         del meta["info"][field]
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     assert field not in model_file.load_model(str(rewrite(path, tmp_path / "old.npz", older))).info
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory):
+    """A linear model of two inputs and one output, which records its parameters' path."""
+    data = load_training_data(str(SAMPLES / "moons.csv"), DataOptions(), "auto", val_split=0.0,
+                              rng=np.random.default_rng(0))
+    run = Training(data, ModelOptions(kind="linear"), TrainConfig(epochs=12), seed=0, dtype="float32")
+    initial = run.net.params.astype(np.float64).tolist()
+    list(run)
+    path = tmp_path_factory.mktemp("m") / "linear.npz"
+    model_file.save_model(run.model(), str(path))
+    return initial, path
+
+
+def test_a_linear_models_path_starts_at_its_initial_weights_and_is_saved(linear, tmp_path):
+    initial, path = linear
+    model = model_file.load_model(str(path))
+    steps = model.info["param_path"]
+    assert steps["epochs"] == [0, *range(1, 11), 12] and steps["params"][0] == initial
+    assert steps["params"][-1] == model.network.params.astype(np.float64).tolist()  # (epoch 12: the last, kept)
+
+    def older(arrays):  # a model saved before the path was recorded
+        meta = json.loads(arrays["meta"].tobytes())
+        del meta["info"]["param_path"]
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    assert "param_path" not in model_file.load_model(str(rewrite(path, tmp_path / "old.npz", older))).info
+
+
+def edit_path(**fields):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        meta["info"]["param_path"].update(fields)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
+
+
+@pytest.mark.parametrize("change", [
+    edit_path(params=[[0.1, 0.2]] * 12),  # two numbers where the model has three parameters
+    edit_path(epochs=[0, *range(1, 11), 13]),  # an epoch beyond the twelve run
+    edit_path(epochs=[-1, *range(1, 11), 12]),
+    edit_path(epochs=[0, 2, 1, *range(3, 11), 12]),  # not increasing
+    edit_path(epochs=list(range(11))),  # fewer epochs than rows of parameters
+    edit_path(params=[[0.1, "0.2", 0.3]] * 12),
+    edit_path(params=[[0.1, True, 0.3]] * 12),
+])
+def test_a_path_that_does_not_fit_the_model_is_refused(linear, tmp_path, change):
+    _, path = linear
+    refused = "info's param_path is not the parameters at increasing epochs among those run"
+    with pytest.raises(ModelFileError, match=re.escape(refused)):
+        model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change)))
+
+
+@pytest.mark.parametrize("inputs, recorded", [(PATH_MAX_INPUTS, True), (PATH_MAX_INPUTS + 1, False)])
+def test_only_a_small_linear_model_of_one_output_records_its_path(trained, tmp_path, inputs, recorded):
+    assert "param_path" not in trained[0].info  # (an mlp)
+    table = tmp_path / "t.csv"
+    X = np.random.default_rng(0).normal(size=(20, inputs))
+    np.savetxt(table, np.column_stack([X, X.sum(axis=1)]), delimiter=",", comments="",
+               header=",".join([*(f"x{i}" for i in range(inputs)), "y"]))
+    for path, sizes in ((table, [inputs, 1]), (SAMPLES / "blobs.csv", [2, 3])):  # (blobs: one equation a class)
+        data = load_training_data(str(path), DataOptions(), "auto", val_split=0.0, rng=np.random.default_rng(0))
+        run = Training(data, ModelOptions(kind="linear"), TrainConfig(epochs=2), seed=0, dtype="float32")
+        list(run)
+        assert run.net.sizes == sizes and ("param_path" in run.model().info) == (recorded and sizes[-1] == 1)
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))

@@ -76,16 +76,17 @@ class Model:
         raw.W[0][...] = net.W[0].astype(np.float64) / self.pre.scale[:, None]
         return raw, self.pre.mean.astype(net.dtype)
 
-    def linear_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+    def linear_coefficients(self, params: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """For a linear model: (W, b) in the data's own units, z = x @ W + b.
 
         Undoes the feature (and, for regression, the target) standardization, so a
         user can compare them with the formula that generated the data. z is the
         prediction (regression), the log-odds of the second class (two classes),
-        or each class's score, whose softmax gives the probabilities.
+        or each class's score, whose softmax gives the probabilities. Of the
+        network's parameters, or of `params` laid out as they are (n_params,).
         """
-        W = self.network.W[0].astype(np.float64)
-        b = self.network.b[0].astype(np.float64)
+        Ws, bs = self.network.layer_views(self.network.params if params is None else np.asarray(params))
+        W, b = Ws[0].astype(np.float64), bs[0].astype(np.float64)
         regression = self.task == "regression"
         scale, mean = (self.target.scale, self.target.mean) if regression else (1.0, 0.0)
         W_raw = W / self.pre.scale[:, None] * scale

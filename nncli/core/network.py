@@ -78,8 +78,8 @@ class Network:
         self.n_params = self.n_weights + sum(self.sizes[1:])
         self.params = np.zeros(self.n_params, dtype=self.dtype)
         self.grads = np.zeros(self.n_params, dtype=self.dtype)
-        self.W, self.b = self._layer_views(self.params)
-        self.dW, self.db = self._layer_views(self.grads)
+        self.W, self.b = self.layer_views(self.params)
+        self.dW, self.db = self.layer_views(self.grads)
         self._buffers: dict[int, dict[str, list[np.ndarray]]] = {}
         self._row_views: dict[tuple[int, int, int], dict[str, list[np.ndarray]]] = {}  # see _rows
         self.team: Team | None = None  # see use_threads
@@ -94,7 +94,7 @@ class Network:
         """
         self.team = team(threads) if threads > 1 else None
 
-    def _layer_views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def layer_views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The weight matrices and bias vectors of each layer as views of a flat buffer (see the
         module docstring)."""
         views, offset = [], 0
@@ -314,7 +314,7 @@ class Network:
             self._grads = [(self.grads, self.dW, self.db)]
             for _ in range(parts - 1):
                 flat = np.zeros(self.n_params, self.dtype)
-                self._grads.append((flat, *self._layer_views(flat)))
+                self._grads.append((flat, *self.layer_views(flat)))
         return self._grads
 
     def _split(self, n: int, flops: float, work: Callable[[int, int], None]) -> None:
