@@ -14,8 +14,8 @@ import numpy as np
 
 from nncli.core import metrics
 from nncli.core.model import Model
-from nncli.core.preprocessing import (EncodeReport, cell_number, is_missing_text, is_text, numbers_among,
-                                      target_numbers)
+from nncli.core.preprocessing import (EncodeReport, cell_number, check_log_target, is_missing_text, is_text,
+                                      numbers_among, target_numbers)
 from nncli.csv_columns import cell_hints, header_row, header_row_error, refuse_header_rows
 from nncli.csv_io import Table, TableReader, display_name
 from nncli.errors import DataError, shorten
@@ -246,8 +246,13 @@ def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: E
                 raw = model.target.class_index(tv[0], source=chunk.source, lines=chunk.lines,
                                                column=chunk.header.index(targets[0]) + 1, cell_hint=hints)
             else:
-                raw = np.column_stack([target_numbers(v, t, source=chunk.source, lines=chunk.lines, cell_hint=hints,
-                                                      column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)])
+                cols = [target_numbers(v, t, source=chunk.source, lines=chunk.lines, cell_hint=hints,
+                                       column=chunk.header.index(t) + 1) for t, v in zip(targets, tv)]
+                if validation and model.target.log:  # (training's loss takes log(1 + y); eval scores y itself)
+                    for t, col in zip(targets, cols):
+                        check_log_target(col, t, source=chunk.source, lines=chunk.lines,
+                                         column=chunk.header.index(t) + 1)
+                raw = np.column_stack(cols)
             rows += len(raw)
             yield X, raw, chunk.lines
         if not rows:
@@ -321,7 +326,9 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     if model.task == "regression":
         def scores(truth: np.ndarray, values: np.ndarray) -> dict:
             return {"mse": metrics.mse(truth, values), "rmse": metrics.rmse(truth, values),
-                    "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values)}
+                    "mae": metrics.mae(truth, values), "r2": metrics.r2(truth, values),
+                    # (what a model trained on log(1 + y) minimized, in y's terms: errors relative to y's size)
+                    **({"rmsle": metrics.rmsle(truth, values)} if model.target.log else {})}
 
         out.update(scores(raw, pred))  # several targets: each metric's mean over them
         if raw.shape[1] > 1:  # and each target's own, in its own units

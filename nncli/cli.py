@@ -71,6 +71,7 @@ class Kind(str, Enum):
     spirals = "spirals"
     xor = "xor"
     mixed = "mixed"
+    prices = "prices"
 
 
 class Task(str, Enum):
@@ -152,6 +153,9 @@ NaValuesOpt = Annotated[Optional[str], typer.Option(
 MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / '<missing>' category; error: refuse (a missing target too).")]
 MaxCatsOpt = Annotated[int, typer.Option("--max-categories", help="Refuse categorical columns with more values.")]
 TaskOpt = Annotated[Task, typer.Option("--task", help="auto: text or <=20 distinct integers is classification.")]
+LogTargetOpt = Annotated[bool, typer.Option(
+    "--log-target", help="Regression on log(1 + y), for amounts that span orders of magnitude (prices, counts); "
+    "predictions are in y's units.")]
 ModelOpt = Annotated[ModelKind, typer.Option("--model", "-m", help="mlp, or linear (no hidden layer).")]
 # (None when not given: --model linear refuses them then, having no hidden layer)
 HiddenOpt = Annotated[Optional[str], typer.Option(
@@ -239,7 +243,7 @@ class StopFlag:
 @app.command("gen-data")
 def gen_data(
     kind: Annotated[Kind, typer.Argument(help="What to generate: linear, regression, moons, circles, blobs, spirals, "
-                                         "xor or mixed.", metavar="[KIND]")] = Kind.linear,
+                                         "xor, mixed or prices.", metavar="[KIND]")] = Kind.linear,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of rows.")] = 1000,
     features: Annotated[Optional[int], typer.Option("--features", help="Features: regression (default 5), blobs "
                                                     "(default 2).", show_default=False)] = None,
@@ -247,7 +251,7 @@ def gen_data(
                                                    show_default=False)] = None,
     noise: Annotated[Optional[float], typer.Option(
         "--noise", help="Noise level; defaults: linear 1, regression 0.1, moons 0.15, circles 0.08, blobs 1, "
-        "spirals 0.2, xor 0, mixed 0.3.", show_default=False)] = None,
+        "spirals 0.2, xor 0, mixed 0.3, prices 0.2.", show_default=False)] = None,
     missing_rate: Annotated[Optional[float], typer.Option("--missing-rate", help="mixed: fraction of blank feature "
                                                           "cells (default 0.1).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0 or more): the same seed draws the same rows.")] = 0,
@@ -300,6 +304,7 @@ def fit(
     max_categories: MaxCatsOpt = 50,
     delimiter: Delimiter = None,
     task: TaskOpt = Task.auto,
+    log_target: LogTargetOpt = False,
     model: ModelOpt = ModelKind.mlp,
     hidden: HiddenOpt = None,
     activation: ActivationOpt = None,
@@ -339,7 +344,8 @@ def fit(
     threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
-        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
+        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task,
+        log_target=log_target, model=model,
         hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
         class_weight=class_weight, lr=lr,
         momentum=momentum, nesterov=nesterov, epochs=epochs, l2=l2, lr_schedule=lr_schedule, lr_decay=lr_decay,
@@ -439,7 +445,7 @@ def fit(
 
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
-                      task, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
+                      task, log_target, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
                       momentum=None, nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant,
                       lr_decay=None, lr_step=None, warmup=None, patience=0):
     """Check the options fit and lr-find share; build the option records (exit 2 on bad values).
@@ -497,7 +503,10 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
         target=split_list(target, "--target"), features=feature_names,
         ignore=ignored, categorical=split_list(categorical, "--categorical"),
         missing=missing.value, max_categories=max_categories, delimiter=check_delimiter(delimiter),
-        dtype=dtype.value, **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
+        dtype=dtype.value, log_target=log_target,
+        **({"na_values": tuple(dict.fromkeys(("",) + nas))} if nas is not None else {}))
+    if log_target and task is Task.classification:
+        raise UsageError("--log-target is for a number to predict, not --task classification")
     if task is Task.classification and len(dopts.target) > 1:
         raise UsageError("classification takes one target column", hint="give one --target column")
     if class_weight is not ClassWeight.none and task is Task.regression:
@@ -508,7 +517,7 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, momentum=momentum,
                          nesterov=nesterov, l2=l2, lr_schedule=lr_schedule.value, lr_decay=lr_decay,
                          lr_step=lr_step, warmup=warmup, patience=patience or None)
-    extra = {"target": list(dopts.target), "task": task.value}
+    extra = {"target": list(dopts.target), "task": task.value, **({"log_target": True} if log_target else {})}
     return dopts, mopts, config, extra
 
 
@@ -524,6 +533,7 @@ def lr_find(
     max_categories: MaxCatsOpt = 50,
     delimiter: Delimiter = None,
     task: TaskOpt = Task.auto,
+    log_target: LogTargetOpt = False,
     model: ModelOpt = ModelKind.mlp,
     hidden: HiddenOpt = None,
     activation: ActivationOpt = None,
@@ -556,7 +566,8 @@ def lr_find(
     threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
-        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task, model=model,
+        missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task,
+        log_target=log_target, model=model,
         hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
         class_weight=class_weight, momentum=momentum, nesterov=nesterov, l2=l2)
     check_range("--steps", steps, 5, 1_000_000)

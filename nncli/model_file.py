@@ -18,13 +18,14 @@ exactly these members, none of them object arrays, nothing pickled:
 n_params = sum(s_{l-1} s_l + s_l).
 
 `meta` JSON keys:
-- `format`: "nncli-model"; `format_version`: 1; `nncli_version`: the writer's version
+- `format`: "nncli-model"; `format_version`: 1, or 2 for a regression on log(1 + y); `nncli_version`: the writer's version
 - `kind`: "linear" | "mlp"; `task`: "classification" | "regression"
 - `sizes`: [s_0, ..., s_L]; `activation`: hidden activation name; `loss`: "mse" | "bce" | "ce"; `dtype`: "float32" | "float64"
 - `features`: list of {name, kind: "numeric"|"categorical", fill (imputed value), categories (list of str), missing (count at fit)};
   s_0 = sum of widths (1 per numeric, len(categories) per categorical)
 - `targets`: target column names; `classes`: class labels (classification; s_L = 1 for two classes, else len(classes))
 - `na_values`: cell texts that meant "missing" at fit time
+- `target_transform`: "log1p" in version 2 alone: the network predicts log(1 + y), standardized by y_mean and y_scale
 - `config`: the training configuration (epochs, batch_size, lr, optimizer, seed, ...)
 - `info`: facts about the run (rows, val_rows, data_sha256, best_epoch, epochs_run, stopped, final metrics;
   source_file: the training file's device, inode, size and mtime_ns, which tell `eval` it is given that file;
@@ -77,7 +78,10 @@ from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_
 from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, shorten
 
 FORMAT = "nncli-model"
-FORMAT_VERSION = 1
+# Version 2 is a regression on log(1 + y) (`target_transform`): an nncli that reads version 1 alone
+# would predict log(1 + y) for y. Every other model is written as version 1, which any nncli reads.
+FORMAT_VERSION = 2
+LOG_TARGET_VERSION = 2
 MAX_META_BYTES = 16 * 1024 * 1024
 MAX_META_DEPTH = 16  # nesting of lists and objects in the metadata (a valid model's is 5)
 MAX_ARRAY_BYTES = 2 * 1024 ** 3
@@ -125,6 +129,7 @@ def _schema(pre: Preprocessor, target: Target, na_values: Any) -> dict:
         "targets": target.names,
         "classes": target.classes,
         "na_values": list(na_values),
+        **({"target_transform": "log1p"} if target.log else {}),
     }
 
 
@@ -159,7 +164,7 @@ def model_arrays(model: Model) -> dict[str, np.ndarray]:
     net, pre, target = model.network, model.pre, model.target
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": LOG_TARGET_VERSION if target.log else 1,
         "nncli_version": __version__,
         "kind": model.kind,
         "task": target.task,
@@ -445,9 +450,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "not an nncli model (format name missing)")
     version = meta.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # (true and 1.0 equal 1)
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:  # (true and 1.0 equal 1)
         said = shorten(version) if type(version) is int else shorten(json.dumps(version)[:100])  # ("1" is not 1)
-        raise _fail(path, f"format version {said}; this nncli reads version {FORMAT_VERSION}",
+        raise _fail(path, f"format version {said}; this nncli reads versions 1 to {FORMAT_VERSION}",
                     hint="use the nncli version that wrote it, or train the model again")
     try:
         sizes = _items(meta, "sizes", int, "whole numbers")
@@ -461,6 +466,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         targets = [composed(t) for t in _items(meta, "targets", str, "strings")]
         classes = _items(meta, "classes", str, "strings")
         na_values = _items(meta, "na_values", str, "strings")
+        transform = meta.get("target_transform")
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
     except (KeyError, TypeError) as e:
         raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
@@ -472,6 +478,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (activation in ACTIVATIONS, f"unknown activation {shorten(activation)}"),
         (loss in LOSSES, f"unknown loss {shorten(loss)}"),
         (dtype in ("float32", "float64"), f"unsupported dtype {shorten(dtype)}"),
+        # (version 2 says there is a log target, so that a version-1 reader refuses it; only regression has one)
+        (transform == ("log1p" if version == LOG_TARGET_VERSION else None) and (transform is None or task == "regression"),
+         f"target_transform {shorten(json.dumps(transform)[:100])} does not fit format version {version} and task "
+         f"{shorten(task)}"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
         (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
         (max(sizes[1:-1], default=0) <= MAX_HIDDEN_WIDTH,
@@ -492,7 +502,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
 
     # Consistency: each of these would make predictions, or what `show` says, silently wrong.
     names = [f.name for f in features]
-    target = Target(targets, task, classes=classes)
+    target = Target(targets, task, classes=classes, log=transform is not None)
     n_inputs = sum(f.width for f in features)
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     epochs = info["epochs_run"]

@@ -215,7 +215,9 @@ def _final_scores(model) -> str:
     cut = _not_measured(info, m)
     # ("training": without validation data, a summary's only scores read as a test: R² 0.96 on the
     # training rows of a model that scored 0.52 on fresh ones)
-    text = "training " + (cut or f"loss {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
+    # (of log(1 + y) for a log target: `eval` scores y itself)
+    of = f" of {', '.join(map(model.target.term, model.target.names))}" if model.target.log else ""
+    text = "training " + (cut or f"loss{of} {fmt(info.get('final_loss'))}, {m} {fmt(info.get('final_metric'))}")
     if info.get("final_val_loss") is not None:
         text += f"; validation loss {fmt(info.get('final_val_loss'))}, {m} {fmt(info.get('final_val_metric'))}"
     if _penalty_worth_saying(info):
@@ -268,8 +270,9 @@ def eval_report(result: dict) -> Group:
         for name in per:
             t.add_column(_label(name), justify="right")
         t.add_column("mean" if per else "", justify="right")
-        for k in ("mse", "rmse", "mae", "r2"):
-            t.add_row(k.upper() if k != "r2" else "R²", *(fmt(s[k], 6) for s in per.values()), fmt(result[k], 6))
+        for k in ("mse", "rmse", "mae", "r2", "rmsle"):
+            if k in result:  # (RMSLE: a model trained on log(1 + y); "-" where a value is below 0)
+                t.add_row(k.upper() if k != "r2" else "R²", *(fmt(s[k], 6) for s in per.values()), fmt(result[k], 6))
         t.add_row("rows", *([""] * len(per)), f"{result['rows']:,}")
         return Group(WholeNumbers(t))
     head = Table(box=None, show_header=False, pad_edge=False)
@@ -358,7 +361,7 @@ def model_report(model, path: str) -> Group:
                              f"{net.dtype.name})"))
     if model.kind == "mlp":
         t.add_row("activation", utext(f"{net.activation} hidden, {net.loss.output_activation} output"))
-    t.add_row("task", utext(f"{model.task} ({net.loss_name} loss)"))
+    t.add_row("task", utext(f"{model.target.task_text} ({net.loss_name} loss)"))
     t.add_row("target", utext(", ".join(model.target.names)))
     if model.target.classes:
         t.add_row("classes", utext(_first(model.target.classes)))
@@ -472,7 +475,7 @@ def _chart(c: Console, chart) -> None:
 def training_header(run, data) -> list[Text]:
     """The live screen's first lines: data, model, optimizer."""
     net, cfg, target = run.net, run.config, data.target
-    task = target.task
+    task = target.task_text
     if target.classes:
         task += f", {len(target.classes)} classes"
     val = f" (+{data.X_val.shape[0]:,} for validation)" if data.X_val is not None else ""

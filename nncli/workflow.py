@@ -24,7 +24,7 @@ from nncli.apply import (REFUSED_TARGET_HINT, check_missing, encode_notices, loa
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import (MAX_CLASSES, EncodeReport, Preprocessor, Target, cell_number, column_stats,
-                                      fit_preprocessor, fit_target, infer_task, no_spread, scale_floor, target_stats)
+                                      fit_preprocessor, fit_target, infer_task, no_spread, scale_floor)
 from nncli.core.schedules import Schedule
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, round_epoch
 from nncli.csv_columns import cell_hints, refuse_header_rows
@@ -49,6 +49,7 @@ class DataOptions:
     max_categories: int = 50
     delimiter: str | None = None
     dtype: str = "float32"
+    log_target: bool = False  # regression on log(1 + y)
 
 
 @dataclass(frozen=True)
@@ -258,11 +259,16 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     inferred = task == "auto" and len(targets) == 1
     if inferred:
         task = infer_task(target_text[0])
+        if task == "classification" and opts.log_target:
+            raise UsageError(f"--log-target is for a number to predict, and the target {shorten(targets[0])} "
+                             "reads as class labels (whole numbers with few values, or text)",
+                             hint="give --task regression if its values are amounts")
         if task == "classification":
             refuse_stray_target_text(table, targets[0], target_text[0], set(target_text[0].tolist()), opts.na_values)
     try:
         target = fit_target(target_text, targets, task, source=table.source, lines=table.lines,
-                            columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values))
+                            columns=[table.header.index(t) + 1 for t in targets], cell_hint=cell_hints(opts.na_values),
+                            log=opts.log_target)
     except DataError as e:
         if dropped:
             e.hint = f"{e.hint}; {dropped}" if e.hint else dropped
@@ -307,7 +313,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                                f"{'s' * (lone.size == 1)} a single training row ({named}; the rest went to "
                                "validation): the model barely learns them (more rows, or --val-split 0)")
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
-            target.mean, target.scale = target_stats(values[train_rows])
+            target.fit_scale(values[train_rows])
         few = min((len(val_rows), "validation"), (len(train_rows), "training"))
         if few[0] < FEW_SPLIT_ROWS:  # (--val-split 0.0001: early stopping on one row's loss, without a word)
             notices.append(f"--val-split {val_split:g} leaves {few[0]:,} row{'s' * (few[0] != 1)} for {few[1]}: "

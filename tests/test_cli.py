@@ -544,7 +544,7 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     run = SimpleNamespace(net=m.network, config=SimpleNamespace(optimizer="adam", lr=1e-3, batch_size=32, epochs=1,
                                                                    lr_schedule="constant", l2=0.0),
                           mopts=SimpleNamespace(kind="mlp"))
-    data_ = SimpleNamespace(target=SimpleNamespace(task="regression", classes=None), X_val=None, n_rows=1,
+    data_ = SimpleNamespace(target=SimpleNamespace(task="regression", task_text="regression", classes=None), X_val=None, n_rows=1,
                             X=np.zeros((1, 1)), source="one.csv")
     header = " ".join(line.plain for line in render.training_header(run, data_))
     assert "1 row × 1 feature ·" in header and "up to 1 epoch" in header
@@ -832,3 +832,85 @@ def test_nncli_debug_0_is_off(monkeypatch, capsys, value, traceback):
     else:
         assert run(broken) == 1
         assert "nncli: error: internal error: ZeroDivisionError: 'a bug'" in capsys.readouterr().err
+
+
+# -- --log-target: regression on log(1 + y) -----------------------------------------------------------
+def _amounts(path, n=400, seed=0, rows=None):
+    """Prices whose log grows linearly with two features: log(1 + price) = 0.01·area + 0.2·rooms + 3, noisy."""
+    rng = np.random.default_rng(seed)
+    area, rooms = rng.uniform(20, 300, n), rng.integers(1, 8, n).astype(float)
+    price = np.expm1(0.01 * area + 0.2 * rooms + 3 + rng.normal(0, 0.05, n))
+    path.write_text("area,rooms,price\n" + "".join(f"{a:.4f},{r:g},{p:.6g}\n" for a, r, p in zip(area, rooms, price)))
+    return path
+
+
+def test_log_target_trains_on_log_1_plus_y_and_predicts_y(cli, tmp_path):
+    """A linear model on log(1 + y) finds the generating coefficients; `show` writes its equation for
+    log(1 + price); predict undoes the log (its values are expm1 of the equation's); eval scores y itself,
+    and adds RMSLE, which equals the RMSE of log(1 + y) computed from predict's output."""
+    data, model = _amounts(tmp_path / "prices.csv"), tmp_path / "log.npz"
+    r = cli("fit", data, "-o", model, "--model", "linear", "--log-target", "--epochs", "300", "--lr", "0.05",
+            "--l2", "0", "--progress", "plain")
+    assert r.exit_code == 0, r.stderr
+    assert "training loss of log(1 + price)" in r.stderr
+    shown = cli("show", model).stderr
+    assert "regression on log(1 + price) (mse loss)" in shown
+    a, b, c = map(float, re.search(r"log\(1 \+ price\) = ([\d.]+)·area \+ ([\d.]+)·rooms \+ ([\d.]+)", shown).groups())
+    assert (a, b, c) == pytest.approx((0.01, 0.2, 3), rel=0.03)
+    rows = np.loadtxt(data, delimiter=",", skiprows=1)
+    predicted = np.loadtxt(io.StringIO(cli("predict", model, data).stdout), skiprows=1)
+    assert predicted == pytest.approx(np.expm1(a * rows[:, 0] + b * rows[:, 1] + c), rel=2e-3)
+    scores = json.loads(cli("eval", model, data, "--json").stdout)
+    truth = rows[:, 2]
+    assert scores["mae"] == pytest.approx(np.abs(truth - predicted).mean(), rel=1e-4)
+    assert scores["rmsle"] == pytest.approx(np.sqrt(np.mean((np.log1p(truth) - np.log1p(predicted)) ** 2)), rel=1e-3)
+    assert "RMSLE" in cli("eval", model, data).stderr
+    plain = tmp_path / "plain.npz"  # (without the option: no RMSLE, and y itself is what the network predicts)
+    cli("fit", data, "-o", plain, "--model", "linear", "--epochs", "3", "-q")
+    assert "rmsle" not in json.loads(cli("eval", plain, data, "--json").stdout)
+    assert "price = " in cli("show", plain).stderr
+
+
+def test_log_target_standardizes_log_1_plus_y_of_the_training_rows(tmp_path):
+    """With a validation split, the target is standardized on the training rows' log(1 + y) (not y, not
+    every row): the saved mean and scale are those rows' own."""
+    from nncli.workflow import DataOptions, load_training_data
+
+    data = _amounts(tmp_path / "prices.csv")
+    for split in (0.0, 0.25):
+        d = load_training_data(str(data), DataOptions(log_target=True), "auto", val_split=split,
+                               rng=np.random.default_rng(0))
+        train = np.log1p(d.target.decode_values(d.Y.astype(np.float64)))  # (back to y, then log(1 + y) again)
+        assert d.target.mean == pytest.approx(train.mean(axis=0)) and d.target.scale == pytest.approx(train.std(axis=0))
+        assert d.target.log and d.Y.mean() == pytest.approx(0, abs=1e-5)
+
+
+def test_log_target_refuses_negative_values_and_classes(cli, tmp_path):
+    data = _amounts(tmp_path / "prices.csv", n=50)
+    lines = data.read_text().splitlines()
+    lines[7] = lines[7].rsplit(",", 1)[0] + ",-2"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    for args in (("fit", bad), ("fit", data, "--val", bad)):  # (the training file, and a validation file)
+        r = cli(*args, "--log-target", "-o", tmp_path / "m.npz", "-q")
+        assert r.exit_code == 1 and "bad.csv:8:3 (column 'price'): --log-target trains on log(1 + y)" in r.stderr
+        assert "found -2 (1 row below 0)" in r.stderr
+    cli("fit", data, "--log-target", "-o", tmp_path / "ok.npz", "--epochs", "2", "-q")
+    r = cli("eval", tmp_path / "ok.npz", bad, "--json")  # (eval scores y itself: a negative y is a fair test row)
+    assert r.exit_code == 0 and json.loads(r.stdout)["rmsle"] is None
+    r = cli("fit", SAMPLES / "moons.csv", "--log-target", "-o", tmp_path / "c.npz", "-q")
+    assert r.exit_code == 2 and "the target 'label' reads as class labels" in r.stderr
+    r = cli("fit", data, "--log-target", "--task", "classification", "-o", tmp_path / "c.npz", "-q")
+    assert r.exit_code == 2 and "--log-target is for a number to predict" in r.stderr
+    r = cli("lr-find", data, "--log-target", "-q")  # (the sweep steps on the loss fit will minimize)
+    assert r.exit_code == 0 and float(r.stdout) > 0
+
+
+def test_gen_data_prices_are_amounts_whose_log_is_linear_in_the_features(cli):
+    """`prices`: log(price) = 9 + 0.012·area + 0.15·rooms + noise, as its docstring and README say."""
+    rows = np.loadtxt(io.StringIO(cli("gen-data", "prices", "-n", "5000").stdout), delimiter=",", skiprows=1)
+    area, rooms, price = rows.T
+    assert 20 <= area.min() and area.max() <= 400 and set(rooms) == set(range(1, 8)) and price.min() > 0
+    coef, *_ = np.linalg.lstsq(np.column_stack([area, rooms, np.ones(len(rows))]), np.log(price), rcond=None)
+    assert coef == pytest.approx([0.012, 0.15, 9], rel=0.02)
+    assert price.max() / price.min() > 100  # (orders of magnitude: what --log-target is for)

@@ -73,7 +73,7 @@ def edit_meta(**fields):
 CORRUPTIONS = {
     "wrong version": (edit_meta(format_version=99), "format version '99'"),
     # ("1" is not 1: the quotes show it is text)
-    "version as text": (edit_meta(format_version="1"), "format version '\"1\"'; this nncli reads version 1"),
+    "version as text": (edit_meta(format_version="1"), "format version '\"1\"'; this nncli reads versions 1 to 2"),
     "not an nncli model": (edit_meta(format="other"), "format name"),
     "missing key": (lambda a: a.pop("x_mean"), "missing x_mean"),
     "extra key": (lambda a: a.update(evil=np.zeros(3)), "unexpected member"),
@@ -197,6 +197,51 @@ def test_only_a_small_linear_model_of_one_output_records_its_path(trained, tmp_p
         run = Training(data, ModelOptions(kind="linear"), TrainConfig(epochs=2), seed=0, dtype="float32")
         list(run)
         assert run.net.sizes == sizes and ("param_path" in run.model().info) == (recorded and sizes[-1] == 1)
+
+
+@pytest.fixture(scope="module")
+def log_target(tmp_path_factory):
+    """A regression on log(1 + y), saved."""
+    folder = tmp_path_factory.mktemp("log")
+    rows = np.random.default_rng(0).uniform(0, 1, (40, 2))
+    table = folder / "t.csv"
+    np.savetxt(table, np.column_stack([rows, np.exp(3 * rows[:, 0])]), delimiter=",", comments="", header="a,b,y")
+    data = load_training_data(str(table), DataOptions(log_target=True), "auto", rng=np.random.default_rng(0))
+    run = Training(data, ModelOptions(hidden=(4,)), TrainConfig(epochs=2), seed=0, dtype="float32")
+    list(run)
+    path = folder / "m.npz"
+    model_file.save_model(run.model(), str(path))
+    return run.model(), path
+
+
+def test_a_log_target_is_saved_as_format_version_2_which_an_older_reader_refuses(log_target, trained):
+    model, path = log_target
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(npz["meta"].tobytes())
+    assert meta["format_version"] == 2 and meta["target_transform"] == "log1p"
+    loaded = model_file.load_model(str(path))
+    assert loaded.target.log and loaded.target.mean == pytest.approx(model.target.mean)
+    X = np.zeros((3, 2), np.float32)
+    assert loaded.predict_values(X) == pytest.approx(np.expm1(loaded.network.logits(X) * model.target.scale
+                                                              + model.target.mean))
+    with np.load(trained[2], allow_pickle=False) as npz:  # (every other model stays version 1, which any nncli reads)
+        assert json.loads(npz["meta"].tobytes())["format_version"] == 1
+
+
+TRANSFORM_REFUSED = "does not fit format version"
+
+
+@pytest.mark.parametrize("which, change", [
+    ("log", edit_meta(format_version=1)),  # a version-1 reader would predict log(1 + y) as y
+    ("log", edit_meta(target_transform="log")),
+    ("log", edit_meta(target_transform=None)),
+    ("plain", edit_meta(target_transform="log1p")),  # in a version-1 file
+    ("plain", edit_meta(target_transform="log1p", format_version=2)),  # a classifier (blobs)
+])
+def test_a_target_transform_that_does_not_fit_is_refused(log_target, trained, tmp_path, which, change):
+    path = log_target[1] if which == "log" else trained[2]
+    with pytest.raises(ModelFileError, match=TRANSFORM_REFUSED):
+        model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change)))
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))

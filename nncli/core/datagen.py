@@ -102,6 +102,17 @@ def xor(rng: np.random.Generator, n: int, noise: float | None = None, **_: objec
     return _xy(X, y, "label")
 
 
+def prices(rng: np.random.Generator, n: int, noise: float | None = None, **_: object) -> tuple[Columns, str]:
+    """House prices that span orders of magnitude: area ~ U(20, 400) m², rooms 1-7, and
+    log(price) = 9 + 0.012 area + 0.15 rooms + noise * N(0, 1) (default 0.2): every effect, and the
+    noise, multiplies the price (a regression for `fit --log-target`)."""
+    noise = 0.2 if noise is None else noise
+    area = np.round(rng.uniform(20.0, 400.0, n), 1)
+    rooms = rng.integers(1, 8, n)
+    price = np.round(np.exp(9.0 + 0.012 * area + 0.15 * rooms + noise * rng.standard_normal(n)))
+    return {"area": area.astype(str), "rooms": rooms.astype(str), "price": price.astype(np.int64).astype(str)}, "price"
+
+
 COLORS = np.array(["red", "green", "blue", "yellow"])
 SIZES = np.array(["S", "M", "L", "XL"])
 
@@ -147,4 +158,5 @@ GENERATORS: dict[str, Callable[..., tuple[Columns, str]]] = {
     "spirals": spirals,
     "xor": xor,
     "mixed": mixed,
+    "prices": prices,
 }

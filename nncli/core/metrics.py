@@ -57,6 +57,15 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return value
 
 
+def rmsle(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """Root mean squared error of log(1 + y), as scikit-learn's root_mean_squared_log_error (for several
+    outputs the mean of each one's); None where a value is below 0, whose log(1 + y) may not exist."""
+    yt, yp = _columns(y_true, y_pred)
+    if (yt < 0).any() or (yp < 0).any():
+        return None
+    return rmse(np.log1p(yt), np.log1p(yp))
+
+
 def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Coefficient of determination, averaged over outputs (as scikit-learn's default).
 

@@ -98,7 +98,7 @@ class Model:
         for (None for a regression target)."""
         t = self.target
         if self.task == "regression":
-            return [(name, None) for name in t.names]
+            return [(t.term(name), None) for name in t.names]
         if len(t.classes) == 2:
             return [(f"log-odds({t.names[0]}={t.classes[1]})", t.classes[1])]
         return [(f"score({t.names[0]}={c})", c) for c in t.classes]

@@ -418,6 +418,20 @@ class Target:
     classes: list[str] = field(default_factory=list)
     mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+    log: bool = False  # regression on log(1 + y) (`--log-target`): mean and scale are of that
+
+    def term(self, name: str) -> str:
+        """What the network predicts of a target column: `price`, or `log(1 + price)`."""
+        return f"log(1 + {name})" if self.log else name
+
+    def fit_scale(self, Y: np.ndarray) -> None:
+        """Learn mean and scale from raw regression targets Y (n, k): of log(1 + Y) for a log target."""
+        self.mean, self.scale = target_stats(np.log1p(Y) if self.log else Y)
+
+    @property
+    def task_text(self) -> str:
+        """The task as people read it: `classification`, `regression on log(1 + price)`."""
+        return f"regression on {', '.join(map(self.term, self.names))}" if self.log else self.task
 
     @property
     def loss(self) -> str:
@@ -465,7 +479,7 @@ class Target:
         """Class indices or raw values -> the Y the loss expects (0/1, one-hot, standardized)."""
         if self.task == "regression":
             Y = np.asarray(codes_or_values, np.float64).reshape(len(codes_or_values), -1)
-            return ((Y - self.mean) / self.scale).astype(dtype)
+            return (((np.log1p(Y) if self.log else Y) - self.mean) / self.scale).astype(dtype)
         codes = codes_or_values
         if len(self.classes) == 2:
             return codes.astype(dtype).reshape(-1, 1)
@@ -475,16 +489,19 @@ class Target:
 
     def decode_values(self, Z: np.ndarray) -> np.ndarray:
         """Network outputs (standardized) -> values in the target's own units, float64 (inf where
-        that overflows: a target near float64's limit, 1e307, scaled by its spread)."""
+        that overflows: a target near float64's limit, 1e307, scaled by its spread; or, of log(1 + y),
+        an output beyond log(1e308))."""
         with np.errstate(over="ignore", invalid="ignore"):
-            return Z.astype(np.float64) * self.scale + self.mean
+            values = Z.astype(np.float64) * self.scale + self.mean
+            return np.expm1(values, out=values) if self.log else values
 
 
 def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source: str = "",
                lines: np.ndarray | None = None, columns: Sequence[int] | None = None,
-               cell_hint: CellHint | None = None) -> Target:
+               cell_hint: CellHint | None = None, log: bool = False) -> Target:
     """Learn the target encoding. values: one text array per target column (no missing), read
-    from `source` at these line numbers and (1-based) columns, which locate a bad cell."""
+    from `source` at these line numbers and (1-based) columns, which locate a bad cell; `log`: a
+    regression on log(1 + y), whose values must be 0 or more."""
     if task == "auto":
         task = "regression" if len(values) > 1 else infer_task(values[0])
     if task == "classification":
@@ -501,8 +518,24 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
                            cell_hint=cell_hint,
                            labels_hint="single" if len(values) == 1 else "several")
             for k, (v, name) in enumerate(zip(values, names))]
-    mean, scale = target_stats(np.column_stack(cols))
-    return Target(names, "regression", mean=mean, scale=scale)
+    if log:
+        for k, (col, name) in enumerate(zip(cols, names)):
+            check_log_target(col, name, source=source, lines=lines, column=None if columns is None else columns[k])
+    target = Target(names, "regression", log=log)
+    target.fit_scale(np.column_stack(cols))
+    return target
+
+
+def check_log_target(numbers: np.ndarray, name: str, *, source: str = "", lines: np.ndarray | None = None,
+                     column: int | None = None) -> None:
+    """A DataError, located, at the first number below 0 in a target column trained on log(1 + y)."""
+    below = np.flatnonzero(numbers < 0)
+    if below.size:
+        i = int(below[0])
+        raise DataError(f"--log-target trains on log(1 + y), which needs target values of 0 or more; found "
+                        f"{numbers[i]:g} ({below.size:,} row{'s' if below.size > 1 else ''} below 0)",
+                        file=source or None, line=None if lines is None else int(lines[i]), column=column,
+                        column_name=name, hint="leave out --log-target for a target that can be negative")
 
 
 LABELS_HINTS = {"single": "use --task classification for labels",
