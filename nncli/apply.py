@@ -8,6 +8,7 @@ or rich.
 
 from __future__ import annotations
 
+import math
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -308,7 +309,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     """All metrics of `model` on a labelled file, as a JSON-ready dict. The file is scored a chunk at a
     time: what is kept of each row is its target and prediction (the whole file's inputs, one-hot targets
     and logits took 3.2 GB for a million rows of 100 classes)."""
-    raws, preds, log_loss_sum = [], [], 0.0
+    raws, preds, losses = [], [], []
     for X, raw, lines in eval_chunks(model, path, delimiter, report):
         Z = model.network.logits(X)
         values = model.target.decode_values(Z) if model.task == "regression" else None
@@ -317,7 +318,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
             raise not_finite_error(display_name(path), int(lines[bad]), decoded)
         if values is None:
             preds.append(model.predict_classes(Z))  # as `predict` chooses
-            log_loss_sum += metrics.log_loss(raw, Z) * len(raw)
+            losses.append(metrics.log_losses(raw, Z))  # (summed once, at the end: the same whatever the chunks)
         else:
             preds.append(values)
         raws.append(raw)
@@ -345,7 +346,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
 
     out.update(
         accuracy=metrics.accuracy(raw, pred),
-        log_loss=log_loss_sum / len(raw),
+        log_loss=math.fsum(np.concatenate(losses)) / len(raw) + 0.0,
         classes=classes,
         per_class={c: {"precision": score(precision, i), "recall": score(recall, i), "f1": score(f1, i),
                        "support": int(support[i])} for i, c in enumerate(classes)},

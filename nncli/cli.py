@@ -174,7 +174,8 @@ L2Opt = Annotated[Optional[float], typer.Option(
     "--l2", help="L2 penalty on the weights (not biases), minimized with the loss and reported beside it (default: 1.5 / training rows, at most 0.02).",
     show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
-    "--seed", help="Random seed (0 or more): same seed and data give identical weights (lr-find: the same sweep).")]
+    "--seed", help="Random seed (0 or more): same seed, data and --threads give identical weights (lr-find: the same "
+    "sweep).")]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
@@ -409,7 +410,8 @@ def fit(
                           f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
     with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
-                                extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value})
+                                extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value,
+                                              "threads": threads})
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep

@@ -103,7 +103,7 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                "weights_from_epoch": (int,), "source": (str,), "data_sha256": (str,), "stopped": (str, type(None)),
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
-OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,),  # checked where present
+OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,), "val_source": (str,),  # checked where present
                         "gradient_rms": (dict,), "weight_rms": (dict,), "param_path": (dict,),
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 

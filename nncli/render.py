@@ -367,26 +367,34 @@ def model_report(model, path: str) -> Group:
         t.add_row("classes", utext(_first(model.target.classes)))
     cfg = model.config
     keys = ("optimizer", "momentum", "nesterov", "lr", "lr_schedule", "lr_decay", "lr_step", "warmup", "epochs",
-            "batch_size", "l2", "dropout", "patience", "val_split", "class_weight", "seed")
+            "batch_size", "l2", "dropout", "patience", "val_split", "class_weight", "seed", "threads")
     # Settings off (0, None) are left out, but not those whose default is on: `l2=0` and `patience=0`
     # are choices to see, not defaults.
     # (No patience is stored as None: shown as the option that asked for it, --patience 0.)
     cfg = {**cfg, "patience": 0} if "patience" in cfg and cfg["patience"] is None else cfg
     always = ("lr", "epochs", "l2", "patience")
     shown = [k for k in keys if k in cfg and cfg[k] is not None and (k in always or cfg[k] not in (0.0, False, "none"))
-             and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")]
+             and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")
+             and (k != "threads" or cfg[k] != 1)]  # (another count sums gradients in another order: see README)
     def setting(k: str) -> str:
         if k == "l2" and cfg.get("l2_default"):  # (see core.training.default_l2)
             rule, rows = cfg["l2_default"], info.get("rows", 0)
             capped = not (rows and math.isclose(cfg[k], rule / rows))
             return f"l2={cfg[k]:.3g} (default: {rule:g} / rows{f', capped for {rows:,} rows' if capped else ''})"
-        v = cfg[k]
-        return f"{k}={v:.6g}" if isinstance(v, float) and float(f"{v:.6g}") != v else f"{k}={v}"  # (0.657933…)
+        return f"{k}={cfg[k]!r}" if isinstance(cfg[k], float) else f"{k}={cfg[k]}"  # (floats in full: they retrain it)
 
-    t.add_row("training", utext(", ".join(setting(k) for k in shown)))
-    val = f" (+ {info['val_rows']:,} for validation)" if info.get("val_rows") else ""
-    t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')}{val} from {info.get('source', '?')}, "
-                           f"encoded data's sha256 {str(info.get('data_sha256', ''))[:16]}…"))
+    from nncli.csv_io import DEFAULT_NA_VALUES
+
+    read_as_missing = ""  # (--na-values, where not the default: it changes what trains)
+    if list(model.na_values) != list(DEFAULT_NA_VALUES):
+        given = [v for v in model.na_values if v]
+        read_as_missing = f", na_values={','.join(given) if given else repr('')}"
+    t.add_row("training", utext(", ".join(setting(k) for k in shown) + read_as_missing))
+    val = (f" (+ {info['val_rows']:,} for validation"
+           + (f", from {info['val_source']}" if info.get("val_source") else "") + ")") if info.get("val_rows") else ""
+    # (the hash is of the training rows as encoded, after any --val-split, in --dtype: what trained)
+    t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')} from {info.get('source', '?')}{val}, "
+                           f"sha256 of the encoded training rows {str(info.get('data_sha256', ''))[:16]}…"))
     ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         stopped = info["stopped"]

@@ -29,7 +29,7 @@ from nncli.core.schedules import Schedule
 from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, round_epoch
 from nncli.csv_columns import cell_hints, refuse_header_rows
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
-from nncli.csv_source import file_identity, refuse_bad_names
+from nncli.csv_source import display_name, file_identity, refuse_bad_names
 from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
 from nncli.model_file import check_header_size
 from nncli.table_checks import (column_notices, feature_notices, headerless_notice, leak_notices,
@@ -86,6 +86,7 @@ class TrainingData:
     na_values: list[str] = field(default_factory=lambda: list(DEFAULT_NA_VALUES))
     constant: np.ndarray | None = None  # (n_inputs,) bool: inputs the same on every training row
     source_file: dict | None = None  # the training file's `file_identity` as reading began
+    val_source: str | None = None  # the --val file's name (which, with early stopping, picks the weights kept)
 
     @property
     def n_rows(self) -> int:
@@ -126,7 +127,11 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         raise UsageError(f"--categorical names {shorten(left_out[0], 40)}, which --features leaves out",
                          hint="a column --categorical names is a feature: add it to --features")
     if opts.features:
-        features = [c for c in opts.features if c not in targets]
+        # In the file's order, as --ignore leaves them: the order given must not change the model (the
+        # first input's weights would start as another's). Names not in the file go on, to be refused.
+        named = set(header)
+        features = list(dict.fromkeys([c for c in header if c in chosen and c not in targets]
+                                      + [c for c in opts.features if c not in named and c not in targets]))
     else:
         not_features = set(targets) | set(opts.ignore)
         features = [c for c in header if c not in not_features]
@@ -369,7 +374,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
-                        digest.hexdigest(), list(opts.na_values), constant, identity)
+                        digest.hexdigest(), list(opts.na_values), constant, identity,
+                        None if val_path is None else display_name(val_path))
 
 
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
@@ -514,6 +520,7 @@ class Training:
             "source": self.data.source,
             "data_sha256": self.data.sha256,
             **({"source_file": self.data.source_file} if self.data.source_file else {}),
+            **({"val_source": self.data.val_source} if self.data.val_source else {}),
             "epochs_run": s.epoch if s else 0,
             "best_epoch": s.best_epoch if s else 0,
             "stopped": s.stopped if s else None,

@@ -9,6 +9,7 @@ import math
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -494,6 +495,45 @@ def test_lr_find_says_how_it_chose_the_suggestion(capsys, best, suggestion, said
     assert said in " ".join(capsys.readouterr().err.split())
 
 
+def test_show_says_enough_to_train_the_same_model_again(cli, tmp_path, monkeypatch):
+    """What changes the weights is in `show`: rates in full (a rate rounded to 6 digits trains other
+    weights), --na-values, the --val file, a thread count other than 1; and retraining from it gives the
+    same weights."""
+    monkeypatch.chdir(tmp_path)  # (short names: a long path folds across the report's lines)
+    data, val = Path("m.csv"), Path("v.csv")
+    data.write_text(cli("gen-data", "moons", "-n", "300").stdout)
+    val.write_text(cli("gen-data", "moons", "-n", "100", "--seed", "1").stdout)
+    model = Path("a.npz")
+    options = ["--epochs", "4", "--hidden", "8", "--lr", "0.0012345678", "--l2", "0.0012345678",
+               "--na-values=-999", "--val", val, "--threads", "2"]
+    cli("fit", data, "-o", model, *options, "-q")
+    shown = " ".join(cli("show", model).stderr.split())
+    for item in ("lr=0.0012345678", "l2=0.0012345678", "na_values=-999", "threads=2",
+                 f"(+ 100 for validation, from {val})"):
+        assert item in shown, item
+    again = Path("b.npz")
+    cli("fit", data, "-o", again, *options, "-q")
+    assert np.array_equal(load_model(str(model)).network.params, load_model(str(again)).network.params)
+    cli("fit", data, "-o", again, "--epochs", "1", "-q")
+    assert "threads=" not in " ".join(cli("show", again).stderr.split())  # (1, the default: not said)
+
+
+def test_the_order_features_are_named_in_does_not_change_the_model(cli, tmp_path):
+    """--features takes the columns in the file's order, as --ignore leaves them: naming them in another
+    order once trained another model (the first input's weights start as another's)."""
+    data = tmp_path / "mixed.csv"
+    data.write_text(cli("gen-data", "mixed", "-n", "300").stdout)
+    params = []
+    for columns in (["--features", "x1,x2,color"], ["--features", "color,x2,x1"], ["--ignore", "id,size"]):
+        cli("fit", data, "-o", tmp_path / "m.npz", "--hidden", "8", "--epochs", "3", *columns, "-q")
+        model = load_model(str(tmp_path / "m.npz"))
+        assert model.pre.names == ["x1", "color", "x2"]
+        params.append(model.network.params)
+    assert np.array_equal(params[0], params[1]) and np.array_equal(params[0], params[2])
+    r = cli("fit", data, "-o", tmp_path / "m.npz", "--features", "x1,nope", "-q")
+    assert r.exit_code == 1 and "no column named 'nope'" in r.stderr
+
+
 def test_show_lists_every_training_option_that_was_set(cli, tmp_path):
     model = tmp_path / "m.npz"
     r = cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "3", "--val-split", "0.2", "--lr-schedule",
@@ -605,7 +645,7 @@ def test_a_column_name_holding_a_comma_is_named_in_quotes(cli, tmp_path):
     r = cli("fit", tmp_path / "d.csv", "--ignore", '"Price, EUR"', "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["n"]
     r = cli("fit", tmp_path / "d.csv", "--features", 'n, "Price, EUR"', "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
-    assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["n", "Price, EUR"]
+    assert r.exit_code == 0 and [f.name for f in load_model(str(tmp_path / "m.npz")).pre.features] == ["Price, EUR", "n"]  # (in the file's order)
     r = cli("predict", tmp_path / "m.npz", tmp_path / "d.csv", "--keep", '"Price, EUR"')
     assert r.exit_code == 0 and r.stdout.startswith('"Price, EUR",prediction\n0.0,')
     r = cli("predict", tmp_path / "m.npz", tmp_path / "d.csv", "--keep", "Price, EUR")

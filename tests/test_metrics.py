@@ -239,3 +239,20 @@ def test_r2_of_a_constant_target_is_one_when_predicted_exactly_else_zero():
     assert metrics.r2(y, y) == 1.0 and metrics.r2(y, y + 0.1) == 0.0
     two = np.column_stack([np.full(5, 3.0), np.arange(5.0)])
     assert metrics.r2(two, two) == 1.0
+
+
+def test_eval_scores_do_not_depend_on_where_the_file_is_cut_into_chunks(tmp_path, cli, monkeypatch):
+    """eval reads a chunk at a time; its log loss once summed each chunk's mean × rows, whose last digits
+    moved with the chunks' sizes (a CRLF copy of a file has fewer rows a chunk): now every row's loss,
+    summed once."""
+    from nncli import apply, csv_io
+
+    data = tmp_path / "b.csv"
+    data.write_text(cli("gen-data", "blobs", "-n", "3000", "--features", "20", "--classes", "5").stdout)
+    cli("fit", data, "-o", tmp_path / "m.npz", "--hidden", "8", "--epochs", "2", "-q")
+    model = load_model(str(tmp_path / "m.npz"))
+    scores = []
+    for rows in (7, 100, 3000):
+        monkeypatch.setattr(csv_io, "CHUNK_ROWS", rows)
+        scores.append(apply.evaluate_model(model, str(data)))
+    assert scores[0] == scores[1] == scores[2]  # (bit for bit)

@@ -91,7 +91,12 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 def log_loss(y_true: np.ndarray, logits: np.ndarray) -> float:
     """Mean negative log-probability of the true class (y_true: class indices), from the logits:
-    one column for two classes (sigmoid), else one per class (softmax).
+    one column for two classes (sigmoid), else one per class (softmax); see `log_losses`."""
+    return float(np.mean(log_losses(y_true, logits))) + 0.0  # + 0.0: never "-0.0"
+
+
+def log_losses(y_true: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Each row's negative log-probability of its true class, float64 (n,).
 
     Taken from the logits in float64, not from probabilities: a float32 probability of 1e-9
     may round to 0 (and would need clipping), while its logit keeps every digit.
@@ -99,8 +104,8 @@ def log_loss(y_true: np.ndarray, logits: np.ndarray) -> float:
     Z = np.asarray(logits, np.float64)
     if Z.shape[1] == 1:  # -log sigmoid(z) = softplus(-z) for class 1, softplus(z) for class 0
         z = Z[:, 0]
-        return float(np.mean(np.logaddexp(0.0, np.where(np.asarray(y_true) == 1, -z, z))))
-    return float(-np.mean(log_softmax(Z)[np.arange(len(y_true)), y_true])) + 0.0  # + 0.0: never "-0.0"
+        return np.logaddexp(0.0, np.where(np.asarray(y_true) == 1, -z, z))
+    return -log_softmax(Z)[np.arange(len(y_true)), y_true]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
