@@ -75,7 +75,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     workload: 669 MiB peak RSS, against 441 MiB for nncli's own reader).
     """
     path, parser = reader.path, reader.parser
-    # (One column: a line of spaces is a blank line, which Arrow reads as a row.)
+    # (One column: an empty line is a blank line, which Arrow reads as a row.)
     if (env_flag("NNCLI_NO_ARROW") or parser.first_text or path == "-"
             or not 1 < len(reader.header) <= ARROW_MAX_COLUMNS):
         return None

@@ -47,8 +47,8 @@ _SPACES_LINE = re.compile(rb"(?m)^[" + re.escape(_SPACES) + rb"]+\n")
 
 def _has_blank_line(block: bytes) -> bool:
     """Whether a plain block may have a blank line: nothing before its LF but what `str.strip` removes.
-    The csv module (`slow`) skips them. Only a one-column file needs looking: elsewhere a blank line
-    has too few fields for the fast paths. (Non-ASCII blocks are left to `slow`, which knows Unicode's
+    The csv module (`slow`) skips an empty one, and reads one of spaces as a row whose cell is missing.
+    Only a one-column file needs looking: elsewhere a blank line has too few fields for the fast paths. (Non-ASCII blocks are left to `slow`, which knows Unicode's
     spaces; the regular expression takes 5 ms a MB: only where spaces are.)"""
     if block[:1] == b"\n" or b"\n\n" in block or not block.isascii():
         return True
@@ -287,8 +287,11 @@ class ColumnParser:
             except DataError as e:  # the file's, when a quoted field reached a line it cannot read
                 error = e
                 break
-            if not row or (len(row) == 1 and not row[0].strip() and (row[0] or n_fields > 1)):
-                continue  # a blank line (`""` is one too, but in a one-column file: a row, its cell empty)
+            if not row or (len(row) == 1 and not row[0].strip() and n_fields > 1):
+                # A blank line. In a one-column file only an empty one: `""` or a line of spaces is a row
+                # whose cell is missing (csv.writer writes a cell of a space unquoted; dropping its row
+                # left `predict` a row short, its predictions out of line with the file's rows).
+                continue
             if len(row) != n_fields:
                 short = len(row) < n_fields  # point at the first missing field, or the first extra one
                 error = DataError(

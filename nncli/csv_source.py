@@ -117,6 +117,9 @@ def open_binary(path: str) -> IO[bytes]:
         if path != "-":  # more typing (`nncli predict MODEL`, Ctrl-D before any row hung for ever)
             buffered.close()
         return io.BufferedReader(io.BytesIO(b""))
+    if head == b"\x1f":  # a pipe gave one byte so far (a peek reads once): the gzip magic needs the next
+        head = buffered.read(2)  # (a gzip stream's first byte: no text that a terminal would type)
+        buffered = io.BufferedReader(Prepend(head, buffered))  # type: ignore[arg-type]
     if head[:2] == b"\x1f\x8b":
         buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
     return buffered

@@ -954,3 +954,17 @@ def test_gen_data_prices_are_amounts_whose_log_is_linear_in_the_features(cli):
     coef, *_ = np.linalg.lstsq(np.column_stack([area, rooms, np.ones(len(rows))]), np.log(price), rcond=None)
     assert coef == pytest.approx([0.012, 0.15, 9], rel=0.02)
     assert price.max() / price.min() > 100  # (orders of magnitude: what --log-target is for)
+
+
+def test_predict_gives_every_row_of_a_one_column_file_a_prediction(cli, tmp_path):
+    """A cell of spaces (csv.writer writes one unquoted) or `""` is a missing cell, not a blank line:
+    predict once gave such a row none, and its output was a row short of the file's."""
+    data = tmp_path / "one.csv"
+    data.write_text("x,y\n1,1\n2,2\n3,5\n4,3\n")
+    cli("fit", data, "-o", tmp_path / "m.npz", "--task", "regression", "--epochs", "1", "-q")
+    rows = tmp_path / "rows.csv"
+    with rows.open("w", newline="") as f:
+        csv.writer(f).writerows([["x"], ["1"], [" "], [""], ["2"]])
+    assert rows.read_bytes() == b'x\r\n1\r\n \r\n""\r\n2\r\n'
+    r = cli("predict", tmp_path / "m.npz", rows)
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 1 + 4 and "imputed missing cells: 'x' (2)" in r.stderr

@@ -221,7 +221,7 @@ def test_a_number_that_rounds_past_float32_gives_the_plain_paths_error(tmp_path,
     (b"a,b\r1,2\n3,4\n5,6\n", [2, 3, 4]),  # the header ends with a lone CR: skipping it by LFs lost a row
     (b"a,b\n1,2\r\r\n3,4\n", [2, 4]),  # a blank line made by a lone CR: Arrow read a row of missing cells
     (b"a,b\n1,2\n\r3,4\n", [2, 4]),
-    (b"x\na\n \nb\n", [2, 4]),  # one column: a line of spaces is blank, not a row
+    (b"x\na\n \nb\n", [2, 3, 4]),  # one column: a line of spaces is a row whose cell is missing
 ])
 def test_lone_crs_and_blank_lines_read_as_without_arrow(tmp_path, monkeypatch, body, lines):
     path = tmp_path / "odd.csv"
