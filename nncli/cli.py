@@ -433,8 +433,10 @@ def fit(
             _write_stdout(lambda: sys.stdout.write(render.loss_svg(trained)), saved)
         if json_out:
             metric = "accuracy" if trained.task == "classification" else "r2"  # (what final_metric is)
+            # (with --log-target, final_loss and final_metric are of log(1 + y): `target_transform` says so)
+            transform = {"target_transform": "log1p"} if trained.target.log else {}
             _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, "metric": metric,
-                                                    **trained.info}, default=str)), saved)
+                                                    **transform, **trained.info}, default=str)), saved)
         if mode != "none":
             render.finish_training(trained, output, mode)
             nothing = workflow.learned_nothing(tdata, trained)

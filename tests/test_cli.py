@@ -893,6 +893,8 @@ def test_log_target_trains_on_log_1_plus_y_and_predicts_y(cli, tmp_path):
             "--l2", "0", "--progress", "plain")
     assert r.exit_code == 0, r.stderr
     assert "training loss of log(1 + price)" in r.stderr
+    summary = json.loads(cli("fit", data, "-o", tmp_path / "j.npz", "--log-target", "--epochs", "1", "--json").stdout)
+    assert summary["target_transform"] == "log1p"  # (its final loss and R² are of log(1 + price))
     shown = cli("show", model).stderr
     assert "regression on log(1 + price) (mse loss)" in shown
     a, b, c = map(float, re.search(r"log\(1 \+ price\) = ([\d.]+)·area \+ ([\d.]+)·rooms \+ ([\d.]+)", shown).groups())
