@@ -198,7 +198,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 values = model.target.decode_values(Z) if model.task == "regression" else Z
                 bad, decoded = first_not_finite_output(Z[:again], values[:again] if values is not Z else None)
                 if bad is not None:
-                    error = not_finite_error(chunk.source, int(chunk.lines[bad]), decoded)
+                    error = not_finite_error(chunk.source, int(chunk.lines[bad]), decoded, model.target.log)
                 elif again is not None:
                     error, bad = header_row_error(chunk, again, names), again
                 if bad is not None:
@@ -252,7 +252,7 @@ def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: E
                 if validation and model.target.log:  # (training's loss takes log(1 + y); eval scores y itself)
                     for t, col in zip(targets, cols):
                         check_log_target(col, t, source=chunk.source, lines=chunk.lines,
-                                         column=chunk.header.index(t) + 1)
+                                         column=chunk.header.index(t) + 1, whole=False)
                 raw = np.column_stack(cols)
             rows += len(raw)
             yield X, raw, chunk.lines
@@ -295,8 +295,12 @@ def first_not_finite_output(Z: np.ndarray, values: np.ndarray | None) -> tuple[i
     return bad, False
 
 
-def not_finite_error(source: str, line: int, decoded: bool = False) -> DataError:
-    """The error for a row whose network output (or, `decoded`, its value in the target's units) is not finite."""
+def not_finite_error(source: str, line: int, decoded: bool = False, log: bool = False) -> DataError:
+    """The error for a row whose network output (or, `decoded`, its value in the target's units) is not
+    finite; `log`: a target trained on log(1 + y), whose exp overflowed."""
+    if decoded and log:
+        return DataError("this row's prediction overflows float64: the model gives log(1 + y) beyond 709.8",
+                         file=source, line=line, hint="its features far outside the rows the model was trained on?")
     if decoded:
         return DataError("this row's prediction overflows float64 (beyond ±1.8e308) in the target's units",
                          file=source, line=line, hint="the target's values are near float64's limit: rescale them")
@@ -315,7 +319,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         values = model.target.decode_values(Z) if model.task == "regression" else None
         bad, decoded = first_not_finite_output(Z, values)
         if bad is not None:
-            raise not_finite_error(display_name(path), int(lines[bad]), decoded)
+            raise not_finite_error(display_name(path), int(lines[bad]), decoded, model.target.log)
         if values is None:
             preds.append(model.predict_classes(Z))  # as `predict` chooses
             losses.append(metrics.log_losses(raw, Z))  # (summed once, at the end: the same whatever the chunks)

@@ -271,7 +271,9 @@ def gen_data(
     if classes is not None:
         check_range("--classes", classes, 2, 1000)
     if noise is not None:
-        check_range("--noise", noise, 0, 1e6)
+        from nncli.core.datagen import PRICES_MAX_NOISE
+
+        check_range("--noise", noise, 0, PRICES_MAX_NOISE if kind is Kind.prices else 1e6)
     if missing_rate is not None:
         check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
     if output != "-":

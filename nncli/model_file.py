@@ -60,6 +60,7 @@ import json
 import math
 import os
 import stat
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -438,8 +439,15 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
             nonfinite.append(text)
         return value
 
+    def whole(text: str) -> int:
+        # A whole number past float64's range (400 digits) is one too: any sum or float() of it overflows.
+        value = int(text)
+        if abs(value) > sys.float_info.max:
+            nonfinite.append(text[:20] + "…")
+        return value
+
     try:
-        meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number, parse_int=whole)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
     # A valid model's metadata nests 5 deep (info, gradient_rms or weight_rms, rms, an epoch's sizes; features, a
@@ -480,8 +488,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (dtype in ("float32", "float64"), f"unsupported dtype {shorten(dtype)}"),
         # (version 2 says there is a log target, so that a version-1 reader refuses it; only regression has one)
         (transform == ("log1p" if version == LOG_TARGET_VERSION else None) and (transform is None or task == "regression"),
-         f"target_transform {shorten(json.dumps(transform)[:100])} does not fit format version {version} and task "
-         f"{shorten(task)}"),
+         "format version 2 (a regression on log(1 + y)) without its target_transform" if transform is None else
+         f"target_transform {shorten(transform) if isinstance(transform, str) else shorten(json.dumps(transform)[:100])}"
+         f" does not fit format version {version} and a {shorten(task)} task"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
         (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
         (max(sizes[1:-1], default=0) <= MAX_HIDDEN_WIDTH,

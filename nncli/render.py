@@ -387,7 +387,7 @@ def model_report(model, path: str) -> Group:
 
     read_as_missing = ""  # (--na-values, where not the default: it changes what trains)
     if list(model.na_values) != list(DEFAULT_NA_VALUES):
-        given = [v for v in model.na_values if v]
+        given = [f'"{v}"' if "," in v else v for v in model.na_values if v]  # (as --na-values reads them back)
         read_as_missing = f", na_values={','.join(given) if given else repr('')}"
     t.add_row("training", utext(", ".join(setting(k) for k in shown) + read_as_missing))
     val = (f" (+ {info['val_rows']:,} for validation"
@@ -583,7 +583,8 @@ def lr_chart(model, height: int = 6):
     if not finite.size or finite.min() == finite.max():
         return None
     return LineChart([Series("learning rate", lr.tolist())], height=height, y_label="lr",
-                     title=f"learning rate per epoch (--lr-schedule {model.config.get('lr_schedule', '?')})",
+                     title=f"learning rate per epoch (--lr-schedule {model.config.get('lr_schedule', '?')}"
+                           + (f", --warmup {model.config['warmup']}" if model.config.get("warmup") else "") + ")",
                      marker_x=_saved_epoch(model))
 
 
@@ -658,15 +659,17 @@ def path_table(model) -> Group | None:
     path = model.info.get("param_path")
     if model.kind != "linear" or not path or model.network.sizes[-1] != 1:
         return None
+    kept = model.info.get("weights_from_epoch")
     rows = [(e, p) for k, (e, p) in enumerate(zip(path["epochs"], path["params"]))
-            if _one_two_five(e) or k == len(path["epochs"]) - 1]
+            if _one_two_five(e) or e == kept or k == len(path["epochs"]) - 1]
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("epoch", justify="right")
     for name in [*model.pre.encoded_names(), "intercept"]:
         table.add_column(_label(name), justify="right")
     for epoch, params in rows:
         W, b = model.linear_coefficients(params)
-        table.add_row(f"{epoch:,}", *[fmt(float(v)) for v in [*W[:, 0], b[0]]])
+        # (the kept epoch's row is the equation above: early stopping may keep one before the last)
+        table.add_row(f"{epoch:,}" + (" kept" if epoch == kept else ""), *[fmt(float(v)) for v in [*W[:, 0], b[0]]])
     return Group(Text(f"How training moved {model.equations()[0][0]}'s coefficients from the initial weights "
                       "(epoch 0), in the data's units:"), table)
 

@@ -128,10 +128,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
                          hint="a column --categorical names is a feature: add it to --features")
     if opts.features:
         # In the file's order, as --ignore leaves them: the order given must not change the model (the
-        # first input's weights would start as another's). Names not in the file go on, to be refused.
-        named = set(header)
-        features = list(dict.fromkeys([c for c in header if c in chosen and c not in targets]
-                                      + [c for c in opts.features if c not in named and c not in targets]))
+        # first input's weights would start as another's). (Unknown names and the target: refused above.)
+        features = list(dict.fromkeys(c for c in header if c in chosen))
     else:
         not_features = set(targets) | set(opts.ignore)
         features = [c for c in header if c not in not_features]
@@ -261,13 +259,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         check_missing(table, features, na)
     kinds = _kinds(table, features)
     notices += column_notices(table, kinds, na, opts.categorical, opts.max_categories)
+    if opts.log_target and task == "auto":  # (a number to predict: counts with few values too)
+        task = "regression"
     inferred = task == "auto" and len(targets) == 1
     if inferred:
         task = infer_task(target_text[0])
-        if task == "classification" and opts.log_target:
-            raise UsageError(f"--log-target is for a number to predict, and the target {shorten(targets[0])} "
-                             "reads as class labels (whole numbers with few values, or text)",
-                             hint="give --task regression if its values are amounts")
         if task == "classification":
             refuse_stray_target_text(table, targets[0], target_text[0], set(target_text[0].tolist()), opts.na_values)
     try:
@@ -477,6 +473,7 @@ class Training:
         # A small linear model's parameters at the start (epoch 0) and the end of round epochs (`show`
         # lists its equation's path)
         self._path: dict[int, list[float]] | None = None
+        self._path_ends: dict[str, tuple[int, list[float]]] = {}  # the best and the last epoch's, whichever they are
         if follows_path(self.net, mopts.kind):
             self._path = {0: self.net.params.astype(np.float64).tolist()}
         self.last: EpochStats | None = None
@@ -502,8 +499,13 @@ class Training:
             for name, sizes in self._layer_sizes.items():
                 if getattr(stats, name) is not None:
                     sizes[stats.epoch] = getattr(stats, name)
-            if self._path is not None and round_epoch(stats.epoch) and np.isfinite(self.net.params).all():
-                self._path[stats.epoch] = self.net.params.astype(np.float64).tolist()
+            if self._path is not None and np.isfinite(self.net.params).all():
+                params = self.net.params.astype(np.float64).tolist()
+                if round_epoch(stats.epoch):
+                    self._path[stats.epoch] = params
+                self._path_ends["last"] = (stats.epoch, params)
+                if stats.best_epoch == stats.epoch:
+                    self._path_ends["best"] = (stats.epoch, params)
             self.last = stats
             yield stats
 
@@ -530,8 +532,10 @@ class Training:
         for name, sizes in self._layer_sizes.items():  # (see EpochStats.gradient_rms, weight_rms; `show` gives them)
             if sizes:
                 info[name] = {"epochs": list(sizes), "rms": [list(r) for r in sizes.values()]}
-        if self._path:
-            info["param_path"] = {"epochs": list(self._path), "params": list(self._path.values())}
+        if self._path:  # (with the epoch whose weights are kept, and the last, round or not)
+            steps = {**self._path, **dict(self._path_ends.values())}
+            steps = {e: steps[e] for e in sorted(steps) if e <= info["epochs_run"]}
+            info["param_path"] = {"epochs": list(steps), "params": list(steps.values())}
         if info["weights_from_epoch"]:
             # Final numbers are those of the epoch whose weights are saved (the best when it is restored):
             # its training figures the mean over its batches as they trained (see README), its validation

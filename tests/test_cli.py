@@ -389,7 +389,8 @@ def test_show_lists_the_path_gradient_descent_took_to_a_linear_models_equation(c
     shown = cli("show", model).stderr
     assert "How training moved y's coefficients from the initial weights (epoch 0)" in shown
     table = re.split(r"\n *epoch +x +intercept *\n", shown)[1].split("\n\n")[0]
-    rows = [[float(v) for v in line.split()] for line in table.strip().splitlines()]
+    assert table.strip().splitlines()[-1].split()[:2] == ["25", "kept"]  # (--patience 0: the last epoch's weights)
+    rows = [[float(v) for v in line.replace(" kept", "").split()] for line in table.strip().splitlines()]
     assert [row[0] for row in rows] == [0, 1, 2, 3, 5, 10, 20, 25]
     slope, intercept = re.search(r"y = ([\d.]+)·x \+ ([\d.]+)", shown).groups()
     assert rows[-1][1:] == pytest.approx([float(slope), float(intercept)], rel=1e-3)  # (epoch 25: the weights kept)
@@ -933,15 +934,19 @@ def test_log_target_refuses_negative_values_and_classes(cli, tmp_path):
     lines[7] = lines[7].rsplit(",", 1)[0] + ",-2"
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
-    for args in (("fit", bad), ("fit", data, "--val", bad)):  # (the training file, and a validation file)
+    for args, said in ((("fit", bad), "found -2 (1 row below 0)\n"),  # (the training file: all its rows read)
+                       (("fit", data, "--val", bad), "found -2\n")):  # (a validation file: read a chunk at a time)
         r = cli(*args, "--log-target", "-o", tmp_path / "m.npz", "-q")
         assert r.exit_code == 1 and "bad.csv:8:3 (column 'price'): --log-target trains on log(1 + y)" in r.stderr
-        assert "found -2 (1 row below 0)" in r.stderr
+        assert said in r.stderr
     cli("fit", data, "--log-target", "-o", tmp_path / "ok.npz", "--epochs", "2", "-q")
     r = cli("eval", tmp_path / "ok.npz", bad, "--json")  # (eval scores y itself: a negative y is a fair test row)
     assert r.exit_code == 0 and json.loads(r.stdout)["rmsle"] is None
-    r = cli("fit", SAMPLES / "moons.csv", "--log-target", "-o", tmp_path / "c.npz", "-q")
-    assert r.exit_code == 2 and "the target 'label' reads as class labels" in r.stderr
+    r = cli("fit", SAMPLES / "moons.csv", "--log-target", "-o", tmp_path / "c.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 0 and load_model(str(tmp_path / "c.npz")).task == "regression"  # (0/1 counts, not classes)
+    r = cli("fit", SAMPLES / "mixed.csv", "--log-target", "--ignore", "id", "-o", tmp_path / "c.npz", "-q")
+    assert r.exit_code == 1 and "expected a finite number as the target, found 'yes'" in r.stderr
+    assert r.stderr.endswith("hint: --log-target is for numbers to predict; labels are a classifier's (leave it out)\n")
     r = cli("fit", data, "--log-target", "--task", "classification", "-o", tmp_path / "c.npz", "-q")
     assert r.exit_code == 2 and "--log-target is for a number to predict" in r.stderr
     r = cli("lr-find", data, "--log-target", "-q")  # (the sweep steps on the loss fit will minimize)
@@ -970,3 +975,58 @@ def test_predict_gives_every_row_of_a_one_column_file_a_prediction(cli, tmp_path
     assert rows.read_bytes() == b'x\r\n1\r\n \r\n""\r\n2\r\n'
     r = cli("predict", tmp_path / "m.npz", rows)
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 1 + 4 and "imputed missing cells: 'x' (2)" in r.stderr
+
+
+def test_gen_data_prices_stay_positive_numbers_at_the_largest_noise(cli):
+    rows = np.loadtxt(io.StringIO(cli("gen-data", "prices", "-n", "20000", "--noise", "10").stdout), delimiter=",",
+                      skiprows=1)
+    assert np.isfinite(rows).all() and rows[:, 2].min() >= 0 and rows[:, 2].max() > 2.0 ** 63  # (past int64: once wrapped)
+    r = cli("gen-data", "prices", "--noise", "10.5")
+    assert r.exit_code == 2 and "--noise must be at most 10, not 10.5" in r.stderr
+
+
+def test_a_log_target_model_predicts_no_value_below_0_and_eval_gives_its_rmsle(cli, tmp_path):
+    """Counts that are often 0: the network's log(1 + y) may fall below 0, which would be a y in (-1, 0)
+    that training never took; predictions stop at 0, and RMSLE (which needs values of 0 or more) is given."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 3, 500)
+    counts = np.where(x < 1.5, 0, np.round(3 * np.exp(2 * (x - 1.5))))
+    data = tmp_path / "counts.csv"
+    data.write_text("x,count\n" + "".join(f"{a:.4f},{int(c)}\n" for a, c in zip(x, counts)))
+    cli("fit", data, "--model", "linear", "--log-target", "-o", tmp_path / "m.npz", "-q")
+    model = load_model(str(tmp_path / "m.npz"))
+    W, b = model.linear_coefficients()
+    assert (x * W[0, 0] + b[0] < 0).sum() > 50  # (the equation's log(1 + y) is below 0 on many rows)
+    predicted = np.loadtxt(io.StringIO(cli("predict", tmp_path / "m.npz", data).stdout), skiprows=1)
+    assert predicted.min() == 0 and (predicted == 0).sum() > 50
+    scores = json.loads(cli("eval", tmp_path / "m.npz", data, "--json").stdout)
+    assert scores["rmsle"] == pytest.approx(np.sqrt(np.mean((np.log1p(counts) - np.log1p(predicted)) ** 2)), rel=1e-3)
+
+
+def test_log_target_with_several_targets_gives_each_its_equation_and_rmsle(cli, tmp_path):
+    data = _amounts(tmp_path / "prices.csv")
+    rows = data.read_text().splitlines()
+    data.write_text("\n".join([rows[0] + ",rent"] + [r + f",{float(r.split(',')[2]) / 200:.6g}" for r in rows[1:]]) + "\n")
+    cli("fit", data, "--model", "linear", "--log-target", "--target", "price,rent", "-o", tmp_path / "m.npz",
+        "--epochs", "100", "--lr", "0.05", "-q")
+    shown = cli("show", tmp_path / "m.npz").stderr
+    assert "log(1 + price) = " in shown and "log(1 + rent) = " in shown
+    assert "regression on log(1 + price), log(1 + rent)" in shown
+    scores = json.loads(cli("eval", tmp_path / "m.npz", data, "--json").stdout)
+    assert set(scores["per_target"]) == {"price", "rent"} and all(s["rmsle"] < 0.2 for s in scores["per_target"].values())
+
+
+def test_the_path_ends_with_the_last_epoch_and_marks_the_one_kept(cli, tmp_path):
+    """Early stopping keeps an epoch that is neither round nor last: its row is in the table, marked, and
+    is the equation `show` gives; the last epoch run ends the table."""
+    model = tmp_path / "es.npz"
+    cli("fit", SAMPLES / "linear.csv", "-o", model, "--model", "linear", "--optimizer", "sgd", "--lr", "0.1",
+        "--batch-size", "200", "--l2", "0", "--val-split", "0.5", "--patience", "5", "-q")
+    m = load_model(str(model))
+    kept, last = m.info["weights_from_epoch"], m.info["epochs_run"]
+    assert kept not in (last, 10, 20) and kept > 5 and m.info["param_path"]["epochs"][-1] == last
+    shown = cli("show", model).stderr
+    row = re.search(rf"\n *{kept} kept +([\d.]+) +([\d.]+)\n", shown).groups()
+    slope, intercept = re.search(r"y = ([\d.]+)·x \+ ([\d.]+)", shown).groups()
+    assert [float(v) for v in row] == pytest.approx([float(slope), float(intercept)], rel=1e-3)
+    assert re.search(rf"\n *{last} +[\d.]+ +[\d.]+\n", shown)

@@ -214,7 +214,7 @@ def log_target(tmp_path_factory):
     return run.model(), path
 
 
-def test_a_log_target_is_saved_as_format_version_2_which_an_older_reader_refuses(log_target, trained):
+def test_a_log_target_is_saved_as_format_version_2(log_target, trained):
     model, path = log_target
     with np.load(path, allow_pickle=False) as npz:
         meta = json.loads(npz["meta"].tobytes())
@@ -228,20 +228,28 @@ def test_a_log_target_is_saved_as_format_version_2_which_an_older_reader_refuses
         assert json.loads(npz["meta"].tobytes())["format_version"] == 1
 
 
-TRANSFORM_REFUSED = "does not fit format version"
-
-
-@pytest.mark.parametrize("which, change", [
-    ("log", edit_meta(format_version=1)),  # a version-1 reader would predict log(1 + y) as y
-    ("log", edit_meta(target_transform="log")),
-    ("log", edit_meta(target_transform=None)),
-    ("plain", edit_meta(target_transform="log1p")),  # in a version-1 file
-    ("plain", edit_meta(target_transform="log1p", format_version=2)),  # a classifier (blobs)
+@pytest.mark.parametrize("which, change, refused", [
+    # (a version-1 reader would predict log(1 + y) as y)
+    ("log", edit_meta(format_version=1), "target_transform 'log1p' does not fit format version 1 and a 'regression' task"),
+    ("log", edit_meta(target_transform="log"), "target_transform 'log' does not fit format version 2"),
+    ("log", edit_meta(target_transform=None), "format version 2 (a regression on log(1 + y)) without its target_transform"),
+    ("log", edit_meta(target_transform=[1]), "target_transform '[1]' does not fit format version 2"),
+    ("plain", edit_meta(target_transform="log1p"), "target_transform 'log1p' does not fit format version 1"),
+    ("plain", edit_meta(target_transform="log1p", format_version=2),  # a classifier (blobs)
+     "target_transform 'log1p' does not fit format version 2 and a 'classification' task"),
 ])
-def test_a_target_transform_that_does_not_fit_is_refused(log_target, trained, tmp_path, which, change):
+def test_a_target_transform_that_does_not_fit_is_refused(log_target, trained, tmp_path, which, change, refused):
     path = log_target[1] if which == "log" else trained[2]
-    with pytest.raises(ModelFileError, match=TRANSFORM_REFUSED):
+    with pytest.raises(ModelFileError, match=re.escape(refused)):
         model_file.load_model(str(rewrite(path, tmp_path / "bad.npz", change)))
+
+
+def test_a_reader_of_version_1_alone_refuses_a_log_target_model(log_target, monkeypatch):
+    """What version 2 is for: an nncli from before --log-target reads versions up to 1, and refuses the
+    file rather than predicting log(1 + y) as y."""
+    monkeypatch.setattr(model_file, "FORMAT_VERSION", 1)
+    with pytest.raises(ModelFileError, match="format version '2'; this nncli reads versions 1 to 1"):
+        model_file.load_model(str(log_target[1]))
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))

@@ -110,7 +110,11 @@ def prices(rng: np.random.Generator, n: int, noise: float | None = None, **_: ob
     area = np.round(rng.uniform(20.0, 400.0, n), 1)
     rooms = rng.integers(1, 8, n)
     price = np.round(np.exp(9.0 + 0.012 * area + 0.15 * rooms + noise * rng.standard_normal(n)))
-    return {"area": area.astype(str), "rooms": rooms.astype(str), "price": price.astype(np.int64).astype(str)}, "price"
+    # (whole numbers, in exponent form past 15 digits: at --noise 10 a price may reach 1e30, past int64)
+    return {"area": area.astype(str), "rooms": rooms.astype(str), "price": np.char.mod("%.15g", price)}, "price"
+
+
+PRICES_MAX_NOISE = 10.0  # (log(price)'s spread: beyond, exp overflows float64 on large draws)
 
 
 COLORS = np.array(["red", "green", "blue", "yellow"])

@@ -490,10 +490,13 @@ class Target:
     def decode_values(self, Z: np.ndarray) -> np.ndarray:
         """Network outputs (standardized) -> values in the target's own units, float64 (inf where
         that overflows: a target near float64's limit, 1e307, scaled by its spread; or, of log(1 + y),
-        an output beyond log(1e308))."""
+        an output beyond log(1e308)). Of log(1 + y), at least 0: training took no y below it (an output
+        below log 1, as of counts that are often 0, would be a y between -1 and 0)."""
         with np.errstate(over="ignore", invalid="ignore"):
             values = Z.astype(np.float64) * self.scale + self.mean
-            return np.expm1(values, out=values) if self.log else values
+            if self.log:
+                np.maximum(np.expm1(values, out=values), 0.0, out=values)
+            return values
 
 
 def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source: str = "",
@@ -516,7 +519,7 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
         return Target(names, task, classes=classes)
     cols = [target_numbers(v, name, source=source, lines=lines, column=None if columns is None else columns[k],
                            cell_hint=cell_hint,
-                           labels_hint="single" if len(values) == 1 else "several")
+                           labels_hint="log" if log else "single" if len(values) == 1 else "several")
             for k, (v, name) in enumerate(zip(values, names))]
     if log:
         for k, (col, name) in enumerate(zip(cols, names)):
@@ -527,18 +530,21 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
 
 
 def check_log_target(numbers: np.ndarray, name: str, *, source: str = "", lines: np.ndarray | None = None,
-                     column: int | None = None) -> None:
-    """A DataError, located, at the first number below 0 in a target column trained on log(1 + y)."""
+                     column: int | None = None, whole: bool = True) -> None:
+    """A DataError, located, at the first number below 0 in a target column trained on log(1 + y); with
+    how many there are, where `numbers` is the `whole` column (not a chunk of it)."""
     below = np.flatnonzero(numbers < 0)
     if below.size:
         i = int(below[0])
+        counted = f" ({below.size:,} row{'s' if below.size > 1 else ''} below 0)" if whole else ""
         raise DataError(f"--log-target trains on log(1 + y), which needs target values of 0 or more; found "
-                        f"{numbers[i]:g} ({below.size:,} row{'s' if below.size > 1 else ''} below 0)",
+                        f"{numbers[i]:g}{counted}",
                         file=source or None, line=None if lines is None else int(lines[i]), column=column,
                         column_name=name, hint="leave out --log-target for a target that can be negative")
 
 
 LABELS_HINTS = {"single": "use --task classification for labels",
+                "log": "--log-target is for numbers to predict; labels are a classifier's (leave it out)",
                 "several": "several target columns are numbers to predict (regression); a column of labels is the "
                            "target of a classifier of its own"}
 
