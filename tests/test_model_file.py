@@ -364,3 +364,18 @@ def test_a_label_utf8_cannot_carry_is_written_as_any_other_label(trained, tmp_pa
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == b"prediction" and set(lines[1:]) <= {b"\xff", b"1", b"2"} and b"\xff" in lines[1:]
+
+
+@pytest.mark.parametrize("field", ["final_loss", "param_path"])
+def test_a_whole_number_past_float64_in_the_metadata_is_refused(linear, tmp_path, field):
+    """A 400-digit integer is valid JSON, but float() of it overflows: every command crashed with an
+    OverflowError on such a crafted file."""
+    def huge(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        if field == "param_path":
+            meta["info"]["param_path"]["params"][1][0] = 12345.5
+        else:
+            meta["info"]["final_loss"] = 12345.5
+        arrays["meta"] = np.frombuffer(json.dumps(meta).replace("12345.5", "1" + "0" * 400).encode(), np.uint8)
+    with pytest.raises(ModelFileError, match="holds the non-finite number 10000000000000000000…"):
+        model_file.load_model(str(rewrite(linear[1], tmp_path / "big.npz", huge)))
