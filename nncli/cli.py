@@ -600,9 +600,13 @@ def lr_find(
                      lr_min=lr_min, lr_max=lr_max, steps=steps, sample_weight=tdata.sample_weight)
     if not quiet:
         render.show_lr_sweep(sweep)
-        if len(sweep.losses) > 1 and sweep.best_lr == sweep.lrs[0]:  # (the suggestion is then --lr-min's)
+        cut = len(sweep.lrs) < steps  # (the loss blew up, or stopped being finite, before --lr-max)
+        if sweep.losses and sweep.best_lr == sweep.lrs[0] and (len(sweep.losses) > 1 or cut):
             render.notice(f"the loss never fell below its first value: even --lr-min {lr_min:g} may be too high "
-                          "(try a smaller --lr-min)")
+                          "(try a smaller --lr-min)")  # (the suggestion is then --lr-min's)
+        elif sweep.losses and sweep.best_lr == sweep.lrs[-1] and cut:
+            render.notice(f"the loss stopped being finite at the rate after {sweep.lrs[-1]:g}, where it was lowest: "
+                          "higher rates diverge")
         elif sweep.losses and sweep.best_lr == sweep.lrs[-1]:
             render.notice(f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "
                           "(try a larger --lr-max)")

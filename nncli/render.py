@@ -102,7 +102,7 @@ def plain_text() -> None:
 
 
 def fmt(v: float | None, digits: int = 4) -> str:
-    """Compact number for people: 0.1234, 1.2e-05, 12345."""
+    """Compact number for people: 0.1234, 1.20e-05, 12.35, 1.234e+04 (`digits` significant digits)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if v == 0:

@@ -33,7 +33,7 @@ def refuse_stray_text(table: Table, features: list[str], categorical: Iterable[s
         if col.is_text and c not in categorical:
             n_missing = int(is_missing_text(col.values, frozenset(na_values)).sum())
             n_text = len(col.values) - n_missing - col.n_numeric
-            if n_text <= col.n_numeric and col.first_text is not None:
+            if n_text < col.n_numeric and col.first_text is not None:  # (half words: categories)
                 line, cell = col.first_text
                 raise DataError(
                     f"expected a number, found {shorten(cell)} (the column is mostly numeric)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ from nncli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
+
+# A shell starts a background job (`pytest &` in a script) with Ctrl-C ignored, and the processes the
+# tests start inherit that: nncli then rightly ignores the SIGINTs the signal tests send. A handler
+# here is reset to the default in each child (exec keeps only "ignored").
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,10 @@ keeps of a schedule. Each test here stands for a change a mutation audit made un
 
 from __future__ import annotations
 
+import csv
 import json
 
+import numpy as np
 import pytest
 
 from conftest import SAMPLES, run_nncli, write_csv
@@ -24,6 +26,9 @@ from nncli.model_file import load_model
     (["lr-find", "x.csv", "--steps", "4"], "--steps"),
     (["fit", "x.csv", "--ignore", "id,"], "--ignore"),  # (an empty name: exit 1, "no column named ''")
     (["fit", "x.csv", "--delimiter", '"'], "--delimiter"),  # (exit 1, "no feature columns left")
+    (["fit", "x.csv", "--val", "v.csv", "--val-split", "0.2"], "use either --val FILE or --val-split F, not both"),
+    (["fit", "x.csv", "-t", "a,b", "--task", "classification"], "classification takes one target column"),
+    (["gen-data", "-o", "d.csv/.."], "cannot write 'd.csv/..': a directory"),  # (exit 1 once it had written)
 ])
 def test_out_of_range_options_are_usage_errors_before_any_work(cli, args, said):
     r = cli(*args)  # (x.csv does not exist: the options are refused first)
@@ -188,3 +193,160 @@ def test_dev_null_may_take_the_model_and_the_json_both(tmp_path):
     r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "-o", "/dev/null", "--json",
                         "--epochs", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_options_at_their_limits_are_taken(cli, monkeypatch):
+    # Taken, the options leave x.csv (which does not exist) to say what is wrong: exit 1, not 2
+    monkeypatch.setenv("NNCLI_THREADS", "256")
+    r = cli("fit", "x.csv", "--hidden", ",".join(["2"] * 100))
+    assert r.exit_code == 1 and "x.csv" in r.stderr and "NNCLI_THREADS" not in r.stderr, r.stderr
+
+
+def test_numbers_for_people_are_compact_and_whole_numbers_plain():
+    from nncli.render import counted, fmt
+
+    assert (fmt(0), fmt(0.0), fmt(1.0), fmt(-1), fmt(12.5)) == ("0", "0", "1", "-1", "12.5")
+    assert fmt(12345.678, 6) == "12345.7" and fmt(123456.7, 6) == "1.2346e+05"  # (eval's regression table)
+    assert (counted(0, "epoch"), counted(1, "epoch"), counted(2, "row")) == ("0 epochs", "1 epoch", "2 rows")
+
+
+def _notices(path, **options):
+    from nncli.workflow import DataOptions, load_training_data
+
+    return "\n".join(load_training_data(str(path), DataOptions(**options), "auto").notices)
+
+
+def test_the_limits_of_the_training_tables_notices(tmp_path):
+    # Twenty distinct target values, one a word: labels (MAX_CLASS_INTEGERS), not a numeric target's typo
+    from nncli.workflow import DataOptions, load_training_data
+
+    rows = [(i, "x" if i == 5 else i % 19) for i in range(60)]
+    data = load_training_data(str(write_csv(tmp_path / "l.csv", ["a", "y"], rows)), DataOptions(), "auto")
+    assert data.target.task == "classification" and len(data.target.classes) == 20
+    # Ten whole-number classes are how class columns are written; eleven get a notice
+    for k, told in ((10, False), (11, True)):
+        said = _notices(write_csv(tmp_path / f"c{k}.csv", ["x", "y"], [(i % 7, i % k) for i in range(10 * k)]))
+        assert (f"the target 'y' holds {k} distinct whole numbers: read as classes" in said) == told, said
+    # Five features the same on every row get a line each; six, one line for them all
+    for k in (5, 6):
+        header = ["x", *(f"c{j}" for j in range(k)), "y"]
+        said = _notices(write_csv(tmp_path / f"s{k}.csv", header, [(i, *range(k), i % 2) for i in range(20)]))
+        assert said.count("has the same value on every row") == (5 if k == 5 else 0), said
+        assert ("6 features are the same on every row" in said) == (k == 6), said
+    # A constant 0 is no number float32 could have rounded: no --dtype float64 hint
+    said = _notices(write_csv(tmp_path / "z.csv", ["x", "z", "y"], [(i, 0, i % 2) for i in range(20)]))
+    assert "'z' has the same value on every row (0): it teaches nothing" in said and "float64" not in said
+    # Up to three totals rows are a spreadsheet's
+    rows = [(i, "NSEW"[i % 4], i * 2.5) for i in range(60)] + [(100 + k, "Total", 5) for k in range(3)]
+    said = _notices(write_csv(tmp_path / "t.csv", ["units", "region", "y"], rows))
+    assert "line 62 holds 'Total' in 'region': a spreadsheet's totals row?" in said
+    # Column names that are years (not evenly spaced) over values in their range are names, not a row of data
+    rng = np.random.default_rng(0)
+    rows = [(*np.round(rng.uniform(1000, 3000, 3)).astype(int), i % 2) for i in range(40)]
+    said = _notices(write_csv(tmp_path / "y.csv", ["1850", "1870", "1905", "y"], rows))
+    assert "the column names are numbers" not in said
+
+
+def test_a_column_of_as_many_categories_as_the_limit_is_taken_and_comma_numbers_among_words_are_categories(tmp_path):
+    from nncli.workflow import DataOptions, load_training_data
+
+    rows = [("abc"[i % 3], ["0,5", "1,5", "2", "none"][i % 4], i, i % 2) for i in range(40)]
+    with open(tmp_path / "d.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["c", "d", "x", "y"], *rows])
+    data = load_training_data(str(tmp_path / "d.csv"),
+                              DataOptions(max_categories=4), "auto")
+    kinds = {c.name: (c.kind, c.categories) for c in data.columns}
+    assert kinds["c"] == ("categorical", 3) and kinds["d"] == ("categorical", 4)
+    assert [c.name for c in data.columns] == ["c", "d", "x", "y"]
+
+
+def test_several_targets_of_few_whole_numbers_are_a_regression_and_columns_keep_the_files_order(cli, tmp_path):
+    from nncli.workflow import DataOptions, load_training_data
+
+    rows = [(i, i % 3, i * 0.75, f"id{i}") for i in range(12)]
+    data = write_csv(tmp_path / "d.csv", ["x", "y", "z", "name"], rows)
+    trained = load_training_data(str(data), DataOptions(target=("y", "z"), ignore=("name",)), "auto")
+    assert trained.target.task == "regression"
+    assert [(c.name, c.kind) for c in trained.columns] == [("x", "numeric"), ("y", "target"), ("z", "target"),
+                                                            ("name", "ignored")]
+
+
+def test_a_class_of_a_single_row_is_not_said_to_lose_rows_to_validation(tmp_path):
+    from nncli.workflow import DataOptions, load_training_data
+
+    rows = [(i, "ab"[i % 2]) for i in range(40)] + [(99, "lone")]
+    data = write_csv(tmp_path / "d.csv", ["x", "y"], rows)
+    said = "\n".join(load_training_data(str(data), DataOptions(), "auto", val_split=0.2,
+                                        rng=np.random.default_rng(0)).notices)
+    assert "single training row" not in said, said
+
+
+def test_eval_of_one_target_has_no_per_target_scores_and_a_missing_target_is_eval_s_error(cli, tmp_path):
+    rows = [(i, 2 * i + 0.5) for i in range(20)]
+    data, model = write_csv(tmp_path / "d.csv", ["x", "y"], rows), tmp_path / "m.npz"
+    assert cli("fit", data, "-o", model, "--epochs", "2", "-q").exit_code == 0
+    result = json.loads(cli("eval", model, data, "--json").stdout)
+    assert "per_target" not in result and result["rows"] == 20
+    r = cli("eval", model, write_csv(tmp_path / "e.csv", ["x", "y"], rows[:3] + [(3, "")]))
+    assert r.exit_code == 1 and "e.csv:5:2 (column 'y'): the target is missing" in r.stderr
+    assert "hint: evaluating a model needs a target value on every row" in r.stderr, r.stderr
+
+
+def test_a_linear_models_record_has_no_hidden_layers(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--model", "linear", "--epochs", "1", "-q").exit_code == 0
+    assert json.loads(cli("show", model, "--json").stdout)["config"]["hidden"] == []
+
+
+def test_eval_on_the_training_file_of_a_model_validated_on_another_file_says_training_scores(cli, tmp_path):
+    rows = [(i, i % 2) for i in range(30)]
+    train, val = write_csv(tmp_path / "t.csv", ["x", "y"], rows), write_csv(tmp_path / "v.csv", ["x", "y"], rows[:10])
+    model = tmp_path / "m.npz"
+    assert cli("fit", train, "--val", val, "-o", model, "--epochs", "1", "-q").exit_code == 0
+    r = cli("eval", model, train)
+    assert r.exit_code == 0 and "these are training scores, not a test of what it learned" in r.stderr
+    assert "validated it" not in r.stderr
+
+
+def test_a_model_file_given_to_fit_as_an_argument_gets_the_output_option_hint(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    model.write_bytes(b"")  # (existing or not: fit reads no .npz)
+    r = cli("fit", SAMPLES / "moons.csv", model)
+    assert r.exit_code == 2 and f"hint: the output file is an option: -o {model}" in r.stderr, r.stderr
+
+
+def test_with_patience_0_and_no_validation_the_weights_are_the_last_epochs(cli, tmp_path):
+    info = json.loads(cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "8", "--patience", "0",
+                          "--hidden", "8", "--lr", "1", "--json", "-q").stdout)
+    assert info["best_epoch"] < info["epochs_run"] == 8  # (the case to tell apart)
+    assert info["weights_from_epoch"] == 8
+
+
+def test_empty_cells_stay_missing_whatever_na_values_lists(cli, tmp_path):
+    # README: --na-values replaces NA, N/A, ...; empty cells are always missing
+    rows = [("" if i == 3 else i, "" if i == 5 else "ab"[i % 2], i % 2) for i in range(20)]
+    r = cli("fit", write_csv(tmp_path / "d.csv", ["x", "c", "y"], rows), "-o", tmp_path / "m.npz", "--na-values", "?",
+            "--epochs", "1", "--progress", "plain")
+    assert r.exit_code == 0 and "imputed missing cells: 'x' (1), 'c' (1)" in r.stderr, r.stderr
+    assert load_model(str(tmp_path / "m.npz")).na_values == ["", "?"]
+
+
+def test_lr_find_does_not_call_a_sweep_cut_short_by_a_diverging_loss_still_falling(cli, tmp_path):
+    """The sweep stopped at its second rate, whose loss was not finite: lr-find said the loss was "still
+    falling at --lr-max" (a higher rate may be better), comparing with the last rate tried."""
+    data = tmp_path / "reg.csv"
+    data.write_text(cli("gen-data", "regression", "-n", "200", "--seed", "1").stdout)
+    r = cli("lr-find", data, "--optimizer", "sgd", "--hidden", "128,128,128", "--lr-min", "5e5", "--lr-max", "1e6",
+            "--steps", "5")
+    assert r.exit_code == 0 and "swept 1 mini-batch" in r.stderr
+    assert "even --lr-min 500000 may be too high" in r.stderr and "still falling" not in r.stderr
+
+
+def test_a_column_half_words_is_categories_not_a_mostly_numeric_one_with_typos(cli, tmp_path):
+    data = tmp_path / "half.csv"
+    data.write_text("x,z,y\n1,1,0\na,2,1\n2,3,0\nb,4,1\n")
+    assert cli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "1", "-q").exit_code == 0
+    assert load_model(str(tmp_path / "m.npz")).pre.features[0].kind == "categorical"
+    data.write_text("x,z,y\n1,1,0\na,2,1\n2,3,0\n3,4,1\n")  # (one word among three numbers: a typo)
+    r = cli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 1 and "expected a number, found 'a' (the column is mostly numeric)" in r.stderr

@@ -108,6 +108,26 @@ def test_a_value_whose_standardized_form_overflows_stops_predict_as_it_stops_eva
     assert p.stdout.decode().split() == ["prediction", "1"] or p.stdout.decode().split() == ["prediction", "0"]
 
 
+def test_a_row_whose_standardizing_overflows_stops_predict_though_the_fast_path_s_output_is_finite(tmp_path):
+    """(3e38 - mean) / 0.49 is inf, and eval stops at the row; with the scale folded into a small
+    weight (0.46 / 0.49), the fast path's output for it is finite: predict must stop there too."""
+    from conftest import run_nncli
+    from nncli.model_file import load_model
+
+    rng = np.random.default_rng(0)
+    write(tmp_path / "t.csv", [f"{x:.4f},{k}" for x, k in zip(rng.normal(0, 0.5, 300), rng.integers(0, 2, 300))],
+          header="x,y")  # (labels that x does not tell: a small weight)
+    model = tmp_path / "m.npz"
+    assert run_nncli("fit", tmp_path / "t.csv", "-o", model, "--model", "linear", "--epochs", "3", "-q").returncode == 0
+    m = load_model(str(model))
+    assert np.isfinite(np.float32(3e38) * np.float32(m.network.W[0][0, 0] / m.pre.scale[0]))  # (the case to tell)
+    write(tmp_path / "d.csv", ["0.1,1", "3e38,1", "0,0"], header="x,y")
+    p, e = run_nncli("predict", model, tmp_path / "d.csv"), run_nncli("eval", model, tmp_path / "d.csv")
+    for r in (p, e):
+        assert r.returncode == 1 and b"d.csv:3: the network's output is not finite for this row" in r.stderr, r.stderr
+    assert len(p.stdout.decode().split()) == 2  # the header and the row before it
+
+
 @pytest.mark.parametrize("model_kind", ["mlp", "linear"])
 def test_a_prediction_that_overflows_in_the_targets_units_stops_predict_and_eval(tmp_path, model_kind):
     """A target near float64's limit: finite logits, times its spread, overflow. predict printed inf

@@ -634,14 +634,20 @@ def stop_after(monkeypatch, polls: int, signum: int = signal.SIGINT) -> None:
     monkeypatch.setattr(cli_module.StopFlag, "__call__", poll)
 
 
-def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
-    data = tmp_path / "d.csv"  # 48 training rows: 3 mini-batches of 16 an epoch
+def plain_lines_cut_short(cli, monkeypatch, tmp_path, polls: int) -> list[str]:
+    """The epoch lines of a plain run stopped by Ctrl-C at the `polls`th stop check (48 training rows: 3
+    mini-batches of 16 an epoch, a check after each)."""
+    data = tmp_path / "d.csv"
     data.write_text("x,y\n" + "".join(f"{i / 64:.4f},{i % 2}\n" for i in range(64)))
-    stop_after(monkeypatch, 7)  # the first batch of epoch 3
+    stop_after(monkeypatch, polls)
     r = cli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "100", "--batch-size", "16", "--val-split", "0.25",
             "--progress", "plain")
     assert r.exit_code == 130, r.stderr
-    lines = [line for line in r.stderr.splitlines() if line.startswith("epoch=")]
+    return [line for line in r.stderr.splitlines() if line.startswith("epoch=")]
+
+
+def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
+    lines = plain_lines_cut_short(cli, monkeypatch, tmp_path, 7)  # the first batch of epoch 3
     assert [line.split()[0] for line in lines] == ["epoch=1", "epoch=2", "epoch=3"]
     assert all(re.match(r"epoch=\d loss=\S+ val_loss=\S+ acc=", line) for line in lines[:2])
     assert re.fullmatch(r"epoch=3 partial val_loss=\S+ val_acc=\S+ lr=0\.001", lines[2])
@@ -651,6 +657,13 @@ def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
     assert np.isfinite(history["val_loss"]).all() and len(history["val_loss"]) == 3
     shown = cli("show", tmp_path / "m.npz", "--plot", tmp_path / "c.svg")
     assert shown.exit_code == 0 and "<svg" in (tmp_path / "c.svg").read_text()
+
+
+def test_plain_lines_show_the_last_whole_epoch_before_one_cut_short(cli, monkeypatch, tmp_path):
+    # Epoch 11 is no round epoch: it is shown because epoch 12 was cut short after it
+    lines = plain_lines_cut_short(cli, monkeypatch, tmp_path, 34)  # the first batch of epoch 12
+    assert [line.split()[0] for line in lines] == [f"epoch={e}" for e in range(1, 13)]
+    assert lines[-1].startswith("epoch=12 partial")
 
 
 def test_plain_lines_do_not_show_a_first_epoch_cut_short_as_finished(cli, monkeypatch, tmp_path):
@@ -782,9 +795,12 @@ def test_the_summary_of_weights_from_a_cut_short_epoch_says_their_loss_was_not_m
 
     from nncli.render import _final_scores
 
-    cut = SimpleNamespace(task="classification", info={"final_loss": None, "final_metric": None, "weights_from_epoch": 1156})
+    plain = SimpleNamespace(log=False)  # (the target: not --log-target)
+    cut = SimpleNamespace(task="classification", target=plain,
+                          info={"final_loss": None, "final_metric": None, "weights_from_epoch": 1156})
     assert _final_scores(cut) == "training loss and acc not measured (the weights are epoch 1,156's, cut short)"
-    whole = SimpleNamespace(task="regression", info={"final_loss": 0.5, "final_metric": 0.25, "weights_from_epoch": 3})
+    whole = SimpleNamespace(task="regression", target=plain,
+                            info={"final_loss": 0.5, "final_metric": 0.25, "weights_from_epoch": 3})
     assert _final_scores(whole) == "training loss 0.5000, r2 0.2500"  # (not a test: say so)
 
 

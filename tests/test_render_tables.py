@@ -80,6 +80,15 @@ def test_class_numbers_in_the_confusion_matrix_never_split(width):
     assert len(blocks) == (2 if width == 80 else 1)
 
 
+@pytest.mark.parametrize("width", [12, 20])
+def test_a_class_name_of_four_characters_never_splits(width):
+    # SHORT_WORD: folded to `100` over `0`, the row of class `1000` read as class 100's
+    classes = ["1000", "1001", "1010"]
+    text = printed(render.eval_report(classification(classes)), width)
+    labels = [line.split()[0] for line in text.splitlines() if line[:2] == "10"]  # (per class, then the matrix)
+    assert labels[:3] == classes and set(labels) == set(classes), text
+
+
 def test_a_confusion_matrix_of_long_class_names_is_numbered_and_cut_into_blocks():
     """30 classes named like `class 07 — Ünïcödé label 東京都 …` (60 cells): one table 154 cells wide
     whose lines all wrapped, each name folded over 15 lines. Now a key, then blocks that fit."""
