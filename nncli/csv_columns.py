@@ -48,7 +48,8 @@ _SPACES_LINE = re.compile(rb"(?m)^[" + re.escape(_SPACES) + rb"]+\n")
 def _has_blank_line(block: bytes) -> bool:
     """Whether a plain block may have a blank line: nothing before its LF but what `str.strip` removes.
     The csv module (`slow`) skips an empty one, and reads one of spaces as a row whose cell is missing.
-    Only a one-column file needs looking: elsewhere a blank line has too few fields for the fast paths. (Non-ASCII blocks are left to `slow`, which knows Unicode's
+    Only a one-column file needs looking: elsewhere a blank line has too few fields for the fast paths.
+    (Non-ASCII blocks are left to `slow`, which knows Unicode's
     spaces; the regular expression takes 5 ms a MB: only where spaces are.)"""
     if block[:1] == b"\n" or b"\n\n" in block or not block.isascii():
         return True

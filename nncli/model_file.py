@@ -18,7 +18,8 @@ exactly these members, none of them object arrays, nothing pickled:
 n_params = sum(s_{l-1} s_l + s_l).
 
 `meta` JSON keys:
-- `format`: "nncli-model"; `format_version`: 1, or 2 for a regression on log(1 + y); `nncli_version`: the writer's version
+- `format`: "nncli-model"; `format_version`: 1, or 2 for a regression on log(1 + y); `nncli_version`: the
+  writer's version
 - `kind`: "linear" | "mlp"; `task`: "classification" | "regression"
 - `sizes`: [s_0, ..., s_L]; `activation`: hidden activation name; `loss`: "mse" | "bce" | "ce"; `dtype`: "float32" | "float64"
 - `features`: list of {name, kind: "numeric"|"categorical", fill (imputed value), categories (list of str), missing (count at fit)};
@@ -487,9 +488,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         (loss in LOSSES, f"unknown loss {shorten(loss)}"),
         (dtype in ("float32", "float64"), f"unsupported dtype {shorten(dtype)}"),
         # (version 2 says there is a log target, so that a version-1 reader refuses it; only regression has one)
-        (transform == ("log1p" if version == LOG_TARGET_VERSION else None) and (transform is None or task == "regression"),
+        (transform == ("log1p" if version == LOG_TARGET_VERSION else None)
+         and (transform is None or task == "regression"),
          "format version 2 (a regression on log(1 + y)) without its target_transform" if transform is None else
-         f"target_transform {shorten(transform) if isinstance(transform, str) else shorten(json.dumps(transform)[:100])}"
+         f"target_transform {shorten(transform if isinstance(transform, str) else json.dumps(transform)[:100])}"
          f" does not fit format version {version} and a {shorten(task)} task"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
         (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
@@ -557,7 +559,8 @@ def _per_epoch_fits(record: dict | None, key: str, width: int, first: int, epoch
         return True
     steps, rows = record.get("epochs"), record.get(key)
     return (isinstance(steps, list) and isinstance(rows, list) and len(steps) == len(rows)
-            and all(type(e) is int and first <= e <= epochs for e in steps) and all(a < b for a, b in zip(steps, steps[1:]))
+            and all(type(e) is int and first <= e <= epochs for e in steps)
+            and all(a < b for a, b in zip(steps, steps[1:]))
             and all(isinstance(r, list) and len(r) == width
                     and all(type(v) in (int, float) and good(v) for v in r) for r in rows))
 
