@@ -671,7 +671,7 @@ def path_table(model) -> Group | None:
         # (the kept epoch's row is the equation above: early stopping may keep one before the last)
         table.add_row(f"{epoch:,}" + (" kept" if epoch == kept else ""), *[fmt(float(v)) for v in [*W[:, 0], b[0]]])
     return Group(Text(f"How training moved {model.equations()[0][0]}'s coefficients from the initial weights "
-                      "(epoch 0), in the data's units:"), table)
+                      "(epoch 0), in the data's units:"), WholeNumbers(table, labels=()))
 
 
 def show_model(model, path: str) -> None:
@@ -709,7 +709,7 @@ def _layer_name(sizes: list[int], i: int) -> str:
     return f"{'output' if i == len(sizes) - 2 else f'layer {i + 1}'} ({sizes[i]:,}→{sizes[i + 1]:,})"
 
 
-def _layer_table(heading: str, sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Table:
+def _layer_table(heading: str, sizes: list[int], epochs: list[int], rms: list[list[float]]) -> WholeNumbers:
     """One row a layer, its sizes `rms` at the first, a middle and the last of `epochs`."""
     picks = sorted({0, len(epochs) // 2, len(epochs) - 1})
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -718,7 +718,7 @@ def _layer_table(heading: str, sizes: list[int], epochs: list[int], rms: list[li
         table.add_column(f"epoch {epochs[k]:,}", justify="right")
     for i in range(len(sizes) - 1):
         table.add_row(_layer_name(sizes, i), *[fmt(rms[k][i]) for k in picks])
-    return table
+    return WholeNumbers(table)  # (a narrow window folds the layer names, never a size)
 
 
 def weight_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:

@@ -1030,3 +1030,15 @@ def test_the_path_ends_with_the_last_epoch_and_marks_the_one_kept(cli, tmp_path)
     slope, intercept = re.search(r"y = ([\d.]+)·x \+ ([\d.]+)", shown).groups()
     assert [float(v) for v in row] == pytest.approx([float(slope), float(intercept)], rel=1e-3)
     assert re.search(rf"\n *{last} +[\d.]+ +[\d.]+\n", shown)
+
+
+def test_show_keeps_the_path_and_layer_sizes_whole_in_a_narrow_window(tmp_path):
+    """Rich narrowed every column alike: in 40 columns a path of eight inputs read `0…  -…  -…`."""
+    data = tmp_path / "r8.csv"
+    data.write_bytes(run_nncli("gen-data", "regression", "-n", "300", "--features", "8").stdout)
+    for args in (["--model", "linear"], ["--hidden", "16,16,16"]):
+        model = tmp_path / "m.npz"
+        assert run_nncli("fit", data, "-o", model, "--epochs", "3", "-q", *args).returncode == 0
+        shown = run_nncli("show", model, env={"COLUMNS": "40"}).stderr.decode()
+        table = shown.split("How training moved" if args[1] == "linear" else "weight size")[1].split("\n\n")[0]
+        assert "…" not in table and re.search(r"-?\d\.\d{3}", table), table
