@@ -659,7 +659,7 @@ def path_table(model) -> Group | None:
     path = model.info.get("param_path")
     if model.kind != "linear" or not path or model.network.sizes[-1] != 1:
         return None
-    kept = model.info.get("weights_from_epoch")
+    kept = _saved_epoch(model)
     rows = [(e, p) for k, (e, p) in enumerate(zip(path["epochs"], path["params"]))
             if _one_two_five(e) or e == kept or k == len(path["epochs"]) - 1]
     table = Table(box=None, pad_edge=False, header_style="bold")

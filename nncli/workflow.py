@@ -534,7 +534,7 @@ class Training:
                 info[name] = {"epochs": list(sizes), "rms": [list(r) for r in sizes.values()]}
         if self._path:  # (with the epoch whose weights are kept, and the last, round or not)
             steps = {**self._path, **dict(self._path_ends.values())}
-            steps = {e: steps[e] for e in sorted(steps) if e <= info["epochs_run"]}
+            steps = {e: steps[e] for e in sorted(steps)}
             info["param_path"] = {"epochs": list(steps), "params": list(steps.values())}
         if info["weights_from_epoch"]:
             # Final numbers are those of the epoch whose weights are saved (the best when it is restored):
