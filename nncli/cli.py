@@ -298,6 +298,10 @@ def fit(
     ctx: typer.Context,
     data: DataArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model.")] = "model.npz",
+    init: Annotated[Optional[str], typer.Option(
+        "--init", metavar="MODEL", show_default=False,
+        help="Go on training a saved model: start from its weights, and read DATA with its columns, scaling and "
+             "classes (its layers too). The optimizer starts afresh.")] = None,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
     ignore: IgnoreOpt = None,
@@ -343,6 +347,7 @@ def fit(
     \b
     Example:
       nncli fit d.csv --model mlp --hidden 32,32 -o moons.npz
+      nncli fit more.csv --init moons.npz --epochs 20 -o moons2.npz
     """
     threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
@@ -368,6 +373,14 @@ def fit(
                   "--json": "-" if json_out else None}, data, val)
     from nncli import render, workflow
 
+    start = None
+    if init is not None:
+        from nncli.model_file import load_model
+
+        start = load_model(init, usage="nncli fit DATA --init MODEL")
+        given = {k for k in workflow.INIT_KEPT
+                 if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
+        mopts = workflow.init_options(start, dopts, mopts, task.value, given)
     mode = progress.value
     if quiet:
         mode = "none"
@@ -383,10 +396,14 @@ def fit(
 
     typed = _typed_rows(data, "nncli fit DATA")
     with render.reading(("<stdin>" if data == "-" else data) if mode == "live" and not typed else None):
-        tdata = workflow.load_training_data(
-            data, dopts, task.value, val_path=val, val_split=val_split or None,
-            class_weight=None if class_weight is ClassWeight.none else class_weight.value,
-            rng=np.random.default_rng([seed, 1]))
+        weighing = None if class_weight is ClassWeight.none else class_weight.value
+        if start is None:
+            tdata = workflow.load_training_data(data, dopts, task.value, val_path=val, val_split=val_split or None,
+                                                class_weight=weighing, rng=np.random.default_rng([seed, 1]))
+        else:
+            tdata = workflow.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
+                                            val_path=val, val_split=val_split or None, class_weight=weighing,
+                                            rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:  # the default: less weight decay the more rows there are
         from nncli.core.training import DEFAULT_L2_ROWS, default_l2
 
@@ -411,9 +428,11 @@ def fit(
                           f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
                           f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
     with StopFlag(output) as stop:
-        run = workflow.Training(tdata, mopts, config, seed=seed, dtype=dtype.value, should_stop=stop, threads=threads,
+        run = workflow.Training(tdata, mopts, config, seed=seed, should_stop=stop, threads=threads,
+                                dtype=dtype.value if start is None else start.network.dtype.name,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value,
-                                              "threads": threads})
+                                              "threads": threads},
+                                start=start, start_name=init)
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep

@@ -156,6 +156,10 @@ class DataError(NncliError):
         super().__init__(where + message, hint)
 
 
+class UnknownClassError(DataError):
+    """A class label the model was not trained on."""
+
+
 class ModelFileError(NncliError):
     """A model file that is missing, corrupt, or not an nncli model."""
 

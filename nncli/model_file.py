@@ -33,7 +33,9 @@ n_params = sum(s_{l-1} s_l + s_l).
   gradient_rms: {epochs: [e, ...], rms: [[one number a layer], ...]}, each layer's weight-gradient size on
   those epochs' first batches, increasing epochs among those run; weight_rms: the same, of each layer's
   weights at the end of those epochs; param_path: {epochs: [0, e, ...], params: [[n_params numbers], ...]},
-  a linear model's parameters, as `params` lays them out, at the start and the end of those epochs)
+  a linear model's parameters, as `params` lays them out, at the start and the end of those epochs;
+  init: {file, source, epochs_before}, for a run that went on from a saved model (`fit --init`): its path
+  as given, the data it last trained on, and the epochs its weights had had over every run before)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
   (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
 
@@ -106,7 +108,7 @@ INFO_FIELDS = {"rows": (int,), "epochs_run": (int,), "seconds": _NUMBER, "best_e
                **{f"final_{k}": (*_NUMBER, type(None)) for k in ("loss", "metric", "val_loss", "val_metric")}}
 OPTIONAL_CONFIG_FIELDS = {"l2": _NUMBER, "l2_default": _NUMBER}  # checked where present (show formats them)
 OPTIONAL_INFO_FIELDS = {"val_rows": (int,), "source_file": (dict,), "val_source": (str,),  # checked where present
-                        "gradient_rms": (dict,), "weight_rms": (dict,), "param_path": (dict,),
+                        "gradient_rms": (dict,), "weight_rms": (dict,), "param_path": (dict,), "init": (dict,),
                         **{k: (*_NUMBER, type(None)) for k in ("final_l2_penalty", "final_val_l2_penalty")}}
 
 
@@ -543,6 +545,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
           for field in ("gradient_rms", "weight_rms")),
         (_per_epoch_fits(info.get("param_path"), "params", n_params, 0, epochs, math.isfinite),
          "info's param_path is not the parameters at increasing epochs among those run"),
+        (_init_fits(info.get("init")), "info's init is not a model file, its data and a count of epochs"),
     ]
     for ok, what in checks:
         if not ok:
@@ -563,6 +566,20 @@ def _per_epoch_fits(record: dict | None, key: str, width: int, first: int, epoch
             and all(a < b for a, b in zip(steps, steps[1:]))
             and all(isinstance(r, list) and len(r) == width
                     and all(type(v) in (int, float) and good(v) for v in r) for r in rows))
+
+
+def _init_fits(record: dict | None) -> bool:
+    """Whether info's record of the model a run started from (fit --init), where present, names it and its
+    data and counts the epochs its weights had had (`show` gives them)."""
+    if record is None:
+        return True
+    epochs = record.get("epochs_before")
+    return (isinstance(record.get("file"), str) and isinstance(record.get("source"), str)
+            and type(epochs) is int and 0 <= epochs <= MAX_EPOCHS_BEHIND)
+
+
+# A model's weights may have had at most this many epochs, over every run that went on from another's
+MAX_EPOCHS_BEHIND = 1 << 53
 
 
 def _check_declared_shapes(path: str, layout: _Layout, shapes: dict[str, tuple[int, ...]],

@@ -244,9 +244,13 @@ def _penalty_worth_saying(info: dict) -> bool:
 def fit_summary(model, path: str) -> Text:
     info = model.info
     text = Text()
-    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} for "
-                f"{counted(info['epochs_run'], 'epoch')}{_stopped_note(info)} in {info['seconds']:.2f}s on "
-                f"{counted(info['rows'], 'row')}. ")
+    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} ")
+    if info.get("init"):  # (fit --init)
+        text.append("from ")
+        text.append(utext(info["init"]["file"]))
+        text.append(f" ({counted(info['init']['epochs_before'], 'epoch')}) ")
+    text.append(f"for {counted(info['epochs_run'], 'more epoch' if info.get('init') else 'epoch')}"
+                f"{_stopped_note(info)} in {info['seconds']:.2f}s on {counted(info['rows'], 'row')}. ")
     text.append(_final_scores(model))
     if info.get("weights_from_epoch") and info["weights_from_epoch"] != info["epochs_run"]:
         text.append(f"; weights from epoch {info['weights_from_epoch']} (best)")
@@ -395,6 +399,12 @@ def model_report(model, path: str) -> Group:
     # (the hash is of the training rows as encoded, after any --val-split, in --dtype: what trained)
     t.add_row("data", utext(f"{counted(info.get('rows', 0), 'row')} from {info.get('source', '?')}{val}, "
                            f"sha256 of the encoded training rows {str(info.get('data_sha256', ''))[:16]}…"))
+    init = info.get("init")
+    if init:  # (fit --init: this run went on from that model's weights)
+        before = init["epochs_before"]
+        t.add_row("started from", utext(f"{init['file']}, whose weights had trained {counted(before, 'epoch')} "
+                                        f"(last on {init['source']}): {before + info.get('weights_from_epoch', 0):,} "
+                                        "in all"))
     ran = f"{counted(info.get('epochs_run', 0), 'epoch')} run"
     if info.get("stopped"):
         stopped = info["stopped"]
@@ -495,6 +505,10 @@ def training_header(run, data) -> list[Text]:
     if len(net.sizes) > 2:
         model_line.append(f" · {net.activation}")
     model_line.append(f" · {net.n_params:,} parameters")
+    if run.init:  # (fit --init)
+        model_line.append(" · from ")
+        model_line.append(utext(run.init["file"]))
+        model_line.append(f" ({counted(run.init['epochs_before'], 'epoch')})")
     opt_line = Text("train  ", style="bold")
     # What shapes the run beyond the rate: its schedule and the defences against overfitting, when on.
     extras = [f"{cfg.lr_schedule} schedule"] if cfg.lr_schedule != "constant" else []
@@ -614,6 +628,10 @@ def summary_table(model, path: str) -> Group:
     facts.add_row("epochs run", f"{info['epochs_run']:,}" + (f" of {planned:,}" if isinstance(planned, int) else "")
                   + _stopped_note(info))
     facts.add_row("time", f"{info['seconds']:.2f}s")
+    if info.get("init"):  # (fit --init)
+        before = info["init"]["epochs_before"]
+        facts.add_row("started from", utext(f"{info['init']['file']} ({counted(before, 'epoch')}): "
+                                            f"{before + (kept or 0):,} epochs in all", overflow="fold"))
     facts.add_row("saved to", utext(path, overflow="fold"))
     head = [WholeNumbers(scores)] if sides else []
     return Group(*head, *([Text(f"train {cut}")] if cut else []), Text(""), facts)

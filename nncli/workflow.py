@@ -30,7 +30,8 @@ from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, r
 from nncli.csv_columns import cell_hints, refuse_header_rows
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.csv_source import display_name, file_identity, refuse_bad_names
-from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
+from nncli.errors import (DataError, UnknownClassError, UsageError, names_hint, one_column_hint, option_value,
+                          quoting_hint, shorten)
 from nncli.model_file import check_header_size
 from nncli.table_checks import (column_notices, feature_notices, headerless_notice, leak_notices,
                                 refuse_stray_target_text, refuse_stray_text, target_name_notices, target_notices)
@@ -227,6 +228,39 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
     return np.setdiff1d(np.arange(n), val_rows), val_rows
 
 
+def _split(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None, classes: list[str],
+           source: str, notices: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`split_rows` for --val-split, refusing a split that leaves a class no training row (codes: class
+    indices into `classes`, or None for a regression); notices of what it leaves thin go to `notices`."""
+    if n < 2:
+        raise DataError("--val-split needs at least two rows", file=source,
+                        hint="train on a single row with --val-split 0")
+    train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
+    if codes is not None:
+        counts = np.bincount(codes[train_rows], minlength=len(classes))
+        present = np.bincount(codes, minlength=len(classes)) > 0  # (a model given to --init may have classes the data has not)
+        if np.count_nonzero(counts) < 2:
+            raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
+                            file=source, hint="classification needs two; use more rows or --val-split 0")
+        if not counts[present].all():  # (every class had a single row, and one went to validation)
+            raise DataError(f"with --val-split {val_split:g}, no training row has the class "
+                            f"{shorten(classes[int(np.flatnonzero(present & (counts == 0))[0])])}",
+                            file=source, hint="every class needs a training row; use more rows or --val-split 0")
+        # (a class of 2 rows lost one to validation in 7 seeds of 13, without a word)
+        lone = np.flatnonzero((counts == 1) & (np.bincount(codes, minlength=len(counts)) > 1))
+        if lone.size:
+            named = ", ".join(shorten(classes[k], 20) for k in lone[:3]) + (", …" if lone.size > 3 else "")
+            notices.append(f"with --val-split {val_split:g}, {lone.size:,} class{'es' * (lone.size > 1)} keep"
+                           f"{'s' * (lone.size == 1)} a single training row ({named}; the rest went to "
+                           "validation): the model barely learns them (more rows, or --val-split 0)")
+    few = min((len(val_rows), "validation"), (len(train_rows), "training"))
+    if few[0] < FEW_SPLIT_ROWS:  # (--val-split 0.0001: early stopping on one row's loss, without a word)
+        notices.append(f"--val-split {val_split:g} leaves {few[0]:,} row{'s' * (few[0] != 1)} for {few[1]}: "
+                       + ("its loss is noise, and early stopping follows it (a larger --val-split, or --val FILE)"
+                          if few[1] == "validation" else "the model learns from a handful (a smaller --val-split)"))
+    return train_rows, val_rows
+
+
 def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str | None = None,
                        val_split: float | None = None, class_weight: str | None = None,
                        rng: np.random.Generator | None = None) -> TrainingData:
@@ -290,36 +324,13 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         for j in np.flatnonzero(no_spread(mean, spread)):
             notices.append(f"the target {shorten(targets[j], 40)} has the same value on every row "
                            f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
-    n = table.n_rows
-    train_rows = np.arange(n)
     val_rows = None
     if val_split:
-        if n < 2:
-            raise DataError("--val-split needs at least two rows", file=table.source,
-                            hint="train on a single row with --val-split 0")
-        train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
-        counts = None if codes is None else np.bincount(codes[train_rows], minlength=len(target.classes))
-        if counts is not None and np.count_nonzero(counts) < 2:
-            raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
-                            file=table.source, hint="classification needs two; use more rows or --val-split 0")
-        if counts is not None and not counts.all():  # (every class had a single row, and one went to validation)
-            raise DataError(f"with --val-split {val_split:g}, no training row has the class "
-                            f"{shorten(target.classes[int(np.argmin(counts))])}",
-                            file=table.source, hint="every class needs a training row; use more rows or --val-split 0")
-        if counts is not None:  # (a class of 2 rows lost one to validation in 7 seeds of 13, without a word)
-            lone = np.flatnonzero((counts == 1) & (np.bincount(codes, minlength=len(counts)) > 1))
-            if lone.size:
-                named = ", ".join(shorten(target.classes[k], 20) for k in lone[:3]) + (", …" if lone.size > 3 else "")
-                notices.append(f"with --val-split {val_split:g}, {lone.size:,} class{'es' * (lone.size > 1)} keep"
-                               f"{'s' * (lone.size == 1)} a single training row ({named}; the rest went to "
-                               "validation): the model barely learns them (more rows, or --val-split 0)")
+        train_rows, val_rows = _split(table.n_rows, val_split, rng, codes, target.classes, table.source, notices)
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.fit_scale(values[train_rows])
-        few = min((len(val_rows), "validation"), (len(train_rows), "training"))
-        if few[0] < FEW_SPLIT_ROWS:  # (--val-split 0.0001: early stopping on one row's loss, without a word)
-            notices.append(f"--val-split {val_split:g} leaves {few[0]:,} row{'s' * (few[0] != 1)} for {few[1]}: "
-                           + ("its loss is noise, and early stopping follows it (a larger --val-split, or --val FILE)"
-                              if few[1] == "validation" else "the model learns from a handful (a smaller --val-split)"))
+    else:
+        train_rows = np.arange(table.n_rows)
     if val_rows is None:
         # The table hands its feature columns over, and encoding lets each go once it is
         # written into X (numeric ones a run at a time; columns that are views of one block of
@@ -342,14 +353,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
                                               refuse_missing=opts.missing == "error", validation=True)
         notices += encode_notices(report, " in the validation file")
-    sample_weight = None
-    if class_weight is not None and codes is None:
-        raise UsageError(f"--class-weight {class_weight} weighs classes, and this target is a regression "
-                         "(see --task)")
-    if class_weight == "balanced" and codes is not None:
-        counts = np.bincount(codes[train_rows], minlength=len(target.classes))
-        w_class = len(train_rows) / (len(target.classes) * np.maximum(counts, 1))
-        sample_weight = w_class[codes[train_rows]].astype(dtype)
+    sample_weight = _class_weights(class_weight, None if codes is None else codes[train_rows], len(target.classes),
+                                   dtype)
     for f in pre.features:
         infos.append(ColumnInfo(f.name, f.kind, f.missing, len(f.categories)))
     infos.extend(ColumnInfo(t, "target") for t in targets)
@@ -366,12 +371,124 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     imputed = EncodeReport(missing={f.name: f.missing for f in pre.features if f.missing})
     notices += [n + "; numbers get the training median, categories the '<missing>' category"
                 for n in encode_notices(imputed)]
+    return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
+                        _digest(X, Y), list(opts.na_values), constant, identity,
+                        None if val_path is None else display_name(val_path))
+
+
+# The options a model given to --init decides (its columns, their encoding, its layers): given, each must
+# agree with the model (a command line that trained it may be run again with --init added).
+INIT_KEPT = {"target": "--target", "features": "--features", "ignore": "--ignore", "categorical": "--categorical",
+             "na_values": "--na-values", "max_categories": "--max-categories", "task": "--task",
+             "log_target": "--log-target", "model": "--model", "hidden": "--hidden", "activation": "--activation",
+             "dtype": "--dtype"}
+
+
+def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: str, given: set[str]) -> ModelOptions:
+    """The model options of a run that goes on from `start` (fit --init): its layers, with this run's
+    dropout. A UsageError for an option in `given` (INIT_KEPT's keys) that the model disagrees with."""
+    net, pre, target = start.network, start.pre, start.target
+    hidden = tuple(net.sizes[1:-1])
+    categorical = {f.name for f in pre.features if f.kind == "categorical"}
+    kept = set(pre.names) | set(target.names)
+    nas = [v for v in start.na_values if v]
+    clash = [c for c in dopts.ignore if c in kept]
+    agrees = {  # option: (whether it agrees, what the model has)
+        "target": (list(dopts.target) == list(target.names), ",".join(target.names)),
+        "features": (set(dopts.features) == set(pre.names), f"{len(pre.names):,} feature columns"),
+        "ignore": (not clash, f"{shorten(clash[0], 40)} as {'its target' if clash[0] in target.names else 'a feature'}"
+                   if clash else ""),
+        "categorical": (set(dopts.categorical) <= categorical,
+                        f"categorical columns {', '.join(sorted(categorical))}" if categorical
+                        else "no categorical column"),
+        "na_values": (set(dopts.na_values) == set(start.na_values),
+                      "the missing-cell texts " + (",".join(nas) if nas else "'' (empty cells only)")),
+        "max_categories": (all(len(f.categories) <= dopts.max_categories for f in pre.features),
+                           f"{max((len(f.categories) for f in pre.features), default=0):,} categories in a column"),
+        "task": (task in ("auto", start.task), start.task),
+        "log_target": (dopts.log_target == target.log, "log(1 + y) as its target" if target.log else "y as its target"),
+        "model": (mopts.kind == start.kind, start.kind),
+        "hidden": (tuple(mopts.hidden) == hidden, ",".join(map(str, hidden)) if hidden else "no hidden layer"),
+        "activation": (mopts.activation == net.activation, net.activation if hidden else "no hidden layer"),
+        "dtype": (dopts.dtype == net.dtype.name, net.dtype.name),
+    }
+    for key in INIT_KEPT:
+        ok, theirs = agrees[key]
+        if key in given and not ok:
+            raise UsageError(f"{INIT_KEPT[key]} differs from the model given to --init (it has {theirs})",
+                             hint="--init keeps the model's columns, their encoding and its layers: leave the option "
+                                  "out, or train a new model without --init")
+    if mopts.dropout and not hidden:
+        raise UsageError("--dropout is for hidden layers, and the model given to --init is linear")
+    return ModelOptions(start.kind, hidden, net.activation, mopts.dropout)
+
+
+def load_init_data(model: Model, path: str, *, missing: str = "impute", delimiter: str | None = None,
+                   val_path: str | None = None, val_split: float | None = None, class_weight: str | None = None,
+                   rng: np.random.Generator | None = None) -> TrainingData:
+    """Data to go on training a saved model on (`fit --init`): read and encoded with the model's own
+    columns, scaling, categories and classes, as `eval` reads a file, not fitted anew, so that the
+    weights it learned still mean what they did. Rows whose target is missing are dropped, as `fit`
+    drops them; a class the model does not have is an error."""
+    identity = file_identity(path)
+    report = EncodeReport()
+    try:
+        X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
+                                        validation=True)
+    except UnknownClassError as e:
+        e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
+        raise
+    notices = encode_notices(report)
+    target = model.target
+    codes = raw if model.task == "classification" else None
+    if codes is not None:
+        absent = [c for c, k in zip(target.classes, np.bincount(codes, minlength=len(target.classes))) if not k]
+        if absent:
+            named = ", ".join(shorten(c, 20) for c in absent[:3]) + (", …" if len(absent) > 3 else "")
+            notices.append(f"{shorten(display_name(path))} has no row of {len(absent):,} of the model's "
+                           f"{len(target.classes):,} classes ({named}): training on it moves the model away from "
+                           f"{'them' if len(absent) > 1 else 'it'}")
+    X_val = Y_val = None
+    if val_split:
+        train_rows, val_rows = _split(len(X), val_split, rng, codes, target.classes, display_name(path), notices)
+        X_val, Y_val, X, Y = X[val_rows], Y[val_rows], X[train_rows], Y[train_rows]
+        if codes is not None:
+            codes = codes[train_rows]
+    elif val_path is not None:
+        val_report = EncodeReport()
+        X_val, Y_val, _, _ = load_eval_arrays(model, val_path, delimiter, val_report,
+                                              refuse_missing=missing == "error", validation=True)
+        notices += encode_notices(val_report, " in the validation file")
+    net = model.network
+    X, Y = (np.ascontiguousarray(a, net.dtype) for a in (X, Y))
+    infos = [ColumnInfo(f.name, f.kind, report.missing.get(f.name, 0), len(f.categories)) for f in model.pre.features]
+    infos.extend(ColumnInfo(t, "target") for t in target.names)
+    return TrainingData(display_name(path), model.pre, target, X, Y, X_val, Y_val,
+                        _class_weights(class_weight, codes, len(target.classes), net.dtype.type), infos, notices,
+                        _digest(X, Y), list(model.na_values), None, identity,
+                        None if val_path is None else display_name(val_path))
+
+
+def _class_weights(class_weight: str | None, codes: np.ndarray | None, n_classes: int, dtype: type
+                   ) -> np.ndarray | None:
+    """Each training row's weight under --class-weight (codes: its class index; None for a regression).
+    balanced: n / (classes x the class's rows), as scikit-learn's, over the classes the rows have."""
+    if class_weight is not None and codes is None:
+        raise UsageError(f"--class-weight {class_weight} weighs classes, and this target is a regression "
+                         "(see --task)")
+    if class_weight != "balanced" or codes is None:
+        return None
+    counts = np.bincount(codes, minlength=n_classes)
+    w_class = len(codes) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+    return w_class[codes].astype(dtype)
+
+
+def _digest(X: np.ndarray, Y: np.ndarray) -> str:
+    """The sha256 of the encoded training rows (`show` gives it: the same digest, the same rows trained)."""
     digest = hashlib.sha256()
     for a in (X, Y):
         digest.update(np.ascontiguousarray(a).data)
-    return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
-                        digest.hexdigest(), list(opts.na_values), constant, identity,
-                        None if val_path is None else display_name(val_path))
+    return digest.hexdigest()
 
 
 def learned_nothing(data: TrainingData, model: Model) -> str | None:
@@ -430,6 +547,22 @@ def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.r
     return net
 
 
+def continued_network(start: Model, dropout: float) -> Network:
+    """A copy of a saved model's network to go on training (fit --init), with this run's dropout."""
+    old = start.network
+    net = Network(old.sizes, old.activation, old.loss_name, dtype=old.dtype.type,
+                  dropout=dropout if len(old.sizes) > 2 else 0.0)
+    net.params[:] = old.params
+    return net
+
+
+def epochs_behind(model: Model) -> int:
+    """How many epochs of training a saved model's weights have had: those of its own run up to the epoch
+    kept, and those of the model it started from (fit --init), and so on back."""
+    init = model.info.get("init")
+    return int(model.info.get("weights_from_epoch", 0)) + (int(init["epochs_before"]) if init else 0)
+
+
 def _schedule_settings(config: TrainConfig) -> dict:
     """The settings the learning-rate schedule runs with, its defaults filled in (a learner could not
     see "x 0.5 every 10 epochs" anywhere: the model stored lr_decay and lr_step as None)."""
@@ -456,10 +589,13 @@ class Training:
 
     def __init__(self, data: TrainingData, mopts: ModelOptions, config: TrainConfig, *, seed: int, dtype: str,
                  should_stop: Callable[[], bool | str] | None = None, extra_config: dict | None = None,
-                 threads: int = 1):
+                 threads: int = 1, start: Model | None = None, start_name: str | None = None):
         self.data, self.mopts, self.config = data, mopts, config
         rng = np.random.default_rng(seed)
-        self.net = build_network(data, mopts, dtype, rng)
+        self.net = build_network(data, mopts, dtype, rng) if start is None else continued_network(start, mopts.dropout)
+        # Where the weights started (fit --init): the model file, what it trained on and how long (`show` says)
+        self.init = None if start is None else {"file": start_name or "?", "source": str(start.info.get("source", "?")),
+                                                "epochs_before": epochs_behind(start)}
         self.net.use_threads(threads)
         self.rng = rng
         self.should_stop = should_stop
@@ -528,6 +664,7 @@ class Training:
             "stopped": s.stopped if s else None,
             "weights_from_epoch": (s.best_epoch if self.keeps_best else s.epoch) if s else 0,
             "seconds": float(sum(self.history["seconds"])),
+            **({"init": self.init} if self.init else {}),
         }
         for name, sizes in self._layer_sizes.items():  # (see EpochStats.gradient_rms, weight_rms; `show` gives them)
             if sizes:

@@ -584,7 +584,7 @@ def test_counts_of_one_are_singular(cli, tmp_path, capsys):
     m = load_model(str(model))
     run = SimpleNamespace(net=m.network, config=SimpleNamespace(optimizer="adam", lr=1e-3, batch_size=32, epochs=1,
                                                                    lr_schedule="constant", l2=0.0),
-                          mopts=SimpleNamespace(kind="mlp"))
+                          mopts=SimpleNamespace(kind="mlp"), init=None)
     data_ = SimpleNamespace(target=SimpleNamespace(task="regression", task_text="regression", classes=None), X_val=None, n_rows=1,
                             X=np.zeros((1, 1)), source="one.csv")
     header = " ".join(line.plain for line in render.training_header(run, data_))

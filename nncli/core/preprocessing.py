@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from nncli.errors import DataError, UsageError, names_hint, option_value, shorten
+from nncli.errors import DataError, UnknownClassError, UsageError, names_hint, option_value, shorten
 
 MAX_CLASS_INTEGERS = 20  # integer targets with at most this many values are class labels
 # A classifier has at most this many classes: its targets are one-hot, rows x classes (15,000 rows of
@@ -460,7 +460,7 @@ class Target:
         bad = np.nonzero(codes < 0)[0]
         if bad.size:
             i = int(bad[0])
-            raise DataError(
+            raise UnknownClassError(
                 f"class label {shorten(labels[i])} was not seen in training "
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,

@@ -1,0 +1,164 @@
+"""`fit --init MODEL`: going on training a saved model, its weights, encoders and layers kept."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, write_csv
+from nncli import model_file
+
+
+def fit(cli, *args):
+    result = cli("fit", *map(str, args), "--progress", "plain")
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def test_a_run_starts_from_the_models_weights_and_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # (short names: `show` folds a long one)
+    a, b = "a.npz", "b.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 6, "-o", a)
+    # A step too small to move a float32 weight: the model that comes out is the one that went in
+    fit(cli, SAMPLES / "moons.csv", "--init", a, "-e", 1, "--optimizer", "sgd", "--lr", 1e-30, "--l2", 0, "-o", b)
+    before, after = model_file.load_model(a), model_file.load_model(b)
+    assert np.array_equal(before.network.params, after.network.params)
+    assert np.abs(before.network.params).max() > 0.1  # (trained weights, not zeros: the comparison means something)
+    assert after.info["init"] == {"file": a, "source": str(SAMPLES / "moons.csv"), "epochs_before": 6}
+    shown = cli("show", b)
+    assert shown.exit_code == 0
+    assert "started from  a.npz, whose weights had trained 6 epochs" in shown.stderr
+    assert "7 in all" in shown.stderr
+    # Its first epoch's loss is the trained model's, far below a fresh network's on the same rows
+    fresh = "fresh.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 1, "--optimizer", "sgd", "--lr", 1e-30, "--l2", 0, "-o", fresh)
+    assert after.history["loss"][0] < 0.6 * model_file.load_model(fresh).history["loss"][0]
+
+
+def test_going_on_with_full_batch_sgd_is_one_longer_run(cli, tmp_path):
+    # Plain gradient descent keeps no state but the weights: 8 epochs, then 8 more from the saved model,
+    # take the same steps as 16 at once (to rounding: the rows of a batch are summed in another order)
+    common = ["--optimizer", "sgd", "--lr", 0.3, "--l2", 0.001, "-b", 10_000, "--val-split", 0, "--patience", 0,
+              "--hidden", "8", "-a", "tanh", "--dtype", "float64"]
+    once, half, twice = (tmp_path / f"{n}.npz" for n in ("once", "half", "twice"))
+    fit(cli, SAMPLES / "moons.csv", *common, "-e", 16, "-o", once)
+    fit(cli, SAMPLES / "moons.csv", *common, "-e", 8, "-o", half)
+    fit(cli, SAMPLES / "moons.csv", *common, "-e", 8, "--init", half, "-o", twice)
+    whole, split, start = (model_file.load_model(str(p)) for p in (once, twice, half))
+    assert np.allclose(split.network.params, whole.network.params, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(start.network.params, whole.network.params, rtol=1e-3)  # (the second run moved them)
+    assert split.info["init"]["epochs_before"] == 8
+    assert np.allclose(split.history["loss"], whole.history["loss"][8:], rtol=1e-9)
+
+
+def test_data_is_read_with_the_models_encoders_not_fitted_anew(cli, tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    train = write_csv(tmp_path / "train.csv", ["x", "color", "y"],
+                      [(i % 7, ("red", "blue")[i % 2], 2.5 * (i % 7) + i % 2 + i / 100) for i in range(60)])
+    fit(cli, train, "-e", 3, "-o", a)
+    # Other rows: x shifted far from training's, a color training never had
+    more = write_csv(tmp_path / "more.csv", ["y", "color", "x"],
+                     [(2.5 * (i % 7) + 30.25, ("red", "green")[i % 2], 15 + i % 7) for i in range(40)])
+    result = fit(cli, more, "--init", a, "-e", 2, "-o", b)
+    assert "categories not seen in training were encoded as all zeros: 'color' (20)" in result.stderr
+    start, went_on = model_file.load_model(str(a)), model_file.load_model(str(b))
+    for m in (start, went_on):  # (the column order of the file read does not matter either)
+        assert [f.name for f in m.pre.features] == ["x", "color"]
+    assert np.array_equal(went_on.pre.mean, start.pre.mean) and np.array_equal(went_on.pre.scale, start.pre.scale)
+    assert went_on.pre.features[1].categories == start.pre.features[1].categories
+    assert (went_on.target.mean, went_on.target.scale) == (start.target.mean, start.target.scale)
+    assert went_on.info["rows"] == 40 and went_on.info["source"] == str(more)
+
+
+def test_chained_runs_count_every_epoch_behind_the_weights(cli, tmp_path):
+    a, b, c = (tmp_path / f"{n}.npz" for n in "abc")
+    fit(cli, SAMPLES / "blobs.csv", "-e", 4, "-o", a)
+    # Early stopping on: the epochs behind the weights are those up to the one kept, not all run
+    fit(cli, SAMPLES / "blobs.csv", "--init", a, "-e", 5, "--val-split", 0.3, "--patience", 2, "-o", b)
+    kept = model_file.load_model(str(b)).info["weights_from_epoch"]
+    out = fit(cli, SAMPLES / "blobs.csv", "--init", b, "-e", 2, "-o", c, "--json", "-q")
+    assert json.loads(out.stdout)["init"] == {"file": str(b), "source": str(SAMPLES / "blobs.csv"),
+                                              "epochs_before": 4 + kept}
+
+
+def test_a_class_the_model_lacks_is_an_error_and_a_missing_one_a_notice(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 2, "-o", a)
+    lines = (SAMPLES / "blobs.csv").read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join([lines[0], *lines[1:20], lines[20].rsplit(",", 1)[0] + ",7"]) + "\n")
+    result = cli("fit", str(new), "--init", str(a), "-o", str(tmp_path / "b.npz"))
+    assert result.exit_code == 1
+    assert "class label '7' was not seen in training" in result.stderr
+    assert "--init keeps the model's classes: a new class needs a new model" in result.stderr
+    assert not (tmp_path / "b.npz").exists()
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join([lines[0], *(r for r in lines[1:] if not r.endswith(",2"))]) + "\n")
+    result = fit(cli, two, "--init", a, "-e", 1, "-o", tmp_path / "b.npz")
+    assert "has no row of 1 of the model's 3 classes ('2')" in result.stderr
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("--hidden", "32", "it has 8"),
+    ("--model", "linear", "it has mlp"),
+    ("--target", "x1", "it has label"),
+    ("--ignore", "x1", "it has 'x1' as a feature"),
+    ("--categorical", "x1", "it has no categorical column"),
+    ("--dtype", "float64", "it has float32"),
+    ("--task", "regression", "it has classification"),
+    ("--log-target", None, "it has y as its target"),
+    ("--na-values", "?", "it has the missing-cell texts NA,"),
+])
+def test_an_option_the_model_decides_must_agree_with_it(cli, tmp_path, option, value, says):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 1, "--hidden", "8", "-o", a)
+    result = cli("fit", str(SAMPLES / "blobs.csv"), "--init", str(a), option, *([value] if value else []),
+                 "-o", str(tmp_path / "b.npz"))
+    assert result.exit_code == 2
+    assert f"{option} differs from the model given to --init ({says}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2  # (the error and its hint)
+
+
+def test_options_that_agree_with_the_model_are_accepted(cli, tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    args = ["--target", "label", "--hidden", "8", "-a", "tanh", "--task", "classification", "--dtype", "float32"]
+    fit(cli, SAMPLES / "blobs.csv", "-e", 1, *args, "-o", a)
+    fit(cli, SAMPLES / "blobs.csv", "-e", 1, *args, "--init", a, "--dropout", 0.2, "-o", b)
+    went_on = model_file.load_model(str(b))
+    assert went_on.config["dropout"] == 0.2 and went_on.network.activation == "tanh"
+
+
+def test_a_linear_model_takes_no_dropout_and_a_model_comes_from_a_file(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "linear.csv", "-m", "linear", "-e", 1, "-o", a)
+    result = cli("fit", str(SAMPLES / "linear.csv"), "--init", str(a), "--dropout", "0.1")
+    assert result.exit_code == 2 and "--dropout is for hidden layers" in result.stderr
+    result = cli("fit", str(SAMPLES / "linear.csv"), "--init", "-")
+    assert result.exit_code == 2 and "a model is read from a file, not from stdin" in result.stderr
+    result = cli("fit", str(SAMPLES / "linear.csv"), "--init", str(tmp_path / "none.npz"))
+    assert result.exit_code == 1 and "cannot open model" in result.stderr and "No such file" in result.stderr
+
+
+@pytest.mark.parametrize("record", [
+    {"file": "a.npz", "source": "d.csv", "epochs_before": -1},
+    {"file": "a.npz", "source": "d.csv", "epochs_before": True},
+    {"file": "a.npz", "source": "d.csv", "epochs_before": 2.5},
+    {"file": 3, "source": "d.csv", "epochs_before": 2},
+    {"file": "a.npz", "epochs_before": 2},
+    "a.npz",
+])
+def test_a_malformed_init_record_is_refused(cli, tmp_path, record):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    fit(cli, SAMPLES / "linear.csv", "-m", "linear", "-e", 1, "-o", a)
+    fit(cli, SAMPLES / "linear.csv", "--init", a, "-e", 1, "-o", b)
+    with np.load(b, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["info"]["init"] = record
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    result = cli("show", str(tmp_path / "bad.npz"))
+    assert result.exit_code == 1
+    assert "info" in result.stderr and "init" in result.stderr
