@@ -179,6 +179,12 @@ SeedOpt = Annotated[int, typer.Option(
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
+InitOpt = Annotated[Optional[str], typer.Option(
+    "--init", metavar="MODEL", show_default=False,
+    help="Start from a saved model's weights, to go on training it: DATA is read with its columns, scaling and "
+         "classes, and its layers are kept.")]
+
+
 ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
                                                show_default=False)]
 PatienceOpt = Annotated[int, typer.Option(
@@ -298,10 +304,7 @@ def fit(
     ctx: typer.Context,
     data: DataArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model.")] = "model.npz",
-    init: Annotated[Optional[str], typer.Option(
-        "--init", metavar="MODEL", show_default=False,
-        help="Go on training a saved model: start from its weights, and read DATA with its columns, scaling and "
-             "classes (its layers too). The optimizer starts afresh.")] = None,
+    init: InitOpt = None,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
     ignore: IgnoreOpt = None,
@@ -373,14 +376,7 @@ def fit(
                   "--json": "-" if json_out else None}, data, val)
     from nncli import render, workflow
 
-    start = None
-    if init is not None:
-        from nncli.model_file import load_model
-
-        start = load_model(init, usage="nncli fit DATA --init MODEL")
-        given = {k for k in workflow.INIT_KEPT
-                 if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
-        mopts = workflow.init_options(start, dopts, mopts, task.value, given)
+    start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli fit DATA --init MODEL")
     mode = progress.value
     if quiet:
         mode = "none"
@@ -469,6 +465,19 @@ def fit(
             raise SystemExit(stop_signals.exit_code(stop.signum))
 
 
+def _init_model(ctx: typer.Context, init: str | None, dopts, mopts, task: Task, usage: str):
+    """(the model given to --init, or None; the model options the run takes: that model's layers, if any)."""
+    if init is None:
+        return None, mopts
+    from nncli import workflow
+    from nncli.model_file import load_model
+
+    start = load_model(init, usage=usage)
+    given = {k for k in workflow.INIT_KEPT
+             if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
+    return start, workflow.init_options(start, dopts, mopts, task.value, given)
+
+
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
                       task, log_target, model, hidden, activation, dropout, optimizer, batch_size, class_weight, lr=1e-3,
                       momentum=None, nesterov=False, epochs=1, l2=0.0, lr_schedule=LrSchedule.constant,
@@ -548,7 +557,9 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
 
 @app.command("lr-find")
 def lr_find(
+    ctx: typer.Context,
     data: DataArg,
+    init: InitOpt = None,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
     ignore: IgnoreOpt = None,
@@ -605,13 +616,19 @@ def lr_find(
     from nncli import render, workflow
     from nncli.core.training import default_l2, lr_sweep
 
+    start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli lr-find DATA --init MODEL")
     _typed_rows(data, "nncli lr-find DATA")
-    tdata = workflow.load_training_data(
-        data, dopts, task.value, class_weight=None if class_weight is ClassWeight.none else class_weight.value)
+    weighing = None if class_weight is ClassWeight.none else class_weight.value
+    if start is None:
+        tdata = workflow.load_training_data(data, dopts, task.value, class_weight=weighing)
+    else:
+        tdata = workflow.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
+                                        class_weight=weighing)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
         render.notices([*tdata.notices, crowded])
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
-    net = workflow.build_network(tdata, mopts, dtype.value, rng)
+    net = workflow.build_network(tdata, mopts, dtype.value, rng) if start is None else \
+        workflow.continued_network(start, mopts.dropout)
     net.use_threads(threads)
     l2 = default_l2(tdata.n_rows) if config.l2 is None else config.l2  # (fit's default, from the rows)
     sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,

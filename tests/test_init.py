@@ -162,3 +162,31 @@ def test_a_malformed_init_record_is_refused(cli, tmp_path, record):
     result = cli("show", str(tmp_path / "bad.npz"))
     assert result.exit_code == 1
     assert "info" in result.stderr and "init" in result.stderr
+
+
+def test_lr_find_sweeps_from_the_models_weights(cli, tmp_path, monkeypatch):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 3, "--hidden", "8", "-o", a)
+    from nncli.core import training
+
+    swept = []
+    real = training.lr_sweep
+
+    def spy(net, X, Y, *args, **kwargs):
+        swept.append((net.params.copy(), X.copy()))
+        return real(net, X, Y, *args, **kwargs)
+
+    monkeypatch.setattr(training, "lr_sweep", spy)
+    start = model_file.load_model(str(a))
+    lines = (SAMPLES / "moons.csv").read_text().splitlines()
+    shifted = tmp_path / "shifted.csv"  # (x1 moved by 5: standardized by the model's scaling, not its own)
+    shifted.write_text("\n".join([lines[0], *(f"{float(r.split(',')[0]) + 5},{r.split(',', 1)[1]}"
+                                             for r in lines[1:]), ""]))
+    result = cli("lr-find", str(shifted), "--init", str(a), "-q")
+    assert result.exit_code == 0 and float(result.stdout) > 0
+    params, X = swept[0]
+    assert np.array_equal(params, start.network.params)
+    assert X[:, 0].mean() == pytest.approx(5 / start.pre.scale[0], rel=1e-3)
+    assert abs(X[:, 1].mean()) < 1e-3
+    result = cli("lr-find", str(SAMPLES / "moons.csv"), "--init", str(a), "--hidden", "16")
+    assert result.exit_code == 2 and "--hidden differs from the model given to --init (it has 8)" in result.stderr
