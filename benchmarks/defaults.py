@@ -1,4 +1,4 @@
-"""Good defaults: `nncli fit` + `nncli eval` with no tuning flags vs scikit-learn's MLP defaults.
+"""Good defaults: `nncli fit` + `nncli eval` with no tuning flags vs scikit-learn's defaults.
 
 Small real tabular data sets that ship with scikit-learn (no download), 5 seeds
 each: a stratified 75/25 split per seed, nncli run through its real CLI
@@ -8,7 +8,8 @@ with default settings on the same split. Metric: test accuracy (classification)
 or R² (regression).
 
     pip install -e ".[bench]"
-    python benchmarks/defaults.py [--seeds 5] [--datasets wine,digits] [-- extra nncli fit options]
+    python benchmarks/defaults.py [--seeds 5] [--datasets wine,digits] [--sklearn mlp|mlp-scaled-y|linear|none]
+                                  [-- extra nncli fit options]
 """
 
 from __future__ import annotations
@@ -57,12 +58,27 @@ def run_nncli(train: str, test: str, seed: int, extra: list[str], workdir: str) 
     return (r["accuracy"] if r["task"] == "classification" else r["r2"]), seconds
 
 
-def run_sklearn(Xtr, ytr, Xte, yte, task: str, seed: int) -> tuple[float, float]:
+CONTENDERS = ("mlp", "mlp-scaled-y", "linear", "none")
+
+
+def run_sklearn(Xtr, ytr, Xte, yte, task: str, seed: int, contender: str = "mlp") -> tuple[float, float]:
+    """scikit-learn's `contender` behind a StandardScaler: mlp (MLPClassifier / MLPRegressor, defaults),
+    mlp-scaled-y (a regressor's target standardized too, as nncli's is), linear (LogisticRegression /
+    LinearRegression, fitted to convergence)."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    est = MLPClassifier(random_state=seed) if task == "classification" else MLPRegressor(random_state=seed)
+    if contender == "linear":
+        est = LogisticRegression(max_iter=10_000) if task == "classification" else LinearRegression()
+    elif task == "classification":
+        est = MLPClassifier(random_state=seed)
+    else:
+        est = MLPRegressor(random_state=seed)
+        if contender == "mlp-scaled-y":
+            est = TransformedTargetRegressor(est, transformer=StandardScaler())
     model = make_pipeline(StandardScaler(), est)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -76,6 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--sklearn", choices=CONTENDERS, default="mlp", help="scikit-learn's model (see run_sklearn)")
     ap.add_argument("extra", nargs="*", help="extra options for nncli fit (after --)")
     args = ap.parse_args()
     from sklearn.model_selection import train_test_split
@@ -95,7 +112,8 @@ def main() -> None:
                 score, sec = run_nncli(train, test, seed, args.extra, d)
             ours.append(score)
             t_ours.append(sec)
-            s, sec = run_sklearn(Xtr, ytr, Xte, yte, task, seed)
+            s, sec = run_sklearn(Xtr, ytr, Xte, yte, task, seed, args.sklearn) if args.sklearn != "none" \
+                else (float("nan"), float("nan"))
             theirs.append(s)
             t_theirs.append(sec)
         diffs = " ".join(f"{a - b:+.3f}" for a, b in zip(ours, theirs))

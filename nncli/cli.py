@@ -60,6 +60,9 @@ _ABORT = tuple({typer.Abort, getattr(click_exceptions, "Abort", typer.Abort), Ke
 # row is worth more for training than for a noisy stopping signal.
 DEFAULTS = {"hidden": "128", "epochs": 200, "batch_size": 32, "lr": 1e-3, "l2": None, "val_split": 0.0,
             "patience": 20}
+# A linear model's default rate: at 1e-3, 200 epochs on iris's 112 rows left it at 0.78 on fresh rows (means of
+# 5 splits) against scikit-learn's LogisticRegression's 0.96; at 1e-2, 0.96, and as well as that elsewhere.
+LINEAR_LR = 1e-2
 
 
 class Kind(str, Enum):
@@ -164,7 +167,8 @@ ActivationOpt = Annotated[Optional[Activation], typer.Option(
     "--activation", "-a", help="Hidden-layer activation (default: relu).", show_default=False)]
 DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout probability on hidden layers, in [0, 1).")]
 OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer.")]
-LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate.")]
+LrOpt = Annotated[Optional[float], typer.Option(
+    "--lr", help=f"Learning rate (default: {DEFAULTS['lr']:g}; {LINEAR_LR:g} for --model linear).", show_default=False)]
 MomentumOpt = Annotated[Optional[float], typer.Option(
     "--momentum", help="Momentum factor of --optimizer momentum (default 0.9).", show_default=False)]
 NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (--optimizer momentum).")]
@@ -320,7 +324,7 @@ def fit(
     activation: ActivationOpt = None,
     dropout: DropoutOpt = 0.0,
     optimizer: OptimizerOpt = Optimizer.adam,
-    lr: LrOpt = DEFAULTS["lr"],
+    lr: LrOpt = None,
     momentum: MomentumOpt = None,
     nesterov: NesterovOpt = False,
     epochs: EpochsOpt = DEFAULTS["epochs"],
@@ -358,7 +362,7 @@ def fit(
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task,
         log_target=log_target, model=model,
         hidden=hidden, activation=activation, dropout=dropout, optimizer=optimizer, batch_size=batch_size,
-        class_weight=class_weight, lr=lr,
+        class_weight=class_weight, lr=DEFAULTS["lr"] if lr is None else lr,
         momentum=momentum, nesterov=nesterov, epochs=epochs, l2=l2, lr_schedule=lr_schedule, lr_decay=lr_decay,
         lr_step=lr_step, warmup=warmup, patience=patience)
     check_range("--val-split", val_split, 0, 1, hi_open=True)
@@ -377,6 +381,9 @@ def fit(
     from nncli import render, workflow
 
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli fit DATA --init MODEL")
+    if lr is None:  # (the model's kind decides it, and --init's model decides that)
+        lr = LINEAR_LR if mopts.kind == "linear" else DEFAULTS["lr"]
+        config = dataclasses.replace(config, lr=lr)
     mode = progress.value
     if quiet:
         mode = "none"
@@ -414,10 +421,10 @@ def fit(
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
         source = ctx.get_parameter_source("lr")
-        if optimizer is not Optimizer.adam and source is not None and source.name == "DEFAULT":
+        suggested = 0.1 if optimizer is Optimizer.sgd else 0.01
+        if optimizer is not Optimizer.adam and source is not None and source.name == "DEFAULT" and lr < suggested:
             render.notice(f"--optimizer {optimizer.value} at the default --lr {lr:g}, Adam's, takes small steps: try "
-                          f"--lr {0.1 if optimizer is Optimizer.sgd else 0.01:g}, or ask `nncli lr-find --optimizer "
-                          f"{optimizer.value}`")
+                          f"--lr {suggested:g}, or ask `nncli lr-find --optimizer {optimizer.value}`")
         after = config.epochs - (config.warmup or 0)
         if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
@@ -459,6 +466,8 @@ def fit(
             nothing = workflow.learned_nothing(tdata, trained)
             if nothing:
                 render.notice(nothing)
+            elif improving := workflow.still_improving(trained):
+                render.notice(improving)
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")

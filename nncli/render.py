@@ -244,7 +244,9 @@ def _penalty_worth_saying(info: dict) -> bool:
 def fit_summary(model, path: str) -> Text:
     info = model.info
     text = Text()
-    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} ")
+    classes = len(model.target.classes)  # (the task too: 9 distinct heart rates make a classifier of 9 classes)
+    text.append(f"Trained {model.kind} {'-'.join(map(str, model.network.sizes))} "
+                f"({model.target.task_text}{f' of {classes:,} classes' if classes else ''}) ")
     if info.get("init"):  # (fit --init)
         text.append("from ")
         text.append(utext(info["init"]["file"]))

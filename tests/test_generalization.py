@@ -236,3 +236,43 @@ def test_lr_find_sweeps_with_the_optimizer_and_l2_fit_will_use(cli, monkeypatch)
         ("adam", 0.9, False, training.default_l2(rows)), ("momentum", 0.5, True, 0.03)]  # (fit's default L2)
     r = cli(*base, "--momentum", "0.5")
     assert r.exit_code == 2 and "--momentum is for --optimizer momentum (not adam)" in r.stderr
+
+
+def _history_model(loss, metric, *, epochs=None, stopped=None, kept=None, val_rows=0, task="classification"):
+    from types import SimpleNamespace
+
+    run = len(loss)
+    return SimpleNamespace(info={"epochs_run": run, "weights_from_epoch": kept or run, "stopped": stopped,
+                                 "val_rows": val_rows},
+                           history={"loss": np.array(loss, float), "metric": np.array(metric, float)},
+                           config={"epochs": epochs or run}, task=task)
+
+
+def test_a_run_still_improving_when_its_epochs_ran_out_is_said_to_be():
+    from nncli.workflow import still_improving
+
+    falling, rising = np.linspace(1.0, 0.5, 100), np.linspace(0.5, 0.9, 100)  # 5.3% and +0.04 over the last 10
+    said = still_improving(_history_model(falling, rising))
+    assert said.startswith("training was still improving when its 100 epochs ran out (over the last 10: training "
+                           "accuracy 0.86 → 0.9, loss 0.551 → 0.5)")
+    assert said.endswith("only rows held out can tell (--val-split 0.2)")
+    assert "R² 0.86 → 0.9" in still_improving(_history_model(falling, rising, task="regression"))
+    assert "--val-split" not in still_improving(_history_model(falling, rising, val_rows=20))
+    flat = np.full(100, 0.99)  # (rows a model separates: the log loss falls for ever, the accuracy does not)
+    for quiet in (_history_model(falling, flat), _history_model(np.full(100, 0.5), rising),
+                  _history_model(falling, rising, stopped="early"), _history_model(falling, rising, epochs=200),
+                  _history_model(falling[:9], rising[:9]),  # (too few epochs for a tenth)
+                  _history_model(falling, rising, kept=90)):  # (a best epoch kept from before the last tenth)
+        assert still_improving(quiet) is None
+    # A best epoch kept within the last tenth is measured where it was
+    said = still_improving(_history_model(falling, rising, kept=95))
+    assert "loss 0.576 → 0.525" in said
+
+
+def test_fit_says_a_slow_run_was_still_improving_and_a_converged_one_not(cli, tmp_path):
+    slow = cli("fit", SAMPLES / "blobs.csv", "--model", "linear", "--optimizer", "sgd", "--lr", "0.003", "-e", "60",
+               "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert slow.exit_code == 0 and "training was still improving when its 60 epochs ran out" in slow.stderr
+    assert "Trained linear 2-3 (classification of 3 classes) for 60 epochs" in slow.stderr  # (the task said too)
+    done = cli("fit", SAMPLES / "blobs.csv", "--model", "linear", "-o", tmp_path / "m.npz", "--progress", "plain")
+    assert done.exit_code == 0 and "still improving" not in done.stderr

@@ -77,13 +77,17 @@ def test_a_step_schedule_that_never_steps_is_said_to(cli, tmp_path):
 
 def test_sgd_or_momentum_at_adams_default_rate_gets_a_notice(cli, tmp_path):
     # `--optimizer sgd` alone trained at Adam's 0.001: spirals 0.575 against 0.998, without a word
-    base = ("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "--hidden", "4", "--progress", "plain")
+    base = ("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "--progress", "plain")
     said = "takes small steps"
     for extra, told in ((["--optimizer", "sgd"], "--optimizer sgd at the default --lr 0.001, Adam's, takes small steps: "
                                                  "try --lr 0.1, or ask `nncli lr-find --optimizer sgd`"),
                         (["--optimizer", "momentum"], "try --lr 0.01"),
-                        (["--optimizer", "sgd", "--lr", "0.001"], None), ([], None), (["--optimizer", "sgd", "-q"], None)):
-        r = cli(*base, *extra)
+                        (["--optimizer", "sgd", "--lr", "0.001"], None), ([], None), (["--optimizer", "sgd", "-q"], None),
+                        # (a linear model's default, 0.01, is the rate suggested for momentum)
+                        (["--optimizer", "sgd", "--model", "linear"], "at the default --lr 0.01, Adam's, takes small "
+                                                                      "steps: try --lr 0.1"),
+                        (["--optimizer", "momentum", "--model", "linear"], None)):
+        r = cli(*base, *extra, *([] if "linear" in extra else ["--hidden", "4"]))
         assert r.exit_code == 0 and ((told in r.stderr) if told else said not in r.stderr), r.stderr
 
     from nncli.options import check_delimiter, parse_hidden
@@ -99,6 +103,10 @@ def test_the_documented_defaults(cli, tmp_path):
     config = json.loads(cli("show", tmp_path / "m.npz", "--json").stdout)["config"]
     assert (config["epochs"], config["batch_size"], config["lr"], config["hidden"], config["patience"]) == (
         200, 32, 0.001, [128], 20)
+    # A linear model's rate is 0.01, also when --init's model is the one that is linear
+    for args in (["--model", "linear"], ["--init", tmp_path / "l.npz"]):
+        assert cli("fit", data, "-o", tmp_path / "l.npz", "-q", "-e", "2", *args).exit_code == 0
+        assert json.loads(cli("show", tmp_path / "l.npz", "--json").stdout)["config"]["lr"] == 0.01
     assert len(cli("gen-data").stdout.splitlines()) == 1001
 
 
