@@ -378,7 +378,7 @@ def fit(
         check_plot(plot, data, val, output)
     check_stdout({named("--output", output): output, named("--plot", plot): plot,
                   "--json": "-" if json_out else None}, data, val)
-    from nncli import render, workflow
+    from nncli import csv_write, render, workflow
 
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli fit DATA --init MODEL")
     if lr is None:  # (the model's kind decides it, and --init's model decides that)
@@ -454,13 +454,15 @@ def fit(
         # fails now (a full disk), the error says the model was saved.
         saved = f"the model was saved to {shorten(output)}"
         if plot == "-":
-            _write_stdout(lambda: sys.stdout.write(render.loss_svg(trained)), saved)
+            _write_stdout(lambda: csv_write.write_document(render.loss_svg(trained), hold=False), saved)
         if json_out:
             metric = "accuracy" if trained.task == "classification" else "r2"  # (what final_metric is)
             # (with --log-target, final_loss and final_metric are of log(1 + y): `target_transform` says so)
             transform = {"target_transform": "log1p"} if trained.target.log else {}
-            _write_stdout(lambda: print(json.dumps({"model": output, "task": trained.task, "metric": metric,
-                                                    **transform, **trained.info}, default=str)), saved)
+            summary = _json_numbers({"model": output, "task": trained.task, "metric": metric, **transform,
+                                     **trained.info})
+            _write_stdout(lambda: csv_write.write_document(json.dumps(summary, default=str, allow_nan=False) + "\n",
+                                                           hold=False), saved)
         if mode != "none":
             render.finish_training(trained, output, mode)
             nothing = workflow.learned_nothing(tdata, trained)
@@ -742,7 +744,7 @@ def eval_(
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
     threads, crowded = _threads(threads)
-    from nncli import apply, render
+    from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
 
@@ -754,7 +756,7 @@ def eval_(
     result = apply.evaluate_model(m, data, d, report)
     render.notices([] if quiet else apply.encode_notices(report) + _training_file_notice(m, data))
     if json_out:
-        print(json.dumps(_json_numbers(result), allow_nan=False))
+        csv_write.write_document(json.dumps(_json_numbers(result), allow_nan=False) + "\n")
     else:
         render.show_eval(result)
 
@@ -826,7 +828,7 @@ def show(
       nncli show model.npz --plot curves.svg
     """
     one_blas_thread()
-    from nncli import render
+    from nncli import csv_write, render
     from nncli.model_file import load_model
 
     check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model)
@@ -835,7 +837,7 @@ def show(
     m = load_model(model, usage="nncli show MODEL")
     if plot is not None:
         if plot == "-":
-            sys.stdout.write(render.loss_svg(m))
+            csv_write.write_document(render.loss_svg(m))
         else:
             render.write_plot(plot, m)
     if json_out:
@@ -854,7 +856,7 @@ def show(
             meta["equation"] = {t: {**({"class": c} if c is not None else {}), "intercept": float(b[k]),
                                     "weights": [{"input": f, "weight": float(W[i, k])} for i, f in enumerate(names)]}
                                 for k, (t, c) in enumerate(m.equations())}
-        print(json.dumps(_json_numbers(meta), allow_nan=False))
+        csv_write.write_document(json.dumps(_json_numbers(meta), allow_nan=False) + "\n")
         return
     render.show_model(m, model)
 

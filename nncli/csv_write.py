@@ -8,6 +8,7 @@ Output goes to stdout (`-`) or to a file written atomically.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import itertools
 import math
@@ -91,8 +92,12 @@ class _WholeRows:
     test's capture) the text goes through the stream itself.
     """
 
-    def __init__(self, out: IO[str]):
+    def __init__(self, out: IO[str], *, document: bool = False, hold: bool = True):
         self._out = out
+        # document: each piece is one whole (a JSON object, an SVG), never cut at a line's end by a
+        # stop signal; hold=False: the signals are not held (`stop_signals.StopFlag` already keeps a
+        # stop from raising), and only the loop over partial writes remains.
+        self._document, self._hold = document, hold
         try:
             self._fd: int | None = out.fileno()
             mode = os.fstat(self._fd).st_mode
@@ -110,7 +115,7 @@ class _WholeRows:
 
     def write(self, text: str) -> None:
         stop_signals.reraise_if_lost()  # (a stop whose exception an import swallowed: no more rows)
-        with held() as pending:
+        with held() if self._hold else contextlib.nullcontext([]) as pending:
             if self._fd is None:
                 self._out.write(text)
                 self._out.flush()
@@ -151,7 +156,8 @@ class _WholeRows:
                 timeout = None
                 if pending and not cut:  # stop at the next row's end: a slow reader took the whole piece
                     cut = True
-                    data = data[:data.tobytes().find(b"\n") + 1 or len(data)]
+                    if not self._document:
+                        data = data[:data.tobytes().find(b"\n") + 1 or len(data)]
                 if pending:
                     timeout = progress + STOP_GRACE_SECONDS - time.monotonic()
                     if timeout <= 0:
@@ -174,6 +180,13 @@ class _WholeRows:
 
     def flush(self) -> None:
         self._out.flush()
+
+
+def write_document(text: str, *, hold: bool = True) -> None:
+    """A whole document (a JSON object and its line end, an SVG) to stdout: a stop signal that comes
+    while a slow reader takes it ends the command after it, not part of the way through (see
+    `_WholeRows`; hold=False under `stop_signals.StopFlag`)."""
+    _WholeRows(sys.stdout, document=True, hold=hold).write(text)
 
 
 def _row_start(text: str, i: int) -> int:

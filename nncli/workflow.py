@@ -710,10 +710,10 @@ class Training:
             i = info["weights_from_epoch"] - 1
             for k in ("loss", "metric", "val_loss", "val_metric"):
                 v = self.history[k][i]
-                info[f"final_{k}"] = None if math.isnan(v) else v
+                info[f"final_{k}"] = v if math.isfinite(v) else None  # (the metadata is JSON: no inf)
             # The weight penalty that training added to those data losses (0 without L2)
             for k, v in zip(("final_l2_penalty", "final_val_l2_penalty"), (p[i] for p in self._penalties)):
-                info[k] = None if math.isnan(v) else v
+                info[k] = v if math.isfinite(v) else None
         model = Model(self.mopts.kind, self.net, self.data.pre, self.data.target,
                       list(self.data.na_values),
                       config=self.config_record, info=info,

@@ -151,6 +151,17 @@ def test_targets_near_1e170_train_a_model_that_loads(tmp_path, cli):
     assert np.isfinite(m.target.scale).all() and m.target.scale[0] == pytest.approx(np.std(x @ [1.0, 2.0]) * 1e170)
 
 
+def test_a_target_whose_spread_is_rounding_trains_with_an_r2_of_0(tmp_path, cli):
+    # Targets of ~1e-194 spread less than the least scale standardizing takes: their variance, standardized,
+    # was subnormal, R² = 1 - loss / it overflowed to -inf, and saving the model failed ("internal error").
+    rng = np.random.default_rng(1)
+    data = write_csv(tmp_path / "a.csv", ["a", "y"], [(u, repr(float(v) * 3e-194)) for u, v in rng.random((200, 2))])
+    r = cli("fit", data, "-o", tmp_path / "m.npz", "--dtype", "float64", "--epochs", "3", "--json", "-q")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["final_metric"] == 0.0
+    assert load_model(str(tmp_path / "m.npz")).history["metric"].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_targets_near_the_float64_limit_train(tmp_path, cli):
     # Their sum overflowed: the mean was inf, every standardized target -inf, and fit said "diverged,
     # lower the learning rate".

@@ -1603,6 +1603,45 @@ def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row
     assert len(out) < size + 2 * max(map(len, full.splitlines(keepends=True)))
 
 
+@LINUX_PIPES
+@pytest.mark.parametrize("command", ["eval", "show", "fit"])
+def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_path, command):
+    """SIGTERM while stdout's reader had taken 64 KB of a 70 KB `eval --json`: it got half an object (jq: unfinished
+    string at EOF). The document goes out whole, then the command stops as the signal asks."""
+    data = tmp_path / "b.csv"
+    assert run_nncli("gen-data", "blobs", "-n", "2000", "--classes", "100", "-o", data).returncode == 0
+    fit = ("fit", data, "--task", "classification", "--hidden", "4,4,4,4,4,4,4,4,4,4", "-e", "100", "--patience",
+           "0", "-q", "-o", tmp_path / "m.npz", "--json")
+    args = {"eval": ("eval", tmp_path / "m.npz", data, "--json", "-q"), "show": ("show", tmp_path / "m.npz", "--json"),
+            "fit": fit}[command]
+    r = run_nncli(*fit)
+    assert r.returncode == 0
+    whole = run_nncli(*args).stdout
+    read_end, write_end = os.pipe()
+    size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)  # (the smallest pipe: the document fills it)
+    assert len(whole) > 2 * size
+    with os.fdopen(read_end, "rb") as reader:
+        p = start(*map(str, args), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        waiting = bytearray(4)
+        deadline = time.monotonic() + 120
+
+        def blocked_writing() -> bool:
+            fcntl.ioctl(reader.fileno(), termios.FIONREAD, waiting)
+            state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
+
+        while not blocked_writing():
+            assert time.monotonic() < deadline and p.poll() is None
+        p.send_signal(signal.SIGTERM)
+        out = reader.read()
+        err = p.stderr.read()
+        p.wait(timeout=60)
+    assert p.returncode == 143, err
+    assert out == whole if command != "fit" else json.loads(out).keys() == json.loads(whole).keys()
+    json.loads(out)
+
+
 def test_the_file_given_as_stdin_is_not_an_output(tmp_path):
     write_csv(tmp_path / "d.csv", HEADER.split(","), [r.split(",") for r in ROWS])
     before = (tmp_path / "d.csv").read_bytes()

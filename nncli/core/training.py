@@ -298,8 +298,12 @@ def fit_iter(
                 raise _diverged(epoch + 1, opt.lr, l2, config)
             if classify:
                 metric = correct / max(seen, 1)
-            else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly)
-                metric = 1.0 - loss / y_var if y_var > 0 else float(loss == 0)
+            else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly; so is one
+                # whose spread is rounding, standardized to a variance near 0: the ratio overflowed to -inf)
+                with np.errstate(over="ignore", divide="ignore"):
+                    metric = 1.0 - loss / y_var if y_var > 0 else float(loss == 0)
+                if not math.isfinite(metric):
+                    metric = float(loss == 0)
             val_loss = val_metric = val_penalty = None
             if val is not None:
                 val_loss, val_metric = evaluate(net, val[0], val[1])
