@@ -313,7 +313,8 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     """All metrics of `model` on a labelled file, as a JSON-ready dict. The file is scored a chunk at a
     time: what is kept of each row is its target and prediction (the whole file's inputs, one-hot targets
     and logits took 3.2 GB for a million rows of 100 classes)."""
-    raws, preds, losses = [], [], []
+    raws, preds, losses, scores = [], [], [], []
+    binary = len(model.target.classes) == 2
     for X, raw, lines in eval_chunks(model, path, delimiter, report):
         Z = model.network.logits(X)
         values = model.target.decode_values(Z) if model.task == "regression" else None
@@ -323,6 +324,8 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if values is None:
             preds.append(model.predict_classes(Z))  # as `predict` chooses
             losses.append(metrics.log_losses(raw, Z))  # (summed once, at the end: the same whatever the chunks)
+            if binary:  # (the logit of the second class: 8 bytes a row; its probability ties near 1 in float32)
+                scores.append(Z[:, 0].astype(np.float64))
         else:
             preds.append(values)
         raws.append(raw)
@@ -351,6 +354,8 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     out.update(
         accuracy=metrics.accuracy(raw, pred),
         log_loss=math.fsum(np.concatenate(losses)) / len(raw) + 0.0,
+        # (two classes: how well the scores rank the rows, whatever the threshold; null with one class in the file)
+        **({"roc_auc": metrics.roc_auc(raw == 1, np.concatenate(scores))} if binary else {}),
         classes=classes,
         per_class={c: {"precision": score(precision, i), "recall": score(recall, i), "f1": score(f1, i),
                        "support": int(support[i])} for i, c in enumerate(classes)},

@@ -286,6 +286,8 @@ def eval_report(result: dict) -> Group:
     head.add_column(justify="right")
     head.add_row("accuracy", f"{result['accuracy']:.4f}")
     head.add_row("log loss", f"{result['log_loss']:.4f}")
+    if "roc_auc" in result:  # (two classes)
+        head.add_row("ROC AUC", f"{result['roc_auc']:.4f}" if result["roc_auc"] is not None else "–")
     head.add_row("rows", f"{result['rows']:,}")
     parts.append(WholeNumbers(head))
     per = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")

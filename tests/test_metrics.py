@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -267,3 +268,40 @@ def test_eval_scores_do_not_depend_on_where_the_file_is_cut_into_chunks(tmp_path
         monkeypatch.setattr(csv_io, "CHUNK_ROWS", rows)
         scores.append(apply.evaluate_model(model, str(data)))
     assert scores[0] == scores[1] == scores[2]  # (bit for bit)
+
+
+def test_roc_auc_is_the_chance_a_positive_scores_above_a_negative_ties_counting_half():
+    rng = np.random.default_rng(0)
+    for n in (2, 7, 50, 301):
+        positive = rng.random(n) < 0.3
+        positive[:2] = [True, False]  # (both kinds)
+        score = np.round(rng.normal(size=n) + positive, 1)  # (rounded: many ties)
+        pos, neg = score[positive], score[~positive]
+        pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+        assert metrics.roc_auc(positive, score) == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
+    assert metrics.roc_auc(np.ones(5, bool), np.arange(5.0)) is None
+    assert metrics.roc_auc(np.zeros(5, bool), np.arange(5.0)) is None
+    assert metrics.roc_auc(np.array([False, True]), np.array([0.1, 0.9])) == 1.0
+
+
+def test_eval_gives_a_binary_classifiers_roc_auc_from_its_logits(tmp_path, cli):
+    from nncli import apply
+
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--hidden", "4", "--epochs", "3", "-q").exit_code == 0
+    m = load_model(str(model))
+    X, _, raw, _ = apply.load_eval_arrays(m, str(SAMPLES / "moons.csv"))
+    z = m.network.logits(X)[:, 0].astype(np.float64)
+    pos, neg = z[raw == 1], z[raw == 0]
+    pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    result = json.loads(cli("eval", model, SAMPLES / "moons.csv", "--json", "-q").stdout)
+    assert result["roc_auc"] == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
+    assert 0.5 < result["roc_auc"] < 1  # (3 epochs of 4 units: a ranking neither perfect nor random)
+    assert f"ROC AUC   {result['roc_auc']:.4f}" in cli("eval", model, SAMPLES / "moons.csv", "-q").stderr
+    one = tmp_path / "one.csv"  # (rows of a single class: no ranking to score)
+    one.write_text("".join(line for line in open(SAMPLES / "moons.csv") if not line.rstrip().endswith(",1")))
+    assert json.loads(cli("eval", model, one, "--json", "-q").stdout)["roc_auc"] is None
+    assert re.search(r"^ROC AUC +–$", cli("eval", model, one, "-q").stderr, re.M)
+    three = tmp_path / "m3.npz"
+    assert cli("fit", SAMPLES / "blobs.csv", "-o", three, "--epochs", "1", "-q").exit_code == 0
+    assert "roc_auc" not in json.loads(cli("eval", three, SAMPLES / "blobs.csv", "--json", "-q").stdout)
