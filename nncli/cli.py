@@ -597,6 +597,8 @@ def lr_find(
     lr_min: Annotated[float, typer.Option("--lr-min", help="Smallest learning rate tried (at least 1e-30).")] = 1e-7,
     lr_max: Annotated[float, typer.Option("--lr-max", help="Largest learning rate tried.")] = 10.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the suggestion.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the suggestion, the sweep and any warning as "
+                                           "one JSON object on stdout.")] = False,
     threads: Threads = None,
 ) -> None:
     """Suggest a learning rate: sweep it from 1e-7 to 10 and watch the loss.
@@ -621,7 +623,7 @@ def lr_find(
     check_seed(seed)
     check_range("--lr-min", lr_min, 1e-30, 1e6)  # (below, the sweep's span --lr-max / --lr-min could overflow to inf)
     check_range("--lr-max", lr_max, lr_min, 1e6, lo_open=True, lo_name="--lr-min")
-    check_stdout({"the suggested rate": "-"}, data)
+    check_stdout({"--json" if json_out else "the suggested rate": "-"}, data)
     import numpy as np
 
     from nncli import render, workflow
@@ -645,19 +647,29 @@ def lr_find(
     sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,
                      momentum=config.momentum, nesterov=config.nesterov, l2=l2,
                      lr_min=lr_min, lr_max=lr_max, steps=steps, sample_weight=tdata.sample_weight)
+    cut = len(sweep.lrs) < steps  # (the loss blew up, or stopped being finite, before --lr-max)
+    warning = None  # where the sweep leaves the suggestion in doubt (for scripts: `--json`'s "warning")
+    if sweep.losses and sweep.best_lr == sweep.lrs[0] and (len(sweep.losses) > 1 or cut):
+        warning = "never_fell"  # (the suggestion is then --lr-min's)
+    elif sweep.losses and sweep.best_lr == sweep.lrs[-1]:
+        warning = "diverged_after_lowest" if cut else "still_falling"
     if not quiet:
         render.show_lr_sweep(sweep)
-        cut = len(sweep.lrs) < steps  # (the loss blew up, or stopped being finite, before --lr-max)
-        if sweep.losses and sweep.best_lr == sweep.lrs[0] and (len(sweep.losses) > 1 or cut):
-            render.notice(f"the loss never fell below its first value: even --lr-min {lr_min:g} may be too high "
-                          "(try a smaller --lr-min)")  # (the suggestion is then --lr-min's)
-        elif sweep.losses and sweep.best_lr == sweep.lrs[-1] and cut:
-            render.notice(f"the loss stopped being finite at the rate after {sweep.lrs[-1]:g}, where it was lowest: "
-                          "higher rates diverge")
-        elif sweep.losses and sweep.best_lr == sweep.lrs[-1]:
-            render.notice(f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "
-                          "(try a larger --lr-max)")
-    print(f"{sweep.suggestion:.3g}")
+        render.notices([{
+            "never_fell": f"the loss never fell below its first value: even --lr-min {lr_min:g} may be too high "
+                          "(try a smaller --lr-min)",
+            "diverged_after_lowest": f"the loss stopped being finite at the rate after {sweep.lrs[-1]:g}, where it "
+                                     "was lowest: higher rates diverge",
+            "still_falling": f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "
+                             "(try a larger --lr-max)"}.get(warning)])
+    if json_out:
+        from nncli import csv_write
+
+        csv_write.write_document(json.dumps(_json_numbers(
+            {"suggestion": float(f"{sweep.suggestion:.3g}"), "lowest_loss_lr": sweep.best_lr, "warning": warning,
+             "lrs": sweep.lrs, "losses": sweep.losses}), allow_nan=False) + "\n")
+    else:
+        print(f"{sweep.suggestion:.3g}")
 
 
 @app.command()

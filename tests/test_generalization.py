@@ -149,6 +149,20 @@ def test_lr_find_says_when_the_loss_never_fell(cli):
     assert r.exit_code == 0 and "never fell" not in r.stderr
 
 
+def test_lr_find_json_gives_scripts_the_suggestion_the_sweep_and_its_warning(cli):
+    # The warnings were notices alone, which -q silences: `$(nncli lr-find -q)` could not tell them
+    for args, warning in ((["--model", "linear", "--steps", "40"], "still_falling"),
+                          (["--hidden", "8", "--lr-min", "1e5", "--lr-max", "1e6"], "never_fell"),
+                          (["--hidden", "8", "--steps", "40"], None)):
+        r = cli("lr-find", SAMPLES / "blobs.csv", *args, "--json", "-q")
+        assert r.exit_code == 0 and r.stderr == ""
+        out = json.loads(r.stdout)
+        assert out["warning"] == warning
+        assert out["suggestion"] == float(cli("lr-find", SAMPLES / "blobs.csv", *args, "-q").stdout)
+        assert len(out["lrs"]) == len(out["losses"]) >= 2 and out["lrs"] == sorted(out["lrs"])
+        assert out["lowest_loss_lr"] == out["lrs"][int(np.argmin(out["losses"]))]
+
+
 def test_lr_find_chart_names_the_suggestion_as_printed(cli):
     # The legend said 0.1072, the text and stdout 0.107
     r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "8", "--steps", "40")
