@@ -385,6 +385,8 @@ def model_report(model, path: str) -> Group:
              and (k not in ("momentum", "nesterov") or cfg.get("optimizer") == "momentum")
              and (k != "threads" or cfg[k] != 1)]  # (another count sums gradients in another order: see README)
     def setting(k: str) -> str:
+        if k == "l2" and cfg.get("l2_from_init"):  # (fit --init without --l2: the model's own)
+            return f"l2={cfg[k]:.3g} (the starting model's)"
         if k == "l2" and cfg.get("l2_default"):  # (see core.training.default_l2)
             rule, rows = cfg["l2_default"], info.get("rows", 0)
             capped = not (rows and math.isclose(cfg[k], rule / rows))
@@ -692,8 +694,9 @@ def path_table(model) -> Group | None:
         W, b = model.linear_coefficients(params)
         # (the kept epoch's row is the equation above: early stopping may keep one before the last)
         table.add_row(f"{epoch:,}" + (" kept" if epoch == kept else ""), *[fmt(float(v)) for v in [*W[:, 0], b[0]]])
-    return Group(Text(f"How training moved {model.equations()[0][0]}'s coefficients from the initial weights "
-                      "(epoch 0), in the data's units:"), WholeNumbers(table, labels=()))
+    start = "the weights of the model it went on from" if model.info.get("init") else "the initial weights"
+    return Group(Text(f"How training moved {model.equations()[0][0]}'s coefficients from {start} (epoch 0), in the "
+                      "data's units:"), WholeNumbers(table, labels=()))
 
 
 def show_model(model, path: str) -> None:

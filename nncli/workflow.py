@@ -23,16 +23,17 @@ from nncli.apply import (REFUSED_TARGET_HINT, check_missing, encode_notices, loa
                          refuse_missing_targets)
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (MAX_CLASSES, EncodeReport, Preprocessor, Target, cell_number, column_stats,
-                                      fit_preprocessor, fit_target, infer_task, no_spread, scale_floor)
+from nncli.core.preprocessing import (LOG_TARGET_HINT, MAX_CLASSES, MISSING, EncodeReport, Preprocessor, Target,
+                                      cell_number, column_stats, fit_preprocessor, fit_target, infer_task, no_spread,
+                                      scale_floor)
 from nncli.core.schedules import Schedule
-from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, round_epoch
+from nncli.core.training import EpochStats, TrainConfig, evaluate, fit_iter, keeps_best, round_epoch
 from nncli.csv_columns import cell_hints, refuse_header_rows
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.csv_source import display_name, file_identity, refuse_bad_names
 from nncli.errors import (DataError, UnknownClassError, UsageError, names_hint, one_column_hint, option_value,
                           quoting_hint, shorten)
-from nncli.model_file import check_header_size
+from nncli.model_file import MAX_EPOCHS_BEHIND, check_header_size
 from nncli.table_checks import (column_notices, feature_notices, headerless_notice, leak_notices,
                                 refuse_stray_target_text, refuse_stray_text, target_name_notices, target_notices)
 
@@ -229,9 +230,10 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
 
 
 def _split(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None, classes: list[str],
-           source: str, notices: list[str]) -> tuple[np.ndarray, np.ndarray]:
+           source: str, notices: list[str], two_classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """`split_rows` for --val-split, refusing a split that leaves a class no training row (codes: class
-    indices into `classes`, or None for a regression); notices of what it leaves thin go to `notices`."""
+    indices into `classes`, or None for a regression), or (`two_classes`) a single class: a model given
+    to --init has its classes. Notices of what it leaves thin go to `notices`."""
     if n < 2:
         raise DataError("--val-split needs at least two rows", file=source,
                         hint="train on a single row with --val-split 0")
@@ -239,7 +241,7 @@ def _split(n: int, val_split: float, rng: np.random.Generator | None, codes: np.
     if codes is not None:
         counts = np.bincount(codes[train_rows], minlength=len(classes))
         present = np.bincount(codes, minlength=len(classes)) > 0  # (a model given to --init may have classes the data has not)
-        if np.count_nonzero(counts) < 2:
+        if two_classes and np.count_nonzero(counts) < 2:
             raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
                             file=source, hint="classification needs two; use more rows or --val-split 0")
         if not counts[present].all():  # (every class had a single row, and one went to validation)
@@ -393,6 +395,7 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
     kept = set(pre.names) | set(target.names)
     nas = [v for v in start.na_values if v]
     clash = [c for c in dopts.ignore if c in kept]
+    most = max((sum(c != MISSING for c in f.categories) for f in pre.features), default=0)
     agrees = {  # option: (whether it agrees, what the model has)
         "target": (list(dopts.target) == list(target.names), ",".join(target.names)),
         "features": (set(dopts.features) == set(pre.names), f"{len(pre.names):,} feature columns"),
@@ -403,13 +406,14 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
                         else "no categorical column"),
         "na_values": (set(dopts.na_values) == set(start.na_values),
                       "the missing-cell texts " + (",".join(nas) if nas else "'' (empty cells only)")),
-        "max_categories": (all(len(f.categories) <= dopts.max_categories for f in pre.features),
-                           f"{max((len(f.categories) for f in pre.features), default=0):,} categories in a column"),
+        # (counted as fit counts them, the values present: not the '<missing>' category fit added)
+        "max_categories": (most <= dopts.max_categories, f"{most:,} categories in a column"),
         "task": (task in ("auto", start.task), start.task),
         "log_target": (dopts.log_target == target.log, "log(1 + y) as its target" if target.log else "y as its target"),
         "model": (mopts.kind == start.kind, start.kind),
         "hidden": (tuple(mopts.hidden) == hidden, ",".join(map(str, hidden)) if hidden else "no hidden layer"),
-        "activation": (mopts.activation == net.activation, net.activation if hidden else "no hidden layer"),
+        "activation": (bool(hidden) and mopts.activation == net.activation,
+                       net.activation if hidden else "no hidden layer"),
         "dtype": (dopts.dtype == net.dtype.name, net.dtype.name),
     }
     for key in INIT_KEPT:
@@ -436,7 +440,12 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
         X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
                                         validation=True)
     except UnknownClassError as e:
-        e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
+        if not getattr(e, "spelt_otherwise", False):
+            e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
+        raise
+    except DataError as e:
+        if e.hint == LOG_TARGET_HINT:  # (the option is the model's, not the command line's)
+            e.hint = "the model given to --init predicts log(1 + y): it cannot go on training on a target below 0"
         raise
     notices = encode_notices(report)
     target = model.target
@@ -450,7 +459,8 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
                            f"{'them' if len(absent) > 1 else 'it'}")
     X_val = Y_val = None
     if val_split:
-        train_rows, val_rows = _split(len(X), val_split, rng, codes, target.classes, display_name(path), notices)
+        train_rows, val_rows = _split(len(X), val_split, rng, codes, target.classes, display_name(path), notices,
+                                      two_classes=False)
         X_val, Y_val, X, Y = X[val_rows], Y[val_rows], X[train_rows], Y[train_rows]
         if codes is not None:
             codes = codes[train_rows]
@@ -565,6 +575,20 @@ def still_improving(model: Model) -> str | None:
 STILL_FALLING, STILL_RISING = 0.02, 0.01
 
 
+def start_was_better(start: Model | None, data: TrainingData, trained: Model) -> str | None:
+    """A notice if the model a run went on from (fit --init) scores a lower validation loss than the
+    weights kept: early stopping chooses among this run's epochs only, and a converged model trained on
+    at too high a rate came out worse (0.1508 -> 0.1527) without a word."""
+    kept = trained.info.get("final_val_loss")
+    if start is None or data.X_val is None or kept is None:
+        return None
+    before = evaluate(start.network, data.X_val, data.Y_val)[0]
+    if not before < kept:
+        return None
+    return (f"the model given to --init scores a lower validation loss ({before:.4g}) than the weights kept "
+            f"({kept:.4g}, epoch {trained.info['weights_from_epoch']:,}): this run did not improve on it")
+
+
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:
     hidden = list(mopts.hidden) if mopts.kind == "mlp" else []
     net = Network([data.pre.n_inputs, *hidden, data.target.n_outputs], mopts.activation, data.target.loss,
@@ -590,7 +614,9 @@ def epochs_behind(model: Model) -> int:
     """How many epochs of training a saved model's weights have had: those of its own run up to the epoch
     kept, and those of the model it started from (fit --init), and so on back."""
     init = model.info.get("init")
-    return int(model.info.get("weights_from_epoch", 0)) + (int(init["epochs_before"]) if init else 0)
+    # (at most what a model file may say: a crafted file at the limit made fit save one its loader refused)
+    return min(int(model.info.get("weights_from_epoch", 0)) + (int(init["epochs_before"]) if init else 0),
+               MAX_EPOCHS_BEHIND)
 
 
 def _schedule_settings(config: TrainConfig) -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -190,3 +192,137 @@ def test_lr_find_sweeps_from_the_models_weights(cli, tmp_path, monkeypatch):
     assert abs(X[:, 1].mean()) < 1e-3
     result = cli("lr-find", str(SAMPLES / "moons.csv"), "--init", str(a), "--hidden", "16")
     assert result.exit_code == 2 and "--hidden differs from the model given to --init (it has 8)" in result.stderr
+
+
+def test_no_output_may_overwrite_the_model_given_to_init(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 1, "--hidden", "4", "-o", a)
+    before = a.read_bytes()
+    result = cli("fit", str(SAMPLES / "moons.csv"), "--init", str(a), "--plot", str(a), "-o", str(tmp_path / "b.npz"))
+    assert result.exit_code == 2 and "the output" in result.stderr and a.read_bytes() == before
+    with open(a, "ab") as stdout:  # (`>> a.npz`: the JSON would have been appended to the model)
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "--init", str(a),
+                            "--json", "-q", "-o", str(tmp_path / "b.npz")], stdout=stdout, stderr=subprocess.PIPE)
+    assert r.returncode == 2 and b"read as an input" in r.stderr and a.read_bytes() == before
+
+
+def test_the_training_command_line_runs_again_with_init_added(cli, tmp_path):
+    # A categorical column with blanks has a '<missing>' category fit adds: --max-categories counts the
+    # values present, as fit does (the model's 5 categories were taken for more than --max-categories 4)
+    args = ["--ignore", "id", "--max-categories", 4, "-e", 1]
+    data = tmp_path / "mixed.csv"
+    data.write_text(cli("gen-data", "mixed", "-n", 300, "--seed", 3).stdout)
+    fit(cli, data, *args, "-o", tmp_path / "a.npz")
+    start = model_file.load_model(str(tmp_path / "a.npz"))
+    assert max(len(f.categories) for f in start.pre.features) == 5  # (4 colours and '<missing>')
+    fit(cli, data, *args, "--init", tmp_path / "a.npz", "-o", tmp_path / "b.npz")
+    went_on = model_file.load_model(str(tmp_path / "b.npz"))
+    # Its config records the data options the model decided, not this command line's defaults
+    assert (went_on.config["target"], went_on.config["task"]) == (["label"], "classification")
+    result = cli("fit", str(data), *map(str, args[:2]), "--max-categories", "3", "--init", str(tmp_path / "a.npz"))
+    assert result.exit_code == 2 and "(it has 4 categories in a column)" in result.stderr
+
+
+def test_a_linear_model_given_to_init_takes_no_activation(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "linear.csv", "-m", "linear", "-e", 1, "-o", a)
+    result = cli("fit", str(SAMPLES / "linear.csv"), "--init", str(a), "--activation", "relu")
+    assert result.exit_code == 2 and "--activation differs from the model given to --init (it has no hidden layer)" \
+        in result.stderr
+
+
+def test_init_keeps_the_models_l2_unless_given(cli, tmp_path):
+    big, small = tmp_path / "big.csv", tmp_path / "small.csv"
+    big.write_text(cli("gen-data", "moons", "-n", 2000, "--seed", 7).stdout)
+    small.write_text(cli("gen-data", "moons", "-n", 60, "--seed", 11).stdout)
+    fit(cli, big, "-e", 2, "--hidden", "8", "-o", tmp_path / "a.npz")
+    fit(cli, small, "-e", 1, "--init", tmp_path / "a.npz", "-o", tmp_path / "b.npz")
+    fit(cli, small, "-e", 1, "--init", tmp_path / "a.npz", "--l2", 0.01, "-o", tmp_path / "c.npz")
+    a, b, c = (model_file.load_model(str(tmp_path / f"{n}.npz")) for n in "abc")
+    assert a.config["l2"] == pytest.approx(1.5 / 2000)  # (the rule, on the first run's rows)
+    assert b.config["l2"] == a.config["l2"] and c.config["l2"] == 0.01  # (not 1.5 / 60)
+    assert "l2=0.00075 (the starting model's)" in cli("show", str(tmp_path / "b.npz")).stderr
+
+
+def test_a_single_class_file_goes_on_training_with_a_val_split_too(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 1, "--hidden", "4", "-o", a)
+    lines = (SAMPLES / "moons.csv").read_text().splitlines()
+    zero = tmp_path / "zero.csv"
+    zero.write_text("\n".join([lines[0], *(r for r in lines[1:] if r.endswith(",0"))]) + "\n")
+    for split in ([], ["--val-split", 0.2]):
+        result = fit(cli, zero, "--init", a, "-e", 1, *split, "-o", tmp_path / "b.npz")
+        assert "has no row of 1 of the model's 2 classes ('1')" in result.stderr
+
+
+def test_hints_speak_of_the_model_given_to_init(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 1, "--hidden", "4", "-o", a)
+    lines = (SAMPLES / "moons.csv").read_text().splitlines()
+    spelt = tmp_path / "spelt.csv"  # (the class 1 written 1.0: not a new class)
+    spelt.write_text("\n".join([lines[0], *lines[1:10], lines[10].rsplit(",", 1)[0] + ",1.0"]) + "\n")
+    result = cli("fit", str(spelt), "--init", str(a))
+    assert result.exit_code == 1 and "written differently" in result.stderr and "a new class" not in result.stderr
+    prices = tmp_path / "prices.csv"
+    prices.write_text(cli("gen-data", "prices", "-n", 200).stdout)
+    fit(cli, prices, "--log-target", "-m", "linear", "-e", 1, "-o", tmp_path / "p.npz")
+    rows = prices.read_text().splitlines()
+    negative = tmp_path / "negative.csv"
+    negative.write_text("\n".join([rows[0], *rows[1:5], rows[5].rsplit(",", 1)[0] + ",-5"]) + "\n")
+    result = cli("fit", str(negative), "--init", str(tmp_path / "p.npz"))
+    assert result.exit_code == 1
+    assert "hint: the model given to --init predicts log(1 + y): it cannot go on training on a target below 0" \
+        in result.stderr
+
+
+def test_the_epochs_behind_a_model_stop_at_what_a_model_file_may_say(tmp_path):
+    from types import SimpleNamespace
+
+    from nncli.workflow import epochs_behind
+
+    at_limit = SimpleNamespace(info={"weights_from_epoch": 5, "init": {"epochs_before": model_file.MAX_EPOCHS_BEHIND}})
+    assert epochs_behind(at_limit) == model_file.MAX_EPOCHS_BEHIND
+    assert epochs_behind(SimpleNamespace(info={"weights_from_epoch": 5, "init": {"epochs_before": 7}})) == 12
+
+
+def test_a_starting_model_better_on_validation_than_the_weights_kept_is_said_to_be(cli, tmp_path):
+    from types import SimpleNamespace
+
+    from nncli import apply
+    from nncli.workflow import start_was_better
+
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "-e", 3, "--hidden", "4", "-o", a)
+    start = model_file.load_model(str(a))
+    X, Y, _, _ = apply.load_eval_arrays(start, str(SAMPLES / "moons.csv"))
+    before = float(start.network.loss.value(start.network.logits(X), Y))
+    data = SimpleNamespace(X_val=X, Y_val=Y)
+    worse = SimpleNamespace(info={"final_val_loss": before * 1.01, "weights_from_epoch": 4})
+    said = start_was_better(start, data, worse)
+    assert said == (f"the model given to --init scores a lower validation loss ({before:.4g}) than the weights kept "
+                    f"({before * 1.01:.4g}, epoch 4): this run did not improve on it")
+    better = SimpleNamespace(info={"final_val_loss": before * 0.99, "weights_from_epoch": 4})
+    assert start_was_better(start, data, better) is None
+    assert start_was_better(None, data, worse) is None
+    assert start_was_better(start, SimpleNamespace(X_val=None, Y_val=None), worse) is None
+
+
+def test_lr_find_on_a_converged_model_does_not_ask_for_a_smaller_lr_min(cli, tmp_path, monkeypatch):
+    from nncli.core import training
+
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 2, "--hidden", "4", "-o", a)
+    real = training.lr_sweep
+
+    def never_fell(*args, **kwargs):  # (as on a model at a minimum: the first rate's loss is the lowest)
+        import dataclasses
+
+        sweep = real(*args, **kwargs)
+        return dataclasses.replace(sweep, best_lr=sweep.lrs[0])
+
+    monkeypatch.setattr(training, "lr_sweep", never_fell)
+    result = cli("lr-find", str(SAMPLES / "blobs.csv"), "--init", str(a))
+    assert "no rate lowered the loss of the model given to --init" in result.stderr
+    assert "smaller --lr-min" not in result.stderr
+    result = cli("lr-find", str(SAMPLES / "blobs.csv"), "--hidden", "4")
+    assert "try a smaller --lr-min" in result.stderr

@@ -460,13 +460,16 @@ class Target:
         bad = np.nonzero(codes < 0)[0]
         if bad.size:
             i = int(bad[0])
-            raise UnknownClassError(
+            error = UnknownClassError(
                 f"class label {shorten(labels[i])} was not seen in training "
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,
                 column=column, column_name=self.names[0],
                 hint=(cell_hint and cell_hint(str(labels[i]), self.names[0])) or self._label_hint(str(labels[i])),
             )
+            # (a label written as one of the classes is, as a number: not a new class, but one spelt otherwise)
+            error.spelt_otherwise = any(_same_number(c, str(labels[i])) for c in self.classes)
+            raise error
         return codes
 
     def _label_hint(self, label: str) -> str:
@@ -540,7 +543,10 @@ def check_log_target(numbers: np.ndarray, name: str, *, source: str = "", lines:
         raise DataError(f"--log-target trains on log(1 + y), which needs target values of 0 or more; found "
                         f"{numbers[i]:g}{counted}",
                         file=source or None, line=None if lines is None else int(lines[i]), column=column,
-                        column_name=name, hint="leave out --log-target for a target that can be negative")
+                        column_name=name, hint=LOG_TARGET_HINT)
+
+
+LOG_TARGET_HINT = "leave out --log-target for a target that can be negative"
 
 
 LABELS_HINTS = {"single": "use --task classification for labels",
