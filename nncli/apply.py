@@ -13,6 +13,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from nncli import stop_signals
 from nncli.core import metrics
 from nncli.core.model import Model
 from nncli.core.preprocessing import (EncodeReport, cell_number, check_log_target, is_missing_text, is_text,
@@ -255,6 +256,7 @@ def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: E
                                          column=chunk.header.index(t) + 1, whole=False)
                 raw = np.column_stack(cols)
             rows += len(raw)
+            stop_signals.reraise_if_lost()  # (NumPy's cast of the target's text drops a stop's exception)
             yield X, raw, chunk.lines
         if not rows:
             if report is not None and report.dropped:

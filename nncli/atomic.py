@@ -6,6 +6,7 @@ Standard library, `nncli.errors`, `nncli.std_streams` and `nncli.stop_signals` o
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
 from typing import IO, Callable
@@ -48,12 +49,17 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777
     except OSError:
         mode = None  # a new file
+    # Stop signals wait while the temporary file is made: one raised between its creation and the `try`
+    # that removes it left a `.NAME.xxxx.tmp` behind. Delivered as the mask is restored, inside that `try`.
+    blocked = _mask(signal.SIG_BLOCK, stop_signals.STOPS)
     try:
         # (The name's first 32 characters: the whole of a long one could pass the file system's limit.)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)[:32]}.", suffix=".tmp")
     except OSError as e:
+        _mask(signal.SIG_SETMASK, blocked)
         raise NncliError(f"cannot write {shorten(path)}: {e.strerror}") from None
     try:
+        _mask(signal.SIG_SETMASK, blocked)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -84,6 +90,11 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
             os.close(dfd)
     except OSError:
         pass
+
+
+def _mask(how: int, signals) -> set:
+    """`signal.pthread_sigmask`, where the system has it (not Windows)."""
+    return signal.pthread_sigmask(how, signals) if hasattr(signal, "pthread_sigmask") else set()
 
 
 def not_replaceable(path: str) -> str | None:

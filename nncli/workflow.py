@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from nncli import stop_signals
 from nncli.apply import (REFUSED_TARGET_HINT, check_missing, encode_notices, load_eval_arrays, missing_targets,
                          refuse_missing_targets)
 from nncli.core.model import HISTORY_KEYS, Model
@@ -321,6 +322,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                                column=table.header.index(targets[0]) + 1) \
         if target.task == "classification" else None
     values = codes if codes is not None else np.column_stack([v.astype(np.float64) for v in target_text])
+    stop_signals.reraise_if_lost()  # (NumPy's cast of text to numbers drops a stop's exception)
     if codes is None and len(values) > 1:
         mean, spread = column_stats(values)  # (it trained without a word; 0.1 and 0.1 + 1e-15 too, R² -5e33)
         for j in np.flatnonzero(no_spread(mean, spread)):

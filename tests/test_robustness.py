@@ -45,7 +45,7 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, forge_declared_size, patch_zip_directory, run_nncli, write_csv
+from conftest import ROOT, SAMPLES, forge_declared_size, patch_zip_directory, run_nncli, write_csv
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -1971,3 +1971,79 @@ def test_o_dev_stdout_into_a_closed_pipe_stops_quietly_unless_a_model_is_cut(tmp
             b"nncli: error: cannot write '/dev/stdout': its reader closed it before the model was written whole\n")
     else:
         assert r.returncode == 0 and r.stderr == b"", r.stderr
+
+
+def test_numpys_text_cast_drops_a_stops_exception_and_reading_stops_at_the_next_chunk(tmp_path, monkeypatch):
+    """NumPy's astype(float64) of a text array runs the signal handler and drops what it raised: `eval`
+    scored the rest of a 6-million-row file after SIGTERM, `lr-find` ran its sweep and printed a rate.
+    The stop is taken up again before the next chunk (here: as if the handler had just run)."""
+    from nncli import apply, csv_io, stop_signals
+    from nncli.csv_io import TableReader
+
+    data = tmp_path / "d.csv"
+    assert run_nncli("gen-data", "regression", "-n", "3000", "-o", data).returncode == 0
+    assert run_nncli("fit", data, "-o", tmp_path / "m.npz", "-e", "1", "-q").returncode == 0
+    model = load_model(str(tmp_path / "m.npz"))
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 1000)
+    for read in (lambda: apply.eval_chunks(model, str(data)),
+                 lambda: TableReader(str(data), ()).__enter__().chunks()):
+        chunks = read()
+        next(chunks)
+        monkeypatch.setattr(stop_signals, "raised", signal.SIGTERM)  # (the handler ran; its exception was lost)
+        with pytest.raises(Terminated):
+            next(chunks)
+        monkeypatch.setattr(stop_signals, "raised", None)
+
+
+@pytest.mark.parametrize("failure", [OSError(5, "Input/output error"), BrokenPipeError(), ModelFileError("x")])
+def test_a_lost_stop_followed_by_a_failure_exits_as_the_stop(failure, monkeypatch, capsys):
+    """SIGHUP whose exception NumPy dropped, then the write to the hung-up terminal failing (EIO): exit 1,
+    "cannot write the output", where 129 was due."""
+    from nncli import stop_signals
+    from nncli.cli import run
+
+    def invoke():
+        stop_signals.raised = signal.SIGHUP
+        raise failure
+
+    monkeypatch.setattr(stop_signals, "raised", None)
+    assert run(invoke, []) == 129
+    assert "cannot write" not in capsys.readouterr().err
+
+
+def test_a_plot_whose_reader_has_gone_does_not_cost_the_model(tmp_path):
+    """`fit --plot /dev/stdout` into a pipe whose reader had gone: "cannot write 'm.npz': Broken pipe",
+    exit 1, no model; `--plot -` saved it and exited 0."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    for plot in ("/dev/stdout", "-"):
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "-e", "2", "-q",
+                            "--hidden", "4", "-o", "m.npz", "--plot", plot], stdout=write_end, stderr=subprocess.PIPE,
+                           cwd=tmp_path, env=nncli_env(), timeout=120)
+        assert (r.returncode, r.stderr) == (0, b"")
+        assert load_model(str(tmp_path / "m.npz")).info["epochs_run"] == 2
+        (tmp_path / "m.npz").unlink()
+    os.close(write_end)
+
+
+def test_a_stop_while_the_temporary_file_is_made_leaves_none_behind(tmp_path, monkeypatch):
+    """A signal between mkstemp's creating the file and the `try` that removes it left `.NAME.xxxx.tmp`."""
+    import tempfile
+
+    from nncli.atomic import atomic_write
+
+    real = tempfile.mkstemp
+
+    def stopped_on_the_way(*args, **kwargs):
+        made = real(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # (as if Ctrl-C came as it returned)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", stopped_on_the_way)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(str(tmp_path / "out.csv"), lambda f: f.write(b"x\n"))
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert list(tmp_path.iterdir()) == []
