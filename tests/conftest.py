@@ -23,6 +23,14 @@ SAMPLES = ROOT / "sample_data"
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# The tests assert what nncli prints in a known environment, in process and in the processes they start:
+# a shell that exports FORCE_COLOR=1, COLUMNS=40, TERM=dumb, NNCLI_THREADS=2 or NNCLI_DEBUG=1 (as some CI
+# machines do) made tests fail that pass elsewhere. (At import: module-scoped fixtures run before any other.)
+for _name in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
+              "NNCLI_THREADS", "NNCLI_DEBUG", "NNCLI_NO_ARROW"):
+    os.environ.pop(_name, None)
+os.environ["TERM"] = "xterm-256color"
+
 
 @pytest.fixture(autouse=True)
 def _no_stop_signal_left_raised():

@@ -117,7 +117,8 @@ def test_every_count_of_digits_and_every_exponent_near_the_limits(monkeypatch, d
 @pytest.mark.parametrize("text", [
     "1,,2\n", ",1\n", "1, 2\n", " 1,2\n", "nan,1\n", "inf,1\n", "NA,1\n", "1e,2\n", "-,1\n", ".,1\n", "e5,1\n",
     "+,1\n", "1.2.3,4\n", "1-2,3\n", "1+,2\n", "1e+-5,2\n", "--1,2\n", "1e1e1,2\n", "1e5.5,1\n", "1e5-,1\n",
-    "1,2,3\n", "1\n", "1,2\n3\n", "1,2,3\n4\n", "1\n2,3,4\n",  # (the last two: as many fields as 2 rows) "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
+    "1,2,3\n", "1\n", "1,2\n3\n", "1,2,3\n4\n", "1\n2,3,4\n",  # (the last two: as many fields as 2 rows)
+    "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
     "3.5e38,1\n", "1,2\x00\n", "1e123456789,1\n", "",
 ])
 def test_blocks_it_cannot_convert_exactly_are_refused(text):

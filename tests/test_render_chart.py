@@ -17,10 +17,11 @@ from nncli.render_chart import LineChart, Series, downsample, format_number
 
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
 DECREASING = [1 / (1 + e) for e in range(50)]
+NOISE = random.Random(7)  # (one generator: a new one for each value drew the same value 200 times, a flat line)
 HISTORIES = {
     "flat": [0.5] * 30,
     "decreasing": DECREASING,
-    "noisy": [1 + random.Random(7).gauss(0, 0.3) for _ in range(200)],
+    "noisy": [1 + NOISE.gauss(0, 0.3) for _ in range(200)],
     "single epoch": [0.7],
     "extremes": [10 ** (4 - 12 * i / 99) for i in range(100)],
 }
