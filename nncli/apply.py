@@ -116,7 +116,7 @@ def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:
 
 
 def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: bool = False,
-                   delimiter: str | None = None, report: EncodeReport | None = None,
+                   delimiter: str | None = None, report: EncodeReport | None = None, threshold: float | None = None,
                    ) -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
     """Stream predictions: per chunk, (table, predictions, probabilities or None).
 
@@ -205,7 +205,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
                 if bad is not None:
                     chunk, Z, values = chunk.rows(slice(bad)), Z[:bad], values[:bad]
                 if model.task == "classification":
-                    yield chunk, model.predict_classes(Z), (model.probabilities(Z) if proba else None)
+                    yield chunk, model.predict_classes(Z, threshold), (model.probabilities(Z) if proba else None)
                 else:
                     yield chunk, values, None
                 if error is not None:
@@ -311,7 +311,7 @@ def not_finite_error(source: str, line: int, decoded: bool = False, log: bool = 
 
 
 def evaluate_model(model: Model, path: str, delimiter: str | None = None,
-                   report: EncodeReport | None = None) -> dict:
+                   report: EncodeReport | None = None, threshold: float | None = None) -> dict:
     """All metrics of `model` on a labelled file, as a JSON-ready dict. The file is scored a chunk at a
     time: what is kept of each row is its target and prediction (the whole file's inputs, one-hot targets
     and logits took 3.2 GB for a million rows of 100 classes)."""
@@ -324,7 +324,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if bad is not None:
             raise not_finite_error(display_name(path), int(lines[bad]), decoded, model.target.log)
         if values is None:
-            preds.append(model.predict_classes(Z))  # as `predict` chooses
+            preds.append(model.predict_classes(Z, threshold))  # as `predict` chooses
             losses.append(metrics.log_losses(raw, Z))  # (summed once, at the end: the same whatever the chunks)
             if binary:  # (the logit of the second class: 8 bytes a row; its probability ties near 1 in float32)
                 scores.append(Z[:, 0].astype(np.float64))
@@ -355,6 +355,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
 
     out.update(
         accuracy=metrics.accuracy(raw, pred),
+        **({"threshold": threshold} if threshold is not None else {}),
         log_loss=math.fsum(np.concatenate(losses)) / len(raw) + 0.0,
         # (two classes: how well the scores rank the rows, whatever the threshold; null with one class in the file)
         **({"roc_auc": metrics.roc_auc(raw == 1, np.concatenate(scores))} if binary else {}),

@@ -183,6 +183,10 @@ SeedOpt = Annotated[int, typer.Option(
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
+ThresholdOpt = Annotated[Optional[float], typer.Option(
+    "--threshold", metavar="P", show_default=False,
+    help="Two classes: predict the second where its probability is above P (default: the more probable class, "
+         "as P 0.5).")]
 InitOpt = Annotated[Optional[str], typer.Option(
     "--init", metavar="MODEL", show_default=False,
     help="Start from a saved model's weights, to go on training it: DATA is read with its columns, scaling and "
@@ -484,6 +488,16 @@ def fit(
             raise SystemExit(stop_signals.exit_code(stop.signum))
 
 
+def _check_threshold(threshold: float | None, m, path: str) -> None:
+    """--threshold: in (0, 1), and for a model of two classes (exit 2 otherwise)."""
+    if threshold is None:
+        return
+    check_range("--threshold", threshold, 0, 1, lo_open=True, hi_open=True)
+    if len(m.target.classes) != 2:
+        has = f"{len(m.target.classes):,} classes" if m.target.classes else "values (regression)"
+        raise UsageError(f"--threshold is for a model of two classes; {shorten(path)} predicts {has}")
+
+
 def _default_l2(start, rows: int) -> tuple[float, dict]:
     """The L2 penalty without --l2, and what the model's config records of where it came from: a model
     given to --init keeps its own (fine-tuning a model of 4,000 rows on 60, the rule's 1.5 / rows was
@@ -703,6 +717,7 @@ def predict(
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
     keep: Annotated[Optional[str], typer.Option("--keep", help="Copy these input columns (e.g. an id) to the output.",
                                                 show_default=False)] = None,
+    threshold: ThresholdOpt = None,
     delimiter: Delimiter = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices (imputed cells, unseen categories): "
                                         "errors only.")] = False,
@@ -731,6 +746,7 @@ def predict(
     m = load_model(model, usage="nncli predict MODEL [DATA]")
     if proba and m.task != "classification":
         raise UsageError(f"--proba needs a classifier; {shorten(model)} predicts values (regression)")
+    _check_threshold(threshold, m, model)
     taken = set(csv_write.prediction_names(m, proba)).intersection(keep_cols)
     if taken:  # the output would have two columns of one name, which no CSV reader (nncli's too) takes
         raise UsageError(f"--keep {shorten(sorted(taken)[0], 40)}: the predictions have a column of that name")
@@ -738,7 +754,8 @@ def predict(
     render.notices([] if quiet else [crowded])
     report = EncodeReport()
     _typed_rows(data, "nncli predict MODEL DATA")  # (`nncli predict model.npz`, the data forgotten: it waits)
-    chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report)
+    chunks = apply.predict_chunks(m, data, keep=keep_cols, proba=proba, delimiter=d, report=report,
+                                  threshold=threshold)
     rows = 0
 
     def counted(items: Iterator[tuple]) -> Iterator[tuple]:
@@ -761,6 +778,7 @@ def eval_(
     data: DataArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
     = False,
+    threshold: ThresholdOpt = None,
     delimiter: Delimiter = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices (imputed cells, unseen categories); "
                                         "the scores are still shown.")] = False,
@@ -788,7 +806,8 @@ def eval_(
     render.notices([] if quiet else [crowded])
     report = EncodeReport()
     _typed_rows(data, "nncli eval MODEL DATA")
-    result = apply.evaluate_model(m, data, d, report)
+    _check_threshold(threshold, m, model)
+    result = apply.evaluate_model(m, data, d, report, threshold)
     render.notices([] if quiet else apply.encode_notices(report) + _training_file_notice(m, data))
     if json_out:
         csv_write.write_document(json.dumps(_json_numbers(result), allow_nan=False) + "\n")

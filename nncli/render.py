@@ -284,6 +284,8 @@ def eval_report(result: dict) -> Group:
     head = Table(box=None, show_header=False, pad_edge=False)
     head.add_column()
     head.add_column(justify="right")
+    if "threshold" in result:  # (--threshold: the classes below are the ones it chose)
+        head.add_row("threshold", f"{result['threshold']:g}")
     head.add_row("accuracy", f"{result['accuracy']:.4f}")
     head.add_row("log loss", f"{result['log_loss']:.4f}")
     if "roc_auc" in result:  # (two classes)

@@ -284,19 +284,36 @@ def test_roc_auc_is_the_chance_a_positive_scores_above_a_negative_ties_counting_
     assert metrics.roc_auc(np.array([False, True]), np.array([0.1, 0.9])) == 1.0
 
 
-def test_eval_gives_a_binary_classifiers_roc_auc_from_its_logits(tmp_path, cli):
+def _binary_logits(cli, tmp_path, train, score, *fit_args):
+    """A two-class model trained on `train` with `fit_args`; its path, the classes of `score`'s rows and
+    their logits (float64)."""
     from nncli import apply
 
     model = tmp_path / "m.npz"
-    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--hidden", "4", "--epochs", "3", "-q").exit_code == 0
+    assert cli("fit", train, "-o", model, "-q", *fit_args).exit_code == 0
     m = load_model(str(model))
-    X, _, raw, _ = apply.load_eval_arrays(m, str(SAMPLES / "moons.csv"))
-    z = m.network.logits(X)[:, 0].astype(np.float64)
+    X, _, raw, _ = apply.load_eval_arrays(m, str(score))
+    return model, raw, m.network.logits(X)[:, 0].astype(np.float64)
+
+
+def test_eval_gives_a_binary_classifiers_roc_auc_from_its_logits(tmp_path, cli):
+    # An over-confident model (100 noisy rows, no penalty): on fresh rows, hundreds of float32
+    # probabilities are exactly 1, positives and negatives alike, and their AUC would count them as ties
+    small, fresh = tmp_path / "small.csv", tmp_path / "fresh.csv"
+    small.write_text(cli("gen-data", "moons", "-n", "100", "--noise", "0.35", "--seed", "3").stdout)
+    fresh.write_text(cli("gen-data", "moons", "-n", "1000", "--noise", "0.35", "--seed", "4").stdout)
+    model, raw, z = _binary_logits(cli, tmp_path, small, fresh, "--hidden", "64,64", "--l2", "0", "--lr", "0.01",
+                                   "-e", "500", "--patience", "0")
     pos, neg = z[raw == 1], z[raw == 0]
     pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    result = json.loads(cli("eval", model, SAMPLES / "moons.csv", "--json", "-q").stdout)
+    result = json.loads(cli("eval", model, fresh, "--json", "-q").stdout)
     assert result["roc_auc"] == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
-    assert 0.5 < result["roc_auc"] < 1  # (3 epochs of 4 units: a ranking neither perfect nor random)
+    with np.errstate(over="ignore"):
+        rounded = (1 / (1 + np.exp(-z.astype(np.float32)))).astype(np.float32)
+    assert (rounded == 1).sum() > 100 and abs(metrics.roc_auc(raw == 1, rounded) - result["roc_auc"]) > 1e-3
+    assert 0.5 < result["roc_auc"] < 1
+    model, _, _ = _binary_logits(cli, tmp_path, SAMPLES / "moons.csv", SAMPLES / "moons.csv", "--hidden", "4", "-e", "3")
+    result = json.loads(cli("eval", model, SAMPLES / "moons.csv", "--json", "-q").stdout)
     assert f"ROC AUC   {result['roc_auc']:.4f}" in cli("eval", model, SAMPLES / "moons.csv", "-q").stderr
     one = tmp_path / "one.csv"  # (rows of a single class: no ranking to score)
     one.write_text("".join(line for line in open(SAMPLES / "moons.csv") if not line.rstrip().endswith(",1")))
@@ -305,3 +322,27 @@ def test_eval_gives_a_binary_classifiers_roc_auc_from_its_logits(tmp_path, cli):
     three = tmp_path / "m3.npz"
     assert cli("fit", SAMPLES / "blobs.csv", "-o", three, "--epochs", "1", "-q").exit_code == 0
     assert "roc_auc" not in json.loads(cli("eval", three, SAMPLES / "blobs.csv", "--json", "-q").stdout)
+
+
+def test_a_threshold_chooses_the_second_class_where_its_probability_is_above_it(tmp_path, cli):
+    model, raw, z = _binary_logits(cli, tmp_path, SAMPLES / "moons.csv", SAMPLES / "moons.csv", "--hidden", "4",
+                                   "-e", "3")
+    default = cli("predict", model, SAMPLES / "moons.csv").stdout
+    assert cli("predict", model, SAMPLES / "moons.csv", "--threshold", "0.5").stdout == default
+    plain = json.loads(cli("eval", model, SAMPLES / "moons.csv", "--json", "-q").stdout)
+    for t in (0.2, 0.8):
+        printed = cli("predict", model, SAMPLES / "moons.csv", "--threshold", str(t)).stdout.split()[1:]
+        chosen = (z > np.log(t / (1 - t))).astype(int)
+        assert printed == [str(c) for c in chosen]
+        assert 0 < (chosen != [int(c) for c in default.split()[1:]]).sum()  # (it moved some rows)
+        result = json.loads(cli("eval", model, SAMPLES / "moons.csv", "--json", "-q", "--threshold", str(t)).stdout)
+        assert result["threshold"] == t and result["accuracy"] == pytest.approx((chosen == raw).mean())
+        assert result["confusion_matrix"] == [[int(((raw == a) & (chosen == b)).sum()) for b in (0, 1)] for a in (0, 1)]
+        assert (result["log_loss"], result["roc_auc"]) == (plain["log_loss"], plain["roc_auc"])  # (not the choice)
+    three = tmp_path / "m3.npz"
+    assert cli("fit", SAMPLES / "blobs.csv", "-o", three, "--epochs", "1", "-q").exit_code == 0
+    for args, said in ((("predict", three, SAMPLES / "blobs.csv"), "is for a model of two classes; "),
+                       (("eval", three, SAMPLES / "blobs.csv"), "predicts 3 classes"),
+                       (("predict", model, SAMPLES / "moons.csv", "--threshold", "1"), "must be less than 1")):
+        r = cli(*args, *(["--threshold", "0.3"] if "--threshold" not in args else []))
+        assert r.exit_code == 2 and said in r.stderr

@@ -7,6 +7,8 @@ units). Saving and loading is `nncli.model_file`'s job. NumPy, the stdlib and nn
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +47,13 @@ class Model:
         """Regression predictions (n, n_targets) in the target's units."""
         return self.target.decode_values(self.network.logits(X))
 
-    def predict_classes(self, Z: np.ndarray) -> np.ndarray:
-        """Class indices from logits Z: the most probable class, without computing probabilities."""
-        return self.network.classes(Z)
+    def predict_classes(self, Z: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Class indices from logits Z: the most probable class, without computing probabilities; of
+        two classes with a `threshold`, the second where its probability is above it (its logit above
+        the threshold's log-odds)."""
+        if threshold is None:
+            return self.network.classes(Z)
+        return (Z[:, 0] > math.log(threshold / (1 - threshold))).astype(np.intp)
 
     def probabilities(self, Z: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) from logits Z."""
