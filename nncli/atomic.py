@@ -6,9 +6,8 @@ Standard library, `nncli.errors`, `nncli.std_streams` and `nncli.stop_signals` o
 from __future__ import annotations
 
 import os
-import signal
+import secrets
 import stat
-import tempfile
 from typing import IO, Callable
 
 from nncli import stop_signals
@@ -49,17 +48,22 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777
     except OSError:
         mode = None  # a new file
-    # Stop signals wait while the temporary file is made: one raised between its creation and the `try`
-    # that removes it left a `.NAME.xxxx.tmp` behind. Delivered as the mask is restored, inside that `try`.
-    blocked = _mask(signal.SIG_BLOCK, stop_signals.STOPS)
+    # The temporary file's name is chosen first and it is created inside the `try` that removes it: a stop
+    # that came between mkstemp's making it and that `try` left a `.NAME.xxxx.tmp` behind (a signal mask
+    # closed the gap only while no other thread ran: the signal went to one that did not block it).
+    # (The name's first 32 characters: the whole of a long one could pass the file system's limit.)
+    stem = os.path.join(directory, f".{os.path.basename(target)[:32]}.")
+    tmp = ""
     try:
-        # (The name's first 32 characters: the whole of a long one could pass the file system's limit.)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)[:32]}.", suffix=".tmp")
-    except OSError as e:
-        _mask(signal.SIG_SETMASK, blocked)
-        raise NncliError(f"cannot write {shorten(path)}: {e.strerror}") from None
-    try:
-        _mask(signal.SIG_SETMASK, blocked)
+        for _ in range(100):
+            tmp = f"{stem}{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+                break
+            except FileExistsError:  # (another's: never removed)
+                tmp = ""
+        else:
+            raise FileExistsError(17, "no unused temporary file name")
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -75,7 +79,8 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         os.replace(tmp, target)
     except BaseException as e:
         try:
-            os.unlink(tmp)
+            if tmp:
+                os.unlink(tmp)
         except OSError:
             pass
         if isinstance(e, OSError):
@@ -90,11 +95,6 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
             os.close(dfd)
     except OSError:
         pass
-
-
-def _mask(how: int, signals) -> set:
-    """`signal.pthread_sigmask`, where the system has it (not Windows)."""
-    return signal.pthread_sigmask(how, signals) if hasattr(signal, "pthread_sigmask") else set()
 
 
 def not_replaceable(path: str) -> str | None:

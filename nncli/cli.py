@@ -29,7 +29,7 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__, stop_signals
-from nncli.errors import NncliError, UsageError, printable, shorten
+from nncli.errors import NncliError, UsageError, option_value, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
                            check_stdout, env_flag, named, one_blas_thread, parse_hidden, set_threads,
                            split_list)
@@ -191,8 +191,6 @@ InitOpt = Annotated[Optional[str], typer.Option(
     "--init", metavar="MODEL", show_default=False,
     help="Start from a saved model's weights, to go on training it: DATA is read with its columns, scaling and "
          "classes, and its layers are kept.")]
-
-
 ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
                                                show_default=False)]
 PatienceOpt = Annotated[int, typer.Option(
@@ -378,6 +376,10 @@ def fit(
         raise UsageError("--output '-': a model is written to a file, not to stdout",
                          hint="--plot - writes the loss curves to stdout")
     check_output(output, data, val)  # (-o may name --init's model: it is replaced once training is done)
+    source = ctx.get_parameter_source("output")
+    if init is not None and getattr(source, "name", "") == "DEFAULT" and _same_path(output, init):
+        raise UsageError(f"-o defaults to {shorten(output)}, the model given to --init: name the output",
+                         hint=f"-o {option_value(output)} replaces it once training is done, deliberately")
     if plot is not None:
         check_plot(plot, data, val, output, init)
     check_stdout({named("--output", output): output, named("--plot", plot): plot,
@@ -486,6 +488,14 @@ def fit(
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")
             raise SystemExit(stop_signals.exit_code(stop.signum))
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two paths lead to one file (or to none yet, by the same name)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _check_threshold(threshold: float | None, m, path: str) -> None:
@@ -630,7 +640,8 @@ def lr_find(
     steps: Annotated[int, typer.Option("--steps", help="Mini-batches in the sweep.")] = 100,
     lr_min: Annotated[float, typer.Option("--lr-min", help="Smallest learning rate tried (at least 1e-30).")] = 1e-7,
     lr_max: Annotated[float, typer.Option("--lr-max", help="Largest learning rate tried.")] = 10.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the suggestion.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the suggestion (or --json's object).")]
+    = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the suggestion, the sweep and any warning as "
                                            "one JSON object on stdout.")] = False,
     threads: Threads = None,
@@ -638,7 +649,8 @@ def lr_find(
     """Suggest a learning rate: sweep it from 1e-7 to 10 and watch the loss.
 
     Draws loss against learning rate on stderr and prints only the suggested
-    rate on stdout (a tenth of the rate at the lowest loss), so it composes.
+    rate on stdout (a tenth of the rate at the lowest loss), so it composes;
+    --json prints it with the sweep and any warning.
     Each step is fit's: give the optimizer and L2 options fit will get.
 
     \b
@@ -688,13 +700,19 @@ def lr_find(
         warning = "never_fell"  # (the suggestion is then --lr-min's)
     elif sweep.losses and sweep.best_lr == sweep.lrs[-1]:
         warning = "diverged_after_lowest" if cut else "still_falling"
+    elif sweep.losses and sweep.suggestion <= lr_min:  # (a model at a minimum, given to --init, had its lowest
+        warning = "at_lr_min"  # a few rates in, by the batches' noise alone, and no word said so)
+    at_a_minimum = ("no rate lowered the loss of the model given to --init: it may be at a minimum for this data "
+                    "already (if it trains on, then at a small --lr)")
     if not quiet:
         render.show_lr_sweep(sweep)
         render.notices([{
-            "never_fell": "no rate lowered the loss of the model given to --init: it may be at a minimum for "
-                          "this data already (if it trains on, then at a small --lr)" if start is not None else
+            "never_fell": at_a_minimum if start is not None else
                           f"the loss never fell below its first value: even --lr-min {lr_min:g} may be too high "
                           "(try a smaller --lr-min)",
+            "at_lr_min": at_a_minimum if start is not None else
+                         f"the loss was lowest within a tenfold of --lr-min {lr_min:g}, so the suggestion is "
+                         "--lr-min itself (try a smaller --lr-min)",
             "diverged_after_lowest": f"the loss stopped being finite at the rate after {sweep.lrs[-1]:g}, where it "
                                      "was lowest: higher rates diverge",
             "still_falling": f"the loss was still falling at --lr-max {lr_max:g}: a higher rate may be better "

@@ -157,7 +157,12 @@ class DataError(NncliError):
 
 
 class UnknownClassError(DataError):
-    """A class label the model was not trained on."""
+    """A class label the model was not trained on; `spelt_otherwise`: the same number as one of its
+    classes, written differently ('1.0' for '1')."""
+
+    def __init__(self, message: str, *, spelt_otherwise: bool = False, **where):
+        super().__init__(message, **where)
+        self.spelt_otherwise = spelt_otherwise
 
 
 class ModelFileError(NncliError):

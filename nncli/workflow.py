@@ -400,7 +400,9 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
     most = max((sum(c != MISSING for c in f.categories) for f in pre.features), default=0)
     agrees = {  # option: (whether it agrees, what the model has)
         "target": (list(dopts.target) == list(target.names), ",".join(target.names)),
-        "features": (set(dopts.features) == set(pre.names), f"{len(pre.names):,} feature columns"),
+        "features": (set(dopts.features) == set(pre.names),
+                     "the feature columns " + ", ".join(shorten(c, 20) for c in pre.names[:5])
+                     + (f", … ({len(pre.names):,} in all)" if len(pre.names) > 5 else "")),
         "ignore": (not clash, f"{shorten(clash[0], 40)} as {'its target' if clash[0] in target.names else 'a feature'}"
                    if clash else ""),
         "categorical": (set(dopts.categorical) <= categorical,
@@ -442,7 +444,7 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
         X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
                                         validation=True)
     except UnknownClassError as e:
-        if not getattr(e, "spelt_otherwise", False):
+        if not e.spelt_otherwise:
             e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
         raise
     except DataError as e:
@@ -568,7 +570,8 @@ def still_improving(model: Model) -> str | None:
         return None
     what = "accuracy" if model.task == "classification" else "R²"
     checked = info.get("val_rows", 0) > 0
-    return (f"training was still improving when its {run:,} epochs ran out (over the last {k:,}: training {what} "
+    last = "the last epoch" if k == 1 else f"the last {k:,}"
+    return (f"training was still improving when its {run:,} epochs ran out (over {last}: training {what} "
             f"{m0:.3g} → {m1:.3g}, loss {l0:.3g} → {l1:.3g}): more --epochs or a higher --lr would fit the training "
             "rows closer" + ("" if checked else "; whether that helps on new rows, only rows held out can tell "
                              "(--val-split 0.2)"))

@@ -278,6 +278,8 @@ def test_a_run_still_improving_when_its_epochs_ran_out_is_said_to_be():
                   _history_model(falling[:9], rising[:9]),  # (too few epochs for a tenth)
                   _history_model(falling, rising, kept=90)):  # (a best epoch kept from before the last tenth)
         assert still_improving(quiet) is None
+    assert "(over the last epoch: training" in still_improving(_history_model(np.linspace(1, 0.2, 15),
+                                                                              np.linspace(0.3, 0.9, 15)))
     # A best epoch kept within the last tenth is measured where it was
     said = still_improving(_history_model(falling, rising, kept=95))
     assert "loss 0.576 → 0.525" in said

@@ -112,6 +112,8 @@ def test_a_class_the_model_lacks_is_an_error_and_a_missing_one_a_notice(cli, tmp
     ("--task", "regression", "it has classification"),
     ("--log-target", None, "it has y as its target"),
     ("--na-values", "?", "it has the missing-cell texts NA,"),
+    ("--features", "x1", "it has the feature columns 'x1', 'x2'"),
+    ("--activation", "tanh", "it has relu"),
 ])
 def test_an_option_the_model_decides_must_agree_with_it(cli, tmp_path, option, value, says):
     a = tmp_path / "a.npz"
@@ -326,3 +328,47 @@ def test_lr_find_on_a_converged_model_does_not_ask_for_a_smaller_lr_min(cli, tmp
     assert "smaller --lr-min" not in result.stderr
     result = cli("lr-find", str(SAMPLES / "blobs.csv"), "--hidden", "4")
     assert "try a smaller --lr-min" in result.stderr
+
+
+def test_the_default_output_may_not_replace_the_model_given_to_init(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fit(cli, SAMPLES / "moons.csv", "-e", 1, "--hidden", "4")  # (model.npz, the default -o)
+    before = (tmp_path / "model.npz").read_bytes()
+    result = cli("fit", str(SAMPLES / "moons.csv"), "--init", "model.npz", "-e", "1")
+    assert result.exit_code == 2 and "-o defaults to 'model.npz', the model given to --init" in result.stderr
+    assert (tmp_path / "model.npz").read_bytes() == before
+    fit(cli, SAMPLES / "moons.csv", "--init", "model.npz", "-e", 1, "-o", "model.npz")  # (named: deliberately)
+    assert model_file.load_model("model.npz").info["init"]["epochs_before"] == 1
+
+
+def test_lr_find_on_a_model_at_a_minimum_says_so(cli, tmp_path):
+    a = tmp_path / "a.npz"  # (its lowest loss fell a few rates in, by the batches' noise: no word was said)
+    fit(cli, SAMPLES / "moons.csv", "--hidden", 16, "-e", 400, "--patience", 0, "-o", a)
+    result = cli("lr-find", str(SAMPLES / "moons.csv"), "--init", str(a), "--json")
+    out = json.loads(result.stdout)
+    assert out["warning"] in ("never_fell", "at_lr_min") and out["suggestion"] == 1e-7
+    assert "no rate lowered the loss of the model given to --init: it may be at a minimum" in result.stderr
+
+
+def test_fit_says_when_the_starting_model_scored_better_on_validation(cli, tmp_path):
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "moons.csv", "--hidden", 16, "-e", 400, "--patience", 0, "-o", a)
+    result = fit(cli, SAMPLES / "moons.csv", "--init", a, "--lr", 0.5, "--val-split", 0.2, "-e", 3, "--patience", 0,
+                 "-o", a)  # (a rate far too high for a model at a minimum)
+    said = " ".join(result.stderr.split())
+    assert "the model given to --init scores a lower validation loss" in said
+    assert f"this run did not improve on it (and -o has replaced {a})" in said or "(and -o has replaced" in said
+
+
+def test_balanced_class_weights_with_init_weigh_the_classes_the_data_has(cli, tmp_path):
+    from nncli.workflow import load_init_data
+
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 1, "--hidden", "4", "-o", a)
+    lines = (SAMPLES / "blobs.csv").read_text().splitlines()
+    two = tmp_path / "two.csv"
+    rows = [r for r in lines[1:] if r.endswith(",0")][:30] + [r for r in lines[1:] if r.endswith(",1")][:10]
+    two.write_text("\n".join([lines[0], *rows]) + "\n")
+    data = load_init_data(model_file.load_model(str(a)), str(two), class_weight="balanced")
+    # n / (classes present x the class's rows), as scikit-learn's over the classes in y: 40/(2*30), 40/(2*10)
+    assert sorted(set(data.sample_weight.tolist())) == pytest.approx([40 / 60, 2.0])

@@ -161,6 +161,10 @@ def test_a_target_whose_spread_is_rounding_trains_with_an_r2_of_0(tmp_path, cli)
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["final_metric"] == 0.0
     assert load_model(str(tmp_path / "m.npz")).history["metric"].tolist() == [0.0, 0.0, 0.0]
+    # Near 1e-170 the ratio stayed finite: R² -1.6e262, while the notice called the target constant
+    data = write_csv(tmp_path / "b.csv", ["a", "y"], [(u, repr(float(v) * 1e-170)) for u, v in rng.random((200, 2))])
+    r = cli("fit", data, "-o", tmp_path / "m.npz", "--dtype", "float64", "--epochs", "3", "--json", "-q")
+    assert r.exit_code == 0 and json.loads(r.stdout)["final_metric"] == 0.0
 
 
 def test_targets_near_the_float64_limit_train(tmp_path, cli):

@@ -2027,23 +2027,31 @@ def test_a_plot_whose_reader_has_gone_does_not_cost_the_model(tmp_path):
 
 
 def test_a_stop_while_the_temporary_file_is_made_leaves_none_behind(tmp_path, monkeypatch):
-    """A signal between mkstemp's creating the file and the `try` that removes it left `.NAME.xxxx.tmp`."""
-    import tempfile
+    """A signal between mkstemp's creating the file and the `try` that removes it left `.NAME.xxxx.tmp`
+    (blocking signals around it did not help while another thread ran: the signal went there)."""
+    from nncli import atomic
 
-    from nncli.atomic import atomic_write
+    real = os.open
 
-    real = tempfile.mkstemp
+    def stopped_on_the_way(path, *args, **kwargs):
+        fd = real(path, *args, **kwargs)
+        if str(path).endswith(".tmp"):
+            os.kill(os.getpid(), signal.SIGINT)  # (as if Ctrl-C came as it returned: to the process, any thread)
+            start = time.monotonic()
+            while time.monotonic() - start < 10:  # (here, until its handler runs: within microseconds)
+                pass
+        return fd
 
-    def stopped_on_the_way(*args, **kwargs):
-        made = real(*args, **kwargs)
-        signal.raise_signal(signal.SIGINT)  # (as if Ctrl-C came as it returned)
-        return made
-
-    monkeypatch.setattr(tempfile, "mkstemp", stopped_on_the_way)
+    monkeypatch.setattr(atomic.os, "open", stopped_on_the_way)
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)  # (a thread of the team, or of the reader, alive meanwhile)
+    other.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            atomic_write(str(tmp_path / "out.csv"), lambda f: f.write(b"x\n"))
+            atomic.atomic_write(str(tmp_path / "out.csv"), lambda f: f.write(b"x\n"))
     finally:
+        done.set()
+        other.join()
         signal.signal(signal.SIGINT, old)
     assert list(tmp_path.iterdir()) == []

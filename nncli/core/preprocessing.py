@@ -460,16 +460,15 @@ class Target:
         bad = np.nonzero(codes < 0)[0]
         if bad.size:
             i = int(bad[0])
-            error = UnknownClassError(
+            raise UnknownClassError(
                 f"class label {shorten(labels[i])} was not seen in training "
                 f"({bad.size} row{'s' if bad.size > 1 else ''} like this)",
                 file=source or None, line=int(lines[i]) if lines is not None else None,
                 column=column, column_name=self.names[0],
                 hint=(cell_hint and cell_hint(str(labels[i]), self.names[0])) or self._label_hint(str(labels[i])),
+                # (a label written as one of the classes is, as a number: not a new class, but one spelt otherwise)
+                spelt_otherwise=any(_same_number(c, str(labels[i])) for c in self.classes),
             )
-            # (a label written as one of the classes is, as a number: not a new class, but one spelt otherwise)
-            error.spelt_otherwise = any(_same_number(c, str(labels[i])) for c in self.classes)
-            raise error
         return codes
 
     def _label_hint(self, label: str) -> str:

@@ -159,6 +159,11 @@ def _labels(net: Network, Y: np.ndarray) -> np.ndarray:
     return (Y[:, 0] > 0.5) if net.loss_name == "bce" else Y.argmax(axis=1)
 
 
+# A standardized target's variance is 1, or 0 for a constant one; below this, its spread is rounding
+# (under the least scale standardizing takes: see `preprocessing.no_spread`)
+ROUNDING_VARIANCE = 1e-6
+
+
 def evaluate(net: Network, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
     """(loss, metric) of the network on a data set: the data loss, no L2 term, no dropout."""
     Z = net.logits(X)
@@ -299,11 +304,8 @@ def fit_iter(
             if classify:
                 metric = correct / max(seen, 1)
             else:  # (see y_var; a constant target's R² is 0, as in metrics.r2, unless predicted exactly; so is one
-                # whose spread is rounding, standardized to a variance near 0: the ratio overflowed to -inf)
-                with np.errstate(over="ignore", divide="ignore"):
-                    metric = 1.0 - loss / y_var if y_var > 0 else float(loss == 0)
-                if not math.isfinite(metric):
-                    metric = float(loss == 0)
+                # whose spread is rounding, which standardizing leaves a variance near 0, not 1: R² -1.6e262 or -inf)
+                metric = 1.0 - loss / y_var if y_var > ROUNDING_VARIANCE else float(loss == 0)
             val_loss = val_metric = val_penalty = None
             if val is not None:
                 val_loss, val_metric = evaluate(net, val[0], val[1])
