@@ -384,7 +384,7 @@ def fit(
         check_plot(plot, data, val, output, init)
     check_stdout({named("--output", output): output, named("--plot", plot): plot,
                   "--json": "-" if json_out else None}, data, val, init)
-    from nncli import csv_write, render, workflow
+    from nncli import continued, csv_write, render, workflow
 
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli fit DATA --init MODEL")
     if lr is None:  # (the model's kind decides it, and --init's model decides that)
@@ -413,9 +413,9 @@ def fit(
             tdata = workflow.load_training_data(data, dopts, task.value, val_path=val, val_split=val_split or None,
                                                 class_weight=weighing, rng=np.random.default_rng([seed, 1]))
         else:
-            tdata = workflow.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
-                                            val_path=val, val_split=val_split or None, class_weight=weighing,
-                                            rng=np.random.default_rng([seed, 1]))
+            tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
+                                             val_path=val, val_split=val_split or None, class_weight=weighing,
+                                             rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:
         l2, marks = _default_l2(start, tdata.n_rows)
         config = dataclasses.replace(config, l2=l2)
@@ -438,12 +438,14 @@ def fit(
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
                           f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
                           f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
+    going_on = start is not None and init is not None  # (fit --init: that model's network, and the record of it)
     with StopFlag(output) as stop:
         run = workflow.Training(tdata, mopts, config, seed=seed, should_stop=stop, threads=threads,
-                                dtype=dtype.value if start is None else start.network.dtype.name,
+                                dtype=start.network.dtype.name if going_on else dtype.value,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value,
                                               "threads": threads},
-                                start=start, start_name=init)
+                                net=continued.continued_network(start, mopts.dropout) if going_on else None,
+                                init=continued.init_record(start, init) if going_on else None)
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
@@ -481,7 +483,7 @@ def fit(
                 render.notice(nothing)
             elif improving := workflow.still_improving(trained):
                 render.notice(improving)
-            if worse := workflow.start_was_better(start, tdata, trained):
+            if worse := continued.start_was_better(start, tdata, trained):
                 replaced = os.path.realpath(output) == os.path.realpath(init)  # (-o named --init's model)
                 render.notice(worse + (f" (and -o has replaced {shorten(init)})" if replaced else ""))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
@@ -524,13 +526,13 @@ def _init_model(ctx: typer.Context, init: str | None, dopts, mopts, task: Task, 
     """(the model given to --init, or None; the model options the run takes: that model's layers, if any)."""
     if init is None:
         return None, mopts
-    from nncli import workflow
+    from nncli import continued
     from nncli.model_file import load_model
 
     start = load_model(init, usage=usage)
-    given = {k for k in workflow.INIT_KEPT
+    given = {k for k in continued.INIT_KEPT
              if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
-    return start, workflow.init_options(start, dopts, mopts, task.value, given)
+    return start, continued.init_options(start, dopts, mopts, task.value, given)
 
 
 def _training_options(*, target, features, ignore, categorical, na_values, missing, max_categories, delimiter, dtype,
@@ -672,7 +674,7 @@ def lr_find(
     check_stdout({"--json" if json_out else "the suggested rate": "-"}, data, init)
     import numpy as np
 
-    from nncli import render, workflow
+    from nncli import continued, render, workflow
     from nncli.core.training import lr_sweep
 
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli lr-find DATA --init MODEL")
@@ -681,13 +683,13 @@ def lr_find(
     if start is None:
         tdata = workflow.load_training_data(data, dopts, task.value, class_weight=weighing)
     else:
-        tdata = workflow.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
-                                        class_weight=weighing)
+        tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
+                                         class_weight=weighing)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
         render.notices([*tdata.notices, crowded])
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches
     net = workflow.build_network(tdata, mopts, dtype.value, rng) if start is None else \
-        workflow.continued_network(start, mopts.dropout)
+        continued.continued_network(start, mopts.dropout)
     net.use_threads(threads)
     l2 = _default_l2(start, tdata.n_rows)[0] if config.l2 is None else config.l2  # (fit's default)
     stop_signals.reraise_if_lost()  # (a stop whose exception NumPy swallowed while the data was read: no sweep)

@@ -24,17 +24,15 @@ from nncli.apply import (REFUSED_TARGET_HINT, check_missing, encode_notices, loa
                          refuse_missing_targets)
 from nncli.core.model import HISTORY_KEYS, Model
 from nncli.core.network import Network
-from nncli.core.preprocessing import (LOG_TARGET_HINT, MAX_CLASSES, MISSING, EncodeReport, Preprocessor, Target,
-                                      cell_number, column_stats, fit_preprocessor, fit_target, infer_task, no_spread,
-                                      scale_floor)
+from nncli.core.preprocessing import (MAX_CLASSES, EncodeReport, Preprocessor, Target, cell_number, column_stats,
+                                      fit_preprocessor, fit_target, infer_task, no_spread, scale_floor)
 from nncli.core.schedules import Schedule
-from nncli.core.training import EpochStats, TrainConfig, evaluate, fit_iter, keeps_best, round_epoch
+from nncli.core.training import EpochStats, TrainConfig, fit_iter, keeps_best, round_epoch
 from nncli.csv_columns import cell_hints, refuse_header_rows
 from nncli.csv_io import DEFAULT_NA_VALUES, Column, Table, TableReader
 from nncli.csv_source import display_name, file_identity, refuse_bad_names
-from nncli.errors import (DataError, UnknownClassError, UsageError, names_hint, one_column_hint, option_value,
-                          quoting_hint, shorten)
-from nncli.model_file import MAX_EPOCHS_BEHIND, check_header_size
+from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
+from nncli.model_file import check_header_size
 from nncli.table_checks import (column_notices, feature_notices, headerless_notice, leak_notices,
                                 refuse_stray_target_text, refuse_stray_text, target_name_notices, target_notices)
 
@@ -230,7 +228,7 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
     return np.setdiff1d(np.arange(n), val_rows), val_rows
 
 
-def _split(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None, classes: list[str],
+def split_validation(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None, classes: list[str],
            source: str, notices: list[str], two_classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """`split_rows` for --val-split, refusing a split that leaves a class no training row (codes: class
     indices into `classes`, or None for a regression), or (`two_classes`) a single class: a model given
@@ -330,7 +328,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                            f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
     val_rows = None
     if val_split:
-        train_rows, val_rows = _split(table.n_rows, val_split, rng, codes, target.classes, table.source, notices)
+        train_rows, val_rows = split_validation(table.n_rows, val_split, rng, codes, target.classes, table.source, notices)
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.fit_scale(values[train_rows])
     else:
@@ -357,7 +355,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         X_val, Y_val, _, _ = load_eval_arrays(model_like, val_path, opts.delimiter, report,
                                               refuse_missing=opts.missing == "error", validation=True)
         notices += encode_notices(report, " in the validation file")
-    sample_weight = _class_weights(class_weight, None if codes is None else codes[train_rows], len(target.classes),
+    sample_weight = class_weights(class_weight, None if codes is None else codes[train_rows], len(target.classes),
                                    dtype)
     for f in pre.features:
         infos.append(ColumnInfo(f.name, f.kind, f.missing, len(f.categories)))
@@ -376,114 +374,11 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     notices += [n + "; numbers get the training median, categories the '<missing>' category"
                 for n in encode_notices(imputed)]
     return TrainingData(table.source, pre, target, X, Y, X_val, Y_val, sample_weight, infos, notices,
-                        _digest(X, Y), list(opts.na_values), constant, identity,
+                        data_digest(X, Y), list(opts.na_values), constant, identity,
                         None if val_path is None else display_name(val_path))
 
 
-# The options a model given to --init decides (its columns, their encoding, its layers): given, each must
-# agree with the model (a command line that trained it may be run again with --init added).
-INIT_KEPT = {"target": "--target", "features": "--features", "ignore": "--ignore", "categorical": "--categorical",
-             "na_values": "--na-values", "max_categories": "--max-categories", "task": "--task",
-             "log_target": "--log-target", "model": "--model", "hidden": "--hidden", "activation": "--activation",
-             "dtype": "--dtype"}
-
-
-def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: str, given: set[str]) -> ModelOptions:
-    """The model options of a run that goes on from `start` (fit --init): its layers, with this run's
-    dropout. A UsageError for an option in `given` (INIT_KEPT's keys) that the model disagrees with."""
-    net, pre, target = start.network, start.pre, start.target
-    hidden = tuple(net.sizes[1:-1])
-    categorical = {f.name for f in pre.features if f.kind == "categorical"}
-    kept = set(pre.names) | set(target.names)
-    nas = [v for v in start.na_values if v]
-    clash = [c for c in dopts.ignore if c in kept]
-    most = max((sum(c != MISSING for c in f.categories) for f in pre.features), default=0)
-    agrees = {  # option: (whether it agrees, what the model has)
-        "target": (list(dopts.target) == list(target.names), ",".join(target.names)),
-        "features": (set(dopts.features) == set(pre.names),
-                     "the feature columns " + ", ".join(shorten(c, 20) for c in pre.names[:5])
-                     + (f", … ({len(pre.names):,} in all)" if len(pre.names) > 5 else "")),
-        "ignore": (not clash, f"{shorten(clash[0], 40)} as {'its target' if clash[0] in target.names else 'a feature'}"
-                   if clash else ""),
-        "categorical": (set(dopts.categorical) <= categorical,
-                        f"categorical columns {', '.join(sorted(categorical))}" if categorical
-                        else "no categorical column"),
-        "na_values": (set(dopts.na_values) == set(start.na_values),
-                      "the missing-cell texts " + (",".join(nas) if nas else "'' (empty cells only)")),
-        # (counted as fit counts them, the values present: not the '<missing>' category fit added)
-        "max_categories": (most <= dopts.max_categories, f"{most:,} categories in a column"),
-        "task": (task in ("auto", start.task), start.task),
-        "log_target": (dopts.log_target == target.log, "log(1 + y) as its target" if target.log else "y as its target"),
-        "model": (mopts.kind == start.kind, start.kind),
-        "hidden": (tuple(mopts.hidden) == hidden, ",".join(map(str, hidden)) if hidden else "no hidden layer"),
-        "activation": (bool(hidden) and mopts.activation == net.activation,
-                       net.activation if hidden else "no hidden layer"),
-        "dtype": (dopts.dtype == net.dtype.name, net.dtype.name),
-    }
-    for key in INIT_KEPT:
-        ok, theirs = agrees[key]
-        if key in given and not ok:
-            raise UsageError(f"{INIT_KEPT[key]} differs from the model given to --init (it has {theirs})",
-                             hint="--init keeps the model's columns, their encoding and its layers: leave the option "
-                                  "out, or train a new model without --init")
-    if mopts.dropout and not hidden:
-        raise UsageError("--dropout is for hidden layers, and the model given to --init is linear")
-    return ModelOptions(start.kind, hidden, net.activation, mopts.dropout)
-
-
-def load_init_data(model: Model, path: str, *, missing: str = "impute", delimiter: str | None = None,
-                   val_path: str | None = None, val_split: float | None = None, class_weight: str | None = None,
-                   rng: np.random.Generator | None = None) -> TrainingData:
-    """Data to go on training a saved model on (`fit --init`): read and encoded with the model's own
-    columns, scaling, categories and classes, as `eval` reads a file, not fitted anew, so that the
-    weights it learned still mean what they did. Rows whose target is missing are dropped, as `fit`
-    drops them; a class the model does not have is an error."""
-    identity = file_identity(path)
-    report = EncodeReport()
-    try:
-        X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
-                                        validation=True)
-    except UnknownClassError as e:
-        if not e.spelt_otherwise:
-            e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
-        raise
-    except DataError as e:
-        if e.hint == LOG_TARGET_HINT:  # (the option is the model's, not the command line's)
-            e.hint = "the model given to --init predicts log(1 + y): it cannot go on training on a target below 0"
-        raise
-    notices = encode_notices(report)
-    target = model.target
-    codes = raw if model.task == "classification" else None
-    if codes is not None:
-        absent = [c for c, k in zip(target.classes, np.bincount(codes, minlength=len(target.classes))) if not k]
-        if absent:
-            named = ", ".join(shorten(c, 20) for c in absent[:3]) + (", …" if len(absent) > 3 else "")
-            notices.append(f"{shorten(display_name(path))} has no row of {len(absent):,} of the model's "
-                           f"{len(target.classes):,} classes ({named}): training on it moves the model away from "
-                           f"{'them' if len(absent) > 1 else 'it'}")
-    X_val = Y_val = None
-    if val_split:
-        train_rows, val_rows = _split(len(X), val_split, rng, codes, target.classes, display_name(path), notices,
-                                      two_classes=False)
-        X_val, Y_val, X, Y = X[val_rows], Y[val_rows], X[train_rows], Y[train_rows]
-        if codes is not None:
-            codes = codes[train_rows]
-    elif val_path is not None:
-        val_report = EncodeReport()
-        X_val, Y_val, _, _ = load_eval_arrays(model, val_path, delimiter, val_report,
-                                              refuse_missing=missing == "error", validation=True)
-        notices += encode_notices(val_report, " in the validation file")
-    net = model.network
-    X, Y = (np.ascontiguousarray(a, net.dtype) for a in (X, Y))
-    infos = [ColumnInfo(f.name, f.kind, report.missing.get(f.name, 0), len(f.categories)) for f in model.pre.features]
-    infos.extend(ColumnInfo(t, "target") for t in target.names)
-    return TrainingData(display_name(path), model.pre, target, X, Y, X_val, Y_val,
-                        _class_weights(class_weight, codes, len(target.classes), net.dtype.type), infos, notices,
-                        _digest(X, Y), list(model.na_values), None, identity,
-                        None if val_path is None else display_name(val_path))
-
-
-def _class_weights(class_weight: str | None, codes: np.ndarray | None, n_classes: int, dtype: type
+def class_weights(class_weight: str | None, codes: np.ndarray | None, n_classes: int, dtype: type
                    ) -> np.ndarray | None:
     """Each training row's weight under --class-weight (codes: its class index; None for a regression).
     balanced: n / (classes x the class's rows), as scikit-learn's, over the classes the rows have."""
@@ -497,7 +392,7 @@ def _class_weights(class_weight: str | None, codes: np.ndarray | None, n_classes
     return w_class[codes].astype(dtype)
 
 
-def _digest(X: np.ndarray, Y: np.ndarray) -> str:
+def data_digest(X: np.ndarray, Y: np.ndarray) -> str:
     """The sha256 of the encoded training rows (`show` gives it: the same digest, the same rows trained)."""
     digest = hashlib.sha256()
     for a in (X, Y):
@@ -580,20 +475,6 @@ def still_improving(model: Model) -> str | None:
 STILL_FALLING, STILL_RISING = 0.02, 0.01
 
 
-def start_was_better(start: Model | None, data: TrainingData, trained: Model) -> str | None:
-    """A notice if the model a run went on from (fit --init) scores a lower validation loss than the
-    weights kept: early stopping chooses among this run's epochs only, and a converged model trained on
-    at too high a rate came out worse (0.1508 -> 0.1527) without a word."""
-    kept = trained.info.get("final_val_loss")
-    if start is None or data.X_val is None or kept is None:
-        return None
-    before = evaluate(start.network, data.X_val, data.Y_val)[0]
-    if not before < kept:
-        return None
-    return (f"the model given to --init scores a lower validation loss ({before:.4g}) than the weights kept "
-            f"({kept:.4g}, epoch {trained.info['weights_from_epoch']:,}): this run did not improve on it")
-
-
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:
     hidden = list(mopts.hidden) if mopts.kind == "mlp" else []
     net = Network([data.pre.n_inputs, *hidden, data.target.n_outputs], mopts.activation, data.target.loss,
@@ -604,24 +485,6 @@ def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.r
         # would stay, add noise to predictions where it varies, and show in `show`'s equation.
         net.W[0][data.constant] = 0.0
     return net
-
-
-def continued_network(start: Model, dropout: float) -> Network:
-    """A copy of a saved model's network to go on training (fit --init), with this run's dropout."""
-    old = start.network
-    net = Network(old.sizes, old.activation, old.loss_name, dtype=old.dtype.type,
-                  dropout=dropout if len(old.sizes) > 2 else 0.0)
-    net.params[:] = old.params
-    return net
-
-
-def epochs_behind(model: Model) -> int:
-    """How many epochs of training a saved model's weights have had: those of its own run up to the epoch
-    kept, and those of the model it started from (fit --init), and so on back."""
-    init = model.info.get("init")
-    # (at most what a model file may say: a crafted file at the limit made fit save one its loader refused)
-    return min(int(model.info.get("weights_from_epoch", 0)) + (int(init["epochs_before"]) if init else 0),
-               MAX_EPOCHS_BEHIND)
 
 
 def _schedule_settings(config: TrainConfig) -> dict:
@@ -650,13 +513,12 @@ class Training:
 
     def __init__(self, data: TrainingData, mopts: ModelOptions, config: TrainConfig, *, seed: int, dtype: str,
                  should_stop: Callable[[], bool | str] | None = None, extra_config: dict | None = None,
-                 threads: int = 1, start: Model | None = None, start_name: str | None = None):
+                 threads: int = 1, net: Network | None = None, init: dict | None = None):
         self.data, self.mopts, self.config = data, mopts, config
         rng = np.random.default_rng(seed)
-        self.net = build_network(data, mopts, dtype, rng) if start is None else continued_network(start, mopts.dropout)
-        # Where the weights started (fit --init): the model file, what it trained on and how long (`show` says)
-        self.init = None if start is None else {"file": start_name or "?", "source": str(start.info.get("source", "?")),
-                                                "epochs_before": epochs_behind(start)}
+        # (`net`: one to go on training, with `init` its record: see `nncli.continued`)
+        self.net = build_network(data, mopts, dtype, rng) if net is None else net
+        self.init = init
         self.net.use_threads(threads)
         self.rng = rng
         self.should_stop = should_stop

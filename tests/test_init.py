@@ -280,7 +280,7 @@ def test_hints_speak_of_the_model_given_to_init(cli, tmp_path):
 def test_the_epochs_behind_a_model_stop_at_what_a_model_file_may_say(tmp_path):
     from types import SimpleNamespace
 
-    from nncli.workflow import epochs_behind
+    from nncli.continued import epochs_behind
 
     at_limit = SimpleNamespace(info={"weights_from_epoch": 5, "init": {"epochs_before": model_file.MAX_EPOCHS_BEHIND}})
     assert epochs_behind(at_limit) == model_file.MAX_EPOCHS_BEHIND
@@ -291,7 +291,7 @@ def test_a_starting_model_better_on_validation_than_the_weights_kept_is_said_to_
     from types import SimpleNamespace
 
     from nncli import apply
-    from nncli.workflow import start_was_better
+    from nncli.continued import start_was_better
 
     a = tmp_path / "a.npz"
     fit(cli, SAMPLES / "moons.csv", "-e", 3, "--hidden", "4", "-o", a)
@@ -361,7 +361,7 @@ def test_fit_says_when_the_starting_model_scored_better_on_validation(cli, tmp_p
 
 
 def test_balanced_class_weights_with_init_weigh_the_classes_the_data_has(cli, tmp_path):
-    from nncli.workflow import load_init_data
+    from nncli.continued import load_init_data
 
     a = tmp_path / "a.npz"
     fit(cli, SAMPLES / "blobs.csv", "-e", 1, "--hidden", "4", "-o", a)
