@@ -9,7 +9,7 @@ or rich.
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -215,7 +215,8 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
 
 
 def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
-                refuse_missing: bool = False, validation: bool = False
+                refuse_missing: bool = False, validation: bool = False,
+                header: Callable[[TableReader], None] | None = None,
                 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(X, raw_target, line numbers) for each chunk of a labelled file; an unknown target is an error,
     and so is a missing feature cell if refuse_missing (else the model imputes it). A row whose target
@@ -225,6 +226,8 @@ def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: E
     targets = model.target.names
     rows = 0
     with _feature_reader(model, path, targets, delimiter) as reader:
+        if header is not None:  # (the caller looks at the file's columns: `fit --init`'s --ignore)
+            header(reader)
         na = frozenset(model.na_values)
         for chunk in reader.chunks():
             refuse_header_rows(chunk, [*model.pre.names, *targets])
@@ -265,11 +268,12 @@ def eval_chunks(model: Model, path: str, delimiter: str | None = None, report: E
 
 
 def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
-                     refuse_missing: bool = False, validation: bool = False
+                     refuse_missing: bool = False, validation: bool = False,
+                     header: Callable[[TableReader], None] | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X, Y, raw_target, line numbers) for the whole of a labelled file (see `eval_chunks`): a
     validation file, which training scores every epoch."""
-    Xs, raws, lines = zip(*eval_chunks(model, path, delimiter, report, refuse_missing, validation))
+    Xs, raws, lines = zip(*eval_chunks(model, path, delimiter, report, refuse_missing, validation, header))
     raw = np.concatenate(raws)
     return np.concatenate(Xs), model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
 

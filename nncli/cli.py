@@ -415,7 +415,7 @@ def fit(
         else:
             tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
                                              val_path=val, val_split=val_split or None, class_weight=weighing,
-                                             rng=np.random.default_rng([seed, 1]))
+                                             rng=np.random.default_rng([seed, 1]), ignore=dopts.ignore)
     if config.l2 is None:
         l2, marks = _default_l2(start, tdata.n_rows)
         config = dataclasses.replace(config, l2=l2)
@@ -684,7 +684,7 @@ def lr_find(
         tdata = workflow.load_training_data(data, dopts, task.value, class_weight=weighing)
     else:
         tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
-                                         class_weight=weighing)
+                                         class_weight=weighing, ignore=dopts.ignore)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
         render.notices([*tdata.notices, crowded])
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches

@@ -16,8 +16,9 @@ from nncli.core.training import evaluate
 from nncli.csv_source import display_name, file_identity
 from nncli.errors import DataError, UnknownClassError, UsageError, shorten
 from nncli.model_file import MAX_EPOCHS_BEHIND
+from nncli.csv_io import TableReader
 from nncli.workflow import (ColumnInfo, DataOptions, ModelOptions, TrainingData, class_weights, data_digest,
-                            split_validation)
+                            refuse_unknown_columns, split_validation)
 
 
 # The options a model given to --init decides (its columns, their encoding, its layers): given, each must
@@ -73,16 +74,23 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
 
 def load_init_data(model: Model, path: str, *, missing: str = "impute", delimiter: str | None = None,
                    val_path: str | None = None, val_split: float | None = None, class_weight: str | None = None,
-                   rng: np.random.Generator | None = None) -> TrainingData:
+                   rng: np.random.Generator | None = None, ignore: tuple[str, ...] = ()) -> TrainingData:
     """Data to go on training a saved model on (`fit --init`): read and encoded with the model's own
     columns, scaling, categories and classes, as `eval` reads a file, not fitted anew, so that the
     weights it learned still mean what they did. Rows whose target is missing are dropped, as `fit`
-    drops them; a class the model does not have is an error."""
+    drops them; a class the model does not have is an error, and so is an `ignore` column the file lacks
+    (as without --init: a typo was accepted)."""
     identity = file_identity(path)
     report = EncodeReport()
+    header: list[str] = []
+
+    def check_header(reader: TableReader) -> None:
+        refuse_unknown_columns("--ignore", ignore, reader.header, set(reader.header), reader.name, reader.header_line)
+        header.extend(reader.header)
+
     try:
         X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
-                                        validation=True)
+                                        validation=True, header=check_header)
     except UnknownClassError as e:
         if not e.spelt_otherwise:
             e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
@@ -103,8 +111,8 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
                            f"{'them' if len(absent) > 1 else 'it'}")
     X_val = Y_val = None
     if val_split:
-        train_rows, val_rows = split_validation(len(X), val_split, rng, codes, target.classes, display_name(path), notices,
-                                      two_classes=False)
+        train_rows, val_rows = split_validation(len(X), val_split, rng, codes, target.classes, display_name(path),
+                                                notices, two_classes=False)
         X_val, Y_val, X, Y = X[val_rows], Y[val_rows], X[train_rows], Y[train_rows]
         if codes is not None:
             codes = codes[train_rows]
@@ -117,6 +125,9 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
     X, Y = (np.ascontiguousarray(a, net.dtype) for a in (X, Y))
     infos = [ColumnInfo(f.name, f.kind, report.missing.get(f.name, 0), len(f.categories)) for f in model.pre.features]
     infos.extend(ColumnInfo(t, "target") for t in target.names)
+    used = {i.name for i in infos}  # (the file's other columns, in its order, as a fresh fit lists them)
+    order = {c: k for k, c in enumerate(header)}
+    infos = sorted(infos + [ColumnInfo(c, "ignored") for c in header if c not in used], key=lambda i: order[i.name])
     return TrainingData(display_name(path), model.pre, target, X, Y, X_val, Y_val,
                         class_weights(class_weight, codes, len(target.classes), net.dtype.type), infos, notices,
                         data_digest(X, Y), list(model.na_values), None, identity,

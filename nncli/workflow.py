@@ -104,10 +104,7 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
     names = set(header)  # sets, not lists, throughout: a file may have 100,000 columns
     for option, group in (("--target", opts.target), ("--features", opts.features), ("--ignore", opts.ignore),
                           ("--categorical", opts.categorical)):
-        unknown = [c for c in group if c not in names]
-        if unknown:
-            raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=line,
-                            hint=names_hint(unknown, header, "the header has") + quoting_hint(option, unknown, header))
+        refuse_unknown_columns(option, group, header, names, source, line)
     targets = list(opts.target) or [header[-1]]
     for option, group in (("--features", opts.features), ("--ignore", opts.ignore), ("--categorical", opts.categorical)):
         both = [t for t in targets if t in group]  # (it was dropped from the group without a word)
@@ -143,6 +140,15 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         raise DataError("no feature columns left (the table needs at least one besides the target)",
                         file=source, line=line, hint=hint)
     return features, targets
+
+
+def refuse_unknown_columns(option: str, group: tuple[str, ...], header: list[str], names: set[str], source: str,
+                           line: int) -> None:
+    """A located DataError if an option names columns the header (its `names`) lacks."""
+    unknown = [c for c in group if c not in names]
+    if unknown:
+        raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=line,
+                        hint=names_hint(unknown, header, "the header has") + quoting_hint(option, unknown, header))
 
 
 def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str], list[str], list[ColumnInfo]]:
@@ -328,7 +334,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
                            f"({values[0, j]:g}): the model learns to predict that number, whatever the features")
     val_rows = None
     if val_split:
-        train_rows, val_rows = split_validation(table.n_rows, val_split, rng, codes, target.classes, table.source, notices)
+        train_rows, val_rows = split_validation(table.n_rows, val_split, rng, codes, target.classes, table.source,
+                                                notices)
         if codes is None:  # standardized on the training rows, as the features are: no validation leaks in
             target.fit_scale(values[train_rows])
     else:

@@ -372,3 +372,18 @@ def test_balanced_class_weights_with_init_weigh_the_classes_the_data_has(cli, tm
     data = load_init_data(model_file.load_model(str(a)), str(two), class_weight="balanced")
     # n / (classes present x the class's rows), as scikit-learn's over the classes in y: 40/(2*30), 40/(2*10)
     assert sorted(set(data.sample_weight.tolist())) == pytest.approx([40 / 60, 2.0])
+
+
+def test_init_reads_the_files_other_columns_as_a_fresh_fit_does(cli, tmp_path):
+    # --ignore naming a column the file lacks was accepted, and the file's other columns went unlisted
+    a = tmp_path / "a.npz"
+    data = tmp_path / "d.csv"
+    data.write_text("id,x1,x2,label\n" + "".join(f"r{i},{i % 7 / 7},{i % 5 / 5},{i % 2}\n" for i in range(60)))
+    fit(cli, data, "--ignore", "id", "-e", 1, "--hidden", "4", "-o", a)
+    result = cli("fit", str(data), "--init", str(a), "--ignore", "nosuch", "-o", str(tmp_path / "b.npz"))
+    assert result.exit_code == 1
+    assert f"{data}:1: no column named 'nosuch'" in result.stderr and "the header has: 'id', 'x1'" in result.stderr
+    result = fit(cli, data, "--init", a, "--ignore", "id", "-e", 1, "-o", tmp_path / "b.npz")
+    table = [line.split()[:2] for line in result.stderr.splitlines()[:6]]
+    assert table[:5] == [["column", "kind"], ["id", "ignored"], ["x1", "numeric"], ["x2", "numeric"],
+                         ["label", "target"]]
