@@ -15,6 +15,7 @@ import numpy as np
 
 from nncli import stop_signals
 from nncli.core import metrics
+from nncli.core.losses import log_softmax
 from nncli.core.model import Model
 from nncli.core.preprocessing import (EncodeReport, cell_number, check_log_target, is_missing_text, is_text,
                                       numbers_among, target_numbers)
@@ -279,6 +280,13 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
 
 
 CONFUSION_MAX_CLASSES = 100  # `eval` gives a confusion matrix for at most this many classes
+AUC_CELLS = 1 << 25  # `eval` ranks rows for ROC AUC while rows x classes stay within this (134 MB of float32)
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean of the values that are not None (scikit-learn's macro average), or None if none is."""
+    given = [v for v in values if v is not None]
+    return math.fsum(given) / len(given) if given else None
 
 
 def first_not_finite(Z: np.ndarray) -> int | None:
@@ -319,8 +327,12 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     """All metrics of `model` on a labelled file, as a JSON-ready dict. The file is scored a chunk at a
     time: what is kept of each row is its target and prediction (the whole file's inputs, one-hot targets
     and logits took 3.2 GB for a million rows of 100 classes)."""
-    raws, preds, losses, scores = [], [], [], []
+    raws, preds, losses = [], [], []
     binary = len(model.target.classes) == 2
+    # What ranks the rows for ROC AUC: two classes, the second's logit (8 bytes a row: its float32
+    # probability ties near 1); more, each class's log-probability (one vs rest), while they fit AUC_CELLS
+    ranking: list[np.ndarray] | None = [] if model.task == "classification" else None
+    cells = 0
     for X, raw, lines in eval_chunks(model, path, delimiter, report):
         Z = model.network.logits(X)
         values = model.target.decode_values(Z) if model.task == "regression" else None
@@ -330,8 +342,12 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if values is None:
             preds.append(model.predict_classes(Z, threshold))  # as `predict` chooses
             losses.append(metrics.log_losses(raw, Z))  # (summed once, at the end: the same whatever the chunks)
-            if binary:  # (the logit of the second class: 8 bytes a row; its probability ties near 1 in float32)
-                scores.append(Z[:, 0].astype(np.float64))
+            cells += Z.size
+            if ranking is not None and cells > AUC_CELLS:
+                ranking = None  # (no per-class AUC past it: a million rows of 100 classes would keep 400 MB)
+            elif ranking is not None:
+                ranking.append(Z[:, 0].astype(np.float64) if binary
+                               else log_softmax(Z.astype(np.float64)).astype(np.float32))
         else:
             preds.append(values)
         raws.append(raw)
@@ -357,15 +373,23 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     def score(values: np.ndarray, i: int) -> float | None:
         return float(values[i]) if seen[i] else None
 
+    class_auc: list[float | None] = [None] * len(classes)
+    if ranking is not None and not binary:
+        S = np.concatenate(ranking)
+        class_auc = [metrics.roc_auc(raw == k, S[:, k]) for k in range(len(classes))]
+
     out.update(
         accuracy=metrics.accuracy(raw, pred),
         **({"threshold": threshold} if threshold is not None else {}),
         log_loss=math.fsum(np.concatenate(losses)) / len(raw) + 0.0,
-        # (two classes: how well the scores rank the rows, whatever the threshold; null with one class in the file)
-        **({"roc_auc": metrics.roc_auc(raw == 1, np.concatenate(scores))} if binary else {}),
+        # (how well the scores rank the rows, whatever the threshold: two classes, one figure; more, the mean of
+        # each class's against the rest, over the classes the file has and lacks; null where it cannot be told)
+        roc_auc=(metrics.roc_auc(raw == 1, np.concatenate(ranking)) if binary else _mean_or_none(class_auc))
+        if ranking is not None else None,
         classes=classes,
         per_class={c: {"precision": score(precision, i), "recall": score(recall, i), "f1": score(f1, i),
-                       "support": int(support[i])} for i, c in enumerate(classes)},
+                       "support": int(support[i]), **({} if binary else {"roc_auc": class_auc[i]})}
+                   for i, c in enumerate(classes)},
         macro={"precision": float(precision[seen].mean()), "recall": float(recall[seen].mean()),
                "f1": float(f1[seen].mean())},
         # (null for more classes: 50,000 made 20 GB, and 1,500 a table of 2.25 million cells)

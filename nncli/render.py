@@ -288,20 +288,24 @@ def eval_report(result: dict) -> Group:
         head.add_row("threshold", f"{result['threshold']:g}")
     head.add_row("accuracy", f"{result['accuracy']:.4f}")
     head.add_row("log loss", f"{result['log_loss']:.4f}")
-    if "roc_auc" in result:  # (two classes)
-        head.add_row("ROC AUC", f"{result['roc_auc']:.4f}" if result["roc_auc"] is not None else "–")
+    several = len(result["classes"]) > 2  # (each class's ROC AUC against the rest, and their mean)
+    if "roc_auc" in result:
+        head.add_row("ROC AUC" + (" (macro)" if several else ""),
+                     f"{result['roc_auc']:.4f}" if result["roc_auc"] is not None else "–")
     head.add_row("rows", f"{result['rows']:,}")
     parts.append(WholeNumbers(head))
     per = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
-    for c, j in (("class", "left"), ("precision", "right"), ("recall", "right"), ("f1", "right"), ("support", "right")):
+    auc = several and result.get("roc_auc") is not None  # (a column of each class's against the rest)
+    for c, j in (("class", "left"), ("precision", "right"), ("recall", "right"), ("f1", "right"), ("support", "right"),
+                 *([("ROC AUC", "right")] if auc else [])):
         per.add_column(c, justify=j)
     for c in result["classes"]:
         r = result["per_class"][c]
         per.add_row(utext(c), *(f"{r[k]:.3f}" if r[k] is not None else "–" for k in ("precision", "recall", "f1")),
-                    str(r["support"]))
+                    str(r["support"]), *([f"{r['roc_auc']:.3f}" if r["roc_auc"] is not None else "–"] if auc else []))
     mac = result["macro"]
     per.add_row(Text("macro avg", style="italic"), f"{mac['precision']:.3f}", f"{mac['recall']:.3f}",
-                f"{mac['f1']:.3f}", str(result["rows"]))
+                f"{mac['f1']:.3f}", str(result["rows"]), *([f"{result['roc_auc']:.3f}"] if auc else []))
     parts.append(Text(""))
     parts.append(WholeNumbers(per))
     # The title as its own line: as a table title it would wrap to the (narrow) table's width.

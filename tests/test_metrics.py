@@ -85,7 +85,7 @@ def test_eval_macro_averages_leave_out_classes_absent_from_the_file(tmp_path, cl
     assert absent["support"] == 0 and absent["precision"] is absent["recall"] is absent["f1"] is None
     assert result["macro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}  # was 2/3: c counted as 0
     table = cli("eval", model, part).stderr.splitlines()
-    assert [line.split() for line in table if line.startswith("c ")][0] == ["c", "–", "–", "–", "0"]
+    assert [line.split() for line in table if line.startswith("c ")][0] == ["c", "–", "–", "–", "0", "–"]  # (ROC AUC too)
 
 
 def test_a_class_predicted_but_absent_from_the_file_counts_as_scikit_learn_counts_it(tmp_path, cli, far_classes):
@@ -95,7 +95,7 @@ def test_a_class_predicted_but_absent_from_the_file_counts_as_scikit_learn_count
     result = json.loads(cli("eval", model, write_csv(tmp_path / "d.csv", ["x1", "x2", "y"], relabelled), "--json").stdout)
     cm = np.array(result["confusion_matrix"])
     assert cm[:, 2].sum() > 0 and cm[2].sum() == 0
-    assert result["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert result["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "roc_auc": None}
     precision = np.diag(cm) / cm.sum(axis=0)
     recall = np.diag(cm)[:2] / cm.sum(axis=1)[:2]
     assert result["macro"]["precision"] == pytest.approx(precision.mean())  # over all three classes
@@ -323,9 +323,37 @@ def test_eval_gives_a_binary_classifiers_roc_auc_from_its_logits(tmp_path, cli):
     one.write_text("".join(line for line in open(SAMPLES / "moons.csv") if not line.rstrip().endswith(",1")))
     assert json.loads(cli("eval", model, one, "--json", "-q").stdout)["roc_auc"] is None
     assert re.search(r"^ROC AUC +–$", cli("eval", model, one, "-q").stderr, re.M)
-    three = tmp_path / "m3.npz"
-    assert cli("fit", SAMPLES / "blobs.csv", "-o", three, "--epochs", "1", "-q").exit_code == 0
-    assert "roc_auc" not in json.loads(cli("eval", three, SAMPLES / "blobs.csv", "--json", "-q").stdout)
+
+
+def test_eval_gives_each_classs_roc_auc_against_the_rest_and_their_mean(tmp_path, cli, monkeypatch):
+    from nncli import apply
+    from nncli.core.losses import log_softmax
+
+    model = tmp_path / "m3.npz"
+    assert cli("fit", SAMPLES / "blobs.csv", "-o", model, "--epochs", "1", "--hidden", "4", "-q").exit_code == 0
+    m = load_model(str(model))
+    X, _, raw, _ = apply.load_eval_arrays(m, str(SAMPLES / "blobs.csv"))
+    logp = log_softmax(m.network.logits(X).astype(np.float64))
+    expected = []
+    for k in range(3):  # (one vs rest, ranked by each class's probability: as roc_auc_score(multi_class="ovr"))
+        pos, neg = logp[raw == k, k], logp[raw != k, k]
+        expected.append(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+                        / (len(pos) * len(neg)))
+    result = json.loads(cli("eval", model, SAMPLES / "blobs.csv", "--json", "-q").stdout)
+    got = [result["per_class"][c]["roc_auc"] for c in result["classes"]]
+    assert got == pytest.approx(expected, abs=1e-6) and result["roc_auc"] == pytest.approx(np.mean(expected), abs=1e-6)
+    assert 0 < min(got) and max(got) < 1 and len(set(got)) == 3  # (one epoch of 4 units: no ranking perfect)
+    assert re.search(r"^ROC AUC \(macro\) +\d\.\d{4}$", cli("eval", model, SAMPLES / "blobs.csv", "-q").stderr, re.M)
+    # A class the file lacks has none, and the mean leaves it out
+    two = tmp_path / "two.csv"
+    two.write_text("".join(line for line in open(SAMPLES / "blobs.csv") if not line.rstrip().endswith(",2")))
+    result = json.loads(cli("eval", model, two, "--json", "-q").stdout)
+    aucs = [result["per_class"][c]["roc_auc"] for c in result["classes"]]
+    assert aucs[2] is None and result["roc_auc"] == pytest.approx((aucs[0] + aucs[1]) / 2)
+    # Past the cells it keeps for ranking, none at all (rather than memory without bound)
+    monkeypatch.setattr(apply, "AUC_CELLS", len(raw) * 3 - 1)
+    result = apply.evaluate_model(m, str(SAMPLES / "blobs.csv"))
+    assert result["roc_auc"] is None and result["per_class"]["0"]["roc_auc"] is None
 
 
 def test_a_threshold_chooses_the_second_class_where_its_probability_is_above_it(tmp_path, cli):
