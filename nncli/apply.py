@@ -383,7 +383,7 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         **({"threshold": threshold} if threshold is not None else {}),
         log_loss=math.fsum(np.concatenate(losses)) / len(raw) + 0.0,
         # (how well the scores rank the rows, whatever the threshold: two classes, one figure; more, the mean of
-        # each class's against the rest, over the classes the file has and lacks; null where it cannot be told)
+        # each class's against the rest, over the classes the file has; null where it cannot be told)
         roc_auc=(metrics.roc_auc(raw == 1, np.concatenate(ranking)) if binary else _mean_or_none(class_auc))
         if ranking is not None else None,
         classes=classes,
