@@ -806,9 +806,9 @@ def eval_(
 ) -> None:
     """Score a model on a labelled CSV file.
 
-    Regression: MSE, RMSE, MAE, R². Classification: accuracy, log loss, per-class
-    precision/recall/F1 and the confusion matrix. Rows whose label the model never
-    saw are an error.
+    Regression: MSE, RMSE, MAE, R² (and RMSLE for a --log-target model). Classification:
+    accuracy, log loss, ROC AUC, per-class precision/recall/F1 and the confusion matrix.
+    Rows whose label the model never saw are an error.
 
     \b
     Example:
