@@ -313,6 +313,8 @@ def test_eval_keeps_a_row_s_target_and_prediction_not_its_inputs_and_outputs(tmp
     model = trained(table(tmp_path / "train.csv", 2_000), task="classification")
     assert len(model.target.classes) == 100
     monkeypatch.setattr(apply, "ENCODED_CELLS", 100 * 256)  # (chunks of 256 rows of 100 outputs)
+    # The rows ranked for the ROC AUC of 100 classes (400 bytes a row) are kept up to a bound, here 2,100 rows
+    monkeypatch.setattr(apply, "AUC_CELLS", 100 * 2_100)
     peaks = {}
     for n in (2_000, 20_000):
         path = table(tmp_path / f"{n}.csv", n)
@@ -321,4 +323,5 @@ def test_eval_keeps_a_row_s_target_and_prediction_not_its_inputs_and_outputs(tmp
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert scores["rows"] == n and 0 < scores["accuracy"] < 1 and scores["log_loss"] > 0
+        assert (scores["roc_auc"] is None) == (n > 2_100)
     assert peaks[20_000] - peaks[2_000] < 18_000 * 100  # (100 bytes a row at most; 2 KB a row before)
