@@ -484,7 +484,7 @@ def fit(
             elif improving := workflow.still_improving(trained):
                 render.notice(improving)
             if worse := continued.start_was_better(start, tdata, trained):
-                replaced = os.path.realpath(output) == os.path.realpath(init)  # (-o named --init's model)
+                replaced = _same_path(output, init)  # (-o named --init's model)
                 render.notice(worse + (f" (and -o has replaced {shorten(init)})" if replaced else ""))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"

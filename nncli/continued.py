@@ -13,10 +13,10 @@ from nncli.core.model import Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import LOG_TARGET_HINT, MISSING, EncodeReport
 from nncli.core.training import evaluate
+from nncli.csv_io import TableReader
 from nncli.csv_source import display_name, file_identity
 from nncli.errors import DataError, UnknownClassError, UsageError, shorten
 from nncli.model_file import MAX_EPOCHS_BEHIND
-from nncli.csv_io import TableReader
 from nncli.workflow import (ColumnInfo, DataOptions, ModelOptions, TrainingData, class_weights, data_digest,
                             refuse_unknown_columns, split_validation)
 
