@@ -234,8 +234,9 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator, labels: np.nda
     return np.setdiff1d(np.arange(n), val_rows), val_rows
 
 
-def split_validation(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None, classes: list[str],
-           source: str, notices: list[str], two_classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(n: int, val_split: float, rng: np.random.Generator | None, codes: np.ndarray | None,
+                     classes: list[str], source: str, notices: list[str], two_classes: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """`split_rows` for --val-split, refusing a split that leaves a class no training row (codes: class
     indices into `classes`, or None for a regression), or (`two_classes`) a single class: a model given
     to --init has its classes. Notices of what it leaves thin go to `notices`."""
@@ -245,7 +246,7 @@ def split_validation(n: int, val_split: float, rng: np.random.Generator | None, 
     train_rows, val_rows = split_rows(n, val_split, rng or np.random.default_rng(0), codes)
     if codes is not None:
         counts = np.bincount(codes[train_rows], minlength=len(classes))
-        present = np.bincount(codes, minlength=len(classes)) > 0  # (a model given to --init may have classes the data has not)
+        present = np.bincount(codes, minlength=len(classes)) > 0  # (an --init model's classes may be absent)
         if two_classes and np.count_nonzero(counts) < 2:
             raise DataError(f"with --val-split {val_split:g}, the training rows hold a single class",
                             file=source, hint="classification needs two; use more rows or --val-split 0")
