@@ -377,7 +377,7 @@ def fit(
                          hint="--plot - writes the loss curves to stdout")
     check_output(output, data, val)  # (-o may name --init's model: it is replaced once training is done)
     source = ctx.get_parameter_source("output")
-    if init is not None and getattr(source, "name", "") == "DEFAULT" and _same_path(output, init):
+    if init is not None and getattr(source, "name", "") == "DEFAULT" and _same_file(output, init):
         raise UsageError(f"-o defaults to {shorten(output)}, the model given to --init: name the output",
                          hint=f"-o {option_value(output)} replaces it once training is done, deliberately")
     if plot is not None:
@@ -438,14 +438,13 @@ def fit(
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
                           f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
                           f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
-    going_on = start is not None and init is not None  # (fit --init: that model's network, and the record of it)
-    with StopFlag(output) as stop:
+    with StopFlag(output) as stop:  # (with --init: that model's network, and the record of it)
         run = workflow.Training(tdata, mopts, config, seed=seed, should_stop=stop, threads=threads,
-                                dtype=start.network.dtype.name if going_on else dtype.value,
+                                dtype=dtype.value if start is None else start.network.dtype.name,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value,
                                               "threads": threads},
-                                net=continued.continued_network(start, mopts.dropout) if going_on else None,
-                                init=continued.init_record(start, init) if going_on else None)
+                                net=None if start is None else continued.continued_network(start, mopts.dropout),
+                                init=None if start is None else continued.init_record(start, init))
         render.run_training(run, tdata, mode)
         trained = run.model()
         if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
@@ -484,20 +483,12 @@ def fit(
             elif improving := workflow.still_improving(trained):
                 render.notice(improving)
             if worse := continued.start_was_better(start, tdata, trained):
-                replaced = _same_path(output, init)  # (-o named --init's model)
+                replaced = _same_file(output, init)  # (-o named --init's model)
                 render.notice(worse + (f" (and -o has replaced {shorten(init)})" if replaced else ""))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
             render.notice(f"{stop_signals.STOPS[stop.signum]}: saved {which} to {shorten(output)}")
             raise SystemExit(stop_signals.exit_code(stop.signum))
-
-
-def _same_path(a: str, b: str) -> bool:
-    """Whether two paths lead to one file (or to none yet, by the same name)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _check_threshold(threshold: float | None, m, path: str) -> None:
