@@ -888,6 +888,9 @@ def show(
 ) -> None:
     """Describe a saved model: architecture, columns, training, metrics and loss curves.
 
+    For a model of one or two numeric features, also what it predicts across them: a chart,
+    or a map of the plane with the decision boundary.
+
     \b
     Example:
       nncli show model.npz --plot curves.svg

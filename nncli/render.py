@@ -705,15 +705,89 @@ def path_table(model) -> Group | None:
                       "data's units:"), WholeNumbers(table, labels=()))
 
 
+MAP_SPAN = 2.5  # `prediction_view`'s window: each feature's training mean ± this many standard deviations
+CURVE_POINTS = 400
+
+
+def prediction_view(model):
+    """What a model of one or two numeric features predicts across them (None for any other): over one, a
+    chart of the prediction (a classifier's probabilities); over two, a map of the classes or values. The
+    window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows."""
+    import numpy as np
+
+    from nncli.chart_scale import LIMIT, padded
+    from nncli.render_chart import LineChart, Series
+    from nncli.render_map import CLASS_RGB, RAMP_GLYPHS, RegionMap
+
+    features, t = model.pre.features, model.target
+    if not 1 <= len(features) <= 2 or any(f.kind != "numeric" for f in features):
+        return None
+    regression = model.task == "regression"
+    ranges = [padded(float(m), float(m), False) if s <= 1e-9 * max(1.0, abs(m)) else  # (a constant column)
+              (float(m - MAP_SPAN * s), float(m + MAP_SPAN * s)) for m, s in zip(model.pre.mean, model.pre.scale)]
+    if not all(abs(v) <= LIMIT for r in ranges for v in r):
+        return None
+    title = "what the model predicts" + ("" if regression and len(t.names) > 1 else f": {printable(t.names[0])}")
+    window = Text(f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations)",
+                  style="dim")
+    if len(features) == 1:
+        xs = np.linspace(*ranges[0], CURVE_POINTS)
+        with np.errstate(all="ignore"):
+            out = model.grid_outputs([xs])
+        if not np.isfinite(out).any():  # (a model whose weights diverged: nothing to draw)
+            return None
+        if regression:
+            series = [Series(printable(t.names[k]), out[:, k].tolist(), xs=xs.tolist(), style=style)
+                      for k, style in zip(range(out.shape[1]), GRADIENT_STYLES)]
+        else:
+            shown = [1] if len(t.classes) == 2 else range(min(len(t.classes), len(GRADIENT_STYLES)))
+            series = [Series(f"P({printable(t.classes[k])})", out[:, k].tolist(), xs=xs.tolist(), style=style)
+                      for k, style in zip(shown, GRADIENT_STYLES)]
+        chart = LineChart(series, height=8, title=title, x_label=printable(features[0].name), log_y=False,
+                          y_label=printable(t.names[0]) if regression and len(t.names) == 1 else
+                          ("prediction" if regression else "probability"))
+        return Group(chart, window)
+    if (len(t.names) > 1 if regression else len(t.classes) > len(CLASS_RGB)):
+        return None
+
+    @np.errstate(all="ignore")  # (values near float64's limit: their steps are left to the clip)
+    def sample(xs, ys):
+        out = model.grid_outputs([np.asarray(xs), np.asarray(ys)])
+        known = np.isfinite(out).all(axis=1)
+        if regression:
+            v = out[:, 0]
+            lo, hi = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
+            steps = len(RAMP_GLYPHS)
+            level = np.zeros(len(v), np.intp) if hi <= lo else \
+                np.clip(((np.where(known, v, lo) - lo) / (hi - lo) * steps).astype(np.intp), 0, steps - 1)
+            sure, names = np.ones(len(v)), [fmt(lo), fmt(hi)]
+        else:
+            k = out.shape[1]
+            level, sure, names = out.argmax(axis=1), (out.max(axis=1) - 1 / k) / (1 - 1 / k), \
+                [printable(c) for c in t.classes]
+        level = np.where(known, level, -1)
+        return [list(zip(a, b)) for a, b in zip(level.reshape(len(ys), len(xs)).tolist(),
+                                                 sure.reshape(len(ys), len(xs)).tolist())], names
+
+    return Group(RegionMap(sample, ranges[0], ranges[1], printable(features[0].name), printable(features[1].name),
+                           ramp=regression, title=title),
+                 window)
+
+
 def show_model(model, path: str) -> None:
-    """`nncli show`: the report, a small linear model's path, then the stored loss curves, a classifier's
-    accuracy, a schedule's learning rate, then the layers' weight and gradient sizes."""
+    """`nncli show`: the report, a small linear model's path, what a model of one or two features predicts
+    across them, then the stored loss curves, a classifier's accuracy, a schedule's learning rate, then the
+    layers' weight and gradient sizes."""
     c = console()
     c.print(model_report(model, path), crop=False)
     steps = path_table(model)
     if steps is not None:
         c.print(Text(""))
         c.print(steps, crop=False)
+    view = prediction_view(model)
+    if view is not None:
+        c.print(Text(""))
+        _chart(c, view)
     if len(model.history.get("loss", ())):
         for chart in (history_chart(model), accuracy_chart(model), lr_chart(model)):
             if chart is not None:

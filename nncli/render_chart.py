@@ -86,7 +86,7 @@ class Series:
 
 
 @dataclass(frozen=True)
-class _Axis:
+class Axis:
     """Maps plotting coordinates (log10 of the value on a log axis) onto `dots` dots."""
 
     lo: float
@@ -126,7 +126,7 @@ class _Canvas:
                 y0 += sy
 
 
-def _draw(curve: list[tuple[float, float, float]], x_axis: _Axis, y_axis: _Axis, cols: int,
+def _draw(curve: list[tuple[float, float, float]], x_axis: Axis, y_axis: Axis, cols: int,
           rows: int) -> _Canvas:
     """Draw (x, low, high) points: a bar from low to high, joined to the previous point."""
     canvas, previous = _Canvas(cols, rows), None
@@ -167,10 +167,75 @@ def _place_in_widest_gap(buffer: list[str], label: str) -> bool:
     return _place(buffer, (gap.start() + gap.end() - len(label)) // 2, label, margin=3)
 
 
-def _append_runs(text: Text, cells: list[tuple[str, str]]) -> None:
+def append_runs(text: Text, cells: list[tuple[str, str]]) -> None:
     """Append (character, style) cells, one span per run of a style: less ANSI output."""
     for style, run in groupby(cells, key=operator.itemgetter(1)):
         text.append("".join(ch for ch, _ in run), style)
+
+
+def y_tick_labels(y_axis: Axis, rows: int, digits: int) -> dict[int, str]:
+    """The y axis's labels by row of a plot `rows` high (four of `y_axis`'s dots a row): the top's, the
+    bottom's and, five rows or more, the middle row's."""
+    labels = {0: format_number(y_axis.value(y_axis.dots - 1), digits), rows - 1: format_number(y_axis.value(0), digits)}
+    if rows >= 5:
+        mid = rows // 2
+        # The value halfway down that row's four dots, where its ┤ points.
+        labels[mid] = format_number(y_axis.value(y_axis.dots - 1 - (4 * mid + 1.5)), digits)
+    return labels
+
+
+def row_start(labels: dict[int, str], row: int, gutter: int) -> Text:
+    """A plot row's start: its y label, if any, right-aligned in the gutter, then the axis (┤ at a label)."""
+    line = Text(f"{labels.get(row, ''):>{gutter}} ", no_wrap=True, overflow="crop")
+    line.append("┤" if row in labels else "│", "dim")
+    return line
+
+
+def header_line(y_label: str, title: str, gutter: int, cols: int) -> Text:
+    """The line above a plot: the y axis's name, and the title centred over the plot `cols` wide."""
+    header = Text(y_label, style="dim", no_wrap=True, overflow="ellipsis")
+    if title:
+        centred = gutter + 2 + (cols - cell_len(title)) // 2
+        header.append(" " * max(1, centred - cell_len(y_label)))
+        header.append(title, "bold")
+    return header
+
+
+def x_axis_lines(x_axis: Axis, gutter: int, cols: int, x_label: str, *, integral: bool = False,
+                 log: bool = False, marker_col: int | None = None) -> RenderResult:
+    """The x axis under a plot `cols` wide (two of `x_axis`'s dots a column) right of a `gutter`: the
+    axis line with tick marks (▲ at `marker_col`), then the tick labels and `x_label`; `integral`: ticks
+    on whole numbers (epochs)."""
+    ends = [x_axis.value(0), x_axis.value(x_axis.dots - 1)]
+    if integral:
+        ends = [math.ceil(ends[0] - 1e-9), math.floor(ends[1] + 1e-9)]
+    # Round steps in plotting coordinates: whole epochs, whole decades on a log axis.
+    step = nice_step((x_axis.hi - x_axis.lo) / max(2, cols // 14))
+    if integral or log:
+        step = max(1.0, step)
+    multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
+    middles = [10 ** (k * step) if log else k * step for k in multiples]
+
+    x_label_in_gutter = cell_len(x_label) <= gutter
+    # Middle ticks give way when the x label needs their room on the tick line.
+    for candidates in (ends + middles, ends + middles[1::2], ends):
+        buffer, ticks = [" "] * cols, set()
+        for value in candidates:
+            col = x_axis.dot(scale(value, log)) // 2
+            label = format_tick(value, integral)
+            if _place(buffer, col - len(label) // 2, label):
+                ticks.add(col)
+        if x_label_in_gutter or _place_in_widest_gap(buffer, x_label):
+            break
+
+    axis_line = Text(" " * gutter + " └", style="dim", no_wrap=True, overflow="crop")
+    append_runs(axis_line, [("▲", "bold") if col == marker_col else
+                             ("┬" if col in ticks else "─", "dim") for col in range(cols)])
+    yield axis_line
+    gutter_text = f"{x_label:>{gutter}}  " if x_label_in_gutter else " " * (gutter + 2)
+    tick_line = Text(gutter_text, style="dim", no_wrap=True, overflow="crop")
+    tick_line.append("".join(buffer))
+    yield tick_line
 
 
 class LineChart:
@@ -223,16 +288,11 @@ class LineChart:
         y_lo, y_hi = padded(min(p[1] for c in curves for p in c),
                             max(p[2] for c in curves for p in c), log_y)
         digits = 4 if width >= 40 else 2  # narrow consoles need the room for the plot
-        y_axis = _Axis(y_lo, y_hi, log_y, 4 * self.height)
-        labels = {0: format_number(y_axis.value(y_axis.dots - 1), digits),
-                  self.height - 1: format_number(y_axis.value(0), digits)}
-        if self.height >= 5:
-            mid = self.height // 2
-            # The value halfway down that row's four dots, where its ┤ points.
-            labels[mid] = format_number(y_axis.value(y_axis.dots - 1 - (4 * mid + 1.5)), digits)
+        y_axis = Axis(y_lo, y_hi, log_y, 4 * self.height)
+        labels = y_tick_labels(y_axis, self.height, digits)
         gutter = max(cell_len(label) for label in labels.values())
         cols = max(1, width - gutter - 2)
-        x_axis = _Axis(x_lo, x_hi, self.log_x, 2 * cols)
+        x_axis = Axis(x_lo, x_hi, self.log_x, 2 * cols)
 
         canvases = [_draw(curve, x_axis, y_axis, cols, self.height) for curve in curves]
 
@@ -250,8 +310,7 @@ class LineChart:
 
         yield from self._header(gutter, cols)
         for row in range(self.height):
-            line = Text(f"{labels.get(row, ''):>{gutter}} ", no_wrap=True, overflow="crop")
-            line.append("┤" if row in labels else "│", "dim")
+            line = row_start(labels, row, gutter)
             cells = []
             for col in range(cols):
                 bits, style = 0, None
@@ -263,7 +322,7 @@ class LineChart:
                     cells.append((chr(_BRAILLE_BLANK | bits), style))
                 else:
                     cells.append(("┊" if col == marker_col else " ", "dim"))
-            _append_runs(line, cells)
+            append_runs(line, cells)
             yield line
         yield from self._x_axis(x_axis, gutter, cols, marker_col)
         yield self._legend(styles, no_color, marked=marker_col is not None)
@@ -298,53 +357,17 @@ class LineChart:
         return points
 
     def _header(self, gutter: int, cols: int) -> RenderResult:
-        if not (self.title or self.y_label):
-            return
-        header = Text(self.y_label, style="dim", no_wrap=True, overflow="ellipsis")
-        if self.title:
-            centred = gutter + 2 + (cols - cell_len(self.title)) // 2
-            header.append(" " * max(1, centred - cell_len(self.y_label)))
-            header.append(self.title, "bold")
-        yield header
+        if self.title or self.y_label:
+            yield header_line(self.y_label, self.title, gutter, cols)
 
     def _epochs(self) -> bool:
         """Whether x is the epoch (no series has x values of its own)."""
         return all(s.xs is None for s in self.series)
 
-    def _x_axis(self, x_axis: _Axis, gutter: int, cols: int,
+    def _x_axis(self, x_axis: Axis, gutter: int, cols: int,
                 marker_col: int | None) -> RenderResult:
-        """The axis line with tick marks, then the tick labels and the x label."""
-        integral = self._epochs()  # ticks on whole numbers
-        ends = [x_axis.value(0), x_axis.value(x_axis.dots - 1)]
-        if integral:
-            ends = [math.ceil(ends[0] - 1e-9), math.floor(ends[1] + 1e-9)]
-        # Round steps in plotting coordinates: whole epochs, whole decades on a log axis.
-        step = nice_step((x_axis.hi - x_axis.lo) / max(2, cols // 14))
-        if integral or self.log_x:
-            step = max(1.0, step)
-        multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
-        middles = [10 ** (k * step) if self.log_x else k * step for k in multiples]
-
-        x_label_in_gutter = cell_len(self.x_label) <= gutter
-        # Middle ticks give way when the x label needs their room on the tick line.
-        for candidates in (ends + middles, ends + middles[1::2], ends):
-            buffer, ticks = [" "] * cols, set()
-            for value in candidates:
-                col = x_axis.dot(scale(value, self.log_x)) // 2
-                label = format_tick(value, integral)
-                if _place(buffer, col - len(label) // 2, label):
-                    ticks.add(col)
-            if x_label_in_gutter or _place_in_widest_gap(buffer, self.x_label):
-                break
-
-        axis_line = Text(" " * gutter + " └", style="dim", no_wrap=True, overflow="crop")
-        _append_runs(axis_line, [("▲", "bold") if col == marker_col else
-                                 ("┬" if col in ticks else "─", "dim") for col in range(cols)])
-        yield axis_line
-        gutter_text = f"{self.x_label:>{gutter}}  " if x_label_in_gutter else " " * (gutter + 2)
-        tick_line = Text(gutter_text, style="dim", no_wrap=True, overflow="crop")
-        tick_line.append("".join(buffer))
-        yield tick_line
+        return x_axis_lines(x_axis, gutter, cols, self.x_label, integral=self._epochs(), log=self.log_x,
+                            marker_col=marker_col)
 
     def _legend(self, styles: list[str], no_color: bool, marked: bool) -> Text:
         legend = Text(no_wrap=True, overflow="ellipsis")

@@ -82,6 +82,15 @@ class Model:
         raw.W[0][...] = net.W[0].astype(np.float64) / self.pre.scale[:, None]
         return raw, self.pre.mean.astype(net.dtype)
 
+    def grid_outputs(self, axes: list[np.ndarray]) -> np.ndarray:
+        """What a model of numeric features only gives over the grid of their raw values `axes` (one
+        array a feature, in the features' order), the first feature's values varying fastest: a
+        classifier's class probabilities (n, n_classes), a regression's values in the targets' units
+        (n, n_targets), n the product of the axes' lengths. As `predict` would give for those rows."""
+        mesh = np.meshgrid(*axes)
+        X = self.inputs({f.name: m.ravel().astype(np.float64) for f, m in zip(self.pre.features, mesh)})
+        return self.predict_proba(X) if self.task == "classification" else self.predict_values(X)
+
     def linear_coefficients(self, params: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """For a linear model: (W, b) in the data's own units, z = x @ W + b.
 

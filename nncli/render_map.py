@@ -1,0 +1,143 @@
+"""A map of what a model predicts over the plane of its two features, for the terminal, as a Rich renderable.
+
+`nncli show` draws it for a model of two numeric features: each class a colour (faded where the model is
+unsure, so the decision boundary is a dark seam), or for regression the predicted value on a colour ramp.
+In colour each character cell holds two pixels, one above the other (an upper half block: its foreground
+the top pixel, its background the bottom), so that a pixel is about square. Without colour (NO_COLOR, a
+file or a pipe) each cell is one pixel drawn as a character: a letter-like glyph a class, blank where the
+model is unsure, or a ramp of denser characters for larger values.
+
+May import Rich, the standard library, nncli.chart_scale and nncli.render_chart (for the axis it shares with
+the line charts) only: no numpy. The caller's `sample` function runs the model on the grid the size of the
+console calls for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from rich.cells import cell_len
+from rich.color import Color
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.style import Style
+from rich.text import Text
+
+from nncli.chart_scale import padded
+from nncli.render_chart import Axis, append_runs, header_line, row_start, x_axis_lines, y_tick_labels
+
+# One colour a class (Tableau 10): told apart on dark and light terminals, and by most colour-blind eyes
+# in the first four.
+CLASS_RGB = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+             (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+CLASS_GLYPHS = "ox+#*=%@&~"  # without colour: one a class, in the same order
+# A regression's value from low to high: viridis (even in lightness, so it reads in grey too), and its
+# characters from sparse to dense.
+RAMP_RGB = ((68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161, 135), (74, 194, 109),
+            (159, 218, 58), (253, 231, 37))
+RAMP_GLYPHS = ".:-=+*#@"
+UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN
+UNSURE = 0.2  # without colour, a class's pixel is blank below this sureness (two classes: P under 0.6)
+MAX_COLUMNS = 72  # a map wider than this is no clearer, only taller
+MIN_ROWS, MAX_ROWS = 6, 20
+
+# sample(xs, ys) -> (rows of (level, sureness) pixels, the first row at ys[0], and the legend's names): a
+# level is a class index or a step of the ramp (-1: unknown), the sureness in [0, 1] (1 for regression);
+# the names are the classes, or a ramp's lowest and highest value as text.
+Pixels = Sequence[Sequence[tuple[int, float]]]
+Sampler = Callable[[Sequence[float], Sequence[float]], tuple[Pixels, Sequence[str]]]
+
+
+def _faded(rgb: tuple[int, int, int], sureness: float) -> Color:
+    """`rgb` darkened toward black as the sureness falls, never below a quarter: unsure is a dark seam."""
+    k = 0.25 + 0.75 * min(1.0, max(0.0, sureness))
+    return Color.from_rgb(*(round(c * k) for c in rgb))
+
+
+@dataclass
+class RegionMap:
+    """What a model predicts over `x_range` × `y_range` of its two features, drawn across the console.
+
+    With `ramp`, a regression's values on a colour ramp; else classes, each a colour. The map's height
+    follows the ranges' ratio, so that shapes keep their proportions while the two features' units are
+    alike (between MIN_ROWS and MAX_ROWS rows).
+    """
+
+    sample: Sampler
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    x_label: str
+    y_label: str
+    ramp: bool = False
+    title: str = ""
+    no_color: bool | None = None
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(20, options.max_width), options.max_width)
+
+    def _rgb(self, level: int) -> tuple[int, int, int]:
+        if level < 0:
+            return UNKNOWN_RGB
+        return (RAMP_RGB if self.ramp else CLASS_RGB)[level % len(CLASS_RGB)]
+
+    def _glyph(self, level: int, sureness: float) -> str:
+        if level < 0:
+            return UNKNOWN_GLYPH
+        if self.ramp:
+            return RAMP_GLYPHS[level]
+        return CLASS_GLYPHS[level % len(CLASS_GLYPHS)] if sureness >= UNSURE else " "
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        no_color = self.no_color
+        if no_color is None:
+            no_color = console.no_color or console.color_system is None
+        (x_lo, x_hi), (y_lo, y_hi) = padded(*self.x_range, False), padded(*self.y_range, False)
+        digits = 4 if options.max_width >= 40 else 2
+        # The rows follow the ranges' ratio at the widest the map may be; its width follows the y labels',
+        # which are the values at the rows' middles.
+        rows = round(min(MAX_COLUMNS, options.max_width) * (y_hi - y_lo) / (x_hi - x_lo) / 2)  # (a cell is
+        rows = max(MIN_ROWS, min(MAX_ROWS, rows))  # about twice as tall as wide: a pixel two a cell is square)
+        y_axis = Axis(y_lo, y_hi, False, 4 * rows)
+        labels = y_tick_labels(y_axis, rows, digits)
+        gutter = max(cell_len(label) for label in labels.values())
+        cols = max(2, min(MAX_COLUMNS, options.max_width - gutter - 2))
+        pixel_rows = rows if no_color else 2 * rows
+        x_axis = Axis(x_lo, x_hi, False, 2 * cols)
+        per = 4 * rows // pixel_rows  # the y axis's dots a pixel
+        xs = [x_axis.value(2 * c + 0.5) for c in range(cols)]
+        ys = [y_axis.value(y_axis.dots - 1 - (per * q + (per - 1) / 2)) for q in range(pixel_rows)]
+        pixels, names = self.sample(xs, ys)
+
+        yield header_line(self.y_label, self.title, gutter, cols)
+        for row in range(rows):
+            line = row_start(labels, row, gutter)
+            if no_color:
+                line.append("".join(self._glyph(level, sure) for level, sure in pixels[row]))
+            else:
+                top, bottom = pixels[2 * row], pixels[2 * row + 1]
+                append_runs(line, [("▀", Style(color=_faded(self._rgb(a), s), bgcolor=_faded(self._rgb(b), t)))
+                                    for (a, s), (b, t) in zip(top, bottom)])
+            yield line
+        yield from x_axis_lines(x_axis, gutter, cols, self.x_label)
+        yield self._legend(list(names), no_color)
+
+    def _legend(self, names: list[str], no_color: bool) -> Text:
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        if self.ramp:
+            low, high = names
+            legend.append(f"{low} ")
+            if no_color:
+                legend.append(RAMP_GLYPHS)
+            else:
+                for rgb in RAMP_RGB:
+                    legend.append("█", Style(color=Color.from_rgb(*rgb)))
+            legend.append(f" {high}")
+            return legend
+        for k, name in enumerate(names):
+            legend.append("  " if k else "")
+            legend.append(CLASS_GLYPHS[k % len(CLASS_GLYPHS)] if no_color else "█",
+                          None if no_color else Style(color=Color.from_rgb(*self._rgb(k))))
+            legend.append(f" {name}")
+        legend.append("  (blank: unsure)" if no_color else "  (dark: unsure)", "dim")
+        return legend

@@ -1,0 +1,174 @@
+"""`nncli show`'s view of what a model of one or two numeric features predicts: a map over two, a chart over one."""
+
+import io
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from conftest import SAMPLES
+from nncli import render
+from nncli.core import preprocessing as P
+from nncli.core.model import Model
+from nncli.core.network import Network
+from nncli.render_map import CLASS_GLYPHS, CLASS_RGB, RAMP_GLYPHS, RegionMap
+
+
+def model_of(features: list[str], W, b, *, classes=None, kinds=None, mean=None, scale=None, target="y") -> Model:
+    """A linear model z = x_std @ W + b over numeric (or `kinds`) features, standardized by mean and scale."""
+    W = np.asarray(W, np.float64)
+    if classes is None:
+        loss, target_ = "mse", P.Target([target], "regression", mean=np.zeros(W.shape[1]), scale=np.ones(W.shape[1]))
+    else:
+        loss, target_ = ("bce" if len(classes) == 2 else "ce"), P.Target([target], "classification", classes=classes)
+    net = Network([W.shape[0], W.shape[1]], "relu", loss, np.float64)
+    net.W[0][...] = W
+    net.b[0][...] = b
+    kinds = kinds or ["numeric"] * len(features)
+    feats = [P.Feature(f, k, categories=["a", "b"] if k == "categorical" else []) for f, k in zip(features, kinds)]
+    n = sum(f.width for f in feats)
+    pre = P.Preprocessor(feats, np.zeros(n) if mean is None else np.asarray(mean, float),
+                         np.ones(n) if scale is None else np.asarray(scale, float))
+    return Model("linear", net, pre, target_, [])
+
+
+def lines(renderable, width=80, colour=False) -> list:
+    """The rendered lines, each a list of Rich segments."""
+    c = Console(file=io.StringIO(), width=width, force_terminal=colour, color_system="truecolor" if colour else None,
+                no_color=not colour)
+    return c.render_lines(renderable, c.options, pad=False)
+
+
+def text_of(renderable, width=80) -> list[str]:
+    return ["".join(s.text for s in line).rstrip() for line in lines(renderable, width)]
+
+
+def grid_rows(text: list[str]) -> list[str]:
+    """The map's own cells: the rows between the header and the axis, right of `┤` or `│`."""
+    return [line.split("┤" if "┤" in line else "│", 1)[1] for line in text if ("┤" in line or "│" in line)]
+
+
+def test_a_two_class_map_puts_each_class_on_its_side_of_the_boundary_blank_where_unsure():
+    # P(b) = sigmoid(4 x1): class a left of x1 = 0, b right of it, whatever x2; unsure (P under 0.6) near 0
+    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"])
+    text = text_of(render.prediction_view(m))
+    rows = grid_rows(text)
+    assert rows and len({len(r) for r in rows}) == 1
+    cols = len(rows[0])
+    xs = [-2.5 + 5 * (c + 0.25) / (cols - 0.5) for c in range(cols)]  # each column's x, as the map samples it
+    for r in rows:
+        for x, ch in zip(xs, r):
+            p = 1 / (1 + np.exp(-4 * x))
+            want = CLASS_GLYPHS[1] if p >= 0.6 else CLASS_GLYPHS[0] if p <= 0.4 else " "
+            assert ch == want, (x, p, r)
+    assert " " in rows[0] and rows[0].startswith("o") and rows[0].endswith("x")
+    assert text[0].startswith("x2") and "what the model predicts: y" in text[0]
+    assert any(line.lstrip().startswith("x1") for line in text)  # the x axis's name, under it
+    assert "o a  x b" in text[-2] and "standard deviations" in text[-1]
+
+
+def test_the_map_spans_each_feature_mean_plus_minus_two_and_a_half_standard_deviations():
+    m = model_of(["x1", "x2"], [[1.0], [-1.0]], [0.0], classes=["0", "1"], mean=[10.0, -3.0], scale=[2.0, 0.5])
+    text = text_of(render.prediction_view(m))
+    ticks = [line for line in text if "┤" in line]
+    assert ticks[0].split()[0] == "-1.75" and ticks[-1].split()[0] == "-4.25"  # y: -3 ± 2.5 · 0.5
+    x_ticks = text[-3].split()  # the x axis's tick labels: its name, then the ends and round numbers between
+    assert x_ticks[1] == "5" and x_ticks[-1] == "15"  # x: 10 ± 2.5 · 2
+
+
+def test_three_classes_each_have_their_region_and_the_boundary_is_a_dark_seam_in_colour():
+    # Scores 3·x1, -3·x1 and 5·x2: class 2 on top, 0 right and 1 left below it
+    m = model_of(["x1", "x2"], [[3.0, -3.0, 0.0], [0.0, 0.0, 5.0]], [0.0, 0.0, 0.0], classes=["r", "l", "top"])
+    rows = grid_rows(text_of(render.prediction_view(m)))
+    assert set(rows[0].strip()) == {CLASS_GLYPHS[2]}
+    assert rows[-1].startswith(CLASS_GLYPHS[1]) and rows[-1].endswith(CLASS_GLYPHS[0])
+    # In colour: two pixels a cell (▀: top in the foreground, bottom in the background), each its class's
+    # colour, darker toward the boundary
+    coloured = [line for line in lines(render.prediction_view(m), colour=True) if any(s.text == "▀" * len(s.text)
+                                                                                      and s.text for s in line)]
+    assert len(coloured) == len(rows)
+    bottom = [s for s in coloured[-1] if s.text and set(s.text) == {"▀"}]
+    far_left, far_right = bottom[0].style.bgcolor.get_truecolor(), bottom[-1].style.bgcolor.get_truecolor()
+    assert max(abs(a - b) for a, b in zip(far_left, CLASS_RGB[1])) <= 3
+    assert max(abs(a - b) for a, b in zip(far_right, CLASS_RGB[0])) <= 3
+    seam = min(bottom, key=lambda s: sum(s.style.bgcolor.get_truecolor()))
+    assert sum(seam.style.bgcolor.get_truecolor()) < 0.6 * min(sum(far_left), sum(far_right))
+
+
+def test_a_regression_map_ramps_with_the_value_and_its_legend_gives_the_lowest_and_highest():
+    m = model_of(["x1", "x2"], [[1.0], [0.0]], [5.0], target="price")  # price = 5 + x1
+    view = render.prediction_view(m)
+    text = text_of(view)
+    rows = grid_rows(text)
+    for r in rows:
+        assert r[0] == RAMP_GLYPHS[0] and r[-1] == RAMP_GLYPHS[-1]
+        assert [RAMP_GLYPHS.index(ch) for ch in r] == sorted(RAMP_GLYPHS.index(ch) for ch in r)
+    assert "what the model predicts: price" in text[0]
+    low, ramp, high = text[-2].split()
+    assert ramp == RAMP_GLYPHS and 2.5 < float(low) < 2.6 and 7.4 < float(high) < 7.5  # 5 ± 2.5, at pixel centres
+
+
+def test_one_feature_draws_the_prediction_along_it():
+    m = model_of(["area"], [[2.0]], [1.0], target="price", mean=[3.0], scale=[1.0])  # price = 1 + 2 (area - 3)
+    text = text_of(render.prediction_view(m))
+    assert text[0].startswith("price") and "what the model predicts: price" in text[0]
+    ticks = [line.split()[0] for line in text if "┤" in line]
+    assert float(ticks[0]) == pytest.approx(6.0) and float(ticks[-1]) == pytest.approx(-4.0)  # 1 ± 2 · 2.5
+    assert any(line.lstrip().startswith("area") for line in text)
+    two = model_of(["x"], [[3.0]], [0.0], classes=["no", "yes"])
+    assert "P(yes)" in "\n".join(text_of(render.prediction_view(two)))
+
+
+@pytest.mark.parametrize("features,kinds,classes", [
+    (["a", "b", "c"], None, ["0", "1"]),  # three features: no plane to draw
+    (["a", "b"], ["numeric", "categorical"], ["0", "1"]),  # a categorical feature
+    (["a", "b"], None, [str(k) for k in range(len(CLASS_RGB) + 1)]),  # more classes than colours
+])
+def test_no_view_where_there_is_nothing_to_draw_plainly(features, kinds, classes):
+    n = 3 if kinds else len(features)
+    k = 1 if len(classes) == 2 else len(classes)
+    model = model_of(features, np.ones((n, k)), np.zeros(k), classes=classes, kinds=kinds)
+    assert render.prediction_view(model) is None
+
+
+def test_a_model_that_gives_nan_shows_question_marks_not_a_class():
+    m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
+    rows = grid_rows(text_of(render.prediction_view(m)))
+    assert set("".join(rows)) == {"?"}
+    assert render.prediction_view(model_of(["x"], [[np.nan]], [0.0], classes=["a", "b"])) is None
+
+
+@pytest.mark.parametrize("width", [20, 40, 200])
+def test_the_map_fits_the_console_and_keeps_its_rows_whole(width):
+    m = model_of(["x1", "x2"], [[4.0], [1.0]], [0.0], classes=["a", "b"])
+    text = text_of(render.prediction_view(m), width)
+    assert max(len(line) for line in text) <= width
+    rows = grid_rows(text)
+    assert 6 <= len(rows) <= 20 and len({len(r) for r in rows}) == 1
+
+
+def test_the_sampler_is_asked_for_the_grid_the_console_calls_for():
+    asked = []
+
+    def sample(xs, ys):
+        asked.append((list(xs), list(ys)))
+        return [[(0, 1.0)] * len(xs) for _ in ys], ["only"]
+
+    lines(RegionMap(sample, (0.0, 4.0), (0.0, 2.0), "x", "y"), width=60, colour=True)
+    xs, ys = asked[0]
+    assert xs == sorted(xs) and ys == sorted(ys, reverse=True)  # left to right, top to bottom
+    assert 0 < xs[0] < xs[1] - xs[0] and 4 - xs[-1] < xs[1] - xs[0]  # pixel centres inside the range
+    assert len(ys) % 2 == 0  # two pixels a row in colour
+
+
+def test_show_draws_the_map_of_a_two_feature_model_and_none_of_a_three_feature_one(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "--epochs", "2", "-q", "-o", model).exit_code == 0
+    r = cli("show", model)
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "what the model predicts: label" in r.stderr and "o 0  x 1" in r.stderr
+    data = tmp_path / "blobs.csv"
+    data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
+    assert cli("fit", data, "--epochs", "2", "-q", "-o", model).exit_code == 0
+    r = cli("show", model)
+    assert r.exit_code == 0 and "what the model predicts" not in r.stderr and "loss" in r.stderr
