@@ -279,6 +279,32 @@ def load_eval_arrays(model: Model, path: str, delimiter: str | None = None, repo
     return np.concatenate(Xs), model.target.encode(raw, model.network.dtype.type), raw, np.concatenate(lines)
 
 
+MAX_DRAWN = 2000  # `show --data` draws at most this many rows of the file, spread evenly over it
+
+
+def rows_to_draw(model: Model, path: str, delimiter: str | None = None, report: EncodeReport | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """For `show --data`: (features (n, k) in the data's units, float64; targets: class indices (n,) or
+    values (n, targets); rows in the file) of every stride-th row of a labelled file of a model of
+    numeric features, the stride doubling while more than MAX_DRAWN rows are kept, so that at most
+    MAX_DRAWN are, spread evenly, in bounded memory. As `eval` reads it (see `eval_chunks`)."""
+    stride, rows, Xs, raws, index = 1, 0, [np.zeros((0, model.pre.n_inputs))], [], [np.zeros(0, np.int64)]
+    for X, raw, _ in eval_chunks(model, path, delimiter, report):
+        i = np.arange(rows, rows + len(X))
+        rows += len(X)
+        keep = i % stride == 0
+        Xs.append(X[keep].astype(np.float64) * model.pre.scale + model.pre.mean)
+        raws.append(raw[keep])
+        index.append(i[keep])
+        X, raw, i = np.concatenate(Xs), np.concatenate(raws), np.concatenate(index)
+        while len(i) > MAX_DRAWN:
+            stride *= 2
+            keep = i % stride == 0
+            X, raw, i = X[keep], raw[keep], i[keep]
+        Xs, raws, index = [X], [raw], [i]
+    return Xs[0], (np.concatenate(raws) if raws else np.zeros(0)), rows
+
+
 CONFUSION_MAX_CLASSES = 100  # `eval` gives a confusion matrix for at most this many classes
 # `eval` ranks the rows of more than two classes for ROC AUC while rows x classes stay within this (34 MB of
 # float32: at 1 << 25, a million rows of 100 classes peaked at 254 MB, against 142 without)

@@ -885,6 +885,11 @@ def show(
     plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the model's metadata as JSON on stdout.")] = False,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", metavar="FILE", show_default=False,
+        help="Draw a labelled CSV file's rows (at most 2,000, spread evenly) over the chart or map of what the "
+             "model predicts ('-' for stdin).")] = None,
+    delimiter: Delimiter = None,
 ) -> None:
     """Describe a saved model: architecture, columns, training, metrics and loss curves.
 
@@ -899,10 +904,25 @@ def show(
     from nncli import csv_write, render
     from nncli.model_file import load_model
 
-    check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model)
+    d = check_delimiter(delimiter)
+    if data is not None and json_out:
+        raise UsageError("--data draws a file's rows over show's chart or map; --json prints the model's metadata only")
+    check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model, *([data] if data else []))
     if plot is not None:
         check_plot(plot, model)  # (usage errors before any work, as the other commands: a model that fails to load)
     m = load_model(model, usage="nncli show MODEL")
+    drawn = None
+    if data is not None:
+        from nncli import apply
+        from nncli.core.preprocessing import EncodeReport
+
+        if render.prediction_view(m) is None:
+            raise UsageError(f"--data draws rows over the chart or map of what a model of one or two numeric features "
+                             f"predicts; {shorten(model)} has {_feature_count(m)}, and show draws none")
+        report = EncodeReport()
+        _typed_rows(data, "nncli show MODEL --data FILE")
+        drawn = apply.rows_to_draw(m, data, d, report)
+        render.notices(apply.encode_notices(report))
     if plot is not None:
         if plot == "-":
             csv_write.write_document(render.loss_svg(m))
@@ -926,7 +946,19 @@ def show(
                                 for k, (t, c) in enumerate(m.equations())}
         csv_write.write_document(json.dumps(_json_numbers(meta), allow_nan=False) + "\n")
         return
-    render.show_model(m, model)
+    from nncli.csv_io import display_name
+
+    render.show_model(m, model, drawn, printable(display_name(data)) if data is not None else "")
+
+
+def _feature_count(m) -> str:
+    """A model's features, as `show --data`'s error counts them: `3 features`, `a categorical feature`."""
+    if len(m.pre.features) <= 2 and any(f.kind != "numeric" for f in m.pre.features):
+        return "a categorical feature"
+    if len(m.pre.features) <= 2:  # (numeric, but more classes than the map has colours, or several targets)
+        return ("several targets" if m.task == "regression" else f"{len(m.target.classes):,} classes") + \
+            " over two features"
+    return f"{len(m.pre.features):,} features"
 
 
 def _json_numbers(value: object) -> object:

@@ -709,10 +709,12 @@ MAP_SPAN = 2.5  # `prediction_view`'s window: each feature's training mean ± th
 CURVE_POINTS = 400
 
 
-def prediction_view(model):
+def prediction_view(model, drawn=None, drawn_name: str = ""):
     """What a model of one or two numeric features predicts across them (None for any other): over one, a
     chart of the prediction (a classifier's probabilities); over two, a map of the classes or values. The
-    window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows."""
+    window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows.
+    `drawn`: rows of a file to draw over it, `apply.rows_to_draw`'s (features, targets, rows in the file),
+    `drawn_name` the file's: a curve's window widens to hold them all, a map's does not."""
     import numpy as np
 
     from nncli.chart_scale import LIMIT, padded
@@ -725,11 +727,16 @@ def prediction_view(model):
     regression = model.task == "regression"
     ranges = [padded(float(m), float(m), False) if s <= 1e-9 * max(1.0, abs(m)) else  # (a constant column)
               (float(m - MAP_SPAN * s), float(m + MAP_SPAN * s)) for m, s in zip(model.pre.mean, model.pre.scale)]
+    if drawn is not None and len(features) == 1 and len(drawn[0]):
+        ranges = [(min(ranges[0][0], float(drawn[0][:, 0].min())), max(ranges[0][1], float(drawn[0][:, 0].max())))]
     if not all(abs(v) <= LIMIT for r in ranges for v in r):
         return None
     title = "what the model predicts" + ("" if regression and len(t.names) > 1 else f": {printable(t.names[0])}")
-    window = Text(f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations)",
-                  style="dim")
+    notes = [f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations"
+             + (", widened to the rows drawn)" if drawn is not None and len(features) == 1 else ")")]
+    if drawn is not None and len(drawn[0]) < drawn[2]:
+        notes.append(f"({len(drawn[0]):,} of the {drawn[2]:,} rows of {drawn_name} drawn, spread evenly over the file)")
+    notes_text = Text("\n".join(notes), style="dim")
     if len(features) == 1:
         xs = np.linspace(*ranges[0], CURVE_POINTS)
         with np.errstate(all="ignore"):
@@ -743,38 +750,71 @@ def prediction_view(model):
             shown = [1] if len(t.classes) == 2 else range(min(len(t.classes), len(GRADIENT_STYLES)))
             series = [Series(f"P({printable(t.classes[k])})", out[:, k].tolist(), xs=xs.tolist(), style=style)
                       for k, style in zip(shown, GRADIENT_STYLES)]
+        if drawn is not None:
+            series += _drawn_series(drawn, model, series, drawn_name)
         chart = LineChart(series, height=8, title=title, x_label=printable(features[0].name), log_y=False,
                           y_label=printable(t.names[0]) if regression and len(t.names) == 1 else
                           ("prediction" if regression else "probability"))
-        return Group(chart, window)
+        return Group(chart, notes_text)
     if (len(t.names) > 1 if regression else len(t.classes) > len(CLASS_RGB)):
         return None
+    steps = len(RAMP_GLYPHS)
+    if regression:  # the ramp's ends: the lowest and highest prediction over the window, on a fine grid
+        with np.errstate(all="ignore"):
+            v = model.grid_outputs([np.linspace(*ranges[0], 100), np.linspace(*ranges[1], 100)])[:, 0]
+        v = v[np.isfinite(v)]
+        lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 0.0)
 
     @np.errstate(all="ignore")  # (values near float64's limit: their steps are left to the clip)
+    def step(values):
+        if hi <= lo:
+            return np.zeros(len(values), np.intp)
+        return np.clip(((np.nan_to_num(values, nan=lo) - lo) / (hi - lo) * steps).astype(np.intp), 0, steps - 1)
+
+    @np.errstate(all="ignore")  # (a model whose weights diverged gives NaN: drawn as unknown)
     def sample(xs, ys):
         out = model.grid_outputs([np.asarray(xs), np.asarray(ys)])
         known = np.isfinite(out).all(axis=1)
         if regression:
-            v = out[:, 0]
-            lo, hi = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
-            steps = len(RAMP_GLYPHS)
-            level = np.zeros(len(v), np.intp) if hi <= lo else \
-                np.clip(((np.where(known, v, lo) - lo) / (hi - lo) * steps).astype(np.intp), 0, steps - 1)
-            sure, names = np.ones(len(v)), [fmt(lo), fmt(hi)]
+            level, sure, names = step(out[:, 0]), np.ones(len(out)), [fmt(lo), fmt(hi)]
         else:
             k = out.shape[1]
-            level, sure, names = out.argmax(axis=1), (out.max(axis=1) - 1 / k) / (1 - 1 / k), \
-                [printable(c) for c in t.classes]
+            level, sure = out.argmax(axis=1), (out.max(axis=1) - 1 / k) / (1 - 1 / k)
+            names = [printable(c) for c in t.classes]
         level = np.where(known, level, -1)
         return [list(zip(a, b)) for a, b in zip(level.reshape(len(ys), len(xs)).tolist(),
                                                  sure.reshape(len(ys), len(xs)).tolist())], names
 
+    points = ()
+    if drawn is not None:
+        X, y = drawn[0], drawn[1]
+        levels = step(y[:, 0]) if regression else y
+        points = list(zip(X[:, 0].tolist(), X[:, 1].tolist(), np.asarray(levels).tolist()))
     return Group(RegionMap(sample, ranges[0], ranges[1], printable(features[0].name), printable(features[1].name),
-                           ramp=regression, title=title),
-                 window)
+                           ramp=regression, title=title, points=points, points_name=f"rows of {drawn_name}"),
+                 notes_text)
 
 
-def show_model(model, path: str) -> None:
+def _drawn_series(drawn, model, curves, name: str) -> list:
+    """A file's rows over a chart along one feature, as scatters: a regression's values in their target's
+    curve's style; of two classes, each row at its label (0 or 1, the chart's P of the second class); of
+    more, each at 1 in its class's curve's style."""
+    from nncli.render_chart import Series
+
+    X, y = drawn[0][:, 0].tolist(), drawn[1]
+    t = model.target
+    if model.task == "regression":
+        return [Series(f"rows of {name}" + (f": {printable(t.names[k])}" if len(t.names) > 1 else ""),
+                       y[:, k].tolist(), xs=X, style=c.style, scatter=True) for k, c in enumerate(curves)]
+    if len(t.classes) == 2:
+        return [Series(f"rows of {name} (at their label: 1 for {printable(t.classes[1])})", [float(v) for v in y],
+                       xs=X, style="magenta", scatter=True)]
+    return [Series(f"{printable(t.classes[k])} rows", [1.0] * int((y == k).sum()),
+                   xs=[x for x, label in zip(X, y.tolist()) if label == k], style=c.style, scatter=True)
+            for k, c in enumerate(curves)]
+
+
+def show_model(model, path: str, drawn=None, drawn_name: str = "") -> None:
     """`nncli show`: the report, a small linear model's path, what a model of one or two features predicts
     across them, then the stored loss curves, a classifier's accuracy, a schedule's learning rate, then the
     layers' weight and gradient sizes."""
@@ -784,7 +824,7 @@ def show_model(model, path: str) -> None:
     if steps is not None:
         c.print(Text(""))
         c.print(steps, crop=False)
-    view = prediction_view(model)
+    view = prediction_view(model, drawn, drawn_name)
     if view is not None:
         c.print(Text(""))
         _chart(c, view)

@@ -77,12 +77,14 @@ def downsample(values: Sequence[float], n_buckets: int) -> list[Envelope]:
 
 @dataclass(frozen=True)
 class Series:
-    """One curve: y `values` at x = 1..len(values) (epochs), or at `xs` when given."""
+    """One curve: y `values` at x = 1..len(values) (epochs), or at `xs` when given. A `scatter` is points
+    instead, at `xs` in any order: each its own dot, neither joined nor reduced (keep them few)."""
 
     name: str
     values: Sequence[float]
     xs: Sequence[float] | None = None
     style: str = "cyan"
+    scatter: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,14 @@ class _Canvas:
 
 
 def _draw(curve: list[tuple[float, float, float]], x_axis: Axis, y_axis: Axis, cols: int,
-          rows: int) -> _Canvas:
-    """Draw (x, low, high) points: a bar from low to high, joined to the previous point."""
+          rows: int, scatter: bool = False) -> _Canvas:
+    """Draw (x, low, high) points: a bar from low to high, joined to the previous point (`scatter`:
+    each point a dot at (x, high))."""
     canvas, previous = _Canvas(cols, rows), None
+    if scatter:
+        for x, _, high in curve:
+            canvas.line(*(2 * [x_axis.dot(x), y_axis.dots - 1 - y_axis.dot(high)]))
+        return canvas
     if len(curve) == 1:
         # A lone point fills its cell's width, or one dot would be easy to miss.
         x, _, high = curve[0]
@@ -276,9 +283,10 @@ class LineChart:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         # The plot is narrower than the console, so 2 buckets per console column is enough.
-        envelopes = [downsample(s.values, 2 * width) for s in self.series]
+        envelopes = [downsample(s.values, 1 if s.scatter else 2 * width) for s in self.series]
         log_y = self._choose_log_y(envelopes)
-        curves = [self._curve(s, env, log_y) for s, env in zip(self.series, envelopes)]
+        curves = [self._scattered(s, log_y) if s.scatter else self._curve(s, env, log_y)
+                  for s, env in zip(self.series, envelopes)]
         if not any(curves):
             yield Text("no data yet", style="dim")
             return
@@ -294,7 +302,7 @@ class LineChart:
         cols = max(1, width - gutter - 2)
         x_axis = Axis(x_lo, x_hi, self.log_x, 2 * cols)
 
-        canvases = [_draw(curve, x_axis, y_axis, cols, self.height) for curve in curves]
+        canvases = [_draw(curve, x_axis, y_axis, cols, self.height, s.scatter) for curve, s in zip(curves, self.series)]
 
         no_color = self.no_color
         if no_color is None:
@@ -356,6 +364,12 @@ class LineChart:
             points.append((scale(x, self.log_x), scale(low, log_y), scale(e.high, log_y)))
         return points
 
+    def _scattered(self, series: Series, log_y: bool) -> list[tuple[float, float, float]]:
+        """A scatter's points as `_curve` gives a curve's, leaving out what the axes cannot show."""
+        assert series.xs is not None
+        return [(scale(x, self.log_x), scale(y, log_y), scale(y, log_y)) for x, y in zip(series.xs, series.values)
+                if abs(x) <= LIMIT and abs(y) <= LIMIT and not (self.log_x and x <= 0) and not (log_y and y <= 0)]
+
     def _header(self, gutter: int, cols: int) -> RenderResult:
         if self.title or self.y_label:
             yield header_line(self.y_label, self.title, gutter, cols)
@@ -372,7 +386,7 @@ class LineChart:
     def _legend(self, styles: list[str], no_color: bool, marked: bool) -> Text:
         legend = Text(no_wrap=True, overflow="ellipsis")
         for i, (series, style) in enumerate(zip(self.series, styles)):
-            glyph = "┄" if no_color and i > 0 else "━"
+            glyph = "•" if series.scatter else "┄" if no_color and i > 0 else "━"
             legend.append(f"{'  ' if i else ''}{glyph} ", style)
             legend.append(series.name, style)
         if marked:

@@ -14,6 +14,7 @@ console calls for.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -32,12 +33,14 @@ from nncli.render_chart import Axis, append_runs, header_line, row_start, x_axis
 CLASS_RGB = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
              (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 CLASS_GLYPHS = "ox+#*=%@&~"  # without colour: one a class, in the same order
+POINT_GLYPHS = "ABCDEFGHIJ"  # without colour, a row of a file drawn over the map, by its class
 # A regression's value from low to high: viridis (even in lightness, so it reads in grey too), and its
 # characters from sparse to dense.
 RAMP_RGB = ((68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161, 135), (74, 194, 109),
             (159, 218, 58), (253, 231, 37))
 RAMP_GLYPHS = ".:-=+*#@"
 UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN
+UNDER_POINTS = 0.5  # a map's brightness under rows drawn over it
 UNSURE = 0.2  # without colour, a class's pixel is blank below this sureness (two classes: P under 0.6)
 MAX_COLUMNS = 72  # a map wider than this is no clearer, only taller
 MIN_ROWS, MAX_ROWS = 6, 20
@@ -49,9 +52,10 @@ Pixels = Sequence[Sequence[tuple[int, float]]]
 Sampler = Callable[[Sequence[float], Sequence[float]], tuple[Pixels, Sequence[str]]]
 
 
-def _faded(rgb: tuple[int, int, int], sureness: float) -> Color:
-    """`rgb` darkened toward black as the sureness falls, never below a quarter: unsure is a dark seam."""
-    k = 0.25 + 0.75 * min(1.0, max(0.0, sureness))
+def _faded(rgb: tuple[int, int, int], sureness: float, under_points: bool = False) -> Color:
+    """`rgb` darkened toward black as the sureness falls, never below a quarter: unsure is a dark seam.
+    `under_points`: half as bright again, so that rows drawn in their class's own colour stand out."""
+    k = (0.25 + 0.75 * min(1.0, max(0.0, sureness))) * (UNDER_POINTS if under_points else 1.0)
     return Color.from_rgb(*(round(c * k) for c in rgb))
 
 
@@ -72,6 +76,10 @@ class RegionMap:
     ramp: bool = False
     title: str = ""
     no_color: bool | None = None
+    # Rows of a file drawn over the map, (x, y, level): a class index, or a step of the ramp for the value
+    # (POINT_GLYPHS, or digits for steps, without colour); `points_name` says whose, in the legend.
+    points: Sequence[tuple[float, float, int]] = ()
+    points_name: str = ""
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
@@ -109,20 +117,53 @@ class RegionMap:
         ys = [y_axis.value(y_axis.dots - 1 - (per * q + (per - 1) / 2)) for q in range(pixel_rows)]
         pixels, names = self.sample(xs, ys)
 
+        drawn, outside = self._cells(x_lo, x_hi, y_lo, y_hi, cols, rows)
+
         yield header_line(self.y_label, self.title, gutter, cols)
         for row in range(rows):
             line = row_start(labels, row, gutter)
             if no_color:
-                line.append("".join(self._glyph(level, sure) for level, sure in pixels[row]))
+                line.append("".join(self._point_glyph(drawn[row, col]) if (row, col) in drawn else
+                                    self._glyph(level, sure) for col, (level, sure) in enumerate(pixels[row])))
             else:
                 top, bottom = pixels[2 * row], pixels[2 * row + 1]
-                append_runs(line, [("▀", Style(color=_faded(self._rgb(a), s), bgcolor=_faded(self._rgb(b), t)))
-                                    for (a, s), (b, t) in zip(top, bottom)])
+                cells = []
+                for col, ((a, s), (b, t)) in enumerate(zip(top, bottom)):
+                    upper, lower = (_faded(self._rgb(a), s, bool(drawn)), _faded(self._rgb(b), t, bool(drawn)))
+                    if (row, col) in drawn:  # a row's dot in its own colour, on the two pixels' mean
+                        mean = Color.from_rgb(*((u + v) // 2 for u, v in zip(upper.get_truecolor(),
+                                                                               lower.get_truecolor())))
+                        cells.append(("●", Style(color=Color.from_rgb(*self._rgb(drawn[row, col])), bgcolor=mean,
+                                                 bold=True)))
+                    else:
+                        cells.append(("▀", Style(color=upper, bgcolor=lower)))
+                append_runs(line, cells)
             yield line
         yield from x_axis_lines(x_axis, gutter, cols, self.x_label)
-        yield self._legend(list(names), no_color)
+        yield from self._legend(list(names), no_color)
+        if outside:
+            yield Text(f"({outside:,} of the rows drawn lie outside the map)", style="dim")
 
-    def _legend(self, names: list[str], no_color: bool) -> Text:
+    def _cells(self, x_lo: float, x_hi: float, y_lo: float, y_hi: float, cols: int,
+               rows: int) -> tuple[dict[tuple[int, int], int], int]:
+        """The character cell of each point's (row, column), with the level most of its points have (the
+        lowest of a tie), and how many points lie outside the map."""
+        counts: dict[tuple[int, int], Counter] = {}
+        outside = 0
+        for x, y, level in self.points:
+            if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi):
+                outside += 1
+                continue
+            col = min(cols - 1, int((x - x_lo) / (x_hi - x_lo) * cols))
+            row = min(rows - 1, int((y_hi - y) / (y_hi - y_lo) * rows))
+            counts.setdefault((row, col), Counter())[level] += 1
+        return {cell: min(c, key=lambda k: (-c[k], k)) for cell, c in counts.items()}, outside
+
+    def _point_glyph(self, level: int) -> str:
+        return str(level) if self.ramp else POINT_GLYPHS[level % len(POINT_GLYPHS)]
+
+    def _legend(self, names: list[str], no_color: bool) -> RenderResult:
+        """The classes' colours or glyphs, or the ramp's, then a line on the rows drawn, if any."""
         legend = Text(no_wrap=True, overflow="ellipsis")
         if self.ramp:
             low, high = names
@@ -133,11 +174,21 @@ class RegionMap:
                 for rgb in RAMP_RGB:
                     legend.append("█", Style(color=Color.from_rgb(*rgb)))
             legend.append(f" {high}")
-            return legend
-        for k, name in enumerate(names):
-            legend.append("  " if k else "")
-            legend.append(CLASS_GLYPHS[k % len(CLASS_GLYPHS)] if no_color else "█",
-                          None if no_color else Style(color=Color.from_rgb(*self._rgb(k))))
-            legend.append(f" {name}")
-        legend.append("  (blank: unsure)" if no_color else "  (dark: unsure)", "dim")
-        return legend
+        else:
+            for k, name in enumerate(names):
+                legend.append("  " if k else "")
+                if no_color:
+                    glyph = CLASS_GLYPHS[k % len(CLASS_GLYPHS)]
+                    legend.append(f"{glyph}/{self._point_glyph(k)}" if self.points else glyph)
+                else:
+                    legend.append("█", Style(color=Color.from_rgb(*self._rgb(k))))
+                legend.append(f" {name}")
+            legend.append("  (blank: unsure)" if no_color else "  (dark: unsure)", "dim")
+        yield legend
+        if self.points:
+            by = "value" if self.ramp else "label"
+            if no_color:
+                glyphs = f"0–{len(RAMP_GLYPHS) - 1}" if self.ramp else "capitals"
+                yield Text(f"({glyphs}: the {self.points_name}, by their {by})", style="dim")
+            else:
+                yield Text(f"(●: the {self.points_name}, in their {by}'s colour)", style="dim")

@@ -222,3 +222,13 @@ def test_epochs_past_ten_thousand_keep_whole_numbers_on_both_charts():
     assert "e+" not in svg and ">epoch 29000<" in svg
     rates = render(LineChart([Series("loss", [1.0, 0.5, 0.7], xs=[1e-5, 1e-3, 1e5])], height=6, log_x=True), width=60)
     assert "1e+05" in rates[-2]  # (other x values keep format_number's labels)
+
+
+def test_a_scatter_is_one_dot_a_point_never_joined_nor_reduced():
+    def dots(scatter: bool) -> int:
+        xs, ys = [0.0, 10.0, 5.0, 2.0], [0.0, 10.0, 0.0, 7.0]  # (not in x order: a scatter may not be)
+        text = "".join(render(LineChart([Series("rows", ys, xs=xs, scatter=scatter)], height=6, log_y=False)))
+        return sum(bin(ord(ch) - 0x2800).count("1") for ch in text if 0x2800 < ord(ch) <= 0x28FF)
+
+    assert dots(True) == 4
+    assert dots(False) > 20  # (a curve joins its points)

@@ -105,7 +105,7 @@ def test_a_regression_map_ramps_with_the_value_and_its_legend_gives_the_lowest_a
         assert [RAMP_GLYPHS.index(ch) for ch in r] == sorted(RAMP_GLYPHS.index(ch) for ch in r)
     assert "what the model predicts: price" in text[0]
     low, ramp, high = text[-2].split()
-    assert ramp == RAMP_GLYPHS and 2.5 < float(low) < 2.6 and 7.4 < float(high) < 7.5  # 5 ± 2.5, at pixel centres
+    assert ramp == RAMP_GLYPHS and float(low) == pytest.approx(2.5) and float(high) == pytest.approx(7.5)  # 5 ± 2.5
 
 
 def test_one_feature_draws_the_prediction_along_it():
@@ -172,3 +172,75 @@ def test_show_draws_the_map_of_a_two_feature_model_and_none_of_a_three_feature_o
     assert cli("fit", data, "--epochs", "2", "-q", "-o", model).exit_code == 0
     r = cli("show", model)
     assert r.exit_code == 0 and "what the model predicts" not in r.stderr and "loss" in r.stderr
+
+
+# -- show --data: a file's rows drawn over the view ---------------------------------------------------------
+def test_rows_to_draw_keeps_every_stride_th_row_in_bounded_memory_over_chunks(monkeypatch):
+    from nncli import apply
+
+    m = model_of(["x1", "x2"], [[1.0], [0.0]], [0.0], classes=["a", "b"], mean=[10.0, 0.0], scale=[2.0, 1.0])
+    rows = np.arange(1000, dtype=np.float64)
+
+    def chunks(*args, **kwargs):  # ten chunks of 100 rows, standardized as `eval_chunks` gives them
+        for lo in range(0, 1000, 100):
+            raw = rows[lo:lo + 100]
+            yield np.column_stack([(raw - 10) / 2, -raw]), (raw % 2).astype(np.intp), raw + 2
+
+    monkeypatch.setattr(apply, "eval_chunks", chunks)
+    monkeypatch.setattr(apply, "MAX_DRAWN", 40)
+    X, y, n = apply.rows_to_draw(m, "f.csv")
+    kept = np.arange(0, 1000, 32)  # the stride doubles to 32: 1000 / 32 -> 32 rows, at most 40
+    assert n == 1000 and len(X) == len(kept) <= 40
+    np.testing.assert_allclose(X[:, 0], kept)  # back in the data's units
+    np.testing.assert_array_equal(X[:, 1], -kept)
+    np.testing.assert_array_equal(y, kept % 2)
+
+
+def test_rows_drawn_over_a_map_show_their_label_where_they_lie():
+    # Class b right of x1 = 0. A b row far left lies in a's region, an a row far right in b's.
+    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"])
+    X = np.array([[-2.0, 0.0], [2.0, 1.5], [-1.0, -2.0], [9.0, 0.0]])
+    view = render.prediction_view(m, (X, np.array([1, 0, 0, 1]), 10), "pts.csv")
+    text = text_of(view)
+    rows = grid_rows(text)
+    found = {(r, c): ch for r, row in enumerate(rows) for c, ch in enumerate(row) if ch in "AB"}
+    assert sorted(found.values()) == ["A", "A", "B"]  # (the fourth row lies outside the map)
+    cols, height = len(rows[0]), len(rows)
+    where = {ch: [] for ch in "AB"}
+    for (r, c), ch in found.items():
+        where[ch].append((-2.5 + 5 * (c + 0.5) / cols, 2.5 - 5 * (r + 0.5) / height))  # each cell's centre
+    [b] = where["B"]
+    assert abs(b[0] + 2) < 5 / cols and abs(b[1]) < 5 / height and rows[found and next(
+        r for (r, c), ch in found.items() if ch == "B")].startswith("o")
+    assert "o/A a  x/B b  (blank: unsure)" in text and "(capitals: the rows of pts.csv, by their label)" in text
+    assert "(1 of the rows drawn lie outside the map)" in text
+    assert "(4 of the 10 rows of pts.csv drawn, spread evenly over the file)" in "\n".join(text)
+    # In colour: a ● in the row's class's colour, over a map half as bright
+    coloured = [s for line in lines(view, colour=True) for s in line if s.text == "●"]
+    assert len(coloured) == 3
+    assert {s.style.color.get_truecolor() for s in coloured} == {CLASS_RGB[0], CLASS_RGB[1]}
+
+
+def test_rows_drawn_along_one_feature_are_dots_at_their_value_and_widen_the_window():
+    m = model_of(["x"], [[2.0]], [1.0], target="y")  # y = 1 + 2x, the window x from -2.5 to 2.5
+    X = np.array([[4.0], [-1.0]])
+    text = text_of(render.prediction_view(m, (X, np.array([[9.0], [-1.0]]), 2), "d.csv"))
+    assert "• rows of d.csv" in text[-3] or any("• rows of d.csv" in line for line in text)
+    ticks = [line for line in text if "└" in line]
+    assert text[text.index(ticks[0]) + 1].split()[-1] == "4"  # widened to the row at x = 4
+    assert "widened to the rows drawn" in " ".join(text)
+
+
+def test_show_data_draws_the_file_and_refuses_what_it_cannot_draw(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "--epochs", "2", "-q", "-o", model).exit_code == 0
+    r = cli("show", model, "--data", SAMPLES / "moons.csv")
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "moons.csv, by their label)" in r.stderr and ("A" in r.stderr and "B" in r.stderr)
+    r = cli("show", model, "--data", SAMPLES / "moons.csv", "--json")
+    assert r.exit_code == 2 and "--json prints the model's metadata only" in r.stderr
+    data = tmp_path / "blobs.csv"
+    data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
+    assert cli("fit", data, "--epochs", "2", "-q", "-o", model).exit_code == 0
+    r = cli("show", model, "--data", data)
+    assert r.exit_code == 2 and "has 3 features, and show draws none" in r.stderr
