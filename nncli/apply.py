@@ -69,7 +69,7 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
         notices.append(f"missing cells{where} of categorical columns that had none in training were encoded "
                        f"as all zeros: {counts(report.missing_zeros)}")
     if report.dropped:
-        notices.append(f"dropped {report.dropped:,} row(s){where} whose target is missing")
+        notices.append(f"dropped {report.dropped:,} row{'s' if report.dropped != 1 else ''}{where} whose target is missing")
     return notices
 
 
@@ -92,16 +92,25 @@ def refuse_missing_targets(table: Table, targets: Sequence[str], na: frozenset[s
 ENCODED_CELLS = 1 << 24
 
 
-def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: str | None) -> TableReader:
+def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: str | None,
+                    extra_option: str | None = None) -> TableReader:
     """A reader of the model's features, plus the `extra` columns (kept or targets) read as text, in
-    chunks whose encoded inputs stay within ENCODED_CELLS."""
+    chunks whose encoded inputs stay within ENCODED_CELLS. `extra_option`: the option that named the
+    extra columns, which the error for one the file lacks names (`--keep`)."""
     cats = {f.name for f in model.pre.features if f.kind == "categorical"}
     numeric = {f.name for f in model.pre.features if f.kind == "numeric"}
     cols = list(dict.fromkeys([*model.pre.names, *extra]))
-    # An extra column that is also a numeric feature is read as numbers and also kept as written.
-    return TableReader(path, cols, text=cats | (set(extra) - numeric), as_written=set(extra) & numeric,
-                       na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type,
-                       chunk_rows=max(1, ENCODED_CELLS // max(model.network.sizes[0], model.network.sizes[-1])))
+    try:
+        # An extra column that is also a numeric feature is read as numbers and also kept as written.
+        return TableReader(path, cols, text=cats | (set(extra) - numeric), as_written=set(extra) & numeric,
+                           na_values=model.na_values, delimiter=delimiter, dtype=model.network.dtype.type,
+                           chunk_rows=max(1, ENCODED_CELLS // max(model.network.sizes[0], model.network.sizes[-1])))
+    except DataError as e:
+        missing = getattr(e, "missing", None)
+        if extra_option is None or not missing or set(missing) & set(model.pre.names):
+            raise
+        raise DataError(f"{extra_option} names {', '.join(shorten(c, 40) for c in missing)}, which the header lacks",
+                        file=e.file, line=e.line, hint=e.hint) from None
 
 
 def _leading_rows(chunk: Table, names: Sequence[str]) -> np.ndarray | None:
@@ -125,7 +134,7 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     The file is opened and its header checked before this returns; a bad row
     raises after the chunks before it were yielded.
     """
-    reader = _feature_reader(model, path, keep, delimiter)
+    reader = _feature_reader(model, path, keep, delimiter, "--keep")
     centered = model.centered_input_network()
     names = model.pre.names
     dtype = model.network.dtype

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import itertools
 import json
 import math
 import os
@@ -29,6 +30,7 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__, stop_signals
+from nncli.core.limits import MAX_EPOCHS
 from nncli.errors import NncliError, UsageError, option_value, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
                            check_stdout, env_flag, named, one_blas_thread, parse_hidden, set_threads,
@@ -285,7 +287,10 @@ def gen_data(
     if noise is not None:
         from nncli.core.datagen import PRICES_MAX_NOISE
 
-        check_range("--noise", noise, 0, PRICES_MAX_NOISE if kind is Kind.prices else 1e6)
+        check_range("--noise", noise, 0, 1e6)
+        if kind is Kind.prices and noise > PRICES_MAX_NOISE:  # (the spread of log(price): exp overflows past it)
+            raise UsageError(f"--noise for prices must be at most {PRICES_MAX_NOISE:g}, not {noise:g}: it spreads "
+                             "log(price), and more makes prices beyond the largest number a float holds")
     if missing_rate is not None:
         check_range("--missing-rate", missing_rate, 0, 1, hi_open=True)
     if output != "-":
@@ -431,7 +436,8 @@ def fit(
         source = ctx.get_parameter_source("lr")
         suggested = 0.1 if optimizer is Optimizer.sgd else 0.01
         if optimizer is not Optimizer.adam and source is not None and source.name == "DEFAULT" and lr < suggested:
-            render.notice(f"--optimizer {optimizer.value} at the default --lr {lr:g}, Adam's, takes small steps: try "
+            whose = "a linear model's" if mopts.kind == "linear" else "Adam's"
+            render.notice(f"--optimizer {optimizer.value} at the default --lr {lr:g}, {whose}, takes small steps: try "
                           f"--lr {suggested:g}, or ask `nncli lr-find --optimizer {optimizer.value}`")
         after = config.epochs - (config.warmup or 0)
         if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
@@ -535,7 +541,7 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     from nncli.core.training import TrainConfig
     from nncli.workflow import DataOptions, ModelOptions
 
-    check_range("--epochs", epochs, 1, 10_000_000)
+    check_range("--epochs", epochs, 1, MAX_EPOCHS)
     check_range("--batch-size", batch_size, 1, 100_000_000)
     check_range("--lr", lr, 0, 1e6, lo_open=True)
     if (momentum is not None or nesterov) and optimizer is not Optimizer.momentum:
@@ -559,13 +565,13 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     if l2 is not None:
         check_range("--l2", l2, 0, 1e6)
     check_range("--max-categories", max_categories, 1, 1_000_000)
-    check_range("--patience", patience, 0, 10_000_000)
+    check_range("--patience", patience, 0, MAX_EPOCHS)
     if lr_decay is not None:
         check_range("--lr-decay", lr_decay, 0, 1, lo_open=True)
     if lr_step is not None:
-        check_range("--lr-step", lr_step, 1, 10_000_000)
+        check_range("--lr-step", lr_step, 1, MAX_EPOCHS)
     if warmup is not None:
-        check_range("--warmup", warmup, 0, 10_000_000)
+        check_range("--warmup", warmup, 0, MAX_EPOCHS)
         if lr_schedule is LrSchedule.onecycle and 1 < epochs <= warmup + 1:
             raise UsageError(f"--warmup {warmup:,} leaves --lr-schedule onecycle no epoch to come down from --lr in: "
                              f"give at most --epochs - 2 ({epochs - 2:,})")
@@ -603,7 +609,7 @@ def _training_options(*, target, features, ignore, categorical, na_values, missi
     return dopts, mopts, config, extra
 
 
-@app.command("lr-find")
+@app.command("lr-find", short_help="Suggest a learning rate from a short sweep of rates.")
 def lr_find(
     ctx: typer.Context,
     data: DataArg,
@@ -879,7 +885,7 @@ def _training_file_notice(model, data: str) -> list[str]:
             "(score a file it never saw, or train with --val-split and read the validation figures)"]
 
 
-@app.command()
+@app.command(short_help="Describe a saved model and draw what it learned.")
 def show(
     model: ModelArg,
     plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file ('-' for stdout).",
@@ -1086,9 +1092,13 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
         f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(shorten(a) for a in args)}"
     at = argv.index("--hidden") if "--hidden" in argv else -1
     if 0 <= at < len(argv) - 2 and argv[at + 2].isdigit():  # `--hidden 64 32`
-        return message, "layer sizes are comma-separated: --hidden 64,32"
-    if args is not None and len(args) == 1 and command in ("fit", "predict", "gen-data"):
+        sizes = list(itertools.takewhile(str.isdigit, argv[at + 1:]))
+        return message, f"layer sizes are comma-separated: --hidden {','.join(sizes)}"
+    if args is not None and len(args) == 1 and command in ("fit", "lr-find", "predict", "gen-data"):
         arg = args[0]
+        first = argv[argv.index(command) + 1] if command in argv[:-1] else ""
+        if command in ("fit", "lr-find") and first.endswith(".npz") and arg != first:  # `fit model.npz data.csv`
+            return message, f"to go on training a model: nncli {command} {shlex.quote(arg)} --init {shlex.quote(first)}"
         if command == "fit" and re.search(r"\.(csv|tsv|txt)(\.gz)?$", arg, re.IGNORECASE):
             return message, f"fit reads one data file; a validation file is --val {shlex.quote(arg)}"
         if "." in arg and (not os.path.exists(arg) or command == "fit" and arg.endswith(".npz")):  # never data

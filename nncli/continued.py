@@ -29,6 +29,16 @@ INIT_KEPT = {"target": "--target", "features": "--features", "ignore": "--ignore
              "dtype": "--dtype"}
 
 
+def _target_kind(target) -> str:
+    """What the model predicts, as `--log-target`'s disagreement with an --init model says it."""
+    names = ", ".join(shorten(n, 40) for n in target.names)
+    if target.task == "classification":
+        return f"the classes of {names} as its target: --log-target is for regression"
+    if target.log:
+        return f"{', '.join(target.term(n) for n in target.names)} as its target"
+    return f"{names} itself as its target, not log(1 + {target.names[0]})"
+
+
 def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: str, given: set[str]) -> ModelOptions:
     """The model options of a run that goes on from `start` (fit --init): its layers, with this run's
     dropout. A UsageError for an option in `given` (INIT_KEPT's keys) that the model disagrees with."""
@@ -40,21 +50,21 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
     clash = [c for c in dopts.ignore if c in kept]
     most = max((sum(c != MISSING for c in f.categories) for f in pre.features), default=0)
     agrees = {  # option: (whether it agrees, what the model has)
-        "target": (list(dopts.target) == list(target.names), ",".join(target.names)),
+        "target": (list(dopts.target) == list(target.names), ", ".join(shorten(n, 40) for n in target.names)),
         "features": (set(dopts.features) == set(pre.names),
                      "the feature columns " + ", ".join(shorten(c, 20) for c in pre.names[:5])
                      + (f", … ({len(pre.names):,} in all)" if len(pre.names) > 5 else "")),
         "ignore": (not clash, f"{shorten(clash[0], 40)} as {'its target' if clash[0] in target.names else 'a feature'}"
                    if clash else ""),
         "categorical": (set(dopts.categorical) <= categorical,
-                        f"categorical columns {', '.join(sorted(categorical))}" if categorical
+                        f"categorical columns {', '.join(shorten(c, 40) for c in sorted(categorical))}" if categorical
                         else "no categorical column"),
         "na_values": (set(dopts.na_values) == set(start.na_values),
                       "the missing-cell texts " + (",".join(nas) if nas else "'' (empty cells only)")),
         # (counted as fit counts them, the values present: not the '<missing>' category fit added)
         "max_categories": (most <= dopts.max_categories, f"{most:,} categories in a column"),
         "task": (task in ("auto", start.task), start.task),
-        "log_target": (dopts.log_target == target.log, "log(1 + y) as its target" if target.log else "y as its target"),
+        "log_target": (dopts.log_target == target.log, _target_kind(target)),
         "model": (mopts.kind == start.kind, start.kind),
         "hidden": (tuple(mopts.hidden) == hidden, ",".join(map(str, hidden)) if hidden else "no hidden layer"),
         "activation": (bool(hidden) and mopts.activation == net.activation,

@@ -2,8 +2,8 @@
 `TableReader.read` when pyarrow is installed and the file is plain.
 
 May import numpy, the standard library, pyarrow (only inside `read_with_arrow`), `nncli.csv_io`,
-`nncli.csv_columns` (text columns), `nncli.core.preprocessing` and `nncli.allocator`; never typer or
-rich. Of the reader it uses the public side: `TableReader.path`, `rows_left` and `parser` (its
+`nncli.csv_columns` (text columns), `nncli.core.preprocessing`, `nncli.allocator` and `nncli.options`
+(`env_flag`); never typer or rich. Of the reader it uses the public side: `TableReader.path`, `rows_left` and `parser` (its
 `csv_columns.ColumnParser`).
 
 The result is exactly what nncli's own reader gives (tests/test_csv_arrow.py compares the two on

@@ -2,7 +2,7 @@
 bytes, lines, threads) and hands every chunk to a `ColumnParser`, which knows which columns are
 read and how (numbers, text, auto: numbers until a text cell shows) and makes them a `Table`.
 
-May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers` and
+May import numpy, the standard library, `nncli.errors`, `nncli.csv_numbers`, `nncli.csv_source` and
 `nncli.core.preprocessing` (what number a cell holds); never `nncli.csv_io`, typer or rich.
 
 A plain block (whole lines, no quotes) has its numeric columns converted all at once by
@@ -140,9 +140,11 @@ class ColumnParser:
                 hint = names_hint(missing, self.header, "the header has",
                                   candidates=[c for c in self.header if c not in wanted_set]) \
                     + quoting_hint(None, missing, self.header)
-            raise DataError(
+            error = DataError(
                 f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(shorten(c, 40) for c in missing)}",
                 file=self.name, line=self.header_line, hint=hint)
+            error.missing = missing  # (for a caller that can say which option named them)
+            raise error
         refuse_bad_names(self.header, wanted, self.name, self.delimiter, self.header_line)
         self.columns = wanted
         self._idx = {c: position[c] for c in wanted}
@@ -437,7 +439,8 @@ def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
     s = cell.strip()
     number = cell_number(s)
     if (number is not None and math.isnan(number)) or s.lower() in MISSING_LIKE:
-        return f"missing cells are {missing_tokens(na_values)}; nncli fit --na-values sets them (replacing the defaults)"
+        return (f"missing cells are {missing_tokens(na_values)}: leave this one empty, or train with nncli fit "
+                "--na-values, which sets them (replacing the defaults)")
     return None
 
 

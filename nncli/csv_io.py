@@ -3,8 +3,9 @@
 typed columns (`ColumnParser`, which a reader holds as `TableReader.parser`).
 
 May import numpy, the standard library, `nncli.errors`, `nncli.csv_source` (opening the file, the
-header), `nncli.csv_columns`, `nncli.csv_numbers`, `nncli.allocator`, `nncli.core.team` (its GIL
-setting for threads) and (in `TableReader.read`) `nncli.csv_arrow`; never typer or rich.
+header), `nncli.csv_columns`, `nncli.csv_numbers`, `nncli.allocator`, `nncli.stop_signals` (a stop between chunks),
+`nncli.core.team` (its GIL setting for threads) and (in `TableReader.read`) `nncli.csv_arrow`; never typer
+or rich.
 
 Reading is chunked, so `predict` can stream files of any length. Plain files
 are read in blocks of bytes, and a block of numbers (text columns and missing

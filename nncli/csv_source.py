@@ -195,7 +195,8 @@ class LineLimit:
 # The first bytes of files given as CSV data by mistake: what the file is, and what to do instead.
 OTHER_FORMATS = (
     (b"PK\x03\x04", "is a zip archive (an nncli model? an Excel workbook?), not a CSV file",
-     "nncli reads CSV text: save a workbook as CSV; a model goes first: nncli predict MODEL DATA"),
+     "nncli reads CSV text: save a workbook as CSV; a model goes first (nncli predict MODEL DATA, nncli eval "
+     "MODEL DATA) or after --init (nncli fit DATA --init MODEL)"),
     (b"PAR1", "is a Parquet file, not a CSV file", "nncli reads CSV text: convert it to CSV"),
     (b"\xff\xfe\x00\x00", "is UTF-32 text", "save it as UTF-8 CSV"),  # (before UTF-16's mark, which it starts with)
     (b"\x00\x00\xfe\xff", "is UTF-32 text", "save it as UTF-8 CSV"),

@@ -74,7 +74,7 @@ import numpy as np
 from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
-from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_MODEL_CLASSES
+from nncli.core.limits import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_MODEL_CLASSES
 from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
@@ -93,7 +93,6 @@ MAX_ARRAY_BYTES = 2 * 1024 ** 3
 # models re-saved with np.savez_compressed inflate at most ~11-fold, and even a history that
 # compressed as well as one can (a constant loss) stays under ~35-fold: its timings are noise.
 MAX_COMPRESSION_RATIO = 50
-MAX_EPOCHS = 10_000_000  # the CLI's --epochs maximum: a history is never longer
 ARRAY_KEYS = ("params", "x_mean", "x_scale", "y_mean", "y_scale") + tuple(f"history_{k}" for k in HISTORY_KEYS)
 MEMBERS = ("meta",) + ARRAY_KEYS
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # how a zip archive starts: its first member, or its end (no member)

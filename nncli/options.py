@@ -149,7 +149,7 @@ def check_read_once(data: str, val: Optional[str]) -> None:
                          "give --val or the data as a file")
 
 
-def check_output(output: str, *inputs: Optional[str]) -> None:
+def check_output(output: str, *inputs: Optional[str], option: str = "-o") -> None:
     """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
 
     A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
@@ -190,7 +190,7 @@ def check_output(output: str, *inputs: Optional[str]) -> None:
             continue
         if os.path.realpath(i) == os.path.realpath(output) or (
                 os.path.exists(i) and os.path.exists(output) and os.path.samefile(i, output)):
-            raise UsageError(f"the output {shorten(output)} is also an input or another output; refusing to overwrite it")
+            raise UsageError(f"{option} {shorten(output)} is also an input or another output; refusing to overwrite it")
 
 
 def _reads_stdin(output: str) -> bool:
@@ -227,7 +227,7 @@ def _try_creating_in(directory: str, output: str) -> None:
 def check_plot(plot: str, *inputs: Optional[str]) -> None:
     """--plot FILE (a file must not be an input), or '-' for stdout (see `check_stdout`)."""
     if plot != "-":
-        check_output(plot, *inputs)
+        check_output(plot, *inputs, option="--plot")
 
 
 def check_stdout(outputs: dict[str, Optional[str]], *inputs: Optional[str]) -> None:

@@ -102,7 +102,8 @@ def plain_text() -> None:
 
 
 def fmt(v: float | None, digits: int = 4) -> str:
-    """Compact number for people: 0.1234, 1.20e-05, 12.35, 1.234e+04 (`digits` significant digits)."""
+    """Compact number for people: 0.1234, 1.20e-05, 12.35, 1.23e+05: `digits` decimals from 0.001 to 1,
+    `digits` significant digits from 1 to 1e5, and beyond either `digits` - 1 in scientific notation."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if v == 0:
@@ -876,7 +877,8 @@ def weight_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) ->
 def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
     """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
     table = _layer_table("weight gradient (RMS)", sizes, epochs, rms)
-    note = "(on the first batch of epochs 1–10, 12, 14, … 20, 25, …"
+    measured = ", ".join(f"{e:,}" for e in epochs) if len(epochs) <= 12 else "1–10, 12, 14, … 20, 25 and so on"
+    note = f"(on the first batch of epoch{'s' if len(epochs) > 1 else ''} {measured}"
     if len(sizes) > 2:
         note += (". A layer whose gradient is orders of magnitude smaller than the next one's barely learns: "
                  "vanishing gradients, as through many sigmoid layers")
@@ -902,7 +904,7 @@ def gradient_chart(sizes: list[int], epochs: list[int], rms: list[list[float]], 
     series = [Series("output" if i == layers - 1 else f"layer {i + 1}", [max(row[i], floor) for row in rms], xs=epochs,
                      style=style) for i, style in zip(drawn, GRADIENT_STYLES)]
     return LineChart(series, height=8, log_y=True, log_x=epochs[-1] > 100, y_label="gradient",
-                     title="weight gradient (RMS) per layer")
+                     title="weight gradient (RMS) per layer", whole_x=True)
 
 
 def show_lr_sweep(sweep) -> None:

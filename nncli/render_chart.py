@@ -261,6 +261,8 @@ class LineChart:
         Log x axis, e.g. for learning rates; x <= 0 is skipped.
     marker_x : float or None
         Marks this x (the best epoch) with a dotted column and a ▲ on the axis.
+    whole_x : bool
+        The series' own x values are epochs: ticks on whole numbers, as without them.
     no_color : bool or None
         None follows the console: colours are off under NO_COLOR or when the console
         has no colour system (a file or pipe). Without colour the first series is
@@ -270,12 +272,13 @@ class LineChart:
     def __init__(self, series: list[Series], *, height: int = 12, title: str = "",
                  x_label: str = "epoch", y_label: str = "loss", log_y: bool | None = None,
                  log_x: bool = False, marker_x: float | None = None,
-                 no_color: bool | None = None) -> None:
+                 no_color: bool | None = None, whole_x: bool = False) -> None:
         if height < 2:
             raise ValueError(f"height must be at least 2 rows, got {height}")
         self.series, self.height, self.title = series, height, title
         self.x_label, self.y_label = x_label, y_label
         self.log_y, self.log_x, self.marker_x, self.no_color = log_y, log_x, marker_x, no_color
+        self.whole_x = whole_x
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
@@ -375,8 +378,8 @@ class LineChart:
             yield header_line(self.y_label, self.title, gutter, cols)
 
     def _epochs(self) -> bool:
-        """Whether x is the epoch (no series has x values of its own)."""
-        return all(s.xs is None for s in self.series)
+        """Whether x is the epoch (no series has x values of its own, or `whole_x` says their x are epochs)."""
+        return self.whole_x or all(s.xs is None for s in self.series)
 
     def _x_axis(self, x_axis: Axis, gutter: int, cols: int,
                 marker_col: int | None) -> RenderResult:

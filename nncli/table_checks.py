@@ -18,8 +18,8 @@ from typing import Iterable
 
 import numpy as np
 
-from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, Preprocessor, Target, cell_number, column_stats,
-                                      is_missing_text, scale_floor, MIN_SCALE)
+from nncli.core.preprocessing import (MAX_CLASS_INTEGERS, MAX_CLASSES, MIN_SCALE, Preprocessor, Target, cell_number,
+                                      column_stats, distinct_whole_numbers, is_missing_text, scale_floor)
 from nncli.csv_columns import DECIMAL_COMMA_HINT, MISSING_LIKE, THOUSANDS_HINT, cell_hints, separator_hint
 from nncli.csv_io import Table
 from nncli.errors import DataError, option_value, shorten
@@ -156,6 +156,7 @@ def feature_notices(pre: Preprocessor, dtype: np.dtype, constant: np.ndarray, ro
     return [notice for _, notice in same] + notices
 
 
+ID_SHARE = 0.5  # a categorical column with a value for at least this share of the rows may be an id
 MAX_SAME_NOTICES = 5  # more features the same on every row than this: one notice for them all
 
 
@@ -326,19 +327,41 @@ def column_notices(table: Table, kinds: dict[str, str], na: frozenset[str], cate
         # (a column of '$12.50' or of dates is no id: "an id-like column? --ignore price" threw it away)
         hints = [f"{shorten(m, 30)} holds {dressed[m][0]} ({shorten(dressed[m][1], 20)}): {dressed[m][2]}, or "
                  f"--ignore {option_value(m)}" for m, _ in too_many if m in dressed]
-        ids = [m for m, _ in too_many if m not in dressed]
+        # An id has a value (nearly) every row; a column of a few more values than the limit is a feature
+        # ("an id-like column? --ignore state" threw away 51 states against a limit of 50)
+        ids = [m for m, k in too_many if m not in dressed and k >= ID_SHARE * table.n_rows]
         if ids:
-            hints.append(f"{'id-like columns' if len(ids) > 1 else 'an id-like column'}? --ignore {option_value(*ids)}; "
-                         "else raise --max-categories")
+            hints.append(f"{'id-like columns' if len(ids) > 1 else 'an id-like column'}? --ignore {option_value(*ids)}")
+        kept = [k for m, k in too_many if m not in dressed and m not in ids]
+        if kept:
+            hints.append(f"{'else ' if ids else ''}--max-categories {max(kept):,} keeps "
+                         + (", ".join(shorten(m, 30) for m, k in too_many if k in kept and m not in ids)
+                            if len(kept) < len(too_many) else "them"))
+        elif ids:
+            hints[-1] += "; else raise --max-categories"
         if totals_said:  # (the notices that would have said so are not printed: the run stops here)
             hints.append(totals_said)
         raise DataError(
             f"categorical column {shorten(c)} has {n_cats:,} distinct values (limit {max_categories})"
-            + (f"; so do {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}{', …' if len(more) > 5 else ''}"
-               if more else ""),
+            + (f"; also over it: {', '.join(f'{shorten(m, 30)} ({k:,})' for m, k in more[:5])}"
+               f"{', …' if len(more) > 5 else ''}" if more else ""),
             file=table.source, hint="; ".join(hints),
         )
     return notices
+
+
+def whole_number_classes_notice(values: np.ndarray, name: str) -> list[str]:
+    """A notice for a target named as classes are ('label') that reads as a number to predict: whole
+    numbers, more than MAX_CLASS_INTEGERS of them but no more than MAX_CLASSES (`gen-data blobs --classes
+    30` trained a regression of its 'label' without a word)."""
+    if name.strip().casefold() not in CLASS_NAMES:  # ('y' or 'count' of many whole numbers: a number to predict)
+        return []
+    distinct = distinct_whole_numbers(values)
+    if distinct is None or distinct > MAX_CLASSES:
+        return []
+    return [f"the target {shorten(name, 40)} holds {distinct:,} distinct whole numbers, more than "
+            f"{MAX_CLASS_INTEGERS}: read as a number to predict (regression); if they are classes, --task "
+            "classification"]
 
 
 def target_notices(target: Target, name: str, inferred: bool, given: bool, na_values: Iterable[str]) -> list[str]:

@@ -34,7 +34,8 @@ from nncli.csv_source import display_name, file_identity, refuse_bad_names
 from nncli.errors import DataError, UsageError, names_hint, one_column_hint, option_value, quoting_hint, shorten
 from nncli.model_file import check_header_size
 from nncli.table_checks import (column_notices, feature_notices, headerless_notice, leak_notices,
-                                refuse_stray_target_text, refuse_stray_text, target_name_notices, target_notices)
+                                refuse_stray_target_text, refuse_stray_text, target_name_notices, target_notices,
+                                whole_number_classes_notice)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def refuse_unknown_columns(option: str, group: tuple[str, ...], header: list[str
     """A located DataError if an option names columns the header (its `names`) lacks."""
     unknown = [c for c in group if c not in names]
     if unknown:
-        raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)}", file=source, line=line,
+        raise DataError(f"no column named {', '.join(shorten(c, 40) for c in unknown)} (in {option})", file=source,
+                        line=line,
                         hint=names_hint(unknown, header, "the header has") + quoting_hint(option, unknown, header))
 
 
@@ -289,9 +291,10 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
     keep = ~np.any([missing_targets(v, na) for v in target_text], axis=0)
     dropped = ""  # what a target's error adds: the rows that went, and why (say, --na-values 0 blanked a class)
     if not keep.all():
-        notices.append(f"dropped {int((~keep).sum()):,} row(s) whose target is missing")
+        n = int((~keep).sum())
+        notices.append(f"dropped {n:,} row{'s' if n != 1 else ''} whose target is missing")
         given = [v for v in opts.na_values if v]
-        dropped = f"{int((~keep).sum()):,} row(s) whose target is missing were dropped" + (
+        dropped = f"{n:,} row{'s' if n != 1 else ''} whose target is missing {'were' if n != 1 else 'was'} dropped" + (
             f" (--na-values {option_value(*given)} makes cells missing)" if set(given) - set(DEFAULT_NA_VALUES) else "")
         table = table.rows(keep)
         target_text = [v[keep] for v in target_text]
@@ -317,6 +320,8 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
             e.hint = f"{e.hint}; {dropped}" if e.hint else dropped
         raise
     notices += target_notices(target, targets[0], inferred, bool(opts.target), opts.na_values)
+    if inferred and task == "regression":
+        notices += whole_number_classes_notice(target_text[0], targets[0])
     if len(target.classes) > MAX_CLASSES:
         raise DataError(f"the target {shorten(targets[0])} has {len(target.classes):,} classes (nncli trains "
                         f"at most {MAX_CLASSES:,})", file=table.source,

@@ -84,8 +84,8 @@ def test_sgd_or_momentum_at_adams_default_rate_gets_a_notice(cli, tmp_path):
                         (["--optimizer", "momentum"], "try --lr 0.01"),
                         (["--optimizer", "sgd", "--lr", "0.001"], None), ([], None), (["--optimizer", "sgd", "-q"], None),
                         # (a linear model's default, 0.01, is the rate suggested for momentum)
-                        (["--optimizer", "sgd", "--model", "linear"], "at the default --lr 0.01, Adam's, takes small "
-                                                                      "steps: try --lr 0.1"),
+                        (["--optimizer", "sgd", "--model", "linear"],
+                         "at the default --lr 0.01, a linear model's, takes small steps: try --lr 0.1"),
                         (["--optimizer", "momentum", "--model", "linear"], None)):
         r = cli(*base, *extra, *([] if "linear" in extra else ["--hidden", "4"]))
         assert r.exit_code == 0 and ((told in r.stderr) if told else said not in r.stderr), r.stderr
@@ -235,6 +235,12 @@ def test_the_limits_of_the_training_tables_notices(tmp_path):
     for k, told in ((10, False), (11, True)):
         said = _notices(write_csv(tmp_path / f"c{k}.csv", ["x", "y"], [(i % 7, i % k) for i in range(10 * k)]))
         assert (f"the target 'y' holds {k} distinct whole numbers: read as classes" in said) == told, said
+    # A target named as classes are, of whole numbers past MAX_CLASS_INTEGERS, reads as a number to predict:
+    # said for 'label' (`gen-data blobs --classes 30` trained a regression without a word), not for 'y'
+    for name, k, told in (("label", 21, True), ("label", 20, False), ("y", 21, False), ("label", 1001, False)):
+        said = _notices(write_csv(tmp_path / f"w{name}{k}.csv", ["x", name], [(i % 7, i % k) for i in range(2 * k)]))
+        assert (f"the target '{name}' holds {k:,} distinct whole numbers, more than 20: read as a number to predict "
+                "(regression); if they are classes, --task classification" in said) == told, said
     # Five features the same on every row get a line each; six, one line for them all
     for k in (5, 6):
         header = ["x", *(f"c{j}" for j in range(k)), "y"]

@@ -366,10 +366,10 @@ def test_show_plot_writes_one_path_per_curve(trained, tmp_path):
 
 
 # -- the screen and its pacing, without a process ----------------------------------------------------
-def stats(epoch: int, epochs: int = 50, val: bool = True, stopped: str | None = None,
+def stats(epoch: int, val: bool = True, stopped: str | None = None,
           partial: bool = False) -> EpochStats:
     loss = 1 / (1 + epoch)
-    return EpochStats(epoch=epoch, epochs=epochs, loss=loss, metric=0.5 + epoch / 200, val_loss=loss * 1.1 if val else None,
+    return EpochStats(epoch=epoch, loss=loss, metric=0.5 + epoch / 200, val_loss=loss * 1.1 if val else None,
                       val_metric=0.5 if val else None, lr=1e-3, seconds=0.01, samples=900,
                       best_epoch=epoch, stopped=stopped, partial=partial)
 
@@ -439,7 +439,7 @@ def test_a_short_window_gives_up_the_chart_then_the_header_never_the_numbers(wid
 def test_a_narrow_window_breaks_the_numbers_between_facts_never_in_one(width):
     # Rich wrapped the numbers line at any space: `val` at a line's end, `loss 0.1` below it
     screen = make_screen(7)
-    screen.add(EpochStats(epoch=1234, epochs=5000, loss=0.12345, metric=0.95, val_loss=0.234567, val_metric=0.875,
+    screen.add(EpochStats(epoch=1234, loss=0.12345, metric=0.95, val_loss=0.234567, val_metric=0.875,
                           lr=1.5e-3, seconds=0.01, samples=900, best_epoch=1200, stopped=None, partial=False))
     lines = screen_lines(screen, width, 60)
     assert all(cell_len(line) <= width for line in lines)
@@ -562,7 +562,7 @@ def test_no_frames_while_the_window_is_narrower_than_the_screen(monkeypatch, win
     with open(follower, "w", encoding="utf-8", closefd=True) as out:
         # (12 and 12: a console that follows the window, made 12 columns wide after the live screen started)
         console = Console(file=out, width=width, height=30, force_terminal=True, color_system=None)
-        render_live.run_live([stats(e, epochs=5) for e in range(1, 6)], make_screen(0), console)
+        render_live.run_live([stats(e) for e in range(1, 6)], make_screen(0), console)
     reader.join()
     os.close(leader)
     text = written.decode("utf-8", "replace")
@@ -597,7 +597,7 @@ def test_the_final_frame_drops_the_chart():
 def test_an_epoch_cut_short_is_not_shown_as_one():
     # Its training loss and metric are those of its first batches (say 10.7 and 0.76 after one batch).
     screen = make_screen(3)
-    cut = EpochStats(epoch=4, epochs=50, loss=10.72, metric=0.7559, val_loss=0.3, val_metric=0.9, lr=1e-3, seconds=0.01,
+    cut = EpochStats(epoch=4, loss=10.72, metric=0.7559, val_loss=0.3, val_metric=0.9, lr=1e-3, seconds=0.01,
                      samples=32, best_epoch=3, stopped="interrupted", partial=True)
     screen.add(cut)
     text = "\n".join(screen_lines(screen, 100, 30))
@@ -611,7 +611,7 @@ def test_an_epoch_cut_short_is_not_shown_as_one():
 
 def test_an_interrupt_in_the_first_epoch_shows_no_numbers():
     screen = make_screen(0, val=False)
-    screen.add(EpochStats(epoch=1, epochs=50, loss=10.72, metric=0.7559, val_loss=None, val_metric=None, lr=1e-3,
+    screen.add(EpochStats(epoch=1, loss=10.72, metric=0.7559, val_loss=None, val_metric=None, lr=1e-3,
                           seconds=0.01, samples=32, best_epoch=0, stopped="interrupted", partial=True))
     text = "\n".join(screen_lines(screen, 100, 30))
     assert "epoch 0/50" in text and "epoch 1 cut short  lr 0.001" in text
@@ -825,7 +825,7 @@ def test_a_run_stopped_by_a_signal_is_said_stopped_by_that_signal(cli, monkeypat
     r_show = cli("show", tmp_path / "m.npz")
     assert shown in r_show.stderr and "interrupted" not in r_show.stderr
     screen = make_screen(3)
-    screen.add(EpochStats(epoch=4, epochs=50, loss=1.0, metric=0.5, val_loss=0.3, val_metric=0.9, lr=1e-3,
+    screen.add(EpochStats(epoch=4, loss=1.0, metric=0.5, val_loss=0.3, val_metric=0.9, lr=1e-3,
                           seconds=0.01, samples=32, best_epoch=3, stopped=word, partial=True))
     assert f"stopped {by}" in "\n".join(screen_lines(screen, 100, 30))
 

@@ -276,3 +276,20 @@ def test_the_gradient_chart_keeps_zero_sizes_and_draws_what_can_be_told_apart():
         return out.getvalue()
     assert "0: no gradient at all" in note(sizes, rms[2:]) and "0: no gradient" not in note(sizes, rms[:1])
     assert "vanishing gradients" in note(sizes, rms[:1]) and "vanishing" not in note([3, 1], [[0.5]])
+
+
+def test_the_gradient_note_and_chart_name_the_epochs_measured_and_tick_whole_epochs():
+    # A 5-epoch model's note said "epochs 1–10, 12, 14, … 20, 25, …. A layer", and its chart ticked 1.5, 2.5
+    sizes, epochs = [2, 8, 1], [1, 2, 3, 4, 5]
+    rms = [[1e-3 * (k + 1), 1e-2] for k in range(5)]
+    out = io.StringIO()
+    Console(file=out, width=300).print(render.gradient_table(sizes, epochs, rms))
+    assert "(on the first batch of epochs 1, 2, 3, 4, 5. A layer" in out.getvalue()
+    out = io.StringIO()
+    Console(file=out, width=80).print(render.gradient_chart(sizes, epochs, rms))
+    ticks = out.getvalue().splitlines()[-2].split()
+    assert ticks[0] == "epoch" and all(t.isdigit() for t in ticks[1:]) and ticks[-1] == "5"
+    long = list(range(1, 11)) + [12, 14]
+    out = io.StringIO()
+    Console(file=out, width=300).print(render.gradient_table(sizes, long + [16], [[1.0, 1.0]] * 13))
+    assert "epochs 1–10, 12, 14, … 20, 25 and so on. A layer" in out.getvalue()

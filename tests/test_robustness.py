@@ -376,7 +376,7 @@ CASES = [
     fit_err("nul-bytes", with_row("1,2\x003,x", 2), r"data\.csv:3: the file contains NUL bytes"),
     # A file of another format is named as such, not reported as a bad byte on line 1.
     fit_err("model-as-data", {"data.csv": lambda m: m}, r"^nncli: error: 'data\.csv' is a zip archive \(an nncli model\? "
-            r"an Excel workbook\?\), not a CSV file\nhint: .*nncli predict MODEL DATA\n$"),
+            r"an Excel workbook\?\), not a CSV file\nhint: .*nncli predict MODEL DATA.*nncli fit DATA --init MODEL\)\n$"),
     Case("model-as-data-in-predict", ("predict", "model.npz", "model.npz"), 1, r"^nncli: error: 'model\.npz' is a zip archive"),
     Case("workbook-as-data-in-eval", ("eval", "model.npz", "book.xlsx"), 1, r"^nncli: error: 'book\.xlsx' is a zip archive",
          files={"book.xlsx": XLSX}),
@@ -452,8 +452,10 @@ CASES = [
          r"cannot write 'P+…': File name too long", files=data(HEADER, *ROWS)),
     Case("fit-output-name-as-long-as-allowed", FIT[:2] + ("-o", "P" * 251 + ".npz") + FIT[4:], 0, "",
          files={**data(HEADER, *ROWS), "P" * 251 + ".npz": b"old\n"}, changes=("P" * 251 + ".npz",)),
-    Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
-    Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"is also an input", files=data(HEADER, *ROWS)),
+    Case("fit-output-is-the-data", FIT[:2] + ("-o", "data.csv"), 2, r"-o 'data\.csv' is also an input",
+         files=data(HEADER, *ROWS)),
+    Case("fit-plot-is-the-data", FIT + ("--plot", "data.csv"), 2, r"--plot 'data\.csv' is also an input",
+         files=data(HEADER, *ROWS)),
     # the validation file is an input too: the model written over it would destroy it
     Case("fit-output-is-the-val", ("fit", "data.csv", "-o", "v.csv", "--val", "v.csv", "--epochs", "2", "-q"), 2,
          r"'v\.csv' is also an input", files={**data(HEADER, *ROWS), "v.csv": csv_bytes(HEADER, *ROWS)}),

@@ -163,7 +163,7 @@ def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
     rows[3][1] = "?"
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2",
                   "--val-split", "0")
-    assert r.returncode == 0 and "dropped 1 row(s) whose target is missing" in r.stderr.decode()
+    assert r.returncode == 0 and "dropped 1 row whose target is missing" in r.stderr.decode()
     assert load_model(str(tmp_path / "m.npz")).info["rows"] == 39
 
 
@@ -175,7 +175,7 @@ def test_a_missing_target_is_dropped_from_a_val_file_as_from_the_training_file(t
     rows[3][1] = ""
     val = write_rows(tmp_path / "v.csv", rows)
     r = cli("fit", train, "--val", val, "-o", tmp_path / "m.npz", "--epochs", "2", "--progress", "plain")
-    assert r.exit_code == 0 and "dropped 1 row(s) in the validation file whose target is missing" in r.stderr
+    assert r.exit_code == 0 and "dropped 1 row in the validation file whose target is missing" in r.stderr
     nothing = write_rows(tmp_path / "n.csv", [["a", "y"], ["1", ""], ["2", "NA"]])
     r = cli("fit", train, "--val", nothing, "-o", tmp_path / "m.npz", "--epochs", "2")
     assert r.exit_code == 1 and "n.csv: no rows with a target value" in r.stderr
@@ -199,7 +199,7 @@ def test_a_target_error_says_which_rows_were_dropped_and_why(tmp_path, cli):
     rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(40)]
     r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--na-values", "0")
     assert r.exit_code == 1 and "the target column 'y' has a single class ('1')" in r.stderr
-    assert ("hint: classification needs at least two different labels; 20 row(s) whose target is missing were "
+    assert ("hint: classification needs at least two different labels; 20 rows whose target is missing were "
             "dropped (--na-values 0 makes cells missing)") in r.stderr
 
 
@@ -507,7 +507,7 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz")
     err = r.stderr.decode()
     assert r.returncode == 1
-    assert "column 'name' has 80 distinct values (limit 50); so do 'code' (80)" in err
+    assert "column 'name' has 80 distinct values (limit 50); also over it: 'code' (80)" in err
     assert "hint: id-like columns? --ignore name,code; else raise --max-categories" in err
     ok = run_nncli("fit", tmp_path / "d.csv", "--ignore", "name,code", "-o", tmp_path / "m.npz", "--epochs", "2")
     assert ok.returncode == 0, ok.stderr
@@ -515,7 +515,7 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
 
 def test_another_programs_word_for_a_missing_cell_gets_the_na_values_hint(tmp_path):
     # 'None' (pandas), '#N/A' (Excel): the hint said to fix the cell or make the column categorical
-    hint = "; nncli fit --na-values sets them (replacing the defaults)\n"
+    hint = ": leave this one empty, or train with nncli fit --na-values, which sets them (replacing the defaults)\n"
     rows = [["x", "y"]] + [["None" if i == 7 else str(i / 10), str(i % 2)] for i in range(60)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
     assert r.returncode == 1 and "d.csv:9:1 (column 'x'): expected a number, found 'None'" in r.stderr.decode()
@@ -564,7 +564,7 @@ def test_a_class_label_that_is_another_programs_missing_cell_gets_a_notice(tmp_p
         "cell: if it is one, --na-values '?,N/A,NA,NaN,nan,NULL,null' drops those rows\n" in r.stderr.decode()
     r = run_nncli("fit", tmp_path / "d.csv", "--na-values", "?,N/A,NA,NaN,nan,null,NULL", "-o", tmp_path / "m.npz",
                   "--epochs", "1")
-    assert r.returncode == 0 and "dropped 1 row(s) whose target is missing" in r.stderr.decode()
+    assert r.returncode == 0 and "dropped 1 row whose target is missing" in r.stderr.decode()
     assert load_model(str(tmp_path / "m.npz")).target.classes == ["0", "1"]
 
 
@@ -825,7 +825,7 @@ def test_a_regression_target_equal_to_a_missing_value_token_is_dropped(tmp_path)
     model = tmp_path / "m.npz"
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--task", "regression", "--na-values", "-999",
                   "-o", model, "--epochs", "1")
-    assert r.returncode == 0 and b"dropped 2 row(s) whose target is missing" in r.stderr
+    assert r.returncode == 0 and b"dropped 2 rows whose target is missing" in r.stderr
     assert load_model(str(model)).info["rows"] == 21
 
 
@@ -883,7 +883,7 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(cli, tmp_path, line_end, qu
     r = cli("fit", tmp_path / "sep.csv", "--target", "nope", "-o", tmp_path / "m.npz")
     assert r.exit_code == 1 and "sep.csv:2: no column named 'nope'" in r.stderr
     r = cli("predict", tmp_path / "sep.npz", tmp_path / "sep.csv", "--keep", "nope")
-    assert r.exit_code == 1 and "sep.csv:2: missing column: 'nope'" in r.stderr
+    assert r.exit_code == 1 and "sep.csv:2: --keep names 'nope', which the header lacks" in r.stderr
     (tmp_path / "dup.csv").write_text(f"sep={d}" + line_end + f"a{d}a{d}y" + line_end + f"1{d}2{d}3" + line_end, newline="")
     r = cli("fit", tmp_path / "dup.csv", "-o", tmp_path / "m.npz")
     assert r.exit_code == 1 and "dup.csv:2:2: duplicate column name 'a'" in r.stderr
@@ -1125,8 +1125,8 @@ def test_hints_in_predict_and_eval_name_the_model_s_missing_value_tokens(tmp_pat
         r = run_nncli(command, model, bad)
         assert r.returncode == 1
         assert r.stderr.decode().endswith("b.csv:6:1 (column 'x'): expected a number, found 'NA'\n"
-                                          "hint: missing cells are empty ones and ?; nncli fit --na-values sets them "
-                                          "(replacing the defaults)\n")
+                                          "hint: missing cells are empty ones and ?: leave this one empty, or train "
+                                          "with nncli fit --na-values, which sets them (replacing the defaults)\n")
 
 
 def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categories(tmp_path):
@@ -1327,6 +1327,20 @@ def test_a_block_parsed_while_another_thread_finds_text_in_an_unread_column(tmp_
         converted = parser.convert_block(body, 100, frozenset(), None)
     assert converted is not None
     assert converted[1][0].tolist() == [i * 0.5 for i in range(100)]
+
+
+def test_a_column_a_few_values_over_the_category_limit_is_no_id(tmp_path):
+    # 51 states over 1,000 rows were "an id-like column? --ignore state", against a limit of 50
+    rng = np.random.default_rng(4)
+    rows = [["state", "x", "y"]] + [[f"S{s}", f"{x:.3f}", str(int(x > 0.5))]
+                                    for s, x in zip(rng.permutation(np.arange(1000) % 51), rng.random(1000))]
+    r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz")
+    assert r.returncode == 1 and "id-like" not in r.stderr.decode()
+    assert "hint: --max-categories 51 keeps them\n" in r.stderr.decode()
+    # Beside an id: the id's hint, and the limit that keeps the others
+    rows = [["id", "state", "x", "y"]] + [[f"u{i}", *row] for i, row in enumerate(rows[1:])]
+    r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz")
+    assert "hint: an id-like column? --ignore id; else --max-categories 51 keeps 'state'\n" in r.stderr.decode()
 
 
 def test_money_percentages_and_dates_read_as_categories_are_named_so(tmp_path):

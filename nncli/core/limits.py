@@ -14,3 +14,6 @@ MAX_HIDDEN_WIDTH = 100_000
 # trained on one-hot targets of 65,536 rows at least, 17 GB. (A model of 2^20 classes took predict 2.6 GB
 # for 300 rows: a block of outputs is 128 rows at least.)
 MAX_MODEL_CLASSES = 1 << 16
+# A run trains at most this many epochs (`fit --epochs`; --patience, --lr-step and --warmup count no more),
+# so a model file's history is never longer.
+MAX_EPOCHS = 10_000_000

@@ -393,11 +393,18 @@ def infer_task(values: np.ndarray) -> str:
     nums = _as_numbers(values)
     if nums is None:
         return "classification"
-    if not (np.all(np.isfinite(nums)) and np.all(nums == np.round(nums))):
-        return "regression"
+    distinct = distinct_whole_numbers(nums)
+    return "classification" if distinct is not None and distinct <= MAX_CLASS_INTEGERS else "regression"
+
+
+def distinct_whole_numbers(values: np.ndarray) -> int | None:
+    """How many distinct numbers a column of whole numbers holds (text cells or numbers); None if a cell
+    is no whole number (text, a fraction, inf)."""
+    nums = _as_numbers(values) if values.dtype.kind in "OUS" else values
+    if nums is None or not (np.all(np.isfinite(nums)) and np.all(nums == np.round(nums))):
+        return None
     ordered = np.sort(nums)  # (not np.unique: it imports numpy.ma, 10 ms of `fit`'s start)
-    return "classification" if 1 + np.count_nonzero(ordered[1:] != ordered[:-1]) <= MAX_CLASS_INTEGERS \
-        else "regression"
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def class_labels(values: np.ndarray) -> list[str]:
@@ -516,7 +523,7 @@ def fit_target(values: list[np.ndarray], names: list[str], task: str, *, source:
         if len(classes) < 2:
             raise DataError(
                 f"the target column {shorten(names[0])} has a single class ({shorten(classes[0] if classes else '')})",
-                hint="classification needs at least two different labels",
+                file=source, hint="classification needs at least two different labels",
             )
         return Target(names, task, classes=classes)
     cols = [target_numbers(v, name, source=source, lines=lines, column=None if columns is None else columns[k],

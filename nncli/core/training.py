@@ -4,7 +4,7 @@
 optimizer step) and yields one `EpochStats` after each epoch. It never prints
 and never touches files: the caller decides what to show and when to stop.
 
-Imports numpy and the core only.
+Imports numpy, the core and `nncli.errors` only.
 """
 
 from __future__ import annotations
@@ -93,7 +93,6 @@ class EpochStats:
     what training minimizes, is given beside them (`penalty`, `val_penalty`); metrics are accuracy or R²."""
 
     epoch: int  # 1-based
-    epochs: int  # planned
     loss: float
     metric: float
     val_loss: float | None
@@ -330,7 +329,7 @@ def fit_iter(
             if stopped is None and config.patience is not None and wait >= config.patience:
                 stopped = "early"
             yield EpochStats(
-                epoch=epoch + 1, epochs=config.epochs, loss=loss, metric=metric, val_loss=val_loss,
+                epoch=epoch + 1, loss=loss, metric=metric, val_loss=val_loss,
                 val_metric=val_metric, lr=opt.lr, seconds=time.perf_counter() - t0, samples=seen,
                 best_epoch=best_epoch, stopped=stopped, partial=seen < n,
                 penalty=mean_penalty, val_penalty=val_penalty, gradient_rms=grad_rms,
