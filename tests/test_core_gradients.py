@@ -316,3 +316,80 @@ def test_initial_weights_are_glorot_uniform_with_random_hidden_biases_and_zero_o
             assert np.abs(b).max() > 0.9 * limit
         else:  # the output starts at the (standardized) targets' mean, or even odds
             assert not b.any()
+
+
+# -- what the audit's sweep found uncovered: linear classifiers, deep and narrow layouts, one row, L2, float32
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_linear_model_gradients_for_every_loss(loss, weighted):
+    net, X, Y = make_problem(loss, "identity", seed=5, hidden=())
+    w = np.random.default_rng(2).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    np.testing.assert_allclose(analytic_grads(net, X, Y, w), numeric_grads(net, X, Y, w), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("hidden", [(4, 4, 4, 4), (1,), (3, 1, 3)])
+@pytest.mark.parametrize("loss", ["bce", "ce"])
+@pytest.mark.parametrize("rows", [1, 7])
+def test_deep_narrow_and_one_row_gradients(hidden, loss, rows):
+    net, X, Y = make_problem(loss, "tanh", seed=7, hidden=hidden)
+    X, Y = X[:rows], Y[:rows]
+    np.testing.assert_allclose(analytic_grads(net, X, Y), numeric_grads(net, X, Y, h=1e-5), rtol=1e-4, atol=1e-9)
+
+
+def test_the_l2_penalty_training_adds_is_the_gradient_of_half_lambda_times_the_squared_weights():
+    """Training's update hook adds l2 * W to the weights' gradients, not to the biases': against finite
+    differences of loss + (l2 / 2) sum W^2, the objective training minimizes (`l2_penalty`)."""
+    from nncli.core.training import _Update, l2_penalty
+
+    class Capture:  # an optimizer that keeps the gradient it is handed
+        def begin_step(self):
+            return ()
+
+        def update_range(self, c, params, grads, lo, hi):
+            self.grads[lo:hi] = grads[lo:hi]
+
+    net, X, Y = make_problem("ce", "tanh", seed=9)
+    l2, opt = 0.3, Capture()
+    opt.grads = np.zeros(net.n_params)
+    update = _Update(net, opt, l2)
+    update.begin()
+    net.train_step(X, Y, update=update)
+
+    def objective():
+        return net.loss_value(X, Y) + l2_penalty(net, l2)
+
+    g = np.zeros(net.n_params)
+    for i in range(net.n_params):
+        old = net.params[i]
+        net.params[i] = old + 1e-6
+        up = objective()
+        net.params[i] = old - 1e-6
+        g[i] = (up - objective()) / 2e-6
+        net.params[i] = old
+    np.testing.assert_allclose(opt.grads, g, rtol=1e-5, atol=1e-8)
+    data_only = analytic_grads(net, X, Y)
+    np.testing.assert_array_equal(opt.grads[net.n_weights:], data_only[net.n_weights:])  # (biases: no penalty)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_float32_gradients_agree_with_float64_even_on_rows_the_model_is_sure_of(loss):
+    # bce's float32 training loss and gradient rounded a sure label-1 row (z = 16) to 0, where its mirror,
+    # a label-0 row at z = -16, kept 1.1e-7
+    net, X, Y = make_problem(loss, "tanh", seed=11, hidden=(6,))
+    net.W[1][...] *= 12.0  # logits of about ±15: most rows sure of their class
+    f32 = Network(net.sizes, "tanh", loss, np.float32)
+    f32.params[...] = net.params
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    for rows in (slice(None), slice(0, 1), slice(3, 4)):
+        g64, g32 = analytic_grads(net, X[rows], Y[rows]), analytic_grads(f32, X32[rows], Y32[rows])
+        np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-4 * np.abs(g64).max())
+
+
+def test_bce_loses_no_sure_row_to_rounding_whichever_its_label():
+    bce = LOSSES["bce"]
+    for z, y in ((16.0, 1.0), (-16.0, 0.0)):
+        Z, Y = np.array([[z]], np.float32), np.array([[y]], np.float32)
+        loss = bce.value_and_delta(Z, Y)
+        assert loss == pytest.approx(1.1253517e-07, rel=1e-5)
+        assert Z[0, 0] == pytest.approx(1.1253517e-07 * (1 if y == 0 else -1), rel=1e-5)
+        assert loss == pytest.approx(bce.value(np.array([[z]], np.float32), Y), rel=1e-5)  # (as eval scores it)
