@@ -201,7 +201,7 @@ def test_no_output_may_overwrite_the_model_given_to_init(cli, tmp_path):
     fit(cli, SAMPLES / "moons.csv", "-e", 1, "--hidden", "4", "-o", a)
     before = a.read_bytes()
     result = cli("fit", str(SAMPLES / "moons.csv"), "--init", str(a), "--plot", str(a), "-o", str(tmp_path / "b.npz"))
-    assert result.exit_code == 2 and "the output" in result.stderr and a.read_bytes() == before
+    assert result.exit_code == 2 and "--plot" in result.stderr and "is also an input" in result.stderr and a.read_bytes() == before
     with open(a, "ab") as stdout:  # (`>> a.npz`: the JSON would have been appended to the model)
         r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "--init", str(a),
                             "--json", "-q", "-o", str(tmp_path / "b.npz")], stdout=stdout, stderr=subprocess.PIPE)
