@@ -142,17 +142,19 @@ Threads = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads that share the rows of each batch or chunk (default: $NNCLI_THREADS, else 1).",
     show_default=False)]
 Delimiter = Annotated[Optional[str], typer.Option(
-    "--delimiter", help="Field delimiter, one ASCII character (default: detected from the header among , ; tab |).", show_default=False)]
+    "--delimiter", metavar="CHAR", help="Field delimiter, one ASCII character, or 'tab' (default: detected from the header among , ; tab |).",
+    show_default=False)]
 TargetOpt = Annotated[Optional[str], typer.Option(
-    "--target", "-t", help="Target column(s), comma-separated (default: the last column).", show_default=False)]
+    "--target", "-t", metavar="COLUMNS", help="Target column(s), comma-separated (default: the last column).", show_default=False)]
 FeaturesOpt = Annotated[Optional[str], typer.Option(
-    "--features", help="Use only these feature columns (comma-separated).", show_default=False)]
+    "--features", metavar="COLUMNS", help="Use only these feature columns (comma-separated).", show_default=False)]
 IgnoreOpt = Annotated[Optional[str], typer.Option(
-    "--ignore", help="Columns never used as features, e.g. ids (comma-separated).", show_default=False)]
+    "--ignore", metavar="COLUMNS", help="Columns never used as features, e.g. ids (comma-separated).", show_default=False)]
 CategoricalOpt = Annotated[Optional[str], typer.Option(
-    "--categorical", help="Treat these columns as categorical (one-hot encoded).", show_default=False)]
+    "--categorical", metavar="COLUMNS", help="Treat these columns as categorical (one-hot encoded), comma-separated.",
+    show_default=False)]
 NaValuesOpt = Annotated[Optional[str], typer.Option(
-    "--na-values", help="Cell texts meaning 'missing', comma-separated, instead of NA, N/A, null, NaN, nan, ? "
+    "--na-values", metavar="TEXTS", help="Cell texts meaning 'missing', comma-separated, instead of NA, N/A, null, NaN, nan, ? "
     "(empty cells are always missing).",
     show_default=False)]
 MissingOpt = Annotated[Missing, typer.Option("--missing", help="impute: median / '<missing>' category; error: refuse (a missing target too).")]
@@ -164,7 +166,7 @@ LogTargetOpt = Annotated[bool, typer.Option(
 ModelOpt = Annotated[ModelKind, typer.Option("--model", "-m", help="mlp, or linear (no hidden layer).")]
 # (None when not given: --model linear refuses them then, having no hidden layer)
 HiddenOpt = Annotated[Optional[str], typer.Option(
-    "--hidden", help=f"Hidden layer sizes, e.g. 64,64 (default: {DEFAULTS['hidden']}).", show_default=False)]
+    "--hidden", metavar="SIZES", help=f"Hidden layer sizes, e.g. 64,64 (default: {DEFAULTS['hidden']}).", show_default=False)]
 ActivationOpt = Annotated[Optional[Activation], typer.Option(
     "--activation", "-a", help="Hidden-layer activation (default: relu).", show_default=False)]
 DropoutOpt = Annotated[float, typer.Option("--dropout", help="Dropout probability on hidden layers, in [0, 1).")]
@@ -177,7 +179,7 @@ NesterovOpt = Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum
 EpochsOpt = Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of passes over the data.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Rows per mini-batch.")]
 L2Opt = Annotated[Optional[float], typer.Option(
-    "--l2", help="L2 penalty on the weights (not biases), minimized with the loss and reported beside it (default: 1.5 / training rows, at most 0.02).",
+    "--l2", help="L2 penalty on the weights (not biases), minimized with the loss and reported beside it (default: 1.5 / training rows, at most 0.02; with --init, the model's own).",
     show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", help="Random seed (0 or more): same seed, data and --threads give identical weights (lr-find: the same "
@@ -187,13 +189,13 @@ ValSplitOpt = Annotated[float, typer.Option(
     "--val-split", help="Hold out this fraction for validation (stratified for classes); 0 turns it off.")]
 ThresholdOpt = Annotated[Optional[float], typer.Option(
     "--threshold", metavar="P", show_default=False,
-    help="Two classes: predict the second where its probability is above P (default: the more probable class, "
-         "as P 0.5).")]
+    help="Two classes: predict the second (in `nncli show`'s order of classes) where its probability is above P "
+         "(default: the more probable class, as P 0.5).")]
 InitOpt = Annotated[Optional[str], typer.Option(
     "--init", metavar="MODEL", show_default=False,
     help="Start from a saved model's weights, to go on training it: DATA is read with its columns, scaling and "
          "classes, and its layers are kept.")]
-ValOpt = Annotated[Optional[str], typer.Option("--val", help="Separate validation CSV (instead of --val-split).",
+ValOpt = Annotated[Optional[str], typer.Option("--val", metavar="FILE", help="Separate validation CSV (instead of --val-split).",
                                                show_default=False)]
 PatienceOpt = Annotated[int, typer.Option(
     "--patience", help="Stop after this many epochs without a better validation loss (without validation data: "
@@ -270,7 +272,7 @@ def gen_data(
     missing_rate: Annotated[Optional[float], typer.Option("--missing-rate", help="mixed: fraction of blank feature "
                                                           "cells (default 0.1).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0 or more): the same seed draws the same rows.")] = 0,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output file ('-' for stdout).")] = "-",
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="Output file ('-' for stdout).")] = "-",
 ) -> None:
     """Write a synthetic data set as CSV (to stdout by default).
 
@@ -314,7 +316,7 @@ def gen_data(
 def fit(
     ctx: typer.Context,
     data: DataArg,
-    output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model.")] = "model.npz",
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="Where to save the model.")] = "model.npz",
     init: InitOpt = None,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
@@ -352,7 +354,7 @@ def fit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and, if a signal stops "
                                         "training, what was saved).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
-    plot: Annotated[Optional[str], typer.Option("--plot", help="Also write the loss curves as an SVG file ('-' for stdout).",
+    plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="Also write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,
     threads: Threads = None,
 ) -> None:
@@ -729,10 +731,11 @@ def lr_find(
 @app.command()
 def predict(
     model: ModelArg,
-    data: Annotated[str, typer.Argument(help="CSV to predict ('-' or nothing: stdin).", metavar="[DATA]")] = "-",
-    output: Annotated[str, typer.Option("--output", "-o", help="Output CSV ('-' for stdout).")] = "-",
+    data: Annotated[str, typer.Argument(help="CSV file with a header row to predict ('-' or nothing: stdin; .gz is read transparently).",
+                                        metavar="[DATA]")] = "-",
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="Output CSV ('-' for stdout).")] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
-    keep: Annotated[Optional[str], typer.Option("--keep", help="Copy these input columns (e.g. an id) to the output.",
+    keep: Annotated[Optional[str], typer.Option("--keep", metavar="COLUMNS", help="Copy these input columns (e.g. an id), comma-separated, to the output.",
                                                 show_default=False)] = None,
     threshold: ThresholdOpt = None,
     delimiter: Delimiter = None,
@@ -747,7 +750,7 @@ def predict(
 
     \b
     Example:
-      nncli predict model.npz new.csv --keep id | head
+      nncli predict model.npz new.csv --proba | head
     """
     keep_cols = split_list(keep, "--keep")
     d = check_delimiter(delimiter)
@@ -888,7 +891,7 @@ def _training_file_notice(model, data: str) -> list[str]:
 @app.command(short_help="Describe a saved model and draw what it learned.")
 def show(
     model: ModelArg,
-    plot: Annotated[Optional[str], typer.Option("--plot", help="Write the loss curves as an SVG file ('-' for stdout).",
+    plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="Write the loss curves as an SVG file ('-' for stdout).",
                                                 show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the model's metadata as JSON on stdout.")] = False,
     data: Annotated[Optional[str], typer.Option(

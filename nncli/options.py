@@ -70,7 +70,8 @@ def split_list(value: Optional[str], option: str) -> tuple[str, ...]:
                          hint='names are separated by commas; one that holds a comma or a quote goes in double '
                               'quotes, its quotes doubled') from None
     if not all(items):
-        raise UsageError(f"{option} {shorten(value)}: empty name in the list")
+        raise UsageError(f"{option} {shorten(value)}: an empty item in the list", hint="items are separated by "
+                         "single commas, with none at either end")
     seen: set[str] = set()
     for c in items:
         if c in seen:

@@ -364,11 +364,16 @@ def whole_number_classes_notice(values: np.ndarray, name: str) -> list[str]:
             "classification"]
 
 
-def target_notices(target: Target, name: str, inferred: bool, given: bool, na_values: Iterable[str]) -> list[str]:
+def target_notices(target: Target, name: str, inferred: bool, given: bool, na_values: Iterable[str],
+                   rows: int = 0) -> list[str]:
     """Notices for a class target's labels: whole numbers read as many classes (`inferred`: the task was
-    not given), one label written two ways, a label that is another program's word for a missing cell.
-    `given`: whether --target named the column (else it is the last)."""
+    not given), a class for (nearly) every one of the `rows`, one label written two ways, a label that is
+    another program's word for a missing cell. `given`: whether --target named the column (else it is the
+    last)."""
     notices: list[str] = []
+    if len(target.classes) > 10 and len(target.classes) >= ID_SHARE * rows:  # (`--target id` trained 300 classes)
+        notices.append(f"the target {shorten(name, 40)} has {len(target.classes):,} classes over {rows:,} rows, "
+                       "about a row each: a class seen once cannot be learned (an id? another --target)")
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
     if (inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes)
             and name.strip().casefold() not in CLASS_NAMES):  # ('label' holding 12 classes says so itself)

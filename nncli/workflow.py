@@ -138,6 +138,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         hint = None
         if len(header) == 1:
             hint = one_column_hint(opts.delimiter)
+        elif opts.ignore and not opts.features:
+            hint = f"--ignore leaves out every column but the target {', '.join(shorten(t, 40) for t in targets)}"
         raise DataError("no feature columns left (the table needs at least one besides the target)",
                         file=source, line=line, hint=hint)
     return features, targets
@@ -319,7 +321,7 @@ def load_training_data(path: str, opts: DataOptions, task: str, *, val_path: str
         if dropped:
             e.hint = f"{e.hint}; {dropped}" if e.hint else dropped
         raise
-    notices += target_notices(target, targets[0], inferred, bool(opts.target), opts.na_values)
+    notices += target_notices(target, targets[0], inferred, bool(opts.target), opts.na_values, len(target_text[0]))
     if inferred and task == "regression":
         notices += whole_number_classes_notice(target_text[0], targets[0])
     if len(target.classes) > MAX_CLASSES:

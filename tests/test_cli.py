@@ -639,7 +639,7 @@ def test_a_misspelt_column_or_label_gets_the_closest_name_and_every_name_quoted(
         "hint: did you mean 'X1' for 'x1'? did you mean 'lable' for 'label'? the header has: 'X1', 'x3', 'lable'\n")
     (tmp_path / "u.csv").write_text("x1,x2,label\n0.5,0.5,yes\n")
     r = cli("eval", tmp_path / "m.npz", tmp_path / "u.csv")
-    assert r.exit_code == 1 and r.stderr.endswith("hint: the model's classes: '0', '1'\n")
+    assert r.exit_code == 1 and r.stderr.endswith("hint: the classes seen in training: '0', '1'\n")
 
 
 def test_a_column_name_holding_a_comma_is_named_in_quotes(cli, tmp_path):

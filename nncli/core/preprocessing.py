@@ -479,7 +479,7 @@ class Target:
         return codes
 
     def _label_hint(self, label: str) -> str:
-        known = names_hint(label, self.classes, "the model's classes", limit=120)
+        known = names_hint(label, self.classes, "the classes seen in training", limit=120)
         same = [c for c in self.classes if _same_number(c, label)]  # labels are text: '1.0' is not '1'
         return f"{known}; labels are text, and {shorten(label)} is written differently from {shorten(same[0])}" \
             if same else known
