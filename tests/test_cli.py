@@ -1048,3 +1048,23 @@ def test_show_keeps_the_path_and_layer_sizes_whole_in_a_narrow_window(tmp_path):
         shown = run_nncli("show", model, env={"COLUMNS": "40"}).stderr.decode()
         table = shown.split("How training moved" if args[1] == "linear" else "weight size")[1].split("\n\n")[0]
         assert "…" not in table and re.search(r"-?\d\.\d{3}", table), table
+
+
+def test_the_cli_defaults_are_the_library_options_defaults():
+    """The CLI spells its defaults out (it may not import the library before --threads is applied); the
+    option dataclasses the benchmarks and tests drive have their own: they must agree."""
+    import inspect
+
+    from nncli import cli as nncli_cli
+    from nncli.core.training import TrainConfig
+    from nncli.options import parse_hidden
+    from nncli.workflow import DataOptions, ModelOptions
+
+    fit = inspect.signature(nncli_cli.fit).parameters
+    assert ModelOptions().hidden == parse_hidden(nncli_cli.DEFAULTS["hidden"])
+    assert DataOptions().max_categories == fit["max_categories"].default
+    assert DataOptions().missing == fit["missing"].default.value and DataOptions().dtype == fit["dtype"].default.value
+    assert ModelOptions().kind == fit["model"].default.value and ModelOptions().dropout == fit["dropout"].default
+    for name in ("epochs", "batch_size"):
+        assert getattr(TrainConfig(), name) == nncli_cli.DEFAULTS[name] == fit[name].default
+    assert TrainConfig().lr == nncli_cli.DEFAULTS["lr"] and TrainConfig().optimizer == fit["optimizer"].default.value

@@ -68,7 +68,9 @@ class _Update:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that shapes a training run (the model shape lives in Network)."""
+    """Everything that shapes a training run (the model shape lives in Network). Its defaults are the bare
+    loop's: no L2, no early stopping; `nncli fit`'s own (L2 1.5 / rows, patience 20) are the CLI's choice
+    (`cli.DEFAULTS`, `default_l2`), and a test holds those the two share to agree."""
 
     epochs: int = 200
     batch_size: int = 32
