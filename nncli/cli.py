@@ -416,13 +416,8 @@ def fit(
     typed = _typed_rows(data, "nncli fit DATA")
     with render.reading(("<stdin>" if data == "-" else data) if mode == "live" and not typed else None):
         weighing = None if class_weight is ClassWeight.none else class_weight.value
-        if start is None:
-            tdata = workflow.load_training_data(data, dopts, task.value, val_path=val, val_split=val_split or None,
-                                                class_weight=weighing, rng=np.random.default_rng([seed, 1]))
-        else:
-            tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
-                                             val_path=val, val_split=val_split or None, class_weight=weighing,
-                                             rng=np.random.default_rng([seed, 1]), ignore=dopts.ignore)
+        tdata = continued.load_data(start, data, dopts, task.value, val_path=val, val_split=val_split or None,
+                                    class_weight=weighing, rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:
         l2, marks = _default_l2(start, tdata.n_rows)
         config = dataclasses.replace(config, l2=l2)
@@ -679,11 +674,7 @@ def lr_find(
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli lr-find DATA --init MODEL")
     _typed_rows(data, "nncli lr-find DATA")
     weighing = None if class_weight is ClassWeight.none else class_weight.value
-    if start is None:
-        tdata = workflow.load_training_data(data, dopts, task.value, class_weight=weighing)
-    else:
-        tdata = continued.load_init_data(start, data, missing=dopts.missing, delimiter=dopts.delimiter,
-                                         class_weight=weighing, ignore=dopts.ignore)
+    tdata = continued.load_data(start, data, dopts, task.value, class_weight=weighing)
     if not quiet:  # (fit's notices: targets read as classes, cells imputed, a constant target...)
         render.notices([*tdata.notices, crowded])
     rng = np.random.default_rng(seed)  # one generator, weights then batches, as in fit: the same first batches

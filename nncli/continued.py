@@ -18,7 +18,7 @@ from nncli.csv_source import display_name, file_identity
 from nncli.errors import DataError, UnknownClassError, UsageError, shorten
 from nncli.model_file import MAX_EPOCHS_BEHIND
 from nncli.workflow import (ColumnInfo, DataOptions, ModelOptions, TrainingData, class_weights, data_digest,
-                            refuse_unknown_columns, split_validation)
+                            load_training_data, refuse_unknown_columns, split_validation)
 
 
 # The options a model given to --init decides (its columns, their encoding, its layers): given, each must
@@ -80,6 +80,15 @@ def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: st
     if mopts.dropout and not hidden:
         raise UsageError("--dropout is for hidden layers, and the model given to --init is linear")
     return ModelOptions(start.kind, hidden, net.activation, mopts.dropout)
+
+
+def load_data(start: Model | None, path: str, dopts: DataOptions, task: str, **kwargs) -> TrainingData:
+    """A run's training data: read as the model given to --init reads it (`load_init_data`), or without
+    one learned from the file (`workflow.load_training_data`). kwargs: val_path, val_split, class_weight,
+    rng, as both take them."""
+    if start is None:
+        return load_training_data(path, dopts, task, **kwargs)
+    return load_init_data(start, path, missing=dopts.missing, delimiter=dopts.delimiter, ignore=dopts.ignore, **kwargs)
 
 
 def load_init_data(model: Model, path: str, *, missing: str = "impute", delimiter: str | None = None,
