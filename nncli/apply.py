@@ -109,7 +109,7 @@ def _feature_reader(model: Model, path: str, extra: Sequence[str], delimiter: st
         missing = getattr(e, "missing", None)
         if extra_option is None or not missing or set(missing) & set(model.pre.names):
             raise
-        raise DataError(f"{extra_option} names {', '.join(shorten(c, 40) for c in missing)}, which the header lacks",
+        raise DataError(f"no column named {', '.join(shorten(c, 40) for c in missing)} (in {extra_option})",
                         file=e.file, line=e.line, hint=e.hint) from None
 
 

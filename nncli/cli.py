@@ -741,7 +741,7 @@ def predict(
 
     \b
     Example:
-      nncli predict model.npz new.csv --proba | head
+      nncli predict model.npz new.csv | head
     """
     keep_cols = split_list(keep, "--keep")
     d = check_delimiter(delimiter)
@@ -905,20 +905,25 @@ def show(
     from nncli.model_file import load_model
 
     d = check_delimiter(delimiter)
+    if delimiter is not None and data is None:
+        raise UsageError("--delimiter is for the file of --data; show reads no other")
     if data is not None and json_out:
         raise UsageError("--data draws a file's rows over show's chart or map; --json prints the model's metadata only")
     check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model, *([data] if data else []))
     if plot is not None:
-        check_plot(plot, model)  # (usage errors before any work, as the other commands: a model that fails to load)
+        check_plot(plot, model, *([data] if data else []))  # (usage errors before any work, as the other
+        # commands: before a model that fails to load)
     m = load_model(model, usage="nncli show MODEL")
     drawn = None
     if data is not None:
         from nncli import apply
         from nncli.core.preprocessing import EncodeReport
 
-        if render.prediction_view(m) is None:
-            raise UsageError(f"--data draws rows over the chart or map of what a model of one or two numeric features "
-                             f"predicts; {shorten(model)} has {_feature_count(m)}, and show draws none")
+        why = render.view_refusal(m) or ("its predictions are not finite" if render.prediction_view(m) is None
+                                         else None)
+        if why is not None:
+            raise UsageError(f"--data draws rows over show's chart or map of what a model predicts, and "
+                             f"{shorten(model)} has none: {why}")
         report = EncodeReport()
         _typed_rows(data, "nncli show MODEL --data FILE")
         drawn = apply.rows_to_draw(m, data, d, report)
@@ -949,16 +954,6 @@ def show(
     from nncli.csv_io import display_name
 
     render.show_model(m, model, drawn, printable(display_name(data)) if data is not None else "")
-
-
-def _feature_count(m) -> str:
-    """A model's features, as `show --data`'s error counts them: `3 features`, `a categorical feature`."""
-    if len(m.pre.features) <= 2 and any(f.kind != "numeric" for f in m.pre.features):
-        return "a categorical feature"
-    if len(m.pre.features) <= 2:  # (numeric, but more classes than the map has colours, or several targets)
-        return ("several targets" if m.task == "regression" else f"{len(m.target.classes):,} classes") + \
-            " over two features"
-    return f"{len(m.pre.features):,} features"
 
 
 def _json_numbers(value: object) -> object:
@@ -1086,13 +1081,15 @@ def _usage_error(e: click_exceptions.UsageError, argv: list[str]) -> tuple[str, 
         f"unexpected argument{'s' if len(args) > 1 else ''}: {', '.join(shorten(a) for a in args)}"
     at = argv.index("--hidden") if "--hidden" in argv else -1
     if 0 <= at < len(argv) - 2 and argv[at + 2].isdigit():  # `--hidden 64 32`
-        sizes = list(itertools.takewhile(str.isdigit, argv[at + 1:]))
-        return message, f"layer sizes are comma-separated: --hidden {','.join(sizes)}"
+        sizes = [t for t in itertools.takewhile(re.compile(r"[0-9,]+").fullmatch, argv[at + 1:]) for t in t.split(",")
+                 if t]
+        return message, f"layer sizes are comma-separated: --hidden {','.join(sizes) if len(sizes) > 1 else '64,32'}"
     if args is not None and len(args) == 1 and command in ("fit", "lr-find", "predict", "gen-data"):
         arg = args[0]
-        first = argv[argv.index(command) + 1] if command in argv[:-1] else ""
-        if command in ("fit", "lr-find") and first.endswith(".npz") and arg != first:  # `fit model.npz data.csv`
-            return message, f"to go on training a model: nncli {command} {shlex.quote(arg)} --init {shlex.quote(first)}"
+        data = ctx.params.get("data") if ctx is not None else None  # (what Click took for DATA)
+        if command in ("fit", "lr-find") and isinstance(data, str) and data.endswith(".npz") and arg != data:
+            # `fit model.npz data.csv`: a model to go on training
+            return message, f"to go on training a model: nncli {command} {shlex.quote(arg)} --init {shlex.quote(data)}"
         if command == "fit" and re.search(r"\.(csv|tsv|txt)(\.gz)?$", arg, re.IGNORECASE):
             return message, f"fit reads one data file; a validation file is --val {shlex.quote(arg)}"
         if "." in arg and (not os.path.exists(arg) or command == "fit" and arg.endswith(".npz")):  # never data

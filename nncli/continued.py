@@ -36,7 +36,7 @@ def _target_kind(target) -> str:
         return f"the classes of {names} as its target: --log-target is for regression"
     if target.log:
         return f"{', '.join(target.term(n) for n in target.names)} as its target"
-    return f"{names} itself as its target, not log(1 + {target.names[0]})"
+    return f"{names} itself as its target, not log(1 + {shorten(target.names[0], 40)})"
 
 
 def init_options(start: Model, dopts: DataOptions, mopts: ModelOptions, task: str, given: set[str]) -> ModelOptions:

@@ -439,8 +439,8 @@ def nan_hint(cell: str, na_values: Iterable[str]) -> str | None:
     s = cell.strip()
     number = cell_number(s)
     if (number is not None and math.isnan(number)) or s.lower() in MISSING_LIKE:
-        return (f"missing cells are {missing_tokens(na_values)}: leave this one empty, or train with nncli fit "
-                "--na-values, which sets them (replacing the defaults)")
+        return (f"missing cells are {missing_tokens(na_values)} (nncli fit --na-values sets them, replacing the "
+                "defaults; a model keeps those it was trained with)")
     return None
 
 

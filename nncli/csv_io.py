@@ -135,8 +135,8 @@ class TableReader:
         if not first or not first[0].strip():
             raise DataError("the file is empty (expected a header row)" if not first else
                             "expected a header row, found a blank line", file=self.name, line=self.header_line,
-                            hint="the data was read from stdin, as without a DATA argument: give a file"
-                            if self._stdin and not first else None)
+                            hint="standard input held nothing (DATA '-', or predict's DATA left out, reads it): "
+                                 "pipe the rows in, or name a file" if self._stdin and not first else None)
         self.delimiter = delimiter or detect_delimiter(first[0])
         self.header = parse_header(first[0], self.name, self.delimiter, self.header_line)
         self.chunk_rows = min(chunk_rows or CHUNK_ROWS, max(256, min(CHUNK_ROWS, CHUNK_CELLS // len(self.header))))

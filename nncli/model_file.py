@@ -337,7 +337,7 @@ def _load(path: str, file: BinaryIO, size: int, usage: str | None) -> Model:
         infos = {i.filename: i for i in zf.infolist()}
         names = {n[:-4] for n in infos if n.endswith(".npy")}
         if len(names) != len(infos) or "meta" not in names:
-            what = "a NumPy archive" if len(names) == len(infos) else "a zip archive"
+            what = "a NumPy archive" if infos and len(names) == len(infos) else "a zip archive"
             raise _fail(path, f"{what}, but none that `nncli fit` writes", hint="make one with `nncli fit`")
         if len(infos) != len(zf.infolist()):  # which copy a reader takes is its own choice: refuse both
             raise _fail(path, "a member appears twice in the archive")

@@ -151,7 +151,8 @@ def check_read_once(data: str, val: Optional[str]) -> None:
 
 
 def check_output(output: str, *inputs: Optional[str], option: str = "-o") -> None:
-    """Exit 2, before any work, if `output` cannot be written or names an input (or another output).
+    """Exit 2, before any work, if `output` cannot be written or names an input (or another output);
+    `option` names it in that last error (`--plot`).
 
     A device or FIFO (`/dev/stdout`) is written in place, so needs to be writable itself; but
     `/dev/stdout` with stdout closed is refused (it leads to the /dev/null that took its place).

@@ -718,16 +718,15 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
     `drawn_name` the file's: a curve's window widens to hold them all, a map's does not."""
     import numpy as np
 
-    from nncli.chart_scale import LIMIT, padded
+    from nncli.chart_scale import LIMIT
     from nncli.render_chart import LineChart, Series
-    from nncli.render_map import CLASS_RGB, RAMP_GLYPHS, RegionMap
+    from nncli.render_map import RAMP_GLYPHS, RegionMap
 
     features, t = model.pre.features, model.target
-    if not 1 <= len(features) <= 2 or any(f.kind != "numeric" for f in features):
+    if view_refusal(model) is not None:
         return None
     regression = model.task == "regression"
-    ranges = [padded(float(m), float(m), False) if s <= 1e-9 * max(1.0, abs(m)) else  # (a constant column)
-              (float(m - MAP_SPAN * s), float(m + MAP_SPAN * s)) for m, s in zip(model.pre.mean, model.pre.scale)]
+    ranges = _windows(model)
     if drawn is not None and len(features) == 1 and len(drawn[0]):
         ranges = [(min(ranges[0][0], float(drawn[0][:, 0].min())), max(ranges[0][1], float(drawn[0][:, 0].max())))]
     if not all(abs(v) <= LIMIT for r in ranges for v in r):
@@ -748,7 +747,7 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
             series = [Series(printable(t.names[k]), out[:, k].tolist(), xs=xs.tolist(), style=style)
                       for k, style in zip(range(out.shape[1]), GRADIENT_STYLES)]
         else:
-            shown = [1] if len(t.classes) == 2 else range(min(len(t.classes), len(GRADIENT_STYLES)))
+            shown = [1] if len(t.classes) == 2 else range(len(t.classes))  # (at most GRADIENT_STYLES: view_refusal)
             series = [Series(f"P({printable(t.classes[k])})", out[:, k].tolist(), xs=xs.tolist(), style=style)
                       for k, style in zip(shown, GRADIENT_STYLES)]
         if drawn is not None:
@@ -757,8 +756,6 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
                           y_label=printable(t.names[0]) if regression and len(t.names) == 1 else
                           ("prediction" if regression else "probability"))
         return Group(chart, notes_text)
-    if (len(t.names) > 1 if regression else len(t.classes) > len(CLASS_RGB)):
-        return None
     steps = len(RAMP_GLYPHS)
     if regression:  # the ramp's ends: the lowest and highest prediction over the window, on a fine grid
         with np.errstate(all="ignore"):
@@ -794,6 +791,36 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
     return Group(RegionMap(sample, ranges[0], ranges[1], printable(features[0].name), printable(features[1].name),
                            ramp=regression, title=title, points=points, points_name=f"rows of {drawn_name}"),
                  notes_text)
+
+
+def _windows(model) -> list[tuple[float, float]]:
+    """Each feature's window in `prediction_view`: its training mean ± MAP_SPAN standard deviations (a
+    constant column's, a width about its value)."""
+    from nncli.chart_scale import padded
+
+    return [padded(float(m), float(m), False) if s <= 1e-9 * max(1.0, abs(m)) else
+            (float(m - MAP_SPAN * s), float(m + MAP_SPAN * s)) for m, s in zip(model.pre.mean, model.pre.scale)]
+
+
+def view_refusal(model) -> str | None:
+    """Why `prediction_view` draws nothing for this model (None: it draws), as `show --data` says it."""
+    from nncli.chart_scale import LIMIT
+    from nncli.render_map import CLASS_RGB
+
+    features, t = model.pre.features, model.target
+    if not 1 <= len(features) <= 2:
+        return f"it has {len(features):,} features, and show draws one or two"
+    if any(f.kind != "numeric" for f in features):
+        return "it has a categorical feature"
+    if len(features) == 1 and model.task == "classification" and len(t.classes) > len(GRADIENT_STYLES):
+        return f"it predicts {len(t.classes):,} classes, more than the {len(GRADIENT_STYLES)} curves a chart draws"
+    if len(features) == 2 and model.task == "regression" and len(t.names) > 1:
+        return "it predicts several targets, and a map colours one"
+    if len(features) == 2 and model.task == "classification" and len(t.classes) > len(CLASS_RGB):
+        return f"it predicts {len(t.classes):,} classes, more than the {len(CLASS_RGB)} colours of a map"
+    if not all(abs(v) <= LIMIT for r in _windows(model) for v in r):
+        return "its features span more than a chart's axis holds (1e300)"
+    return None
 
 
 def _drawn_series(drawn, model, curves, name: str) -> list:
@@ -877,7 +904,8 @@ def weight_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) ->
 def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) -> Group:
     """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
     table = _layer_table("weight gradient (RMS)", sizes, epochs, rms)
-    measured = ", ".join(f"{e:,}" for e in epochs) if len(epochs) <= 12 else "1–10, 12, 14, … 20, 25 and so on"
+    measured = ", ".join(f"{e:,}" for e in epochs) if len(epochs) <= 12 else \
+        f"{epochs[0]:,}–{epochs[9]:,}, {epochs[10]:,}, {epochs[11]:,}, … {epochs[-1]:,}"  # (1–10, 12, 14, … the last)
     note = f"(on the first batch of epoch{'s' if len(epochs) > 1 else ''} {measured}"
     if len(sizes) > 2:
         note += (". A layer whose gradient is orders of magnitude smaller than the next one's barely learns: "

@@ -104,8 +104,10 @@ class RegionMap:
         digits = 4 if options.max_width >= 40 else 2
         # The rows follow the ranges' ratio at the widest the map may be; its width follows the y labels',
         # which are the values at the rows' middles.
-        rows = round(min(MAX_COLUMNS, options.max_width) * (y_hi - y_lo) / (x_hi - x_lo) / 2)  # (a cell is
-        rows = max(MIN_ROWS, min(MAX_ROWS, rows))  # about twice as tall as wide: a pixel two a cell is square)
+        # (A cell is about twice as tall as wide: two pixels a cell are square. Spans of 1e-9 and 1e299 make
+        # the ratio inf, or nan: the bounds take it.)
+        ratio = min(MAX_COLUMNS, options.max_width) * ((y_hi - y_lo) / (x_hi - x_lo)) / 2
+        rows = round(max(MIN_ROWS, min(MAX_ROWS, ratio))) if ratio == ratio else MAX_ROWS
         y_axis = Axis(y_lo, y_hi, False, 4 * rows)
         labels = y_tick_labels(y_axis, rows, digits)
         gutter = max(cell_len(label) for label in labels.values())

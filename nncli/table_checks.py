@@ -332,11 +332,10 @@ def column_notices(table: Table, kinds: dict[str, str], na: frozenset[str], cate
         ids = [m for m, k in too_many if m not in dressed and k >= ID_SHARE * table.n_rows]
         if ids:
             hints.append(f"{'id-like columns' if len(ids) > 1 else 'an id-like column'}? --ignore {option_value(*ids)}")
-        kept = [k for m, k in too_many if m not in dressed and m not in ids]
-        if kept:
-            hints.append(f"{'else ' if ids else ''}--max-categories {max(kept):,} keeps "
-                         + (", ".join(shorten(m, 30) for m, k in too_many if k in kept and m not in ids)
-                            if len(kept) < len(too_many) else "them"))
+        kept = [(m, k) for m, k in too_many if m not in dressed and m not in ids]
+        if kept:  # (each fix is needed for its own columns: "and", not "else")
+            hints.append(f"{'and ' if ids else ''}--max-categories {max(k for _, k in kept):,} keeps "
+                         + (", ".join(shorten(m, 30) for m, _ in kept) if len(kept) < len(too_many) else "them"))
         elif ids:
             hints[-1] += "; else raise --max-categories"
         if totals_said:  # (the notices that would have said so are not printed: the run stops here)
@@ -365,7 +364,7 @@ def whole_number_classes_notice(values: np.ndarray, name: str) -> list[str]:
 
 
 def target_notices(target: Target, name: str, inferred: bool, given: bool, na_values: Iterable[str],
-                   rows: int = 0) -> list[str]:
+                   rows: int) -> list[str]:
     """Notices for a class target's labels: whole numbers read as many classes (`inferred`: the task was
     not given), a class for (nearly) every one of the `rows`, one label written two ways, a label that is
     another program's word for a missing cell. `given`: whether --target named the column (else it is the
@@ -373,7 +372,7 @@ def target_notices(target: Target, name: str, inferred: bool, given: bool, na_va
     notices: list[str] = []
     if len(target.classes) > 10 and len(target.classes) >= ID_SHARE * rows:  # (`--target id` trained 300 classes)
         notices.append(f"the target {shorten(name, 40)} has {len(target.classes):,} classes over {rows:,} rows, "
-                       "about a row each: a class seen once cannot be learned (an id? another --target)")
+                       "two rows a class or fewer: too few to learn a class from (an id? another --target)")
     # (Labels 0..9 are how most class columns are written: no notice up to ten classes.)
     if (inferred and len(target.classes) > 10 and all(cell_number(c) is not None for c in target.classes)
             and name.strip().casefold() not in CLASS_NAMES):  # ('label' holding 12 classes says so itself)

@@ -139,7 +139,8 @@ def _resolve_columns(header: list[str], opts: DataOptions, source: str, line: in
         if len(header) == 1:
             hint = one_column_hint(opts.delimiter)
         elif opts.ignore and not opts.features:
-            hint = f"--ignore leaves out every column but the target {', '.join(shorten(t, 40) for t in targets)}"
+            hint = (f"--ignore leaves out every column but the target{'s' if len(targets) > 1 else ''} "
+                    f"{', '.join(shorten(t, 40) for t in targets)}")
         raise DataError("no feature columns left (the table needs at least one besides the target)",
                         file=source, line=line, hint=hint)
     return features, targets

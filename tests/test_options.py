@@ -245,7 +245,7 @@ def test_the_limits_of_the_training_tables_notices(tmp_path):
     for classes, rows, told in ((30, 60, True), (30, 61, False), (10, 10, False)):
         said = _notices(write_csv(tmp_path / f"id{classes}-{rows}.csv", ["x", "who"],
                                   [(i % 7, f"u{i % classes}") for i in range(rows)]))
-        assert (f"the target 'who' has {classes} classes over {rows} rows, about a row each" in said) == told, said
+        assert (f"the target 'who' has {classes} classes over {rows} rows, two rows a class or fewer" in said) == told, said
     # Five features the same on every row get a line each; six, one line for them all
     for k in (5, 6):
         header = ["x", *(f"c{j}" for j in range(k)), "y"]

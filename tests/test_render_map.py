@@ -243,4 +243,33 @@ def test_show_data_draws_the_file_and_refuses_what_it_cannot_draw(cli, tmp_path)
     data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
     assert cli("fit", data, "--epochs", "2", "-q", "-o", model).exit_code == 0
     r = cli("show", model, "--data", data)
-    assert r.exit_code == 2 and "has 3 features, and show draws none" in r.stderr
+    assert r.exit_code == 2 and "has none: it has 3 features, and show draws one or two" in r.stderr
+
+
+def test_spans_of_very_different_sizes_draw_a_map_not_an_error():
+    # x spans 5e-9 and y 7e299: the height's ratio overflowed to inf ("internal error: OverflowError")
+    m = model_of(["x1", "x2"], [[0.0], [1.0]], [0.0], classes=["a", "b"], scale=[1e-9, 1.4e299])
+    rows = grid_rows(text_of(render.prediction_view(m)))
+    assert len(rows) == 20 and rows[0].strip() == "x" * len(rows[0].strip())
+
+
+def test_a_chart_of_more_classes_than_it_has_curves_is_refused_with_the_reason():
+    seven = model_of(["x"], np.ones((1, 7)), np.zeros(7), classes=[str(k) for k in range(7)])
+    assert render.prediction_view(seven) is None
+    assert render.view_refusal(seven) == "it predicts 7 classes, more than the 6 curves a chart draws"
+    six = model_of(["x"], np.ones((1, 6)), np.zeros(6), classes=[str(k) for k in range(6)])
+    assert render.view_refusal(six) is None and render.prediction_view(six) is not None
+    wide = model_of(["x1", "x2", "x3"], np.ones((3, 1)), np.zeros(1), classes=["a", "b"])
+    assert render.view_refusal(wide) == "it has 3 features, and show draws one or two"
+
+
+def test_show_data_may_not_be_overwritten_by_plot_and_delimiter_needs_data(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "--epochs", "1", "-q", "-o", model).exit_code == 0
+    data = tmp_path / "d.csv"
+    data.write_bytes((SAMPLES / "moons.csv").read_bytes())
+    r = cli("show", model, "--data", data, "--plot", data)
+    assert r.exit_code == 2 and "--plot" in r.stderr and "is also an input" in r.stderr
+    assert data.read_bytes() == (SAMPLES / "moons.csv").read_bytes()
+    r = cli("show", model, "--delimiter", ";")
+    assert r.exit_code == 2 and "--delimiter is for the file of --data" in r.stderr

@@ -515,7 +515,7 @@ def test_every_column_with_too_many_categories_is_named_in_one_error(tmp_path):
 
 def test_another_programs_word_for_a_missing_cell_gets_the_na_values_hint(tmp_path):
     # 'None' (pandas), '#N/A' (Excel): the hint said to fix the cell or make the column categorical
-    hint = ": leave this one empty, or train with nncli fit --na-values, which sets them (replacing the defaults)\n"
+    hint = " (nncli fit --na-values sets them, replacing the defaults; a model keeps those it was trained with)\n"
     rows = [["x", "y"]] + [["None" if i == 7 else str(i / 10), str(i % 2)] for i in range(60)]
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
     assert r.returncode == 1 and "d.csv:9:1 (column 'x'): expected a number, found 'None'" in r.stderr.decode()
@@ -883,7 +883,7 @@ def test_a_spreadsheets_sep_line_gives_the_delimiter(cli, tmp_path, line_end, qu
     r = cli("fit", tmp_path / "sep.csv", "--target", "nope", "-o", tmp_path / "m.npz")
     assert r.exit_code == 1 and "sep.csv:2: no column named 'nope'" in r.stderr
     r = cli("predict", tmp_path / "sep.npz", tmp_path / "sep.csv", "--keep", "nope")
-    assert r.exit_code == 1 and "sep.csv:2: --keep names 'nope', which the header lacks" in r.stderr
+    assert r.exit_code == 1 and "sep.csv:2: no column named 'nope' (in --keep)" in r.stderr
     (tmp_path / "dup.csv").write_text(f"sep={d}" + line_end + f"a{d}a{d}y" + line_end + f"1{d}2{d}3" + line_end, newline="")
     r = cli("fit", tmp_path / "dup.csv", "-o", tmp_path / "m.npz")
     assert r.exit_code == 1 and "dup.csv:2:2: duplicate column name 'a'" in r.stderr
@@ -1125,8 +1125,8 @@ def test_hints_in_predict_and_eval_name_the_model_s_missing_value_tokens(tmp_pat
         r = run_nncli(command, model, bad)
         assert r.returncode == 1
         assert r.stderr.decode().endswith("b.csv:6:1 (column 'x'): expected a number, found 'NA'\n"
-                                          "hint: missing cells are empty ones and ?: leave this one empty, or train "
-                                          "with nncli fit --na-values, which sets them (replacing the defaults)\n")
+                                          "hint: missing cells are empty ones and ? (nncli fit --na-values sets them, "
+                                          "replacing the defaults; a model keeps those it was trained with)\n")
 
 
 def test_a_column_of_decimal_commas_is_refused_with_a_hint_not_taken_for_categories(tmp_path):
@@ -1340,7 +1340,12 @@ def test_a_column_a_few_values_over_the_category_limit_is_no_id(tmp_path):
     # Beside an id: the id's hint, and the limit that keeps the others
     rows = [["id", "state", "x", "y"]] + [[f"u{i}", *row] for i, row in enumerate(rows[1:])]
     r = run_nncli("fit", write_rows(tmp_path / "e.csv", rows), "-o", tmp_path / "m.npz")
-    assert "hint: an id-like column? --ignore id; else --max-categories 51 keeps 'state'\n" in r.stderr.decode()
+    assert "hint: an id-like column? --ignore id; and --max-categories 51 keeps 'state'\n" in r.stderr.decode()
+    # Beside a column of amounts with as many values: that one keeps its own hint, and only its own
+    rows = [["price", "city", "x", "y"]] + [[f"${10 + i % 60}.50", f"C{i % 60}", str(i % 7), str(i % 3)]
+                                            for i in range(1000)]
+    r = run_nncli("fit", write_rows(tmp_path / "c.csv", rows), "-o", tmp_path / "m.npz")
+    assert "or --ignore price; --max-categories 60 keeps 'city'\n" in r.stderr.decode()
 
 
 def test_money_percentages_and_dates_read_as_categories_are_named_so(tmp_path):

@@ -83,7 +83,7 @@ class Model:
         return raw, self.pre.mean.astype(net.dtype)
 
     def grid_outputs(self, axes: list[np.ndarray]) -> np.ndarray:
-        """What a model of numeric features only gives over the grid of their raw values `axes` (one
+        """What a model of one or two numeric features gives over the grid of their raw values `axes` (one
         array a feature, in the features' order), the first feature's values varying fastest: a
         classifier's class probabilities (n, n_classes), a regression's values in the targets' units
         (n, n_targets), n the product of the axes' lengths. As `predict` would give for those rows."""

@@ -404,7 +404,7 @@ def distinct_whole_numbers(values: np.ndarray) -> int | None:
     if nums is None or not (np.all(np.isfinite(nums)) and np.all(nums == np.round(nums))):
         return None
     ordered = np.sort(nums)  # (not np.unique: it imports numpy.ma, 10 ms of `fit`'s start)
-    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def class_labels(values: np.ndarray) -> list[str]:
