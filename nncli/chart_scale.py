@@ -8,6 +8,7 @@ library only: svg_chart.py must stay free of numpy and rich.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 # Larger magnitudes are skipped like inf: the span between two of them, the padding of
 # a flat range or 10 to the power of a padded log would overflow.
@@ -32,12 +33,22 @@ def format_number(v: float, digits: int = 4) -> str:
     return f"{mantissa}e{exponent}"
 
 
-def format_tick(v: float, whole: bool) -> str:
+def format_tick(v: float, whole: bool, digits: int = 4) -> str:
     """An x tick's label: `format_number`, but a whole number (an epoch) whole: `29340` rather than
     `2.934e+04`."""
     if whole and float(v).is_integer() and abs(v) < 1e15:
         return str(int(v))
-    return format_number(v)
+    return format_number(v, digits)
+
+
+def telling_digits(values: Sequence[float], digits: int = 4) -> int:
+    """The fewest significant digits, `digits` or more, that tell an axis's distinct labelled `values`
+    apart: an axis from 1,000,000.00 to 1,000,000.05 had every label `1e+06`."""
+    ordered = sorted(set(values))
+    pairs = list(zip(ordered, ordered[1:]))
+    while digits < 15 and any(format_number(a, digits) == format_number(b, digits) for a, b in pairs):
+        digits += 1
+    return digits
 
 
 def nice_step(raw: float, *, at_least: bool = False) -> float:

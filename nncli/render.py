@@ -718,7 +718,7 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
     `drawn_name` the file's: a curve's window widens to hold them all, a map's does not."""
     import numpy as np
 
-    from nncli.chart_scale import LIMIT
+    from nncli.chart_scale import format_number, telling_digits
     from nncli.render_chart import LineChart, Series
     from nncli.render_map import RAMP_GLYPHS, RegionMap
 
@@ -727,15 +727,16 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
         return None
     regression = model.task == "regression"
     ranges = _windows(model)
-    if drawn is not None and len(features) == 1 and len(drawn[0]):
-        ranges = [(min(ranges[0][0], float(drawn[0][:, 0].min())), max(ranges[0][1], float(drawn[0][:, 0].max())))]
-    if not all(abs(v) <= LIMIT for r in ranges for v in r):
-        return None
     title = "what the model predicts" + ("" if regression and len(t.names) > 1 else f": {printable(t.names[0])}")
-    notes = [f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations"
-             + (", widened to the rows drawn)" if drawn is not None and len(features) == 1 else ")")]
+    notes = [f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations)"]
     if drawn is not None and len(drawn[0]) < drawn[2]:
         notes.append(f"({len(drawn[0]):,} of the {drawn[2]:,} rows of {drawn_name} drawn, spread evenly over the file)")
+    if drawn is not None and len(features) == 1:  # (a chart keeps its window, as a map does: one row at 1e30 made
+        inside = (drawn[0][:, 0] >= ranges[0][0]) & (drawn[0][:, 0] <= ranges[0][1])  # the curve one column wide)
+        outside = int((~inside).sum())
+        if outside:
+            notes.append(f"({outside:,} of the rows drawn lie{'s' if outside == 1 else ''} outside the chart)")
+        drawn = (drawn[0][inside], drawn[1][inside], drawn[2])
     notes_text = Text("\n".join(notes), style="dim")
     if len(features) == 1:
         xs = np.linspace(*ranges[0], CURVE_POINTS)
@@ -774,10 +775,13 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
         out = model.grid_outputs([np.asarray(xs), np.asarray(ys)])
         known = np.isfinite(out).all(axis=1)
         if regression:
-            level, sure, names = step(out[:, 0]), np.ones(len(out)), [fmt(lo), fmt(hi)]
+            digits = telling_digits([lo, hi])
+            level, sure, names = step(out[:, 0]), np.ones(len(out)), [format_number(v, digits) for v in (lo, hi)]
         else:
-            k = out.shape[1]
-            level, sure = out.argmax(axis=1), (out.max(axis=1) - 1 / k) / (1 - 1 / k)
+            # Sureness: how far the likeliest class is ahead of the next, 0 on every boundary between two
+            # classes (of two, 2p - 1; against 1 / k, a 50/50 seam of ten classes read as sure)
+            second, first = np.partition(out, -2, axis=1)[:, -2:].T
+            level, sure = out.argmax(axis=1), first - second
             names = [printable(c) for c in t.classes]
         level = np.where(known, level, -1)
         return [list(zip(a, b)) for a, b in zip(level.reshape(len(ys), len(xs)).tolist(),
@@ -837,9 +841,10 @@ def _drawn_series(drawn, model, curves, name: str) -> list:
     if len(t.classes) == 2:
         return [Series(f"rows of {name} (at their label: 1 for {printable(t.classes[1])})", [float(v) for v in y],
                        xs=X, style="magenta", scatter=True)]
-    return [Series(f"{printable(t.classes[k])} rows", [1.0] * int((y == k).sum()),
-                   xs=[x for x, label in zip(X, y.tolist()) if label == k], style=c.style, scatter=True)
-            for k, c in enumerate(curves)]
+    labels = y.tolist()
+    return [Series(f"{printable(t.classes[k])} rows", [1.0] * labels.count(k),
+                   xs=[x for x, label in zip(X, labels) if label == k], style=c.style, scatter=True)
+            for k, c in enumerate(curves) if k in labels]
 
 
 def show_model(model, path: str, drawn=None, drawn_name: str = "") -> None:
@@ -905,7 +910,7 @@ def gradient_table(sizes: list[int], epochs: list[int], rms: list[list[float]]) 
     """Each layer's weight-gradient size (RMS) at the first, a middle and the last epoch measured."""
     table = _layer_table("weight gradient (RMS)", sizes, epochs, rms)
     measured = ", ".join(f"{e:,}" for e in epochs) if len(epochs) <= 12 else \
-        f"{epochs[0]:,}–{epochs[9]:,}, {epochs[10]:,}, {epochs[11]:,}, … {epochs[-1]:,}"  # (1–10, 12, 14, … the last)
+        f"{epochs[0]:,}–{epochs[9]:,}, {epochs[10]:,}, {epochs[11]:,}, … {epochs[-1]:,}"  # (1–10, 12, 14, … last)
     note = f"(on the first batch of epoch{'s' if len(epochs) > 1 else ''} {measured}"
     if len(sizes) > 2:
         note += (". A layer whose gradient is orders of magnitude smaller than the next one's barely learns: "

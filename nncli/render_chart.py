@@ -26,7 +26,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from nncli.chart_scale import LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades
+from nncli.chart_scale import (LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades,
+                                telling_digits)
 
 # Bit of each dot in a braille cell, indexed [dot row][dot column] (Unicode dot numbering).
 _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -183,12 +184,13 @@ def append_runs(text: Text, cells: list[tuple[str, str]]) -> None:
 def y_tick_labels(y_axis: Axis, rows: int, digits: int) -> dict[int, str]:
     """The y axis's labels by row of a plot `rows` high (four of `y_axis`'s dots a row): the top's, the
     bottom's and, five rows or more, the middle row's."""
-    labels = {0: format_number(y_axis.value(y_axis.dots - 1), digits), rows - 1: format_number(y_axis.value(0), digits)}
+    at = {0: y_axis.value(y_axis.dots - 1), rows - 1: y_axis.value(0)}
     if rows >= 5:
         mid = rows // 2
         # The value halfway down that row's four dots, where its ┤ points.
-        labels[mid] = format_number(y_axis.value(y_axis.dots - 1 - (4 * mid + 1.5)), digits)
-    return labels
+        at[mid] = y_axis.value(y_axis.dots - 1 - (4 * mid + 1.5))
+    digits = telling_digits(at.values(), digits)
+    return {row: format_number(v, digits) for row, v in at.items()}
 
 
 def row_start(labels: dict[int, str], row: int, gutter: int) -> Text:
@@ -222,6 +224,7 @@ def x_axis_lines(x_axis: Axis, gutter: int, cols: int, x_label: str, *, integral
         step = max(1.0, step)
     multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
     middles = [10 ** (k * step) if log else k * step for k in multiples]
+    digits = telling_digits([*ends, *middles])
 
     x_label_in_gutter = cell_len(x_label) <= gutter
     # Middle ticks give way when the x label needs their room on the tick line.
@@ -229,7 +232,7 @@ def x_axis_lines(x_axis: Axis, gutter: int, cols: int, x_label: str, *, integral
         buffer, ticks = [" "] * cols, set()
         for value in candidates:
             col = x_axis.dot(scale(value, log)) // 2
-            label = format_tick(value, integral)
+            label = format_tick(value, integral, digits)
             if _place(buffer, col - len(label) // 2, label):
                 ticks.add(col)
         if x_label_in_gutter or _place_in_widest_gap(buffer, x_label):
@@ -319,13 +322,17 @@ class LineChart:
             if x_lo <= t <= x_hi:
                 marker_col = x_axis.dot(t) // 2
 
+        # Where a scatter's dots share a cell with a curve, the cell takes the scatter's colour: a row of one
+        # class on another's curve read as that class's
+        order = sorted(range(len(canvases)), key=lambda i: not self.series[i].scatter)  # (stable: else in order)
+        drawing_order = [(canvases[i], styles[i]) for i in order]
         yield from self._header(gutter, cols)
         for row in range(self.height):
             line = row_start(labels, row, gutter)
             cells = []
             for col in range(cols):
                 bits, style = 0, None
-                for canvas, series_style in zip(canvases, styles):
+                for canvas, series_style in drawing_order:
                     if canvas.cells[row][col]:
                         bits |= canvas.cells[row][col]
                         style = series_style if style is None else style

@@ -98,8 +98,8 @@ class RegionMap:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         no_color = self.no_color
-        if no_color is None:
-            no_color = console.no_color or console.color_system is None
+        if no_color is None:  # (16 colours: classes 0 and 2 both came out bright black, so glyphs instead)
+            no_color = console.no_color or console.color_system in (None, "standard", "windows")
         (x_lo, x_hi), (y_lo, y_hi) = padded(*self.x_range, False), padded(*self.y_range, False)
         digits = 4 if options.max_width >= 40 else 2
         # The rows follow the ranges' ratio at the widest the map may be; its width follows the y labels',
@@ -142,9 +142,9 @@ class RegionMap:
                 append_runs(line, cells)
             yield line
         yield from x_axis_lines(x_axis, gutter, cols, self.x_label)
-        yield from self._legend(list(names), no_color)
+        yield from self._legend(list(names), no_color, unknown=any(level < 0 for row in pixels for level, _ in row))
         if outside:
-            yield Text(f"({outside:,} of the rows drawn lie outside the map)", style="dim")
+            yield Text(f"({outside:,} of the rows drawn lie{'s' if outside == 1 else ''} outside the map)", style="dim")
 
     def _cells(self, x_lo: float, x_hi: float, y_lo: float, y_hi: float, cols: int,
                rows: int) -> tuple[dict[tuple[int, int], int], int]:
@@ -164,8 +164,9 @@ class RegionMap:
     def _point_glyph(self, level: int) -> str:
         return str(level) if self.ramp else POINT_GLYPHS[level % len(POINT_GLYPHS)]
 
-    def _legend(self, names: list[str], no_color: bool) -> RenderResult:
-        """The classes' colours or glyphs, or the ramp's, then a line on the rows drawn, if any."""
+    def _legend(self, names: list[str], no_color: bool, unknown: bool = False) -> RenderResult:
+        """The classes' colours or glyphs, or the ramp's (and `unknown`'s, where the model gives NaN), then a
+        line on the rows drawn, if any."""
         legend = Text(no_wrap=True, overflow="ellipsis")
         if self.ramp:
             low, high = names
@@ -186,6 +187,11 @@ class RegionMap:
                     legend.append("█", Style(color=Color.from_rgb(*self._rgb(k))))
                 legend.append(f" {name}")
             legend.append("  (blank: unsure)" if no_color else "  (dark: unsure)", "dim")
+        if unknown:
+            legend.append("  ")
+            legend.append(UNKNOWN_GLYPH if no_color else "█",
+                          None if no_color else Style(color=Color.from_rgb(*UNKNOWN_RGB)))
+            legend.append(" no prediction (not a number)")
         yield legend
         if self.points:
             by = "value" if self.ramp else "label"

@@ -232,3 +232,12 @@ def test_a_scatter_is_one_dot_a_point_never_joined_nor_reduced():
 
     assert dots(True) == 4
     assert dots(False) > 20  # (a curve joins its points)
+
+
+def test_a_scatters_dots_take_their_own_colour_where_they_share_a_cell_with_a_curve():
+    chart = LineChart([Series("curve", [1.0, 1.0], xs=[0.0, 10.0], style="cyan"),
+                       Series("rows", [1.0], xs=[5.0], style="magenta", scatter=True)], height=4, log_y=False)
+    styles = {str(seg.style) for line in render_segments(chart, force_terminal=True, color_system="truecolor")
+              for seg in line
+              if seg.text and 0x2800 < ord(seg.text[0]) <= 0x28FF}
+    assert "magenta" in styles and "cyan" in styles

@@ -213,7 +213,7 @@ def test_rows_drawn_over_a_map_show_their_label_where_they_lie():
     assert abs(b[0] + 2) < 5 / cols and abs(b[1]) < 5 / height and rows[found and next(
         r for (r, c), ch in found.items() if ch == "B")].startswith("o")
     assert "o/A a  x/B b  (blank: unsure)" in text and "(capitals: the rows of pts.csv, by their label)" in text
-    assert "(1 of the rows drawn lie outside the map)" in text
+    assert "(1 of the rows drawn lies outside the map)" in text
     assert "(4 of the 10 rows of pts.csv drawn, spread evenly over the file)" in "\n".join(text)
     # In colour: a ● in the row's class's colour, over a map half as bright
     coloured = [s for line in lines(view, colour=True) for s in line if s.text == "●"]
@@ -221,14 +221,16 @@ def test_rows_drawn_over_a_map_show_their_label_where_they_lie():
     assert {s.style.color.get_truecolor() for s in coloured} == {CLASS_RGB[0], CLASS_RGB[1]}
 
 
-def test_rows_drawn_along_one_feature_are_dots_at_their_value_and_widen_the_window():
+def test_rows_drawn_along_one_feature_are_dots_at_their_value_and_those_outside_the_window_are_counted():
     m = model_of(["x"], [[2.0]], [1.0], target="y")  # y = 1 + 2x, the window x from -2.5 to 2.5
-    X = np.array([[4.0], [-1.0]])
-    text = text_of(render.prediction_view(m, (X, np.array([[9.0], [-1.0]]), 2), "d.csv"))
-    assert "• rows of d.csv" in text[-3] or any("• rows of d.csv" in line for line in text)
+    X = np.array([[1e30], [-1.0], [2.0]])  # (one row at 1e30 widened the chart until the curve was one column)
+    text = text_of(render.prediction_view(m, (X, np.array([[9.0], [-1.0], [12.0]]), 3), "d.csv"))
+    assert any("• rows of d.csv" in line for line in text)
     ticks = [line for line in text if "└" in line]
-    assert text[text.index(ticks[0]) + 1].split()[-1] == "4"  # widened to the row at x = 4
-    assert "widened to the rows drawn" in " ".join(text)
+    assert text[text.index(ticks[0]) + 1].split()[-1] == "2.5"  # the window kept
+    assert "(1 of the rows drawn lies outside the chart)" in " ".join(text)
+    top = [line.split()[0] for line in text if "┤" in line][0]
+    assert float(top) == pytest.approx(12.0)  # the row at (2, 12) drawn: the y axis reaches it
 
 
 def test_show_data_draws_the_file_and_refuses_what_it_cannot_draw(cli, tmp_path):
@@ -273,3 +275,30 @@ def test_show_data_may_not_be_overwritten_by_plot_and_delimiter_needs_data(cli, 
     assert data.read_bytes() == (SAMPLES / "moons.csv").read_bytes()
     r = cli("show", model, "--delimiter", ";")
     assert r.exit_code == 2 and "--delimiter is for the file of --data" in r.stderr
+
+
+def test_a_boundary_between_two_of_many_classes_is_unsure_too():
+    # Scores 3·x1, -3·x1 and two classes far below: the x1 = 0 boundary of four classes was drawn sure
+    # (against 1 / k, a 50/50 seam scored 0.33)
+    m = model_of(["x1", "x2"], [[3.0, -3.0, 0.0, 0.0], [0.0] * 4], [0.0, 0.0, -20.0, -20.0],
+                 classes=["r", "l", "c", "d"])
+    rows = grid_rows(text_of(render.prediction_view(m)))
+    middle = len(rows[0]) // 2
+    assert all(" " in r[middle - 3:middle + 3] for r in rows)
+    assert set("".join(rows)) == {CLASS_GLYPHS[0], CLASS_GLYPHS[1], " "}
+
+
+def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_differ():
+    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"], mean=[1e6, -3e8], scale=[0.01, 1e-3])
+    c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard")
+    text = ["".join(s.text for s in line) for line in c.render_lines(render.prediction_view(m), c.options, pad=False)]
+    assert not any("▀" in line for line in text) and any("ooo" in line for line in text)
+    ticks = [line.split()[0] for line in text if "┤" in line]
+    assert len(set(ticks)) == 3  # (all three read -3e+08 at four digits)
+    x_ticks = next(text[i + 1] for i, line in enumerate(text) if "└" in line).split()[1:]
+    assert len(set(x_ticks)) == len(x_ticks) > 1  # (all read 1e+06)
+
+
+def test_a_map_where_the_model_gives_nan_says_what_the_question_marks_are():
+    m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
+    assert "? no prediction (not a number)" in "\n".join(text_of(render.prediction_view(m)))
