@@ -657,6 +657,14 @@ def finish_training(model, path: str, mode: str) -> None:
         if model.info.get("epochs_run"):
             _chart(c, history_chart(model, height=max(3, min(12, c.height - 14))))
         c.print(summary_table(model, path), crop=False)
+        if view_refusal(model) is None:  # (one line, not the map: the screen's last frame stays on it)
+            import shlex
+
+            source = model.info.get("source")
+            data = f" --data {shlex.quote(source)}" if source and source != "<stdin>" else ""
+            c.print(utext(f"nncli show {shlex.quote(path)}{data} draws what it predicts across "
+                          f"{' and '.join(f.name for f in model.pre.features)}{' over those rows' if data else ''}",
+                          style="dim"), crop=False)
         return
     c.print(fit_summary(model, path), soft_wrap=True)
 

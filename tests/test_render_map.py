@@ -302,3 +302,15 @@ def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_dif
 def test_a_map_where_the_model_gives_nan_says_what_the_question_marks_are():
     m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
     assert "? no prediction (not a number)" in "\n".join(text_of(render.prediction_view(m)))
+
+
+def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learned(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "moons.csv", "--epochs", "2", "--progress", "live", "-o", model)
+    said = " ".join(r.stderr.split())
+    assert r.exit_code == 0 and f"nncli show {model} --data {SAMPLES / 'moons.csv'} draws what it predicts across " \
+        "x1 and x2 over those rows" in said
+    data = tmp_path / "blobs.csv"
+    data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
+    r = cli("fit", data, "--epochs", "2", "--progress", "live", "-o", model)
+    assert r.exit_code == 0 and "draws what it predicts" not in r.stderr and "saved to" in r.stderr
