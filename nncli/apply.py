@@ -69,7 +69,8 @@ def encode_notices(report: EncodeReport, where: str = "") -> list[str]:
         notices.append(f"missing cells{where} of categorical columns that had none in training were encoded "
                        f"as all zeros: {counts(report.missing_zeros)}")
     if report.dropped:
-        notices.append(f"dropped {report.dropped:,} row{'s' if report.dropped != 1 else ''}{where} whose target is missing")
+        n = report.dropped
+        notices.append(f"dropped {n:,} row{'s' if n != 1 else ''}{where} whose target is missing")
     return notices
 
 
@@ -311,7 +312,8 @@ def rows_to_draw(model: Model, path: str, delimiter: str | None = None, report: 
             keep = i % stride == 0
             X, raw, i = X[keep], raw[keep], i[keep]
         Xs, raws, index = [X], [raw], [i]
-    return Xs[0], (np.concatenate(raws) if raws else np.zeros(0)), rows
+    none = np.zeros((0, len(model.target.names))) if model.task == "regression" else np.zeros(0, np.intp)
+    return Xs[0], (np.concatenate(raws) if raws else none), rows  # (no chunk: `eval_chunks` refuses that now)
 
 
 CONFUSION_MAX_CLASSES = 100  # `eval` gives a confusion matrix for at most this many classes

@@ -723,7 +723,7 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
     chart of the prediction (a classifier's probabilities); over two, a map of the classes or values. The
     window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows.
     `drawn`: rows of a file to draw over it, `apply.rows_to_draw`'s (features, targets, rows in the file),
-    `drawn_name` the file's: a curve's window widens to hold them all, a map's does not."""
+    `drawn_name` the file's; those outside the window are counted, not drawn."""
     import numpy as np
 
     from nncli.chart_scale import format_number, telling_digits

@@ -1,11 +1,12 @@
 """A map of what a model predicts over the plane of its two features, for the terminal, as a Rich renderable.
 
-`nncli show` draws it for a model of two numeric features: each class a colour (faded where the model is
-unsure, so the decision boundary is a dark seam), or for regression the predicted value on a colour ramp.
-In colour each character cell holds two pixels, one above the other (an upper half block: its foreground
-the top pixel, its background the bottom), so that a pixel is about square. Without colour (NO_COLOR, a
-file or a pipe) each cell is one pixel drawn as a character: a letter-like glyph a class, blank where the
-model is unsure, or a ramp of denser characters for larger values.
+`nncli show` draws it for a model of two numeric features: each class a colour (darker the less its lead
+over the next class, so that a decision boundary is a dark seam), or for regression the predicted value
+on a colour ramp. In colour each character cell holds two pixels, one above the other (an upper half
+block: its foreground the top pixel, its background the bottom), so that a pixel is about square.
+Without colour (NO_COLOR, a file or a pipe, or a terminal of 16 colours) each cell is one pixel drawn as
+a character: a glyph a class, blank where the model is unsure, or a ramp of denser characters for larger
+values. Rows of a file may be drawn over it (`show --data`).
 
 May import Rich, the standard library, nncli.chart_scale and nncli.render_chart (for the axis it shares with
 the line charts) only: no numpy. The caller's `sample` function runs the model on the grid the size of the
@@ -41,7 +42,7 @@ RAMP_RGB = ((68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161,
 RAMP_GLYPHS = ".:-=+*#@"
 UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN
 UNDER_POINTS = 0.5  # a map's brightness under rows drawn over it
-UNSURE = 0.2  # without colour, a class's pixel is blank below this sureness (two classes: P under 0.6)
+UNSURE = 0.2  # without colour, blank where the likeliest class leads the next by less (two classes: P < 0.6)
 MAX_COLUMNS = 72  # a map wider than this is no clearer, only taller
 MIN_ROWS, MAX_ROWS = 6, 20
 
@@ -102,10 +103,9 @@ class RegionMap:
             no_color = console.no_color or console.color_system in (None, "standard", "windows")
         (x_lo, x_hi), (y_lo, y_hi) = padded(*self.x_range, False), padded(*self.y_range, False)
         digits = 4 if options.max_width >= 40 else 2
-        # The rows follow the ranges' ratio at the widest the map may be; its width follows the y labels',
-        # which are the values at the rows' middles.
-        # (A cell is about twice as tall as wide: two pixels a cell are square. Spans of 1e-9 and 1e299 make
-        # the ratio inf, or nan: the bounds take it.)
+        # The rows follow the ranges' ratio at the widest the map may be (a cell is about twice as tall as
+        # wide: two pixels a cell are square; spans of 1e-9 and 1e299 make the ratio inf, which the bounds
+        # take); its width follows the y labels', the values at the rows' middles.
         ratio = min(MAX_COLUMNS, options.max_width) * ((y_hi - y_lo) / (x_hi - x_lo)) / 2
         rows = round(max(MIN_ROWS, min(MAX_ROWS, ratio))) if ratio == ratio else MAX_ROWS
         y_axis = Axis(y_lo, y_hi, False, 4 * rows)
