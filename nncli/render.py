@@ -546,7 +546,9 @@ def run_training(run, data, mode: str) -> None:
     if mode == "live":
         from nncli.render_live import TrainingScreen, run_live
 
-        run_live(run, TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task)), console())
+        screen = TrainingScreen(training_header(run, data), run.config.epochs, metric_label(task))
+        screen.view = live_view(run, data)
+        run_live(run, screen, console())
         return
     from nncli.core.training import round_epoch
 
@@ -718,12 +720,13 @@ MAP_SPAN = 2.5  # `prediction_view`'s window: each feature's training mean ± th
 CURVE_POINTS = 400
 
 
-def prediction_view(model, drawn=None, drawn_name: str = ""):
+def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None = None, notes: bool = True):
     """What a model of one or two numeric features predicts across them (None for any other): over one, a
     chart of the prediction (a classifier's probabilities); over two, a map of the classes or values. The
     window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows.
     `drawn`: rows of a file to draw over it, `apply.rows_to_draw`'s (features, targets, rows in the file),
-    `drawn_name` the file's; those outside the window are counted, not drawn."""
+    `drawn_name` the file's; those outside the window are counted, not drawn. `height`: the most rows of
+    plot (the live screen's room); `notes`: the lines under it that say the window and the rows drawn."""
     import numpy as np
 
     from nncli.chart_scale import format_number, telling_digits
@@ -736,16 +739,16 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
     regression = model.task == "regression"
     ranges = _windows(model)
     title = "what the model predicts" + ("" if regression and len(t.names) > 1 else f": {printable(t.names[0])}")
-    notes = [f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations)"]
+    said = [f"(each feature from its training mean − {MAP_SPAN:g} to + {MAP_SPAN:g} standard deviations)"]
     if drawn is not None and len(drawn[0]) < drawn[2]:
-        notes.append(f"({len(drawn[0]):,} of the {drawn[2]:,} rows of {drawn_name} drawn, spread evenly over the file)")
+        said.append(f"({len(drawn[0]):,} of the {drawn[2]:,} rows of {drawn_name} drawn, spread evenly over the file)")
     if drawn is not None and len(features) == 1:  # (a chart keeps its window, as a map does: one row at 1e30 made
         inside = (drawn[0][:, 0] >= ranges[0][0]) & (drawn[0][:, 0] <= ranges[0][1])  # the curve one column wide)
         outside = int((~inside).sum())
         if outside:
-            notes.append(f"({outside:,} of the rows drawn lie{'s' if outside == 1 else ''} outside the chart)")
+            said.append(f"({outside:,} of the rows drawn lie{'s' if outside == 1 else ''} outside the chart)")
         drawn = (drawn[0][inside], drawn[1][inside], drawn[2])
-    notes_text = Text("\n".join(notes), style="dim")
+    parts = [Text("\n".join(said), style="dim")] if notes else []
     if len(features) == 1:
         xs = np.linspace(*ranges[0], CURVE_POINTS)
         with np.errstate(all="ignore"):
@@ -761,10 +764,10 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
                       for k, style in zip(shown, GRADIENT_STYLES)]
         if drawn is not None:
             series += _drawn_series(drawn, model, series, drawn_name)
-        chart = LineChart(series, height=8, title=title, x_label=printable(features[0].name), log_y=False,
+        chart = LineChart(series, height=height or 8, title=title, x_label=printable(features[0].name), log_y=False,
                           y_label=printable(t.names[0]) if regression and len(t.names) == 1 else
                           ("prediction" if regression else "probability"))
-        return Group(chart, notes_text)
+        return Group(chart, *parts)
     steps = len(RAMP_GLYPHS)
     if regression:  # the ramp's ends: the lowest and highest prediction over the window, on a fine grid
         with np.errstate(all="ignore"):
@@ -801,8 +804,27 @@ def prediction_view(model, drawn=None, drawn_name: str = ""):
         levels = step(y[:, 0]) if regression else y
         points = list(zip(X[:, 0].tolist(), X[:, 1].tolist(), np.asarray(levels).tolist()))
     return Group(RegionMap(sample, ranges[0], ranges[1], printable(features[0].name), printable(features[1].name),
-                           ramp=regression, title=title, points=points, points_name=f"rows of {drawn_name}"),
-                 notes_text)
+                           ramp=regression, title=title, points=points, points_name=f"rows of {drawn_name}",
+                           **({"max_rows": height} if height else {})), *parts)
+
+
+def live_view(run, data):
+    """For the live screen of a model of one or two numeric features (else None): view(rows), what the
+    network predicts with its weights as they are, drawn at most `rows` high. From a copy of the weights:
+    the network in training keeps its buffers and thread team to itself."""
+    from nncli.core.model import Model
+    from nncli.core.network import Network
+
+    net = run.net
+    if view_refusal(Model(run.mopts.kind, net, data.pre, data.target, [])) is not None:
+        return None
+
+    def view(rows: int):
+        copy = Network(net.sizes, net.activation, net.loss_name, net.dtype.type)
+        copy.params[...] = net.params
+        return prediction_view(Model(run.mopts.kind, copy, data.pre, data.target, list(data.na_values)), height=rows,
+                               notes=False)
+    return view
 
 
 def _windows(model) -> list[tuple[float, float]]:

@@ -34,6 +34,7 @@ MAX_SHARE = 0.02  # of the wall time spent drawing
 TRAIN_STYLE, VAL_STYLE = "cyan", "magenta"
 CHART_ROWS, MIN_CHART_ROWS = 12, 3  # rows of plot area: at most, and at least (else no chart)
 CHART_FRAME = 4  # the chart's lines around its plot area: the y label, the x axis, its tick labels, the legend
+VIEW_ROWS, MIN_VIEW_ROWS = 20, 6  # rows of plot area of what the model predicts (a map's, or a chart's)
 
 
 def clock(seconds: float) -> str:
@@ -150,6 +151,10 @@ class TrainingScreen:
         # When training failed (a divergence, a second Ctrl-C), and why: the frame above the error then
         # says the run stopped, keeping its chart (a loss that blew up is worth seeing).
         self.failed: tuple[float, str] | None = None
+        # What the network predicts now, for a model of one or two numeric features: view(rows) gives it at
+        # most `rows` of plot high (render.prediction_view), drawn below the loss chart where the window has
+        # room for both (the chart comes first)
+        self.view: Callable[[int], object] | None = None
 
     def add(self, stats) -> None:
         self.last = stats
@@ -194,6 +199,11 @@ class TrainingScreen:
             (loss, xs), (val_loss, _) = self.loss.view(), self.val_loss.view()
             yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
+            left = room - sum(len(top[k]) for k in kept) - chart - CHART_FRAME - CHART_FRAME
+            if self.view is not None and left >= MIN_VIEW_ROWS:
+                view = self.view(min(left, VIEW_ROWS))
+                if view is not None:
+                    yield view
         for line in bottom:
             yield from line
 

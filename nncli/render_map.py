@@ -15,6 +15,7 @@ console calls for.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -42,6 +43,7 @@ RAMP_RGB = ((68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161,
 RAMP_GLYPHS = ".:-=+*#@"
 UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN
 UNDER_POINTS = 0.5  # a map's brightness under rows drawn over it
+FADE_STEPS = 16  # shades of sureness drawn
 UNSURE = 0.2  # without colour, blank where the likeliest class leads the next by less (two classes: P < 0.6)
 MAX_COLUMNS = 72  # a map wider than this is no clearer, only taller
 MIN_ROWS, MAX_ROWS = 6, 20
@@ -55,9 +57,21 @@ Sampler = Callable[[Sequence[float], Sequence[float]], tuple[Pixels, Sequence[st
 
 def _faded(rgb: tuple[int, int, int], sureness: float, under_points: bool = False) -> Color:
     """`rgb` darkened toward black as the sureness falls, never below a quarter: unsure is a dark seam.
-    `under_points`: half as bright again, so that rows drawn in their class's own colour stand out."""
-    k = (0.25 + 0.75 * min(1.0, max(0.0, sureness))) * (UNDER_POINTS if under_points else 1.0)
+    `under_points`: half as bright again, so that rows drawn in their class's own colour stand out. In
+    FADE_STEPS steps of sureness, each colour made once: a live screen draws a map several times a second."""
+    return _shade(rgb, round(min(1.0, max(0.0, sureness)) * FADE_STEPS), under_points)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shade(rgb: tuple[int, int, int], step: int, under_points: bool) -> Color:
+    k = (0.25 + 0.75 * step / FADE_STEPS) * (UNDER_POINTS if under_points else 1.0)
     return Color.from_rgb(*(round(c * k) for c in rgb))
+
+
+@functools.lru_cache(maxsize=4096)
+def _half_block(upper: Color, lower: Color) -> Style:
+    """A cell's two pixels: the upper half block's colour over its background's."""
+    return Style(color=upper, bgcolor=lower)
 
 
 @dataclass
@@ -81,6 +95,7 @@ class RegionMap:
     # (POINT_GLYPHS, or digits for steps, without colour); `points_name` says whose, in the legend.
     points: Sequence[tuple[float, float, int]] = ()
     points_name: str = ""
+    max_rows: int = MAX_ROWS  # (the live screen's room)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
@@ -107,7 +122,8 @@ class RegionMap:
         # wide: two pixels a cell are square; spans of 1e-9 and 1e299 make the ratio inf, which the bounds
         # take); its width follows the y labels', the values at the rows' middles.
         ratio = min(MAX_COLUMNS, options.max_width) * ((y_hi - y_lo) / (x_hi - x_lo)) / 2
-        rows = round(max(MIN_ROWS, min(MAX_ROWS, ratio))) if ratio == ratio else MAX_ROWS
+        most = max(1, self.max_rows)
+        rows = round(max(min(MIN_ROWS, most), min(most, ratio))) if ratio == ratio else most
         y_axis = Axis(y_lo, y_hi, False, 4 * rows)
         labels = y_tick_labels(y_axis, rows, digits)
         gutter = max(cell_len(label) for label in labels.values())
@@ -138,7 +154,7 @@ class RegionMap:
                         cells.append(("●", Style(color=Color.from_rgb(*self._rgb(drawn[row, col])), bgcolor=mean,
                                                  bold=True)))
                     else:
-                        cells.append(("▀", Style(color=upper, bgcolor=lower)))
+                        cells.append(("▀", _half_block(upper, lower)))
                 append_runs(line, cells)
             yield line
         yield from x_axis_lines(x_axis, gutter, cols, self.x_label)

@@ -314,3 +314,36 @@ def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learne
     data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
     r = cli("fit", data, "--epochs", "2", "--progress", "live", "-o", model)
     assert r.exit_code == 0 and "draws what it predicts" not in r.stderr and "saved to" in r.stderr
+
+
+def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_there_is_room():
+    from nncli import workflow
+    from nncli.core.training import TrainConfig
+    from nncli.render_live import TrainingScreen
+
+    data = workflow.load_training_data(str(SAMPLES / "moons.csv"), workflow.DataOptions(), "auto")
+    run = workflow.Training(data, workflow.ModelOptions(hidden=(8,)), TrainConfig(epochs=3), seed=0, dtype="float32")
+    screen = TrainingScreen(render.training_header(run, data), 3, "acc")
+    screen.view = render.live_view(run, data)
+    for stats in run:
+        screen.add(stats)
+
+    def frame(height: int) -> str:
+        c = Console(file=io.StringIO(), width=90, height=height, no_color=True)
+        c.print(screen)
+        return c.file.getvalue()
+
+    tall = frame(50)
+    assert "what the model predicts: label" in tall and tall.index("epoch 3") < tall.index("what the model")
+    assert tall.rstrip().splitlines()[-1].startswith("loss ")  # (the current numbers stay last)
+    assert len(tall.splitlines()) <= 50
+    assert "what the model predicts" not in frame(30) and "┤" in frame(30)  # (no room: the loss chart alone)
+    # Of the weights as they are now: the map changes as the network does
+    before = frame(50)
+    run.net.params[...] *= -1
+    assert frame(50) != before
+    screen.finished = 1.0  # (the last frame drops both: the summary comes after)
+    assert "what the model predicts" not in frame(50)
+    wide = workflow.load_training_data(str(SAMPLES / "regression.csv"), workflow.DataOptions(), "auto")
+    assert render.live_view(workflow.Training(wide, workflow.ModelOptions(), TrainConfig(epochs=1), seed=0,
+                                              dtype="float32"), wide) is None  # (five features: no view)
