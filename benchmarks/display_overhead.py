@@ -9,7 +9,9 @@ ways alternating so the machine's drift hits both alike. "live" draws the real
 screen through `render_live.run_live` onto a terminal-like Rich console writing to
 /dev/null (every frame is rendered and written out in full, only nobody sees it);
 "none" just iterates the epochs. Reports the median wall time of each, the
-overhead in percent of the median (target: under 3%), and the frames drawn. On a
+overhead in percent of the median (target: under 3%), and the frames drawn. Moons has two
+features: from 32 lines (the default console is 100 x 50) each frame draws the map of what the
+network predicts below the loss chart, as `fit` does. On a
 busy machine the medians drift; the median of the back-to-back pairs' overheads
 and the ratio of the minima are printed too, and the time spent drawing measured
 directly (inside rich's Live.refresh), as steadier estimates.
@@ -36,7 +38,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--reps", type=int, default=7, help="repetitions of each way (at least 5)")
     p.add_argument("--width", type=int, default=100, help="console columns for the screen")
-    p.add_argument("--height", type=int, default=40, help="console lines for the screen")
+    p.add_argument("--height", type=int, default=50, help="console lines for the screen (from 32 the map is drawn "
+                   "below the chart, full at 46)")
     return p.parse_args()
 
 
@@ -84,6 +87,7 @@ def main() -> None:
         if display:
             spent[0] = 0.0
             screen = render_live.TrainingScreen(render.training_header(run, data), args.epochs, "acc")
+            screen.view = render.live_view(run, data)  # (as fit draws it: the map below the chart, given room)
             render_live.run_live(run, screen, console)
             drawing.append(spent[0])
         else:
@@ -126,6 +130,11 @@ class CountingSink:
 
     def flush(self) -> None:
         self.devnull.flush()
+
+    def isatty(self) -> bool:
+        # A terminal, as far as `run_live` asks: else it writes the last frame only, as into a file (since
+        # FORCE_COLOR's fix, this script had measured one frame a run)
+        return True
 
 
 if __name__ == "__main__":

@@ -720,13 +720,15 @@ MAP_SPAN = 2.5  # `prediction_view`'s window: each feature's training mean ± th
 CURVE_POINTS = 400
 
 
-def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None = None, notes: bool = True):
+def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None = None, notes: bool = True,
+                    width: int | None = None):
     """What a model of one or two numeric features predicts across them (None for any other): over one, a
     chart of the prediction (a classifier's probabilities); over two, a map of the classes or values. The
     window is each feature's training mean ± MAP_SPAN standard deviations, which holds nearly all its rows.
     `drawn`: rows of a file to draw over it, `apply.rows_to_draw`'s (features, targets, rows in the file),
     `drawn_name` the file's; those outside the window are counted, not drawn. `height`: the most rows of
-    plot (the live screen's room); `notes`: the lines under it that say the window and the rows drawn."""
+    plot (the live screen's room), `width` the most columns of a map's; `notes`: the lines under it that say
+    the window and the rows drawn."""
     import numpy as np
 
     from nncli.chart_scale import format_number, telling_digits
@@ -805,7 +807,11 @@ def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None 
         points = list(zip(X[:, 0].tolist(), X[:, 1].tolist(), np.asarray(levels).tolist()))
     return Group(RegionMap(sample, ranges[0], ranges[1], printable(features[0].name), printable(features[1].name),
                            ramp=regression, title=title, points=points, points_name=f"rows of {drawn_name}",
-                           **({"max_rows": height} if height else {})), *parts)
+                           **({"max_rows": height} if height else {}), **({"max_columns": width} if width else {})),
+                 *parts)
+
+
+LIVE_MAP_COLUMNS = 48  # the live screen's map: a frame costs ~10 ms at show's 72 columns, ~5 at 48
 
 
 def live_view(run, data):
@@ -823,7 +829,7 @@ def live_view(run, data):
         copy = Network(net.sizes, net.activation, net.loss_name, net.dtype.type)
         copy.params[...] = net.params
         return prediction_view(Model(run.mopts.kind, copy, data.pre, data.target, list(data.na_values)), height=rows,
-                               notes=False)
+                               notes=False, width=LIVE_MAP_COLUMNS)
     return view
 
 

@@ -13,12 +13,13 @@ or numpy.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import signal
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -35,6 +36,7 @@ TRAIN_STYLE, VAL_STYLE = "cyan", "magenta"
 CHART_ROWS, MIN_CHART_ROWS = 12, 3  # rows of plot area: at most, and at least (else no chart)
 CHART_FRAME = 4  # the chart's lines around its plot area: the y label, the x axis, its tick labels, the legend
 VIEW_ROWS, MIN_VIEW_ROWS = 20, 6  # rows of plot area of what the model predicts (a map's, or a chart's)
+VIEW_AFTER = 1.0  # seconds into a run before it is drawn
 
 
 def clock(seconds: float) -> str:
@@ -178,7 +180,7 @@ class TrainingScreen:
         header = [lines(t) for t in self.header]
         progress = [lines(bar), lines(facts)]
         bottom = lines(self._numbers(options.max_width))
-        room = options.size.height - len(bottom)
+        room = min(options.size.height, _window_lines(console)) - len(bottom)
         top = [*header, *progress]
         chart = 0
         if self.finished is None and len(self.loss):
@@ -200,7 +202,9 @@ class TrainingScreen:
             yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
             left = room - sum(len(top[k]) for k in kept) - chart - CHART_FRAME - CHART_FRAME
-            if self.view is not None and left >= MIN_VIEW_ROWS:
+            # Not in a run's first second: a map's frame costs ~10 ms, 4% of a run of a quarter second
+            # (the pacer learns a frame's cost from the last one, and the first with a map is dearer)
+            if self.view is not None and left >= MIN_VIEW_ROWS and time.perf_counter() - self.started >= VIEW_AFTER:
                 view = self.view(min(left, VIEW_ROWS))
                 if view is not None:
                     yield view
@@ -281,6 +285,16 @@ def _lines_of(pieces: list[tuple[str, str]], sep: str, width: int, style: str = 
     return text
 
 
+def _window_lines(console: Console) -> int | float:
+    """The lines of the terminal window the console writes to, where it can tell (else no limit): an
+    exported LINES, which Rich takes for the height, is not updated as the window changes, and a frame
+    taller than the window scrolls a copy of itself into the scrollback at every redraw."""
+    try:
+        return os.get_terminal_size(console.file.fileno()).lines or math.inf
+    except (AttributeError, ValueError, OSError):  # (not a terminal, a closed or stand-in stream)
+        return math.inf
+
+
 def fits(console: Console) -> bool:
     """Whether the console's lines fit the terminal it writes to, which is at least `render.MIN_WIDTH`
     columns wide. A frame wider than the window wraps, and Live, which moves the cursor up by the
@@ -315,6 +329,22 @@ class Pacer:
         self.next = end + 1.0 / MAX_RATE
 
 
+@contextlib.contextmanager
+def _whole_frame() -> Iterator[None]:
+    """Hold the stop signals while a frame is written; one that came is delivered at the end. Python
+    drops the rest of a large write to stderr when a signal's handler runs after part of it: a map's
+    frame (~28 KB) was cut, and the next redraw, climbing the whole frame's height, erased the lines
+    above the screen (the command line). Main thread only, where frames are drawn."""
+    if not hasattr(signal, "pthread_sigmask"):  # (Windows)
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals.STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _keys_unechoed(stream: object) -> Callable[[], None]:
     """Stop the terminal the screen is drawn on (`stream`) from echoing keys typed while it is drawn, and
     return what turns the echo back on. An echoed key (a Return above all) moves the cursor under
@@ -322,7 +352,8 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
     `fit -` reads a pipe.) Only a process in the terminal's foreground changes it: from the background,
     changing it would stop the process (SIGTTOU), and a job put in the background meanwhile (Ctrl-Z,
     `bg`) leaves it to the shell, which keeps its own settings for itself. Ctrl-C still interrupts,
-    and the keys typed still reach the shell afterwards."""
+    and the keys typed still reach the shell afterwards; meanwhile it no longer discards output the
+    terminal has not shown yet (NOFLSH)."""
     try:
         import termios
     except ImportError:  # (not a POSIX system)
@@ -347,6 +378,9 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
         saved = termios.tcgetattr(fd)
         quiet = list(saved)
         quiet[3] &= ~termios.ECHO  # (the local modes)
+        # and Ctrl-C no longer discards output the terminal has not shown yet: the frame under way
+        # arrives whole, and the redraws after it climb as far as it went
+        quiet[3] |= termios.NOFLSH
         set_modes(fd, quiet)
     except (AttributeError, ValueError, OSError, termios.error):  # (a closed stream, a stand-in)
         return lambda: None
@@ -394,7 +428,8 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
             screen.failed = _failure(e)
             raise
         finally:
-            console.print(screen)
+            with _whole_frame():
+                console.print(screen)
         return
     live = Live(screen, console=console, auto_refresh=False, transient=False,
                 redirect_stdout=False, redirect_stderr=False)
@@ -405,7 +440,8 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
         screen.rows, screen.n_rows = rows, n
         now = time.perf_counter()
         if pacer.due(now) and fits(console):
-            live.refresh()
+            with _whole_frame():
+                live.refresh()
             pacer.drawn(now, time.perf_counter())
 
     if hasattr(epochs, "progress"):
@@ -419,20 +455,23 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
 
 def _draw(live: Live, epochs: Iterable, screen: TrainingScreen, console: Console, pacer: Pacer, start: float) -> None:
     """`run_live`'s frames."""
-    live.start(refresh=True)
+    with _whole_frame():
+        live.start(refresh=True)
     pacer.drawn(start, time.perf_counter())
     try:
         for stats in epochs:
             screen.add(stats)
             now = time.perf_counter()
             if pacer.due(now) and fits(console):  # (a window made too narrow: the last frame is drawn at the end)
-                live.refresh()
+                with _whole_frame():
+                    live.refresh()
                 pacer.drawn(now, time.perf_counter())
         screen.finished = time.perf_counter()
     except BaseException as e:
         screen.failed = _failure(e)
         raise
     finally:
-        live.stop()  # draws the final frame once more and shows the cursor again
+        with _whole_frame():
+            live.stop()  # draws the final frame once more and shows the cursor again
         if not console.is_terminal:
             console.line()  # Live ends its only frame with a newline on terminals alone

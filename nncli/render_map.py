@@ -96,6 +96,7 @@ class RegionMap:
     points: Sequence[tuple[float, float, int]] = ()
     points_name: str = ""
     max_rows: int = MAX_ROWS  # (the live screen's room)
+    max_columns: int = MAX_COLUMNS  # (the live screen draws a smaller map: a frame's cost is its cells')
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
@@ -121,13 +122,13 @@ class RegionMap:
         # The rows follow the ranges' ratio at the widest the map may be (a cell is about twice as tall as
         # wide: two pixels a cell are square; spans of 1e-9 and 1e299 make the ratio inf, which the bounds
         # take); its width follows the y labels', the values at the rows' middles.
-        ratio = min(MAX_COLUMNS, options.max_width) * ((y_hi - y_lo) / (x_hi - x_lo)) / 2
+        ratio = min(self.max_columns, options.max_width) * ((y_hi - y_lo) / (x_hi - x_lo)) / 2
         most = max(1, self.max_rows)
         rows = round(max(min(MIN_ROWS, most), min(most, ratio))) if ratio == ratio else most
         y_axis = Axis(y_lo, y_hi, False, 4 * rows)
         labels = y_tick_labels(y_axis, rows, digits)
         gutter = max(cell_len(label) for label in labels.values())
-        cols = max(2, min(MAX_COLUMNS, options.max_width - gutter - 2))
+        cols = max(2, min(self.max_columns, options.max_width - gutter - 2))
         pixel_rows = rows if no_color else 2 * rows
         x_axis = Axis(x_lo, x_hi, False, 2 * cols)
         per = 4 * rows // pixel_rows  # the y axis's dots a pixel

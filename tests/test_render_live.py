@@ -850,3 +850,33 @@ def test_an_early_stopped_plain_run_shows_its_first_epochs_one_by_one(tmp_path):
     run = load_model(str(tmp_path / "m.npz")).info["epochs_run"]
     assert 3 <= run < 500
     assert shown[:min(run, 10)] == list(range(1, min(run, 10) + 1)) and shown[-1] == run
+
+
+# Live moving back to the top of the frame it drew last: a carriage return, then erase-and-up per line
+_TO_TOP = re.compile(r"\r(?:\x1b\[2K\x1b\[1A)*\x1b\[2K")
+
+
+def _climbs(output: str) -> list[tuple[int, int]]:
+    """For each redraw: (lines the frame before it wrote, lines the redraw climbs)."""
+    moves = list(_TO_TOP.finditer(output))
+    return [(output[a.end():b.start()].count("\n"), b.group().count("\x1b[1A")) for a, b in zip(moves, moves[1:])]
+
+
+def test_a_ctrl_c_while_a_map_frame_is_written_leaves_the_frame_whole(tmp_path):
+    """A signal's handler running after part of a large write made Python drop the rest of a ~28 KB map
+    frame, and Ctrl-C made the terminal discard what it had not shown: the next redraw climbed the whole
+    frame's height from its cut end, erasing the lines above the screen (3 runs in 3)."""
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "3000", "--hidden",
+                            "128,128", "--patience", "0"], 100, 50, interrupt_after="what the model predicts",
+                           window=True)
+    assert code == 130
+    climbs = _climbs(out)
+    assert climbs and all(climbed <= written for written, climbed in climbs), climbs
+
+
+def test_an_exported_lines_taller_than_the_window_draws_frames_the_window_holds(tmp_path):
+    code, out = run_in_pty(["fit", str(MOONS), "-o", str(tmp_path / "m.npz"), "--epochs", "600", "--hidden",
+                            "32,32", "--patience", "0"], 100, 30, env={"LINES": "60"}, window=True)
+    assert code == 0
+    climbs = _climbs(out)
+    assert climbs and max(written for written, _ in climbs) <= 30, climbs

@@ -316,6 +316,12 @@ def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learne
     assert r.exit_code == 0 and "draws what it predicts" not in r.stderr and "saved to" in r.stderr
 
 
+def frame_of(screen, height: int) -> str:
+    c = Console(file=io.StringIO(), width=90, height=height, no_color=True)
+    c.print(screen)
+    return c.file.getvalue()
+
+
 def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_there_is_room():
     from nncli import workflow
     from nncli.core.training import TrainConfig
@@ -327,11 +333,11 @@ def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_t
     screen.view = render.live_view(run, data)
     for stats in run:
         screen.add(stats)
+    assert "what the model predicts" not in frame_of(screen, 50)  # (not in a run's first second)
+    screen.started -= 2.0
 
     def frame(height: int) -> str:
-        c = Console(file=io.StringIO(), width=90, height=height, no_color=True)
-        c.print(screen)
-        return c.file.getvalue()
+        return frame_of(screen, height)
 
     tall = frame(50)
     assert "what the model predicts: label" in tall and tall.index("epoch 3") < tall.index("what the model")
