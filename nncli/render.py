@@ -811,7 +811,7 @@ def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None 
                  *parts)
 
 
-LIVE_MAP_COLUMNS = 48  # the live screen's map: a frame costs ~10 ms at show's 72 columns, ~5 at 48
+LIVE_MAP_COLUMNS = 48  # the live screen's map: a frame of the moons screen cost ~10 ms at show's 72 columns, ~7 at 48
 
 
 def live_view(run, data):

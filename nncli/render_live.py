@@ -202,7 +202,7 @@ class TrainingScreen:
             yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
             left = room - sum(len(top[k]) for k in kept) - chart - CHART_FRAME - CHART_FRAME
-            # Not in a run's first second: a map's frame costs ~10 ms, 4% of a run of a quarter second
+            # Not in a run's first second: a map's frame costs ~7 ms, 3% of a run of a quarter second
             # (the pacer learns a frame's cost from the last one, and the first with a map is dearer)
             if self.view is not None and left >= MIN_VIEW_ROWS and time.perf_counter() - self.started >= VIEW_AFTER:
                 view = self.view(min(left, VIEW_ROWS))
