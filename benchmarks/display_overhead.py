@@ -50,7 +50,7 @@ def main() -> None:
     import numpy as np
     from rich.console import Console
 
-    from nncli import render, render_live, workflow
+    from nncli import render, render_live, render_view, workflow
     from nncli.core.datagen import moons
     from nncli.core.training import TrainConfig
     from nncli.csv_write import write_columns
@@ -87,7 +87,7 @@ def main() -> None:
         if display:
             spent[0] = 0.0
             screen = render_live.TrainingScreen(render.training_header(run, data), args.epochs, "acc")
-            screen.view = render.live_view(run, data)  # (as fit draws it: the map below the chart, given room)
+            screen.view = render_view.live_view(run, data)  # (as fit draws it: the map below the chart, given room)
             render_live.run_live(run, screen, console)
             drawing.append(spent[0])
         else:

@@ -919,8 +919,9 @@ def show(
         from nncli import apply
         from nncli.core.preprocessing import EncodeReport
 
-        why = render.view_refusal(m) or ("its predictions are not finite" if render.prediction_view(m) is None
-                                         else None)
+        from nncli.render_view import prediction_view, view_refusal
+
+        why = view_refusal(m) or ("its predictions are not finite" if prediction_view(m) is None else None)
         if why is not None:
             raise UsageError(f"--data draws rows over show's chart or map of what a model predicts, and "
                              f"{shorten(model)} has none: {why}")

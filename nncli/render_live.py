@@ -154,7 +154,7 @@ class TrainingScreen:
         # says the run stopped, keeping its chart (a loss that blew up is worth seeing).
         self.failed: tuple[float, str] | None = None
         # What the network predicts now, for a model of one or two numeric features: view(rows) gives it at
-        # most `rows` of plot high (render.prediction_view), drawn below the loss chart where the window has
+        # most `rows` of plot high (render_view.prediction_view), drawn below the loss chart where the window has
         # room for both (the chart comes first)
         self.view: Callable[[int], object] | None = None
 

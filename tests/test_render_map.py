@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from conftest import SAMPLES
-from nncli import render
+from nncli import render, render_view
 from nncli.core import preprocessing as P
 from nncli.core.model import Model
 from nncli.core.network import Network
@@ -51,7 +51,7 @@ def grid_rows(text: list[str]) -> list[str]:
 def test_a_two_class_map_puts_each_class_on_its_side_of_the_boundary_blank_where_unsure():
     # P(b) = sigmoid(4 x1): class a left of x1 = 0, b right of it, whatever x2; unsure (P under 0.6) near 0
     m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"])
-    text = text_of(render.prediction_view(m))
+    text = text_of(render_view.prediction_view(m))
     rows = grid_rows(text)
     assert rows and len({len(r) for r in rows}) == 1
     cols = len(rows[0])
@@ -69,7 +69,7 @@ def test_a_two_class_map_puts_each_class_on_its_side_of_the_boundary_blank_where
 
 def test_the_map_spans_each_feature_mean_plus_minus_two_and_a_half_standard_deviations():
     m = model_of(["x1", "x2"], [[1.0], [-1.0]], [0.0], classes=["0", "1"], mean=[10.0, -3.0], scale=[2.0, 0.5])
-    text = text_of(render.prediction_view(m))
+    text = text_of(render_view.prediction_view(m))
     ticks = [line for line in text if "┤" in line]
     assert ticks[0].split()[0] == "-1.75" and ticks[-1].split()[0] == "-4.25"  # y: -3 ± 2.5 · 0.5
     x_ticks = text[-3].split()  # the x axis's tick labels: its name, then the ends and round numbers between
@@ -79,12 +79,12 @@ def test_the_map_spans_each_feature_mean_plus_minus_two_and_a_half_standard_devi
 def test_three_classes_each_have_their_region_and_the_boundary_is_a_dark_seam_in_colour():
     # Scores 3·x1, -3·x1 and 5·x2: class 2 on top, 0 right and 1 left below it
     m = model_of(["x1", "x2"], [[3.0, -3.0, 0.0], [0.0, 0.0, 5.0]], [0.0, 0.0, 0.0], classes=["r", "l", "top"])
-    rows = grid_rows(text_of(render.prediction_view(m)))
+    rows = grid_rows(text_of(render_view.prediction_view(m)))
     assert set(rows[0].strip()) == {CLASS_GLYPHS[2]}
     assert rows[-1].startswith(CLASS_GLYPHS[1]) and rows[-1].endswith(CLASS_GLYPHS[0])
     # In colour: two pixels a cell (▀: top in the foreground, bottom in the background), each its class's
     # colour, darker toward the boundary
-    coloured = [line for line in lines(render.prediction_view(m), colour=True) if any(s.text == "▀" * len(s.text)
+    coloured = [line for line in lines(render_view.prediction_view(m), colour=True) if any(s.text == "▀" * len(s.text)
                                                                                       and s.text for s in line)]
     assert len(coloured) == len(rows)
     bottom = [s for s in coloured[-1] if s.text and set(s.text) == {"▀"}]
@@ -97,7 +97,7 @@ def test_three_classes_each_have_their_region_and_the_boundary_is_a_dark_seam_in
 
 def test_a_regression_map_ramps_with_the_value_and_its_legend_gives_the_lowest_and_highest():
     m = model_of(["x1", "x2"], [[1.0], [0.0]], [5.0], target="price")  # price = 5 + x1
-    view = render.prediction_view(m)
+    view = render_view.prediction_view(m)
     text = text_of(view)
     rows = grid_rows(text)
     for r in rows:
@@ -110,13 +110,13 @@ def test_a_regression_map_ramps_with_the_value_and_its_legend_gives_the_lowest_a
 
 def test_one_feature_draws_the_prediction_along_it():
     m = model_of(["area"], [[2.0]], [1.0], target="price", mean=[3.0], scale=[1.0])  # price = 1 + 2 (area - 3)
-    text = text_of(render.prediction_view(m))
+    text = text_of(render_view.prediction_view(m))
     assert text[0].startswith("price") and "what the model predicts: price" in text[0]
     ticks = [line.split()[0] for line in text if "┤" in line]
     assert float(ticks[0]) == pytest.approx(6.0) and float(ticks[-1]) == pytest.approx(-4.0)  # 1 ± 2 · 2.5
     assert any(line.lstrip().startswith("area") for line in text)
     two = model_of(["x"], [[3.0]], [0.0], classes=["no", "yes"])
-    assert "P(yes)" in "\n".join(text_of(render.prediction_view(two)))
+    assert "P(yes)" in "\n".join(text_of(render_view.prediction_view(two)))
 
 
 @pytest.mark.parametrize("features,kinds,classes", [
@@ -128,20 +128,20 @@ def test_no_view_where_there_is_nothing_to_draw_plainly(features, kinds, classes
     n = 3 if kinds else len(features)
     k = 1 if len(classes) == 2 else len(classes)
     model = model_of(features, np.ones((n, k)), np.zeros(k), classes=classes, kinds=kinds)
-    assert render.prediction_view(model) is None
+    assert render_view.prediction_view(model) is None
 
 
 def test_a_model_that_gives_nan_shows_question_marks_not_a_class():
     m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
-    rows = grid_rows(text_of(render.prediction_view(m)))
+    rows = grid_rows(text_of(render_view.prediction_view(m)))
     assert set("".join(rows)) == {"?"}
-    assert render.prediction_view(model_of(["x"], [[np.nan]], [0.0], classes=["a", "b"])) is None
+    assert render_view.prediction_view(model_of(["x"], [[np.nan]], [0.0], classes=["a", "b"])) is None
 
 
 @pytest.mark.parametrize("width", [20, 40, 200])
 def test_the_map_fits_the_console_and_keeps_its_rows_whole(width):
     m = model_of(["x1", "x2"], [[4.0], [1.0]], [0.0], classes=["a", "b"])
-    text = text_of(render.prediction_view(m), width)
+    text = text_of(render_view.prediction_view(m), width)
     assert max(len(line) for line in text) <= width
     rows = grid_rows(text)
     assert 6 <= len(rows) <= 20 and len({len(r) for r in rows}) == 1
@@ -200,7 +200,7 @@ def test_rows_drawn_over_a_map_show_their_label_where_they_lie():
     # Class b right of x1 = 0. A b row far left lies in a's region, an a row far right in b's.
     m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"])
     X = np.array([[-2.0, 0.0], [2.0, 1.5], [-1.0, -2.0], [9.0, 0.0]])
-    view = render.prediction_view(m, (X, np.array([1, 0, 0, 1]), 10), "pts.csv")
+    view = render_view.prediction_view(m, (X, np.array([1, 0, 0, 1]), 10), "pts.csv")
     text = text_of(view)
     rows = grid_rows(text)
     found = {(r, c): ch for r, row in enumerate(rows) for c, ch in enumerate(row) if ch in "AB"}
@@ -224,7 +224,7 @@ def test_rows_drawn_over_a_map_show_their_label_where_they_lie():
 def test_rows_drawn_along_one_feature_are_dots_at_their_value_and_those_outside_the_window_are_counted():
     m = model_of(["x"], [[2.0]], [1.0], target="y")  # y = 1 + 2x, the window x from -2.5 to 2.5
     X = np.array([[1e30], [-1.0], [2.0]])  # (one row at 1e30 widened the chart until the curve was one column)
-    text = text_of(render.prediction_view(m, (X, np.array([[9.0], [-1.0], [12.0]]), 3), "d.csv"))
+    text = text_of(render_view.prediction_view(m, (X, np.array([[9.0], [-1.0], [12.0]]), 3), "d.csv"))
     assert any("• rows of d.csv" in line for line in text)
     ticks = [line for line in text if "└" in line]
     assert text[text.index(ticks[0]) + 1].split()[-1] == "2.5"  # the window kept
@@ -251,18 +251,18 @@ def test_show_data_draws_the_file_and_refuses_what_it_cannot_draw(cli, tmp_path)
 def test_spans_of_very_different_sizes_draw_a_map_not_an_error():
     # x spans 5e-9 and y 7e299: the height's ratio overflowed to inf ("internal error: OverflowError")
     m = model_of(["x1", "x2"], [[0.0], [1.0]], [0.0], classes=["a", "b"], scale=[1e-9, 1.4e299])
-    rows = grid_rows(text_of(render.prediction_view(m)))
+    rows = grid_rows(text_of(render_view.prediction_view(m)))
     assert len(rows) == 20 and rows[0].strip() == "x" * len(rows[0].strip())
 
 
 def test_a_chart_of_more_classes_than_it_has_curves_is_refused_with_the_reason():
     seven = model_of(["x"], np.ones((1, 7)), np.zeros(7), classes=[str(k) for k in range(7)])
-    assert render.prediction_view(seven) is None
-    assert render.view_refusal(seven) == "it predicts 7 classes, more than the 6 curves a chart draws"
+    assert render_view.prediction_view(seven) is None
+    assert render_view.view_refusal(seven) == "it predicts 7 classes, more than the 6 curves a chart draws"
     six = model_of(["x"], np.ones((1, 6)), np.zeros(6), classes=[str(k) for k in range(6)])
-    assert render.view_refusal(six) is None and render.prediction_view(six) is not None
+    assert render_view.view_refusal(six) is None and render_view.prediction_view(six) is not None
     wide = model_of(["x1", "x2", "x3"], np.ones((3, 1)), np.zeros(1), classes=["a", "b"])
-    assert render.view_refusal(wide) == "it has 3 features, and show draws one or two"
+    assert render_view.view_refusal(wide) == "it has 3 features, and show draws one or two"
 
 
 def test_show_data_may_not_be_overwritten_by_plot_and_delimiter_needs_data(cli, tmp_path):
@@ -282,7 +282,7 @@ def test_a_boundary_between_two_of_many_classes_is_unsure_too():
     # (against 1 / k, a 50/50 seam scored 0.33)
     m = model_of(["x1", "x2"], [[3.0, -3.0, 0.0, 0.0], [0.0] * 4], [0.0, 0.0, -20.0, -20.0],
                  classes=["r", "l", "c", "d"])
-    rows = grid_rows(text_of(render.prediction_view(m)))
+    rows = grid_rows(text_of(render_view.prediction_view(m)))
     middle = len(rows[0]) // 2
     assert all(" " in r[middle - 3:middle + 3] for r in rows)
     assert set("".join(rows)) == {CLASS_GLYPHS[0], CLASS_GLYPHS[1], " "}
@@ -291,7 +291,7 @@ def test_a_boundary_between_two_of_many_classes_is_unsure_too():
 def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_differ():
     m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"], mean=[1e6, -3e8], scale=[0.01, 1e-3])
     c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard")
-    text = ["".join(s.text for s in line) for line in c.render_lines(render.prediction_view(m), c.options, pad=False)]
+    text = ["".join(s.text for s in line) for line in c.render_lines(render_view.prediction_view(m), c.options, pad=False)]
     assert not any("▀" in line for line in text) and any("ooo" in line for line in text)
     ticks = [line.split()[0] for line in text if "┤" in line]
     assert len(set(ticks)) == 3  # (all three read -3e+08 at four digits)
@@ -301,7 +301,7 @@ def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_dif
 
 def test_a_map_where_the_model_gives_nan_says_what_the_question_marks_are():
     m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
-    assert "? no prediction (not a number)" in "\n".join(text_of(render.prediction_view(m)))
+    assert "? no prediction (not a number)" in "\n".join(text_of(render_view.prediction_view(m)))
 
 
 def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learned(cli, tmp_path):
@@ -330,7 +330,7 @@ def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_t
     data = workflow.load_training_data(str(SAMPLES / "moons.csv"), workflow.DataOptions(), "auto")
     run = workflow.Training(data, workflow.ModelOptions(hidden=(8,)), TrainConfig(epochs=3), seed=0, dtype="float32")
     screen = TrainingScreen(render.training_header(run, data), 3, "acc")
-    screen.view = render.live_view(run, data)
+    screen.view = render_view.live_view(run, data)
     for stats in run:
         screen.add(stats)
     assert "what the model predicts" not in frame_of(screen, 50)  # (not in a run's first second)
@@ -351,5 +351,5 @@ def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_t
     screen.finished = 1.0  # (the last frame drops both: the summary comes after)
     assert "what the model predicts" not in frame(50)
     wide = workflow.load_training_data(str(SAMPLES / "regression.csv"), workflow.DataOptions(), "auto")
-    assert render.live_view(workflow.Training(wide, workflow.ModelOptions(), TrainConfig(epochs=1), seed=0,
+    assert render_view.live_view(workflow.Training(wide, workflow.ModelOptions(), TrainConfig(epochs=1), seed=0,
                                               dtype="float32"), wide) is None  # (five features: no view)
