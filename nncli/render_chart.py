@@ -266,6 +266,8 @@ class LineChart:
         Marks this x (the best epoch) with a dotted column and a ▲ on the axis.
     whole_x : bool
         The series' own x values are epochs: ticks on whole numbers, as without them.
+    y_span : (low, high) or None
+        The y axis spans at least this (a probability: 0 to 1), on a linear axis.
     no_color : bool or None
         None follows the console: colours are off under NO_COLOR or when the console
         has no colour system (a file or pipe). Without colour the first series is
@@ -275,13 +277,14 @@ class LineChart:
     def __init__(self, series: list[Series], *, height: int = 12, title: str = "",
                  x_label: str = "epoch", y_label: str = "loss", log_y: bool | None = None,
                  log_x: bool = False, marker_x: float | None = None,
-                 no_color: bool | None = None, whole_x: bool = False) -> None:
+                 no_color: bool | None = None, whole_x: bool = False,
+                 y_span: tuple[float, float] | None = None) -> None:
         if height < 2:
             raise ValueError(f"height must be at least 2 rows, got {height}")
         self.series, self.height, self.title = series, height, title
         self.x_label, self.y_label = x_label, y_label
         self.log_y, self.log_x, self.marker_x, self.no_color = log_y, log_x, marker_x, no_color
-        self.whole_x = whole_x
+        self.whole_x, self.y_span = whole_x, y_span
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
@@ -301,6 +304,8 @@ class LineChart:
                             max(p[0] for c in curves for p in c), self.log_x)
         y_lo, y_hi = padded(min(p[1] for c in curves for p in c),
                             max(p[2] for c in curves for p in c), log_y)
+        if self.y_span is not None and not log_y:  # (a probability's chart from 0 to 1, whatever it reached)
+            y_lo, y_hi = min(y_lo, self.y_span[0]), max(y_hi, self.y_span[1])
         digits = 4 if width >= 40 else 2  # narrow consoles need the room for the plot
         y_axis = Axis(y_lo, y_hi, log_y, 4 * self.height)
         labels = y_tick_labels(y_axis, self.height, digits)

@@ -64,6 +64,7 @@ def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None 
         if drawn is not None:
             series += _drawn_series(drawn, model, series, drawn_name)
         chart = LineChart(series, height=height or 8, title=title, x_label=printable(features[0].name), log_y=False,
+                          y_span=None if regression else (0.0, 1.0),
                           y_label=printable(t.names[0]) if regression and len(t.names) == 1 else
                           ("prediction" if regression else "probability"))
         return Group(chart, *parts)

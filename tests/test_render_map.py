@@ -117,6 +117,10 @@ def test_one_feature_draws_the_prediction_along_it():
     assert any(line.lstrip().startswith("area") for line in text)
     two = model_of(["x"], [[3.0]], [0.0], classes=["no", "yes"])
     assert "P(yes)" in "\n".join(text_of(render_view.prediction_view(two)))
+    # A probability's axis runs from 0 to 1, though this one stays within 0.44 and 0.56
+    weak = model_of(["x"], [[0.1]], [0.0], classes=["no", "yes"])
+    ticks = [line.split()[0] for line in text_of(render_view.prediction_view(weak)) if "┤" in line]
+    assert ticks[0] == "1" and ticks[-1] == "0"
 
 
 @pytest.mark.parametrize("features,kinds,classes", [
