@@ -10,8 +10,9 @@ screen through `render_live.run_live` onto a terminal-like Rich console writing 
 /dev/null (every frame is rendered and written out in full, only nobody sees it);
 "none" just iterates the epochs. Reports the median wall time of each, the
 overhead in percent of the median (target: under 3%), and the frames drawn. Moons has two
-features: from 32 lines (the default console is 100 x 50) each frame draws the map of what the
-network predicts below the loss chart, as `fit` does. On a
+features: from a run's second second on, in a console of 33 lines or more (the default is 100 x 50),
+each frame draws the map of what the network predicts below the loss chart, as `fit` does; the
+default 20 epochs (a quarter second) draw none of it, `--epochs 200` does. On a
 busy machine the medians drift; the median of the back-to-back pairs' overheads
 and the ratio of the minima are printed too, and the time spent drawing measured
 directly (inside rich's Live.refresh), as steadier estimates.
@@ -38,8 +39,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--reps", type=int, default=7, help="repetitions of each way (at least 5)")
     p.add_argument("--width", type=int, default=100, help="console columns for the screen")
-    p.add_argument("--height", type=int, default=50, help="console lines for the screen (from 32 the map is drawn "
-                   "below the chart, full at 46)")
+    p.add_argument("--height", type=int, default=50, help="console lines for the screen (from 33 the map is drawn "
+                   "below the chart, full at 41)")
     return p.parse_args()
 
 

@@ -479,7 +479,7 @@ def fit(
             _write_stdout(lambda: csv_write.write_document(json.dumps(summary, default=str, allow_nan=False) + "\n",
                                                            hold=False), saved)
         if mode != "none":
-            render.finish_training(trained, output, mode)
+            render.finish_training(trained, output, mode, dopts.delimiter)
             nothing = workflow.learned_nothing(tdata, trained)
             if nothing:
                 render.notice(nothing)

@@ -653,7 +653,7 @@ def summary_table(model, path: str) -> Group:
     return Group(*head, *([Text(f"train {cut}")] if cut else []), Text(""), facts)
 
 
-def finish_training(model, path: str, mode: str) -> None:
+def finish_training(model, path: str, mode: str, delimiter: str | None = None) -> None:
     """The end of `fit`: the final chart and a summary table after a live run, else one paragraph."""
     c = console()
     if mode == "live":
@@ -667,6 +667,8 @@ def finish_training(model, path: str, mode: str) -> None:
 
             source = model.info.get("source")
             data = f" --data {shlex.quote(source)}" if source and source != "<stdin>" else ""
+            if data and delimiter is not None:  # (the file's delimiter, given to fit, is not detected)
+                data += f" --delimiter {shlex.quote('tab' if delimiter == chr(9) else delimiter)}"
             c.print(utext(f"nncli show {shlex.quote(path)}{data} draws what it predicts across "
                           f"{' and '.join(f.name for f in model.pre.features)}{' over those rows' if data else ''}",
                           style="dim"), crop=False)

@@ -224,7 +224,10 @@ def x_axis_lines(x_axis: Axis, gutter: int, cols: int, x_label: str, *, integral
         step = max(1.0, step)
     multiples = range(math.floor(x_axis.lo / step) + 1, math.ceil(x_axis.hi / step))
     middles = [10 ** (k * step) if log else k * step for k in multiples]
-    digits = telling_digits([*ends, *middles])
+    # (A middle tick within half a step of an end gives way to it: -2 beside an end at -2.0000001 asked for
+    # eight digits to tell them apart)
+    apart = [m for m in middles if min(abs(scale(m, log) - scale(e, log)) for e in ends) >= step / 2]
+    digits = telling_digits([*ends, *apart])
 
     x_label_in_gutter = cell_len(x_label) <= gutter
     # Middle ticks give way when the x label needs their room on the tick line.

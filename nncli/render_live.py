@@ -345,7 +345,7 @@ def _whole_frame() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _keys_unechoed(stream: object) -> Callable[[], None]:
+def _keys_unechoed(stream: object) -> Callable[..., None]:
     """Stop the terminal the screen is drawn on (`stream`) from echoing keys typed while it is drawn, and
     return what turns the echo back on. An echoed key (a Return above all) moves the cursor under
     Live, which then redraws each frame below a copy of the last one. (The terminal's, not stdin's:
@@ -353,11 +353,12 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
     changing it would stop the process (SIGTTOU), and a job put in the background meanwhile (Ctrl-Z,
     `bg`) leaves it to the shell, which keeps its own settings for itself. Ctrl-C still interrupts,
     and the keys typed still reach the shell afterwards; meanwhile it no longer discards output the
-    terminal has not shown yet (NOFLSH)."""
+    terminal has not shown yet (NOFLSH), nor the keys typed, which a run stopped by a signal discards
+    when it ends (`restore(stopped=True)`), as the terminal's Ctrl-C would have."""
     try:
         import termios
     except ImportError:  # (not a POSIX system)
-        return lambda: None
+        return lambda stopped=False: None
 
     def in_front(fd: int) -> bool:
         return os.tcgetpgrp(fd) == os.getpgrp()
@@ -374,7 +375,7 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
     try:
         fd = stream.fileno()  # type: ignore[attr-defined]
         if not os.isatty(fd) or not in_front(fd):
-            return lambda: None
+            return lambda stopped=False: None
         saved = termios.tcgetattr(fd)
         quiet = list(saved)
         quiet[3] &= ~termios.ECHO  # (the local modes)
@@ -383,12 +384,14 @@ def _keys_unechoed(stream: object) -> Callable[[], None]:
         quiet[3] |= termios.NOFLSH
         set_modes(fd, quiet)
     except (AttributeError, ValueError, OSError, termios.error):  # (a closed stream, a stand-in)
-        return lambda: None
+        return lambda stopped=False: None
 
-    def restore() -> None:
+    def restore(stopped: bool = False) -> None:
         try:
             if in_front(fd):
                 set_modes(fd, saved)
+                if stopped:  # (what a Ctrl-C would have discarded but for NOFLSH: keys typed unseen, not for
+                    termios.tcflush(fd, termios.TCIFLUSH)  # the shell to run once the run ends)
         except (OSError, termios.error):
             pass
     return restore
@@ -450,7 +453,8 @@ def run_live(epochs: Iterable, screen: TrainingScreen, console: Console) -> None
     try:
         _draw(live, epochs, screen, console, pacer, start)
     finally:
-        echo_back()
+        last = screen.last
+        echo_back(stopped=screen.failed is not None or bool(last and last.stopped and last.stopped != "early"))
 
 
 def _draw(live: Live, epochs: Iterable, screen: TrainingScreen, console: Console, pacer: Pacer, start: float) -> None:

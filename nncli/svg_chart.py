@@ -17,7 +17,8 @@ import re
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
-from nncli.chart_scale import LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades
+from nncli.chart_scale import (LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades,
+                                telling_digits)
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 MAX_POINTS = 2000  # per path; longer histories become 1000 min/max pairs
@@ -59,7 +60,8 @@ def _ticks(lo: float, hi: float, log: bool, integral: bool, target: int) -> list
     if integral:
         step = max(1.0, step)  # whole epochs
     multiples = range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)
-    return [(k * step, format_tick(k * step, integral)) for k in multiples]
+    digits = telling_digits([k * step for k in multiples])  # (0.7744 four times, on a flat curve)
+    return [(k * step, format_tick(k * step, integral, digits)) for k in multiples]
 
 
 def _plottable(log: bool) -> Callable[[float], bool]:

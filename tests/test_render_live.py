@@ -880,3 +880,35 @@ def test_an_exported_lines_taller_than_the_window_draws_frames_the_window_holds(
     assert code == 0
     climbs = _climbs(out)
     assert climbs and max(written for written, _ in climbs) <= 30, climbs
+
+
+@pytest.mark.parametrize("stopped", [True, False])
+def test_keys_typed_unseen_are_discarded_when_a_signal_stopped_the_run(monkeypatch, stopped):
+    """With NOFLSH (frames arrive whole), Ctrl-C no longer discarded the keys typed during a run: a line
+    typed unseen ran in the shell afterwards. A run stopped by a signal discards them at its end; one that
+    ends by itself leaves them to the shell, as before."""
+    from nncli import render_live
+
+    leader, follower = pty.openpty()
+    monkeypatch.setattr(os, "tcgetpgrp", lambda fd: os.getpgrp())
+    try:
+        with open(follower, "w", encoding="utf-8", closefd=False) as out:
+            restore = render_live._keys_unechoed(out)
+            os.write(leader, b"rm -rf x\r")  # typed at the terminal while the screen is drawn
+            termios.tcdrain(leader)
+            restore(stopped=stopped)
+        waiting = bool(select.select([follower], [], [], 0.5 if not stopped else 0)[0])
+        assert waiting is not stopped
+    finally:
+        os.close(follower)
+        os.close(leader)
+
+
+def test_a_stop_signal_during_a_frame_is_delivered_once_the_frame_is_written():
+    from nncli import render_live
+
+    with pytest.raises(KeyboardInterrupt):
+        with render_live._whole_frame():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached = True  # (not interrupted inside: the frame is written whole)
+    assert reached

@@ -269,6 +269,16 @@ def test_a_chart_of_more_classes_than_it_has_curves_is_refused_with_the_reason()
     assert render_view.view_refusal(wide) == "it has 3 features, and show draws one or two"
 
 
+def test_a_ramps_ends_and_a_legend_of_rows_say_what_tells_them_apart():
+    far = model_of(["x1", "x2"], [[0.004], [0.0]], [5e6], target="price")  # 5,000,000 ± 0.01
+    low, _, high = text_of(render_view.prediction_view(far))[-2].split()
+    assert low != high and float(low) < 5e6 < float(high)
+    three = model_of(["x"], np.eye(1, 3) * 3, np.zeros(3), classes=["a", "b", "c"])
+    drawn = (np.array([[-1.0], [1.0]]), np.array([0, 2]), 2)  # (no row of class b)
+    legend = text_of(render_view.prediction_view(three, drawn, "d.csv"))
+    assert any("• a rows" in line and "• c rows" in line and "b rows" not in line for line in legend)
+
+
 def test_show_data_may_not_be_overwritten_by_plot_and_delimiter_needs_data(cli, tmp_path):
     model = tmp_path / "m.npz"
     assert cli("fit", SAMPLES / "moons.csv", "--epochs", "1", "-q", "-o", model).exit_code == 0
@@ -293,7 +303,7 @@ def test_a_boundary_between_two_of_many_classes_is_unsure_too():
 
 
 def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_differ():
-    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"], mean=[1e6, -3e8], scale=[0.01, 1e-3])
+    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"], mean=[1e6, -3e8], scale=[0.01, 1.0])
     c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard")
     text = ["".join(s.text for s in line) for line in c.render_lines(render_view.prediction_view(m), c.options, pad=False)]
     assert not any("▀" in line for line in text) and any("ooo" in line for line in text)
@@ -318,6 +328,12 @@ def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learne
     data.write_text(cli("gen-data", "blobs", "--features", "3", "-n", "60").stdout)
     r = cli("fit", data, "--epochs", "2", "--progress", "live", "-o", model)
     assert r.exit_code == 0 and "draws what it predicts" not in r.stderr and "saved to" in r.stderr
+    # A delimiter given to fit (one it would not detect) goes into the command, which then runs
+    colons = tmp_path / "c.txt"
+    colons.write_text((SAMPLES / "moons.csv").read_text().replace(",", ":"))
+    r = cli("fit", colons, "--delimiter", ":", "--epochs", "2", "--progress", "live", "-o", model)
+    assert f"nncli show {model} --data {colons} --delimiter : draws" in " ".join(r.stderr.split())
+    assert cli("show", model, "--data", colons, "--delimiter", ":").exit_code == 0
 
 
 def frame_of(screen, height: int) -> str:
@@ -348,6 +364,12 @@ def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_t
     assert tall.rstrip().splitlines()[-1].startswith("loss ")  # (the current numbers stay last)
     assert len(tall.splitlines()) <= 50
     assert "what the model predicts" not in frame(30) and "┤" in frame(30)  # (no room: the loss chart alone)
+    for height in range(34, 42):  # (a map as tall as there is room for, never taller: the frame fits)
+        shown = frame(height)
+        assert "what the model predicts" in shown and len(shown.splitlines()) <= height, height
+    map_rows = [line for line in tall.splitlines() if line.rstrip().endswith(("o", "x", " ")) and "│" in line
+                and "┊" not in line]
+    assert map_rows and max(len(line.split("│", 1)[1].rstrip()) for line in map_rows) <= 48  # (LIVE_MAP_COLUMNS)
     # Of the weights as they are now: the map changes as the network does
     before = frame(50)
     run.net.params[...] *= -1
