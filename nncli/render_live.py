@@ -334,7 +334,8 @@ def _whole_frame() -> Iterator[None]:
     """Hold the stop signals while a frame is written; one that came is delivered at the end. Python
     drops the rest of a large write to stderr when a signal's handler runs after part of it: a map's
     frame (~28 KB) was cut, and the next redraw, climbing the whole frame's height, erased the lines
-    above the screen (the command line). Main thread only, where frames are drawn."""
+    above the screen (the command line). Main thread only, where frames are drawn (a signal the kernel
+    hands another thread, a team's, interrupts no write of it)."""
     if not hasattr(signal, "pthread_sigmask"):  # (Windows)
         yield
         return
