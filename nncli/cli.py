@@ -909,10 +909,11 @@ def show(
         raise UsageError("--delimiter is for the file of --data; show reads no other")
     if data is not None and json_out:
         raise UsageError("--data draws a file's rows over show's chart or map; --json prints the model's metadata only")
-    check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, model, *([data] if data else []))
+    inputs = [model, *([data] if data else [])]
+    check_stdout({named("--plot", plot): plot, "--json": "-" if json_out else None}, *inputs)
     if plot is not None:
-        check_plot(plot, model, *([data] if data else []))  # (usage errors before any work, as the other
-        # commands: before a model that fails to load)
+        check_plot(plot, *inputs)  # (usage errors before any work, as the other commands: before a model that
+        # fails to load)
     m = load_model(model, usage="nncli show MODEL")
     drawn = None
     if data is not None:

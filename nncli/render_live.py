@@ -201,6 +201,7 @@ class TrainingScreen:
             (loss, xs), (val_loss, _) = self.loss.view(), self.val_loss.view()
             yield LineChart(loss_series(loss, val_loss, xs), height=chart,
                             marker_x=self.last.best_epoch if self.last else None)
+            # (the rows left for the view's plot: less the chart's frame, and the view's own, as tall)
             left = room - sum(len(top[k]) for k in kept) - chart - CHART_FRAME - CHART_FRAME
             # Not in a run's first second: a map's frame costs ~7 ms, 3% of a run of a quarter second
             # (the pacer learns a frame's cost from the last one, and the first with a map is dearer)
