@@ -954,8 +954,9 @@ def show(
         csv_write.write_document(json.dumps(_json_numbers(meta), allow_nan=False) + "\n")
         return
     from nncli.csv_io import display_name
+    from nncli.render_show import show_model
 
-    render.show_model(m, model, drawn, printable(display_name(data)) if data is not None else "")
+    show_model(m, model, drawn, printable(display_name(data)) if data is not None else "")
 
 
 def _json_numbers(value: object) -> object:

@@ -76,6 +76,11 @@ def downsample(values: Sequence[float], n_buckets: int) -> list[Envelope]:
     return envelopes
 
 
+# Colours of a chart's curves, one each: a chart of more curves than this draws at most this many
+# (the layers' gradients, the classes' probabilities).
+CURVE_STYLES = ("cyan", "magenta", "yellow", "green", "blue", "red")
+
+
 @dataclass(frozen=True)
 class Series:
     """One curve: y `values` at x = 1..len(values) (epochs), or at `xs` when given. A `scatter` is points

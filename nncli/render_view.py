@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.text import Text
 
 from nncli.errors import printable
-from nncli.render import GRADIENT_STYLES
+from nncli.render_chart import CURVE_STYLES
 
 
 MAP_SPAN = 2.5  # `prediction_view`'s window: each feature's training mean ± this many standard deviations
@@ -56,11 +56,11 @@ def prediction_view(model, drawn=None, drawn_name: str = "", height: int | None 
             return None
         if regression:
             series = [Series(printable(t.names[k]), out[:, k].tolist(), xs=xs.tolist(), style=style)
-                      for k, style in zip(range(out.shape[1]), GRADIENT_STYLES)]
+                      for k, style in zip(range(out.shape[1]), CURVE_STYLES)]
         else:
-            shown = [1] if len(t.classes) == 2 else range(len(t.classes))  # (at most GRADIENT_STYLES: view_refusal)
+            shown = [1] if len(t.classes) == 2 else range(len(t.classes))  # (at most CURVE_STYLES: view_refusal)
             series = [Series(f"P({printable(t.classes[k])})", out[:, k].tolist(), xs=xs.tolist(), style=style)
-                      for k, style in zip(shown, GRADIENT_STYLES)]
+                      for k, style in zip(shown, CURVE_STYLES)]
         if drawn is not None:
             series += _drawn_series(drawn, model, series, drawn_name)
         chart = LineChart(series, height=height or 8, title=title, x_label=printable(features[0].name), log_y=False,
@@ -150,8 +150,8 @@ def view_refusal(model) -> str | None:
         return f"it has {len(features):,} features, and show draws one or two"
     if any(f.kind != "numeric" for f in features):
         return "it has a categorical feature"
-    if len(features) == 1 and model.task == "classification" and len(t.classes) > len(GRADIENT_STYLES):
-        return f"it predicts {len(t.classes):,} classes, more than the {len(GRADIENT_STYLES)} curves a chart draws"
+    if len(features) == 1 and model.task == "classification" and len(t.classes) > len(CURVE_STYLES):
+        return f"it predicts {len(t.classes):,} classes, more than the {len(CURVE_STYLES)} curves a chart draws"
     if len(features) == 2 and model.task == "regression" and len(t.names) > 1:
         return "it predicts several targets, and a map colours one"
     if len(features) == 2 and model.task == "classification" and len(t.classes) > len(CLASS_RGB):

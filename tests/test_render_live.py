@@ -793,15 +793,15 @@ def test_the_summary_of_weights_from_a_cut_short_epoch_says_their_loss_was_not_m
     # whose loss covers only its first batches. The summary and `show` read "loss -, acc -".
     from types import SimpleNamespace
 
-    from nncli.render import _final_scores
+    from nncli.render import final_scores
 
     plain = SimpleNamespace(log=False)  # (the target: not --log-target)
     cut = SimpleNamespace(task="classification", target=plain,
                           info={"final_loss": None, "final_metric": None, "weights_from_epoch": 1156})
-    assert _final_scores(cut) == "training loss and acc not measured (the weights are epoch 1,156's, cut short)"
+    assert final_scores(cut) == "training loss and acc not measured (the weights are epoch 1,156's, cut short)"
     whole = SimpleNamespace(task="regression", target=plain,
                             info={"final_loss": 0.5, "final_metric": 0.25, "weights_from_epoch": 3})
-    assert _final_scores(whole) == "training loss 0.5000, r2 0.2500"  # (not a test: say so)
+    assert final_scores(whole) == "training loss 0.5000, r2 0.2500"  # (not a test: say so)
 
 
 def test_a_dumb_terminal_gets_plain_lines_not_redraws(tmp_path):

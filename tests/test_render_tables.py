@@ -7,7 +7,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from nncli import render
+from nncli import render, render_show
 from nncli.workflow import ColumnInfo
 
 
@@ -155,7 +155,7 @@ def test_show_and_the_live_summary_keep_numbers_whole(trained, width):
     """`show` cut `batch_size=32` to `batch_size=3…` and an imputed median to `-0.03…` in a narrow
     window, and the summary after a live run cut the time to `0.…`."""
     model, path = trained
-    shown = re.sub(r"\s", "", printed(render.model_report(model, path), width))
+    shown = re.sub(r"\s", "", printed(render_show.model_report(model, path), width))
     shown = shown.replace(model.info["data_sha256"][:16] + "…", "")  # (the data's hash is shortened on purpose)
     assert not re.search(r"\d…", shown) and "batch_size=32" in shown, shown
     summary = re.sub(r"\s", "", printed(render.summary_table(model, path), width))
@@ -178,7 +178,7 @@ def test_the_summary_says_when_the_weights_saved_are_not_the_best_epochs(trained
 
 @pytest.mark.parametrize("val", [False, True])
 def test_the_live_summary_of_a_cut_short_epoch_says_its_loss_was_not_measured(trained, val):
-    """As the plain summary does (`_final_scores`): after Ctrl-C with --patience 0 and no validation, the
+    """As the plain summary does (`final_scores`): after Ctrl-C with --patience 0 and no validation, the
     live summary's table read `loss -` and `accuracy -`, without a word why."""
     import copy
 
@@ -229,15 +229,13 @@ def test_columns_of_zero_or_a_few_still_shows_the_report(trained, columns):
 def test_show_lists_the_first_of_many_terms_classes_or_categories():
     """A crafted model of 500,000 categories took `show` 31 s (the equation built term by term by
     `+=`), one of 1,000,000 classes 33 s (the list wrapped as one text)."""
-    from nncli import render
-
-    k = render.SHOW_MAX_ITEMS
+    k = render_show.SHOW_MAX_ITEMS
     names = [f"c{i}" for i in range(k + 50)]
-    assert render._first(names) == ", ".join(names[:k]) + f", … ({k + 50:,} in all)"
-    assert render._first(names[:k]) == ", ".join(names[:k])
-    terms = render._linear_terms([1.0] * (k + 50) + [-0.5], names + [""], [1.0] * (k + 51), 1.0)
+    assert render_show._first(names) == ", ".join(names[:k]) + f", … ({k + 50:,} in all)"
+    assert render_show._first(names[:k]) == ", ".join(names[:k])
+    terms = render_show._linear_terms([1.0] * (k + 50) + [-0.5], names + [""], [1.0] * (k + 51), 1.0)
     assert terms.startswith("1·c0 + 1·c1 + ") and terms.endswith(f"1·c{k - 1} + … (50 more terms) - 0.5")
-    assert render._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""], [1.0] * 3, 1.0) == "2·a - 1·b + 0.5"
+    assert render_show._linear_terms([2.0, -1.0, 0.5], ["a", "b", ""], [1.0] * 3, 1.0) == "2·a - 1·b + 0.5"
 
 
 def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
@@ -251,7 +249,7 @@ def test_show_names_settings_turned_off_whose_default_is_on(tmp_path):
     for name, extra in (("off", ("--l2", "0", "--patience", "0")), ("default", ())):
         path = tmp_path / f"{name}.npz"
         assert run_nncli("fit", tmp_path / "d.csv", "-o", path, "--epochs", "2", "-q", *extra).returncode == 0
-        report = printed(render.model_report(load_model(str(path)), str(path)), 200)
+        report = printed(render_show.model_report(load_model(str(path)), str(path)), 200)
         lines[name] = next(line for line in report.splitlines() if line.startswith("training"))
     assert "l2=0.0," in lines["off"] and "patience=0" in lines["off"] and "dropout" not in lines["off"]
     assert "l2=0.02 (default: 1.5 / rows, capped for 30 rows)," in lines["default"] and "patience=20" in lines["default"]
@@ -262,17 +260,17 @@ def test_the_gradient_chart_keeps_zero_sizes_and_draws_what_can_be_told_apart():
     colour, six layers' curves were drawn alike; a linear model's one row got the note about the next layer."""
     sizes, epochs = [2, 8, 8, 8, 8, 8, 8, 1], [1, 2, 3]
     rms = [[1e-3 * (i + 1) for i in range(7)], [1e-4 * (i + 1) for i in range(7)], [0.0] * 6 + [1e-2]]
-    chart = render.gradient_chart(sizes, epochs, rms)
+    chart = render_show.gradient_chart(sizes, epochs, rms)
     assert [s.name for s in chart.series] == ["layer 1", "layer 2", "layer 3", "layer 5", "layer 6", "output"]
     assert list(chart.series[0].values) == [1e-3, 1e-4, 1e-5]  # (0 drawn at a tenth of the smallest other)
-    plain = render.gradient_chart(sizes, epochs, rms, colour=False)
+    plain = render_show.gradient_chart(sizes, epochs, rms, colour=False)
     assert [s.name for s in plain.series] == ["layer 1", "output"]
-    assert render.gradient_chart(sizes, epochs, [[0.0] * 7] * 3) is None  # (nothing to draw on a log scale)
-    assert render.gradient_chart(sizes, [1], rms[:1]) is None
+    assert render_show.gradient_chart(sizes, epochs, [[0.0] * 7] * 3) is None  # (nothing to draw on a log scale)
+    assert render_show.gradient_chart(sizes, [1], rms[:1]) is None
 
     def note(sizes, rms):
         out = io.StringIO()
-        Console(file=out, width=300).print(render.gradient_table(sizes, [1], rms))
+        Console(file=out, width=300).print(render_show.gradient_table(sizes, [1], rms))
         return out.getvalue()
     assert "0: no gradient at all" in note(sizes, rms[2:]) and "0: no gradient" not in note(sizes, rms[:1])
     assert "vanishing gradients" in note(sizes, rms[:1]) and "vanishing" not in note([3, 1], [[0.5]])
@@ -283,13 +281,13 @@ def test_the_gradient_note_and_chart_name_the_epochs_measured_and_tick_whole_epo
     sizes, epochs = [2, 8, 1], [1, 2, 3, 4, 5]
     rms = [[1e-3 * (k + 1), 1e-2] for k in range(5)]
     out = io.StringIO()
-    Console(file=out, width=300).print(render.gradient_table(sizes, epochs, rms))
+    Console(file=out, width=300).print(render_show.gradient_table(sizes, epochs, rms))
     assert "(on the first batch of epochs 1, 2, 3, 4, 5. A layer" in out.getvalue()
     out = io.StringIO()
-    Console(file=out, width=80).print(render.gradient_chart(sizes, epochs, rms))
+    Console(file=out, width=80).print(render_show.gradient_chart(sizes, epochs, rms))
     ticks = out.getvalue().splitlines()[-2].split()
     assert ticks[0] == "epoch" and all(t.isdigit() for t in ticks[1:]) and ticks[-1] == "5"
     long = list(range(1, 11)) + [12, 14]
     out = io.StringIO()
-    Console(file=out, width=300).print(render.gradient_table(sizes, long + [16], [[1.0, 1.0]] * 13))
+    Console(file=out, width=300).print(render_show.gradient_table(sizes, long + [16], [[1.0, 1.0]] * 13))
     assert "epochs 1–10, 12, 14, … 16. A layer" in out.getvalue()
