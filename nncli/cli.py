@@ -211,51 +211,6 @@ WarmupOpt = Annotated[Optional[int], typer.Option(
 ClassWeightOpt = Annotated[ClassWeight, typer.Option("--class-weight", help="balanced: weigh rare classes up.")]
 
 
-
-class StopFlag:
-    """Ctrl-C, SIGTERM or SIGHUP handler for training: finish the batch, save, then exit 130/143/129.
-
-    A second signal (not the first sent twice, see `stop_signals.SAME_STOP_SECONDS`) stops at once,
-    without saving, until `committing()` is called just before the new model is renamed into place;
-    from then on the model is saved, and signals change nothing (the notice and the exit code tell
-    of the first). A signal ignored when the process
-    started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
-    """
-
-    def __init__(self, output: str = "") -> None:
-        self.output = output  # for the message of a second signal
-        self.signum: int | None = None
-        self._committed = False
-        self._old = {}
-        self._repeats = stop_signals.Repeats()
-
-    def __call__(self) -> str:
-        """What stopped training ("interrupted", "terminated", "hung up"), or "" while nothing has."""
-        return stop_signals.STOPS[self.signum] if self.signum is not None else ""
-
-    def committing(self) -> None:
-        self._committed = True
-
-    def _handle(self, signum: int, frame: object) -> None:
-        second = self._repeats.second()
-        if self.signum is None:
-            self.signum = signum
-        elif second and not self._committed:  # a second signal: stop now, without saving
-            try:
-                stop_signals.raise_for(signum)
-            except BaseException as e:
-                e.nncli_says = f"{stop_signals.STOPS[signum]} again: nothing saved to {shorten(self.output)}"  # type: ignore[attr-defined]
-                raise
-
-    def __enter__(self) -> "StopFlag":
-        stop_signals.reraise_if_lost()  # (a signal before training, whose exception an import swallowed: stop now)
-        self._old = stop_signals.install(self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        stop_signals.restore(self._old)
-
-
 # -- commands -------------------------------------------------------------------------------------
 @app.command("gen-data")
 def gen_data(
@@ -441,7 +396,7 @@ def fit(
             render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
                           f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
                           f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
-    with StopFlag(output) as stop:  # (with --init: that model's network, and the record of it)
+    with stop_signals.StopFlag(output) as stop:  # (with --init: that model's network, and the record of it)
         run = workflow.Training(tdata, mopts, config, seed=seed, should_stop=stop, threads=threads,
                                 dtype=dtype.value if start is None else start.network.dtype.name,
                                 extra_config={**extra, "val_split": val_split, "class_weight": class_weight.value,

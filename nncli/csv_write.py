@@ -95,7 +95,7 @@ class _WholeRows:
     def __init__(self, out: IO[str], *, document: bool = False, hold: bool = True):
         self._out = out
         # document: each piece is one whole (a JSON object, an SVG), never cut at a line's end by a
-        # stop signal; hold=False: the signals are not held (`cli.StopFlag` already keeps a
+        # stop signal; hold=False: the signals are not held (`stop_signals.StopFlag` already keeps a
         # stop from raising), and only the loop over partial writes remains.
         self._document, self._hold = document, hold
         try:
@@ -185,7 +185,7 @@ class _WholeRows:
 def write_document(text: str, *, hold: bool = True) -> None:
     """A whole document (a JSON object and its line end, an SVG) to stdout: a stop signal that comes
     while a slow reader takes it ends the command after it, not part of the way through (see
-    `_WholeRows`; hold=False under `cli.StopFlag`)."""
+    `_WholeRows`; hold=False under `stop_signals.StopFlag`)."""
     _WholeRows(sys.stdout, document=True, hold=hold).write(text)
 
 

@@ -6,7 +6,9 @@ raised as an exception (KeyboardInterrupt, or `Terminated`) so that cleanup runs
 output file is removed, and `fit` saves the weights it has. A signal that was ignored when the
 process started (`nohup`, or SIGINT in a script's background job) stays ignored.
 
-Standard library only: `nncli.__main__` installs handlers through it before anything else loads.
+Standard library only (and, when a `StopFlag` is made, `nncli.errors`): `nncli.__main__` installs
+handlers through it before anything else loads.
+`StopFlag` is `fit`'s handler, which lets training finish its batch and save.
 """
 
 from __future__ import annotations
@@ -165,3 +167,49 @@ def held() -> Iterator[list[int]]:
             restore(old)
             if pending:
                 signal.raise_signal(pending[0])
+
+
+class StopFlag:
+    """Ctrl-C, SIGTERM or SIGHUP handler for training: finish the batch, save, then exit 130/143/129.
+
+    A second signal (not the first sent twice, see `SAME_STOP_SECONDS`) stops at once,
+    without saving, until `committing()` is called just before the new model is renamed into place;
+    from then on the model is saved, and signals change nothing (the notice and the exit code tell
+    of the first). A signal ignored when the process
+    started (`nncli fit ... &` in a script ignores SIGINT) stays ignored.
+    """
+
+    def __init__(self, output: str = "") -> None:
+        from nncli.errors import shorten  # (here, not in the handler: nothing is imported there)
+
+        self.output = shorten(output)  # for the message of a second signal
+        self.signum: int | None = None
+        self._committed = False
+        self._old = {}
+        self._repeats = Repeats()
+
+    def __call__(self) -> str:
+        """What stopped training ("interrupted", "terminated", "hung up"), or "" while nothing has."""
+        return STOPS[self.signum] if self.signum is not None else ""
+
+    def committing(self) -> None:
+        self._committed = True
+
+    def _handle(self, signum: int, frame: object) -> None:
+        second = self._repeats.second()
+        if self.signum is None:
+            self.signum = signum
+        elif second and not self._committed:  # a second signal: stop now, without saving
+            try:
+                raise_for(signum)
+            except BaseException as e:
+                e.nncli_says = f"{STOPS[signum]} again: nothing saved to {self.output}"  # type: ignore[attr-defined]
+                raise
+
+    def __enter__(self) -> "StopFlag":
+        reraise_if_lost()  # (a signal before training, whose exception an import swallowed: stop now)
+        self._old = install(self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        restore(self._old)

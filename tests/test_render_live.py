@@ -621,7 +621,7 @@ def test_an_interrupt_in_the_first_epoch_shows_no_numbers():
 def stop_after(monkeypatch, polls: int, signum: int = signal.SIGINT) -> None:
     """Make fit's Ctrl-C flag go up at its `polls`-th poll (one per mini-batch), as if Ctrl-C (or `signum`)
     came then."""
-    from nncli import cli as cli_module
+    from nncli import stop_signals
 
     count = []
 
@@ -631,7 +631,7 @@ def stop_after(monkeypatch, polls: int, signum: int = signal.SIGINT) -> None:
             flag.signum = signum
         return STOPS[flag.signum] if flag.signum is not None else ""  # (as StopFlag's own)
 
-    monkeypatch.setattr(cli_module.StopFlag, "__call__", poll)
+    monkeypatch.setattr(stop_signals.StopFlag, "__call__", poll)
 
 
 def plain_lines_cut_short(cli, monkeypatch, tmp_path, polls: int) -> list[str]:

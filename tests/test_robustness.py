@@ -1031,7 +1031,8 @@ def test_a_stop_signal_whose_exception_an_import_lost_still_stops_the_command(tm
     of 100 epochs, with its model saved), or an import failed on it ("internal error: ImportError").
     The command now stops at its next step (training, an output's commit, rows written), or ends as stopped."""
     from nncli import atomic, csv_write, stop_signals
-    from nncli.cli import StopFlag, run
+    from nncli.cli import run
+    from nncli.stop_signals import StopFlag
 
     try:
         stop_signals.raised = signum  # raised, and lost on its way
@@ -1528,7 +1529,7 @@ def test_fit_takes_a_signal_sent_twice_at_once_as_one(monkeypatch):
     """GNU `timeout -s INT 600 nncli fit ...` signals the command, then its whole process group: the
     echo must not count as the second signal that stops without saving."""
     from nncli import stop_signals
-    from nncli.cli import StopFlag
+    from nncli.stop_signals import StopFlag
 
     with StopFlag() as stop:
         signal.raise_signal(signal.SIGINT)
