@@ -21,7 +21,9 @@ from nncli.core.preprocessing import (EncodeReport, cell_number, check_log_targe
                                       numbers_among, target_numbers)
 from nncli.csv_columns import cell_hints, header_row, header_row_error, refuse_header_rows
 from nncli.csv_io import Table, TableReader, display_name
+from nncli.csv_source import file_identity
 from nncli.errors import DataError, shorten
+from nncli.options import same_file
 from nncli.pipeline import ahead
 
 
@@ -436,3 +438,22 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
         if len(classes) <= CONFUSION_MAX_CLASSES else None,
     )
     return out
+
+
+def training_file_notice(model, data: str) -> list[str]:
+    """A notice when `eval` scores the very file the model was trained on, unchanged: training scores,
+    not a test of what it learned. (A model written before `info.source_file`: the file its path as
+    `fit` was given names from here, which a file of that name in another folder also was.)"""
+    identity, source = model.info.get("source_file"), model.info.get("source")
+    if isinstance(identity, dict):
+        if identity != file_identity(data):
+            return []
+    elif not (isinstance(source, str) and source != "<stdin>" and same_file(source, data)):
+        return []
+    val_rows = model.info.get("val_rows")
+    if model.config.get("val_split") and isinstance(val_rows, int) and val_rows:  # (part of it was held out)
+        return [f"this is the file the model was trained on: {model.info.get('rows', 0):,} of its rows trained it and "
+                f"{val_rows:,} validated it, so these are mostly training scores; the validation figures are in "
+                f"`nncli show` (or score a file it never saw)"]
+    return ["this is the file the model was trained on: these are training scores, not a test of what it learned "
+            "(score a file it never saw, or train with --val-split and read the validation figures)"]

@@ -33,8 +33,8 @@ from nncli import __version__, stop_signals
 from nncli.core.limits import MAX_EPOCHS
 from nncli.errors import NncliError, UsageError, option_value, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
-                           check_stdout, env_flag, named, one_blas_thread, parse_hidden, set_threads,
-                           split_list)
+                           check_stdout, env_flag, named, one_blas_thread, parse_hidden, resolve_threads,
+                           same_file, split_list)
 from nncli.std_streams import is_terminal, silence
 from nncli.stop_signals import Terminated
 
@@ -320,7 +320,7 @@ def fit(
       nncli fit d.csv --model mlp --hidden 32,32 -o moons.npz
       nncli fit more.csv --init moons.npz --epochs 20 -o moons2.npz
     """
-    threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads, crowded = resolve_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, extra = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task,
@@ -339,7 +339,7 @@ def fit(
                          hint="--plot - writes the loss curves to stdout")
     check_output(output, data, val)  # (-o may name --init's model: it is replaced once training is done)
     source = ctx.get_parameter_source("output")
-    if init is not None and getattr(source, "name", "") == "DEFAULT" and _same_file(output, init):
+    if init is not None and getattr(source, "name", "") == "DEFAULT" and same_file(output, init):
         raise UsageError(f"-o defaults to {shorten(output)}, the model given to --init: name the output",
                          hint=f"-o {option_value(output)} replaces it once training is done, deliberately")
     if plot is not None:
@@ -374,7 +374,7 @@ def fit(
         tdata = continued.load_data(start, data, dopts, task.value, val_path=val, val_split=val_split or None,
                                     class_weight=weighing, rng=np.random.default_rng([seed, 1]))
     if config.l2 is None:
-        l2, marks = _default_l2(start, tdata.n_rows)
+        l2, marks = continued.unset_l2(start, tdata.n_rows)
         config = dataclasses.replace(config, l2=l2)
         extra.update(marks)
     from nncli.model_file import check_schema_size
@@ -382,20 +382,11 @@ def fit(
     check_schema_size(tdata.pre, tdata.target, tdata.na_values, tdata.source)
     if mode != "none":
         render.notices([*tdata.notices, crowded])
-        if val is not None and _same_file(data, val):
+        if val is not None and same_file(data, val):
             render.notice("--val names the training file: its figures are training scores, and early stopping "
                           "watches them (give a file of other rows, or --val-split)")
         source = ctx.get_parameter_source("lr")
-        suggested = 0.1 if optimizer is Optimizer.sgd else 0.01
-        if optimizer is not Optimizer.adam and source is not None and source.name == "DEFAULT" and lr < suggested:
-            whose = "a linear model's" if mopts.kind == "linear" else "Adam's"
-            render.notice(f"--optimizer {optimizer.value} at the default --lr {lr:g}, {whose}, takes small steps: try "
-                          f"--lr {suggested:g}, or ask `nncli lr-find --optimizer {optimizer.value}`")
-        after = config.epochs - (config.warmup or 0)
-        if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
-            render.notice(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the {after:,} "
-                          f"epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
-                          f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
+        render.notices(workflow.setting_notices(config, mopts.kind, lr_given=getattr(source, "name", "") != "DEFAULT"))
     with stop_signals.StopFlag(output) as stop:  # (with --init: that model's network, and the record of it)
         run = workflow.Training(tdata, mopts, config, seed=seed, should_stop=stop, threads=threads,
                                 dtype=dtype.value if start is None else start.network.dtype.name,
@@ -441,7 +432,7 @@ def fit(
             elif improving := workflow.still_improving(trained):
                 render.notice(improving)
             if worse := continued.start_was_better(start, tdata, trained):
-                replaced = _same_file(output, init)  # (-o named --init's model)
+                replaced = same_file(output, init)  # (-o named --init's model)
                 render.notice(worse + (f" (and -o has replaced {shorten(init)})" if replaced else ""))
         if stop.signum is not None:  # said even with --quiet: the exit code alone would not tell what was kept
             which = "the best weights so far" if run.keeps_best else "the weights so far"
@@ -457,18 +448,6 @@ def _check_threshold(threshold: float | None, m, path: str) -> None:
     if len(m.target.classes) != 2:
         has = f"{len(m.target.classes):,} classes" if m.target.classes else "values (regression)"
         raise UsageError(f"--threshold is for a model of two classes; {shorten(path)} predicts {has}")
-
-
-def _default_l2(start, rows: int) -> tuple[float, dict]:
-    """The L2 penalty without --l2, and what the model's config records of where it came from: a model
-    given to --init keeps its own (fine-tuning a model of 4,000 rows on 60, the rule's 1.5 / rows was
-    53 times it: log loss on fresh rows 0.030 -> 0.098, against 0.043 with its own); else less weight
-    decay the more rows there are (see `core.training.default_l2`)."""
-    if start is not None and isinstance(start.config.get("l2"), (int, float)):
-        return float(start.config["l2"]), {"l2_from_init": True}
-    from nncli.core.training import DEFAULT_L2_ROWS, default_l2
-
-    return default_l2(rows), {"l2_default": DEFAULT_L2_ROWS}  # (for `show`: the rule, with the rows in `info`)
 
 
 def _init_model(ctx: typer.Context, init: str | None, dopts, mopts, task: Task, usage: str):
@@ -609,7 +588,7 @@ def lr_find(
       nncli lr-find d.csv --model mlp
       nncli fit d.csv --lr $(nncli lr-find d.csv -q)
     """
-    threads, crowded = _threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
+    threads, crowded = resolve_threads(threads)  # first: _training_options imports NumPy, which reads the thread count once
     dopts, mopts, config, _ = _training_options(
         target=target, features=features, ignore=ignore, categorical=categorical, na_values=na_values,
         missing=missing, max_categories=max_categories, delimiter=delimiter, dtype=dtype, task=task,
@@ -636,7 +615,7 @@ def lr_find(
     net = workflow.build_network(tdata, mopts, dtype.value, rng) if start is None else \
         continued.continued_network(start, mopts.dropout)
     net.use_threads(threads)
-    l2 = _default_l2(start, tdata.n_rows)[0] if config.l2 is None else config.l2  # (fit's default)
+    l2 = continued.unset_l2(start, tdata.n_rows)[0] if config.l2 is None else config.l2  # (fit's default)
     stop_signals.reraise_if_lost()  # (a stop whose exception NumPy swallowed while the data was read: no sweep)
     sweep = lr_sweep(net, tdata.X, tdata.Y, rng, batch_size=batch_size, optimizer=optimizer.value,
                      momentum=config.momentum, nesterov=config.nesterov, l2=l2,
@@ -703,7 +682,7 @@ def predict(
     if output != "-":
         check_output(output, data, model)
     check_stdout({"the predictions": output}, data, model)
-    threads, crowded = _threads(threads)
+    threads, crowded = resolve_threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.csv_io import display_name
@@ -762,7 +741,7 @@ def eval_(
     """
     d = check_delimiter(delimiter)
     check_stdout({"--json": "-" if json_out else None}, data, model)
-    threads, crowded = _threads(threads)
+    threads, crowded = resolve_threads(threads)
     from nncli import apply, csv_write, render
     from nncli.core.preprocessing import EncodeReport
     from nncli.model_file import load_model
@@ -774,64 +753,11 @@ def eval_(
     _typed_rows(data, "nncli eval MODEL DATA")
     _check_threshold(threshold, m, model)
     result = apply.evaluate_model(m, data, d, report, threshold)
-    render.notices([] if quiet else apply.encode_notices(report) + _training_file_notice(m, data))
+    render.notices([] if quiet else apply.encode_notices(report) + apply.training_file_notice(m, data))
     if json_out:
         csv_write.write_document(json.dumps(_json_numbers(result), allow_nan=False) + "\n")
     else:
         render.show_eval(result)
-
-
-def _threads(threads: int | None) -> tuple[int, str | None]:
-    """--threads (None: $NNCLI_THREADS, else 1) resolved before NumPy is imported (`set_threads`), and
-    the notice for it, if any (`_threads_notice`)."""
-    given = threads is not None
-    threads = set_threads(threads)
-    return threads, _threads_notice(threads, given)
-
-
-def _threads_notice(threads: int, given: bool) -> str | None:
-    """A notice for a thread count (from --threads if `given`, else $NNCLI_THREADS) beyond the cores this
-    process may run on: the threads then take turns, and each step waits for the last of them (99
-    threads on 2 cores trained 17 times slower). Said with the command's other notices, once its
-    options are checked."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    if threads <= cores:
-        return None
-    named = f"--threads {threads}" if given else f"NNCLI_THREADS={threads}"
-    return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
-            f"threads take turns, which is slower (use {cores} at most)")
-
-
-def _same_file(a: str, b: str) -> bool:
-    """Whether two paths (neither stdin) name one file."""
-    try:
-        return a != "-" and b != "-" and os.path.samefile(a, b)
-    except (OSError, ValueError):
-        return False
-
-
-def _training_file_notice(model, data: str) -> list[str]:
-    """A notice when `eval` scores the very file the model was trained on, unchanged: training scores,
-    not a test of what it learned. (A model written before `info.source_file`: the file its path as
-    `fit` was given names from here, which a file of that name in another folder also was.)"""
-    from nncli.csv_source import file_identity
-
-    identity, source = model.info.get("source_file"), model.info.get("source")
-    if isinstance(identity, dict):
-        if identity != file_identity(data):
-            return []
-    elif not (isinstance(source, str) and source != "<stdin>" and _same_file(source, data)):
-        return []
-    val_rows = model.info.get("val_rows")
-    if model.config.get("val_split") and isinstance(val_rows, int) and val_rows:  # (part of it was held out)
-        return [f"this is the file the model was trained on: {model.info.get('rows', 0):,} of its rows trained it and "
-                f"{val_rows:,} validated it, so these are mostly training scores; the validation figures are in "
-                f"`nncli show` (or score a file it never saw)"]
-    return ["this is the file the model was trained on: these are training scores, not a test of what it learned "
-            "(score a file it never saw, or train with --val-split and read the validation figures)"]
 
 
 @app.command(short_help="Describe a saved model and draw what it learned.")

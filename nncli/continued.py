@@ -12,7 +12,7 @@ from nncli.apply import encode_notices, load_eval_arrays
 from nncli.core.model import Model
 from nncli.core.network import Network
 from nncli.core.preprocessing import LOG_TARGET_HINT, MISSING, EncodeReport
-from nncli.core.training import evaluate
+from nncli.core.training import DEFAULT_L2_ROWS, default_l2, evaluate
 from nncli.csv_io import TableReader
 from nncli.csv_source import display_name, file_identity
 from nncli.errors import DataError, UnknownClassError, UsageError, shorten
@@ -189,3 +189,13 @@ def init_record(start: Model, path: str) -> dict:
     """What a model that went on from `start` (read from `path`) records of it (`info.init`): the file, the
     data it last trained on and the epochs behind its weights (`show` says)."""
     return {"file": path, "source": str(start.info.get("source", "?")), "epochs_before": epochs_behind(start)}
+
+
+def unset_l2(start: Model | None, rows: int) -> tuple[float, dict]:
+    """The L2 penalty without --l2, and what the model's config records of where it came from: a model
+    given to --init keeps its own (fine-tuning a model of 4,000 rows on 60, the rule's 1.5 / rows was
+    53 times it: log loss on fresh rows 0.030 -> 0.098, against 0.043 with its own); else less weight
+    decay the more rows there are (see `core.training.default_l2`)."""
+    if start is not None and isinstance(start.config.get("l2"), (int, float)):
+        return float(start.config["l2"]), {"l2_from_init": True}
+    return default_l2(rows), {"l2_default": DEFAULT_L2_ROWS}  # (for `show`: the rule, with the rows in `info`)

@@ -50,6 +50,30 @@ def set_threads(threads: Optional[int]) -> int:
     return threads
 
 
+def resolve_threads(threads: Optional[int]) -> tuple[int, str | None]:
+    """--threads (None: $NNCLI_THREADS, else 1) resolved before NumPy is imported (`set_threads`), and
+    the notice for it, if any (`threads_notice`)."""
+    given = threads is not None
+    threads = set_threads(threads)
+    return threads, threads_notice(threads, given)
+
+
+def threads_notice(threads: int, given: bool) -> str | None:
+    """A notice for a thread count (from --threads if `given`, else $NNCLI_THREADS) beyond the cores this
+    process may run on: the threads then take turns, and each step waits for the last of them (99
+    threads on 2 cores trained 17 times slower). Said with the command's other notices, once its
+    options are checked."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if threads <= cores:
+        return None
+    named = f"--threads {threads}" if given else f"NNCLI_THREADS={threads}"
+    return (f"{named} is more than the {cores} core{'s' if cores > 1 else ''} this process can run on: the "
+            f"threads take turns, which is slower (use {cores} at most)")
+
+
 def one_blas_thread() -> None:
     """Keep BLAS to one thread (see `set_threads`); for the commands that take no --threads, which so
     ignore $NNCLI_THREADS (a bad value there is no reason to refuse `gen-data`)."""
@@ -280,3 +304,11 @@ def _is_stdout(path: str) -> bool:
     except (OSError, ValueError):
         return False
     return os.path.samestat(st, out) and not os.path.samestat(st, os.stat(os.devnull))
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths (neither stdin) name one file."""
+    try:
+        return a != "-" and b != "-" and os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False

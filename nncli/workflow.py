@@ -491,6 +491,24 @@ def still_improving(model: Model) -> str | None:
 STILL_FALLING, STILL_RISING = 0.02, 0.01
 
 
+def setting_notices(config: TrainConfig, kind: str, lr_given: bool) -> list[str]:
+    """Notices of settings that undo themselves: SGD or momentum at the default rate (Adam's, or a
+    linear model's, when --lr is not `lr_given`), which takes small steps; a step schedule that never
+    steps in the epochs it has."""
+    notices = []
+    suggested = 0.1 if config.optimizer == "sgd" else 0.01
+    if config.optimizer != "adam" and not lr_given and config.lr < suggested:
+        whose = "a linear model's" if kind == "linear" else "Adam's"
+        notices.append(f"--optimizer {config.optimizer} at the default --lr {config.lr:g}, {whose}, takes small steps: "
+                       f"try --lr {suggested:g}, or ask `nncli lr-find --optimizer {config.optimizer}`")
+    after = config.epochs - (config.warmup or 0)
+    if config.lr_schedule == "step" and (config.lr_step or 10) >= after:
+        notices.append(f"--lr-schedule step never steps: --lr-step {config.lr_step or 10} is not shorter than the "
+                       f"{after:,} epoch{'s' if after > 1 else ''}{' after the warm-up' if config.warmup else ''} "
+                       f"({'give a smaller --lr-step' if after > 1 else 'give more --epochs'})")
+    return notices
+
+
 def build_network(data: TrainingData, mopts: ModelOptions, dtype: str, rng: np.random.Generator) -> Network:
     hidden = list(mopts.hidden) if mopts.kind == "mlp" else []
     net = Network([data.pre.n_inputs, *hidden, data.target.n_outputs], mopts.activation, data.target.loss,

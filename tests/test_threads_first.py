@@ -10,18 +10,20 @@ import sys
 
 import pytest
 
-# Runs the CLI with set_threads wrapped: it fails if NumPy is already loaded when it runs.
+# Runs the CLI with resolve_threads wrapped: it fails if NumPy is already loaded when it runs, and says
+# on stderr that it ran (a command that never applied --threads would pass the checks unseen).
 SCRIPT = """
 import os, sys
 import nncli.cli as cli
-set_threads = cli.set_threads
+resolve_threads = cli.resolve_threads
 def checked(threads):
     assert "numpy" not in sys.modules, "NumPy was imported before --threads was applied"
-    n = set_threads(threads)
+    n, notice = resolve_threads(threads)
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1", "BLAS must run on one thread"
     assert n == (threads or int(os.environ.get("NNCLI_THREADS", "1")))
-    return n
-cli.set_threads = checked
+    print("threads applied", file=sys.stderr)
+    return n, notice
+cli.resolve_threads = checked
 sys.argv = ["nncli", *sys.argv[1:]]
 cli.main()
 """
@@ -46,11 +48,11 @@ def data(tmp_path):
 ])
 def test_training_commands_set_threads_before_numpy(data, args):
     r = run(*args, cwd=data)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and "threads applied" in r.stderr, r.stderr
 
 
 def test_predict_and_eval_set_threads_before_numpy(data):
     assert run("fit", "d.csv", "-o", "m.npz", "--epochs", "2", "-q", cwd=data).returncode == 0
     for args in (["predict", "m.npz", "d.csv", "--threads", "2"], ["eval", "m.npz", "d.csv", "--json", "--threads", "1"]):
         r = run(*args, cwd=data)
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0 and "threads applied" in r.stderr, r.stderr
