@@ -34,11 +34,12 @@ from workloads import WORKLOADS  # noqa: E402
 
 def write_medium_csv(path: str) -> None:
     X, y = WORKLOADS["medium"].data()
-    with open(path, "w") as f:
+    with open(path + ".part", "w") as f:  # (renamed once whole: a run cut short leaves no file to reuse)
         f.write(",".join([f"x{i}" for i in range(X.shape[1])] + ["label"]) + "\n")
         for s in range(0, len(y), 20_000):
             body = np.column_stack([X[s:s + 20_000], y[s:s + 20_000]])
             np.savetxt(f, body, fmt=["%.6g"] * X.shape[1] + ["%d"], delimiter=",")
+    os.replace(path + ".part", path)
 
 
 def main() -> None:
@@ -69,8 +70,9 @@ def main() -> None:
     cpu: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(args.reps):
         for name, cmd in commands.items():
-            if name.startswith("nncli") and os.path.exists(cmd[5]):
-                os.remove(cmd[5])
+            model = cmd[cmd.index("-o") + 1] if name.startswith("nncli") else None
+            if model is not None and os.path.exists(model):
+                os.remove(model)
             w, r, c = timed_process(cmd, {"NNCLI_NO_ARROW": "1"} if "no pyarrow" in name else None)
             walls[name].append(w)
             rss[name].append(r)

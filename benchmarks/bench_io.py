@@ -9,7 +9,8 @@ and on the same with 1% of the cells empty (loadtxt then needs a converter to
 read them as NaN). "nncli (plain)" is read_table without its pyarrow path
 (NNCLI_NO_ARROW=1), as in a plain install; "nncli" is read_table with pyarrow
 installed (the `fast` extra), which reads plain files through pyarrow (files with
-empty cells then fall back to nncli's own reader). Each reader runs in its own
+empty cells then fall back to nncli's own reader); both with the thread settings a
+command leaves (`nncli.options.one_blas_thread`). Each reader runs in its own
 process, its modules (pyarrow too, where it is used) imported before the clock
 starts: seconds (median of --reps runs), MB/s and rows/s, and the peak of traced
 allocations (tracemalloc, plus Arrow's memory pool where Arrow is used; a
@@ -17,8 +18,8 @@ separate run) as a multiple of the float32 array the file holds.
 
 Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 --predict-rows CSV to /dev/null; wall time, rows/s and peak RSS of the process
-(getrusage of the child), against the reader alone streaming the same file, also
-as a process. Both are also run on a one-row file, whose time is each command's
+(getrusage of the child), against the reader alone streaming the same file's
+feature columns (those `predict` reads), also as a process. Both are also run on a one-row file, whose time is each command's
 fixed cost (interpreter, imports, model loading); rows/s past it is the
 streaming throughput.
 """
@@ -49,6 +50,10 @@ def child(reader: str, path: str, mode: str) -> None:
     if reader == "nncli (plain)":  # read_table without its pyarrow path, as in a plain install
         os.environ["NNCLI_NO_ARROW"] = "1"
         reader = "nncli"
+    if reader.startswith("nncli"):  # as a command leaves them (OMP_NUM_THREADS=1, from which pyarrow sized its pool)
+        from nncli.options import one_blas_thread
+
+        one_blas_thread()
 
     def read() -> int:
         if reader == "nncli":
@@ -124,7 +129,7 @@ def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int =
     rng = np.random.default_rng(seed)
     names = [f"x{i}" for i in range(cols - 1)] + ["y"]
     A = rng.standard_normal(cols - 1)
-    with open(path, "w") as f:
+    with open(path + ".part", "w") as f:  # (renamed once whole: a run cut short leaves no file to reuse)
         f.write(",".join(names) + "\n")
         for s in range(0, rows, 100_000):
             m = min(100_000, rows - s)
@@ -146,6 +151,7 @@ def write_numeric_csv(path: str, rows: int, cols: int, seed: int, classes: int =
                 f.write("\n".join(lines) + "\n")
             else:
                 np.savetxt(f, np.column_stack([X, y]), fmt="%.6g", delimiter=",")
+    os.replace(path + ".part", path)
 
 
 def available(reader: str) -> bool:
@@ -213,9 +219,11 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
     tiny = os.path.join(directory, "predict_tiny.csv")
     with open(big) as f, open(tiny, "w") as out:
         out.write(f.readline() + f.readline())  # the header and one row: each command's fixed cost
-    # The reader alone, as a process too: interpreter start and imports count on both sides.
+    # The reader alone, as a process too: interpreter start and imports count on both sides. It reads
+    # the columns `predict` reads, the model's features (not the label after them).
     reader = [sys.executable, "-c", "import sys\nfrom nncli.csv_io import TableReader\n"
-              "with TableReader(sys.argv[1]) as r:\n    sum(c.n_rows for c in r.chunks())"]
+              "with open(sys.argv[1]) as f:\n    features = f.readline().rstrip().split(',')[:-1]\n"
+              "with TableReader(sys.argv[1], features) as r:\n    sum(c.n_rows for c in r.chunks())"]
     walls: dict[str, list[float]] = {k: [] for k in ("predict", "reader", "predict_tiny", "reader_tiny")}
     rss = []
     for _ in range(reps):  # alternated, so drift hits both alike

@@ -4,11 +4,16 @@
     python benchmarks/bench_train.py --threads 2 --workloads small,medium --epochs 3 --reps 2
 
 Each repetition trains every contender afresh, one after the other (nncli,
-torch, sklearn), for --epochs epochs on the same in-process data, so the
-machine's drift hits all of them alike; every epoch is timed on its own.
-Identical architecture, batch size, ReLU, Adam at lr 1e-3, float32. The
-final training loss and accuracy (or R²) of each contender are computed by
-one common function on the whole training set after the last epoch.
+torch, sklearn), for --warmup-epochs untimed epochs and then --epochs timed ones
+on the same in-process data, so the machine's drift hits all of them alike;
+every epoch is timed on its own. scikit-learn trains in one `fit` call, as its
+users call it (input checks and label encoding once, one random stream for the
+shuffles), its epochs timed by a hook it calls once at the end of each.
+Identical hidden layers, batch size, ReLU, Adam at lr 1e-3, float32 data (two
+classes: one sigmoid output for nncli and scikit-learn, two softmax outputs for
+PyTorch, as issue 5 names). The final training loss and accuracy (or R²) of
+each contender are computed by one common function on the whole training set
+after the last epoch of every repetition (the table gives the last one's).
 
 Thread counts are set through the environment before numpy or torch load.
 """
@@ -32,6 +37,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workloads", default="small,medium,large,regression")
     p.add_argument("--contenders", default="nncli,torch,sklearn")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per repetition")
+    p.add_argument("--warmup-epochs", type=int, default=1,
+                   help="untimed epochs before them (each contender's set-up and first touches of its buffers)")
     p.add_argument("--reps", type=int, default=2, help="repetitions (fresh model each)")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--nncli-init", choices=["nncli", "torch"], default="nncli",
@@ -87,7 +94,8 @@ class NncliRun:
         if self._own_threads:
             self.net.use_threads(ARGS.threads)
         config = TrainConfig(epochs=10**6, batch_size=wl.batch_size, lr=1e-3, optimizer="adam")
-        self._epochs = fit_iter(self.net, X, Y, config, rng)
+        # (should_stop: `nncli fit` polls its stop flag after every mini-batch)
+        self._epochs = fit_iter(self.net, X, Y, config, rng, should_stop=lambda: "")
 
     def epoch(self) -> None:
         if self._own_threads:
@@ -142,23 +150,37 @@ class TorchRun:
 
 
 class SklearnRun:
+    """One `fit` of all the epochs. (Timing `partial_fit` an epoch at a time repeated its input checks
+    and label encoding every epoch, and, given an integer random_state, shuffled every epoch after the
+    first into the same order.)"""
+
     def __init__(self, wl: Workload, X: np.ndarray, y: np.ndarray, seed: int):
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-        kw = dict(hidden_layer_sizes=wl.hidden, activation="relu", solver="adam", alpha=0.0,
-                  batch_size=wl.batch_size, learning_rate_init=1e-3, shuffle=True, random_state=seed,
-                  tol=0.0, n_iter_no_change=10**9, early_stopping=False)
-        self.model = MLPClassifier(**kw) if wl.classes else MLPRegressor(**kw)
-        self.X, self.y, self.classes = X, y, wl.classes
-        self.first = True
+        class Stamped(MLPClassifier if wl.classes else MLPRegressor):
+            def _update_no_improvement_count(self, *args, **kwargs):  # called once at the end of each epoch
+                self.stamps.append((time.perf_counter(), time.process_time()))
+                return super()._update_no_improvement_count(*args, **kwargs)
 
-    def epoch(self) -> None:
-        # partial_fit = exactly one shuffled pass over the data, keeping Adam's state.
-        if self.first and self.classes:
-            self.model.partial_fit(self.X, self.y, classes=np.arange(self.classes))
-        else:
-            self.model.partial_fit(self.X, self.y)
-        self.first = False
+        self.model = Stamped(hidden_layer_sizes=wl.hidden, activation="relu", solver="adam", alpha=0.0,
+                             batch_size=wl.batch_size, learning_rate_init=1e-3, shuffle=True, random_state=seed,
+                             tol=0.0, n_iter_no_change=10**9, early_stopping=False)
+        self.X, self.y, self.classes = X, y, wl.classes
+
+    def train(self, warmup: int, epochs: int) -> tuple[list[float], list[float]]:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        self.model.set_params(max_iter=warmup + epochs)
+        self.model.stamps = stamps = [(time.perf_counter(), time.process_time())]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self.X, self.y)
+        if len(stamps) != warmup + epochs + 1:
+            raise SystemExit(f"scikit-learn's epoch hook ran {len(stamps) - 1} times in {warmup + epochs} epochs")
+        timed = stamps[warmup:]
+        return ([b[0] - a[0] for a, b in zip(timed, timed[1:])], [b[1] - a[1] for a, b in zip(timed, timed[1:])])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self.classes:
@@ -188,8 +210,8 @@ def matmul_flop_per_row(sizes: list[int]) -> int:
     return sum(2 * a * b * (2 if l == 0 else 3) for l, (a, b) in enumerate(layers))
 
 
-def matmul_peak(np_threads: int) -> float:
-    """Median float32 GFLOP/s of a 2048x2048 matrix product (numpy's BLAS)."""
+def matmul_peak() -> float:
+    """Median float32 GFLOP/s of a 2048x2048 matrix product (numpy's BLAS, on --threads threads)."""
     n = 2048
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n), dtype=np.float32)
@@ -223,22 +245,35 @@ def machine() -> dict:
     return info
 
 
+def timed_epochs(run, warmup: int, epochs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each of `epochs` epochs after `warmup` untimed ones."""
+    if hasattr(run, "train"):
+        return run.train(warmup, epochs)
+    for _ in range(warmup):
+        run.epoch()
+    walls, cpus = [], []
+    for _ in range(epochs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        run.epoch()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return walls, cpus
+
+
 def run_workload(wl: Workload, contenders: list[str]) -> dict:
     X, y = wl.data()
     times: dict[str, list[float]] = {c: [] for c in contenders}
     cpu: dict[str, list[float]] = {c: [] for c in contenders}
-    final: dict[str, tuple[float, float]] = {}
+    finals: dict[str, list[tuple[float, float]]] = {c: [] for c in contenders}
     for rep in range(ARGS.reps):
         for name in contenders:
             run = CONTENDERS[name](wl, X, y, seed=rep)
-            for _ in range(ARGS.epochs):
-                t0, c0 = time.perf_counter(), time.process_time()
-                run.epoch()
-                times[name].append(time.perf_counter() - t0)
-                cpu[name].append(time.process_time() - c0)
-            final[name] = quality(wl, run.predict(X), y)
+            walls, cpus = timed_epochs(run, ARGS.warmup_epochs, ARGS.epochs)
+            times[name] += walls
+            cpu[name] += cpus
+            finals[name].append(quality(wl, run.predict(X), y))
             del run
-    return {"times": times, "cpu": cpu, "final": final}
+    return {"times": times, "cpu": cpu, "final": {c: f[-1] for c, f in finals.items()}, "finals": finals}
 
 
 def import_nncli_core(path: str) -> tuple:
@@ -308,12 +343,14 @@ def main() -> None:
         import sklearn
 
         info["sklearn"] = sklearn.__version__
-    peak = matmul_peak(ARGS.threads)
+    peak = matmul_peak()
     info["matmul_peak_gflops"] = round(peak, 1)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  " + "  ".join(f"{k}={v}" for k, v in info.items()))
-    print(f"# float32 matmul peak (2048^3, median of 15, best of the measurements before and after the "
-          f"workloads; % of peak uses the best): {peak:.1f} GFLOP/s at the start; "
-          f"{ARGS.epochs} epochs x {ARGS.reps} reps per contender\n")
+    print(f"# float32 matmul peak (2048^3, median of 15; measured again after the workloads, and % of peak "
+          f"uses the better): {peak:.1f} GFLOP/s at the start; {ARGS.epochs} timed epochs (after "
+          f"{ARGS.warmup_epochs} untimed) x {ARGS.reps} reps per contender. GFLOP/s: the nominal "
+          f"6 x parameters x rows per epoch (it counts the first layer's input gradient, which no "
+          f"contender computes; the floor below does not)\n")
     results = {"machine": info, "args": vars(ARGS), "workloads": {}}
     header = ("| workload | contender | s/epoch median | min | max | nncli/this | CPU s/epoch | nncli/this (CPU) "
               "| GFLOP/s | % of peak | final loss | acc / R² |")
@@ -325,7 +362,7 @@ def main() -> None:
         res = run_workload(wl, contenders)
         results["workloads"][name] = res
         rows.append((name, wl, res))
-    peak_after = matmul_peak(ARGS.threads)
+    peak_after = matmul_peak()
     info["matmul_peak_after_gflops"] = round(peak_after, 1)
     peak = max(peak, peak_after)
     for name, wl, res in rows:
