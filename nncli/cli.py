@@ -820,6 +820,8 @@ def show(
         from nncli.model_file import model_arrays
 
         meta = json.loads(model_arrays(m)["meta"].tobytes())
+        if m.written_by is not None:  # (model_arrays stamps this nncli's version, as a file it saved)
+            meta["nncli_version"] = m.written_by
         if "patience" in meta["config"] and meta["config"]["patience"] is None:  # (as the text says: --patience 0)
             meta["config"]["patience"] = 0
         # Per epoch, the curves `show` draws and the learning rate each epoch ran at (null: none that epoch)

@@ -8,7 +8,7 @@ exactly these members, none of them object arrays, nothing pickled:
 | `meta`          | uint8            | (n_bytes,)     | UTF-8 JSON object, described below              |
 | `params`        | float32/float64  | (n_params,)    | all weights then all biases, layer by layer     |
 | `x_mean`        | float64          | (n_inputs,)    | mean of each encoded input column (training)    |
-| `x_scale`       | float64          | (n_inputs,)    | standard deviation (1 where constant)           |
+| `x_scale`       | float64          | (n_inputs,)    | standard deviation, floored (1 where constant)  |
 | `y_mean`        | float64          | (n_targets,)   | regression: target means; classification: (0,)  |
 | `y_scale`       | float64          | (n_targets,)   | regression: target std devs; classification: (0,) |
 | `history_<key>` | float64          | (n_epochs,)    | per epoch, key in loss, metric, val_loss, val_metric, lr, seconds (NaN where absent) |
@@ -37,10 +37,32 @@ n_params = sum(s_{l-1} s_l + s_l).
   init: {file, source, epochs_before}, for a run that went on from a saved model (`fit --init`): its path
   as given, the data it last trained on, and the epochs its weights had had over every run before)
 - the `config` and `info` fields listed in CONFIG_FIELDS and INFO_FIELDS below are required, with those types
-  (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present)
+  (and those of OPTIONAL_CONFIG_FIELDS and OPTIONAL_INFO_FIELDS have theirs where present); other keys, at
+  the top level or in `config` and `info`, are allowed and ignored. A field that changes what a model
+  predicts, as `target_transform` did, comes with a new `format_version`, which older readers refuse.
+
+Predicting from a file, row by row (what `nncli predict` computes, in the model's `dtype`):
+1. Encode each feature, in order. A cell is missing when it is empty or its text is one of `na_values`,
+   and, of a numeric feature, when its number equals one in `na_values`, compared in `dtype` (with
+   `-999` listed, `-999.0` is missing too). Names, categories and classes are matched as written,
+   else in Unicode NFC.
+   - numeric: the number, or `fill` when missing: one input.
+   - categorical: one input per category, 1 for the cell's category and 0 for the others; a
+     missing cell counts as the category "<missing>" where that is listed (all 0 where not); a text
+     that is not listed gives all 0.
+2. Standardize: input j becomes (x_j - x_mean[j]) / x_scale[j]. (`x_scale` is the standard
+   deviation, at least 1e-12 of |x_mean| and float32's smallest normal number, and 1 for a column
+   that was constant; a far smaller one is refused on loading.)
+3. The layers: A_0 = the inputs; Z_l = A_{l-1} W_l + b_l; A_l = act(Z_l) for the hidden layers, where
+   act is relu max(z, 0), leaky_relu max(z, 0.01 z), tanh, sigmoid 1 / (1 + e^-z) or identity z.
+   The output Z_L is not activated.
+4. The output, by `loss`: "ce": the softmax of Z_L, P(classes[k]) for each k; "bce" (two classes, one
+   output): P(classes[1]) = sigmoid(Z_L), P(classes[0]) = sigmoid(-Z_L); a label is the most probable
+   class (ties: the first). "mse": y = Z_L * y_scale + y_mean for each target; with
+   `target_transform` "log1p", the value is max(expm1(y), 0).
 
 Loading checks everything before using anything: a zip, exactly these
-members, each a plain numeric array whose declared size matches the bytes
+members, each a plain numeric array (every one but `meta` and `params` float64) whose declared size matches the bytes
 stored, the archive inflating to at most MAX_COMPRESSION_RATIO times its size,
 strict JSON metadata that is consistent with itself (no repeated feature,
 class or column, finite numbers), every array's declared shape the one the
@@ -74,12 +96,12 @@ import numpy as np
 from nncli import __version__
 from nncli.atomic import atomic_write
 from nncli.core.model import HISTORY_KEYS, Model
-from nncli.core.limits import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_MODEL_CLASSES
+from nncli.core.limits import MAX_EPOCHS, MAX_HIDDEN_WIDTH, MAX_MODEL_CLASSES, MAX_MODEL_HIDDEN_LAYERS
 from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
-from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, shorten
+from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, printable, shorten
 
 FORMAT = "nncli-model"
 # Version 2 is a regression on log(1 + y) (`target_transform`): an nncli that reads version 1 alone
@@ -355,6 +377,10 @@ def _load(path: str, file: BinaryIO, size: int, usage: str | None) -> Model:
             meta = np.lib.format.read_array(f, allow_pickle=False).tobytes()
     layout = _read_meta(path, meta)
     _check_declared_shapes(path, layout, {n: h[0] for n, h in headers.items()}, headers["params"][1])
+    # (every nncli wrote these in float64; in uint8, a y_scale of 255 predicted garbage without a word)
+    narrow = next((n for n in MEMBERS if n not in ("meta", "params") and headers[n][1] != np.float64), None)
+    if narrow is not None:
+        raise _fail(path, f"{narrow} is {headers[narrow][1]}, not float64")
     file.seek(0)
     with _reading(path), np.load(file, allow_pickle=False) as npz:
         arrays = {n: npz[n] for n in ARRAY_KEYS}
@@ -375,6 +401,7 @@ class _Layout:
     na_values: list[str]
     config: dict
     info: dict
+    written_by: str | None  # meta's nncli_version
 
     @property
     def n_inputs(self) -> int:
@@ -463,8 +490,12 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     version = meta.get("format_version")
     if type(version) is not int or not 1 <= version <= FORMAT_VERSION:  # (true and 1.0 equal 1)
         said = shorten(version) if type(version) is int else shorten(json.dumps(version)[:100])  # ("1" is not 1)
+        writer = meta.get("nncli_version")
+        newer = type(version) is int and version > FORMAT_VERSION and isinstance(writer, str)
         raise _fail(path, f"format version {said}; this nncli reads versions 1 to {FORMAT_VERSION}",
-                    hint="use the nncli version that wrote it, or train the model again")
+                    hint=f"it was written by nncli {printable(writer[:40])}, and this is {__version__}: read it with "
+                         "that version or a later one, or train the model again" if newer else
+                         "use the nncli version that wrote it, or train the model again")
     try:
         sizes = _items(meta, "sizes", int, "whole numbers")
         kind, task, activation, loss, dtype = (_field(meta, k, str, "a string")
@@ -479,8 +510,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         na_values = _items(meta, "na_values", str, "strings")
         transform = meta.get("target_transform")
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
-    except (KeyError, TypeError) as e:
-        raise _fail(path, f"metadata field missing or malformed ({shorten(e, 60)})") from None
+    except KeyError as e:
+        raise _fail(path, f"metadata field {shorten(e.args[0], 60)} is missing") from None
+    except TypeError as e:
+        raise _fail(path, f"metadata field malformed ({e})") from None  # (our own words: see _field)
     bad_config = _bad_field(config, CONFIG_FIELDS, OPTIONAL_CONFIG_FIELDS)
     bad_info = _bad_field(info, INFO_FIELDS, OPTIONAL_INFO_FIELDS)
     checks = [
@@ -496,7 +529,8 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
          f"target_transform {shorten(transform if isinstance(transform, str) else json.dumps(transform)[:100])}"
          f" does not fit format version {version} and a {shorten(task)} task"),
         (len(sizes) >= 2 and min(sizes) >= 1 and max(sizes) <= 1 << 20, f"bad layer sizes {shorten(sizes)}"),
-        (len(sizes) - 2 <= MAX_HIDDEN_LAYERS, f"{len(sizes) - 2:,} hidden layers (at most {MAX_HIDDEN_LAYERS})"),
+        (len(sizes) - 2 <= MAX_MODEL_HIDDEN_LAYERS,
+         f"{len(sizes) - 2:,} hidden layers (at most {MAX_MODEL_HIDDEN_LAYERS:,})"),
         (max(sizes[1:-1], default=0) <= MAX_HIDDEN_WIDTH,
          f"a hidden layer of {max(sizes[1:-1], default=0):,} units (at most {MAX_HIDDEN_WIDTH:,})"),
         (len(classes) <= MAX_MODEL_CLASSES, f"{len(classes):,} classes (at most {MAX_MODEL_CLASSES:,})"),
@@ -521,6 +555,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     epochs = info["epochs_run"]
     twice = {"feature": _repeated(names), "target column": _repeated(targets), "class label": _repeated(classes)}
     both = min(set(names) & set(targets), default=None)
+    if twice["feature"] is not None and _repeated([f["name"] for f in meta["features"]]) is None:
+        # (nncli 1.0.0 read a header's names as written: 'café' composed and decomposed were two columns)
+        raise _fail(path, f"two features are both {shorten(twice['feature'])}, once in composed and once in "
+                    "decomposed Unicode, which nncli now reads as one name", hint="train the model again")
     checks = [
         *((dup is None, f"{what} {shorten(dup)} appears twice") for what, dup in twice.items()),
         # (MISSING may appear twice in a model written before fit knew that a cell can read '<missing>')
@@ -550,7 +588,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     for ok, what in checks:
         if not ok:
             raise _fail(path, what)
-    return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info)
+    written_by = meta.get("nncli_version")  # (a version's few characters; anything else is not one)
+    written_by = written_by if isinstance(written_by, str) and 0 < len(written_by) <= 40 else None
+    return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info,
+                   written_by if isinstance(written_by, str) else None)
 
 
 def _per_epoch_fits(record: dict | None, key: str, width: int, first: int, epochs: int,
@@ -624,4 +665,4 @@ def _build(path: str, layout: _Layout, arrays: dict[str, np.ndarray]) -> Model:
     pre = Preprocessor(layout.features, arrays["x_mean"], arrays["x_scale"])
     history = {k: arrays[f"history_{k}"] for k in HISTORY_KEYS}
     return Model(layout.kind, net, pre, target, layout.na_values, config=layout.config, info=layout.info,
-                 history=history)
+                 history=history, written_by=layout.written_by)

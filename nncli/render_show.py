@@ -64,7 +64,7 @@ def model_report(model, path: str) -> Group:
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column(style="bold")
     t.add_column(overflow="fold")  # (a narrow window folds `batch_size=32`, never cuts it to `batch_size=3…`)
-    t.add_row("file", utext(path))
+    t.add_row("file", utext(path + (f" (written by nncli {model.written_by})" if model.written_by else "")))
     # Every value read from the file goes through utext: a crafted model must not inject markup or
     # terminal escapes (the loader checks names and kinds, not every string in the metadata).
     t.add_row("model", utext(f"{model.kind}  {'-'.join(map(str, net.sizes))}  ({net.n_params:,} parameters, "

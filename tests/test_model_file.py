@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES, run_nncli
-from nncli import model_file
+from nncli import __version__, model_file
 from nncli.errors import ModelFileError
 from nncli.workflow import PATH_MAX_INPUTS, DataOptions, ModelOptions, Training, load_training_data
 from nncli.core.training import TrainConfig
@@ -87,7 +87,21 @@ CORRUPTIONS = {
     "loss does not fit the target": (edit_meta(loss="mse"), "loss mse does not fit the target"),
     "a classifier with target means": (lambda a: a.update(y_mean=np.zeros(1), y_scale=np.ones(1)),
                                        "y_mean/y_scale shape"),
+    # (every nncli writes these in float64: a regression's y_scale in uint8 predicted garbage, exit 0)
+    "narrow scales": (lambda a: a.update(x_scale=a["x_scale"].astype(np.float32)), "x_scale is float32, not float64"),
+    "narrow history": (lambda a: a.update(history_loss=a["history_loss"].astype(np.float16)),
+                       "history_loss is float16, not float64"),
+    "metadata field missing": (lambda a: drop_meta("features")(a),
+                               "metadata field 'features' is missing$"),
 }
+
+
+def drop_meta(key):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        del meta[key]
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
 
 
 LAYER_SIZES = ("gradient_rms", "weight_rms")  # info's per-layer sizes on some epochs
@@ -269,6 +283,38 @@ def test_corrupt_models_are_refused(trained, tmp_path, case):
                 zf.writestr(k + ".npy", buf.getvalue())
     with pytest.raises(ModelFileError, match=message):
         model_file.load_model(str(bad))
+
+
+def test_a_file_from_a_newer_nncli_names_its_writer_and_this_version(trained, tmp_path):
+    _, _, path = trained
+    bad = rewrite(path, tmp_path / "new.npz", edit_meta(format_version=3, nncli_version="9.1.0"))
+    with pytest.raises(ModelFileError) as e:
+        model_file.load_model(str(bad))
+    assert "format version '3'; this nncli reads versions 1 to 2" in str(e.value)
+    assert e.value.hint.startswith(f"it was written by nncli 9.1.0, and this is {__version__}")
+
+
+def test_a_file_of_more_hidden_layers_than_fit_makes_loads(tmp_path):
+    """`fit --hidden` takes at most 100 layers, but nncli 1.0.0 took any number, and wrote them."""
+    data = load_training_data(str(SAMPLES / "blobs.csv"), DataOptions(), "auto", rng=np.random.default_rng(0))
+    run = Training(data, ModelOptions(hidden=(2,) * 101), TrainConfig(epochs=1), seed=0, dtype="float32")
+    list(run)
+    path = tmp_path / "deep.npz"
+    model_file.save_model(run.model(), str(path))
+    assert len(model_file.load_model(str(path)).network.sizes) == 103
+
+
+def test_names_that_compose_to_one_are_refused_saying_so(trained, tmp_path):
+    """nncli 1.0.0 read a header's names as written: 'café' composed (NFC) and decomposed were two columns."""
+    _, _, path = trained
+
+    def rename(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        meta["features"][0]["name"], meta["features"][1]["name"] = "caf\u00e9", "cafe\u0301"
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+
+    with pytest.raises(ModelFileError, match="two features are both 'café', once in composed and once in decomposed"):
+        model_file.load_model(str(rewrite(path, tmp_path / "nfc.npz", rename)))
 
 
 def test_absurd_declared_shape_is_refused_before_allocating(trained, tmp_path):

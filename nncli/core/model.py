@@ -30,6 +30,7 @@ class Model:
     config: dict = field(default_factory=dict)  # how it was trained (CLI options)
     info: dict = field(default_factory=dict)  # rows, data checksum, best epoch, final metrics, ...
     history: dict[str, np.ndarray] = field(default_factory=dict)  # per-epoch, keys in HISTORY_KEYS
+    written_by: str | None = None  # the version of nncli that wrote the model's file, if it was loaded from one
 
     @property
     def task(self) -> str:
