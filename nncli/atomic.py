@@ -45,9 +45,10 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777
+        old = os.stat(target)
+        mode, owner = stat.S_IMODE(old.st_mode) & 0o777, (old.st_uid, old.st_gid)
     except OSError:
-        mode = None  # a new file
+        mode, owner = None, None  # a new file
     # The temporary file's name is chosen first and it is created inside the `try` that removes it: a stop
     # that came between mkstemp's making it and that `try` left a `.NAME.xxxx.tmp` behind (a signal mask
     # closed the gap only while no other thread ran: the signal went to one that did not block it).
@@ -72,7 +73,9 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+        elif owner != (os.geteuid(), os.getegid()):
+            _keep_owner(tmp, *owner)
+        os.chmod(tmp, mode)  # (after chown, which may clear bits of the mode)
         if before_commit is not None:
             before_commit()
         stop_signals.reraise_if_lost()  # (a stop whose exception an import swallowed: no file, as for any stop)
@@ -97,6 +100,18 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], None], *,
         pass
 
 
+def _keep_owner(path: str, uid: int, gid: int) -> None:
+    """Give the new file the replaced one's owner and group, as far as this user may: root both, others
+    a group they belong to (a group-shared model, 660, replaced by one of the group, stays the group's;
+    `sudo nncli fit -o` in a user's folder leaves the user's file theirs)."""
+    for ids in ((uid, gid), (-1, gid)):
+        try:
+            os.chown(path, *ids)
+            return
+        except OSError:
+            pass
+
+
 def not_replaceable(path: str) -> str | None:
     """Why a regular file at `path` may not be replaced, or None.
 
@@ -105,6 +120,8 @@ def not_replaceable(path: str) -> str | None:
       directory's owner. Another user can plant `/tmp/model.npz -> ~/.bashrc`; renaming never
       consults that rule, so it is applied here (to the links of the last name, in a chain too).
     - An existing file the user may not write (mode 444): `>` and `cp` refuse it too.
+    - Another user's file in a sticky directory neither of them owns (as /tmp): only its owner may
+      rename over it there, though it be writable.
     - A loop of symlinks (or a chain longer than the kernel follows).
     """
     p = os.path.abspath(path)
@@ -127,6 +144,13 @@ def not_replaceable(path: str) -> str | None:
         return "too many levels of symbolic links"
     if os.path.exists(p) and not os.access(p, os.W_OK):
         return "the file is write-protected (remove it, or make it writable, to replace it)"
+    try:
+        st, d = os.stat(p), os.stat(os.path.dirname(p))
+    except OSError:
+        return None  # a new file
+    if d.st_mode & stat.S_ISVTX and os.geteuid() not in (0, st.st_uid, d.st_uid):  # (root may: CAP_FOWNER)
+        return ("the file is another user's in a sticky directory (as /tmp), where only its owner may replace "
+                "it (write another path)")
     return None
 
 

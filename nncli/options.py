@@ -196,6 +196,8 @@ def check_output(output: str, *inputs: Optional[str], option: str = "-o") -> Non
         raise UsageError(f"cannot write {shorten(output)}: {closed} is closed")
     if std_streams.descriptor_named(output) is not None:  # `/dev/stdout`: written through the open descriptor
         writable = True
+    elif mode is not None and stat.S_ISSOCK(mode):  # (opening one fails, once the work is done)
+        raise UsageError(f"cannot write {shorten(output)}: a socket, not a file")
     elif mode is not None and not stat.S_ISREG(mode):  # a device or FIFO is written in place
         writable = os.access(output, os.W_OK)
     else:  # a (new) regular file replaced by renaming, through symlinks, in the directory it is in

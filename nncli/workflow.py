@@ -160,6 +160,7 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
     """Read a training table; decide which feature columns are categorical."""
     na = frozenset(opts.na_values)
     as_text: set[str] = set()
+    start = _stdin_offset() if path == "-" else 0
     while True:
         with TableReader(path, (), na_values=na, delimiter=opts.delimiter, dtype=_dtype(opts.dtype)) as reader:
             header = reader.header
@@ -184,10 +185,18 @@ def read_training_table(path: str, opts: DataOptions) -> tuple[Table, list[str],
                             file=reader.name, line=line,
                             hint=f"use --categorical {option_value(c)} (or --ignore {option_value(c)}), or read from a file")
         as_text |= again
-        if path == "-":
-            sys.stdin.buffer.seek(0)  # a regular file given as stdin (`fit - < data.csv`)
+        if path == "-":  # a regular file given as stdin (`fit - < data.csv`), where it was given
+            sys.stdin.buffer.seek(start)  # (`{ read -r line; nncli fit -; } < f`: past that first line)
     used = set(features) | set(targets)
     return table, features, targets, [ColumnInfo(c, "ignored") for c in header if c not in used]
+
+
+def _stdin_offset() -> int:
+    """Where in a regular file given as stdin reading starts (0 for a pipe)."""
+    try:
+        return sys.stdin.buffer.tell()
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def _rereadable(path: str) -> bool:

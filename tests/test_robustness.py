@@ -1359,6 +1359,52 @@ def test_replacing_a_file_keeps_its_permissions_and_spares_a_write_protected_one
     assert locked.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["locked.npz", "private.npz"]
 
 
+def test_replacing_a_file_keeps_its_owner_and_group(tmp_path):
+    """A model another user owned (a group-shared one, or a user's replaced under sudo) came back as
+    the writer's, mode 600 and all: its owner could no longer read it."""
+    from nncli import atomic
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user takes root")
+    shared = tmp_path / "shared.npz"
+    shared.write_bytes(b"old")
+    os.chown(shared, 12345, 23456)
+    shared.chmod(0o640)
+    atomic.atomic_write(str(shared), lambda f: f.write(b"new"))
+    st = shared.stat()
+    assert shared.read_bytes() == b"new" and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (12345, 23456, 0o640)
+
+
+def test_another_users_file_in_a_sticky_directory_is_refused_before_any_work(tmp_path, monkeypatch):
+    """In a sticky directory (as /tmp) only a file's owner may rename over it: writable as it was, the
+    check let `fit` train, and the save at the end failed (exit 1, "Operation not permitted")."""
+    from nncli import atomic, options
+    from nncli.errors import UsageError
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    theirs = shared / "model.npz"
+    theirs.write_bytes(b"old")
+    theirs.chmod(0o666)
+    assert atomic.not_replaceable(str(theirs)) is None  # (this user's own file, in a directory it owns)
+    monkeypatch.setattr(atomic.os, "geteuid", lambda: 54321)  # another user, owning neither
+    with pytest.raises(UsageError, match="another user's in a sticky directory"):
+        options.check_output(str(theirs))
+    shared.chmod(0o777)  # not sticky: any user who may write the directory may replace the file
+    assert atomic.not_replaceable(str(theirs)) is None
+
+
+def test_a_socket_as_the_output_is_refused_before_any_work(tmp_path, monkeypatch):
+    """A socket passed as a file written in place: `fit` trained, then failed to open it."""
+    import socket
+    from nncli import options
+    from nncli.errors import UsageError
+    monkeypatch.chdir(tmp_path)  # (a socket's path is short: 108 bytes)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind("sock")
+        with pytest.raises(UsageError, match="cannot write 'sock': a socket, not a file"):
+            options.check_output("sock")
+
+
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     fifo = tmp_path / "rows.csv"
