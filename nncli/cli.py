@@ -346,6 +346,11 @@ def fit(
         check_plot(plot, data, val, output, init)
     check_stdout({named("--output", output): output, named("--plot", plot): plot,
                   "--json": "-" if json_out else None}, data, val, init)
+    from nncli.csv_source import refuse_unreadable
+
+    for path in (data, val):  # (after the usage checks, before DATA is read: a typo in --val was said once all of it was)
+        if path not in (None, "-"):
+            refuse_unreadable(path)
     from nncli import continued, csv_write, render, workflow
 
     start, mopts = _init_model(ctx, init, dopts, mopts, task, "nncli fit DATA --init MODEL")
@@ -1023,6 +1028,11 @@ def run(invoke, argv: list[str] | None = None) -> int:
     except OSError as e:  # the environment failed us (a full disk, an I/O error), not a bug
         if stop_signals.raised is not None:  # (a stop whose exception was lost, then the terminal hung up: EIO)
             return _stopped(stop_signals.exception_for(stop_signals.raised))
+        from nncli.csv_source import cwd_exists
+
+        if isinstance(e, FileNotFoundError) and not cwd_exists():  # (every relative path, and abspath, fail)
+            _error("the current directory no longer exists", hint="cd into one that does, and run the command again")
+            return 2
         # Files are opened and read through nncli's own errors; what is left is stdout.
         where = "cannot write the output" if e.filename is None else shorten(e.filename)
         _error(f"{where}: {e.strerror or e}")

@@ -82,6 +82,29 @@ class _Stdin(io.FileIO):
         return super().read(size)
 
 
+def cwd_exists() -> bool:
+    """Whether the current directory is still there (relative paths mean nothing once it is removed)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def refuse_unreadable(path: str) -> None:
+    """DataError unless `path` names something to open and read as CSV (not stdin): a file, FIFO or
+    device, not a missing path or a directory. Reads nothing."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"no such file: {shorten(path)}" + ("" if os.path.isabs(path) or cwd_exists() else
+                                                            " (the current directory no longer exists)")) from None
+    except OSError as e:
+        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{shorten(path)} is a directory, not a CSV file")
+
+
 def _open_binary(path: str) -> IO[bytes]:
     if path == "-":
         if sys.stdin is None:  # started with `<&-`
@@ -94,14 +117,7 @@ def _open_binary(path: str) -> IO[bytes]:
             return _Stdin(sys.stdin.fileno())
         except (AttributeError, OSError, ValueError):  # a stand-in with no descriptor (a test's input)
             return sys.stdin.buffer
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise DataError(f"no such file: {shorten(path)}") from None
-    except OSError as e:
-        raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DataError(f"{shorten(path)} is a directory, not a CSV file")
+    refuse_unreadable(path)
     try:
         return open(path, "rb")
     except OSError as e:

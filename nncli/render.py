@@ -9,6 +9,7 @@ report is `render_show`'s, built of the pieces here. Imports rich and nncli modu
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import sys
@@ -34,6 +35,8 @@ class StderrConsole(Console):
     /dev/null, which would lose data still to come there (`fit --json`, `lr-find`'s suggestion).
     """
 
+    failed: OSError | None = None  # a write that failed while a reader was there (a full disk)
+
     def on_broken_pipe(self) -> None:
         self.quiet = True  # from now on Rich drops what it is given
         silence(self.file)
@@ -44,8 +47,21 @@ class StderrConsole(Console):
         # is the same for nncli: `fit` saves and exits 129, rather than stopping at its next line.
         try:
             super()._check_buffer()
-        except OSError:
+        except OSError as e:
+            if e.errno != errno.EIO:
+                self.failed = self.failed or e
             self.on_broken_pipe()
+
+
+def report_written() -> None:
+    """Raise NncliError if stderr took a report (`eval`'s scores, `show`'s description: the command's
+    result) only in part, as onto a full disk (`nncli eval m.npz d.csv 2> report.txt` exited 0); a
+    reader gone away (`| head`) is no failure."""
+    failed = getattr(console(), "failed", None)
+    if failed is not None:
+        from nncli.errors import NncliError
+
+        raise NncliError(f"cannot write the report to stderr: {failed.strerror or failed}")
 
 
 def utext(text: object, **kwargs) -> Text:
@@ -271,6 +287,7 @@ def column_label(name: object) -> Text:
 def show_eval(result: dict) -> None:
     """`nncli eval` without --json: the report on stderr, its numbers whole even past the window's edge."""
     console().print(eval_report(result), crop=False)
+    report_written()
 
 
 def eval_report(result: dict) -> Group:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.render import (STOPPED_BY, column_label, console, counted, final_scores, fmt, history_chart,
-                          print_chart, saved_epoch, utext)
+                          print_chart, report_written, saved_epoch, utext)
 from nncli.render_chart import CURVE_STYLES
 from nncli.render_tables import WholeNumbers
 
@@ -252,6 +252,7 @@ def show_model(model, path: str, drawn=None, drawn_name: str = "") -> None:
         chart = gradient_chart(sizes, epochs, rms, colour=not (c.no_color or c.color_system is None))
         if chart is not None:
             print_chart(c, chart)
+    report_written()
 
 
 def _layer_name(sizes: list[int], i: int) -> str:

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import stat
@@ -1167,6 +1168,61 @@ def test_a_closed_stderr_pipe_changes_nothing_but_the_messages(tmp_path, models,
         assert float(r.stdout) > 0
     else:
         assert r.stdout == b""
+
+
+def test_a_missing_val_file_is_said_before_the_data_is_read(tmp_path, monkeypatch, cli):
+    """`fit big.csv --val typo.csv` read all of big.csv (or all of stdin) before saying --val was missing."""
+    from nncli.csv_io import TableReader
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.csv").write_text("x,y\n1,0\n2,1\n3,0\n4,1\n")
+    opened = []
+    monkeypatch.setattr(TableReader, "__init__", lambda self, *a, **k: opened.append(a) or 1 / 0)
+    r = cli("fit", "data.csv", "--val", "typo.csv", "-q")
+    assert r.exit_code == 1 and opened == [] and r.stderr == "nncli: error: no such file: 'typo.csv'\n"
+
+
+@pytest.mark.parametrize("args, code", [
+    (("gen-data", "-n", "3", "-o", "g.csv"), 2),
+    (("fit", "data.csv", "-o", "{out}", "-q"), 2),
+    (("predict", "{model}", "data.csv"), 1),
+    (("fit", "{data}", "-o", "{out}", "-q"), 0),  # (absolute paths need no current directory)
+], ids=["relative-output", "relative-data", "predict-relative-data", "absolute-paths"])
+def test_a_current_directory_that_no_longer_exists_is_said_so(tmp_path, models, args, code):
+    """The message was "cannot write the output: No such file or directory" (exit 1), for an input too."""
+    (tmp_path / "data.csv").write_text("x,y\n1,0\n2,1\n3,0\n4,1\n")
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    args = [a.format(data=tmp_path / "data.csv", out=tmp_path / "m.npz", model=tmp_path / "model.npz") for a in args]
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f"cd {shlex.quote(str(gone))} && rmdir ../gone && exec {shlex.quote(sys.executable)} -m nncli " + \
+        " ".join(shlex.quote(a) for a in args)
+    r = subprocess.run(["bash", "-c", script], env=nncli_env(), capture_output=True, timeout=120)
+    assert r.returncode == code and r.stdout == b"", r.stderr
+    if code == 2:
+        assert r.stderr.decode() == ("nncli: error: the current directory no longer exists\n"
+                                     "hint: cd into one that does, and run the command again\n")
+    elif code == 1:
+        assert r.stderr.decode() == "nncli: error: no such file: 'data.csv' (the current directory no longer exists)\n"
+
+
+@pytest.mark.skipif(not DEVFULL_OK, reason="needs /dev/full")
+@pytest.mark.parametrize("args, code", [
+    (("eval", "model.npz", "labelled.csv"), 1),  # its scores on stderr are its result
+    (("show", "model.npz"), 1),
+    (("eval", "model.npz", "labelled.csv", "--json"), 0),  # the result on stdout: stderr is for people
+    (("predict", "model.npz", "data.csv"), 0),
+], ids=["eval", "show", "eval-json", "predict"])
+def test_a_report_that_stderr_cannot_take_fails_the_command(tmp_path, models, args, code):
+    """`nncli eval m.npz d.csv 2> report.txt` on a full disk exited 0, its report unwritten; a reader
+    that has gone away (`2>&1 | head`) is no failure (above)."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes("x1,x2", "1,0.5", "-0.5,0.2"))
+    (tmp_path / "labelled.csv").write_bytes(csv_bytes("x1,x2,label", "1,0.5,0", "-0.5,0.2,1", "0,1,0"))
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "nncli", *args], cwd=tmp_path, env=nncli_env(), timeout=120,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=full)
+    assert r.returncode == code
+    assert (r.stdout != b"") == (code == 0)
 
 
 @pytest.mark.parametrize("args", [("--version",), ("--help",), ("-h",), ("fit", "--help")],
