@@ -337,9 +337,14 @@ def fit(
     if output == "-":  # (a directory: check_output says so, as for predict's and gen-data's -o)
         raise UsageError("--output '-': a model is written to a file, not to stdout",
                          hint="--plot - writes the loss curves to stdout")
-    check_output(output, data, val)  # (-o may name --init's model: it is replaced once training is done)
     source = ctx.get_parameter_source("output")
-    if init is not None and getattr(source, "name", "") == "DEFAULT" and same_file(output, init):
+    defaulted = getattr(source, "name", "") == "DEFAULT"
+    for given, what in ((data, "the data"), (val, "the --val file")):
+        if defaulted and given is not None and same_file(output, given):  # (`nncli fit model.npz`, a CSV so named)
+            raise UsageError(f"-o defaults to {shorten(output)}, which is {what}: name the output",
+                             hint="-o FILE saves the model there")
+    check_output(output, data, val)  # (-o may name --init's model: it is replaced once training is done)
+    if init is not None and defaulted and same_file(output, init):
         raise UsageError(f"-o defaults to {shorten(output)}, the model given to --init: name the output",
                          hint=f"-o {option_value(output)} replaces it once training is done, deliberately")
     if plot is not None:

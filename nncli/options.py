@@ -269,6 +269,10 @@ def check_stdout(outputs: dict[str, Optional[str]], *inputs: Optional[str]) -> N
     """
     on_stdout = [name for name, path in outputs.items() if path is not None and _is_stdout(path)]
     if len(on_stdout) > 1:
+        first = next(path for name, path in outputs.items() if name == on_stdout[0])
+        if first != "-" and std_streams.descriptor_named(first) is None:  # (`-o m.npz --json > m.npz`)
+            raise UsageError(f"stdout is {shorten(first)}, the file {on_stdout[0].split()[0]} writes, and "
+                             f"{on_stdout[1]} writes stdout too; redirect stdout to another file")
         raise UsageError(f"{on_stdout[0]} and {on_stdout[1]} both write to stdout; give the first a file name")
     if not on_stdout:
         return

@@ -1170,6 +1170,26 @@ def test_a_closed_stderr_pipe_changes_nothing_but_the_messages(tmp_path, models,
         assert r.stdout == b""
 
 
+def test_an_output_that_stdout_is_redirected_to_is_named_as_such(tmp_path):
+    """`fit d.csv -o m.npz --json > m.npz` said "give the first a file name": it had one."""
+    (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS))
+    with open(tmp_path / "out.npz", "wb") as out:
+        r = subprocess.run([sys.executable, "-m", "nncli", "fit", "data.csv", "-o", "out.npz", "--json"], cwd=tmp_path,
+                           env=nncli_env(), stdout=out, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 2 and r.stderr.decode() == (
+        "nncli: error: stdout is 'out.npz', the file --output writes, and --json writes stdout too; redirect "
+        "stdout to another file\n")
+
+
+def test_data_named_like_the_default_output_is_said_so(tmp_path, monkeypatch, cli):
+    """`nncli fit model.npz` (a CSV so named) said "-o 'model.npz' is also an input": no -o was given."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.npz").write_bytes(csv_bytes(HEADER, *ROWS))
+    r = cli("fit", "model.npz")
+    assert r.exit_code == 2 and r.stderr == ("nncli: error: -o defaults to 'model.npz', which is the data: name the "
+                                             "output\nhint: -o FILE saves the model there\n")
+
+
 def test_a_missing_val_file_is_said_before_the_data_is_read(tmp_path, monkeypatch, cli):
     """`fit big.csv --val typo.csv` read all of big.csv (or all of stdin) before saying --val was missing."""
     from nncli.csv_io import TableReader
