@@ -84,6 +84,7 @@ import io
 import json
 import math
 import os
+import shlex
 import stat
 import sys
 import zipfile
@@ -319,6 +320,10 @@ def _open_archive(path: str, f: BinaryIO, usage: str | None) -> zipfile.ZipFile:
         raise _fail(path, "other bytes come before the zip archive", hint="it is not a file `nncli fit` wrote as it is")
     if not head:
         raise _fail(path, "the file is empty")
+    if head.startswith(b"\x1f\x8b"):  # (`gzip model.npz` to mail it)
+        plain = path[:-3] if path.endswith(".gz") and len(path) > 3 else "model.npz"
+        raise _fail(path, "it is gzip-compressed",
+                    hint=f"gunzip it first: gunzip -c {shlex.quote(path)} > {shlex.quote(plain)}")
     if not head.startswith(ZIP_MAGIC):
         raise ModelFileError(f"{shorten(path)} is not an nncli model (it is not a zip archive; a CSV file?)",
                              hint=f"usage: {usage}" if usage else "a model is the .npz file that `nncli fit` writes")

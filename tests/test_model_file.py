@@ -317,6 +317,17 @@ def test_names_that_compose_to_one_are_refused_saying_so(trained, tmp_path):
         model_file.load_model(str(rewrite(path, tmp_path / "nfc.npz", rename)))
 
 
+def test_a_gzipped_model_is_refused_saying_how_to_read_it(trained, tmp_path):
+    """It was "not a zip archive; a CSV file?"."""
+    import gzip
+    _, _, path = trained
+    packed = tmp_path / "m.npz.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(ModelFileError, match="is not a valid nncli model: it is gzip-compressed") as e:
+        model_file.load_model(str(packed))
+    assert e.value.hint == f"gunzip it first: gunzip -c {packed} > {tmp_path / 'm.npz'}"
+
+
 def test_absurd_declared_shape_is_refused_before_allocating(trained, tmp_path):
     _, _, path = trained
     bad = tmp_path / "huge.npz"
