@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -558,6 +559,22 @@ def test_every_module_but_the_cli_and_the_render_family_imports_neither_typer_no
     code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout == "[]\n" and len(modules) > 30 and "nncli.continued" in modules
+
+
+def test_the_readmes_forward_pass_by_hand_gives_what_predict_gives(tmp_path, monkeypatch, cli):
+    """README, "Predict and evaluate": the NumPy lines that compute p_1 from the model file's arrays."""
+    code = re.search(r"by hand:.*?```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    assert cli("gen-data", "moons", "-n", "300", "--noise", "0.2", "-o", "moons.csv").exit_code == 0
+    assert cli("fit", "moons.csv", "--hidden", "32,32", "--activation", "tanh", "-o", "moons.npz", "-e", "5",
+               "-q").exit_code == 0
+    assert cli("gen-data", "moons", "-n", "50", "--noise", "0.2", "--seed", "7", "-o", "test.csv").exit_code == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "README.md", "exec"), {})
+    by_hand = [float(v) for v in printed.getvalue().strip("[] \n").split()]
+    predicted = cli("predict", "moons.npz", "test.csv", "--proba").stdout.splitlines()[1:4]
+    assert len(by_hand) == 3 and by_hand == pytest.approx([float(row.split(",")[2]) for row in predicted], abs=2e-6)
 
 
 def test_the_cli_choices_are_the_core_registries():
