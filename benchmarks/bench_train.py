@@ -48,7 +48,8 @@ def parse_args() -> argparse.Namespace:
                    "(before/after comparisons: git archive REV nncli | tar -x -C DIR)")
     p.add_argument("--versus", metavar="DIR",
                    help="paired before/after: train the nncli in DIR and this one side by side in one process, "
-                        "alternating epochs (epochs x reps of each after a warm-up epoch); reports CPU s/epoch and "
+                        "alternating epochs (epochs x reps of each after one warm-up epoch, whatever --warmup-epochs "
+                        "says); reports CPU s/epoch and "
                         "the median per-epoch ratio. Other contenders are not run")
     return p.parse_args()
 

@@ -31,7 +31,7 @@ from typer.core import TyperGroup
 
 from nncli import __version__, stop_signals
 from nncli.core.limits import MAX_EPOCHS
-from nncli.errors import NncliError, UsageError, option_value, printable, shorten
+from nncli.errors import NncliError, UsageError, cwd_exists, option_value, printable, shorten
 from nncli.options import (check_delimiter, check_output, check_plot, check_range, check_read_once, check_seed,
                            check_stdout, env_flag, named, one_blas_thread, parse_hidden, resolve_threads,
                            same_file, split_list)
@@ -830,8 +830,7 @@ def show(
         from nncli.model_file import model_arrays
 
         meta = json.loads(model_arrays(m)["meta"].tobytes())
-        if m.written_by is not None:  # (model_arrays stamps this nncli's version, as a file it saved)
-            meta["nncli_version"] = m.written_by
+        meta["nncli_version"] = m.written_by  # (model_arrays stamps this nncli's; null: the file said no usable one)
         if "patience" in meta["config"] and meta["config"]["patience"] is None:  # (as the text says: --patience 0)
             meta["config"]["patience"] = 0
         # Per epoch, the curves `show` draws and the learning rate each epoch ran at (null: none that epoch)
@@ -1033,11 +1032,9 @@ def run(invoke, argv: list[str] | None = None) -> int:
     except OSError as e:  # the environment failed us (a full disk, an I/O error), not a bug
         if stop_signals.raised is not None:  # (a stop whose exception was lost, then the terminal hung up: EIO)
             return _stopped(stop_signals.exception_for(stop_signals.raised))
-        from nncli.csv_source import cwd_exists
-
         if isinstance(e, FileNotFoundError) and not cwd_exists():  # (every relative path, and abspath, fail)
             _error("the current directory no longer exists", hint="cd into one that does, and run the command again")
-            return 2
+            return 1
         # Files are opened and read through nncli's own errors; what is left is stdout.
         where = "cannot write the output" if e.filename is None else shorten(e.filename)
         _error(f"{where}: {e.strerror or e}")

@@ -19,7 +19,7 @@ import zlib
 from typing import IO, Iterable
 
 from nncli import stop_signals
-from nncli.errors import DataError, composed, shorten
+from nncli.errors import DataError, composed, gone_directory_note, shorten
 
 DELIMITERS = (",", ";", "\t", "|")
 # What reading a file can raise besides DataError: I/O errors, and a gzip stream's faults (a bad
@@ -82,23 +82,13 @@ class _Stdin(io.FileIO):
         return super().read(size)
 
 
-def cwd_exists() -> bool:
-    """Whether the current directory is still there (relative paths mean nothing once it is removed)."""
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        return False
-    return True
-
-
 def refuse_unreadable(path: str) -> None:
     """DataError unless `path` names something to open and read as CSV (not stdin): a file, FIFO or
     device, not a missing path or a directory. Reads nothing."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise DataError(f"no such file: {shorten(path)}" + ("" if os.path.isabs(path) or cwd_exists() else
-                                                            " (the current directory no longer exists)")) from None
+        raise DataError(f"no such file: {shorten(path)}{gone_directory_note(path)}") from None
     except OSError as e:
         raise DataError(f"cannot open {shorten(path)}: {e.strerror}") from None
     if stat.S_ISDIR(st.st_mode):

@@ -8,6 +8,7 @@ code. Imports nothing but the standard library.
 from __future__ import annotations
 
 import difflib
+import os
 import shlex
 import unicodedata
 from typing import Sequence
@@ -92,6 +93,20 @@ def names_hint(unknown: str | Sequence[str], names: Sequence[str], listing: str,
     else:
         mean = "".join(f"did you mean {shorten(by_lower[m], 40)} for {shorten(u, 40)}? " for m, u in close.items())
     return f"{mean}{listing}: {', '.join(shown)}"
+
+
+def cwd_exists() -> bool:
+    """Whether the current directory is still there: once it is removed, no relative path names anything."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def gone_directory_note(path: str) -> str:
+    """" (the current directory no longer exists)" for a relative path not found for that reason, else ""."""
+    return "" if os.path.isabs(path) or cwd_exists() else " (the current directory no longer exists)"
 
 
 def printable(text: object) -> str:

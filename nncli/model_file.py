@@ -41,8 +41,10 @@ n_params = sum(s_{l-1} s_l + s_l).
   the top level or in `config` and `info`, are allowed and ignored. A field that changes what a model
   predicts, as `target_transform` did, comes with a new `format_version`, which older readers refuse.
 
-Predicting from a file, row by row (what `nncli predict` computes, in the model's `dtype`):
-1. Encode each feature, in order. A cell is missing when it is empty or its text is one of `na_values`,
+Predicting from a file, row by row (what `nncli predict` computes, in the model's `dtype`; a
+regression's values are decoded in float64):
+1. Encode each feature, in order. A cell is missing when it is empty or blank, or its text, less
+   spaces around it, is one of `na_values`,
    and, of a numeric feature, when its number equals one in `na_values`, compared in `dtype` (with
    `-999` listed, `-999.0` is missing too). Names, categories and classes are matched as written,
    else in Unicode NFC.
@@ -102,7 +104,8 @@ from nncli.core.network import Network
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.losses import LOSSES
 from nncli.core.preprocessing import MISSING, Feature, Preprocessor, Target, no_spread
-from nncli.errors import DataError, ModelFileError, NncliError, UsageError, composed, printable, shorten
+from nncli.errors import (DataError, ModelFileError, NncliError, UsageError, composed, gone_directory_note, printable,
+                          shorten)
 
 FORMAT = "nncli-model"
 # Version 2 is a regression on log(1 + y) (`target_transform`): an nncli that reads version 1 alone
@@ -344,7 +347,8 @@ def load_model(path: str, usage: str | None = None) -> Model:
     try:
         st = os.stat(path)
     except OSError as e:
-        raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}") from None
+        gone = gone_directory_note(path) if isinstance(e, FileNotFoundError) else ""
+        raise ModelFileError(f"cannot open model {shorten(path)}: {e.strerror}{gone}") from None
     if not stat.S_ISREG(st.st_mode):  # (before opening it: opening a FIFO would wait for a writer)
         raise ModelFileError(f"model {shorten(path)} is not a regular file")
     try:
@@ -433,6 +437,17 @@ def _items(record: dict, key: str, types: type | tuple[type, ...], what: str) ->
     return items
 
 
+def _feature(record: dict, i: int) -> Feature:
+    """The i-th feature's record as a Feature; a field it lacks is named by its place (`features[2].kind`)."""
+    try:
+        # (Names composed as a header's are: a model of decomposed names still reads its own file.)
+        return Feature(composed(_field(record, "name", str, "a string")), _field(record, "kind", str, "a string"),
+                       float(_field(record, "fill", _NUMBER, "a number")), _items(record, "categories", str, "strings"),
+                       _field(record, "missing", int, "a whole number"))
+    except KeyError as e:
+        raise KeyError(f"features[{i}].{e.args[0]}") from None
+
+
 def _nested_deeper_than(value: Any, limit: int) -> bool:
     """Whether lists and objects nest more than `limit` deep in parsed JSON.
 
@@ -506,10 +521,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         kind, task, activation, loss, dtype = (_field(meta, k, str, "a string")
                                                for k in ("kind", "task", "activation", "loss", "dtype"))
         # (Names composed as a header's are: a model of decomposed names still reads its own file.)
-        features = [Feature(composed(_field(f, "name", str, "a string")), _field(f, "kind", str, "a string"),
-                            float(_field(f, "fill", _NUMBER, "a number")),
-                            _items(f, "categories", str, "strings"), _field(f, "missing", int, "a whole number"))
-                    for f in _items(meta, "features", dict, "objects")]
+        features = [_feature(f, i) for i, f in enumerate(_items(meta, "features", dict, "objects"))]
         targets = [composed(t) for t in _items(meta, "targets", str, "strings")]
         classes = _items(meta, "classes", str, "strings")
         na_values = _items(meta, "na_values", str, "strings")
@@ -517,6 +529,8 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
         config, info = _field(meta, "config", dict, "an object"), _field(meta, "info", dict, "an object")
     except KeyError as e:
         raise _fail(path, f"metadata field {shorten(e.args[0], 60)} is missing") from None
+    except OverflowError:  # (a whole number of 400 digits as a feature's fill)
+        raise _fail(path, "metadata is not valid JSON (it holds a number past float64's range)") from None
     except TypeError as e:
         raise _fail(path, f"metadata field malformed ({e})") from None  # (our own words: see _field)
     bad_config = _bad_field(config, CONFIG_FIELDS, OPTIONAL_CONFIG_FIELDS)

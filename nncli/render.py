@@ -48,9 +48,16 @@ class StderrConsole(Console):
         try:
             super()._check_buffer()
         except OSError as e:
-            if e.errno != errno.EIO:
+            if not (e.errno == errno.EIO and _on_a_terminal(self.file)):  # (a file's I/O error fails, as a full disk)
                 self.failed = self.failed or e
             self.on_broken_pipe()
+
+
+def _on_a_terminal(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def report_written() -> None:

@@ -93,7 +93,20 @@ CORRUPTIONS = {
                        "history_loss is float16, not float64"),
     "metadata field missing": (lambda a: drop_meta("features")(a),
                                "metadata field 'features' is missing$"),
+    "a feature's field missing": (lambda a: edit_feature(0, kind=None)(a), r"metadata field 'features\[0\]\.kind' is missing$"),
+    # (float() of it raised OverflowError: "internal error")
+    "a fill past float64": (lambda a: edit_feature(1, fill=10 ** 400)(a), "it holds a number past float64's range"),
 }
+
+
+def edit_feature(i, **fields):
+    """Set fields of the metadata's i-th feature (None: remove the field)."""
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        for k, v in fields.items():
+            meta["features"][i].pop(k) if v is None else meta["features"][i].update({k: v})
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
 
 
 def drop_meta(key):
@@ -292,6 +305,16 @@ def test_a_file_from_a_newer_nncli_names_its_writer_and_this_version(trained, tm
         model_file.load_model(str(bad))
     assert "format version '3'; this nncli reads versions 1 to 2" in str(e.value)
     assert e.value.hint.startswith(f"it was written by nncli 9.1.0, and this is {__version__}")
+
+
+@pytest.mark.parametrize("version, shown", [("0.9.1", "0.9.1"), (None, None), ("x" * 41, None), (7, None)])
+def test_show_json_gives_the_version_the_file_says_wrote_it(trained, tmp_path, version, shown):
+    """A file without a usable nncli_version was said to be this nncli's."""
+    _, _, path = trained
+    bad = rewrite(path, tmp_path / "v.npz", drop_meta("nncli_version") if version is None
+                  else edit_meta(nncli_version=version))
+    r = run_nncli("show", bad, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["nncli_version"] == shown
 
 
 def test_a_file_of_more_hidden_layers_than_fit_makes_loads(tmp_path):

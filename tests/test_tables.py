@@ -802,12 +802,14 @@ def test_a_file_as_stdin_past_its_first_line_is_read_again_from_there(codes_afte
     preamble for the header."""
     data = tmp_path / "preamble.csv"
     data.write_bytes(b"exported by some tool\n" + codes_after_numbers.read_bytes())
-    with open(data, "rb") as f:
-        f.readline()  # (the shell's `read` leaves the offset past the line)
+    with open(data, "rb", buffering=0) as f:
+        f.readline()  # (as the shell's `read`: the offset just past the line)
         r = subprocess.run([sys.executable, "-m", "nncli", "fit", "-", "-o", str(tmp_path / "m.npz"), "--epochs", "1",
                             "-q"], stdin=f, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert load_model(str(tmp_path / "m.npz")).pre.features[1].categories == ["007", "1.50", "16777217", "A", "B"]
+    model = load_model(str(tmp_path / "m.npz"))
+    assert model.pre.names == ["x", "code"] and model.target.names == ["y"]
+    assert model.pre.features[1].categories == ["007", "1.50", "16777217", "A", "B"]
 
 
 def test_the_second_read_goes_through_pyarrow_alike(codes_after_numbers, monkeypatch):
