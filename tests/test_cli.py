@@ -561,9 +561,27 @@ def test_every_module_but_the_cli_and_the_render_family_imports_neither_typer_no
     assert r.stdout == "[]\n" and len(modules) > 30 and "nncli.continued" in modules
 
 
+def test_the_readmes_gradient_descent_by_hand_takes_the_steps_fit_took(tmp_path, monkeypatch, cli):
+    """README, tutorial 1: three steps of gradient descent in NumPy from `info.param_path`'s start."""
+    code = re.search(r"Gradient descent's steps, by hand:.*?```python\n(.*?)```", (ROOT / "README.md").read_text(),
+                     re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    assert cli("gen-data", "linear", "-n", "200", "-o", "linear.csv").exit_code == 0
+    r = cli("fit", "linear.csv", "--model", "linear", "--optimizer", "sgd", "--lr", "0.1", "--batch-size", "200",
+            "--epochs", "300", "--l2", "0", "-o", "line.npz", "-q")
+    assert r.exit_code == 0, r.stderr
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "README.md", "exec"), {})
+    steps = re.findall(r"epoch (\d): by hand w = (\S+); nncli w = (\S+)", printed.getvalue())
+    assert [s[0] for s in steps] == ["1", "2", "3"] and len({s[2] for s in steps}) == 3  # (three steps, each moving w)
+    assert all(by_hand == nncli for _, by_hand, nncli in steps), steps
+
+
 def test_the_readmes_forward_pass_by_hand_gives_what_predict_gives(tmp_path, monkeypatch, cli):
     """README, "Predict and evaluate": the NumPy lines that compute p_1 from the model file's arrays."""
-    code = re.search(r"by hand:.*?```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    code = re.search(r"computed those probabilities, by hand:.*?```python\n(.*?)```", (ROOT / "README.md").read_text(),
+                     re.S).group(1)
     monkeypatch.chdir(tmp_path)
     assert cli("gen-data", "moons", "-n", "300", "--noise", "0.2", "-o", "moons.csv").exit_code == 0
     assert cli("fit", "moons.csv", "--hidden", "32,32", "--activation", "tanh", "-o", "moons.npz", "-e", "5",
