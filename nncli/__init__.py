@@ -4,4 +4,4 @@ This module holds the version only and imports nothing heavy, so that
 `nncli --help` starts fast.
 """
 
-__version__ = "1.3.0"
+__version__ = "1.4.0"

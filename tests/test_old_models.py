@@ -1,7 +1,7 @@
 """Model files written by earlier nncli versions keep working: the same predictions, and every command.
 
 `old_models/VERSION/NAME.npz` were trained by that version of nncli (1.0.0 at bcfda40, 1.1.0 at
-1aeaa73, 1.2.0 at 58f1162) on data made by `nncli gen-data`; `NAME.predicted.csv` is what that version's
+1aeaa73, 1.2.0 at 58f1162, 1.3.0 at dc8a903) on data made by `nncli gen-data`; `NAME.predicted.csv` is what that version's
 `nncli predict` (with --proba for a classifier) printed for the file in `old_models/data/` named below.
 """
 
@@ -27,6 +27,8 @@ MODELS = [
     ("1.1.0", "mixed_lin", "mixed_t"),    # a linear model of categories
     ("1.2.0", "spirals_pat", "moons_t"),  # leaky_relu, stopped early by --patience
     ("1.2.0", "blobs_sig", "blobs_t"),    # sigmoid hidden layer, dropout, a cosine schedule
+    ("1.3.0", "moons_mlp", "moons_t"),    # the default network (Glorot weights, random hidden biases)
+    ("1.3.0", "mixed_lin", "mixed_t"),    # a linear model of categories, trained on other rows than it predicts
 ]
 
 
