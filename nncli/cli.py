@@ -406,7 +406,11 @@ def fit(
                                 init=None if start is None else continued.init_record(start, init))
         render.run_training(run, tdata, mode)
         trained = run.model()
-        if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, with nothing to keep
+        if trained.info["weights_from_epoch"] == 0:  # interrupted in the first epoch, or no epoch worth keeping
+            if stop.signum is None:  # (--init's weights of 1e20: the L2 penalty overflowed every epoch)
+                raise NncliError("no epoch ended with a finite loss (with its L2 penalty) to keep; nothing saved",
+                                 hint="the starting weights may be too large to train from: try --l2 0, or train "
+                                      "a new model")
             stopped = NncliError(f"{stop_signals.STOPS[stop.signum]} before the first epoch finished; nothing saved")
             stopped.exit_code = stop_signals.exit_code(stop.signum)
             raise stopped

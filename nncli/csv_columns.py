@@ -114,7 +114,7 @@ class ColumnParser:
         self.chosen = chosen  # the delimiter given (--delimiter, a `sep=` line), or None: detected
         self.header_line = header_line  # 2 after a `sep=` line (see TableReader)
         self.na_values = frozenset(v.strip() for v in na_values)  # (cells are compared stripped, on every path)
-        self._na_bytes = frozenset(v.encode() for v in self.na_values)
+        self._na_bytes = frozenset(v.encode("utf-8", "surrogateescape") for v in self.na_values)  # (--na-values $'\xff')
         self._na_numbers = numbers_among(self.na_values, dtype)  # e.g. --na-values -999: see `mark_missing`
         self._skip_unselected = False  # unselected columns hold text: blank them before converting
         self._as_written: list[str] = []

@@ -86,6 +86,7 @@ import io
 import json
 import math
 import os
+import re
 import shlex
 import stat
 import sys
@@ -113,6 +114,7 @@ FORMAT = "nncli-model"
 FORMAT_VERSION = 2
 LOG_TARGET_VERSION = 2
 MAX_META_BYTES = 16 * 1024 * 1024
+_NOT_TEXT = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # surrogates no undecodable byte stands for
 MAX_META_DEPTH = 16  # nesting of lists and objects in the metadata (a valid model's is 5)
 MAX_ARRAY_BYTES = 2 * 1024 ** 3
 # Uncompressed bytes per byte of file, for the archive as a whole (once it exceeds 1 MB). Real
@@ -281,9 +283,11 @@ def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str,
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise _fail(path, f"member {shorten(name)} is not a NumPy array ({shorten(e, 80)})") from None
         header_len = f.tell()
-    if dtype.hasobject or dtype.kind not in "fu" or fortran:
+    if dtype.hasobject or dtype.kind not in "fu":
         raise _fail(path, f"member {shorten(name)} has dtype {dtype.str}; only plain numbers are allowed",
                     hint="model files never contain objects or pickled data")
+    if fortran:  # (of a one-dimensional array, which nncli writes in C order, nothing else writes it so)
+        raise _fail(path, f"member {shorten(name)} is stored in Fortran order, which nncli never writes")
     if len(shape) != 1:
         raise _fail(path, f"member {shorten(name)} has shape {shape}, expected one dimension")
     declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
@@ -505,6 +509,10 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
     # written back.
     if _nested_deeper_than(meta, MAX_META_DEPTH):
         raise _fail(path, f"metadata is not valid JSON (nested more than {MAX_META_DEPTH} deep)")
+    # (JSON's "\ud800" reads as a lone surrogate, which no output can encode: predict failed on it. Those
+    # of U+DC80 to U+DCFF stand for a file's undecodable bytes, read with surrogateescape, and are kept.)
+    if _NOT_TEXT.search(json.dumps(meta, ensure_ascii=False)):
+        raise _fail(path, "metadata is not valid JSON (it holds a lone UTF-16 surrogate, which is no text)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "not an nncli model (format name missing)")
     version = meta.get("format_version")
@@ -560,6 +568,9 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
          "a feature's fill value is not finite or its missing count negative"),
         (not nonfinite, f"metadata is not valid JSON (it holds the non-finite number {''.join(nonfinite[:1])})"),
         (bad_config is None, f"config field {shorten(bad_config)} is missing or of the wrong type"),
+        # (fit --init takes the file's l2 where no --l2 is given: -1e6 trained with negative weight decay)
+        (all(not isinstance(config.get(k), (int, float)) or 0 <= config[k] <= 1e6 for k in ("l2", "l2_default")),
+         "config's l2 is not between 0 and 1e6, as --l2 takes it"),
         (bad_info is None, f"info field {shorten(bad_info)} is missing or of the wrong type"),
     ]
     for ok, what in checks:

@@ -31,10 +31,15 @@ def _digits(value: float, reach: float, within: float) -> int:
     large what it multiplies gets), within `within`."""
     if not (value and math.isfinite(value) and within > 0):
         return 4
-    return min(max(4, math.ceil(1 + math.log10(0.5 * abs(value) * reach / within))), 17)
+    ratio = 0.5 * abs(value) * reach / within
+    if not math.isfinite(ratio):  # (a constant column of 1e307 in float64: its spread is 0, the ratio inf)
+        return 17
+    return min(max(4, math.ceil(1 + math.log10(ratio))), 17)
 
 
 def _rounded(v: float, digits: int) -> str:
+    if digits >= 17:  # (all a float64 has: its shortest exact form, 1e+307 and not 9.9999999999999999e+306)
+        return repr(float(v))
     return fmt(v) if digits <= 4 else f"{v:.{digits}g}"
 
 

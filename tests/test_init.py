@@ -168,6 +168,20 @@ def test_a_malformed_init_record_is_refused(cli, tmp_path, record):
     assert "info" in result.stderr and "init" in result.stderr
 
 
+def test_weights_too_large_to_train_from_are_said_so(cli, tmp_path):
+    """A weight of 1e20 overflowed the float32 L2 penalty every epoch: no epoch was kept, and `fit` took
+    that for a stop signal ("internal error: KeyError: None")."""
+    start = tmp_path / "start.npz"
+    assert fit(cli, SAMPLES / "moons.csv", "-o", start, "--epochs", "1").exit_code == 0
+    with np.load(start, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["params"][0] = np.float32(1e20)
+    np.savez(tmp_path / "huge.npz", **arrays)
+    r = cli("fit", SAMPLES / "moons.csv", "--init", tmp_path / "huge.npz", "-e", "1", "-q", "-o", tmp_path / "o.npz")
+    assert r.exit_code == 1 and not (tmp_path / "o.npz").exists()
+    assert r.stderr.startswith("nncli: error: no epoch ended with a finite loss (with its L2 penalty) to keep")
+
+
 def test_lr_find_sweeps_from_the_models_weights(cli, tmp_path, monkeypatch):
     a = tmp_path / "a.npz"
     fit(cli, SAMPLES / "moons.csv", "-e", 3, "--hidden", "8", "-o", a)

@@ -96,6 +96,11 @@ CORRUPTIONS = {
     "a feature's field missing": (lambda a: edit_feature(0, kind=None)(a), r"metadata field 'features\[0\]\.kind' is missing$"),
     # (float() of it raised OverflowError: "internal error")
     "a fill past float64": (lambda a: edit_feature(1, fill=10 ** 400)(a), "it holds a number past float64's range"),
+    # (predict's CSV writer could not encode it: "internal error: UnicodeEncodeError")
+    "a lone surrogate": (edit_meta(na_values=["", "a\ud800"]), "it holds a lone UTF-16 surrogate"),
+    # (fit --init trained with it: negative weight decay)
+    "a negative l2": (lambda a: edit_meta(config={**json.loads(a["meta"].tobytes())["config"], "l2": -1e6})(a),
+                      "config's l2 is not between 0 and 1e6"),
 }
 
 
@@ -338,6 +343,21 @@ def test_names_that_compose_to_one_are_refused_saying_so(trained, tmp_path):
 
     with pytest.raises(ModelFileError, match="two features are both 'café', once in composed and once in decomposed"):
         model_file.load_model(str(rewrite(path, tmp_path / "nfc.npz", rename)))
+
+
+def test_a_member_in_fortran_order_is_refused_saying_so(trained, tmp_path):
+    """It was "has dtype <f8; only plain numbers are allowed", of a float64 member."""
+    _, _, path = trained
+    bad = tmp_path / "fortran.npz"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "x_mean.npy":
+                data = data.replace(b"'fortran_order': False", b"'fortran_order': True ")
+                assert b"True " in data
+            zout.writestr(item.filename, data)
+    with pytest.raises(ModelFileError, match="member 'x_mean' is stored in Fortran order, which nncli never writes"):
+        model_file.load_model(str(bad))
 
 
 def test_a_gzipped_model_is_refused_saying_how_to_read_it(trained, tmp_path):

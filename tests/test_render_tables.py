@@ -226,6 +226,27 @@ def test_columns_of_zero_or_a_few_still_shows_the_report(trained, columns):
     assert max(map(len, report)) == width and max(map(len, lines)) <= 2 * width
 
 
+def test_a_name_of_thousands_of_combining_marks_is_read_in_linear_time():
+    """NFC orders a run of combining marks by an insertion sort: a target named 'a' and 80,000 marks took
+    a model file 9.7 s to load (and a header cell as long, `fit` as long). Beyond Unicode's stream-safe 30
+    marks in a row a name is left as written; a real one is still composed."""
+    from nncli.errors import STREAM_SAFE_MARKS, composed
+    assert composed("cafe\u0301") == "caf\u00e9"
+    assert composed("e" + "\u0301" * STREAM_SAFE_MARKS) == "\u00e9" + "\u0301" * (STREAM_SAFE_MARKS - 1)
+    long = "a" + "\u0301\u0316" * 40_000
+    assert composed(long) is long
+
+
+def test_show_takes_a_float64_model_of_a_constant_column_near_float64s_limit(tmp_path, cli):
+    """A constant column of 1e307 (`--dtype float64`): the digits its imputed value needs overflowed to
+    inf, and `show` stopped with an internal error (OverflowError)."""
+    data = tmp_path / "big.csv"
+    data.write_text("a,big,y\n" + "".join(f"{i / 10},1e307,{i % 3 + 0.5}\n" for i in range(30)))
+    assert cli("fit", data, "-m", "linear", "-e", "2", "--dtype", "float64", "-o", tmp_path / "m.npz", "-q").exit_code == 0
+    r = cli("show", tmp_path / "m.npz")
+    assert r.exit_code == 0 and "1e+307" in r.stderr, r.stderr
+
+
 def test_show_lists_the_first_of_many_terms_classes_or_categories():
     """A crafted model of 500,000 categories took `show` 31 s (the equation built term by term by
     `+=`), one of 1,000,000 classes 33 s (the list wrapped as one text)."""
