@@ -620,8 +620,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
             raise _fail(path, what)
     written_by = meta.get("nncli_version")  # (a version's few characters; anything else is not one)
     written_by = written_by if isinstance(written_by, str) and 0 < len(written_by) <= 40 else None
-    return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info,
-                   written_by if isinstance(written_by, str) else None)
+    return _Layout(kind, sizes, activation, loss, dtype, features, target, na_values, config, info, written_by)
 
 
 def _per_epoch_fits(record: dict | None, key: str, width: int, first: int, epochs: int,

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from nncli.errors import printable
 from nncli.render_tables import ConfusionMatrix, WholeNumbers
-from nncli.std_streams import silence
+from nncli.std_streams import is_terminal as stream_is_terminal, silence
 
 _console: Console | None = None
 
@@ -48,16 +48,9 @@ class StderrConsole(Console):
         try:
             super()._check_buffer()
         except OSError as e:
-            if not (e.errno == errno.EIO and _on_a_terminal(self.file)):  # (a file's I/O error fails, as a full disk)
+            if not (e.errno == errno.EIO and stream_is_terminal(self.file)):  # (a file's I/O error fails, as a full disk)
                 self.failed = self.failed or e
             self.on_broken_pipe()
-
-
-def _on_a_terminal(stream) -> bool:
-    try:
-        return os.isatty(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 def report_written() -> None:

@@ -62,12 +62,38 @@ def rewrite(path, out, change):
     return out
 
 
-def edit_meta(**fields):
+def change_meta(edit):
+    """A `rewrite` change that lets `edit(meta)` edit the metadata dict."""
     def change(arrays):
         meta = json.loads(arrays["meta"].tobytes())
-        meta.update(fields)
+        edit(meta)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     return change
+
+
+def edit_meta(**fields):
+    return change_meta(lambda meta: meta.update(fields))
+
+
+def drop_meta(key):
+    return change_meta(lambda meta: meta.pop(key))
+
+
+def edit_feature(i, **fields):
+    """Set fields of the metadata's i-th feature (None: remove the field)."""
+    def edit(meta):
+        for k, v in fields.items():
+            meta["features"][i].pop(k) if v is None else meta["features"][i].update({k: v})
+    return change_meta(edit)
+
+
+def rewrite_member(path, out, name, change):
+    """Copy a model file's zip archive as it is, but for member `name`'s bytes, which `change` rewrites."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, change(data) if info.filename == name else data)
+    return out
 
 
 CORRUPTIONS = {
@@ -91,35 +117,16 @@ CORRUPTIONS = {
     "narrow scales": (lambda a: a.update(x_scale=a["x_scale"].astype(np.float32)), "x_scale is float32, not float64"),
     "narrow history": (lambda a: a.update(history_loss=a["history_loss"].astype(np.float16)),
                        "history_loss is float16, not float64"),
-    "metadata field missing": (lambda a: drop_meta("features")(a),
-                               "metadata field 'features' is missing$"),
-    "a feature's field missing": (lambda a: edit_feature(0, kind=None)(a), r"metadata field 'features\[0\]\.kind' is missing$"),
+    "metadata field missing": (drop_meta("features"), "metadata field 'features' is missing$"),
+    "a feature's field missing": (edit_feature(0, kind=None), r"metadata field 'features\[0\]\.kind' is missing$"),
     # (float() of it raised OverflowError: "internal error")
-    "a fill past float64": (lambda a: edit_feature(1, fill=10 ** 400)(a), "it holds a number past float64's range"),
+    "a fill past float64": (edit_feature(1, fill=10 ** 400), "it holds a number past float64's range"),
     # (predict's CSV writer could not encode it: "internal error: UnicodeEncodeError")
     "a lone surrogate": (edit_meta(na_values=["", "a\ud800"]), "it holds a lone UTF-16 surrogate"),
     # (fit --init trained with it: negative weight decay)
-    "a negative l2": (lambda a: edit_meta(config={**json.loads(a["meta"].tobytes())["config"], "l2": -1e6})(a),
-                      "config's l2 is not between 0 and 1e6"),
+    "a negative l2": (change_meta(lambda meta: meta["config"].update(l2=-1e6)), "config's l2 is not between 0 and 1e6"),
 }
 
-
-def edit_feature(i, **fields):
-    """Set fields of the metadata's i-th feature (None: remove the field)."""
-    def change(arrays):
-        meta = json.loads(arrays["meta"].tobytes())
-        for k, v in fields.items():
-            meta["features"][i].pop(k) if v is None else meta["features"][i].update({k: v})
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    return change
-
-
-def drop_meta(key):
-    def change(arrays):
-        meta = json.loads(arrays["meta"].tobytes())
-        del meta[key]
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    return change
 
 
 LAYER_SIZES = ("gradient_rms", "weight_rms")  # info's per-layer sizes on some epochs
@@ -335,12 +342,8 @@ def test_a_file_of_more_hidden_layers_than_fit_makes_loads(tmp_path):
 def test_names_that_compose_to_one_are_refused_saying_so(trained, tmp_path):
     """nncli 1.0.0 read a header's names as written: 'café' composed (NFC) and decomposed were two columns."""
     _, _, path = trained
-
-    def rename(arrays):
-        meta = json.loads(arrays["meta"].tobytes())
-        meta["features"][0]["name"], meta["features"][1]["name"] = "caf\u00e9", "cafe\u0301"
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-
+    rename = change_meta(lambda meta: (meta["features"][0].update(name="caf\u00e9"),
+                                       meta["features"][1].update(name="cafe\u0301")))
     with pytest.raises(ModelFileError, match="two features are both 'café', once in composed and once in decomposed"):
         model_file.load_model(str(rewrite(path, tmp_path / "nfc.npz", rename)))
 
@@ -348,14 +351,12 @@ def test_names_that_compose_to_one_are_refused_saying_so(trained, tmp_path):
 def test_a_member_in_fortran_order_is_refused_saying_so(trained, tmp_path):
     """It was "has dtype <f8; only plain numbers are allowed", of a float64 member."""
     _, _, path = trained
-    bad = tmp_path / "fortran.npz"
-    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
-        for item in zin.infolist():
-            data = zin.read(item)
-            if item.filename == "x_mean.npy":
-                data = data.replace(b"'fortran_order': False", b"'fortran_order': True ")
-                assert b"True " in data
-            zout.writestr(item.filename, data)
+
+    def fortran(data: bytes) -> bytes:
+        assert b"'fortran_order': False" in data
+        return data.replace(b"'fortran_order': False", b"'fortran_order': True ")
+
+    bad = rewrite_member(path, tmp_path / "fortran.npz", "x_mean.npy", fortran)
     with pytest.raises(ModelFileError, match="member 'x_mean' is stored in Fortran order, which nncli never writes"):
         model_file.load_model(str(bad))
 
@@ -373,16 +374,9 @@ def test_a_gzipped_model_is_refused_saying_how_to_read_it(trained, tmp_path):
 
 def test_absurd_declared_shape_is_refused_before_allocating(trained, tmp_path):
     _, _, path = trained
-    bad = tmp_path / "huge.npz"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "params.npy":
-                header = io.BytesIO()
-                np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
-                                                              "shape": (10**12,)})
-                data = header.getvalue() + b"\0" * 64
-            dst.writestr(info.filename, data)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+    bad = rewrite_member(path, tmp_path / "huge.npz", "params.npy", lambda data: header.getvalue() + b"\0" * 64)
     with pytest.raises(ModelFileError, match=r"member 'params' declares 4,000,000,000,000 bytes but holds 64"):  # (not the path)
         model_file.load_model(str(bad))
 
