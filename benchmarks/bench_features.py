@@ -6,7 +6,10 @@ The bare loop is the least a training step can do with nncli's core
 (shuffle, gather, forward, loss, backward, Adam step) and keeps no statistics.
 Seconds are CPU seconds per epoch (process time, median over epochs): on a
 shared machine they are steadier than wall time, and with one thread equal
-to it when the machine is idle.
+to it when the machine is idle. The loops take turns, an epoch each, so that
+each round of epochs meets the same machine; the ratios are the medians of
+each round's ratio to the loop with everything off (on a machine whose speed
+drifts minute to minute, loops run one after the other differed by ±15-30%).
 """
 
 from __future__ import annotations
@@ -42,13 +45,13 @@ def targets(wl, y):
     return "ce", np.eye(wl.classes, dtype=np.float32)[y]
 
 
-def bare_loop(net: Network, X, Y, bs: int, rng) -> float:
+def bare_loop(net: Network, X, Y, bs: int, rng):
+    """Yields the CPU seconds of each epoch."""
     opt = Adam(net.n_params, net.dtype)
     Xb = np.empty((bs, X.shape[1]), X.dtype)
     Yb = np.empty((bs, Y.shape[1]), Y.dtype)
-    times = []
     n = (len(X) // bs) * bs  # whole batches only: the bare minimum
-    for _ in range(ARGS.epochs):
+    while True:
         t0 = time.process_time()
         perm = rng.permutation(len(X))
         for s in range(0, n, bs):
@@ -59,19 +62,17 @@ def bare_loop(net: Network, X, Y, bs: int, rng) -> float:
             net.loss.value_and_delta(Z, Yb)
             net.backward(Z)
             opt.step(net.params, net.grads, overwrite_grads=True)
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+        yield time.process_time() - t0
 
 
-def fit_epochs(net: Network, X, Y, bs: int, rng, val=None, **config) -> float:
-    times = []
+def fit_epochs(net: Network, X, Y, bs: int, rng, val=None, **config):
+    """Yields the CPU seconds of each epoch of fit_iter."""
     it = fit_iter(net, X, Y, TrainConfig(epochs=ARGS.epochs, batch_size=bs, **config), rng, val=val)
     while True:
         t0 = time.process_time()
         if next(it, None) is None:
-            break
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+            return
+        yield time.process_time() - t0
 
 
 def main() -> None:
@@ -88,7 +89,7 @@ def main() -> None:
 
     rng = lambda: np.random.default_rng(1)  # noqa: E731
     bs = wl.batch_size
-    rows = {
+    loops = {
         "bare loop (no statistics)": bare_loop(net(), X, Y, bs, rng()),
         "fit_iter, all off": fit_epochs(net(), X, Y, bs, rng()),
         "fit_iter, L2 1e-4": fit_epochs(net(), X, Y, bs, rng(), l2=1e-4),
@@ -96,14 +97,20 @@ def main() -> None:
         f"fit_iter, validation ({n_val:,} rows each epoch)": fit_epochs(net(), X, Y, bs, rng(), val=(X_val, Y_val)),
         "fit_iter, all three on": fit_epochs(net(0.2), X, Y, bs, rng(), val=(X_val, Y_val), l2=1e-4),
     }
-    base = rows["fit_iter, all off"]
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(ARGS.epochs):  # an epoch of each loop in turn
+        for name, loop in loops.items():
+            times[name].append(next(loop))
+    base = times["fit_iter, all off"]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  workload {wl.name} "
           f"({wl.rows:,} rows, {'-'.join(map(str, wl.nncli_sizes()))}, batch {bs}), {ARGS.threads} thread(s), "
-          f"CPU s/epoch, median of {ARGS.epochs}\n")
-    print("| loop | CPU s/epoch | vs fit_iter all off |")
-    print("|---|---|---|")
-    for name, t in rows.items():
-        print(f"| {name} | {t:.4f} | {t / base:.3f} |")
+          f"CPU s/epoch, median of {ARGS.epochs}, the loops in turns\n")
+    print("| loop | CPU s/epoch | vs fit_iter all off (median of the rounds' ratios) | min | max |")
+    print("|---|---|---|---|---|")
+    for name, t in times.items():
+        ratios = [a / b for a, b in zip(t, base)]
+        print(f"| {name} | {statistics.median(t):.4f} | {statistics.median(ratios):.3f} | {min(ratios):.3f} "
+              f"| {max(ratios):.3f} |")
 
 
 if __name__ == "__main__":
