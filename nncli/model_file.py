@@ -67,7 +67,7 @@ Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array (every one but `meta` and `params` float64) whose declared size matches the bytes
 stored, the archive inflating to at most MAX_COMPRESSION_RATIO times its size,
 strict JSON metadata that is consistent with itself (no repeated feature,
-class or column, finite numbers), every array's declared shape the one the
+class, column or name within an object, finite numbers), every array's declared shape the one the
 metadata implies (a history holds one value per epoch run) before any array's
 data is read (so a small file cannot make us allocate gigabytes), finite
 parameters. Any failure is a ModelFileError.
@@ -500,10 +500,24 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
             nonfinite.append(text[:20] + "…")
         return value
 
+    twice: list[str] = []
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # A name given twice in one object: JSON leaves its meaning open (Python keeps the last value, other
+        # readers the first, or refuse it), so such a file can say one thing to `show` and another to a
+        # script; nncli writes each name once.
+        obj = dict(pairs)
+        if len(obj) < len(pairs) and not twice:
+            twice.append(_repeated([k for k, _ in pairs]) or "")
+        return obj
+
     try:
-        meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number, parse_int=whole)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number, parse_int=whole,
+                          object_pairs_hook=members)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
+    if twice:
+        raise _fail(path, f"metadata is not valid JSON (the name {shorten(twice[0], 60)} appears twice in one object)")
     # A valid model's metadata nests 5 deep (info, gradient_rms or weight_rms, rms, an epoch's sizes; features, a
     # feature, its categories: 4); much deeper could overflow the stack later, when it is printed or
     # written back.

@@ -169,6 +169,19 @@ def test_non_finite_numbers_in_the_metadata_are_refused(arrays, tmp_path, sectio
             f"metadata is not valid JSON (it holds the non-finite number {number})")
 
 
+@pytest.mark.parametrize("where", ["top", "config"])
+def test_a_name_given_twice_in_one_metadata_object_is_refused(arrays, tmp_path, where):
+    # (Python's reader keeps the last value, others the first: the file would mean two things.)
+    m = json.loads(arrays["meta"].tobytes())
+    inside = m if where == "top" else m["config"]
+    name = "sizes" if where == "top" else "lr"
+    inside["@@"] = 0
+    text = json.dumps(m).replace('"@@": 0', f'"{name}": {json.dumps(inside[name])}').encode()
+    assert json.loads(text) == json.loads(arrays["meta"].tobytes())  # (read the last value's way, the same model)
+    refused(save(tmp_path / "m.npz", members(arrays, meta_text=text)),
+            f"metadata is not valid JSON (the name '{name}' appears twice in one object)")
+
+
 # -- metadata consistency ----------------------------------------------------------------
 def feature(i: int, **changes):
     return lambda m: m["features"][i].update(changes)
