@@ -133,6 +133,18 @@ def test_metrics_of_targets_near_the_float64_limit_are_finite():
     assert metrics.mse([1.0, 2.0], [1.5, 2.0]) == 0.125  # (ordinary figures as before, to the bit)
 
 
+def test_r2_of_a_prediction_far_past_ordinary_targets_is_far_below_zero():
+    # One prediction near 1e300 among targets near 1: R² = 1 - ~1e600 / 2 is past float64's range. Rescaled
+    # together with the prediction, the targets' spread underflowed to 0, and R² read 0 ("as good as the mean").
+    truth = np.array([1.0, 2.0, 3.0])
+    assert metrics.r2(truth, [1.0, 2.0, 1e300]) == -np.inf
+    assert metrics.r2(truth, [1.0, 2.0, 1e150]) == pytest.approx(1 - (1e150 - 3) ** 2 / 2)  # (no overflow)
+    # where it is in range, the same as the sums computed without overflow would give
+    big = np.array([1e200, 2e200, 3e200])
+    assert metrics.r2(big, big + [0, 0.5e200, 0]) == pytest.approx(metrics.r2([1, 2, 3], [1, 2.5, 3])) == 0.875
+    assert metrics.r2(np.zeros(2), [1e300, 0.0]) == 0.0  # (constant targets, not predicted exactly: 0, as documented)
+
+
 def test_an_mse_whose_squares_sum_past_float64_is_still_the_mean_square():
     # Each squared error is 1e308, their sum overflows: the mean itself, 1e308, does not.
     truth, pred = np.full(4, 1.5e154), np.full(4, 0.5e154)
@@ -378,3 +390,20 @@ def test_a_threshold_chooses_the_second_class_where_its_probability_is_above_it(
                        (("predict", model, SAMPLES / "moons.csv", "--threshold", "1"), "must be less than 1")):
         r = cli(*args, *(["--threshold", "0.3"] if "--threshold" not in args else []))
         assert r.exit_code == 2 and said in r.stderr
+
+
+def test_r2_and_rmse_of_values_whose_squares_underflow():
+    # Squares under 1e-308 are 0: targets spread ~1e-200 read as constant (R² 1.0 for any tiny predictions,
+    # 0 for larger ones), and an RMSE of 1e-200 read 0. R² does not change with the unit; RMSE scales with it.
+    truth, pred = np.array([1.0, 2.0, 3.0]), np.array([3.0, 1.0, 2.0])
+    for unit in (1e-170, 1e-200, 1e-300):
+        assert metrics.r2(truth * unit, pred * unit) == pytest.approx(metrics.r2(truth, pred)) == -2.0
+        assert metrics.rmse(truth * unit, pred * unit) == pytest.approx(metrics.rmse(truth, pred) * unit, rel=1e-12)
+    assert metrics.r2(truth * 1e-200, [0.0, 0.0, 1e-40]) == -np.inf  # (far below: ss_res / ss_tot ~ 1e320)
+
+
+def test_r2_of_a_constant_target_whose_float_mean_is_not_that_value():
+    # The mean of 300 copies of 0.1 is 0.09999999999999999: ss_tot 3e-33, and R² read -5e31, not the documented 0.
+    y = np.full(300, 0.1)
+    assert metrics.r2(y, y + 0.1) == 0.0 and metrics.r2(y, y) == 1.0
+    assert metrics.r2(np.column_stack([y, np.arange(300.0)]), np.column_stack([y + 0.1, np.arange(300.0)])) == 0.5

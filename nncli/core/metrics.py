@@ -41,7 +41,8 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     yt, yp = _columns(y_true, y_pred)
     with np.errstate(over="ignore"):
         value = float(np.sqrt(((yt - yp) ** 2).mean(axis=0)).mean())
-        if _overflowed(value, yt, yp):
+        # (or underflowed: errors under ~1e-154 square to subnormals or 0, an RMSE of 1e-200 read 0)
+        if _overflowed(value, yt, yp) or (value < 1e-145 and bool((yt != yp).any()) and np.isfinite(yp).all()):
             t, p, scale = _scaled(yt, yp)
             value = float((np.sqrt(((t - p) ** 2).mean(axis=0)) * scale).mean())
     return value
@@ -66,19 +67,31 @@ def rmsle(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
     return rmse(np.log1p(yt), np.log1p(yp))
 
 
+_UNDERFLOW = np.finfo(np.float64).tiny / np.finfo(np.float64).eps  # (~1e-292: sums of squares below lost digits)
+
+
 def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Coefficient of determination, averaged over outputs (as scikit-learn's default).
 
     An output whose true values are constant scores 1.0 if predicted exactly, else 0.0.
     """
     yt, yp = _columns(y_true, y_pred)
-    with np.errstate(over="ignore", invalid="ignore"):
+    const = (yt == yt[:1]).all(axis=0)  # (their float mean may differ: 300 copies of 0.1 average 0.09999999999999999)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         ss_res = ((yt - yp) ** 2).sum(axis=0)
-        ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-        if _overflowed((ss_res, ss_tot), yt, yp):
-            t, p, _ = _scaled(yt, yp)  # (the ratio does not change with the scale)
-            ss_res = ((t - p) ** 2).sum(axis=0)
-            ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+        ss_tot = np.where(const, 0.0, ((yt - yt.mean(axis=0)) ** 2).sum(axis=0))
+        # Sums again, each over a scale of its own, where they overflowed (under one scale common to both, the
+        # true values' spread beside a prediction near 1e300 underflowed to 0, and R² read 0, not far below it)
+        # or their squares underflowed (a spread under ~1e-150 read as none: R² 1.0 or 0 whatever the predictions).
+        redo = ~(np.isfinite(ss_res) & np.isfinite(ss_tot)) | (ss_tot < _UNDERFLOW) & ~const \
+            | (ss_res < _UNDERFLOW) & (yt != yp).any(axis=0)
+        if redo.any() and np.isfinite(yt).all() and np.isfinite(yp).all():
+            t, p, scale = _scaled(yt[:, redo], yp[:, redo])
+            res = ((t - p) ** 2).sum(axis=0)
+            t_scale = np.maximum(np.abs(yt[:, redo]).max(axis=0), np.finfo(np.float64).tiny)
+            d = yt[:, redo] / t_scale
+            ss_tot[redo] = np.where(const[redo], 0.0, ((d - d.mean(axis=0)) ** 2).sum(axis=0))
+            ss_res[redo] = np.where(res > 0, res * (scale / t_scale) ** 2, 0.0)  # (inf where past float64: R² -inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                           np.where(ss_res == 0, 1.0, 0.0))
