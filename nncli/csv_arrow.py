@@ -119,6 +119,12 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     texts: dict[str, list[np.ndarray]] = {c: [] for c in text}
     rows = nulls = 0
     buf = bytearray(ARROW_SLAB_BYTES)  # one buffer for every slab: fresh ones would page-fault
+    # Arrow parses a copy of each slab in memory of its own. Given the bytearray itself, Arrow's threads
+    # held Python objects, and one that let its last go while Python shut down (its reads of the slab
+    # done, the command's work too) took the GIL, which ended the thread inside C++: the process aborted
+    # ("terminate called without an active exception", exit status 134), 1-3 runs in 100 here.
+    slab = pa.allocate_buffer(ARROW_SLAB_BYTES)
+    into_slab = memoryview(slab).cast("B")  # (Arrow's memoryview holds signed bytes)
     try:
         with open(path, "rb") as f:
             if _lone_cr(b"".join(f.readline() for _ in range(reader.line_no))):
@@ -133,7 +139,8 @@ def read_with_arrow(reader: TableReader) -> Table | None:
                     if cut == 0:
                         return None
                     f.seek(cut - size, os.SEEK_CUR)
-                t = pacsv.read_csv(pa.BufferReader(pa.py_buffer(memoryview(data)[:cut])), **options)
+                into_slab[:cut] = memoryview(data)[:cut]
+                t = pacsv.read_csv(pa.BufferReader(slab.slice(0, cut)), **options)
                 m = t.num_rows
                 if rows + m > cap:
                     return None  # more rows than lines: lone CRs end lines
@@ -152,7 +159,7 @@ def read_with_arrow(reader: TableReader) -> Table | None:
     except (pa.ArrowException, ValueError, OSError):
         return None
     finally:
-        del buf
+        del buf, into_slab, slab
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed memory otherwise
         release_free_memory()  # and so does glibc's, tuned to (see `allocator`)
     if rows == 0:
