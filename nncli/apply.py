@@ -151,11 +151,13 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
     if here is not None:
         here[0].team = model.network.team
 
-    def forward(numbers: np.ndarray, on: "tuple | None" = None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    def forward(numbers: np.ndarray, first_row: int, on: "tuple | None" = None
+                ) -> tuple[int, np.ndarray, np.ndarray | None] | None:
         # On the converting threads (or, `on` here, on this one): plain numeric features come from
         # the reader as the first rows of one block: their transpose, less the means, is the input
-        # matrix (the scaling is in the network). Returns the logits and the missing cells per
-        # feature (None if none).
+        # matrix (the scaling is in the network). Returns first_row (the rows' place in the file,
+        # which puts them in their blocks: see `Network.logits`), the logits and the missing cells
+        # per feature (None if none).
         rows = numbers[:len(names)]
         if len(rows) < len(names) or not rows.shape[1]:
             return None
@@ -173,27 +175,29 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
             # the row, whose product with the scaled weights here could be finite. Such a row's
             # output is made NaN, and predict stops there too (the rows before it as predicted here).
             overflows = None if np.isfinite(extent / scale).all() else ~np.isfinite(X / scale).all(axis=1)
-        Z = net.logits(X, whole_blocks=True)
+        Z = net.logits(X, whole_blocks=True, first_row=first_row)
         if overflows is not None:
             Z[overflows] = np.nan
-        return Z, missing
+        return first_row, Z, missing
 
-    def centered_logits(chunk: Table) -> tuple[np.ndarray, np.ndarray | None] | None:
-        # `forward`'s result: as the converting thread took it from the features' rows, or now, for a
-        # chunk read another way (quotes, blank lines, an unread column of text): every row goes through
-        # the same arithmetic, so its prediction does not depend on how the file around it is written.
-        if chunk.derived is not None and _leading_rows(chunk, names) is not None:
-            return chunk.derived  # type: ignore[return-value]
+    def centered_logits(chunk: Table, first_row: int) -> tuple[int, np.ndarray, np.ndarray | None] | None:
+        # `forward`'s result: as the converting thread took it from the features' rows (if it counted
+        # the rows before them right), or now, for a chunk read another way (quotes, blank lines, an
+        # unread column of text): every row goes through the same arithmetic, so its prediction does
+        # not depend on how the file around it is written.
+        derived = chunk.derived
+        if derived is not None and derived[0] == first_row and _leading_rows(chunk, names) is not None:  # type: ignore[index]
+            return derived  # type: ignore[return-value]
         values = [chunk.columns[c].values for c in names]
-        return forward(np.stack(values), here) if all(v.dtype == dtype for v in values) else None
+        return forward(np.stack(values), first_row, here) if all(v.dtype == dtype for v in values) else None
 
-    def logits(chunk: Table) -> np.ndarray:
+    def logits(chunk: Table, first_row: int) -> np.ndarray:
         # (the general path: categorical features, a cell that is not a number)
-        done = centered_logits(chunk) if centered is not None else None
+        done = centered_logits(chunk, first_row) if centered is not None else None
         if done is None:
             return model.network.logits(model.inputs({c: chunk.columns[c].values for c in names}, report),
-                                        whole_blocks=True)
-        Z, missing = done
+                                        whole_blocks=True, first_row=first_row)
+        _, Z, missing = done
         if missing is not None and report is not None:
             for name, m in zip(names, missing.tolist()):
                 if m:
@@ -201,9 +205,11 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         return Z
 
     def generate() -> Iterator[tuple[Table, np.ndarray, np.ndarray | None]]:
+        done = 0  # rows predicted so far
         with reader:
             for chunk in reader.chunks(forward if centered is not None else None):
-                Z = logits(chunk)
+                Z = logits(chunk, done)
+                done += chunk.n_rows
                 # The rows before a row that is the header again (features all categorical: else it is a
                 # bad number), or whose output is not finite, are predicted, as before a bad cell. (A
                 # value is checked in the target's units: finite logits can overflow there.)
@@ -374,8 +380,12 @@ def evaluate_model(model: Model, path: str, delimiter: str | None = None,
     # probability ties near 1); more, each class's log-probability (one vs rest), while they fit AUC_CELLS
     ranking: list[np.ndarray] | None = [] if model.task == "classification" else None
     cells = 0
+    done = 0  # rows scored so far
     for X, raw, lines in eval_chunks(model, path, delimiter, report):
-        Z = model.network.logits(X)
+        # (in whole blocks, each row at its place in the file: its prediction, and so the scores, the
+        # same bits however the file is cut into chunks; see `Network.logits`)
+        Z = model.network.logits(X, whole_blocks=True, first_row=done)
+        done += len(X)
         values = model.target.decode_values(Z) if model.task == "regression" else None
         bad, decoded = first_not_finite_output(Z, values)
         if bad is not None:

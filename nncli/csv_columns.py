@@ -177,11 +177,13 @@ class ColumnParser:
             numbers[np.isin(numbers, self._na_numbers)] = np.nan
 
     # -- plain blocks ---------------------------------------------------------
-    def convert_block(self, block: bytes, n: int, text: frozenset[str], then: Callable[[np.ndarray], object] | None
+    def convert_block(self, block: bytes, n: int, text: frozenset[str],
+                      then: Callable[[np.ndarray, int], object] | None, first_row: int = 0,
                       ) -> tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None:
         """A plain block's selected columns: the numeric ones converted all at once (`csv_numbers`),
-        as the rows of one array; the `text` ones cut out as written; then `then` of the numbers.
-        None if it needs a closer look. Runs on the reader's worker threads."""
+        as the rows of one array; the `text` ones cut out as written; then `then` of the numbers and
+        `first_row` (see `TableReader.chunks`). None if it needs a closer look. Runs on the reader's
+        worker threads."""
         ncols, d = len(self.header), self.delimiter
         if ncols == 1 and _has_blank_line(block):
             return None
@@ -212,7 +214,7 @@ class ColumnParser:
                 cells[k].append(c)
             start, row = end, row + len(arr)
         self.mark_missing(numbers)
-        return text, numbers, [join_text(c) for c in cells], then(numbers) if then is not None else None
+        return text, numbers, [join_text(c) for c in cells], then(numbers, first_row) if then is not None else None
 
     def block_table(self, start: int, converted: tuple[frozenset[str], np.ndarray, list[np.ndarray], object] | None
                     ) -> Table | None:

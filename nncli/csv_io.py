@@ -70,6 +70,15 @@ def _is_terminal(fd: int) -> bool:
         return False
 
 
+def _blank_lines(block: bytes) -> int:
+    """Empty lines in a block of whole LF-ended lines: they hold no row, so the rows after one come a
+    place earlier than their lines."""
+    if b"\n\n" not in block and not block.startswith(b"\n"):
+        return 0
+    ends = np.frombuffer(block, np.uint8) == 10
+    return int(ends[0]) + int(np.count_nonzero(ends[1:] & ends[:-1]))
+
+
 class TableReader:
     """Reads a CSV file chunk by chunk; see `read_table` and `chunks`.
 
@@ -126,6 +135,7 @@ class TableReader:
         self._eof = False
         self._odd = False  # a block that is not plain was put back: switch to lines
         self._line_no = 0
+        self._rows_ahead = 0  # rows in the plain blocks queued so far (see `_read_ahead`)
         first = self._first_line()
         declared = _SEP_LINE.fullmatch(first[0].rstrip("\r\n ")) if first else None  # (`sep=\t`: no strip)
         if declared:  # a spreadsheet's `sep=;` line: the delimiter, then the header
@@ -284,16 +294,19 @@ class TableReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def chunks(self, then: Callable[[np.ndarray], object] | None = None) -> Iterator[Table]:
+    def chunks(self, then: Callable[[np.ndarray, int], object] | None = None) -> Iterator[Table]:
         """Yield the rows as tables of at most `chunk_rows` rows.
 
         On a bad row or cell, the good rows before it are yielded first, then
         the DataError is raised: a streaming consumer has handled exactly the
         rows before the bad line.
 
-        `then(numbers)`, if given, runs on the converting thread as soon as a
-        block's numbers are converted (`Table.numbers`): in parallel with the
-        other blocks, while the numbers are in cache. Its result is the chunk's
+        `then(numbers, first_row)`, if given, runs on the converting thread as
+        soon as a block's numbers are converted (`Table.numbers`): in parallel
+        with the other blocks, while the numbers are in cache. `first_row` is the
+        number of the block's first row among the file's rows (0 for the first
+        after the header), as far as the lines tell (the caller checks it against
+        the rows it has seen). Its result is the chunk's
         `Table.derived`; chunks read another way have None there. It must be
         safe to run on several threads at once.
         """
@@ -362,7 +375,7 @@ class TableReader:
                             line=self.line_no + 1, hint="nncli reads CSV text files, one row per line")
 
     def _read_ahead(self, ahead: "collections.deque", pool: "ThreadPoolExecutor",
-                    then: Callable[[np.ndarray], object] | None) -> bool:
+                    then: Callable[[np.ndarray, int], object] | None) -> bool:
         """Queue the next plain block, its conversion started on `pool`; False at the end or an odd block."""
         block, n = self._next_block()
         if not block:
@@ -381,8 +394,10 @@ class TableReader:
         block = lf
         start = self._line_no + 1
         self._line_no += n
+        first_row = self._rows_ahead
+        self._rows_ahead += n - _blank_lines(block)
         parser = self.parser
-        ahead.append((start, block, pool.submit(parser.convert_block, block, n, parser.text_now(), then)))
+        ahead.append((start, block, pool.submit(parser.convert_block, block, n, parser.text_now(), then, first_row)))
         return True
 
     def _block_table(self, start: int, block: bytes, job: "Future") -> tuple[Table, DataError | None]:

@@ -465,15 +465,16 @@ def test_streaming_chunks_never_exceed_chunk_rows(tmp_path, rows, final_newline)
 
 
 def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
-    """`chunks(then=f)`: f(numbers) of each plain block, computed off the consuming thread, is the
-    chunk's `derived`; a chunk read line by line (after a cell quoted for its comma) has None there."""
+    """`chunks(then=f)`: f(numbers, first_row) of each plain block, computed off the consuming thread, is
+    the chunk's `derived`; a chunk read line by line (after a cell quoted for its comma) has None there.
+    first_row: the block's first row's number among the file's rows."""
     path = tmp_path / "t.csv"
     write_rows(path, [f"{i},{i / 2},x" for i in range(30)] + ['30,15,"x,y"'] + [f"{i},{i / 2},x" for i in range(31, 40)])
     threads = set()
 
-    def then(numbers):
+    def then(numbers, first_row):
         threads.add(threading.get_ident())
-        return numbers.sum(axis=1)
+        return first_row, numbers.sum(axis=1)
 
     with csv_io.TableReader(str(path), text=["c"], chunk_rows=10) as reader:
         chunks = list(reader.chunks(then))
@@ -481,7 +482,9 @@ def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
     block = [c for c in chunks if c.derived is not None]
     assert [c.lines[0] for c in block] == [2, 12, 22]  # the three chunks before the quote
     for c in block:
-        np.testing.assert_array_equal(c.derived, [c.columns[k].values.sum() for k in "ab"])
+        first_row, sums = c.derived
+        assert first_row == c.lines[0] - 2
+        np.testing.assert_array_equal(sums, [c.columns[k].values.sum() for k in "ab"])
     assert all(c.derived is None for c in chunks if c.lines[0] > 31)
     assert threads and threading.get_ident() not in threads
 
@@ -496,7 +499,7 @@ def test_crlf_lines_are_read_in_blocks_like_lf_lines(tmp_path, bom):
 
     def read(path):
         with csv_io.TableReader(str(path), chunk_rows=10) as reader:
-            return reader.header, list(reader.chunks(lambda numbers: "converted as a block"))
+            return reader.header, list(reader.chunks(lambda numbers, first_row: "converted as a block"))
 
     (h1, a), (h2, b) = read(lf), read(crlf)
     assert h1 == h2 == ["a", "b", "c"] and len(a) == len(b) == 4
@@ -517,7 +520,7 @@ def test_fields_quoted_simply_are_read_in_blocks_like_unquoted_ones(tmp_path, de
 
     def read(path):
         with csv_io.TableReader(str(path), text=["c"], chunk_rows=10) as reader:
-            return reader.header, list(reader.chunks(lambda numbers: "converted as a block"))
+            return reader.header, list(reader.chunks(lambda numbers, first_row: "converted as a block"))
 
     (h1, a), (h2, b) = read(plain), read(quoted)
     assert h1 == h2 == ["a", "b", "c"] and len(b) == 4 and all(c.derived == "converted as a block" for c in a + b)

@@ -11,9 +11,9 @@ from nncli.apply import _leading_rows, predict_chunks
 from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
 
 
-def trained(path, task="auto", categorical=()):
+def trained(path, task="auto", categorical=(), hidden=(16, 8)):
     data = load_training_data(str(path), DataOptions(categorical=categorical), task)
-    run = Training(data, ModelOptions(hidden=(16, 8)), TrainConfig(epochs=3, batch_size=64), seed=0, dtype="float32")
+    run = Training(data, ModelOptions(hidden=hidden), TrainConfig(epochs=3, batch_size=64), seed=0, dtype="float32")
     for _ in run:
         pass
     return run.model()
@@ -212,9 +212,10 @@ def test_imputed_cells_are_counted_over_every_chunk(data, monkeypatch, fast):
 
 
 def test_a_rows_prediction_does_not_depend_on_the_file_around_it(tmp_path):
-    """The same row, the same digits: alone, in a file of 30,000 rows, beside an unread column of ids
-    (other chunk edges), or in a file whose quoted fields send it down the careful path (the general
-    path's arithmetic: standardize, then the network). 92 of 300 rows differed beside an id column."""
+    """The same row at the same place, the same digits: in a file of 30,000 rows or of only the rows up
+    to it, beside an unread column of ids (other chunk edges), or in a file whose quoted fields send it
+    down the careful path (the general path's arithmetic: standardize, then the network). 92 of 300 rows
+    differed beside an id column."""
     from conftest import run_nncli
 
     rng = np.random.default_rng(5)
@@ -236,10 +237,40 @@ def test_a_rows_prediction_does_not_depend_on_the_file_around_it(tmp_path):
     assert len(predicted["plain"]) == 30001 and len(set(predicted["plain"][1:])) > 29000
     assert predicted["ids"] == predicted["plain"]
     assert predicted["quoted"] == predicted["plain"]
-    for i in (0, 1234, 29999):
-        write(tmp_path / "one.csv", [cells[i]], header="a,b,c,d")
-        r = run_nncli("predict", model, tmp_path / "one.csv")
-        assert r.stdout.decode().splitlines() == ["prediction", predicted["plain"][i + 1]]
+    for i in (0, 1234, 20000):
+        write(tmp_path / "some.csv", cells[:i + 1], header="a,b,c,d")
+        r = run_nncli("predict", model, tmp_path / "some.csv")
+        assert r.stdout.decode().splitlines()[-1] == predicted["plain"][i + 1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_rows_prediction_does_not_depend_on_where_the_file_is_cut_into_chunks(data, monkeypatch, fast):
+    """Every row goes through the network at its place in the file (`Network.logits`' first_row): the
+    same bits in one chunk or in chunks of ~120 rows, on the converting threads or this one, and after a
+    blank line (the reader counts lines; the rows after it come one place earlier). With each chunk's rows
+    from the top of a block, OpenBLAS's Haswell kernel (which rounds each of 12 places its own way)
+    changed the last digits of most rows."""
+    from nncli import csv_io
+
+    tmp_path, X, _ = data
+    model = trained(tmp_path / "train.csv", task="regression", hidden=(64, 64))  # (rows of 16 or 8 round alike)
+    if not fast:
+        monkeypatch.setattr(model, "centered_input_network", lambda: None)
+    rows = [f"{a:.6g},{b:.6g},{c:.6g},0" for a, b, c in X]
+    write(tmp_path / "p.csv", rows)
+    write(tmp_path / "blank.csv", rows[:1000] + [""] + rows[1000:])
+
+    def predicted(name, block_bytes):
+        monkeypatch.setattr(csv_io, "BLOCK_BYTES", block_bytes)  # (4 KB: chunks of ~120 rows, many converted ahead)
+        chunks = list(predict_chunks(model, str(tmp_path / name)))
+        return len(chunks), np.concatenate([values for _, values, _ in chunks])
+
+    n, whole = predicted("p.csv", 1 << 20)
+    assert n == 1 and whole.shape == (3000, 1) and len(np.unique(whole)) > 2900
+    for name, block_bytes in [("p.csv", 4096), ("blank.csv", 4096), ("blank.csv", 1 << 20)]:
+        n, values = predicted(name, block_bytes)
+        assert n > 1 if block_bytes == 4096 else n <= 2
+        np.testing.assert_array_equal(values, whole, err_msg=f"{name}, blocks of {block_bytes} bytes")
 
 
 def test_the_rows_before_one_whose_standardizing_overflows_keep_their_digits(tmp_path):

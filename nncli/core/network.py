@@ -27,19 +27,19 @@ from nncli.core.team import Team, team
 
 PREDICT_CHUNK = 8192
 TILED_BIAS_CELLS = 1 << 18  # `Network.logits` adds a bias as a block of copies up to this size, else broadcast
-# `Network.logits(X, whole_blocks=True)` (predict's) multiplies every block of rows at the one shape,
-# a short block padded with rows of zeros, and that shape's row count is a multiple of 64: a row's
-# logits are then the same bits whatever rows share its block. OpenBLAS computes a row the same way in
-# any whole group of rows its kernels take at once, but the rows left over after whole groups, and
-# products of other shapes, can go through other code that rounds differently: 300 rows of a 64-1
-# layer each computed in a block of 1 to 299 rows, against inside one of 1,024, differ in 281; a
-# 784-64-3 network's blocks of 334 rows (the last 14 after whole groups) against 37-row blocks padded
-# to 334, in one row of 37; and some shapes (889-7, 1431-6) differ in every row between blocks of 64
-# and of 128 or more. So a prediction's last digits depended on where its row fell in the file's
-# chunks, and so on what else the file held (an unread column, a quoted field elsewhere). That is
-# float32's (the default): in float64 a layer wider than 256 whose width is not a multiple of 8 still
-# rounds a block's last rows differently, in the 16th digit (10-300-1: 16 rows of 3,000 change when
-# 1 to 8 other rows go before them; 10-700-1: 60).
+# `Network.logits(X, whole_blocks=True, first_row=r)` (predict's and eval's) multiplies every block of
+# rows at the one shape, a block the file's rows only partly fill padded with rows of zeros, and puts
+# each row where its number in the file puts it: row r at place r % step of a block of `step` rows,
+# however the file was cut into chunks. A row's logits are then the same bits whatever rows share its
+# block. A BLAS can round a row differently by its place in the block: OpenBLAS's Haswell kernel (on
+# an AMD EPYC, here) computes rows in groups of 12, each place of the 12 rounding its own way, and
+# the rows past the last whole group (1,024 = 85 x 12 + 4) another; its SkylakeX kernel computed any
+# whole group of rows alike but the rows left over, and products of other shapes (300 rows of a 64-1
+# layer each computed in a block of 1 to 299 rows, against inside one of 1,024, differed in 281). So
+# a prediction's last digits depended on where its row fell in the file's chunks, and so on what else
+# the file held (an unread column, a quoted field elsewhere, CRLF line ends): on the Haswell kernel, 8
+# rows of 3,000 of a 20-8-5 network, evaluated in chunks of 7, 100 or 3,000 rows, and eval's log loss
+# in its 11th digit. (The same row at another place in another file can still round differently.)
 
 
 def forward_block_rows(sizes: Sequence[int]) -> int:
@@ -326,12 +326,14 @@ class Network:
             work(0, n)
 
     # -- inference (allocating, chunked) ---------------------------------------------------
-    def logits(self, X: np.ndarray, whole_blocks: bool = False) -> np.ndarray:
+    def logits(self, X: np.ndarray, whole_blocks: bool = False, first_row: int = 0) -> np.ndarray:
         """Output pre-activations for X (n, n_features) -> (n, n_outputs); no dropout.
 
-        whole_blocks: every block of rows at one shape, so that a row's logits do not depend on the
-        rows computed with it (in float32: see the note above `forward_block_rows`); a few rows
-        then cost a whole block (1 row of 50-256-128-10: 17 us -> 1.2 ms).
+        whole_blocks: every block of rows at one shape, and row i of X at place (first_row + i) % step
+        of its block, so that a row's logits do not depend on the rows computed with it nor on where
+        the file was cut into chunks (first_row: X's first row's number in the file; see the note
+        above `forward_block_rows`); a few rows then cost a whole block (1 row of 50-256-128-10:
+        17 us -> 1.2 ms).
         """
         n, last = X.shape[0], self.n_layers - 1
         out = np.empty((n, self.sizes[-1]), self.dtype)
@@ -342,24 +344,26 @@ class Network:
         # `forward_block_rows`, and the note above it on whole blocks.) Memory stays a few blocks of
         # the widest layer, whatever the depth (a block and a bias block each layer: 3.3 GB for 2 rows).
         step = forward_block_rows(self.sizes) if whole_blocks else min(n, forward_block_rows(self.sizes))
+        lead = first_row % step if whole_blocks else 0  # rows of zeros before X's first, in its block
         biases = [np.tile(b, (step, 1)) if step * len(b) <= TILED_BIAS_CELLS else b for b in self.b]
         squashes = self.activation in BOUNDED  # (later layers take bounded inputs: only the first can overflow)
         widest = max(self.sizes[1:-1], default=0)
 
-        def rows(s: int, lo: int, hi: int) -> None:  # rows s+lo : s+hi of X
-            block = step if whole_blocks else min(step, hi - lo)
-            hidden = [np.empty(block * widest, self.dtype) for _ in range(min(2, last))]
-            for r0 in range(s + lo, s + hi, step):
-                r1 = min(r0 + step, s + hi)
-                short = whole_blocks and r1 - r0 < step
+        def blocks(b0: int, b1: int) -> None:  # blocks b0:b1; block k holds rows k*step - lead onwards of X
+            hidden = [np.empty(step * widest, self.dtype) for _ in range(min(2, last))]
+            for k in range(b0, b1):
+                r0, r1 = max(k * step - lead, 0), min((k + 1) * step - lead, n)  # X's rows in block k
+                at = r0 + lead - k * step  # the first one's place in it
+                padded = whole_blocks and r1 - r0 < step
                 A = np.asarray(X[r0:r1], dtype=self.dtype)
-                if short:
-                    A = np.concatenate([A, np.zeros((step - (r1 - r0), A.shape[1]), self.dtype)])
+                if padded:
+                    A = np.concatenate([np.zeros((at, A.shape[1]), self.dtype), A,
+                                        np.zeros((step - at - (r1 - r0), A.shape[1]), self.dtype)])
                 for l in range(self.n_layers):
                     if l < last:
                         Z = hidden[l % 2][:len(A) * self.sizes[l + 1]].reshape(len(A), self.sizes[l + 1])
                     else:
-                        Z = np.empty((step, self.sizes[-1]), self.dtype) if short else out[r0:r1]
+                        Z = np.empty((step, self.sizes[-1]), self.dtype) if padded else out[r0:r1]
                     np.matmul(A, self.W[l], out=Z)
                     bias = biases[l]
                     np.add(Z, bias[:len(Z)] if bias.ndim == 2 else bias, out=Z)
@@ -370,16 +374,17 @@ class Network:
                             Z[np.isinf(Z)] = np.nan
                         self.act_forward(Z)
                     A = Z
-                if short:
-                    out[r0:r1] = Z[:r1 - r0]
+                if padded:
+                    out[r0:r1] = Z[at:at + r1 - r0]
 
-        for s in range(0, n, PREDICT_CHUNK):
-            k = min(PREDICT_CHUNK, n - s)
-            # Split in whole blocks: any number of threads then computes the same blocks, so the same
-            # bits (a product cut elsewhere can round a row differently).
-            blocks = -(-k // step)
-            self._split(blocks, 2 * k * self.n_weights,
-                        lambda b0, b1, s=s, k=k: rows(s, b0 * step, min(b1 * step, k)))
+        # Split in whole blocks, PREDICT_CHUNK rows or so at a time: any number of threads then computes
+        # the same blocks, so the same bits (a product cut elsewhere can round a row differently).
+        total = -(-(lead + n) // step) if n else 0
+        per = max(1, PREDICT_CHUNK // step)
+        for s in range(0, total, per):
+            e = min(s + per, total)
+            self._split(e - s, 2 * min(n, (e - s) * step) * self.n_weights,
+                        lambda b0, b1, s=s: blocks(s + b0, s + b1))
         return out
 
     def classes(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
