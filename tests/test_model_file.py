@@ -319,7 +319,8 @@ def test_a_file_from_a_newer_nncli_names_its_writer_and_this_version(trained, tm
     assert e.value.hint.startswith(f"it was written by nncli 9.1.0, and this is {__version__}")
 
 
-@pytest.mark.parametrize("version, shown", [("0.9.1", "0.9.1"), (None, None), ("x" * 41, None), (7, None)])
+@pytest.mark.parametrize("version, shown", [("0.9.1", "0.9.1"), (None, None), ("x" * 40, "x" * 40), ("x" * 41, None),
+                                            ("", None), (7, None)])
 def test_show_json_gives_the_version_the_file_says_wrote_it(trained, tmp_path, version, shown):
     """A file without a usable nncli_version was said to be this nncli's."""
     _, _, path = trained

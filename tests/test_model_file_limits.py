@@ -14,7 +14,7 @@ import pytest
 
 from conftest import SAMPLES
 from nncli import model_file
-from nncli.core.limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH
+from nncli.core.limits import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_MODEL_HIDDEN_LAYERS
 from nncli.core.model import HISTORY_KEYS
 from nncli.core.training import TrainConfig
 from nncli.errors import ModelFileError
@@ -102,6 +102,9 @@ def test_a_history_longer_than_the_epochs_run_is_refused_before_reading(arrays, 
 def test_epochs_run_beyond_the_cli_maximum_is_refused(arrays, tmp_path):
     path = save(tmp_path / "m.npz", members(arrays, lambda m: m["info"].update(epochs_run=25_000_000)))
     refused(path, "info says 25,000,000 epochs were run")
+    # (fit --epochs takes up to MAX_EPOCHS: a file saying that many gets past this check, to its histories')
+    path = save(tmp_path / "m.npz", members(arrays, lambda m: m["info"].update(epochs_run=MAX_EPOCHS)))
+    refused(path, f"history_loss holds 5 epochs but info says {MAX_EPOCHS:,} were run")
 
 
 def test_a_long_real_history_still_loads_from_a_compressed_file(arrays, tmp_path):
@@ -203,7 +206,20 @@ INCONSISTENT = {
     "feature name not a string": (feature(0, name=1), "name should be a string"),
     "fill given as text": (feature(0, fill="0.5"), "fill should be a number"),
     "fractional layer size": (lambda m: m.update(sizes=[2.0, 8, 3]), "sizes should be a list of whole numbers"),
+    # (JSON's true is no number, though Python's bool is an int: 'missing': true read as 1)
+    "layer size true": (lambda m: m.update(sizes=[True, 8, 3]), "sizes should be a list of whole numbers"),
+    "missing count true": (feature(0, missing=True), "missing should be a whole number"),
     "activation not a string": (lambda m: m.update(activation=["relu"]), "activation should be a string"),
+    "unknown kind": (lambda m: m.update(kind="cnn"), "unknown model kind 'cnn'"),
+    "unknown task": (lambda m: m.update(task="ranking"), "unknown task 'ranking'"),
+    # (each was refused later, if at all, in other words: a dtype NumPy does not know was an internal error)
+    "unknown activation": (lambda m: m.update(activation="swish"), "unknown activation 'swish'"),
+    "unknown loss": (lambda m: m.update(loss="hinge"), "unknown loss 'hinge'"),
+    "unknown dtype": (lambda m: m.update(dtype="bfloat8"), "unsupported dtype 'bfloat8'"),
+    "unknown feature kind": (feature(0, kind="text"), "unknown feature kind"),
+    "categorical without categories": (feature(0, kind="categorical", categories=[]),
+                                       "a categorical feature without categories"),
+    "no target": (lambda m: m.update(targets=[]), "no target column"),
     # 100,000 layers of width 1 in 80 KB: predict took 17.7 s and 1.85 GB for 20,000 rows (fit makes at
     # most 100, but nncli 1.0.0 made any number: a file may declare 1,000)
     "too many hidden layers": (lambda m: m.update(sizes=[2] + [1] * 1001 + [3]), "1,001 hidden layers (at most 1,000)"),
@@ -223,17 +239,18 @@ INCONSISTENT = {
 }
 
 
-def test_a_model_of_more_classes_than_fit_now_trains_still_loads(arrays, tmp_path):
-    # fit took any number of classes before 2026-11-30, and such files loaded: they still do
-    classes = [f"c{k}" for k in range(1001)]
+@pytest.mark.parametrize("n", [1001, model_file.MAX_MODEL_CLASSES])
+def test_a_model_of_more_classes_than_fit_now_trains_still_loads(arrays, tmp_path, n):
+    # fit took any number of classes before 2026-11-30, and such files loaded: they still do (up to the limit)
+    classes = [f"c{k}" for k in range(n)]
     net = model_file.load_model(str(save(tmp_path / "m.npz", members(arrays)))).network
-    sizes = [*net.sizes[:-1], 1001]
+    sizes = [*net.sizes[:-1], n]
     params = np.zeros(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])), np.float32)
     m = members(arrays, lambda m: m.update(classes=classes, sizes=sizes), params=params)
     assert model_file.load_model(str(save(tmp_path / "m.npz", m))).target.classes == classes
 
 
-@pytest.mark.parametrize("hidden", [[1] * MAX_HIDDEN_LAYERS, [MAX_HIDDEN_WIDTH]])
+@pytest.mark.parametrize("hidden", [[1] * MAX_HIDDEN_LAYERS, [MAX_HIDDEN_WIDTH], [1] * MAX_MODEL_HIDDEN_LAYERS])
 def test_a_model_at_the_size_limits_fit_trains_to_still_loads(arrays, tmp_path, hidden):
     # `fit --hidden` takes up to MAX_HIDDEN_LAYERS layers of up to MAX_HIDDEN_WIDTH units: the loader
     # must read back every model fit can write (only one layer more, or one unit wider, is refused)
@@ -245,6 +262,12 @@ def test_a_model_at_the_size_limits_fit_trains_to_still_loads(arrays, tmp_path, 
         meta["info"].pop("weight_rms")
     net = model_file.load_model(str(save(tmp_path / "m.npz", members(arrays, resized, params=params)))).network
     assert net.sizes == sizes
+
+
+def test_weights_from_before_the_first_epoch_load(arrays, tmp_path):
+    # (epoch 0 is the weights training started from: the range of epochs a file may name starts there)
+    m = members(arrays, lambda m: m["info"].update(best_epoch=0, weights_from_epoch=0))
+    assert model_file.load_model(str(save(tmp_path / "m.npz", m))).info["best_epoch"] == 0
 
 
 @pytest.mark.parametrize("case", sorted(INCONSISTENT))

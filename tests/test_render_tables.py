@@ -233,6 +233,12 @@ def test_a_name_of_thousands_of_combining_marks_is_read_in_linear_time():
     from nncli.errors import STREAM_SAFE_MARKS, composed
     assert composed("cafe\u0301") == "caf\u00e9"
     assert composed("e" + "\u0301" * STREAM_SAFE_MARKS) == "\u00e9" + "\u0301" * (STREAM_SAFE_MARKS - 1)
+    # (the limit is on marks in a row: a long name of many accented letters, each e + its accent, is composed)
+    assert composed("e\u0301" * (STREAM_SAFE_MARKS + 1)) == "\u00e9" * (STREAM_SAFE_MARKS + 1)
+    # a name without combining marks stays as written (NFC would turn the CJK compatibility ideograph
+    # U+F900 into U+8C48, which looks the same), and one that starts with a mark is composed too
+    assert composed("\uf900") == "\uf900"
+    assert composed("\u0301cafe\u0301") == "\u0301caf\u00e9"
     long = "a" + "\u0301\u0316" * 40_000
     assert composed(long) is long
 

@@ -1226,6 +1226,21 @@ def test_a_current_directory_that_no_longer_exists_is_said_so(tmp_path, models, 
         assert r.stderr.decode() == "nncli: error: " + said
 
 
+def test_a_missing_absolute_path_is_not_blamed_on_a_removed_current_directory(tmp_path, models):
+    """An absolute path needs no current directory: that it is missing is all there is to say."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    gone = tmp_path / "gone"
+    for args in (("predict", tmp_path / "model.npz", tmp_path / "nothing.csv"),
+                 ("eval", tmp_path / "nothing.npz", tmp_path / "nothing.csv")):
+        gone.mkdir()
+        script = f"cd {shlex.quote(str(gone))} && rmdir ../gone && exec {shlex.quote(sys.executable)} -m nncli " + \
+            " ".join(shlex.quote(str(a)) for a in args)
+        r = subprocess.run(["bash", "-c", script], env=nncli_env(), capture_output=True, timeout=120)
+        assert r.returncode == 1 and r.stdout == b"", r.stderr
+        said = r.stderr.decode()
+        assert said.startswith("nncli: error: ") and "no such file" in said.lower() and GONE not in said, said
+
+
 @pytest.mark.skipif(not DEVFULL_OK, reason="needs /dev/full")
 @pytest.mark.parametrize("args, code", [
     (("eval", "model.npz", "labelled.csv"), 1),  # its scores on stderr are its result
