@@ -48,7 +48,7 @@ app = typer.Typer(
 )
 
 
-# Typer >= 0.20 bundles its own copy of click; take the exception classes from
+# Typer >= 0.26 bundles its own copy of click; take the exception classes from
 # the click that Typer's commands actually use.
 click = sys.modules[TyperGroup.__mro__[1].__module__.rsplit(".", 1)[0]]
 click_exceptions = sys.modules[click.__name__ + ".exceptions"]

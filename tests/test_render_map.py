@@ -242,7 +242,7 @@ def test_show_data_draws_the_file_and_refuses_what_it_cannot_draw(cli, tmp_path)
     assert cli("fit", SAMPLES / "moons.csv", "--epochs", "2", "-q", "-o", model).exit_code == 0
     r = cli("show", model, "--data", SAMPLES / "moons.csv")
     assert r.exit_code == 0 and r.stdout == ""
-    assert "moons.csv, by their label)" in r.stderr and ("A" in r.stderr and "B" in r.stderr)
+    assert "moons.csv, by their label)" in " ".join(r.stderr.split()) and ("A" in r.stderr and "B" in r.stderr)
     r = cli("show", model, "--data", SAMPLES / "moons.csv", "--json")
     assert r.exit_code == 2 and "--json prints the model's metadata only" in r.stderr
     data = tmp_path / "blobs.csv"
