@@ -185,9 +185,9 @@ def predict_chunks(model: Model, path: str, *, keep: Sequence[str] = (), proba: 
         # the rows before them right), or now, for a chunk read another way (quotes, blank lines, an
         # unread column of text): every row goes through the same arithmetic, so its prediction does
         # not depend on how the file around it is written.
-        derived = chunk.derived
-        if derived is not None and derived[0] == first_row and _leading_rows(chunk, names) is not None:  # type: ignore[index]
-            return derived  # type: ignore[return-value]
+        derived: tuple | None = chunk.derived  # type: ignore[assignment]
+        if derived is not None and derived[0] == first_row and _leading_rows(chunk, names) is not None:
+            return derived
         values = [chunk.columns[c].values for c in names]
         return forward(np.stack(values), first_row, here) if all(v.dtype == dtype for v in values) else None
 

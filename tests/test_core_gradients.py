@@ -170,7 +170,8 @@ def test_a_rows_logits_do_not_depend_on_the_rows_computed_with_it(sizes, threads
     assert_array_equal = np.testing.assert_array_equal
     # (single rows every 10th: each is padded to a whole block, and 200 of them took 2 s a case)
     for lo, hi in [(i, i + 1) for i in range(0, 200, 10)] + [(i, i + 37) for i in range(0, 4000, 37)] + [(5, 8000)]:
-        assert_array_equal(net.logits(X[lo:hi], whole_blocks=True, first_row=lo), whole[lo:hi], err_msg=f"rows {lo}:{hi}")
+        assert_array_equal(net.logits(X[lo:hi], whole_blocks=True, first_row=lo), whole[lo:hi],
+                           err_msg=f"rows {lo}:{hi}")
     # the file's row numbers past the first chunk: the same places in the blocks
     step = forward_block_rows(sizes)
     assert_array_equal(net.logits(X[3:40], whole_blocks=True, first_row=3 + 7 * step), whole[3:40])
