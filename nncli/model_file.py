@@ -67,8 +67,9 @@ Loading checks everything before using anything: a zip, exactly these
 members, each a plain numeric array (every one but `meta` and `params` float64) whose declared size matches the bytes
 stored, the archive inflating to at most MAX_COMPRESSION_RATIO times its size,
 strict JSON metadata that is consistent with itself (no repeated feature,
-class, column or name within an object, finite numbers), every array's declared shape the one the
-metadata implies (a history holds one value per epoch run) before any array's
+class, column or name within an object, finite numbers), every array's
+declared shape the one the metadata implies (a history holds one value per
+epoch run) before any array's
 data is read (so a small file cannot make us allocate gigabytes), finite
 parameters. Any failure is a ModelFileError.
 
@@ -502,7 +503,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
 
     twice: list[str] = []
 
-    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    def one_name_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # A name given twice in one object: JSON leaves its meaning open (Python keeps the last value, other
         # readers the first, or refuse it), so such a file can say one thing to `show` and another to a
         # script; nncli writes each name once.
@@ -513,7 +514,7 @@ def _read_meta(path: str, raw: bytes) -> _Layout:
 
     try:
         meta = json.loads(raw.decode("utf-8"), parse_constant=number, parse_float=number, parse_int=whole,
-                          object_pairs_hook=members)
+                          object_pairs_hook=one_name_once)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise _fail(path, "metadata is not valid JSON") from None
     if twice:

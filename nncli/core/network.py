@@ -38,7 +38,7 @@ TILED_BIAS_CELLS = 1 << 18  # `Network.logits` adds a bias as a block of copies 
 # layer each computed in a block of 1 to 299 rows, against inside one of 1,024, differed in 281). So
 # a prediction's last digits depended on where its row fell in the file's chunks, and so on what else
 # the file held (an unread column, a quoted field elsewhere, CRLF line ends): on the Haswell kernel, 8
-# rows of 3,000 of a 20-8-5 network, evaluated in chunks of 7, 100 or 3,000 rows, and eval's log loss
+# of 3,000 rows of a 20-8-5 network changed between chunks of 7, 100 or 3,000 rows, and eval's log loss
 # in its 11th digit. (The same row at another place in another file can still round differently.)
 
 
