@@ -1,17 +1,20 @@
-"""Shared test helpers: run the CLI in-process (CliRunner) or as a real subprocess."""
+"""Shared test helpers: run the CLI in-process (CliRunner) or as its own process (`run_nncli`)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from forks import ForkServer
 from nncli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +56,53 @@ def cli():
     return invoke
 
 
+def nncli_env(**extra: str) -> dict[str, str]:
+    """The environment nncli runs in: this process's, without colour and NNCLI_DEBUG, plus `extra`."""
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **extra}
+    env.pop("NNCLI_DEBUG", None)
+    return env
+
+
+# Set by pytest for each test, and by in-process commands (always to 1, as `nncli.options.one_blas_thread`):
+# neither makes an environment another for nncli.
+_PER_TEST = ("PYTEST_CURRENT_TEST",)
+_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_server: ForkServer | None = None
+_starting = threading.Lock()
+
+
+def _same_start(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in _PER_TEST and not (k in _BLAS and v == "1")}
+
+
+def fork_server() -> ForkServer | None:
+    """The session's fork server (see tests/forks.py), started on first use; None off Linux."""
+    global _server
+    with _starting:
+        if _server is None and sys.platform == "linux":
+            _server = ForkServer(nncli_env())
+            atexit.register(_server.close)
+    return _server
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
 def run_nncli(*args: str, input: bytes | str | None = None, timeout: float = 120, env: dict | None = None,
               cwd: str | Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m nncli ARGS` as a real process (bytes in, bytes out)."""
+    """Run `python -m nncli ARGS` as its own process (bytes in, bytes out): forked from the fork server
+    when the environment is the one it started with, else started afresh."""
     if isinstance(input, str):
         input = input.encode()
-    e = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    e.pop("NNCLI_DEBUG", None)
+    e = nncli_env(**(env or {}))
+    server = fork_server()
+    if server is not None and _same_start(e) == _same_start(server.env) and (input is not None or _is_open(0)):
+        return server.run(list(map(str, args)), cwd=cwd, input=input, timeout=timeout)
     return subprocess.run([sys.executable, "-m", "nncli", *map(str, args)], input=input, capture_output=True,
                           timeout=timeout, env=e, cwd=cwd)
 

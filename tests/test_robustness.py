@@ -1,6 +1,7 @@
-"""Hostile inputs, damaged model files and faults, each through the real CLI in a subprocess.
+"""Hostile inputs, damaged model files and faults, each through the real CLI in a process of its own.
 
-Every row of CASES runs `python -m nncli` in a fresh directory that holds a valid
+Every row of CASES runs nncli as its own process (forked from the fork server of tests/forks.py; a
+sample also as `python -m nncli`, to check the two agree) in a fresh directory that holds a valid
 model (`model.npz`), an earlier model at the output path (`out.npz`), an earlier
 output CSV (`out.csv`) and the case's own files. Each row asserts the exit code,
 the stderr pattern and stdout; every row also checks the invariants of the
@@ -8,7 +9,7 @@ contract: no traceback or `Exception ignored` noise, a failure is one
 `nncli: error:` line (plus maybe one `hint:` line), no file changes unless the
 row says so (sha256 before/after), no new files, no temporary files left behind.
 
-The rows run in parallel (one subprocess each) on first use, so the module stays fast.
+The rows run in parallel (one process each) on first use, so the module stays fast.
 Signals, pipes and FIFOs, which need a live process, have their own tests below.
 """
 
@@ -46,7 +47,8 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLES, forge_declared_size, patch_zip_directory, run_nncli, write_csv
+from conftest import (SAMPLES, forge_declared_size, fork_server, nncli_env, patch_zip_directory, run_nncli,
+                      write_csv)
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -739,12 +741,6 @@ def snapshot(directory: Path) -> dict[str, str]:
             for p in directory.iterdir() if p.is_symlink() or p.is_file()}
 
 
-def nncli_env() -> dict[str, str]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    env.pop("NNCLI_DEBUG", None)
-    return env
-
-
 LIMITED = ("import resource, runpy, signal, sys; n = int(sys.argv.pop(1));"
            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n));"
            "sys.argv[0] = 'nncli'; runpy.run_module('nncli', run_name='__main__')")
@@ -760,7 +756,8 @@ class Outcome:
     directory: Path
 
 
-def run_case(case: Case, directory: Path, models: dict[str, bytes]) -> Outcome:
+def run_case(case: Case, directory: Path, models: dict[str, bytes], forked: bool = True) -> Outcome:
+    """Run one row in `directory`: forked from the fork server (tests/forks.py), or as `python -m nncli`."""
     directory.mkdir()
     for name in ("model.npz", "out.npz", "reg.npz"):
         (directory / name).write_bytes(models["reg" if name == "reg.npz" else "cls"])
@@ -771,18 +768,18 @@ def run_case(case: Case, directory: Path, models: dict[str, bytes]) -> Outcome:
     for name, content in case.files.items():
         (directory / name).write_bytes(content(models["cls"]) if callable(content) else content)
     before = snapshot(directory)
-    cmd = [sys.executable, "-m", "nncli", *case.args]
-    if case.fsize_limit is not None:
-        cmd = [sys.executable, "-c", LIMITED, str(case.fsize_limit), *case.args]
-    if case.stdout_to:
-        with open(case.stdout_to, "wb") as out:
-            r = subprocess.run(cmd, input=case.stdin, stdout=out, stderr=subprocess.PIPE, cwd=directory,
-                               env=nncli_env(), timeout=120)
-        stdout = b""
+    server = fork_server() if forked else None
+    if server is not None:
+        r = server.run(list(case.args), cwd=directory, input=case.stdin, stdout_to=case.stdout_to,
+                       fsize_limit=case.fsize_limit)
     else:
-        r = subprocess.run(cmd, input=case.stdin, capture_output=True, cwd=directory, env=nncli_env(), timeout=120)
-        stdout = r.stdout
-    return Outcome(r.returncode, stdout, r.stderr, before, snapshot(directory), directory)
+        cmd = [sys.executable, "-m", "nncli", *case.args]
+        if case.fsize_limit is not None:
+            cmd = [sys.executable, "-c", LIMITED, str(case.fsize_limit), *case.args]
+        with open(case.stdout_to or os.devnull, "wb") as out:
+            r = subprocess.run(cmd, input=case.stdin, stdout=out if case.stdout_to else subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=directory, env=nncli_env(), timeout=120)
+    return Outcome(r.returncode, r.stdout or b"", r.stderr, before, snapshot(directory), directory)
 
 
 @pytest.fixture(scope="module")
@@ -848,6 +845,51 @@ def test_case(case: Case, outcomes):
         assert stat.S_IMODE((o.directory / name).stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
         if name.endswith(".npz"):
             load_model(str(o.directory / name))
+
+
+# The rows that use what the fork server sets up (stdin, stdout to a device, a file-size limit), and every
+# 20th row besides.
+SAMPLE = [c for i, c in enumerate(CASES) if c.stdin or c.stdout_to or c.fsize_limit is not None or i % 20 == 0]
+
+
+def test_a_forked_run_does_what_python_m_nncli_does(tmp_path, models):
+    """The rows run forked from the fork server (tests/forks.py); run as `python -m nncli` too, a sample
+    of them exits with the same code, prints the same bytes and changes the same files."""
+    def both(c: Case) -> tuple[Outcome, Outcome]:
+        return (run_case(c, tmp_path / "forked" / c.id, models),
+                run_case(c, tmp_path / "started" / c.id, models, forked=False))
+
+    (tmp_path / "forked").mkdir()
+    (tmp_path / "started").mkdir()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for c, (forked, started) in zip(SAMPLE, pool.map(both, SAMPLE)):
+            said = [o.stderr.replace(bytes(o.directory), b"DIR") for o in (forked, started)]
+            assert (forked.code, forked.stdout, said[0]) == (started.code, started.stdout, said[1]), c.id
+            assert [{n for n in o.before if o.before[n] != o.after.get(n)} for o in (forked, started)] == \
+                [set(c.changes)] * 2, c.id
+
+
+STREAMS = """import sys
+for s in (sys.stdin, sys.stdout, sys.stderr):
+    raw = getattr(s.buffer, "raw", s.buffer)
+    print(s.name, s.mode, s.encoding, s.errors, s.line_buffering, s.write_through, type(s.buffer).__name__,
+          raw.name, raw.mode, raw.closefd, s.seekable(), s.isatty(), s.fileno(), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("stdin, stdout_to", [(b"", None), (b"x1\n", DEVFULL_OK and "/dev/full" or None),
+                                              (None, None)])
+def test_a_forked_runs_standard_streams_are_made_as_a_fresh_process_makes_them(stdin, stdout_to):
+    """The server's own streams were made over other files: a stream keeps what it learned then."""
+    server = fork_server()
+    if server is None:
+        pytest.skip("no fork server off Linux")
+    forked = server.run([], code=STREAMS, input=stdin, stdout_to=stdout_to)
+    with open(stdout_to or os.devnull, "wb") as out:
+        started = subprocess.run([sys.executable, "-c", STREAMS], input=stdin, env=server.env, stderr=subprocess.PIPE,
+                                 stdout=out if stdout_to else subprocess.PIPE)
+    assert forked.returncode == started.returncode == 0, forked.stderr
+    assert forked.stderr == started.stderr
 
 
 # -- tests that need a live process ------------------------------------------------------------------
