@@ -1460,17 +1460,19 @@ def test_an_output_that_is_a_loop_of_symlinks_is_refused_and_left(tmp_path):
 
 def test_a_new_file_gets_ordinary_permissions_under_any_umask_and_its_rename_is_made_durable(tmp_path, monkeypatch):
     from nncli import atomic
-    synced = []  # (what each fsync'd descriptor is, when)
+    synced = []  # (what each fsync'd descriptor is, when, and how much of a file it holds)
     real_fsync = os.fsync
     monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(
-        (stat.S_ISDIR(os.fstat(fd).st_mode), (tmp_path / "new.npz").exists())) or real_fsync(fd))
+        (stat.S_ISDIR(os.fstat(fd).st_mode), (tmp_path / "new.npz").exists(),
+         None if stat.S_ISDIR(os.fstat(fd).st_mode) else os.fstat(fd).st_size)) or real_fsync(fd))
     old = os.umask(0o027)
     try:
         atomic.atomic_write(str(tmp_path / "new.npz"), lambda f: f.write(b"new"))
     finally:
-        os.umask(old)
+        assert os.umask(old) == 0o027  # (the umask read to make the mode is put back)
     assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640  # (not mkstemp's 0600, nor 0644)
-    assert synced == [(False, False), (True, True)]  # the data before the rename, the directory after it
+    # the data (all of it: flushed out of Python's buffer first) before the rename, the directory after it
+    assert synced == [(False, False, 3), (True, True, None)]
 
 
 def test_replacing_a_file_keeps_its_permissions_and_spares_a_write_protected_one(tmp_path, monkeypatch):
@@ -1525,6 +1527,159 @@ def test_another_users_file_in_a_sticky_directory_is_refused_before_any_work(tmp
         options.check_output(str(theirs))
     shared.chmod(0o777)  # not sticky: any user who may write the directory may replace the file
     assert atomic.not_replaceable(str(theirs)) is None
+
+
+def test_the_temporary_file_is_private_beside_the_path_and_never_anothers(tmp_path, monkeypatch):
+    """The new content is written to a file of its own in the path's directory (renaming from another file
+    system fails, EXDEV), readable by no one else until it gets the final mode (a private model replaced would
+    be readable by others while written), and a file already under the name drawn is left alone (O_EXCL)."""
+    from nncli import atomic
+    target = tmp_path / "private.npz"
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    names = iter(["aaaaaaaa", "bbbbbbbb"])
+    monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: next(names))
+    theirs = tmp_path / ".private.npz.aaaaaaaa.tmp"  # (another run's, or another user's, of the name drawn first)
+    theirs.write_bytes(b"theirs")
+    seen = []
+
+    def write(f):
+        f.write(b"new")
+        seen.extend((p.name, stat.S_IMODE(p.stat().st_mode)) for p in tmp_path.iterdir() if p.name.endswith("b.tmp"))
+
+    old = os.umask(0)  # (the umask would not narrow a temporary file made 0666)
+    try:
+        atomic.atomic_write(str(target), write)
+    finally:
+        os.umask(old)
+    assert seen == [(".private.npz.bbbbbbbb.tmp", 0o600)]
+    assert target.read_bytes() == b"new" and theirs.read_bytes() == b"theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".private.npz.aaaaaaaa.tmp", "private.npz"]
+
+
+def test_replacing_a_file_renames_a_new_one_over_it(tmp_path):
+    """Copying the new content into the old file (truncating it first) is not atomic: a crash between
+    would leave a cut model. A rename leaves the old inode whole to whoever still holds it (a hard link,
+    a reader that had it open), and drops a set-user-ID or sticky bit (only the permission bits are kept)."""
+    from nncli import atomic
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    path.chmod(0o4750)
+    os.link(path, tmp_path / "backup.npz")
+    with open(path, "rb") as reader:
+        atomic.atomic_write(str(path), lambda f: f.write(b"new"))
+        assert reader.read() == b"old"
+    assert path.read_bytes() == b"new" and (tmp_path / "backup.npz").read_bytes() == b"old"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o750
+
+
+def test_an_owner_that_cannot_be_given_keeps_at_least_the_group(tmp_path, monkeypatch):
+    """A user replacing a group-shared model (660, another member's) may not give the file to its owner,
+    but may to the group they share: without that the group would lose the model."""
+    from nncli import atomic
+    shared = tmp_path / "shared.npz"
+    shared.write_bytes(b"old")
+    st = shared.stat()
+    monkeypatch.setattr(atomic.os, "geteuid", lambda: st.st_uid + 1)  # (the file is another user's)
+    calls = []
+
+    def chown(path, uid, gid):
+        calls.append((uid, gid))
+        if uid != -1:
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(atomic.os, "chown", chown)
+    atomic.atomic_write(str(shared), lambda f: f.write(b"new"))
+    assert shared.read_bytes() == b"new" and calls == [(st.st_uid, st.st_gid), (-1, st.st_gid)]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs files owned by other users")
+def test_links_and_files_the_kernel_would_let_this_user_use_are_not_refused(tmp_path):
+    """The shared-directory rules apply as the kernel's do, no wider: a symlink is refused only in a
+    directory both sticky and world-writable and when owned by neither the user nor the directory's owner;
+    another user's file in a sticky directory may be replaced by the directory's owner, and by root."""
+    from nncli import atomic
+    victim = tmp_path / "victim.npz"
+    victim.write_bytes(b"old")
+    for mode, dir_owner, link_owner in ((0o1777, 65534, 65534),  # the link is the directory owner's
+                                        (0o1775, 0, 65534),      # sticky, not world-writable
+                                        (0o0777, 0, 65534)):     # world-writable, not sticky
+        d = tmp_path / f"d{mode:o}-{dir_owner}"
+        d.mkdir()
+        d.chmod(mode)
+        os.chown(d, dir_owner, dir_owner)
+        (d / "model.npz").symlink_to(victim)
+        os.lchown(d / "model.npz", link_owner, link_owner)
+        assert atomic.not_replaceable(str(d / "model.npz")) is None, (oct(mode), dir_owner)
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    theirs = sticky / "theirs.npz"
+    theirs.write_bytes(b"old")
+    os.chown(theirs, 12345, 12345)
+    os.chown(sticky, 23456, 23456)
+    assert atomic.not_replaceable(str(theirs)) is None  # (root: CAP_FOWNER)
+    atomic.atomic_write(str(theirs), lambda f: f.write(b"new"))
+    assert theirs.read_bytes() == b"new"
+    os.chown(theirs, 12345, 12345)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(atomic.os, "geteuid", lambda: 23456)  # the directory's owner, not the file's
+        assert atomic.not_replaceable(str(theirs)) is None
+        m.setattr(atomic.os, "geteuid", lambda: 34567)  # neither (as in the test above)
+        assert "another user's in a sticky directory" in atomic.not_replaceable(str(theirs))
+
+
+@pytest.mark.parametrize("output", [os.devnull, "/dev/stdout"])
+def test_a_plot_is_written_when_the_model_goes_to_a_device(tmp_path, output):
+    """A model written in place (a device, a descriptor) is committed as a renamed one is: the plot
+    file, written just before, must not be left out (fit would exit 0 without it)."""
+    r = run_nncli("fit", SAMPLES / "moons.csv", "-o", output, "--epochs", "2", "--val-split", "0", "-q",
+                  "--plot", tmp_path / "loss.svg", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert b"<svg" in (tmp_path / "loss.svg").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.svg"]
+
+
+def test_a_fifo_as_the_output_is_written_into_not_replaced(tmp_path):
+    """A FIFO (as a device) is written in place: renaming a file over it would leave its reader waiting,
+    and the path a plain file."""
+    from nncli import atomic
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # (a reader already there: opening to write does not wait)
+    try:
+        atomic.atomic_write(str(fifo), lambda f: f.write(b"x\n"))
+        assert os.read(reader, 100) == b"x\n"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_a_chain_of_the_users_own_symlinks_is_written_through(tmp_path):
+    """Only a loop (or a chain longer than the kernel follows, 40) is refused: a few links are followed
+    to the file they lead to, which is replaced; the links stay links."""
+    from nncli import atomic
+    (tmp_path / "real.npz").write_bytes(b"old")
+    for name, to in (("c.npz", "real.npz"), ("b.npz", "c.npz"), ("a.npz", "b.npz")):
+        (tmp_path / name).symlink_to(to)
+    assert atomic.not_replaceable(str(tmp_path / "a.npz")) is None
+    atomic.atomic_write(str(tmp_path / "a.npz"), lambda f: f.write(b"new"))
+    assert (tmp_path / "real.npz").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_symlink()) == ["a.npz", "b.npz", "c.npz"]
+
+
+def test_writing_to_a_descriptor_leaves_it_open(tmp_path):
+    """`-o /dev/fd/N` writes through the process's own descriptor N: closing it after the write would leave the
+    number free for the next file opened, which would then take what was meant for N (stdout, for /dev/stdout)."""
+    from nncli import atomic
+    r, w = os.pipe()
+    try:
+        atomic.atomic_write(f"/dev/fd/{w}", lambda f: f.write(b"x\n"))
+        os.write(w, b"y\n")  # (still this pipe's)
+        assert os.read(r, 100) == b"x\ny\n"
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def test_a_socket_as_the_output_is_refused_before_any_work(tmp_path, monkeypatch):
