@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -105,6 +107,23 @@ def run_nncli(*args: str, input: bytes | str | None = None, timeout: float = 120
         return server.run(list(map(str, args)), cwd=cwd, input=input, timeout=timeout)
     return subprocess.run([sys.executable, "-m", "nncli", *map(str, args)], input=input, capture_output=True,
                           timeout=timeout, env=e, cwd=cwd)
+
+
+def device_like(path: Path, device: str) -> None:
+    """Make `path` write as `device` (/dev/null, /dev/full) does. As root, a device node of its own with
+    the same numbers: a bug that replaces an output's target instead of writing into it then replaces
+    only the node (a mutant of atomic.py, run as root, renamed a plot over /dev/full through a symlink
+    to it). Else a symlink to the device, which only root could replace. (A node is no file for
+    test_robustness's `snapshot`: replaced by one, it shows as a new file.)"""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.stat(device).st_rdev)
+            os.close(os.open(path, os.O_WRONLY))  # (a file system mounted nodev refuses to open it)
+            return
+        except OSError:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+    path.symlink_to(device)
 
 
 def write_csv(path: Path, header: list[str], rows) -> Path:

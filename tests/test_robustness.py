@@ -47,8 +47,8 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from conftest import (SAMPLES, forge_declared_size, fork_server, nncli_env, patch_zip_directory, run_nncli,
-                      write_csv)
+from conftest import (SAMPLES, device_like, forge_declared_size, fork_server, nncli_env, patch_zip_directory,
+                      run_nncli, write_csv)
 from nncli.cli import Terminated
 from nncli.errors import ModelFileError
 from nncli.model_file import load_model
@@ -699,8 +699,8 @@ CASES = [
     Case("full-disk-on-predict-output", PREDICT + ("-o", "out.csv"), 1, r"cannot write 'out\.csv': File too large",
          files=data("x1,x2", *(["1,0.5"] * 5000)), fsize_limit=4096),
     *([] if not DEVFULL_OK else [
-        # `full` is a symlink to /dev/full: should writing ever replace the path instead of writing
-        # through it, only the link in the test's directory is lost, never the device.
+        # `full` writes as /dev/full (see `device_like`): should writing ever replace the path instead of
+        # writing into it, only the test's own node or link is lost, never the device.
         Case("predict-o-dev-full", PREDICT + ("-o", "full"), 1, r"cannot write 'full': No space left",
              files=data("x1,x2", "1,0.5")),
         Case("gen-data-o-dev-full", ("gen-data", "-o", "full"), 1, r"cannot write 'full': No space left"),
@@ -726,7 +726,7 @@ CASES = [
     Case("predict-o-dev-null", PREDICT + ("-o", "null"), 0, files=data("x1,x2", "1,0.5")),  # null -> /dev/null
     # a zip archive records where its members start from the file's position, which /dev/null keeps at
     # 0: zipfile failed ("internal error: 'argument out of range'")
-    Case("fit-o-dev-null", FIT[:2] + ("-o", "/dev/null") + FIT[4:] + ("--epochs", "200", "--patience", "0"), 0, files=data(HEADER, *ROWS)),
+    Case("fit-o-dev-null", FIT[:2] + ("-o", "null") + FIT[4:] + ("--epochs", "200", "--patience", "0"), 0, files=data(HEADER, *ROWS)),
 ]
 
 
@@ -762,9 +762,9 @@ def run_case(case: Case, directory: Path, models: dict[str, bytes], forked: bool
     for name in ("model.npz", "out.npz", "reg.npz"):
         (directory / name).write_bytes(models["reg" if name == "reg.npz" else "cls"])
     (directory / "out.csv").write_text("an earlier output\n")
-    (directory / "null").symlink_to(os.devnull)
+    device_like(directory / "null", os.devnull)
     if DEVFULL_OK:
-        (directory / "full").symlink_to("/dev/full")
+        device_like(directory / "full", "/dev/full")
     for name, content in case.files.items():
         (directory / name).write_bytes(content(models["cls"]) if callable(content) else content)
     before = snapshot(directory)
@@ -911,7 +911,7 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
     (">&-", PREDICT + ("-o", "/dev/stdout"), 2, "cannot write '/dev/stdout': standard output is closed"),
     (">&-", FIT[:3] + ("/dev/fd/1",) + FIT[4:], 2, "cannot write '/dev/fd/1': standard output is closed"),
     (">&-", ("gen-data", "-o", "/proc/self/fd/1"), 2, "cannot write '/proc/self/fd/1': standard output is closed"),
-    (">&-", PREDICT + ("-o", "/dev/null"), 0, ""),  # while /dev/null itself is fine
+    (">&-", PREDICT + ("-o", "null"), 0, ""),  # while /dev/null itself is fine (`null`: see device_like)
     # (the /dev/null standing in for stdin is not the same stream as a --val /dev/null)
     ("<&-", ("fit", "-", "--val", "/dev/null", "-o", "out.npz"), 1, "cannot read <stdin>: standard input is closed"),
 ], ids=["stdout-predict", "stdout-fit", "stderr-fit", "stdin-predict", "stderr-read-only-fit",
@@ -921,6 +921,7 @@ def start(*args: str, cwd: Path, **kw) -> subprocess.Popen:
 def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, args, code, said):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     (tmp_path / "data.csv").write_bytes(csv_bytes(HEADER, *ROWS) if args[0] == "fit" else csv_bytes("x1,x2", "1,2"))
+    device_like(tmp_path / "null", os.devnull)
     err = tmp_path / "err.txt"
     shell = f'exec "$0" -m nncli "$@" {closed}' + (f" 2>{err}" if not closed.startswith("2") else "")
     r = subprocess.run(["sh", "-c", shell, sys.executable, *args], cwd=tmp_path, env=nncli_env(), timeout=120)
@@ -929,7 +930,8 @@ def test_a_command_started_without_a_standard_stream(tmp_path, models, closed, a
         assert err.read_text() == (f"nncli: error: {said}\n" if said else "")
     if args[0] == "fit" and code == 0:
         load_model(str(tmp_path / "out.npz"))
-    assert {p.name for p in tmp_path.iterdir()} <= {"data.csv", "err.txt", "in.txt", "model.npz", "out.npz"}
+    assert {p.name for p in tmp_path.iterdir()} <= {"data.csv", "err.txt", "in.txt", "model.npz", "out.npz", "null"}
+    assert not (tmp_path / "null").is_file()
 
 
 @pytest.mark.parametrize("value", ["999", "0", "two", "²"])
@@ -1629,15 +1631,17 @@ def test_links_and_files_the_kernel_would_let_this_user_use_are_not_refused(tmp_
         assert "another user's in a sticky directory" in atomic.not_replaceable(str(theirs))
 
 
-@pytest.mark.parametrize("output", [os.devnull, "/dev/stdout"])
+@pytest.mark.parametrize("output", ["null", "/dev/stdout"])
 def test_a_plot_is_written_when_the_model_goes_to_a_device(tmp_path, output):
     """A model written in place (a device, a descriptor) is committed as a renamed one is: the plot
     file, written just before, must not be left out (fit would exit 0 without it)."""
+    device_like(tmp_path / "null", os.devnull)
     r = run_nncli("fit", SAMPLES / "moons.csv", "-o", output, "--epochs", "2", "--val-split", "0", "-q",
                   "--plot", tmp_path / "loss.svg", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert b"<svg" in (tmp_path / "loss.svg").read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.svg", "null"]
+    assert not (tmp_path / "null").is_file()
 
 
 def test_a_fifo_as_the_output_is_written_into_not_replaced(tmp_path):
