@@ -74,10 +74,13 @@ def threads_notice(threads: int, given: bool) -> str | None:
             f"threads take turns, which is slower (use {cores} at most)")
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what BLAS libraries read
+
+
 def one_blas_thread() -> None:
     """Keep BLAS to one thread (see `set_threads`); for the commands that take no --threads, which so
     ignore $NNCLI_THREADS (a bad value there is no reason to refuse `gen-data`)."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in BLAS_THREADS:
         os.environ[var] = "1"
 
 

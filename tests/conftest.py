@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from forks import ForkServer
 from nncli.cli import app
+from nncli.options import BLAS_THREADS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
@@ -68,13 +69,12 @@ def nncli_env(**extra: str) -> dict[str, str]:
 # Set by pytest for each test, and by in-process commands (always to 1, as `nncli.options.one_blas_thread`):
 # neither makes an environment another for nncli.
 _PER_TEST = ("PYTEST_CURRENT_TEST",)
-_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _server: ForkServer | None = None
 _starting = threading.Lock()
 
 
 def _same_start(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k not in _PER_TEST and not (k in _BLAS and v == "1")}
+    return {k: v for k, v in env.items() if k not in _PER_TEST and not (k in BLAS_THREADS and v == "1")}
 
 
 def fork_server() -> ForkServer | None:

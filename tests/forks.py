@@ -70,6 +70,11 @@ class ForkServer:
         try:
             with self._lock:
                 socket.send_fds(self._sock, [json.dumps(request).encode()], [in_r, out_w, err_w, status_w])
+        except OSError:  # the server has gone: our ends too
+            for fd in (in_w, out_r, err_r, status_r):
+                if fd is not None:
+                    os.close(fd)
+            raise
         finally:
             for fd in (in_r, out_w, err_w, status_w):
                 os.close(fd)
@@ -141,8 +146,9 @@ def _communicate(args, in_w, data: bytes, out_r, err_r, status_r, timeout: float
 # -- the server ---------------------------------------------------------------------------------------
 def _serve(fd: int) -> str | None:
     """Returns only in a forked run, set up to start as `python -m nncli ARGS` would: its CODE, if any."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"  # as every command does before it imports NumPy (`nncli.options.one_blas_thread`)
+    from nncli.options import one_blas_thread
+
+    one_blas_thread()  # as every command does before it imports NumPy
     # What every run imports before its work; Rich keeps no state of the process at import (its consoles do).
     for name in ("numpy", "rich.console", "rich.table", "nncli.cli"):
         importlib.import_module(name)
