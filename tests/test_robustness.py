@@ -1921,9 +1921,19 @@ def start_blocked_on_a_full_pipe(tmp_path: Path, *args: str) -> tuple[subprocess
         state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
 
+    wait_for_output(fd, p)
     while not blocked_writing():
         assert time.monotonic() < deadline and p.poll() is None
     return p, size
+
+
+def wait_for_output(fd: int, p: subprocess.Popen) -> None:
+    """Wait, without taking a core from the command, until it has written to the pipe FD reads:
+    the checks of its state that follow spin, and spinning through its start-up or its training
+    halved the speed of whatever else the machine ran."""
+    if not select.select([fd], [], [], 120)[0]:  # a safety net against a hung command, not a timing test
+        p.kill()
+        raise AssertionError(f"{p.args} wrote nothing in 120 s")
 
 
 LINUX_PIPES = pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs Linux's pipe size query")
@@ -1944,20 +1954,33 @@ def test_a_signal_during_a_write_blocked_on_a_full_pipe_ends_the_output_at_a_row
     assert len(out) < size + 2 * max(map(len, full.splitlines(keepends=True)))
 
 
+def json_fit(data: Path, model: Path) -> tuple:
+    """A `fit --json` whose document, and whose model's `eval --json` and `show --json`, overfill the smallest pipe."""
+    return ("fit", data, "--task", "classification", "--hidden", "4,4,4,4,4,4,4,4,4,4", "-e", "100", "--patience",
+            "0", "-q", "-o", model, "--json")
+
+
+@pytest.fixture(scope="module")
+def hundred_classes(tmp_path_factory) -> tuple[Path, Path, bytes]:
+    """Data of 100 classes, a model fitted on it by `json_fit` (made once for the tests that use it: ~3 s), and
+    that fit's standard output."""
+    directory = tmp_path_factory.mktemp("hundred_classes")
+    data = directory / "b.csv"
+    assert run_nncli("gen-data", "blobs", "-n", "2000", "--classes", "100", "-o", data).returncode == 0
+    r = run_nncli(*json_fit(data, directory / "m.npz"))
+    assert r.returncode == 0
+    return data, directory / "m.npz", r.stdout
+
+
 @LINUX_PIPES
 @pytest.mark.parametrize("command", ["eval", "show", "fit"])
-def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_path, command):
+def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_path, hundred_classes, command):
     """SIGTERM while stdout's reader had taken 64 KB of a 70 KB `eval --json`: it got half an object (jq: unfinished
     string at EOF). The document goes out whole, then the command stops as the signal asks."""
-    data = tmp_path / "b.csv"
-    assert run_nncli("gen-data", "blobs", "-n", "2000", "--classes", "100", "-o", data).returncode == 0
-    fit = ("fit", data, "--task", "classification", "--hidden", "4,4,4,4,4,4,4,4,4,4", "-e", "100", "--patience",
-           "0", "-q", "-o", tmp_path / "m.npz", "--json")
-    args = {"eval": ("eval", tmp_path / "m.npz", data, "--json", "-q"), "show": ("show", tmp_path / "m.npz", "--json"),
-            "fit": fit}[command]
-    r = run_nncli(*fit)
-    assert r.returncode == 0
-    whole = run_nncli(*args).stdout
+    data, model, fitted = hundred_classes
+    args = {"eval": ("eval", model, data, "--json", "-q"), "show": ("show", model, "--json"),
+            "fit": json_fit(data, tmp_path / "m.npz")}[command]
+    whole = fitted if command == "fit" else run_nncli(*args).stdout
     read_end, write_end = os.pipe()
     size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)  # (the smallest pipe: the document fills it)
     assert len(whole) > 2 * size
@@ -1972,6 +1995,7 @@ def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_p
             state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
             return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
 
+        wait_for_output(reader.fileno(), p)
         while not blocked_writing():
             assert time.monotonic() < deadline and p.poll() is None
         p.send_signal(signal.SIGTERM)
