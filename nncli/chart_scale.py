@@ -1,8 +1,8 @@
 """Scale rules shared by the terminal chart (render_chart.py) and the SVG chart (svg_chart.py).
 
-Number labels, round tick steps, when an axis goes logarithmic, and how a range of
-zero width is widened, so both charts of one history read the same. Standard
-library only: svg_chart.py must stay free of numpy and rich.
+Number labels, round tick steps, when an axis goes logarithmic, how a range of
+zero width is widened, and how a long curve is cut into buckets, so both charts of one
+history read the same. Standard library only: svg_chart.py must stay free of numpy and rich.
 """
 
 from __future__ import annotations
@@ -79,3 +79,15 @@ def padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
         return lo, hi
     pad = 0.5 if log else (abs(lo) * 0.1 or 1.0)
     return lo - pad, hi + pad
+
+
+def buckets(n: int, k: int) -> list[tuple[int, int]]:
+    """`n` values cut into `k` (at most `n`) consecutive buckets of near-equal size, as (start, stop)
+    pairs: how both charts reduce a long curve to what they can draw."""
+    return [(b * n // k, (b + 1) * n // k) for b in range(k)]
+
+
+def drawn_at(start: int, stop: int, first: bool, last: bool) -> int:
+    """The index of the value whose x a bucket of values[start:stop] is drawn at: its middle, but the
+    first and last buckets at their ends, so the axis spans the data exactly."""
+    return start if first else stop - 1 if last else (start + stop - 1) // 2

@@ -26,8 +26,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from nncli.chart_scale import (LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades,
-                                telling_digits)
+from nncli.chart_scale import (LIMIT, buckets, drawn_at, format_number, format_tick, nice_step, padded, scale,
+                                spans_decades, telling_digits)
 
 # Bit of each dot in a braille cell, indexed [dot row][dot column] (Unicode dot numbering).
 _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -61,11 +61,8 @@ def downsample(values: Sequence[float], n_buckets: int) -> list[Envelope]:
     n_buckets : int
         At least 1. With ``n <= n_buckets`` every value gets its own bucket.
     """
-    n = len(values)
-    k = min(n, n_buckets)
     envelopes = []
-    for b in range(k):
-        start, stop = b * n // k, (b + 1) * n // k
+    for start, stop in buckets(len(values), min(len(values), n_buckets)):
         finite = list(filter(math.isfinite, values[start:stop]))
         if not finite:
             continue
@@ -371,13 +368,7 @@ class LineChart:
         """(x, low, high) in plotting coordinates, leaving out what the axes cannot show."""
         points = []
         for i, e in enumerate(envelopes):
-            # The end buckets sit at the first and last x, so the axis spans the data exactly.
-            if i == 0:
-                index = e.start
-            elif i == len(envelopes) - 1:
-                index = e.stop - 1
-            else:
-                index = (e.start + e.stop - 1) // 2
+            index = drawn_at(e.start, e.stop, i == 0, i == len(envelopes) - 1)
             x = index + 1 if series.xs is None else float(series.xs[index])
             low = e.low_positive if log_y else e.low
             if low is None or not abs(x) <= LIMIT or (self.log_x and x <= 0):

@@ -17,8 +17,8 @@ import re
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
-from nncli.chart_scale import (LIMIT, format_number, format_tick, nice_step, padded, scale, spans_decades,
-                                telling_digits)
+from nncli.chart_scale import (LIMIT, buckets, drawn_at, format_number, format_tick, nice_step, padded, scale,
+                                spans_decades, telling_digits)
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 MAX_POINTS = 2000  # per path; longer histories become 1000 min/max pairs
@@ -82,10 +82,8 @@ def _runs(values: Sequence[float], xs: Sequence[float] | None, log_x: bool,
     n = len(values)
     k = n if n <= MAX_POINTS else MAX_POINTS // 2
     runs: list[list[Point]] = [[]]
-    for b in range(k):
-        start, stop = b * n // k, (b + 1) * n // k
-        # The end buckets sit at the first and last x, so the axis spans the data exactly.
-        index = start if b == 0 else stop - 1 if b == k - 1 else (start + stop - 1) // 2
+    for b, (start, stop) in enumerate(buckets(n, k)):
+        index = drawn_at(start, stop, b == 0, b == k - 1)
         x = index + 1 if xs is None else float(xs[index])
         valid = [float(v) for v in values[start:stop] if ok_y(v)]
         if not valid or not ok_x(x):
