@@ -1911,29 +1911,29 @@ def start_blocked_on_a_full_pipe(tmp_path: Path, *args: str) -> tuple[subprocess
     here) sleeps with the pipe at least half full: blocked half way through writing its first chunk of
     rows (of two). Also returns the pipe's size."""
     p = start("gen-data", "blobs", "-n", "20000", *args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    fd = p.stdout.fileno()
-    size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    size = fcntl.fcntl(p.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+    wait_until_blocked_writing(p.stdout.fileno(), p, size, 60)
+    return p, size
+
+
+def wait_until_blocked_writing(fd: int, p: subprocess.Popen, size: int, seconds: float) -> None:
+    """Return once `p` sleeps with the pipe FD reads (of `size` bytes) at least half full. First wait,
+    without taking a core from the command, for its first byte: the checks of its state that follow
+    spin, and spinning through its start-up or its training halved the speed of whatever else the
+    machine ran. (`seconds`: a safety net against a hung command, not a timing test.)"""
+    deadline = time.monotonic() + seconds
+    if not select.select([fd], [], [], 120)[0]:
+        p.kill()
+        raise AssertionError(f"{p.args} wrote nothing in 120 s")
     waiting = bytearray(4)
-    deadline = time.monotonic() + 60
 
     def blocked_writing() -> bool:
         fcntl.ioctl(fd, termios.FIONREAD, waiting)
         state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
 
-    wait_for_output(fd, p)
     while not blocked_writing():
         assert time.monotonic() < deadline and p.poll() is None
-    return p, size
-
-
-def wait_for_output(fd: int, p: subprocess.Popen) -> None:
-    """Wait, without taking a core from the command, until it has written to the pipe FD reads:
-    the checks of its state that follow spin, and spinning through its start-up or its training
-    halved the speed of whatever else the machine ran."""
-    if not select.select([fd], [], [], 120)[0]:  # a safety net against a hung command, not a timing test
-        p.kill()
-        raise AssertionError(f"{p.args} wrote nothing in 120 s")
 
 
 LINUX_PIPES = pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs Linux's pipe size query")
@@ -1987,17 +1987,7 @@ def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_p
     with os.fdopen(read_end, "rb") as reader:
         p = start(*map(str, args), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
         os.close(write_end)
-        waiting = bytearray(4)
-        deadline = time.monotonic() + 120
-
-        def blocked_writing() -> bool:
-            fcntl.ioctl(reader.fileno(), termios.FIONREAD, waiting)
-            state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            return struct.unpack("i", waiting)[0] >= size // 2 and state == "S"
-
-        wait_for_output(reader.fileno(), p)
-        while not blocked_writing():
-            assert time.monotonic() < deadline and p.poll() is None
+        wait_until_blocked_writing(reader.fileno(), p, size, 120)
         p.send_signal(signal.SIGTERM)
         out = reader.read()
         err = p.stderr.read()
