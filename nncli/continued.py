@@ -107,17 +107,21 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
         refuse_unknown_columns("--ignore", ignore, reader.header, set(reader.header), reader.name, reader.header_line)
         header.extend(reader.header)
 
-    try:
-        X, Y, raw, _ = load_eval_arrays(model, path, delimiter, report, refuse_missing=missing == "error",
-                                        validation=True, header=check_header)
-    except UnknownClassError as e:
-        if not e.spelt_otherwise:
-            e.hint = f"{e.hint}; --init keeps the model's classes: a new class needs a new model (fit without --init)"
-        raise
-    except DataError as e:
-        if e.hint == LOG_TARGET_HINT:  # (the option is the model's, not the command line's)
-            e.hint = "the model given to --init predicts log(1 + y): it cannot go on training on a target below 0"
-        raise
+    def read(file: str, into: EncodeReport, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        try:
+            return load_eval_arrays(model, file, delimiter, into, refuse_missing=missing == "error",
+                                    validation=True, **kwargs)
+        except UnknownClassError as e:
+            if not e.spelt_otherwise:
+                e.hint = (f"{e.hint}; --init keeps the model's classes: a new class needs a new model "
+                          "(fit without --init)")
+            raise
+        except DataError as e:
+            if e.hint == LOG_TARGET_HINT:  # (the option is the model's, not the command line's)
+                e.hint = "the model given to --init predicts log(1 + y): it cannot go on training on a target below 0"
+            raise
+
+    X, Y, raw, _ = read(path, report, header=check_header)
     notices = encode_notices(report)
     target = model.target
     codes = raw if model.task == "classification" else None
@@ -137,8 +141,7 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
             codes = codes[train_rows]
     elif val_path is not None:
         val_report = EncodeReport()
-        X_val, Y_val, _, _ = load_eval_arrays(model, val_path, delimiter, val_report,
-                                              refuse_missing=missing == "error", validation=True)
+        X_val, Y_val, _, _ = read(val_path, val_report)  # (its errors' hints as the training file's)
         notices += encode_notices(val_report, " in the validation file")
     net = model.network
     X, Y = (np.ascontiguousarray(a, net.dtype) for a in (X, Y))

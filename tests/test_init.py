@@ -96,6 +96,9 @@ def test_a_class_the_model_lacks_is_an_error_and_a_missing_one_a_notice(cli, tmp
     assert "class label '7' was not seen in training" in result.stderr
     assert "--init keeps the model's classes: a new class needs a new model" in result.stderr
     assert not (tmp_path / "b.npz").exists()
+    result = cli("fit", str(SAMPLES / "blobs.csv"), "--init", str(a), "--val", str(new), "-o", str(tmp_path / "b.npz"))
+    assert result.exit_code == 1 and "new.csv:21:3 (column 'label'): class label '7'" in result.stderr
+    assert "--init keeps the model's classes: a new class needs a new model" in result.stderr
     two = tmp_path / "two.csv"
     two.write_text("\n".join([lines[0], *(r for r in lines[1:] if not r.endswith(",2"))]) + "\n")
     result = fit(cli, two, "--init", a, "-e", 1, "-o", tmp_path / "b.npz")
@@ -289,6 +292,10 @@ def test_hints_speak_of_the_model_given_to_init(cli, tmp_path):
     assert result.exit_code == 1
     assert "hint: the model given to --init predicts log(1 + y): it cannot go on training on a target below 0" \
         in result.stderr
+    # A --val file's errors too: its hint said to leave out a --log-target the command line never gave
+    result = cli("fit", str(prices), "--init", str(tmp_path / "p.npz"), "--val", str(negative))
+    assert result.exit_code == 1 and "negative.csv:6:3" in result.stderr and "leave out --log-target" not in result.stderr
+    assert "hint: the model given to --init predicts log(1 + y)" in result.stderr
 
 
 def test_the_epochs_behind_a_model_stop_at_what_a_model_file_may_say(tmp_path):
