@@ -408,3 +408,98 @@ def test_init_reads_the_files_other_columns_as_a_fresh_fit_does(cli, tmp_path):
     table = [line.split()[:2] for line in result.stderr.splitlines()[:6]]
     assert table[:5] == [["column", "kind"], ["id", "ignored"], ["x1", "numeric"], ["x2", "numeric"],
                          ["label", "target"]]
+
+
+def test_options_given_as_the_model_was_trained_are_accepted_and_layers_in_another_order_are_not(cli, tmp_path):
+    """--categorical names the columns it was given, not those the model made categorical itself (a column of
+    text), and --task auto is any model's task: compared as a whole, either would refuse the command line
+    that trained the model, run again with --init added. --hidden gives the layers in order."""
+    data = write_csv(tmp_path / "d.csv", ["zone", "color", "x", "label"],
+                     [(i % 4, ("red", "blue", "green")[i % 3], i % 7 / 7, (i % 4 + i % 3) % 2) for i in range(120)])
+    args = ["--categorical", "zone", "--task", "auto", "--hidden", "8,4", "-e", 1]
+    fit(cli, data, *args, "-o", tmp_path / "a.npz")
+    start = model_file.load_model(str(tmp_path / "a.npz"))
+    assert {f.name for f in start.pre.features if f.kind == "categorical"} == {"zone", "color"}
+    fit(cli, data, *args, "--init", tmp_path / "a.npz", "-o", tmp_path / "b.npz")
+    result = cli("fit", str(data), "--hidden", "4,8", "--init", str(tmp_path / "a.npz"), "-o", str(tmp_path / "c.npz"))
+    assert result.exit_code == 2 and "--hidden differs from the model given to --init (it has 8,4)" in result.stderr
+
+
+def test_a_run_with_init_keeps_the_models_activation_and_takes_its_own_dropout(cli, tmp_path):
+    """The config of a model that went on must record its network's activation (tanh), not the command
+    line's default (relu); and dropout given with --init must drop units, as it does in a fresh run."""
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 2, "--hidden", "8", "-a", "tanh", "-o", a)
+    runs = {}
+    for name, dropout in (("plain", []), ("dropped", ["--dropout", 0.5])):
+        fit(cli, SAMPLES / "blobs.csv", "--init", a, "-e", 2, "--seed", 4, *dropout, "-o", tmp_path / f"{name}.npz")
+        runs[name] = model_file.load_model(str(tmp_path / f"{name}.npz"))
+    assert runs["plain"].config["activation"] == runs["plain"].network.activation == "tanh"
+    assert runs["dropped"].config["dropout"] == 0.5
+    # The same weights, rows and seed: only the dropped units make the epochs' losses differ
+    assert list(runs["plain"].history["loss"]) != list(runs["dropped"].history["loss"])
+
+
+def test_init_reads_the_delimiter_a_validation_file_and_missing_error_as_this_run_gives_them(cli, tmp_path):
+    """--init reads with the model's encoders, but --delimiter, --val and --missing are this run's own; lost
+    on the way, none was missed by a test (a file of ':' read as one column; a validation file not read,
+    or read without the delimiter, or its imputed cells not said; --missing error imputing)."""
+    def rows(n, seed):
+        rng = np.random.default_rng(seed)
+        return [(f"{a:.3f}", f"{b:.3f}", int(a > b)) for a, b in rng.random((n, 2))]
+
+    train = tmp_path / "t.csv"
+    train.write_text("x1:x2:label\n" + "".join(":".join(map(str, r)) + "\n" for r in rows(60, 1)))
+    val_rows = rows(20, 2)
+    val_rows[4] = ("", *val_rows[4][1:])  # (line 6)
+    val = tmp_path / "v.csv"
+    val.write_text("x1:x2:label\n" + "".join(":".join(map(str, r)) + "\n" for r in val_rows))
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    fit(cli, train, "--delimiter", ":", "-e", 1, "-o", a)
+    result = fit(cli, train, "--init", a, "--delimiter", ":", "--val", val, "-e", 2, "-o", b)
+    assert "imputed missing cells in the validation file: 'x1' (1)" in result.stderr
+    went_on = model_file.load_model(str(b))
+    assert (went_on.info["rows"], went_on.info["val_rows"], went_on.info["val_source"]) == (60, 20, str(val))
+    assert all(np.isfinite(went_on.history["val_loss"]))
+    result = cli("fit", str(val), "--init", str(a), "--delimiter", ":", "--missing", "error",
+                 "-o", str(tmp_path / "c.npz"))
+    assert result.exit_code == 1 and f"{val}:6:1 (column 'x1'): missing value" in result.stderr
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_a_val_split_with_init_holds_out_the_smaller_share_and_weighs_the_rows_that_train(cli, tmp_path):
+    """The held-out share must validate and the rest train, not the other way round, and the balanced class
+    weights must be the training rows', in their order, not those of every row of the file."""
+    from nncli.continued import load_init_data
+
+    a = tmp_path / "a.npz"
+    fit(cli, SAMPLES / "blobs.csv", "-e", 1, "--hidden", "4", "-o", a)
+    lines = (SAMPLES / "blobs.csv").read_text().splitlines()
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join([lines[0], *[r for r in lines[1:] if r.endswith(",0")][:45],
+                              *[r for r in lines[1:] if r.endswith(",1")][:15]]) + "\n")
+    data = load_init_data(model_file.load_model(str(a)), str(two), val_split=0.25, class_weight="balanced",
+                          rng=np.random.default_rng(0))
+    assert len(data.X) + len(data.X_val) == 60 and len(data.X_val) < len(data.X)
+    codes = np.argmax(data.Y, axis=1)
+    counts = np.bincount(codes, minlength=3)
+    assert np.allclose(data.sample_weight, len(codes) / (2 * counts[codes]))  # (two classes present)
+
+
+def test_a_model_that_went_on_keeps_the_models_missing_cell_texts_and_counts_the_files_missing_cells(cli, tmp_path):
+    """The model saved after --init must keep the model's --na-values (else predict refuses the very cells
+    it trained on), its table must count the file's missing cells, and it must record the file it trained
+    on (else `eval` of that file, since rewritten, takes it for the training file still)."""
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    rows = [(i % 7 / 7, i % 5 / 5, i % 2) for i in range(60)]
+    fit(cli, write_csv(tmp_path / "d.csv", ["x1", "x2", "label"], rows), "--na-values", "gone", "-e", 1, "-o", a)
+    more = write_csv(tmp_path / "more.csv", ["x1", "x2", "label"], [("gone" if i < 3 else x1, x2, k)
+                                                                    for i, (x1, x2, k) in enumerate(rows)])
+    result = fit(cli, more, "--init", a, "-e", 1, "-o", b)
+    assert next(line.split() for line in result.stderr.splitlines() if line.startswith("x1 ")) == ["x1", "numeric", "3"]
+    went_on = model_file.load_model(str(b))
+    assert went_on.na_values == model_file.load_model(str(a)).na_values
+    assert cli("predict", str(b), str(more)).exit_code == 0
+    assert "this is the file the model was trained on" in cli("eval", str(b), str(more)).stderr
+    write_csv(more, ["x1", "x2", "label"], rows[:40])  # (the same path, other rows)
+    assert "this is the file the model was trained on" not in cli("eval", str(b), str(more)).stderr

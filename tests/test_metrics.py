@@ -407,3 +407,16 @@ def test_r2_of_a_constant_target_whose_float_mean_is_not_that_value():
     y = np.full(300, 0.1)
     assert metrics.r2(y, y + 0.1) == 0.0 and metrics.r2(y, y) == 1.0
     assert metrics.r2(np.column_stack([y, np.arange(300.0)]), np.column_stack([y + 0.1, np.arange(300.0)])) == 0.5
+
+
+def test_a_binary_classifiers_roc_auc_is_not_held_to_the_cells_kept_for_many_classes(tmp_path, cli, monkeypatch):
+    """Two classes rank the rows by one logit (8 bytes a row): AUC_CELLS bounds the per-class
+    log-probabilities of more classes only: a binary model's ROC AUC is given past it too."""
+    from nncli import apply
+
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "2", "--hidden", "4", "-q").exit_code == 0
+    whole = apply.evaluate_model(load_model(str(model)), str(SAMPLES / "moons.csv"))
+    monkeypatch.setattr(apply, "AUC_CELLS", 10)
+    assert apply.evaluate_model(load_model(str(model)), str(SAMPLES / "moons.csv"))["roc_auc"] == whole["roc_auc"]
+    assert whole["roc_auc"] is not None

@@ -356,3 +356,21 @@ def test_eval_keeps_a_row_s_target_and_prediction_not_its_inputs_and_outputs(tmp
         assert scores["rows"] == n and 0 < scores["accuracy"] < 1 and scores["log_loss"] > 0
         assert (scores["roc_auc"] is None) == (n > 2_100)
     assert peaks[20_000] - peaks[2_000] < 18_000 * 100  # (100 bytes a row at most; 2 KB a row before)
+
+
+def test_the_first_row_that_cannot_be_predicted_is_named_and_how_it_fails_for_a_log_target(tmp_path, cli):
+    """A model of log(1 + y): a row whose log(1 + y) passes 709.8 overflows in y's units only, and an
+    earlier such row is named before a later row whose network output is not finite at all; that row,
+    alone, is not said to overflow exp (the message of the first for both, or the later row's)."""
+    rng = np.random.default_rng(0)
+    write(tmp_path / "t.csv", [f"{x:.4f},{np.expm1(3 * x):.4f}" for x in rng.random(300)], header="x,y")
+    model = tmp_path / "m.npz"
+    assert cli("fit", tmp_path / "t.csv", "--log-target", "-m", "linear", "-e", 30, "-o", model, "-q").exit_code == 0
+    write(tmp_path / "big.csv", ["0.5,1", "1e6,1", "3e38,1"], header="x,y")
+    write(tmp_path / "inf.csv", ["0.5,1", "3e38,1"], header="x,y")
+    for command in ("predict", "eval"):
+        r = cli(command, model, tmp_path / "big.csv")
+        assert r.exit_code == 1 and "big.csv:3: this row's prediction overflows float64: the model gives " \
+                                    "log(1 + y) beyond 709.8" in r.stderr, r.stderr
+        r = cli(command, model, tmp_path / "inf.csv")
+        assert r.exit_code == 1 and "inf.csv:3: the network's output is not finite for this row" in r.stderr, r.stderr

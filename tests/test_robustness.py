@@ -1068,6 +1068,25 @@ def test_a_ctrl_c_whose_exception_was_lost_stops_the_wait_for_typed_rows(monkeyp
 
 
 
+def test_a_stop_lost_in_the_cast_of_a_chunks_targets_stops_eval_before_it_scores_that_chunk(cli, tmp_path, monkeypatch):
+    """NumPy's cast of a chunk's target text to numbers runs the stop handler and drops its exception: the
+    labelled file's reader must raise it again before handing on the chunk (else the stop comes a chunk
+    late, or once all of a one-chunk file is scored)."""
+    from nncli import apply, model_file, stop_signals
+
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "linear.csv", "-m", "linear", "-e", "1", "-o", model, "-q").exit_code == 0
+    real = apply.target_numbers
+
+    def cast_that_loses_a_stop(*args, **kwargs):
+        stop_signals.raised = signal.SIGINT  # (the handler ran, and NumPy dropped what it raised)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(apply, "target_numbers", cast_that_loses_a_stop)
+    with pytest.raises(KeyboardInterrupt):
+        next(apply.eval_chunks(model_file.load_model(str(model)), str(SAMPLES / "linear.csv")))
+
+
 @pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_a_stop_signal_whose_exception_an_import_lost_still_stops_the_command(tmp_path, capsys, signum, code, said):
     """A Ctrl-C or SIGTERM while NumPy imported numpy.random raised its exception inside that module's

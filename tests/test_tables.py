@@ -181,6 +181,22 @@ def test_a_missing_target_is_dropped_from_a_val_file_as_from_the_training_file(t
     assert r.exit_code == 1 and "n.csv: no rows with a target value" in r.stderr
 
 
+def test_rows_dropped_from_a_val_file_are_counted_over_all_its_chunks(tmp_path, cli, monkeypatch):
+    """The count of a validation file's rows dropped for a missing target is the whole file's, not the last
+    chunk's."""
+    from nncli import csv_io
+
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 256)  # (700 rows: three chunks)
+    rows = [["a", "y"]] + [[str(i), str(i % 2)] for i in range(700)]
+    train = write_rows(tmp_path / "d.csv", rows[:41])
+    for i in (10, 300, 301, 650):
+        rows[i][1] = ""
+    r = cli("fit", train, "--val", write_rows(tmp_path / "v.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "2",
+            "--progress", "plain")
+    assert r.exit_code == 0 and "dropped 4 rows in the validation file whose target is missing" in r.stderr
+    assert load_model(str(tmp_path / "m.npz")).info["val_rows"] == 696
+
+
 @pytest.mark.parametrize("where", ["training", "validation"])
 def test_missing_error_refuses_a_missing_target_too(tmp_path, cli, where):
     # --missing error ("refuse") dropped such rows with a notice, as impute does
@@ -477,7 +493,7 @@ def test_a_regression_target_is_standardized_on_the_training_rows_only(tmp_path)
 
 def test_missing_error_names_the_first_missing_cell(tmp_path):
     rows = [["a", "b", "y"]] + [[str(i), str(i * 2), str(i % 2)] for i in range(20)]
-    rows[6][1] = ""
+    rows[6][1] = rows[15][1] = ""  # (the first of the column's missing cells, not its last)
     r = run_nncli("fit", write_rows(tmp_path / "d.csv", rows), "--missing", "error", "-o", tmp_path / "m.npz")
     assert r.returncode == 1 and ":7:2 (column 'b'): missing value" in r.stderr.decode()
     assert not (tmp_path / "m.npz").exists()
