@@ -270,7 +270,7 @@ def test_pipeline_gen_fit_predict_head(tmp_path):
            f"&& {sys.executable} -m nncli gen-data moons -n 100 --seed 9 > test.csv "
            f"&& {sys.executable} -m nncli predict m.npz test.csv | head -3")
     r = subprocess.run(cmd, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                       env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+                       env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})  # (this checkout's)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["prediction", *r.stdout.splitlines()[1:3]] and len(r.stdout.splitlines()) == 3
     assert (tmp_path / "m.npz").exists() and "Traceback" not in r.stderr

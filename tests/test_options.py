@@ -29,11 +29,66 @@ from nncli.model_file import load_model
     (["fit", "x.csv", "--val", "v.csv", "--val-split", "0.2"], "use either --val FILE or --val-split F, not both"),
     (["fit", "x.csv", "-t", "a,b", "--task", "classification"], "classification takes one target column"),
     (["gen-data", "-o", "d.csv/.."], "cannot write 'd.csv/..': a directory"),  # (exit 1 once it had written)
+    (["fit", "x.csv", "--target", ""], "--target '': an empty item in the list"),  # (read as no --target at all)
+    (["fit", "x.csv", "--lr", "1e300"], "--lr must be at most 1,000,000, not 1e+300\n"),  # (not 301 digits)
+    (["predict", "m.npz", "x.csv", "--delimiter", ";;"], "--delimiter ';;': use one ASCII character"),
+    (["predict", "m.npz", "x.csv", "--delimiter", "\n"], "--delimiter '\\n': use one ASCII character"),
 ])
 def test_out_of_range_options_are_usage_errors_before_any_work(cli, args, said):
     r = cli(*args)  # (x.csv does not exist: the options are refused first)
     assert r.exit_code == 2 and r.stderr.startswith(f"nncli: error: {said}"), r.stderr
 
+
+
+def test_threads_default_to_one_and_blas_gets_one_whatever_the_environment_asks(monkeypatch):
+    """A default of two threads, `set_threads` no longer keeping BLAS to one thread, or keeping a user's
+    OPENBLAS_NUM_THREADS=8 (BLAS threads on top of nncli's own) went unnoticed."""
+    import os
+
+    from nncli.options import BLAS_THREADS, resolve_threads
+
+    monkeypatch.delenv("NNCLI_THREADS", raising=False)
+    for var in BLAS_THREADS:
+        monkeypatch.setenv(var, "8")
+    assert resolve_threads(None) == (1, None)
+    assert {var: os.environ[var] for var in BLAS_THREADS} == dict.fromkeys(BLAS_THREADS, "1")
+
+
+def test_the_threads_notice_counts_the_cores_this_process_may_run_on(monkeypatch):
+    """`taskset -c 0 nncli fit --threads 2` on an 8-core machine: counting the machine's cores
+    (os.cpu_count) said nothing, and "1 cores" was as good as "1 core", unnoticed."""
+    import os
+
+    from nncli.options import threads_notice
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # (Linux only)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert threads_notice(2, True) == ("--threads 2 is more than the 1 core this process can run on: the threads "
+                                       "take turns, which is slower (use 1 at most)")
+    assert threads_notice(1, False) is None
+
+
+def test_an_existing_directory_as_the_output_is_a_usage_error_before_any_work(cli, tmp_path):
+    """`-o models` naming a directory (no trailing slash): `fit` trained, then failed to save over it
+    ("Is a directory", exit 1), unnoticed."""
+    r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path, "--epochs", "1", "-q")
+    assert r.exit_code == 2 and r.stderr.endswith(": a directory, not a file path\n"), r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spaces_around_list_items_and_layer_sizes_are_not_part_of_them():
+    """`--ignore 'id ,name'` looked for a column 'id ', and `--hidden '64, 32'` was refused, unnoticed."""
+    from nncli.options import parse_hidden, split_list
+
+    assert split_list("id , name ", "--ignore") == ("id", "name")
+    assert parse_hidden(" 64, 32 ") == (64, 32)
+
+
+def test_a_tab_delimiter_may_be_written_as_backslash_t():
+    """The error message offers `\\t`; taking only "tab" and a real tab went unnoticed."""
+    from nncli.options import check_delimiter
+
+    assert check_delimiter("\\t") == check_delimiter("tab") == check_delimiter("\t") == "\t"
 
 
 @pytest.mark.parametrize("command", ["fit", "lr-find", "predict", "eval"])

@@ -1136,6 +1136,8 @@ def test_a_stop_signal_whose_exception_an_import_lost_still_stops_the_command(tm
         assert stop_signals.raised == signum  # for `cli.main` to raise again, should an import swallow the exit
         assert capsys.readouterr().err == f"nncli: error: {said}\n"
         assert run(lambda: None) == code and capsys.readouterr().err == ""  # (said once, not twice)
+        assert run(lambda: stop_signals.raise_for(signum)) == code  # a later stop, once that one was handled: said
+        assert capsys.readouterr().err == f"nncli: error: {said}\n"
         other = signal.SIGTERM if signum == signal.SIGINT else signal.SIGINT
         stop_signals.raised, stop_signals.announced = signum, signum
         assert run(lambda: stop_signals.raise_for(other)) == 128 + other  # a second, other signal: said
@@ -1437,6 +1439,19 @@ def test_stdout_appending_to_an_input_file_is_refused(tmp_path, models, args, st
     assert target.read_bytes() == before
 
 
+def test_stdout_pointed_at_an_input_is_no_matter_when_nothing_is_written_there(tmp_path, models):
+    """`nncli predict m.npz d.csv -o p.csv >> d.csv` writes nothing to stdout: refusing it, as if the
+    predictions went there, went unnoticed."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes("x1,x2", "1,2", "2,1"))
+    with open(tmp_path / "data.csv", "ab") as out:
+        r = subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", "data.csv", "-o", "p.csv"],
+                           cwd=tmp_path, env=nncli_env(), stdout=out, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 0 and r.stderr == b""
+    assert (tmp_path / "data.csv").read_bytes() == csv_bytes("x1,x2", "1,2", "2,1")
+    assert (tmp_path / "p.csv").read_bytes().startswith(b"prediction\n")
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs a link owned by another user")
 def test_a_symlink_another_user_planted_in_a_shared_directory_is_not_followed(tmp_path):
     """/tmp/model.npz -> ~/.bashrc, planted by someone else: renaming over the link's target never met
@@ -1716,6 +1731,39 @@ def test_a_socket_as_the_output_is_refused_before_any_work(tmp_path, monkeypatch
             options.check_output("sock")
 
 
+def test_dev_stdout_on_a_socket_is_written_through_it(tmp_path):
+    """Stdout may be a socket (a service's, under socket activation): `-o /dev/stdout` writes it through
+    descriptor 1, as for a pipe. Taken for a socket path of its own, it was refused, unnoticed."""
+    import socket
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        p = subprocess.Popen([sys.executable, "-m", "nncli", "gen-data", "-n", "3", "-o", "/dev/stdout"], cwd=tmp_path,
+                             env=nncli_env(), stdout=theirs, stderr=subprocess.PIPE)
+        theirs.close()
+        out = b"".join(iter(lambda: ours.recv(65536), b""))
+        err = p.stderr.read()
+        p.stderr.close()
+    assert p.wait(timeout=60) == 0 and err == b"", err
+    assert out.startswith(b"x,y\n") and len(out.splitlines()) == 4
+
+
+def test_a_fifo_this_user_may_not_write_is_refused_before_any_work(tmp_path, monkeypatch):
+    """A FIFO or device is written in place, so the user must be allowed to write it: taken as writable,
+    `fit` trained, then failed to open it. (Root may write any FIFO: `os.access` answers here as it does
+    for another user.)"""
+    from nncli import options
+    from nncli.errors import UsageError
+
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo, 0o444)
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: (not mode & os.W_OK or os.fspath(path) != str(fifo))
+                        and access(path, mode, **kw))
+    with pytest.raises(UsageError, match="no permission"):
+        options.check_output(str(fifo))
+
+
 def test_a_fifo_with_a_writer_is_read_like_a_file(tmp_path, models):
     (tmp_path / "model.npz").write_bytes(models["cls"])
     fifo = tmp_path / "rows.csv"
@@ -1899,6 +1947,52 @@ def test_fit_takes_a_signal_sent_twice_at_once_as_one(monkeypatch):
             signal.raise_signal(signal.SIGINT)
 
 
+def test_a_second_ctrl_c_by_hand_stops_fit_at_once_however_soon(monkeypatch):
+    """Only the same stop sent twice at once (GNU `timeout`: microseconds apart) is one; a second Ctrl-C
+    by hand comes a tenth of a second later at the least, and stops at once. The clock is a stand-in
+    (the other tests set SAME_STOP_SECONDS to 0): a window of seconds took it for the first one's echo,
+    unnoticed, and so did a first signal whose time was not kept."""
+    from types import SimpleNamespace
+
+    from nncli import stop_signals
+    from nncli.stop_signals import StopFlag
+
+    now, done = [1000.0], []
+    monkeypatch.setattr(stop_signals, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    with pytest.raises(KeyboardInterrupt):
+        with StopFlag():
+            signal.raise_signal(signal.SIGINT)
+            now[0] += 0.00002
+            signal.raise_signal(signal.SIGINT)  # its echo
+            done.append("went on after the echo")  # (training goes on, to save)
+            now[0] += 0.1
+            signal.raise_signal(signal.SIGINT)  # by hand
+            done.append("went on after the second")
+    assert done == ["went on after the echo"]
+
+
+def test_once_the_model_is_being_committed_signals_change_nothing_and_the_handlers_are_put_back(monkeypatch):
+    """What stopped training is the first signal, for the model's record, the notice and the exit code;
+    from `committing()` on, a second one neither stops nor replaces it (a Ctrl-C after a SIGTERM made
+    it "interrupted", 130). Unnoticed too: a StopFlag that left its handler in place after training."""
+    from nncli import stop_signals
+    from nncli.stop_signals import StopFlag
+
+    monkeypatch.setattr(stop_signals, "SAME_STOP_SECONDS", 0.0)  # (each signal here is a second one)
+    before = {s: signal.getsignal(s) for s in stop_signals.STOPS}
+    with StopFlag("m.npz") as stop:
+        assert stop() == ""
+        signal.raise_signal(signal.SIGTERM)
+        assert (stop.signum, stop()) == (signal.SIGTERM, "terminated")
+        stop.committing()
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:  # (not left to pytest, which would take it for a Ctrl-C of its own)
+            pytest.fail("a second signal stopped fit once the model was being committed")
+    assert (stop.signum, stop()) == (signal.SIGTERM, "terminated")
+    assert {s: signal.getsignal(s) for s in stop_signals.STOPS} == before
+
+
 def test_csv_on_stdout_is_cut_at_a_row_boundary_by_a_signal(monkeypatch):
     """A signal in the middle of a write to a pipe let half a row through, then raised: the program
     reading it got a row cut short. Here the signal comes half way through the text's write."""
@@ -2024,6 +2118,46 @@ def test_the_file_given_as_stdin_is_not_an_output(tmp_path):
                            stdin=stdin, cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=120)
     assert r.returncode == 2 and b"the output 'd.csv' is the standard input" in r.stderr
     assert (tmp_path / "d.csv").read_bytes() == before
+
+
+def test_the_fifo_given_as_stdin_is_not_an_output(tmp_path, models):
+    """`nncli predict m.npz - -o f < f`: the predictions would go into the FIFO the rows are read from.
+    Only a regular file on stdin was refused, unnoticed."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    os.mkfifo(tmp_path / "f")
+    fifo = os.open(tmp_path / "f", os.O_RDWR)  # (its own writer: the rows wait in it, and opening never blocks)
+    try:
+        os.write(fifo, b"x1,x2\n1,0.5\n")
+        r = subprocess.run([sys.executable, "-m", "nncli", "predict", "model.npz", "-", "-o", "f"], stdin=fifo,
+                           cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=60)
+    finally:
+        os.close(fifo)
+    assert r.returncode == 2 and b"the output 'f' is the standard input" in r.stderr, r.stderr
+
+
+def test_data_from_stdin_may_go_to_dev_stdout_or_to_a_file_named_dash(tmp_path, models):
+    """Neither `-o /dev/stdout` nor `-o ./-` is the standard input the rows come from: refusing them (the
+    descriptor taken for 0's, '-' compared as a path) went unnoticed."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    rows = b"x1,x2\n1,0.5\n0,0.5\n"
+    r = run_nncli("predict", "model.npz", "-", "-o", "/dev/stdout", input=rows, cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == b"" and r.stdout.startswith(b"prediction\n")
+    assert r.stdout.count(b"\n") == 3
+    r = run_nncli("predict", "model.npz", "-", "-o", "./-", input=rows, cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == b"" and r.stdout == b""
+    assert (tmp_path / "-").read_bytes().startswith(b"prediction\n")
+
+
+def test_an_output_that_is_another_name_of_an_input_is_refused(tmp_path, models):
+    """A hard link of the data, or on a case-insensitive file system `Data.csv` for data.csv, is the data:
+    only comparing the files, not their paths, tells. Comparing the paths alone went unnoticed."""
+    (tmp_path / "model.npz").write_bytes(models["cls"])
+    (tmp_path / "data.csv").write_bytes(csv_bytes("x1,x2", "1,0.5"))
+    os.link(tmp_path / "data.csv", tmp_path / "link.csv")
+    r = run_nncli("predict", "model.npz", "data.csv", "-o", "link.csv", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr == b"nncli: error: -o 'link.csv' is also an input or another output; " \
+                                            b"refusing to overwrite it\n"
+    assert (tmp_path / "link.csv").read_bytes() == csv_bytes("x1,x2", "1,0.5")
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
@@ -2286,7 +2420,7 @@ def test_a_signal_during_fit_saves_the_best_weights_so_far(tmp_path, models, sig
     model = load_model(str(tmp_path / "m.npz"))
     assert sha256(tmp_path / "m.npz") != old
     assert 1 <= model.info["epochs_run"] < 10_000_000
-    assert model.info["stopped"] and model.pre.names == ["a", "b"]
+    assert model.info["stopped"] == word and model.pre.names == ["a", "b"]  # (what `show` says stopped it)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.npz"]  # no temporary file left
 
 
@@ -2316,6 +2450,16 @@ def test_a_fifo_given_as_the_data_and_as_val_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     r = run_nncli("fit", fifo, "--val", fifo, "-o", tmp_path / "out.npz", timeout=30)
     assert r.returncode == 2 and "are one stream, which can be read only once" in r.stderr.decode()
+
+
+def test_a_fifo_with_a_missing_other_input_is_told_the_missing_file_not_a_bug(tmp_path):
+    """`nncli fit <(zcat d.gz) --val typo.csv`: a stream beside a file that cannot be looked at was
+    compared with nothing ("internal error: IndexError"), unnoticed."""
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    for data, val in (("f", "missing.csv"), ("missing.csv", "f")):
+        r = run_nncli("fit", data, "--val", val, "-o", "out.npz", cwd=tmp_path, timeout=30)
+        assert (r.returncode, r.stderr) == (1, b"nncli: error: no such file: 'missing.csv'\n")
 
 
 def test_a_terminal_given_as_the_data_and_as_val_is_refused(tmp_path):

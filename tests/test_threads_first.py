@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from conftest import nncli_env
+
 # Runs the CLI with resolve_threads wrapped: it fails if NumPy is already loaded when it runs, and says
 # on stderr that it ran (a command that never applied --threads would pass the checks unseen).
 SCRIPT = """
@@ -30,8 +32,9 @@ cli.main()
 
 
 def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    # (nncli_env: the checkout's nncli, as for every process the tests start; not whichever is installed)
     return subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          env=nncli_env(), timeout=120)
 
 
 @pytest.fixture
