@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLES, run_nncli, write_csv
+from conftest import ROOT, SAMPLES, nncli_env, run_nncli, write_csv
 from nncli.model_file import load_model, save_model
 
 COMMANDS = ["gen-data", "fit", "predict", "eval", "show", "lr-find"]
@@ -557,7 +557,7 @@ def test_every_module_but_the_cli_and_the_render_family_imports_neither_typer_no
     modules += [f"nncli.{p.stem}" for p in (ROOT / "nncli").glob("*.py")
                 if p.stem not in ("cli", "__main__") and not p.stem.startswith("render")]
     code = f"import sys; import {', '.join(modules)}; print(sorted({{'typer', 'rich', 'click'}} & set(sys.modules)))"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=nncli_env())
     assert r.stdout == "[]\n" and len(modules) > 30 and "nncli.continued" in modules
 
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import nncli_env
 from nncli import csv_arrow, csv_io
 from nncli.csv_io import read_table
 from nncli.errors import DataError
@@ -167,7 +168,7 @@ def test_plain_numbers_go_through_pyarrow_without_importing_pandas(tmp_path):
         f"ref = np.loadtxt({str(path)!r}, delimiter=',', skiprows=1, dtype=np.float32)\n"
         "assert (np.stack([t.columns[c].values for c in 'abc']) == ref.T).all()\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nncli_env())
     assert r.returncode == 0, r.stderr
 
 
@@ -185,7 +186,7 @@ def test_arrow_converts_on_the_readers_threads_whatever_blas_is_given(tmp_path):
         f"c.read_table({str(path)!r})\n"
         "print(pa.cpu_count(), c.PARSE_THREADS)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nncli_env())
     assert r.returncode == 0, r.stderr
     arrow, own = r.stdout.split()
     assert arrow == own

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import nncli_env
 import nncli.csv_columns as csv_columns
 import nncli.csv_io as csv_io
 import nncli.csv_numbers as csv_numbers
@@ -340,7 +340,7 @@ def test_a_wide_table_of_text_takes_memory_by_its_cells_not_by_a_buffer_of_rows(
             "d = load_training_data(sys.argv[1], DataOptions(), 'auto'); "
             "print(d.X.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "NNCLI_NO_ARROW": "1"})
+                       env=nncli_env(NNCLI_NO_ARROW="1"))
     inputs, peak_kb = map(int, r.stdout.split())
     assert inputs == 2500 * 5 and peak_kb < 400_000, (r.stderr, peak_kb)  # (about 105 MB; 1,052 MB before)
 

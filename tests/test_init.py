@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, write_csv
+from conftest import SAMPLES, nncli_env, write_csv
 from nncli import model_file
 
 
@@ -221,7 +221,8 @@ def test_no_output_may_overwrite_the_model_given_to_init(cli, tmp_path):
     assert result.exit_code == 2 and "--plot" in result.stderr and "is also an input" in result.stderr and a.read_bytes() == before
     with open(a, "ab") as stdout:  # (`>> a.npz`: the JSON would have been appended to the model)
         r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "--init", str(a),
-                            "--json", "-q", "-o", str(tmp_path / "b.npz")], stdout=stdout, stderr=subprocess.PIPE)
+                            "--json", "-q", "-o", str(tmp_path / "b.npz")], stdout=stdout, stderr=subprocess.PIPE,
+                           env=nncli_env())
     assert r.returncode == 2 and b"read as an input" in r.stderr and a.read_bytes() == before
 
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, run_nncli, write_csv
+from conftest import SAMPLES, nncli_env, run_nncli, write_csv
 from nncli.model_file import load_model
 
 
@@ -254,7 +254,8 @@ def test_dev_null_may_take_the_model_and_the_json_both(tmp_path):
     from conftest import ROOT
 
     r = subprocess.run([sys.executable, "-m", "nncli", "fit", str(SAMPLES / "moons.csv"), "-o", "/dev/null", "--json",
-                        "--epochs", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, timeout=120)
+                        "--epochs", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, timeout=120,
+                       env=nncli_env())
     assert r.returncode == 0, r.stderr
 
 

@@ -13,6 +13,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 
+from conftest import nncli_env
 from nncli.render_chart import LineChart, Series, downsample, format_number
 
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
@@ -205,7 +206,8 @@ def test_any_values_render_within_the_width(values, width, log_y):
 
 def test_imports_neither_numpy_nor_typer():
     code = "import sys, nncli.render_chart; print(sorted({'numpy', 'typer'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=nncli_env())
     assert result.stdout.strip() == "[]"
 
 
