@@ -751,6 +751,20 @@ def test_a_model_that_learned_nothing_is_said_to(tmp_path):
     assert r.returncode == 0 and "little or no better" not in r.stderr.decode()
 
 
+def test_a_model_that_learned_nothing_under_an_l2_of_0_01_or_more_is_told_to_try_a_smaller_one(cli, moons_csv,
+                                                                                                 tmp_path):
+    """The hint names a weight penalty from --l2 0.01 up (the default on fewer than 75 rows is 0.02), and not
+    below: a threshold moved to 1 left every such run without that hint."""
+    train, _ = moons_csv
+    said = "a weight penalty too strong for so few rows (this run's --l2 is 0.01: try a smaller one)"
+    r = cli("fit", train, "--lr", "1e-7", "--epochs", "3", "--l2", "0.01", "-o", tmp_path / "m.npz",
+            "--progress", "plain")
+    assert r.exit_code == 0 and "little or no better" in r.stderr and said in " ".join(r.stderr.split())
+    r = cli("fit", train, "--lr", "1e-7", "--epochs", "3", "--l2", "0.009", "-o", tmp_path / "m.npz",
+            "--progress", "plain")
+    assert r.exit_code == 0 and "little or no better" in r.stderr and "weight penalty" not in r.stderr
+
+
 def test_eval_on_the_training_file_says_these_are_training_scores(tmp_path):
     # A learner scoring the model on its own training file read the figures as a test, without a word
     data, other = tmp_path / "d.csv", tmp_path / "e.csv"

@@ -28,6 +28,7 @@ def test_val_split_is_stratified():
     ([25, 25], 0.1, 5),
     ([90, 10], 0.2, 20),
     ([100, 2, 2, 2, 2, 2], 0.79, 87),  # the small classes keep their last rows: the large one gives 3 more
+    ([10, 10, 5], 0.3, 8),  # the one row over the classes' whole shares goes to the largest remainder (1.5 of 5)
 ])
 def test_val_split_takes_the_fraction_of_the_whole_and_keeps_every_class_in_training(sizes, fraction, expected):
     labels = np.repeat(np.arange(len(sizes)), sizes)
@@ -42,7 +43,8 @@ def test_val_split_takes_the_fraction_of_the_whole_and_keeps_every_class_in_trai
 
 
 @pytest.mark.parametrize("n, fraction, expected", [(25, 0.1, 3), (5, 0.5, 3), (45, 0.1, 5), (10, 0.2, 2),
-                                                    (90, 0.35, 32)])  # (90 * 0.35 is 31.499999999999996)
+                                                    (90, 0.35, 32),  # (90 * 0.35 is 31.499999999999996)
+                                                    (100, 0.004, 1)])  # (0.4 of a row: at least one)
 def test_val_split_takes_as_many_rows_with_labels_or_without(n, fraction, expected):
     # The regression split rounded half to even (2 of 25 at 0.1) and the classes' half up (3)
     for labels in (None, np.arange(n) % 2):

@@ -368,6 +368,12 @@ CASES = [
     fit_err("single-column-with-the-delimiter-given", data("a,b", "1,2"), r"hint: the header is one column when split at "
             r"';': is that the file's delimiter\?", "--delimiter", ";"),
     fit_err("space-separated", data("a b label", "1 2 x", "2 1 y"), r"no feature columns left.*\nhint: the header is one"),
+    # (the hint names what --ignore left: without it, "no feature columns" in a file of three columns)
+    fit_err("every-feature-ignored", data(HEADER, *ROWS), r"^nncli: error: data\.csv:1: no feature columns left "
+            r"\(the table needs at least one besides the target\)\n"
+            r"hint: --ignore leaves out every column but the target 'label'\n$", "--ignore", "a,b"),
+    fit_err("every-feature-ignored-of-two-targets", data("a,b,c", "1,2,3", "2,3,4"), r"no feature columns left.*\n"
+            r"hint: --ignore leaves out every column but the targets 'b', 'c'\n$", "--ignore", "a", "--target", "b,c"),
     # Every column named as the target: the header's fault, not "no feature columns left"
     fit_err("every-column-named-as-the-target", data("y,y", "1,0", "3,1"),
             r"data\.csv:1:2: duplicate column name 'y' \(also column 1\)"),

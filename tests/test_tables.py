@@ -315,6 +315,26 @@ def test_a_target_of_more_than_1000_classes_is_refused(tmp_path):
         "regression\n" in r.stderr.decode()
 
 
+def test_a_target_of_exactly_1000_classes_is_taken(tmp_path):
+    """The limit is inclusive: 1,000 classes train (a refusal there would say "has 1,000 classes (nncli
+    trains at most 1,000)")."""
+    rows = [["x", "id"]] + [[f"{i / 1000:.4f}", f"u{i}"] for i in range(1000)]
+    data = load_training_data(str(write_rows(tmp_path / "d.csv", rows)), DataOptions(), "auto")
+    assert data.target.task == "classification" and len(data.target.classes) == 1000 and data.Y.shape == (1000, 1000)
+
+
+def test_the_data_digest_is_of_the_targets_as_well_as_the_features(tmp_path):
+    """`show` gives the digest of the encoded training rows (the same digest, the same rows trained): the same
+    features under other labels are other rows, and hashing the features alone gave them one digest."""
+    def digest(labels, name):
+        rows = [["x", "y"]] + [[str(i), label] for i, label in enumerate(labels)]
+        return load_training_data(str(write_rows(tmp_path / name, rows)), DataOptions(), "auto").sha256
+
+    labels = ["a", "b"] * 5
+    assert digest(labels, "d.csv") == digest(labels, "copy.csv")
+    assert digest(labels[::-1], "flipped.csv") != digest(labels, "d.csv")
+
+
 def test_a_feature_float32_rounds_coarsely_gets_a_notice(tmp_path):
     rng = np.random.default_rng(0)
     rows = [["a", "b", "c", "y"]] + [[f"{1e6 + x:.4f}", f"{x:.4f}", "2e6", str(int(x > 0))] for x in rng.normal(size=60)]

@@ -600,6 +600,30 @@ def test_a_long_run_keeps_a_few_numbers_an_epoch(tmp_path):
     assert kept < 100, kept  # bytes an epoch: 8 numbers of 8 bytes, and the arrays' growth
 
 
+def test_the_weights_of_an_epoch_cut_short_have_no_training_loss_and_no_training_l2_penalty(tmp_path):
+    """Without validation or early stopping the last epoch's weights are kept, and a stop cut that epoch
+    short: its loss (of its first batches) is not kept, and its L2 penalty, of those batches too, was saved
+    beside that loss of None (`fit --json` gave a penalty for a loss not measured)."""
+    from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
+
+    (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(64)))
+    data = load_training_data(str(tmp_path / "t.csv"), DataOptions(), "auto")
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) == 3  # the first batch of the second epoch (2 batches of 32 an epoch)
+
+    run = Training(data, ModelOptions(hidden=(4,)), TrainConfig(epochs=5, batch_size=32, l2=0.01), seed=0,
+                   dtype="float32", should_stop=stop)
+    stats = list(run)
+    assert [s.partial for s in stats] == [False, True] and stats[-1].stopped == "interrupted"
+    info = run.model().info
+    assert info["weights_from_epoch"] == 2 and info["final_loss"] is None and info["final_metric"] is None
+    assert info["final_l2_penalty"] is None
+    assert math.isfinite(run.model().history["loss"][0])  # (the whole first epoch keeps its figures)
+
+
 def test_gradient_sizes_are_the_data_loss_gradient_of_each_round_epoch_s_first_batch():
     """EpochStats.gradient_rms: per layer, the RMS of d(data loss)/dW on the epoch's first batch (here the
     whole data set, at the initial weights), by central differences; the L2 term's gradient left out."""
