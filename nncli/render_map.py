@@ -28,7 +28,7 @@ from rich.style import Style
 from rich.text import Text
 
 from nncli.chart_scale import padded
-from nncli.render_chart import Axis, append_runs, header_line, row_start, x_axis_lines, y_tick_labels
+from nncli.render_chart import Axis, header_line, plot_row, x_axis_lines, y_tick_labels
 
 # One colour a class (Tableau 10): told apart on dark and light terminals, and by most colour-blind eyes
 # in the first four.
@@ -140,13 +140,12 @@ class RegionMap:
 
         yield header_line(self.y_label, self.title, gutter, cols)
         for row in range(rows):
-            line = row_start(labels, row, gutter)
+            cells = []
             if no_color:
-                line.append("".join(self._point_glyph(drawn[row, col]) if (row, col) in drawn else
-                                    self._glyph(level, sure) for col, (level, sure) in enumerate(pixels[row])))
+                cells = [(self._point_glyph(drawn[row, col]) if (row, col) in drawn else self._glyph(level, sure), "")
+                         for col, (level, sure) in enumerate(pixels[row])]
             else:
                 top, bottom = pixels[2 * row], pixels[2 * row + 1]
-                cells = []
                 for col, ((a, s), (b, t)) in enumerate(zip(top, bottom)):
                     upper, lower = (_faded(self._rgb(a), s, bool(drawn)), _faded(self._rgb(b), t, bool(drawn)))
                     if (row, col) in drawn:  # a row's dot in its own colour, on the two pixels' mean
@@ -156,8 +155,7 @@ class RegionMap:
                                                  bold=True)))
                     else:
                         cells.append(("▀", _half_block(upper, lower)))
-                append_runs(line, cells)
-            yield line
+            yield from plot_row(console, labels, row, gutter, options.max_width, cells)
         yield from x_axis_lines(x_axis, gutter, cols, self.x_label)
         yield from self._legend(list(names), no_color, unknown=any(level < 0 for row in pixels for level, _ in row))
         if outside:

@@ -62,6 +62,22 @@ def test_lines_fit_the_width_with_colour_codes(width):
     assert all(Segment.get_line_length(line) <= width for line in lines)
 
 
+@pytest.mark.parametrize("width", [3, 6, 9])
+def test_plot_rows_are_cut_at_a_width_too_narrow_for_their_labels(width):
+    """A plot row is written as segments, which nothing but the row cuts at the width it was given (a Text
+    cut itself): a y label of 6 characters and its axis leave no column in 3, 6 or 9. The chart's and the
+    map's rows, read uncut from `console.render`, in colour."""
+    from nncli.render_map import RegionMap
+
+    chart = LineChart([Series("train", [0.001234, 0.5, 1234.5]), Series("validation", [0.002, 0.4, 999.0])],
+                      height=6, marker_x=2)
+    region = RegionMap(lambda xs, ys: ([[(int(x > y), 0.9) for x in xs] for y in ys], ["a", "b"]),
+                       (0.0, 1.0), (0.0, 1234.5), "x", "y")
+    for renderable in (chart, region):
+        lines = render_segments(renderable, width=width, color_system="truecolor", force_terminal=True)
+        assert len(lines) > 6 and max(Segment.get_line_length(line) for line in lines) == width
+
+
 @pytest.mark.parametrize("log_y", [None, False])
 def test_decreasing_curve_starts_high_and_ends_low(log_y):
     rows = render(LineChart([Series("train", DECREASING)], height=10, log_y=log_y))[1:11]
