@@ -112,7 +112,8 @@ def main() -> None:
     print(f"live screen  median {live:.3f}s  (min {min(times['live']):.3f}s), "
           f"{statistics.median(frames):.0f} frames per run")
     print(f"drawing      median {1000 * statistics.median(drawing):.1f} ms per run inside Live.refresh "
-          f"= {100 * statistics.median(drawing) / none:.2f}% of the median time without display")
+          f"= {100 * statistics.median(drawing) / none:.2f}% of the median time without display; "
+          f"{1000 * statistics.median(d / f for d, f in zip(drawing, frames)):.1f} ms a frame")
     paired = statistics.median(100 * (b - a) / a for a, b in zip(times["none"], times["live"]))
     print(f"overhead     {100 * (live - none) / none:+.2f}% of the median (target < 3%); "
           f"{paired:+.2f}% median of the back-to-back pairs; {100 * (min(times['live']) / min(times['none']) - 1):+.2f}% "
