@@ -51,6 +51,13 @@ def assert_same(a, b):
 PLAIN = "a,b,label\n1.5,2,cat\n-3e-2,4.25,dog\n7,0.1, cat\n"
 
 
+def in_fresh_python(code: str) -> str:
+    """What `code` prints, run by a Python of its own (nothing imported yet) with this checkout's nncli; it
+    must succeed."""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nncli_env())
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
 
 def test_pyarrow_leaves_the_stop_signals_to_nncli(tmp_path, monkeypatch):
     # Its reads installed handlers of their own: a SIGTERM during `fit`'s read was lost (the command
@@ -168,8 +175,7 @@ def test_plain_numbers_go_through_pyarrow_without_importing_pandas(tmp_path):
         f"ref = np.loadtxt({str(path)!r}, delimiter=',', skiprows=1, dtype=np.float32)\n"
         "assert (np.stack([t.columns[c].values for c in 'abc']) == ref.T).all()\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nncli_env())
-    assert r.returncode == 0, r.stderr
+    in_fresh_python(code)
 
 
 def test_arrow_converts_on_the_readers_threads_whatever_blas_is_given(tmp_path):
@@ -186,9 +192,7 @@ def test_arrow_converts_on_the_readers_threads_whatever_blas_is_given(tmp_path):
         f"c.read_table({str(path)!r})\n"
         "print(pa.cpu_count(), c.PARSE_THREADS)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nncli_env())
-    assert r.returncode == 0, r.stderr
-    arrow, own = r.stdout.split()
+    arrow, own = in_fresh_python(code).split()
     assert arrow == own
 
 
