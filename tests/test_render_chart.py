@@ -211,6 +211,71 @@ def test_format_number(value, text):
     assert format_number(value) == text
 
 
+def test_labels_turn_scientific_below_a_hundredth_and_from_ten_thousand():
+    """0.01 read `1e-02` and 10,000 `10000`: the plain range is 0.01 up to (not including) 1e4."""
+    assert [format_number(v) for v in (0.01, -0.01, 9999, -9999)] == ["0.01", "-0.01", "9999", "-9999"]
+    assert [format_number(v) for v in (0.00999, 10000, -10000)] == ["9.99e-03", "1e+04", "-1e+04"]
+    assert format_number(10000, 6) == "1e+04" and format_number(12345.6, 6) == "1.23456e+04"  # (more digits too)
+    assert [format_number(v) for v in (math.inf, -math.inf, math.nan)] == ["inf", "-inf", "nan"]
+
+
+def test_scientific_labels_keep_at_most_the_digits_asked():
+    """Scientific labels had a significant digit more than plain ones (`1.2346e-03` for 4)."""
+    from nncli.chart_scale import format_number as label
+
+    for v in (0.00123456, 123456789.0, -0.00098765):
+        mantissa = label(v).split("e")[0].lstrip("-").replace(".", "")
+        assert len(mantissa) == 4, label(v)
+        assert len(label(v, 2).split("e")[0].lstrip("-").replace(".", "")) <= 2
+
+
+def test_a_whole_x_too_large_to_read_digit_by_digit_stays_scientific():
+    from nncli.chart_scale import format_tick
+
+    assert format_tick(29340.0, whole=True) == "29340"
+    assert format_tick(1e20, whole=True) == format_number(1e20) == "1e+20"
+
+
+def test_axis_labels_get_the_digits_that_tell_them_apart():
+    """An axis from 1,000,000.00 to 1,000,000.05 had every label `1e+06`; a value labelled twice (a flat
+    curve's ticks) asked for every digit there is."""
+    from nncli.chart_scale import telling_digits
+
+    close = [1_000_000.0, 1_000_000.01, 1_000_000.05]
+    digits = telling_digits(close)
+    assert len({format_number(v, digits) for v in close}) == 3
+    assert telling_digits([0.5, 0.5, 0.5, 1.0]) == telling_digits([0.5, 1.0]) == 4
+
+
+def test_tick_steps_are_round_numbers_near_or_above_the_rough_step():
+    """A step of exactly 2 was rounded up to 5 where it need not be below 2 (the SVG chart's ticks), and
+    the nearest round step is nearest by ratio, not by difference."""
+    from nncli.chart_scale import nice_step
+
+    assert [nice_step(v, at_least=True) for v in (0.2, 2.0, 5.0, 10.0)] == [0.2, 2.0, 5.0, 10.0]
+    assert [nice_step(v, at_least=True) for v in (2.1, 5.5)] == [5.0, 10.0]
+    assert nice_step(3.3) == 5.0 and nice_step(3.0) == 2.0  # (3.3: 5/3.3 < 3.3/2)
+
+
+def test_a_single_decade_keeps_a_linear_axis():
+    """A curve from 10 down to 1 spans one decade, not more: it is drawn on a linear axis, as the SVG's."""
+    from nncli.chart_scale import spans_decades
+
+    assert not spans_decades(1.0, 10.0) and spans_decades(1.0, 10.01)
+    rows = render(LineChart([Series("train", [10.0, 1.0])], height=5))
+    assert rows[3].split()[0] == "5.5"  # the middle of the range: arithmetic
+
+
+def test_a_flat_curve_on_a_log_axis_gets_half_a_decade_either_side():
+    """A flat curve on a log axis is widened by half a decade each way (a linear one by a tenth of its
+    value): widened by less, its labels crowd round the value, 1.783 and 2.244 about 2."""
+    rows = render(LineChart([Series("train", [2.0] * 5)], height=5, log_y=True))
+    labels = [float(line.split()[0]) for line in rows if "┤" in line]
+    assert labels[1] == 2.0
+    assert labels[0] / 2.0 == pytest.approx(10 ** 0.5, rel=1e-3)
+    assert 2.0 / labels[-1] == pytest.approx(10 ** 0.5, rel=1e-3)
+
+
 @settings(max_examples=60, deadline=None)
 @given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300),
        width=st.integers(20, 200), log_y=st.sampled_from([None, True, False]))

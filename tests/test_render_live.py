@@ -481,6 +481,99 @@ def test_an_epoch_under_way_moves_the_bar_and_the_clock():
     assert bar.endswith(" 22%")  # the next epoch starts at its beginning
 
 
+def test_an_epoch_under_way_counts_in_the_eta_and_the_throughput(monkeypatch):
+    """The ETA left out the part of the epoch under way (10 epochs and a half done was taken for 10), and
+    the samples/s left out its rows: through a long first epoch no throughput was shown at all."""
+    from types import SimpleNamespace
+
+    from nncli import render_live
+    from nncli.render_live import clock, rate
+
+    monkeypatch.setattr(render_live, "time", SimpleNamespace(perf_counter=lambda: 1000.0))  # (a clock that waits)
+    screen = make_screen(10)
+    screen.rows, screen.n_rows = 5000, 10000
+    screen.started = 1000.0 - 105.0  # 105 s for 10.5 epochs: 10 s an epoch
+    facts = next(line for line in screen_lines(screen, 100, 30) if line.startswith("elapsed"))
+    assert f"eta {clock(105.0 / 10.5 * (50 - 10.5))}" in facts
+    assert f"{rate((10 * 900 + 5000) / 105.0)} samples/s" in facts
+    first = make_screen(0)
+    first.rows, first.n_rows = 2500, 10000
+    first.started = 1000.0 - 10.0
+    facts = next(line for line in screen_lines(first, 100, 30) if line.startswith("elapsed"))
+    assert f"{rate(2500 / 10.0)} samples/s" in facts
+
+
+def test_the_final_frame_gives_no_eta():
+    """The last frame of a finished run said `eta 0:00`, as if training had some way to go."""
+    screen = make_screen(50)
+    screen.finished = screen.started + 5.0
+    facts = next(line for line in screen_lines(screen, 100, 30) if line.startswith("elapsed"))
+    assert "elapsed 0:05" in facts and "eta" not in facts
+
+
+def test_throughput_reads_in_thousands_and_millions():
+    """A rate of 4.1 million samples a second read `4100.0k`, and 1,000 read `1000` beside `1.0k` for 1,001."""
+    from nncli.render_live import rate
+
+    assert [rate(v) for v in (12, 950, 999.4)] == ["12", "950", "999"]
+    assert [rate(v) for v in (1000, 12345, 999_000)] == ["1.0k", "12.3k", "999.0k"]
+    assert [rate(v) for v in (1e6, 4.1e6)] == ["1.0M", "4.1M"]
+
+
+def test_a_regression_screen_labels_its_metric_r2():
+    """A regression's R² was labelled `acc` on the live screen, beside its validation value."""
+    from rich.text import Text
+
+    screen = TrainingScreen([Text("data   d.csv")], 50, "r2")
+    screen.add(stats(7))
+    text = "\n".join(screen_lines(screen, 100, 30))
+    assert f"R² {stats(7).metric:.4g}" in text and f"val R² {stats(7).val_metric:.4g}" in text and "acc" not in text
+
+
+def test_the_live_chart_marks_the_best_epoch():
+    """The chart's ▲ and `▲ epoch N` in its legend (the epoch the weights will come from) went missing."""
+    import dataclasses
+
+    screen = make_screen(0)
+    for e in range(1, 21):
+        screen.add(dataclasses.replace(stats(e), best_epoch=min(e, 12)))
+    lines = screen_lines(screen, 100, 40)
+    assert any(line.rstrip().endswith("▲ epoch 12") for line in lines)
+    assert any("▲" in line and "epoch" not in line for line in lines)  # on the x axis
+
+
+def test_numbers_that_just_fit_the_width_stay_on_one_line():
+    """The numbers broke onto a second line when they filled the window's width exactly."""
+    wide = [line for line in screen_lines(make_screen(7), 200, 30) if line.startswith("loss ")]
+    assert len(wide) == 1
+    width = cell_len(wide[0].rstrip())
+    exact = screen_lines(make_screen(7), width, 60)
+    assert [line.rstrip() for line in exact if line.startswith("loss ")] == [wide[0].rstrip()]
+    narrower = screen_lines(make_screen(7), width - 1, 60)
+    assert not any(line.rstrip() == wide[0].rstrip() for line in narrower)
+
+
+def test_the_view_of_predictions_takes_the_room_left_up_to_its_limit():
+    """What the model predicts is drawn below the chart as tall as the window leaves room for, frame
+    included, and never taller than VIEW_ROWS rows of plot (in a tall window it grew to fill it)."""
+    from rich.text import Text
+
+    from nncli.render_live import CHART_FRAME, MIN_VIEW_ROWS, VIEW_ROWS
+
+    asked = []
+
+    def view(rows: int) -> Text:  # (a stand-in as tall as a view of `rows` rows of plot and its frame)
+        asked.append(rows)
+        return Text("\n".join(["view"] * (rows + CHART_FRAME)))
+
+    screen = make_screen(20)
+    screen.view, screen.started = view, screen.started - 2.0  # (not in a run's first second)
+    for height in [*range(30, 50), 100]:
+        lines = screen_lines(screen, 100, height)
+        assert len(lines) <= height and lines[-1].startswith("loss "), height
+    assert min(asked) == MIN_VIEW_ROWS and max(asked) == VIEW_ROWS
+
+
 def test_run_live_draws_the_epoch_under_way(monkeypatch):
     # fit_iter's progress reached no screen unless run_live hands it one (`Training.progress`)
     from nncli import render_live
@@ -501,6 +594,75 @@ def test_run_live_draws_the_epoch_under_way(monkeypatch):
     render_live.run_live(Run(), make_screen(0), console)
     assert "waiting for the first epoch… (25% of its rows)" in drawn[0]
 
+
+
+def test_an_epoch_s_progress_is_drawn_at_the_pace_of_the_frames(monkeypatch):
+    """Each report of an epoch's progress redrew the screen, at any rate and whatever drawing had cost: a
+    frame for every mini-batch."""
+    from types import SimpleNamespace
+
+    from nncli import render_live
+
+    now = [0.0]
+    monkeypatch.setattr(render_live, "time", SimpleNamespace(perf_counter=lambda: now[0]))  # (a clock that waits)
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: True)
+    console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
+
+    class Run:
+        progress = None
+
+        def __iter__(self):
+            for rows in range(100, 10001, 100):  # (too soon after the first frame)
+                self.progress(rows, 10000)
+            now[0] = 1.0
+            for rows in range(100, 10001, 100):  # (one frame, then too soon after it)
+                self.progress(rows, 10000)
+            yield stats(1)
+
+    render_live.run_live(Run(), make_screen(0), console)
+    assert console.file.getvalue().count("data ") == 3  # the first frame, one of the epoch under way, the last
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_last_live_frame_drops_the_chart_and_the_eta(monkeypatch, terminal):
+    """The frame left on screen when training ended kept the chart and an ETA, above the summary: on a
+    terminal, and in a file taken for one (FORCE_COLOR), which gets that frame alone."""
+    from nncli import render_live
+
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: terminal)
+    console = Console(file=io.StringIO(), width=100, height=40, force_terminal=True, color_system=None)
+    screen = make_screen(0)
+    render_live.run_live([stats(e) for e in range(1, 6)], screen, console)
+    text = CSI.sub("", console.file.getvalue())
+    last = text[text.rindex("data "):]
+    assert "epoch 5/50" in last and not BRAILLE.search(last) and "eta" not in last
+
+
+def test_the_live_screen_off_a_terminal_is_one_frame_ending_its_line():
+    """`--progress live` into a file or a pipe gets the last frame alone; it ended without a newline, and
+    the summary went on at the end of its numbers line."""
+    from nncli import render_live
+
+    console = Console(file=io.StringIO(), width=100, height=30, color_system=None)  # (no terminal)
+    render_live.run_live([stats(e) for e in range(1, 6)], make_screen(0), console)
+    console.print("saved to m.npz")
+    out = console.file.getvalue()
+    assert out.count("data ") == 1 and "\x1b" not in out
+    assert out.splitlines()[-2].startswith(f"loss {stats(5).loss:.4g}") and out.splitlines()[-1] == "saved to m.npz"
+
+
+@pytest.mark.parametrize("stopped, discarded", [("early", False), ("interrupted", True), (None, False)])
+def test_keys_typed_during_a_run_are_discarded_only_when_a_signal_stopped_it(monkeypatch, stopped, discarded):
+    """A run stopped early by --patience ends by itself: the keys typed meanwhile are the shell's, not
+    discarded as after a Ctrl-C."""
+    from nncli import render_live
+
+    restored = []
+    monkeypatch.setattr(render_live, "_keys_unechoed", lambda stream: lambda stopped=False: restored.append(stopped))
+    monkeypatch.setattr(render_live, "is_terminal", lambda stream: True)
+    console = Console(file=io.StringIO(), width=100, height=30, force_terminal=True, color_system=None)
+    render_live.run_live([stats(1), stats(2, stopped=stopped)], make_screen(0), console)
+    assert restored == [discarded]
 
 
 @pytest.mark.parametrize("failure, why", [(lambda: NncliError("training diverged"), "by an error"),
@@ -698,6 +860,65 @@ def test_history_keeps_every_blocks_envelope_in_bounded_space(n):
         low, high = history.values[k:k + 2]
         assert (low, high) == (min(finite), max(finite)) if finite else math.isnan(low) and math.isnan(high)
     assert drawn[len(history.values):] == values[history.tail_start - 1:]  # the newest, value by value
+
+
+def test_the_newest_epochs_are_drawn_at_their_own_epochs():
+    """Past the cap, the unfinished block's values are drawn one by one: each was drawn one epoch early."""
+    history = History(cap=8)
+    for e in range(1, 40):
+        history.append(float(e))
+    drawn, xs = history.view()
+    assert history.block > 1 and history.tail  # (a block under way)
+    tail = len(history.values)
+    assert xs[tail:] == [int(v) for v in drawn[tail:]]  # value e was appended at epoch e
+
+
+def test_the_rate_limit_counts_from_the_end_of_the_last_frame():
+    """The next frame was due 1/MAX_RATE after the last one began: a slow frame left less than that
+    between two, more than MAX_RATE frames a second."""
+    pacer = Pacer(start=0.0)
+    pacer.drawn(100.0, 100.5)  # (well within the share of time: 0.5 s drawn in 100)
+    assert not pacer.due(100.5 + 0.9 / MAX_RATE)
+    assert pacer.due(100.5 + 1.01 / MAX_RATE)
+
+
+class _OnTerminal(io.StringIO):
+    """A stream written in memory that says it is the terminal `fd` (whose size is asked of it)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_a_terminal_that_does_not_know_its_size_gets_the_whole_screen():
+    """A terminal that gives its size as 0 × 0 (a serial console) was taken for one 0 lines tall, which
+    gave up the chart and the header, and 0 columns wide, too narrow for any frame."""
+    from nncli import render_live
+
+    leader, follower = pty.openpty()
+    try:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+        console = Console(file=_OnTerminal(follower), width=100, height=30, record=True, force_terminal=True,
+                          color_system=None)
+        assert render_live.fits(console)
+        console.print(make_screen(20))
+        text = console.export_text()
+        assert BRAILLE.search(text) and "model  mlp" in text and "epoch 20/50" in text
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_the_share_of_time_counts_every_frame_drawn():
+    """Only the last frame's cost was counted as time spent drawing: slow frames went on past MAX_SHARE."""
+    pacer = Pacer(start=0.0)
+    pacer.drawn(0.0, 0.1)
+    pacer.drawn(10.0, 10.1)  # 0.2 s drawn so far; with one more such frame, 0.3 s
+    assert not pacer.due(0.99 * 0.3 / MAX_SHARE)
+    assert pacer.due(1.01 * 0.3 / MAX_SHARE)
 
 
 def test_pacer_limits_the_rate_and_the_share_of_time():
