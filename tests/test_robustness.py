@@ -1725,6 +1725,92 @@ def test_writing_to_a_descriptor_leaves_it_open(tmp_path):
         os.close(w)
 
 
+def test_the_descriptor_a_path_leads_to_is_found_through_every_name_for_it(tmp_path):
+    """`-o /dev/stdout` and its other names, the user's symlinks to it among them, are written through this
+    process's open descriptor: a name missed was opened anew, which replaced a log stdout appends to
+    (`-o link >> log.csv`) and wrote into the /dev/null standing in for a closed stdout (`>&-`), exit 0.
+    A name for another process's descriptor is none of ours."""
+    from nncli.std_streams import descriptor_named
+    r, w = os.pipe()
+    try:
+        chain = tmp_path / "a"  # the user's own symlinks to a symlink to it: a -> b -> c (relative) -> /dev/fd/w
+        (tmp_path / "c").symlink_to(os.path.relpath(f"/dev/fd/{w}", tmp_path))
+        (tmp_path / "b").symlink_to("c")
+        chain.symlink_to(tmp_path / "b")
+        (tmp_path / "file").write_bytes(b"")
+        assert {name: descriptor_named(name) for name in (
+            "/dev/stdout", "/dev/stderr", f"/dev/fd/{w}", f"/proc/self/fd/{w}", f"/proc/{os.getpid()}/fd/{w}",
+            f"/proc/self/task/{threading.get_native_id()}/fd/{w}", str(chain),
+            f"/proc/{os.getppid()}/fd/{w}", str(tmp_path / "file"), str(tmp_path / "missing"), "")} == {
+            "/dev/stdout": 1, "/dev/stderr": 2, f"/dev/fd/{w}": w, f"/proc/self/fd/{w}": w,
+            f"/proc/{os.getpid()}/fd/{w}": w, f"/proc/self/task/{threading.get_native_id()}/fd/{w}": w, str(chain): w,
+            f"/proc/{os.getppid()}/fd/{w}": None, str(tmp_path / "file"): None, str(tmp_path / "missing"): None,
+            "": None}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_silenced_stream_writes_into_dev_null_through_its_own_descriptor():
+    """Once a stream's reader has gone, `silence` points its descriptor at /dev/null: what is written later
+    goes nowhere without failing, and no descriptor is left open for it. A stream with no descriptor (the
+    stand-in for a closed stdout) is left as it is."""
+    from nncli.std_streams import ClosedOutput, silence
+    r, w = os.pipe()
+    os.close(r)  # the reader has gone
+    with os.fdopen(w, "w") as stream:
+        before = sorted(os.listdir("/proc/self/fd"))
+        silence(stream)
+        assert sorted(os.listdir("/proc/self/fd")) == before
+        assert os.fstat(w).st_rdev == os.stat(os.devnull).st_rdev
+        stream.write("x" * 100_000)
+        stream.flush()
+    silence(ClosedOutput())  # (raises nothing)
+
+
+def test_a_stream_that_is_gone_or_closed_is_no_terminal():
+    from nncli.std_streams import is_terminal
+    closed = open(os.devnull)
+    closed.close()
+    assert [is_terminal(s) for s in (None, closed, object(), io.StringIO())] == [False] * 4
+
+
+@pytest.mark.parametrize("closed", ["2>&-", "<&-"])
+def test_o_dev_stdout_is_written_when_another_standard_stream_is_closed(tmp_path, closed):
+    """Only the names of a closed stream are refused: with stderr (or stdin) closed, `-o /dev/stdout` was
+    refused as "standard output is closed"."""
+    r = subprocess.run(["sh", "-c", f'exec "$0" -m nncli gen-data -n 3 -o /dev/stdout {closed}', sys.executable],
+                       cwd=tmp_path, env=nncli_env(), capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"x,y\n") and len(r.stdout.splitlines()) == 4
+
+
+@pytest.mark.parametrize("closed", ["2>&-", "2<data.csv", ">&-", "1<data.csv", "<&-", "0>in.txt"])
+def test_a_closed_standard_descriptor_is_filled_with_dev_null_open_both_ways(tmp_path, closed):
+    """Each closed (or wrong-way-round) standard descriptor is given /dev/null, open for reading and writing,
+    and named in CLOSED; no other descriptor is left open for it (but the stand-in for a missing sys.stderr)."""
+    (tmp_path / "data.csv").write_text("x\n")
+    (tmp_path / "fill.py").write_text(
+        "import fcntl, json, os, sys\n"
+        "from nncli import std_streams\n"
+        "std_streams.fill_closed_streams()\n"
+        "null = os.stat(os.devnull).st_rdev\n"
+        "left = [int(fd) for fd in os.listdir('/proc/self/fd')]  # (and the listing's own, closed by now)\n"
+        "stand_in = sys.stderr.fileno() if sys.stderr.fileno() > 2 else None\n"
+        "json.dump({'closed': sorted(std_streams.CLOSED),\n"
+        "           'null_both_ways': [fd for fd in (0, 1, 2) if os.fstat(fd).st_rdev == null\n"
+        "                              and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR],\n"
+        "           'others': [fd for fd in left if fd > 2 and fd != stand_in\n"
+        "                      and os.path.exists(f'/proc/self/fd/{fd}')]},\n"
+        "          open('out.json', 'w'))\n")
+    with open(tmp_path / "data.csv") as stdin, open(tmp_path / "stdout.txt", "w") as stdout:  # (not /dev/null)
+        r = subprocess.run(["sh", "-c", f'exec "$0" fill.py {closed}', sys.executable], cwd=tmp_path, env=nncli_env(),
+                           stdin=stdin, stdout=stdout, timeout=60)
+    assert r.returncode == 0
+    fd = 0 if closed.startswith(("<", "0")) else 1 if closed.startswith((">", "1")) else 2
+    assert json.loads((tmp_path / "out.json").read_text()) == {"closed": [fd], "null_both_ways": [fd], "others": []}
+
+
 def test_a_socket_as_the_output_is_refused_before_any_work(tmp_path, monkeypatch):
     """A socket passed as a file written in place: `fit` trained, then failed to open it."""
     import socket

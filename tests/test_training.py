@@ -430,6 +430,30 @@ def test_the_schedules_documented_defaults():
     assert lrs == pytest.approx([1, 1, 1, 1, 1, 1, 0.5])
 
 
+def test_a_new_best_loss_starts_the_plateaus_patience_again():
+    """Epochs without a new best count from the latest best: a count kept across a new best cut the rate
+    after fewer than --lr-step epochs without improvement."""
+    s, lrs = Schedule("plateau", 1.0, 30, step=3), []
+    for loss in [1.0, 2.0, 2.0, 0.5, 2.0, 2.0, 2.0, 2.0]:  # two epochs without a new best, a new best, three
+        lrs.append(s.lr(len(lrs)))
+        s.observe(loss)
+    assert lrs == pytest.approx([1] * 7 + [0.5])
+
+
+def test_plateau_cuts_the_rate_by_the_decay_given():
+    """`--lr-schedule plateau --lr-decay 0.1` cut the rate by the default 0.5 instead."""
+    s, lrs = Schedule("plateau", 1.0, 30, step=2, decay=0.1), []
+    for loss in [1.0, 2.0, 2.0, 2.0, 2.0]:
+        lrs.append(s.lr(len(lrs)))
+        s.observe(loss)
+    assert lrs == pytest.approx([1, 1, 1, 0.1, 0.1])
+
+
+def test_onecycles_default_warmup_is_the_nearest_whole_number_of_epochs_to_30_percent():
+    """30% of 6 epochs is 1.8: a warmup of 2, where truncating it gave 1."""
+    assert [Schedule("onecycle", 1.0, epochs).warmup for epochs in (6, 10, 20)] == [2, 3, 6]
+
+
 def test_plateau_watches_the_validation_loss_when_there_is_one():
     # Training on 8 rows whose validation rows are their opposites: the training loss falls every
     # epoch while the validation loss rises, so the rate halves after 5 epochs.
