@@ -765,6 +765,21 @@ def test_the_rows_before_an_undecodable_line_inside_a_quoted_field_come_first(tm
     assert lines == [2, 3] and e.value.line == 5
 
 
+def test_an_undecodable_line_a_quoted_field_reaches_past_its_chunk_is_named_by_its_own_line(tmp_path, monkeypatch):
+    """A quoted field open at a chunk's last line reads on, line by line, into the next chunk's lines: the
+    line it finds undecodable is counted before it is named (it was named one line up, line 5 for 6)."""
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 4)
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'x,y\n"1",0\n2,0\n3,0\n"4\n\xff",0\n5,0\n')  # (the field opened on line 5 ends on 6)
+    lines = []
+    with pytest.raises(DataError, match="not valid UTF-8") as e:
+        with csv_io.TableReader(str(path), text=["x"]) as reader:
+            assert reader.chunk_rows == 4
+            for chunk in reader.chunks():
+                lines += chunk.lines.tolist()
+    assert lines == [2, 3, 4] and e.value.line == 6
+
+
 @pytest.mark.parametrize("name_cell", ["ab", '"a,b"', '"a\nb"'])  # block path; simple quotes; the csv module's
 def test_a_missing_value_token_padded_with_spaces_is_missing_on_every_path(tmp_path, name_cell):
     path = tmp_path / "t.csv"
@@ -811,3 +826,48 @@ def test_exponents_in_a_block_with_missing_value_tokens_are_read_as_float_reads_
     expected = np.array([[np.nan if c == "NA" else float(c) for c in r] for r in rows])
     assert got is not None
     np.testing.assert_array_equal(got, expected)
+
+
+def test_only_a_regular_file_has_an_identity_for_eval_to_know_it_by(tmp_path):
+    """`eval` tells the training file by its identity; a FIFO's (or a directory's) names no data, and
+    was stored all the same, as if the file could be told again."""
+    import os
+
+    from nncli.csv_source import file_identity
+
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n")
+    os.mkfifo(tmp_path / "fifo")
+    identity = file_identity(str(tmp_path / "d.csv"))
+    assert identity is not None and identity["size"] == 8
+    assert file_identity(str(tmp_path / "fifo")) is None and file_identity(str(tmp_path)) is None
+    assert file_identity("-") is None and file_identity(str(tmp_path / "gone.csv")) is None
+
+
+def test_only_the_two_byte_gzip_magic_starts_gunzipping(tmp_path):
+    """A file whose first byte is 0x1f but whose second is not 0x8b is no gzip stream: it is read as it
+    is (a check of the first byte alone refused it as 'Not a gzipped file')."""
+    from nncli.csv_source import open_binary
+
+    (tmp_path / "d.csv").write_bytes(b"\x1fa,b\n1,2\n")
+    with open_binary(str(tmp_path / "d.csv")) as f:
+        assert f.read() == b"\x1fa,b\n1,2\n"
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    with open_binary(str(tmp_path / "d.csv.gz")) as f:
+        assert f.read() == b"a,b\n1,2\n"
+
+
+def test_a_line_break_inside_a_quoted_cell_is_kept_as_written(tmp_path):
+    """A cell holding "a\\r\\nb" (Excel writes CRLF inside cells) is that text: decoding with newline
+    translation turned it into "a\\nb", another category than the same cell at predict time."""
+    (tmp_path / "d.csv").write_bytes(b'note,y\r\n"a\r\nb",1\r\n"c\rd",0\r\nplain,1\r\n')
+    table = csv_io.read_table(str(tmp_path / "d.csv"), text={"note"})
+    assert table.columns["note"].values.tolist() == ["a\r\nb", "c\rd", "plain"]
+
+
+def test_a_later_line_that_starts_like_a_zip_archive_is_named_by_its_line(tmp_path):
+    """The first bytes tell a file's format only on its first line: NUL bytes on line 3 after 'PK\\x03\\x04'
+    are a fault on that line, not 'is a zip archive' (which named no line)."""
+    (tmp_path / "d.csv").write_bytes(b"a,b\n1,2\nPK\x03\x04\x00,3\n")
+    with pytest.raises(DataError, match="the file contains NUL bytes") as e:
+        csv_io.read_table(str(tmp_path / "d.csv"), text={"a"})
+    assert e.value.line == 3

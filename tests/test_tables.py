@@ -1563,3 +1563,125 @@ def test_a_header_repeated_with_its_byte_order_mark_among_numbers_gets_the_joine
     assert r.returncode == 1 and "d.csv:32:1 (column 'x')" in err
     assert err.endswith("hint: this line repeats the header: files joined with cat? (tail -n +2 FILE leaves a file's "
                         "header out)\n")
+
+
+# Tests that mutation testing of table_checks.py found missing: each fails on a plausible bug there.
+
+def test_a_target_of_as_many_words_as_numbers_is_labels_not_a_numeric_target_with_typos(tmp_path, cli):
+    """Half its distinct values words: labels (codes and names), on the edge of the rule; a check one off
+    refused 'w1' as a typo in a numeric target."""
+    labels = [str(i) for i in range(1, 12) for _ in range(3)] + [f"w{i}" for i in range(1, 12)]
+    rows = [["x", "y"]] + [[str(k), label] for k, label in enumerate(labels)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 0, r.stderr
+    assert len(load_model(tmp_path / "m.npz").target.classes) == 22
+
+
+def test_a_target_whose_words_are_half_its_cells_is_labels_not_a_numeric_target_with_typos(tmp_path, cli):
+    """Words on exactly half the rows are labels (the rule is for most cells numbers); a check one off
+    refused them as typos."""
+    labels = [str(i) for i in range(30)] + ["yes", "no", "maybe"] * 10
+    rows = [["x", "y"]] + [[str(k), label] for k, label in enumerate(labels)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_a_stray_word_in_a_numeric_target_is_named_at_its_line_past_blank_lines(tmp_path, cli):
+    """The line is the file's, not the row's number plus one: a blank line before it moved the error
+    one line up."""
+    rows = "x,y\n1,1\n\n2,2\n3,oops\n" + "".join(f"{i},{i}.5\n" for i in range(4, 40))
+    (tmp_path / "d.csv").write_text(rows)
+    r = cli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
+    assert r.exit_code == 1
+    assert "d.csv:5:2 (column 'y'): expected a number, found 'oops' (the target is mostly numeric)" in r.stderr
+
+
+def test_a_header_with_one_name_that_is_a_number_gets_no_headerless_notice(tmp_path, cli):
+    """One number among the names ('x', '1') is a name like any other: a file without a header row has
+    numbers for all its names. A check that took one number for enough said the first row was data."""
+    rows = [["x", "1"]] + [[str(i % 7), str(i % 3)] for i in range(30)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "the column names are numbers" not in r.stderr
+
+
+def test_columns_named_by_counting_get_no_headerless_notice(tmp_path, cli):
+    """A questionnaire's items named 1, 2, 3 (answers 1 to 5) are names, not a row of data: counting
+    names, as years are, were the reason for no notice; without it every such file got one."""
+    rows = [["1", "2", "3", "y"]] + [[str(i % 5 + 1), str((i * 2) % 5 + 1), str((i * 3) % 5 + 1), str(i % 2)]
+                                     for i in range(30)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "the column names are numbers" not in r.stderr
+
+
+def test_a_feature_that_is_the_target_negated_gets_the_copy_notice(tmp_path, cli):
+    """A loss beside its profit follows the target as closely as a copy does (correlation -1); a check
+    of the correlation's sign, not its size, let it train without a word."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 200))
+    y = 2 * x1 + x2 + rng.normal(size=200) * 0.3
+    rows = [["x1", "x2", "loss", "profit"]] + [[f"{a:.5f}", f"{b:.5f}", f"{-c:.5f}", f"{c:.5f}"]
+                                               for a, b, c in zip(x1, x2, y)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "feature 'loss' follows the target almost exactly (correlation -1.0000)" in r.stderr
+    assert "--ignore loss\n" in r.stderr and "'x1' follows" not in r.stderr
+
+
+def test_row_numbers_with_gaps_get_the_id_notice(tmp_path, cli):
+    """A numbered list with rows deleted (80 numbers between 1 and 150) is still a numbering; a check for
+    no gaps at all missed every table filtered after it was numbered."""
+    numbers = sorted(np.random.default_rng(0).choice(np.arange(1, 151), size=80, replace=False).tolist())
+    rows = [["row", "x", "y"]] + [[str(n), f"{(n * 7919) % 101 / 10:.1f}", str(n % 2)] for n in numbers]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "column 'row' holds a different whole number on every row, as an id or a row number does" in r.stderr
+
+
+def test_a_copy_of_the_target_that_varies_very_little_gets_the_copy_notice(tmp_path, cli):
+    """A copy in tiny units around a large value (1e6 + y·1e-7, float64) is scaled by the least spread, not
+    its own: its correlation must be read at its own spread, or it looked like no copy at all."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 200))
+    y = 2 * x1 + x2 + rng.normal(size=200) * 0.3
+    rows = [["x1", "x2", "ref", "y"]] + [[f"{a:.5f}", f"{b:.5f}", f"{1e6 + c * 1e-7:.13f}", f"{c:.5f}"]
+                                         for a, b, c in zip(x1, x2, y)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "--dtype", "float64", "-o", tmp_path / "m.npz",
+            "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "'ref' varies very little" in r.stderr
+    assert "feature 'ref' follows the target almost exactly (correlation +1.0000)" in r.stderr
+
+
+def test_a_column_of_one_percentage_on_every_row_gets_only_the_same_value_notice(tmp_path, cli):
+    """'12%' on every row is one category, and teaches nothing: that is the notice; "read as 1 categories:
+    to use them as numbers" beside it is for columns of several."""
+    rows = [["rate", "x", "y"]] + [["12%", f"{i / 10:.1f}", str(i % 2)] for i in range(30)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "'rate' has the same value on every row ('12%'): it teaches nothing" in r.stderr
+    assert "holds percentages" not in r.stderr
+
+
+def test_a_label_of_exactly_max_classes_whole_numbers_gets_the_classes_notice(tmp_path, cli):
+    """1,000 distinct whole numbers in 'label' can still be classes (the limit is inclusive): the notice
+    that they were read as a number to predict was left out at the limit."""
+    rows = [["x", "label"]] + [[f"{i / 1000:.3f}", str(i)] for i in range(1000)]
+    r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    assert "the target 'label' holds 1,000 distinct whole numbers, more than 20: read as a number to predict" \
+        in r.stderr
+
+
+def test_too_many_categories_lists_five_more_columns_without_an_ellipsis_and_six_with_one(tmp_path, cli):
+    """The error names the first column and up to five more: '…' says some were left out, and only then
+    (it was shown after exactly five, when none were)."""
+    for n_cols, ends in ((6, "'c5' (60)\n"), (7, "'c5' (60), …\n")):
+        rows = [[f"c{j}" for j in range(n_cols)] + ["y"]]
+        rows += [[f"v{i}_{j}" for j in range(n_cols)] + [str(i % 2)] for i in range(60)]
+        r = cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", tmp_path / "m.npz", "--epochs", "1")
+        assert r.exit_code == 1
+        first = r.stderr.splitlines()[0] + "\n"
+        assert "column 'c0' has 60 distinct values (limit 50); also over it: 'c1' (60), " in first
+        assert first.endswith(ends), first
