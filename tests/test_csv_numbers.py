@@ -871,3 +871,13 @@ def test_a_later_line_that_starts_like_a_zip_archive_is_named_by_its_line(tmp_pa
     with pytest.raises(DataError, match="the file contains NUL bytes") as e:
         csv_io.read_table(str(tmp_path / "d.csv"), text={"a"})
     assert e.value.line == 3
+
+
+def test_the_delimiter_is_the_commonest_candidate_in_the_header_and_on_a_tie_the_first():
+    """`a,b;c` is comma-separated, as the documentation says of a tie (the mutation taking the last
+    candidate of a tie made it ';', one column fewer, unnoticed); quoted names do not count."""
+    from nncli.csv_source import detect_delimiter
+
+    assert [detect_delimiter(h) for h in ("a;b;c,d", "a\tb\tc|d", "a|b")] == [";", "\t", "|"]
+    assert [detect_delimiter(h) for h in ("a,b;c", "a;b\tc", "a\tb|c", "abc")] == [",", ";", "\t", ","]
+    assert detect_delimiter('"a;b;c",d') == ","
