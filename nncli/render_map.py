@@ -140,12 +140,12 @@ class RegionMap:
 
         yield header_line(self.y_label, self.title, gutter, cols)
         for row in range(rows):
-            cells = []
             if no_color:
                 cells = [(self._point_glyph(drawn[row, col]) if (row, col) in drawn else self._glyph(level, sure), "")
                          for col, (level, sure) in enumerate(pixels[row])]
             else:
                 top, bottom = pixels[2 * row], pixels[2 * row + 1]
+                cells = []
                 for col, ((a, s), (b, t)) in enumerate(zip(top, bottom)):
                     upper, lower = (_faded(self._rgb(a), s, bool(drawn)), _faded(self._rgb(b), t, bool(drawn)))
                     if (row, col) in drawn:  # a row's dot in its own colour, on the two pixels' mean
