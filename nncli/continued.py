@@ -6,6 +6,8 @@ Like `workflow.py`, plain functions that return data; never prints, never import
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from nncli.apply import encode_notices, load_eval_arrays
@@ -107,10 +109,11 @@ def load_init_data(model: Model, path: str, *, missing: str = "impute", delimite
         refuse_unknown_columns("--ignore", ignore, reader.header, set(reader.header), reader.name, reader.header_line)
         header.extend(reader.header)
 
-    def read(file: str, into: EncodeReport, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def read(file: str, into: EncodeReport, header: Callable[[TableReader], None] | None = None,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         try:
             return load_eval_arrays(model, file, delimiter, into, refuse_missing=missing == "error",
-                                    validation=True, **kwargs)
+                                    validation=True, header=header)
         except UnknownClassError as e:
             if not e.spelt_otherwise:
                 e.hint = (f"{e.hint}; --init keeps the model's classes: a new class needs a new model "
