@@ -55,23 +55,39 @@ Pixels = Sequence[Sequence[tuple[int, float]]]
 Sampler = Callable[[Sequence[float], Sequence[float]], tuple[Pixels, Sequence[str]]]
 
 
-def _faded(rgb: tuple[int, int, int], sureness: float, under_points: bool = False) -> Color:
-    """`rgb` darkened toward black as the sureness falls, never below a quarter: unsure is a dark seam.
-    `under_points`: half as bright again, so that rows drawn in their class's own colour stand out. In
-    FADE_STEPS steps of sureness, each colour made once: a live screen draws a map several times a second."""
-    return _shade(rgb, round(min(1.0, max(0.0, sureness)) * FADE_STEPS), under_points)
+def _level_rgb(level: int, ramp: bool) -> tuple[int, int, int]:
+    """A level's colour: a class's, a step of the ramp's, or unknown's (a level below 0)."""
+    if level < 0:
+        return UNKNOWN_RGB
+    return (RAMP_RGB if ramp else CLASS_RGB)[level % len(CLASS_RGB)]
 
 
 @functools.lru_cache(maxsize=4096)
 def _shade(rgb: tuple[int, int, int], step: int, under_points: bool) -> Color:
+    """`rgb` darkened toward black as the sureness falls (`step` of FADE_STEPS), never below a quarter:
+    unsure is a dark seam. `under_points`: half as bright again, so that rows drawn in their class's own
+    colour stand out."""
     k = (0.25 + 0.75 * step / FADE_STEPS) * (UNDER_POINTS if under_points else 1.0)
     return Color.from_rgb(*(round(c * k) for c in rgb))
 
 
+@functools.lru_cache(maxsize=16384)
+def _half_block(ramp: bool, upper: int, upper_step: int, lower: int, lower_step: int, under_points: bool) -> Style:
+    """A cell's two pixels, each a level and a step of sureness: the upper half block's colour over its
+    background's. Made once a combination: a live screen draws a map several times a second, and making
+    the colours and styles anew was most of a frame's time. (Rich keeps a Style's codes for the colour system
+    it was first written in, as it does with the styles it makes itself: nncli writes to one console.)"""
+    return Style(color=_shade(_level_rgb(upper, ramp), upper_step, under_points),
+                 bgcolor=_shade(_level_rgb(lower, ramp), lower_step, under_points))
+
+
 @functools.lru_cache(maxsize=4096)
-def _half_block(upper: Color, lower: Color) -> Style:
-    """A cell's two pixels: the upper half block's colour over its background's."""
-    return Style(color=upper, bgcolor=lower)
+def _dot(level: int, ramp: bool, cell: Style) -> Style:
+    """A row of a file drawn over a `_half_block` cell: a bold dot in its level's colour, on the mean of the
+    cell's two pixels."""
+    upper, lower = cell.color.get_truecolor(), cell.bgcolor.get_truecolor()
+    mean = Color.from_rgb(*((u + v) // 2 for u, v in zip(upper, lower)))
+    return Style(color=Color.from_rgb(*_level_rgb(level, ramp)), bgcolor=mean, bold=True)
 
 
 @dataclass
@@ -100,11 +116,6 @@ class RegionMap:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(20, options.max_width), options.max_width)
-
-    def _rgb(self, level: int) -> tuple[int, int, int]:
-        if level < 0:
-            return UNKNOWN_RGB
-        return (RAMP_RGB if self.ramp else CLASS_RGB)[level % len(CLASS_RGB)]
 
     def _glyph(self, level: int, sureness: float) -> str:
         if level < 0:
@@ -145,16 +156,12 @@ class RegionMap:
                          for col, (level, sure) in enumerate(pixels[row])]
             else:
                 top, bottom = pixels[2 * row], pixels[2 * row + 1]
-                cells = []
-                for col, ((a, s), (b, t)) in enumerate(zip(top, bottom)):
-                    upper, lower = (_faded(self._rgb(a), s, bool(drawn)), _faded(self._rgb(b), t, bool(drawn)))
-                    if (row, col) in drawn:  # a row's dot in its own colour, on the two pixels' mean
-                        mean = Color.from_rgb(*((u + v) // 2 for u, v in zip(upper.get_truecolor(),
-                                                                               lower.get_truecolor())))
-                        cells.append(("●", Style(color=Color.from_rgb(*self._rgb(drawn[row, col])), bgcolor=mean,
-                                                 bold=True)))
-                    else:
-                        cells.append(("▀", _half_block(upper, lower)))
+                under, cells = bool(drawn), []
+                for col, ((a, s), (b, t)) in enumerate(zip(top, bottom)):  # (sureness in FADE_STEPS steps)
+                    style = _half_block(self.ramp, a, round(min(1.0, max(0.0, s)) * FADE_STEPS),
+                                        b, round(min(1.0, max(0.0, t)) * FADE_STEPS), under)
+                    dot = drawn.get((row, col))
+                    cells.append(("▀", style) if dot is None else ("●", _dot(dot, self.ramp, style)))
             yield from plot_row(console, labels, row, gutter, options.max_width, cells)
         yield from x_axis_lines(x_axis, gutter, cols, self.x_label)
         yield from self._legend(list(names), no_color, unknown=any(level < 0 for row in pixels for level, _ in row))
@@ -199,7 +206,7 @@ class RegionMap:
                     glyph = CLASS_GLYPHS[k % len(CLASS_GLYPHS)]
                     legend.append(f"{glyph}/{self._point_glyph(k)}" if self.points else glyph)
                 else:
-                    legend.append("█", Style(color=Color.from_rgb(*self._rgb(k))))
+                    legend.append("█", Style(color=Color.from_rgb(*_level_rgb(k, self.ramp))))
                 legend.append(f" {name}")
             legend.append("  (blank: unsure)" if no_color else "  (dark: unsure)", "dim")
         if unknown:
