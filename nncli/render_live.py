@@ -157,6 +157,7 @@ class TrainingScreen:
         # most `rows` of plot high (render_view.prediction_view), drawn below the loss chart where the window has
         # room for both (the chart comes first)
         self.view: Callable[[int], object] | None = None
+        self._header_lines: tuple[object, int, list] | None = None  # (console, width, the header's lines)
 
     def add(self, stats) -> None:
         self.last = stats
@@ -177,7 +178,11 @@ class TrainingScreen:
             return console.render_lines(text, unbounded, pad=False, new_lines=True)
 
         bar, facts = self._progress(options.max_width)
-        header = [lines(t) for t in self.header]
+        # The header's lines do not change in a run: laid out again only when the width does (they were a
+        # tenth of a frame of the chart).
+        if self._header_lines is None or self._header_lines[:2] != (console, options.max_width):
+            self._header_lines = (console, options.max_width, [lines(t) for t in self.header])
+        header = self._header_lines[2]
         progress = [lines(bar), lines(facts)]
         bottom = lines(self._numbers(options.max_width))
         room = min(options.size.height, _window_lines(console)) - len(bottom)

@@ -456,6 +456,16 @@ def test_the_screen_follows_a_resize():
     screen = make_screen(20)
     narrow, wide = screen_lines(screen, 40, 30), screen_lines(screen, 120, 30)
     assert max(map(cell_len, narrow)) <= 40 < max(map(cell_len, wide))
+    # In one console, as a terminal is resized under a live screen (the header's lines are kept between
+    # frames, and laid out again for a new width)
+    console = Console(file=io.StringIO(), width=120, height=30, record=True, force_terminal=True)
+    data_line = screen.header[0].plain
+    for width in (120, 40, 120):
+        console.width = width
+        console.print(screen)
+        lines = console.export_text().splitlines()
+        assert max(map(cell_len, lines)) <= width and (data_line in lines) == (width == 120)
+        assert "· classification" in "\n".join(lines)  # wrapped, not cut
 
 
 def test_the_screen_shows_metric_best_epoch_and_lr():
