@@ -11,7 +11,7 @@ from nncli import render, render_view
 from nncli.core import preprocessing as P
 from nncli.core.model import Model
 from nncli.core.network import Network
-from nncli.render_map import CLASS_GLYPHS, CLASS_RGB, RAMP_GLYPHS, RegionMap
+from nncli.render_map import CLASS_GLYPHS, CLASS_RGB, RAMP_GLYPHS, RAMP_RGB, RegionMap
 
 
 def model_of(features: list[str], W, b, *, classes=None, kinds=None, mean=None, scale=None, target="y") -> Model:
@@ -305,7 +305,8 @@ def test_a_boundary_between_two_of_many_classes_is_unsure_too():
 def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_differ():
     m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"], mean=[1e6, -3e8], scale=[0.01, 1.0])
     c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard")
-    text = ["".join(s.text for s in line) for line in c.render_lines(render_view.prediction_view(m), c.options, pad=False)]
+    drawn = c.render_lines(render_view.prediction_view(m), c.options, pad=False)
+    text = ["".join(s.text for s in line) for line in drawn]
     assert not any("▀" in line for line in text) and any("ooo" in line for line in text)
     ticks = [line.split()[0] for line in text if "┤" in line]
     assert len(set(ticks)) == 3  # (all three read -3e+08 at four digits)
@@ -379,3 +380,131 @@ def test_the_live_screen_draws_what_the_network_predicts_below_the_chart_where_t
     wide = workflow.load_training_data(str(SAMPLES / "regression.csv"), workflow.DataOptions(), "auto")
     assert render_view.live_view(workflow.Training(wide, workflow.ModelOptions(), TrainConfig(epochs=1), seed=0,
                                               dtype="float32"), wide) is None  # (five features: no view)
+
+
+# -- RegionMap drawn directly, from a sampler of known pixels -----------------------------------------------------
+def blocks(renderable, width=60) -> list:
+    """The map's cells in colour: the segments of upper half blocks."""
+    return [s for line in lines(renderable, width, colour=True) for s in line if s.text and set(s.text) == {"▀"}]
+
+
+def swatches(renderable, width=60) -> list[tuple[int, int, int]]:
+    """The legend's colours, left to right."""
+    return [s.style.color.get_truecolor() for line in lines(renderable, width, colour=True) for s in line
+            if s.text == "█"]
+
+
+def test_each_colour_cell_is_its_top_pixel_over_its_bottom_pixel_each_at_its_own_sureness():
+    """A cell's upper half block is its top pixel, its background its bottom one. Nothing checked which was
+    which, nor that the bottom pixel was drawn at all: a map upside down within each cell, at half its
+    height's resolution, or with the bottom pixel shaded by the top one's sureness, passed every test."""
+    def sample(xs, ys):  # each cell's top pixel sure of class 0, its bottom pixel unsure of class 1
+        return [[(q % 2, 1.0 - q % 2)] * len(xs) for q in range(len(ys))], ["a", "b"]
+
+    cells = blocks(RegionMap(sample, (0.0, 4.0), (0.0, 2.0), "x", "y"))
+    assert cells
+    for s in cells:
+        assert s.style.color.get_truecolor() == CLASS_RGB[0]
+        bottom = s.style.bgcolor.get_truecolor()
+        assert all(c < 0.5 * full for c, full in zip(bottom, CLASS_RGB[1]))  # dark: unsure
+        k = bottom[0] / CLASS_RGB[1][0]
+        assert all(abs(c - full * k) <= 1 for c, full in zip(bottom, CLASS_RGB[1]))  # its class's colour, darkened
+
+
+def test_in_colour_a_map_under_rows_is_half_as_bright_and_their_dots_and_legend_say_whose_they_are():
+    """A map under rows drawn over it no dimmer than without them, a row's dot on either pixel of its cell
+    rather than their mean, or no legend line saying what the dots are: no test failed."""
+    def sample(xs, ys):
+        return [[(q % 2, 1.0)] * len(xs) for q in range(len(ys))], ["a", "b"]
+
+    plain = RegionMap(sample, (0.0, 4.0), (0.0, 2.0), "x", "y")
+    under = RegionMap(sample, (0.0, 4.0), (0.0, 2.0), "x", "y", points=[(2.0, 1.0, 1)], points_name="rows of d.csv")
+    bright, dim = blocks(plain)[0].style, blocks(under)[0].style
+    for full, half in ((bright.color, dim.color), (bright.bgcolor, dim.bgcolor)):
+        assert all(abs(h - f / 2) <= 1 for f, h in zip(full.get_truecolor(), half.get_truecolor()))
+    [dot] = [s for line in lines(under, 60, colour=True) for s in line if s.text == "●"]
+    mean = [(a + b) / 2 for a, b in zip(dim.color.get_truecolor(), dim.bgcolor.get_truecolor())]
+    assert dot.style.color.get_truecolor() == CLASS_RGB[1]
+    assert all(abs(m - c) <= 1 for m, c in zip(mean, dot.style.bgcolor.get_truecolor()))
+    said = [text.rstrip() for text in text_of(under)] + ["".join(s.text for s in line).rstrip()
+                                                          for line in lines(under, 80, colour=True)]
+    assert "(●: the rows of d.csv, in their label's colour)" in said
+
+
+def test_in_colour_the_legend_gives_each_class_its_colour_and_a_ramp_runs_from_low_to_high():
+    """The legend's swatches all in class 0's colour, a regression's map and legend in the classes'
+    colours, or its legend's ramp reversed (its low end under the high value): all passed every test."""
+    classes = RegionMap(lambda xs, ys: ([[(0, 1.0)] * len(xs) for _ in ys], ["a", "b", "c"]),
+                        (0.0, 4.0), (0.0, 2.0), "x", "y")
+    assert swatches(classes) == list(CLASS_RGB[:3])
+    top = len(RAMP_RGB) - 1
+
+    def ramp(xs, ys):  # the value's step grows with x, from the lowest to the highest
+        return [[(min(top, int(x / 4 * len(RAMP_RGB))), 1.0) for x in xs] for _ in ys], ["2.5", "7.5"]
+
+    regression = RegionMap(ramp, (0.0, 4.0), (0.0, 2.0), "x", "y", ramp=True)
+    assert swatches(regression) == list(RAMP_RGB)
+    row = blocks(regression)
+    assert row[0].style.color.get_truecolor() == RAMP_RGB[0]
+    assert {s.style.color.get_truecolor() for s in row} == set(RAMP_RGB)
+    legend = ["".join(s.text for s in line) for line in lines(regression, 60, colour=True)][-1]
+    assert legend.startswith("2.5 █") and legend.rstrip().endswith("█ 7.5")
+
+
+def test_no_color_on_a_truecolor_terminal_draws_the_glyphs_not_blank_blocks():
+    """NO_COLOR on a terminal of millions of colours: half blocks whose colours Rich then drops would draw a
+    map of blank cells. Nothing tested that `console.no_color` alone makes glyphs."""
+    m = model_of(["x1", "x2"], [[4.0], [0.0]], [0.0], classes=["a", "b"])
+    c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor", no_color=True)
+    drawn = c.render_lines(render_view.prediction_view(m), c.options, pad=False)
+    text = ["".join(s.text for s in line) for line in drawn]
+    assert not any("▀" in line for line in text)
+    rows = grid_rows(text)
+    assert rows[0].startswith(CLASS_GLYPHS[0]) and rows[0].rstrip().endswith(CLASS_GLYPHS[1])
+
+
+def test_the_maps_height_follows_its_ranges_ratio_so_that_shapes_keep_their_proportions():
+    """A cell is about twice as tall as wide: without halving, a square would come out twice as tall as
+    wide, and no test noticed (the tests' maps were all as tall as MAX_ROWS allows)."""
+    def shape(y_span: float) -> tuple[int, int]:
+        rows = grid_rows(text_of(RegionMap(lambda xs, ys: ([[(0, 1.0)] * len(xs) for _ in ys], ["a"]),
+                                           (0.0, 4.0), (0.0, y_span), "x", "y")))
+        return len(rows), len(rows[0])
+
+    (low, cols), (high, _) = shape(1.0), shape(2.0)
+    assert abs(high - 2 * low) <= 1  # twice the span, twice the rows
+    assert abs(2 * low - cols * 1.0 / 4.0) <= 2  # a row two columns tall: the plane's units square
+
+
+def text_with(points, ramp=False) -> tuple[list[str], list[str]]:
+    """A map of x in [0, 4] and y in [0, 2] without colour, all one sure class (or the ramp's lowest step),
+    with `points` drawn over it: the grid's rows and all the text."""
+    region = RegionMap(lambda xs, ys: ([[(0, 1.0)] * len(xs) for _ in ys], ["0", "9"] if ramp else list("abcd")),
+                       (0.0, 4.0), (0.0, 2.0), "x", "y", ramp=ramp, points=points, points_name="rows of d.csv")
+    text = text_of(region)
+    return grid_rows(text), text
+
+
+def test_rows_at_the_maps_corners_are_drawn_in_its_corners_and_those_beyond_any_side_counted():
+    """Rows drawn upside down (a cell's row counted from the bottom), a row on the right edge neither drawn
+    nor counted, or one below the map drawn on its bottom row: none of it was tested."""
+    corners = [(0.0, 2.0, 0), (4.0, 2.0, 1), (0.0, 0.0, 2), (4.0, 0.0, 3)]
+    beyond = [(2.0, 9.0, 0), (2.0, -9.0, 0), (-1.0, 1.0, 0), (5.0, 1.0, 0)]
+    rows, text = text_with(corners + beyond)
+    assert (rows[0][0], rows[0][-1], rows[-1][0], rows[-1][-1]) == ("A", "B", "C", "D")
+    assert sum(ch.isupper() for row in rows for ch in row) == 4
+    assert "(4 of the rows drawn lie outside the map)" in text
+
+
+def test_a_cell_of_several_rows_shows_the_label_most_of_them_have_the_lowest_of_a_tie():
+    rows, _ = text_with([(1.0, 1.0, 1), (1.0, 1.0, 0), (1.0, 1.0, 1), (3.0, 1.0, 2), (3.0, 1.0, 1)])
+    assert sorted(ch for row in rows for ch in row if ch.isupper()) == ["B", "B"]
+
+
+def test_rows_over_a_regression_map_without_colour_are_the_digits_of_their_values_step():
+    """Rows over a regression's map drawn as capitals, as a classifier's are, or a legend's range of digits
+    past the last step: no test drew rows over a ramp."""
+    top = len(RAMP_GLYPHS) - 1
+    rows, text = text_with([(0.5, 1.0, 0), (3.5, 1.0, top)], ramp=True)
+    assert sorted(ch for row in rows for ch in row if ch.isdigit()) == ["0", str(top)]
+    assert f"(0–{top}: the rows of d.csv, by their value)" in text
