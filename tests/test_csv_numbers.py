@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import subprocess
 import sys
 import threading
@@ -96,6 +97,24 @@ def test_hard_numbers_match_loadtxt(text, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sixteen_fraction_digits_are_read_exactly_whatever_the_integer_part(monkeypatch, dtype):
+    """`%.16f` writes 16 fraction digits, read as two words of 8: a bug reading only 7 of the first
+    8 read 0.1234567890123456 as 0.0234567890123456. Before 2^53 is checked, the integer digits are
+    multiplied by 10^16, which passes 2^64 from 1845 on: that wraps around to below 2^53 for about
+    one integer part in 2,000 (1845 and 12913 among them), and a bug that let those through read
+    1845.0000000000000001 as 0.3255926290448385."""
+    monkeypatch.setattr(csv_numbers, "_MAX_ONE_BY_ONE", 1.0)  # (most of these cells go to float())
+    ints = [0, 3, 42, 1845, 3690, 12913, 98765432]
+    wraps = [i for i in ints if 0 < (i * 10**16) % 2**64 < 2**53]
+    assert wraps == [1845, 3690, 12913]  # (the cases this test is about)
+    cells = [f"{sign}{i}.{frac}" for i in ints for frac in ("1234567890123456", "0000000000000001", "9876543210987654")
+             for sign in ("", "-")]
+    text = "".join(f"{c},1.5\n" for c in cells)
+    got = parse_block(text.encode(), 2, ",", dtype)
+    assert got is not None and same_bits(got, reference(text, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_count_of_digits_and_every_exponent_near_the_limits(monkeypatch, dtype):
     # Where the fast path hands cells to float(): over 8 integer digits, over 16 fraction digits, a
     # power of ten beyond 10^22. Each count on each side of those limits, in one block.
@@ -120,6 +139,8 @@ def test_every_count_of_digits_and_every_exponent_near_the_limits(monkeypatch, d
     "1,2,3\n", "1\n", "1,2\n3\n", "1,2,3\n4\n", "1\n2,3,4\n",  # (the last two: as many fields as 2 rows)
     "1,2\n\n", "1,2", "1,2\r\n", '"1",2\n', "0x1A,1\n", "1_000,1\n", "1e999,1\n",
     "3.5e38,1\n", "1,2\x00\n", "1e123456789,1\n", "",
+    "1,2\n3",  # a last line with no end: as many line ends as whole lines, and its cell after them
+    "12:30,1\n", "1,2*3\n",  # ':' and '*', the bytes either side of '+'..'9'
 ])
 def test_blocks_it_cannot_convert_exactly_are_refused(text):
     assert parse_block(text.encode(), 2, ",", np.float32) is None
@@ -155,7 +176,8 @@ def test_other_delimiters_and_many_irregular_cells():
 def test_points_in_the_same_columns_of_every_row_are_placed_by_shape(monkeypatch, text, by_column):
     calls = []
     real = csv_numbers._columns
-    monkeypatch.setattr(csv_numbers, "_columns", lambda marks, *a: calls.append((marks, real(marks, *a))) or calls[-1][1])
+    monkeypatch.setattr(csv_numbers, "_columns",
+                        lambda marks, *a: calls.append((marks, real(marks, *a))) or calls[-1][1])
     got = parse_block(text.encode(), 3, ",", np.float32)
     dots = np.flatnonzero(np.frombuffer(text.encode(), np.uint8) == ord("."))
     placed = [columns for marks, columns in calls if np.array_equal(marks, dots)]
@@ -323,7 +345,8 @@ def test_up_to_20_distinct_integers_are_class_labels_and_more_are_numbers_to_pre
     twenty = np.array([str(k % 20) for k in range(60)])
     assert infer_task(twenty) == "classification"
     assert infer_task(np.array([str(k % 21) for k in range(63)])) == "regression"
-    assert infer_task(np.array(["1", "2", "2.5"])) == "regression" and infer_task(np.array(["a", "1"])) == "classification"
+    assert infer_task(np.array(["1", "2", "2.5"])) == "regression"
+    assert infer_task(np.array(["a", "1"])) == "classification"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss counts KB on Linux")
@@ -343,6 +366,52 @@ def test_a_wide_table_of_text_takes_memory_by_its_cells_not_by_a_buffer_of_rows(
                        env=nncli_env(NNCLI_NO_ARROW="1"))
     inputs, peak_kb = map(int, r.stdout.split())
     assert inputs == 2500 * 5 and peak_kb < 400_000, (r.stderr, peak_kb)  # (about 105 MB; 1,052 MB before)
+
+
+_KEEP_FREED_MEMORY = """
+import ctypes, os
+import numpy as np
+from nncli.allocator import keep_freed_memory, release_free_memory
+
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+statm = os.open("/proc/self/statm", os.O_RDONLY)
+rss = lambda: int(os.pread(statm, 100, 0).split()[1]) * 4096  # (no buffer from malloc's heap)
+print(keep_freed_memory(), keep_freed_memory())
+mapped = libc.mallinfo2().hblks
+one, big = np.ones(1 << 17), np.ones(20 << 17)  # 1 MB from the heap, 20 MB mmapped
+print(libc.mallinfo2().hblks - mapped)
+del one, big
+libc.malloc.restype = ctypes.c_void_p
+block = libc.malloc(12 << 20)  # (under the 16 MB for mmap; at the heap's top: nothing comes after it)
+before = rss()
+ctypes.memset(block, 1, 12 << 20)
+full = rss()
+libc.free(ctypes.c_void_p(block))
+freed = rss()
+release_free_memory()
+print(full - before, full - freed, freed - rss())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc's malloc")
+def test_malloc_keeps_freed_memory_for_the_next_temporaries_until_told_to_release_it():
+    """The block-wise parser's temporaries of 128 KB and more were mmapped and unmapped each time, and
+    page faults were 45% of read_table's time (`nncli.allocator`). Tuned (twice: True twice), a 1 MB
+    array comes from the heap and a 20 MB one is still mmapped; 12 MB freed at the heap's top stay in
+    the process (by default, free hands back what passes 128 KB there) until `release_free_memory`."""
+    r = subprocess.run([sys.executable, "-c", _KEEP_FREED_MEMORY], capture_output=True, text=True, timeout=120,
+                       env=nncli_env())
+    if "mallinfo2" in r.stderr:
+        pytest.skip("glibc before 2.33 has no mallinfo2")
+    tuned, mapped, sizes = r.stdout.splitlines()
+    assert tuned == "True True", r.stderr
+    assert mapped == "1"  # the 20 MB array (untuned: both, malloc's threshold for mmap being 128 KB)
+    used, returned_by_free, released = map(int, sizes.split())
+    assert used > 10 << 20 and returned_by_free < 2 << 20 and released > 10 << 20, sizes
 
 
 def test_targets_with_one_long_cell_are_looked_at_without_wide_str_arrays():
@@ -407,7 +476,8 @@ def test_a_wide_files_blocks_are_converted_in_pieces_of_many_lines(tmp_path, mon
     """Each piece costs some work for every column (10,000 text columns: pieces of 10 rows took 12.8 s)."""
     pieces = []
     real = csv_columns.parse_block
-    monkeypatch.setattr(csv_columns, "parse_block", lambda piece, *a: pieces.append(piece.count(b"\n")) or real(piece, *a))
+    monkeypatch.setattr(csv_columns, "parse_block",
+                        lambda piece, *a: pieces.append(piece.count(b"\n")) or real(piece, *a))
     monkeypatch.setattr(csv_columns, "PARSE_BYTES", 1 << 12)  # a few lines of 300 columns
     path = tmp_path / "wide.csv"
     path.write_text(",".join(f"c{j}" for j in range(300)) + "\n" + ("1,ab," * 150)[:-1].join(["", "\n"]) * 400)
@@ -469,7 +539,8 @@ def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
     the chunk's `derived`; a chunk read line by line (after a cell quoted for its comma) has None there.
     first_row: the block's first row's number among the file's rows."""
     path = tmp_path / "t.csv"
-    write_rows(path, [f"{i},{i / 2},x" for i in range(30)] + ['30,15,"x,y"'] + [f"{i},{i / 2},x" for i in range(31, 40)])
+    write_rows(path, [f"{i},{i / 2},x" for i in range(30)] + ['30,15,"x,y"']
+               + [f"{i},{i / 2},x" for i in range(31, 40)])
     threads = set()
 
     def then(numbers, first_row):

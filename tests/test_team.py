@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -61,6 +62,43 @@ def test_bounds_cover_the_range_in_order(n):
     assert pieces[0][0] == 0 and pieces[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
     assert max(hi - lo for lo, hi in pieces) - min(hi - lo for lo, hi in pieces) <= 1
+
+
+def test_a_team_has_at_least_one_thread():
+    """A team of 0 threads ran part 0 alone and cut work into 0 pieces (a division by zero in `bounds`)."""
+    with pytest.raises(ValueError, match="at least one thread"):
+        Team(0)
+
+
+def test_a_team_of_threads_shortens_the_switch_interval_and_never_lengthens_it(monkeypatch):
+    """Threads that hand the GIL to each other around every NumPy call idled up to Python's 5 ms
+    default switch interval each time; a team of two or more shortens it (`quick_gil_handoff`)."""
+    before = sys.getswitchinterval()
+    try:
+        for start, want in ((0.005, 0.0005), (0.0001, 0.0001)):
+            sys.setswitchinterval(start)
+            monkeypatch.setattr(team_module, "_TEAMS", {})  # a process's first team of two
+            team(2)
+            assert sys.getswitchinterval() == pytest.approx(want, rel=0.05)  # (kept in whole microseconds)
+    finally:
+        sys.setswitchinterval(before)
+
+
+@pytest.mark.parametrize("sizes, batch, split", [([50, 256, 128, 10], 256, True), ([20, 64, 64, 1], 256, False)])
+def test_a_step_of_the_benchmarks_medium_size_is_split_and_a_small_one_is_not(monkeypatch, sizes, batch, split):
+    """--threads 2 pays on the *medium* benchmark's steps (72 MFLOP: 16% faster) and costs on the
+    *regression* one's (8 MFLOP: 2x slower split); `MIN_SPLIT_FLOPS` lies between (benchmarks/RESULTS.md)."""
+    net = Network(sizes, "relu", "ce" if sizes[-1] > 1 else "mse")
+    net.initialize(np.random.default_rng(0))
+    net.use_threads(2)
+    runs = []
+    real = net.team.run
+    monkeypatch.setattr(net.team, "run", lambda job: runs.append(job) or real(job))
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(batch, sizes[0])).astype(np.float32)
+    Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    net.train_step(X, Y, None, None, None)
+    assert bool(runs) == split
 
 
 def test_team_is_shared_and_worth_splitting_needs_big_work():
