@@ -40,7 +40,7 @@ def _digits(value: float, reach: float, within: float) -> int:
 def _rounded(v: float, digits: int) -> str:
     if digits >= 17:  # (all a float64 has: its shortest exact form, 1e+307 and not 9.9999999999999999e+306)
         return repr(float(v))
-    return fmt(v) if digits <= 4 else f"{v:.{digits}g}"
+    return f"{v:.{digits}g}"  # (not `fmt`: at 4 digits it gives 3 significant from 1e5 up and below 1e-3)
 
 
 def _linear_terms(coefficients: list[float], names: list[str], reach: list[float], spread: float) -> str:

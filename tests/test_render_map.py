@@ -508,3 +508,94 @@ def test_rows_over_a_regression_map_without_colour_are_the_digits_of_their_value
     rows, text = text_with([(0.5, 1.0, 0), (3.5, 1.0, top)], ramp=True)
     assert sorted(ch for row in rows for ch in row if ch.isdigit()) == ["0", str(top)]
     assert f"(0–{top}: the rows of d.csv, by their value)" in text
+
+
+# -- what the mutation tests of render_view.py found untested ------------------------------------------------
+def in_float32(model: Model) -> Model:
+    """The model with its weights in a float32 network, where 3e38 · 1.2 overflows to inf."""
+    net = Network(model.network.sizes, "relu", model.network.loss_name, np.float32)
+    net.params[...] = model.network.params
+    model.network = net
+    return model
+
+
+def test_a_model_that_overflows_over_part_of_its_window_still_draws_the_rest():
+    """A diverged float32 model whose predictions are inf beyond |x| > 1.1: `.all()` for `.any()` in the
+    check for a curve with nothing to draw dropped the whole chart, and a map's ramp ends taken over the
+    infinite cells too read `-inf` and `inf`, every cell one glyph."""
+    chart = render_view.prediction_view(in_float32(model_of(["x"], [[3e38]], [0.0])))
+    assert chart is not None
+    text = text_of(chart)
+    assert "what the model predicts: y" in text[0] and sum("┤" in line for line in text) >= 2
+    plane = render_view.prediction_view(in_float32(model_of(["x1", "x2"], [[3e38], [0.0]], [0.0])))
+    text = text_of(plane)
+    low, ramp, high = text[-2].split()[:3]
+    assert ramp == RAMP_GLYPHS and -3.5e38 < float(low) < -1e38 and 1e38 < float(high) < 3.5e38
+    for row in grid_rows(text):
+        drawn = row.strip("?")
+        assert drawn[0] == RAMP_GLYPHS[0] and drawn[-1] == RAMP_GLYPHS[-1]  # (the finite middle ramps from end to end)
+        assert [RAMP_GLYPHS.index(ch) for ch in drawn] == sorted(RAMP_GLYPHS.index(ch) for ch in drawn)
+
+
+def test_the_note_of_rows_drawn_counts_them_only_when_some_were_left_out():
+    """`<=` for `<`: a file whose every row was drawn got "(3 of the 3 rows of d.csv drawn, spread evenly
+    over the file)"."""
+    m = model_of(["x"], [[2.0]], [1.0])
+    X, y = np.array([[-1.0], [0.0], [2.0]]), np.array([[-1.0], [1.0], [5.0]])
+    every = "\n".join(text_of(render_view.prediction_view(m, (X, y, 3), "d.csv")))
+    assert "• rows of d.csv" in every and "drawn, spread evenly" not in every
+    some = "\n".join(text_of(render_view.prediction_view(m, (X, y, 7), "d.csv")))
+    assert "(3 of the 7 rows of d.csv drawn, spread evenly over the file)" in some
+
+
+def test_rows_drawn_over_a_regression_map_show_the_step_of_their_value():
+    """`show --data` of a regression of two features: each row is drawn as the digit of its value's step
+    on the ramp (0 the lowest, 7 the highest); the raw value in its place drew `2.6` in a cell."""
+    m = model_of(["x1", "x2"], [[1.0], [0.0]], [5.0], target="price")  # price = 5 + x1: 2.5 to 7.5 on the map
+    X = np.array([[-2.0, 0.0], [0.0, -1.5], [2.0, 1.5], [1.0, 2.0]])
+    y = np.array([[2.6], [5.2], [7.0], [100.0]])  # steps 0, 4, 7 and (past the ramp's top) 7
+    text = text_of(render_view.prediction_view(m, (X, y, 4), "d.csv"))
+    drawn = sorted(ch for row in grid_rows(text) for ch in row if ch.isdigit())
+    assert drawn == ["0", "4", "7", "7"], text
+    assert f"(0–{len(RAMP_GLYPHS) - 1}: the rows of d.csv, by their value)" in text
+
+
+def test_a_map_is_refused_for_several_targets_and_drawn_for_as_many_classes_as_it_has_colours():
+    two_targets = model_of(["x1", "x2"], np.ones((2, 2)), np.zeros(2))
+    two_targets.target = P.Target(["y1", "y2"], "regression", mean=np.zeros(2), scale=np.ones(2))
+    assert render_view.view_refusal(two_targets) == "it predicts several targets, and a map colours one"
+    assert render_view.prediction_view(two_targets) is None
+    k = len(CLASS_RGB)
+    most = model_of(["x1", "x2"], np.ones((2, k)), np.zeros(k), classes=[str(c) for c in range(k)])
+    assert render_view.view_refusal(most) is None and render_view.prediction_view(most) is not None
+
+
+def scatters(view) -> dict:
+    """The rows a chart draws (its scatter series), by name: [(x, y), ...]."""
+    chart = view.renderables[0]
+    return {s.name: list(zip(s.xs, s.values)) for s in chart.series if s.scatter}
+
+
+def test_rows_drawn_along_one_feature_are_at_each_targets_value_or_their_label():
+    """Each target of a regression its rows' own values (all at the first target's drew the second's rows
+    wrong); of two classes at the label, 0 or 1 (the chart's P of the second class); of more, each class's
+    rows at 1 in its curve's style, at their own x."""
+    X = np.array([[-1.0], [0.5], [2.0]])
+    two = model_of(["x"], [[1.0, -1.0]], [0.0, 0.0])
+    two.target = P.Target(["y1", "y2"], "regression", mean=np.zeros(2), scale=np.ones(2))
+    y = np.array([[1.0, -5.0], [2.0, 0.0], [3.0, 4.0]])
+    assert scatters(render_view.prediction_view(two, (X, y, 3), "d.csv")) == {
+        "rows of d.csv: y1": [(-1.0, 1.0), (0.5, 2.0), (2.0, 3.0)],
+        "rows of d.csv: y2": [(-1.0, -5.0), (0.5, 0.0), (2.0, 4.0)]}
+    binary = model_of(["x"], [[3.0]], [0.0], classes=["no", "yes"])
+    assert scatters(render_view.prediction_view(binary, (X, np.array([0, 1, 1]), 3), "d.csv")) == {
+        "rows of d.csv (at their label: 1 for yes)": [(-1.0, 0.0), (0.5, 1.0), (2.0, 1.0)]}
+    three = model_of(["x"], np.eye(1, 3) * 3, np.zeros(3), classes=["a", "b", "c"])
+    assert scatters(render_view.prediction_view(three, (X, np.array([2, 0, 2]), 3), "d.csv")) == {
+        "a rows": [(0.5, 1.0)], "c rows": [(-1.0, 1.0), (2.0, 1.0)]}
+
+
+def test_a_window_past_what_an_axis_holds_is_refused_with_the_reason():
+    huge = model_of(["x1", "x2"], [[1.0], [0.0]], [0.0], classes=["a", "b"], scale=[1.0, 1e300])
+    assert render_view.view_refusal(huge) == "its features span more than a chart's axis holds (1e300)"
+    assert render_view.prediction_view(huge) is None

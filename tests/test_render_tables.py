@@ -3,12 +3,17 @@
 import io
 import re
 
+import numpy as np
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
+from conftest import SAMPLES
 from nncli import render, render_show
+from nncli.model_file import load_model
+from nncli.options import split_list
 from nncli.workflow import ColumnInfo
+from test_render_map import model_of
 
 
 def printed(renderable, width: int) -> str:
@@ -318,3 +323,150 @@ def test_the_gradient_note_and_chart_name_the_epochs_measured_and_tick_whole_epo
     out = io.StringIO()
     Console(file=out, width=300).print(render_show.gradient_table(sizes, long + [16], [[1.0, 1.0]] * 13))
     assert "epochs 1–10, 12, 14, … 16. A layer" in out.getvalue()
+
+
+# -- what the mutation tests of render_show.py found untested ------------------------------------------------
+def terms_of(equation: str) -> list[float]:
+    """The coefficients of `_linear_terms`' '2·a - 1·b + 0.5', signed: [2.0, -1.0, 0.5]."""
+    tokens = equation.replace(" + ", " +").replace(" - ", " -").split(" ")
+    return [float(t.split("·")[0]) for t in tokens]
+
+
+@pytest.mark.parametrize("coefficients, reach, spread", [
+    ([123.456789] * 10 + [-0.5], [1.0] * 11, 1.0),  # (ten terms: each within a tenth of what all may be off)
+    ([3.2109876, 123456.789], [2030.0, 1.0], 9.0),  # (SHOWN_WITHIN's case: y = 3.199·x + 1.235e+05, 43 off)
+    ([-0.98765432, 1e-4 / 3], [50.0, 1.0], 0.3),
+])
+def test_an_equations_rounded_terms_together_stay_within_a_hundredth_of_the_spread(coefficients, reach, spread):
+    """The digits each term gets: with the budget not split between the terms, or one digit fewer, ten
+    terms of 123.456789 read 123.46 and their errors summed past 1% of the spread."""
+    names = [f"x{k}" for k in range(len(coefficients) - 1)] + [""]
+    shown = terms_of(render_show._linear_terms(coefficients, names, reach, spread))
+    off = sum(abs(s - c) * r for s, c, r in zip(shown, coefficients, reach))
+    assert off <= render_show.SHOWN_WITHIN * spread, (shown, off)
+
+
+def test_no_more_digits_are_shown_than_a_float64_has():
+    """17 significant digits tell every float64 apart: past them (`%.25g` of 0.1 is 0.1000000000000000055511151)
+    the digits are the binary fraction's noise."""
+    assert render_show._digits(0.1, 1.0, 1e-30) == 17
+    assert render_show._linear_terms([0.1, 2.0], ["a", ""], [1.0, 1.0], 1e-28) == "0.10000000000000001·a + 2"
+
+
+def test_an_equation_of_exactly_as_many_terms_as_show_lists_is_not_cut():
+    k = render_show.SHOW_MAX_ITEMS
+    terms = render_show._linear_terms([1.0] * k + [0.5], [f"c{i}" for i in range(k)] + [""], [1.0] * (k + 1), 1.0)
+    assert "more terms" not in terms and terms.endswith(f"1·c{k - 1} + 0.5")
+
+
+@pytest.mark.parametrize("value, spread", [(123456.0, 1e4), (-98765.4321, 2e3), (0.000123456, 1e-5),
+                                           (0.001234, 1e-4), (2005.578, 8.7), (0.5, 0.5)])
+def test_an_imputed_value_is_shown_within_a_hundredth_of_its_columns_spread(value, spread):
+    """As an equation's terms are: `fmt` at four digits gives three significant digits from 1e5 up and
+    below 1e-3 (a median of 123456 read 1.23e+05, 456 off where the spread was 9,600) and four decimals
+    below 1 (0.001234 read 0.0012)."""
+    within = render_show.SHOWN_WITHIN * spread
+    shown = render_show._rounded(value, render_show._digits(value, 1.0, within))
+    assert abs(float(shown) - value) <= within, shown
+
+
+def test_show_names_a_classifiers_classes_and_only_a_networks_activation(cli, tmp_path):
+    """The `classes` row could go missing, and `activation` be said of a linear model (which has none)
+    and not of a network, with no test failing."""
+    rows = {}
+    for kind in ("linear", "mlp"):
+        path = tmp_path / f"{kind}.npz"
+        assert cli("fit", SAMPLES / "moons.csv", "-m", kind, "--epochs", "1", "-q", "-o", path).exit_code == 0
+        report = printed(render_show.model_report(load_model(str(path)), str(path)), 200)
+        rows[kind] = {line.split(None, 1)[0]: line.split(None, 1)[1].strip() for line in report.splitlines()
+                      if line[:1].isalpha()}
+        assert rows[kind]["classes"] == "0, 1"
+    assert "activation" not in rows["linear"] and re.fullmatch(r"\w+ hidden, sigmoid output", rows["mlp"]["activation"])
+
+
+def test_show_gives_na_values_as_fit_reads_them_back(cli, tmp_path):
+    """A missing-value text holding a comma is quoted, as --na-values reads it (unquoted, `n,a` is read
+    back as two texts, n and a)."""
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(20)) + '"n,a",1\n-999,2\n')
+    path = tmp_path / "m.npz"
+    assert cli("fit", tmp_path / "d.csv", "-o", path, "--na-values", '-999,"n,a"', "-e", "1", "-q").exit_code == 0
+    report = printed(render_show.model_report(load_model(str(path)), str(path)), 300)
+    [given] = re.findall(r"na_values=(\S+)$", next(line for line in report.splitlines() if line.startswith("training")))
+    assert given == '-999,"n,a"' and split_list(given, "--na-values") == ("-999", "n,a")
+
+
+def test_each_targets_equation_is_rounded_to_a_hundredth_of_its_own_spread(cli, tmp_path):
+    """A linear regression of two targets, one spread 1e6 times wider: rounded to the first target's spread,
+    the second's equation read `y2 = -0.007545·x + 123.5`, 0.04 off where y2's spread is 0.18; and an input's reach
+    taken as its mean alone, 0 here, stopped `show` (math domain error)."""
+
+
+    x = np.arange(-24.5, 25)  # (a mean of exactly 0: an input's reach must count its spread, not just its mean)
+    (tmp_path / "d.csv").write_text("x,y1,y2\n" + "".join(f"{a!r},{1e4 * a!r},{123.456789 + 0.0123456 * a!r}\n"
+                                                          for a in x.tolist()))
+    path = tmp_path / "m.npz"
+    assert cli("fit", tmp_path / "d.csv", "--target", "y1,y2", "-m", "linear", "--dtype", "float64", "-e", "2", "-q",
+               "-o", path).exit_code == 0
+    model = load_model(str(path))
+    report = printed(render_show.model_report(model, str(path)), 300)
+    equations = dict(line.split(None, 1)[1].strip().split(" = ") for line in report.splitlines()
+                     if line.startswith("equation"))
+    predicted = model.predict_values(model.inputs({"x": x}))
+    for k, name in enumerate(("y1", "y2")):
+        slope, intercept = terms_of(equations[name])
+        off = np.abs(slope * x + intercept - predicted[:, k]).max()
+        assert off <= render_show.SHOWN_WITHIN * model.target.scale[k], (name, equations[name])
+
+
+def test_a_linear_classifier_of_many_classes_says_how_its_scores_give_probabilities():
+    """The line under the equations of three classes could go missing with no test failing."""
+    text = printed(render_show.model_report(model_of(["x1", "x2"], np.ones((2, 3)), np.zeros(3),
+                                                     classes=["a", "b", "c"]), "m.npz"), 200)
+    assert "P(class) = the softmax of the scores" in text
+    two = printed(render_show.model_report(model_of(["x1", "x2"], np.ones((2, 1)), np.zeros(1), classes=["a", "b"]),
+                                           "m.npz"), 200)
+    assert "equation  log-odds(y=b) = " in two and "softmax" not in two
+
+
+def test_a_model_of_exactly_as_many_features_as_show_lists_lists_them_all():
+    """`>=` for `>`: a model of SHOW_MAX_ITEMS features ended its list with "… and 0 more features"."""
+    k = render_show.SHOW_MAX_ITEMS
+    for n, more in ((k, None), (k + 1, "… and 1 more features (--json lists them all)")):
+        text = printed(render_show.model_report(model_of([f"f{i}" for i in range(n)], np.ones((n, 1)), [0.0],
+                                                         classes=["a", "b"]), "m.npz"), 200)
+        assert f"\nf{k - 1} " in text and f"\nf{k} " not in text
+        assert (more in text) if more else ("more features" not in text)
+
+
+def test_a_classifier_trained_without_validation_still_gets_its_accuracy_chart(cli, tmp_path):
+    """Its validation accuracy is NaN every epoch: `.all()` for `.any()` over the scores dropped the
+    chart of the training accuracy with them."""
+    path = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "--val-split", "0", "-e", "3", "-q", "-o", path).exit_code == 0
+    chart = render_show.accuracy_chart(load_model(str(path)))
+    assert chart is not None and chart.y_label == "accuracy"
+    assert [s.name for s in chart.series] == ["train"]
+
+
+def test_the_path_table_says_where_training_started(cli, tmp_path):
+    """A run that went on from a model's weights says its path started from them, not from the initial
+    weights (the condition inverted, no test failed)."""
+    (tmp_path / "r.csv").write_text("x,y\n" + "".join(f"{i},{2 * i + 1.5}\n" for i in range(20)))
+    assert cli("fit", tmp_path / "r.csv", "-m", "linear", "-e", "2", "-q", "-o", tmp_path / "a.npz").exit_code == 0
+    fresh = printed(render_show.path_table(load_model(str(tmp_path / "a.npz"))), 200)
+    assert "How training moved y's coefficients from the initial weights (epoch 0)" in fresh
+    assert cli("fit", tmp_path / "r.csv", "-m", "linear", "-e", "2", "-q", "--init", tmp_path / "a.npz",
+               "-o", tmp_path / "b.npz").exit_code == 0
+    went_on = " ".join(printed(render_show.path_table(load_model(str(tmp_path / "b.npz"))), 200).split())
+    assert "How training moved y's coefficients from the weights of the model it went on from (epoch 0)" in went_on
+
+
+def test_the_gradient_note_names_one_epoch_in_the_singular_and_lists_twelve_in_full():
+    """Twelve epochs measured (1–10, 12, 14) are listed one by one; with `<` for `<=` they read
+    "epochs 1–10, 12, 14, … 14", and one epoch read "epochs 1" with `> 0` for `> 1`."""
+    def note(epochs):
+        out = io.StringIO()
+        Console(file=out, width=300).print(render_show.gradient_table([2, 1], epochs, [[0.5]] * len(epochs)))
+        return " ".join(out.getvalue().split())
+    assert "(on the first batch of epoch 1)" in note([1])
+    assert "(on the first batch of epochs 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14)" in note(list(range(1, 11)) + [12, 14])
