@@ -41,7 +41,7 @@ POINT_GLYPHS = "ABCDEFGHIJ"  # without colour, a row of a file drawn over the ma
 RAMP_RGB = ((68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142), (31, 161, 135), (74, 194, 109),
             (159, 218, 58), (253, 231, 37))
 RAMP_GLYPHS = ".:-=+*#@"
-UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN
+UNKNOWN_RGB, UNKNOWN_GLYPH = (90, 90, 90), "?"  # where the model gives NaN or ±inf
 UNDER_POINTS = 0.5  # a map's brightness under rows drawn over it
 FADE_STEPS = 16  # shades of sureness drawn
 UNSURE = 0.2  # without colour, blank where the likeliest class leads the next by less (two classes: P < 0.6)
@@ -187,8 +187,8 @@ class RegionMap:
         return str(level) if self.ramp else POINT_GLYPHS[level % len(POINT_GLYPHS)]
 
     def _legend(self, names: list[str], no_color: bool, unknown: bool = False) -> RenderResult:
-        """The classes' colours or glyphs, or the ramp's (and `unknown`'s, where the model gives NaN), then a
-        line on the rows drawn, if any."""
+        """The classes' colours or glyphs, or the ramp's (and `unknown`'s, where the model gives NaN or ±inf),
+        then a line on the rows drawn, if any."""
         legend = Text(no_wrap=True, overflow="ellipsis")
         if self.ramp:
             low, high = names
@@ -213,7 +213,7 @@ class RegionMap:
             legend.append("  ")
             legend.append(UNKNOWN_GLYPH if no_color else "█",
                           None if no_color else Style(color=Color.from_rgb(*UNKNOWN_RGB)))
-            legend.append(" no prediction (not a number)")
+            legend.append(" no prediction (not a finite number)")
         yield legend
         if self.points:
             by = "value" if self.ramp else "label"

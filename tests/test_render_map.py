@@ -316,7 +316,7 @@ def test_sixteen_colour_terminals_get_the_glyphs_and_far_from_zero_the_ticks_dif
 
 def test_a_map_where_the_model_gives_nan_says_what_the_question_marks_are():
     m = model_of(["x1", "x2"], [[np.nan], [0.0]], [0.0], classes=["a", "b"])
-    assert "? no prediction (not a number)" in "\n".join(text_of(render_view.prediction_view(m)))
+    assert "? no prediction (not a finite number)" in "\n".join(text_of(render_view.prediction_view(m)))
 
 
 def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learned(cli, tmp_path):
@@ -535,6 +535,7 @@ def test_a_model_that_overflows_over_part_of_its_window_still_draws_the_rest():
         drawn = row.strip("?")
         assert drawn[0] == RAMP_GLYPHS[0] and drawn[-1] == RAMP_GLYPHS[-1]  # (the finite middle ramps from end to end)
         assert [RAMP_GLYPHS.index(ch) for ch in drawn] == sorted(RAMP_GLYPHS.index(ch) for ch in drawn)
+    assert "? no prediction (not a finite number)" in text[-2]  # (inf is a number: not "not a number")
 
 
 def test_the_note_of_rows_drawn_counts_them_only_when_some_were_left_out():
