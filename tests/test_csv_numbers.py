@@ -215,6 +215,60 @@ def write_rows(path, rows: list[str], newline: str = "\n") -> None:
     path.write_bytes(("a,b,c" + newline + "".join(r + newline for r in rows)).encode())
 
 
+def test_of_bad_cells_in_several_columns_the_first_line_s_is_reported_and_no_row_from_it_on_is_handed_out(tmp_path):
+    """A bad cell in column x1 at line 3 and another in x2 at line 5: the error is the first in the file
+    (line 3, column 1), and only line 2 comes before it. Reported by its column's order instead, the error
+    named line 5 and the rows handed out before it held line 3, its bad cell read as 0 (predict wrote it)."""
+    (tmp_path / "d.csv").write_text("x1,x2\n1,2\noops,3\n4,5\n6,bad\n7,8\n")
+    tables = []
+    with csv_io.TableReader(str(tmp_path / "d.csv")) as reader:
+        with pytest.raises(DataError) as e:
+            for table in reader.chunks():
+                tables.append(table)
+    assert (e.value.line, e.value.column, e.value.column_name) == (3, 1, "x1")
+    assert [t.lines.tolist() for t in tables] == [[2]]
+    assert tables[0].columns["x1"].values.tolist() == [1] and tables[0].columns["x2"].values.tolist() == [2]
+
+
+@pytest.mark.parametrize("body", ["c,x\n1,0\nNA,1\n2,2\noops,3\nnan,4\nlate,5\n3,6\n",
+                                  "c\n1\nNA\n2\noops\nnan\nlate\n3\n"])
+def test_a_column_read_as_text_from_the_start_names_its_first_word_not_a_missing_cell(tmp_path, body):
+    """fit reads a file again with a column that turned to text after chunks of numbers as text from the
+    start (`auto_as_text`): its first text cell, which errors and notices quote, is 'oops' at line 5 (not a
+    later one), and its numbers count 3. Missing cells ('NA', 'nan') are neither: the first was quoted as its text."""
+    (tmp_path / "d.csv").write_text(body)
+    with csv_io.TableReader(str(tmp_path / "d.csv")) as reader:
+        reader.select(["c"], auto=["c"], auto_as_text=["c"])
+        col = reader.read().columns["c"]
+    assert col.is_text and col.values.tolist() == ["1", "NA", "2", "oops", "nan", "late", "3"]
+    assert col.first_text == (5, "oops") and col.n_numeric == 3
+
+
+@pytest.mark.parametrize("end", ["\r", "\n"])
+def test_text_cells_are_stripped_on_the_line_by_line_path_too(tmp_path, end):
+    """Lone-CR line ends (old Mac files) are read line by line, through `numpy.loadtxt`: a category written
+    ' red ' must be 'red' there as in blocks, or predict's cells miss the model's categories."""
+    (tmp_path / "d.csv").write_bytes(end.join(["x,c", "1, red ", "2,blue", "3,  green", ""]).encode())
+    table = csv_io.read_table(str(tmp_path / "d.csv"), text=["c"])
+    assert table.columns["c"].values.tolist() == ["red", "blue", "green"]
+    assert table.columns["x"].values.tolist() == [1, 2, 3] and table.lines.tolist() == [2, 3, 4]
+
+
+def test_blocks_converted_before_an_auto_column_showed_text_are_read_again_as_text(tmp_path, monkeypatch):
+    """The first block shows text in an auto column while the next blocks are already being converted, its
+    cells taken for numbers: those conversions are stale. Taken as they were, the column came in numbers
+    after text ('007' lost as 7, the column `retexted`: fit read the file twice, and from stdin refused it)."""
+    small_blocks(monkeypatch, 64)
+    cells = ["red"] + [f"{i:03d}" if i % 2 else f"{i}.50" for i in range(1, 40)]
+    (tmp_path / "d.csv").write_text("c,x\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    with csv_io.TableReader(str(tmp_path / "d.csv"), auto=["c"]) as reader:
+        table = reader.read()
+        assert reader.retexted == set()
+    col = table.columns["c"]
+    assert col.is_text and col.values.tolist() == cells and col.first_text == (2, "red")
+    assert table.columns["x"].values.tolist() == list(range(40)) and table.lines.tolist() == list(range(2, 42))
+
+
 @pytest.mark.parametrize("block", [16, 64, 1 << 18])
 def test_blocks_of_any_size_give_the_same_table(tmp_path, monkeypatch, block):
     """Plain numbers, then missing cells and a blank line, then a quoted field with a newline."""

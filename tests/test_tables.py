@@ -641,6 +641,19 @@ def test_a_header_repeated_as_a_row_is_named_as_such(tmp_path):
     assert r.returncode == 1 and r.stderr.decode().endswith(f"d.csv:32:1 (column 'x'): expected a number, found 'x'\n{hint}")
 
 
+def test_of_several_repeated_headers_the_first_is_named_and_no_row_after_it_is_predicted(tmp_path, cli):
+    """Three files of text joined with cat: the header comes again at lines 32 and 63. The error must name the
+    first (naming the last, predict also wrote a prediction for every row between them, the header row too)."""
+    rows = [["color", "label"]] + [[["red", "blue"][i % 2], ["yes", "no"][i % 5 > 1]] for i in range(30)]
+    one = write_rows(tmp_path / "a.csv", rows)
+    path = tmp_path / "d.csv"
+    path.write_bytes(one.read_bytes() * 3)
+    assert cli("fit", one, "-o", tmp_path / "c.npz", "--epochs", "1", "-q").exit_code == 0
+    r = cli("predict", tmp_path / "c.npz", path)
+    assert r.exit_code == 1 and "d.csv:32: the header again, as a row of data" in r.stderr
+    assert r.stdout == cli("predict", tmp_path / "c.npz", one).stdout  # the 30 rows before it only
+
+
 def test_a_single_feature_that_follows_the_target_gets_no_notice_to_ignore_it(tmp_path, cli):
     # `gen-data linear --noise 0`: x is the whole story, and --ignore x would leave no feature at all
     assert cli("gen-data", "linear", "--noise", "0", "-n", "200", "-o", tmp_path / "l.csv").exit_code == 0
@@ -1545,6 +1558,59 @@ def test_a_sep_line_gives_the_delimiter_even_when_the_header_holds_another(tmp_p
     table = read_table(str(tmp_path / "s.csv"))
     assert list(table.columns) == expected[0] == ["a,b", "y"]
     assert [list(table.columns[n].values) for n in expected[0]] == [[1, 3], [2, 4]]
+
+
+def test_an_explicit_delimiter_overrides_a_sep_line(tmp_path):
+    """--delimiter is the user's word: a `sep=;` line that contradicts it (a file re-saved with commas,
+    the line left in) must not win over it, or the header is one column named 'a,b,y'."""
+    from nncli.csv_io import read_table
+
+    (tmp_path / "s.csv").write_text("sep=;\na,b,y\n1,2,3\n4,5,6\n")
+    table = read_table(str(tmp_path / "s.csv"), delimiter=",")
+    assert list(table.columns) == ["a", "b", "y"]
+    assert [list(table.columns[n].values) for n in ("a", "b", "y")] == [[1, 4], [2, 5], [3, 6]]
+    assert list(table.lines) == [3, 4]  # (the sep= line still counts as a line)
+
+
+def test_only_an_empty_standard_input_gets_the_hint_about_standard_input(tmp_path):
+    """An empty file named on the command line is just empty: the hint that standard input held nothing
+    (DATA '-' or predict's DATA left out) would send the user looking for a pipe that is not there."""
+    (tmp_path / "d.csv").write_bytes(b"")
+    r = run_nncli("fit", tmp_path / "d.csv", "-o", tmp_path / "m.npz", "-q")
+    assert r.returncode == 1 and r.stderr.decode().endswith("d.csv:1: the file is empty (expected a header row)\n")
+    r = run_nncli("fit", "-", "-o", tmp_path / "m.npz", "-q", input=b"")
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 1 and lines[0].endswith("<stdin>:1: the file is empty (expected a header row)")
+    assert lines[1].startswith("hint: standard input held nothing") and len(lines) == 2
+
+
+def test_a_missing_column_after_a_sep_line_is_named_at_the_header_on_line_2(tmp_path):
+    """After a `sep=;` line the header is line 2: the missing-column error of predict and eval named line 1,
+    the `sep=` line, where there is no column to look for."""
+    from nncli.csv_io import read_table
+    from nncli.errors import DataError
+
+    (tmp_path / "s.csv").write_text("sep=;\nx1;y\n1;2\n")
+    with pytest.raises(DataError) as e:
+        read_table(str(tmp_path / "s.csv"), ["x1", "x2"])
+    assert e.value.line == 2 and e.value.message.endswith("s.csv:2: missing column: 'x2'")
+
+
+def test_a_header_of_several_columns_gets_no_hint_that_it_is_one_column(tmp_path):
+    """`x1;x2,z` split at ',' is two columns, one of them holding the missing names: the hint that "the header
+    is one column" is for a header that is one, else it names the columns there are."""
+    from nncli.csv_io import read_table
+    from nncli.errors import DataError
+
+    (tmp_path / "d.csv").write_text("x1;x2,z\n1;2,3\n")
+    with pytest.raises(DataError) as e:
+        read_table(str(tmp_path / "d.csv"), ["x1", "x2"])
+    assert e.value.message.endswith("missing columns: 'x1', 'x2'")
+    assert "one column" not in e.value.hint and "'z'" in e.value.hint
+    (tmp_path / "one.csv").write_text("x1;x2\n1;2\n")
+    with pytest.raises(DataError) as e:
+        read_table(str(tmp_path / "one.csv"), ["x1", "x2"], delimiter=",")
+    assert e.value.hint.startswith("the header is one column when split at ','")
 
 
 def test_a_blank_first_line_is_named_before_a_nul_further_on(tmp_path):
