@@ -178,8 +178,8 @@ class TrainingScreen:
             return console.render_lines(text, unbounded, pad=False, new_lines=True)
 
         bar, facts = self._progress(options.max_width)
-        # The header's lines do not change in a run: laid out again only when the width does (they were a
-        # tenth of a frame of the chart).
+        # The header's lines do not change in a run: laid out again only for another console or width (they
+        # were a tenth of a frame of the chart).
         if self._header_lines is None or self._header_lines[:2] != (console, options.max_width):
             self._header_lines = (console, options.max_width, [lines(t) for t in self.header])
         header = self._header_lines[2]

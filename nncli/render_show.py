@@ -40,6 +40,8 @@ def _digits(value: float, reach: float, within: float) -> int:
 def _rounded(v: float, digits: int) -> str:
     if digits >= 17:  # (all a float64 has: its shortest exact form, 1e+307 and not 9.9999999999999999e+306)
         return repr(float(v))
+    if v == 0 or v != v:  # ("0", not "-0"; NaN as "-", as everywhere)
+        return fmt(v)
     return f"{v:.{digits}g}"  # (not `fmt`: at 4 digits it gives 3 significant from 1e5 up and below 1e-3)
 
 

@@ -368,6 +368,7 @@ def test_an_imputed_value_is_shown_within_a_hundredth_of_its_columns_spread(valu
     within = render_show.SHOWN_WITHIN * spread
     shown = render_show._rounded(value, render_show._digits(value, 1.0, within))
     assert abs(float(shown) - value) <= within, shown
+    assert [render_show._rounded(v, 4) for v in (0.0, -0.0, float("nan"))] == ["0", "0", "-"]
 
 
 def test_show_names_a_classifiers_classes_and_only_a_networks_activation(cli, tmp_path):
