@@ -62,7 +62,6 @@ def _level_rgb(level: int, ramp: bool) -> tuple[int, int, int]:
     return (RAMP_RGB if ramp else CLASS_RGB)[level % len(CLASS_RGB)]
 
 
-@functools.lru_cache(maxsize=4096)
 def _shade(rgb: tuple[int, int, int], step: int, under_points: bool) -> Color:
     """`rgb` darkened toward black as the sureness falls (`step` of FADE_STEPS), never below a quarter:
     unsure is a dark seam. `under_points`: half as bright again, so that rows drawn in their class's own
