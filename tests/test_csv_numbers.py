@@ -614,6 +614,22 @@ def test_then_runs_on_the_converting_threads_for_block_chunks_only(tmp_path):
     assert threads and threading.get_ident() not in threads
 
 
+def test_then_counts_the_rows_before_each_block_past_blank_lines(tmp_path):
+    """A blank line holds no row: `then`'s first_row for each block after one is its lines less the
+    blank ones before it (single or double, at odd and even byte offsets, first or last in a block)."""
+    rng = np.random.default_rng(7)
+    lines = [f"{i},{'9' * rng.integers(1, 4)},{i % 3}" for i in range(600)]
+    for at in sorted(rng.choice(len(lines), 60, replace=False), reverse=True):
+        lines[at:at] = [""] * int(rng.integers(1, 3))
+    write_rows(tmp_path / "t.csv", [""] + lines)  # (a blank line first, too)
+    with csv_io.TableReader(str(tmp_path / "t.csv"), chunk_rows=10) as reader:
+        chunks = list(reader.chunks(lambda numbers, first_row: first_row))
+    rows_before = np.cumsum([0] + [c.n_rows for c in chunks])
+    converted = [(c.derived, int(rows_before[k])) for k, c in enumerate(chunks) if c.derived is not None]
+    assert rows_before[-1] == 600 and len(converted) > 20
+    assert [first_row for first_row, _ in converted] == [rows for _, rows in converted]
+
+
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_crlf_lines_are_read_in_blocks_like_lf_lines(tmp_path, bom):
     """Windows line ends sent a whole file through the csv module, line by line (predict: 2x the time)."""
