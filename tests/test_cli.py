@@ -36,6 +36,18 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(cli, comman
     assert f"nncli {command}" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_of_every_command_is_in_the_readme(cli, command, monkeypatch):
+    """Each option `--help` lists, long and short form, is named in README.md (as `--lr` or `-o`)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    listed = re.findall(r"^ {2}(?:(-[a-zA-Z]), )?(--[a-z][a-z0-9-]*)", cli(command, "--help").stdout, re.MULTILINE)
+    readme = (ROOT / "README.md").read_text()
+    assert len(listed) >= 3
+    for short, long in listed:
+        assert re.search(re.escape(long) + r"(?![\w-])", readme), f"{command} {long}"
+        assert not short or re.search(f"`{short}[` ]", readme), f"{command} {short}"
+
+
 @pytest.mark.parametrize("kind", ["linear", "regression", "moons", "circles", "blobs", "spirals", "xor", "mixed"])
 def test_gen_data_writes_csv_to_stdout_reproducibly(cli, kind):
     a = cli("gen-data", kind, "-n", "50", "--seed", "3")
