@@ -28,14 +28,16 @@ from nncli.csv_numbers import block_cells, parse_block, text_array, too_wide
 from nncli.csv_source import refuse_bad_names
 from nncli.errors import DataError, composed, names_hint, one_column_hint, quoting_hint, shorten
 
-# Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`). Each NumPy
-# operation on a piece releases the GIL only while it runs, and the two converting threads hand it to
-# each other around every one: on 128 KB pieces most last 3-20 us, and the hand-offs (a context switch
-# each, ~35 us of kernel time here) were a fifth of the reader's CPU time. Pieces of 512 KB take the
-# reader through 2M rows x 11 columns in 1.06-1.08 instead of 1.54-1.59 s (benchmarks/RESULTS.md,
-# section AC); their temporaries, ~14 bytes a byte of piece on each thread, are what
-# `TableReader.read` saves on small tables.
-PARSE_BYTES = 1 << 19
+# Plain blocks are converted in pieces of about this size (`ColumnParser.piece_bytes`): a block of
+# `csv_io.BLOCK_BYTES` whole. Each NumPy operation on a piece releases the GIL only while it runs, and
+# the two converting threads hand it to each other around every one: on 128 KB pieces most last
+# 3-20 us, and the hand-offs (a context switch each, ~35 us of kernel time here) were a fifth of the
+# reader's CPU time. Pieces of 512 KB took the reader through 2M rows x 11 columns in 1.06-1.08
+# instead of 1.54-1.59 s (benchmarks/RESULTS.md, section AC); whole blocks of 1 MB took `predict` of
+# 10M rows 0.92-0.96x the time of 512 KB pieces, where two more threads want the GIL (section AW).
+# Their temporaries, ~14 bytes a byte of piece on each thread, are what `TableReader.read` saves on
+# small tables.
+PARSE_BYTES = 1 << 20
 # Or of this much per column, if more: each piece costs some work for every column (20,000 columns
 # of which 10,000 text, 100 rows: in pieces of 10 rows they took 12.8 s to read, in one piece 0.6-0.9 s).
 PARSE_BYTES_PER_COLUMN = 256
