@@ -13,17 +13,18 @@ import io
 import itertools
 import math
 import os
+import re
 import select
 import signal
 import stat
 import sys
 import threading
 import time
-from typing import IO, Callable, Iterable, Sequence
+from typing import IO, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from nncli import stop_signals
+from nncli import csv_format, stop_signals
 from nncli.csv_io import CHUNK_ROWS, Table
 from nncli.errors import NncliError
 from nncli.stop_signals import held
@@ -36,27 +37,77 @@ def quote(text: str) -> str:
     return text
 
 
-def _format_rows(cols: list[tuple[str, list]]) -> str:
-    """CSV text for columns given as (printf format, values): one `%` for the whole chunk.
+class _Column(NamedTuple):
+    """A column for `_format_rows`: a printf format ("%s" for text already quoted, "%d", "%.<p>g") and the values
+    (numbers (n, k) for k columns of one format); cells: the column already as `csv_format` cells (the predicted
+    labels, gathered from each class's)."""
+    fmt: str
+    values: "np.ndarray | list"
+    cells: np.ndarray | None = None
 
-    Text values must already be quoted (format "%s"); numbers are formatted by
-    the `%` operator in C rather than one Python call per cell.
+
+def _cells(col: _Column) -> np.ndarray | None:
+    """The column as `csv_format` cells, or None where only the `%` operator can write it."""
+    if col.cells is not None:
+        return col.cells
+    if col.fmt == "%s":
+        return csv_format.text_cells(list(col.values))
+    if col.fmt == "%d":
+        return csv_format.d_cells(col.values)
+    digits = int(col.fmt[2:-1])  # "%.<p>g"
+    return csv_format.g_cells(col.values, digits) if digits <= csv_format.MOST_DIGITS else None
+
+
+# A text that `quote` changes, in texts joined by NUL: a comma, quote or line end, or a space at either end.
+_QUOTED = re.compile(r'[,"\r\n]|\s(?:\0|\Z)|(?:\A|\0)\s')
+
+
+def _quote_all(texts: list[str]) -> list[str]:
+    """`quote` of each text: one search of them all, and one call a text only where some text needs quotes (ids
+    and categories seldom do; a call each was most of gen-data's time)."""
+    return [quote(t) for t in texts] if _QUOTED.search("\0".join(texts)) else texts
+
+
+def _blocks(cols: list[_Column]) -> list[_Column]:
+    """Runs of number columns of one format and dtype as one (n, k) column, which one `csv_format` call formats
+    (gen-data's 1,000 features: one call, not 1,000)."""
+    runs: list[list[_Column]] = []
+    for c in cols:
+        last = runs[-1][-1] if runs else None
+        if (last is not None and c.fmt != "%s" and c.fmt == last.fmt and c.cells is None and last.cells is None
+                and c.values.dtype == last.values.dtype):  # type: ignore[union-attr]
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return [r[0] if len(r) == 1 else _Column(r[0].fmt, np.column_stack([c.values for c in r])) for r in runs]
+
+
+def _format_rows(cols: list[_Column]) -> str:
+    """CSV text for a chunk's columns: each a matrix of bytes formatted in NumPy (`csv_format`), or, where a column
+    cannot be (a text holding a NUL, more digits than `csv_format.MOST_DIGITS`), one `%` for the whole chunk,
+    numbers formatted by the `%` operator in C rather than one Python call per cell.
     """
-    if not cols:
+    if not cols or not len(cols[0].values):
         return ""
-    if len(cols) == 1 and cols[0][0] == "%s":  # one text column, as predict writes by default
-        return "\n".join(cols[0][1]) + "\n" if cols[0][1] else ""
-    n = len(cols[0][1])
-    row = ",".join(fmt for fmt, _ in cols) + "\n"
-    values = cols[0][1] if len(cols) == 1 else list(itertools.chain.from_iterable(zip(*(v for _, v in cols))))
-    return (row * n) % tuple(values)
+    if len(cols) == 1 and cols[0].fmt == "%s" and cols[0].cells is None:  # one text column: the labels, or a text
+        return "\n".join(cols[0].values) + "\n"
+    cols = _blocks(cols)
+    cells = [_cells(c) for c in cols]
+    if all(c is not None for c in cells):
+        return csv_format.join_rows(cells)  # type: ignore[arg-type]
+    n = len(cols[0].values)
+    block = [isinstance(c.values, np.ndarray) and c.values.ndim == 2 for c in cols]
+    flat = [(c.fmt, v) for c, b in zip(cols, block) for v in (c.values.T if b else [c.values])]
+    row = ",".join(fmt for fmt, _ in flat) + "\n"
+    values = [v.tolist() if isinstance(v, np.ndarray) else v for _, v in flat]
+    return (row * n) % tuple(values[0] if len(values) == 1 else itertools.chain.from_iterable(zip(*values)))
 
 
-def _column(values: np.ndarray, fmt: str = "%.7g") -> tuple[str, list]:
+def _column(values: np.ndarray, fmt: str = "%.7g") -> _Column:
     """A column for `_format_rows`: text quoted as CSV needs, integers as is, floats by `fmt`."""
     if values.dtype.kind in "USO":  # (O: text as Python strings, see `csv_numbers.text_array`)
-        return "%s", [quote(v) for v in values.tolist()]
-    return ("%d" if values.dtype.kind in "iub" else fmt), values.tolist()
+        return _Column("%s", _quote_all(values.tolist()))
+    return _Column("%d" if values.dtype.kind in "iub" else fmt, values)
 
 
 def _value_format(mean: float, scale: float) -> str:
@@ -68,7 +119,7 @@ def _value_format(mean: float, scale: float) -> str:
 
 
 # `write_predictions` formats at most about this many cells at once.
-WRITE_CELLS = 1 << 17
+WRITE_CELLS = 1 << 16
 # How long a stopped command waits for a reader that has stopped taking its output (`| less` left on
 # one screen) before it cuts the row it is writing and ends.
 STOP_GRACE_SECONDS = 2.0
@@ -255,6 +306,7 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
     except UnicodeEncodeError:  # (a lone surrogate, from a crafted model file: the usual path writes it)
         lines = []
     label_lines = np.array(lines) if target.task == "classification" and len(set(map(len, lines))) == 1 else None
+    label_cells = csv_format.text_cells(classes.tolist())
     pred_names = prediction_names(model, proba)
     if target.task == "regression":
         value_formats = [_value_format(m, s) for m, s in zip(target.mean, target.scale)]
@@ -276,9 +328,11 @@ def write_predictions(path: str, model: "object", chunks: "Iterable[tuple[Table,
                 if target.task == "regression":
                     cols += [_column(pred[rows, j], fmt) for j, fmt in enumerate(value_formats)]
                 else:
-                    cols.append(("%s", classes[pred[rows]].tolist()))
+                    labels = pred[rows]
+                    cols.append(_Column("%s", classes[labels], None if label_cells is None else
+                                        label_cells.take(labels, axis=0)))  # (take: indices, never a mask)
                     if P is not None:
-                        cols += [_column(P[rows, j], "%.6g") for j in range(P.shape[1])]
+                        cols.append(_Column("%.6g", P[rows]))  # (formatted as one block)
                 out.write(_format_rows(cols))
             out.flush()
 
