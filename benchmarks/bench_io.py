@@ -21,7 +21,10 @@ Predicting: a model trained by `nncli fit` on the first 20,000 rows predicts a
 (getrusage of the child), against the reader alone streaming the same file's
 feature columns (those `predict` reads), also as a process. Both are also run on a one-row file, whose time is each command's
 fixed cost (interpreter, imports, model loading); rows/s past it is the
-streaming throughput.
+streaming throughput. What writing costs: the same file predicted with --proba
+(three columns a row: the label and two probabilities) and by a model fitted to
+the label as a number (--task regression: one number a row). The peak RSS is
+the largest of the three.
 """
 
 from __future__ import annotations
@@ -203,6 +206,7 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
     big = os.path.join(directory, f"predict_{rows}.csv")
     head = os.path.join(directory, "predict_train.csv")
     model = os.path.join(directory, "predict_model.npz")
+    regression = os.path.join(directory, "predict_regression.npz")  # (the 0/1 label fitted as a number)
     if not os.path.exists(big):
         t = time.perf_counter()
         write_numeric_csv(big, rows, 11, seed=1, classes=2)
@@ -210,12 +214,13 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
               file=sys.stderr)
     write_numeric_csv(head, 20_000, 11, seed=1, classes=2)
     nncli = [sys.executable, "-m", "nncli"]
-    if os.path.exists(model):
-        os.remove(model)
-    fit = subprocess.run([*nncli, "fit", head, "-o", model, "--epochs", "5", "--hidden", "64,64", "-q"],
-                         cwd=ROOT, capture_output=True, text=True)
-    if fit.returncode:
-        raise SystemExit(fit.stderr)
+    for path, task in ((model, "auto"), (regression, "regression")):
+        if os.path.exists(path):
+            os.remove(path)
+        fit = subprocess.run([*nncli, "fit", head, "-o", path, "--epochs", "5", "--hidden", "64,64", "-q",
+                              "--task", task], cwd=ROOT, capture_output=True, text=True)
+        if fit.returncode:
+            raise SystemExit(fit.stderr)
     tiny = os.path.join(directory, "predict_tiny.csv")
     with open(big) as f, open(tiny, "w") as out:
         out.write(f.readline() + f.readline())  # the header and one row: each command's fixed cost
@@ -224,12 +229,19 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
     reader = [sys.executable, "-c", "import sys\nfrom nncli.csv_io import TableReader\n"
               "with open(sys.argv[1]) as f:\n    features = f.readline().rstrip().split(',')[:-1]\n"
               "with TableReader(sys.argv[1], features) as r:\n    sum(c.n_rows for c in r.chunks())"]
-    walls: dict[str, list[float]] = {k: [] for k in ("predict", "reader", "predict_tiny", "reader_tiny")}
+    walls: dict[str, list[float]] = {k: [] for k in ("predict", "reader", "predict_tiny", "reader_tiny", "proba",
+                                                     "regression")}
     rss = []
     for _ in range(reps):  # alternated, so drift hits both alike
         w, r, _ = timed_process([*nncli, "predict", model, big])
         walls["predict"].append(w)
         rss.append(r)
+        # What the writer costs: three columns a row (the label and two probabilities), or one number.
+        for key, cmd in (("proba", [*nncli, "predict", model, big, "--proba"]),
+                         ("regression", [*nncli, "predict", regression, big])):
+            w, r, _ = timed_process(cmd)
+            walls[key].append(w)
+            rss.append(r)
         walls["reader"].append(timed_process([*reader, big], env={"PYTHONPATH": ROOT})[0])
         walls["predict_tiny"].append(timed_process([*nncli, "predict", model, tiny])[0])
         walls["reader_tiny"].append(timed_process([*reader, tiny], env={"PYTHONPATH": ROOT})[0])
@@ -240,7 +252,8 @@ def bench_predict(directory: str, rows: int, reps: int) -> dict:
             "reader_seconds": m["reader"], "reader_rows/s": rows / m["reader"],
             "predict_fixed": m["predict_tiny"], "reader_fixed": m["reader_tiny"],
             "predict_steady_rows/s": steady_p, "reader_steady_rows/s": steady_r,
-            "reader_over_predict": m["reader"] / m["predict"], "steady_ratio": steady_p / steady_r}
+            "reader_over_predict": m["reader"] / m["predict"], "steady_ratio": steady_p / steady_r,
+            "proba_seconds": m["proba"], "regression_seconds": m["regression"]}
 
 
 def bench_fit_memory(directory: str, rows: int, cols: int) -> list[dict]:
@@ -315,8 +328,13 @@ def main() -> None:
               f"{r['predict_steady_rows/s']:,.0f} | {r['predict_peak_rss_MB']:.0f} |")
         print(f"| reader alone (TableReader.chunks, a process) | {r['reader_seconds']:.2f} | {r['reader_rows/s']:,.0f} | "
               f"{r['reader_fixed']:.2f} | {r['reader_steady_rows/s']:,.0f} | |")
+        for what, key in (("nncli predict --proba (label, p_0, p_1)", "proba"),
+                          ("nncli predict, a regression model (one number)", "regression")):
+            print(f"| {what} | {r[key + '_seconds']:.2f} | {r['rows'] / r[key + '_seconds']:,.0f} | | | |")
         print(f"\npredict rows/s = {r['reader_over_predict']:.2f} x the reader's own rows/s "
-              f"({r['steady_ratio']:.2f} x past each command's fixed cost)")
+              f"({r['steady_ratio']:.2f} x past each command's fixed cost); --proba "
+              f"{r['reader_seconds'] / r['proba_seconds']:.2f} x, a regression model "
+              f"{r['reader_seconds'] / r['regression_seconds']:.2f} x (peak RSS over all three)")
 
 if __name__ == "__main__":
     main()
