@@ -1,6 +1,6 @@
 """Writing CSV: generated data sets and streamed predictions (reading is `csv_io`).
 
-May import numpy, the standard library, `nncli.csv_io`, `nncli.atomic`, `nncli.errors` and
+May import numpy, the standard library, `nncli.csv_io`, `nncli.csv_format`, `nncli.atomic`, `nncli.errors` and
 `nncli.stop_signals`; never typer or rich.
 Output goes to stdout (`-`) or to a file written atomically.
 """
