@@ -89,8 +89,6 @@ def _format_rows(cols: list[_Column]) -> str:
     """
     if not cols or not len(cols[0].values):
         return ""
-    if len(cols) == 1 and cols[0].fmt == "%s" and cols[0].cells is None:  # one text column: the labels, or a text
-        return "\n".join(cols[0].values) + "\n"
     cols = _blocks(cols)
     cells = [_cells(c) for c in cols]
     if all(c is not None for c in cells):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nncli import csv_format, csv_write
@@ -108,5 +108,13 @@ def test_format_rows_writes_what_percent_writes_whichever_way_it_goes(texts, val
 @FAST
 @given(texts=st.lists(st.text(alphabet=st.sampled_from(list('ab ,"\r\n\t\x1c\u00a0\u2003\0é')), max_size=4),
                       max_size=8))
+# each reason to quote alone in its column (any other text's reason would quote them all)
+@example(texts=["a\rb", "c"])
+@example(texts=["a ", "b"])  # (a space at the end, not the last text's)
+@example(texts=["a", " b"])  # (a space at the start, not the first text's)
+@example(texts=["a", "\u2003b"])
+@example(texts=["a,b", "c"])
+@example(texts=['a"b'])
+@example(texts=["a\nb"])
 def test_quote_all_quotes_as_quote_does_each_text(texts):
     assert csv_write._quote_all(texts) == [csv_write.quote(t) for t in texts]
