@@ -125,6 +125,7 @@ def test_fit_predict_eval_round_trip(cli, tmp_path, moons_csv):
     assert all(abs(float(r["p_0"]) + float(r["p_1"]) - 1) < 1e-5 for r in rows)
     # probabilities with 6 significant digits, as README says (7 would print other text for most of them)
     assert all(r[p] == "%.6g" % float(r[p]) for r in rows for p in ("p_0", "p_1"))
+    assert max(len(re.sub(r"e.*|[-.]", "", r[p]).strip("0")) for r in rows for p in ("p_0", "p_1")) == 6  # not fewer
     truth = [r[-1] for r in csv.reader(open(test))][1:]
     acc = np.mean([r["prediction"] == t for r, t in zip(rows, truth)])
     assert acc >= 0.95

@@ -459,6 +459,7 @@ def test_a_label_utf8_cannot_carry_is_written_as_any_other_label(trained, tmp_pa
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == b"prediction" and set(lines[1:]) <= {b"\xff", b"1", b"2"} and b"\xff" in lines[1:]
+    assert r.stdout.count(b"\n") == len(lines) == 601  # (every row with its line end)
 
 
 @pytest.mark.parametrize("field", ["final_loss", "param_path"])
