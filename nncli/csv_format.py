@@ -83,7 +83,7 @@ def g_cells(values: np.ndarray, p: int) -> np.ndarray:
     zero = a == 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lg = np.floor(np.log10(a))  # the decimal exponent, or one off where log10 rounds across a power of ten
-        lg[zero] = 0.0
+        lg[zero] = 0.0  # (zero is written "0" here, not by `%`)
         k = (p - 1 + 22) - lg  # (not finite for a value that is not)
         exact = (k >= 0) & (k <= 66)
         k[~exact] = 22
@@ -101,7 +101,7 @@ def g_cells(values: np.ndarray, p: int) -> np.ndarray:
         # is above m): nearer a half than that, the exact value may round the other way.
         close = np.abs(m - np.floor(m) - 0.5) <= 4 * np.spacing(10.0 ** p)
     by_percent = np.flatnonzero(close | ~exact)
-    digits[by_percent] = 0.0
+    digits[by_percent] = 0.0  # (their cells are overwritten; no NaN or huge value to cast to integers)
     rounded_up = digits >= 10.0 ** p  # 9.9999996 -> 10.00000: one more digit before the point
     digits[rounded_up] = 10.0 ** (p - 1)
     x = (p - 1 + 22) - k + rounded_up
@@ -136,9 +136,7 @@ def d_cells(values: np.ndarray) -> np.ndarray:
     """`"%d" % i` for each integer (or bool), as a uint8 array of shape values.shape + (width,): NUL where a shorter
     number has no sign or digit."""
     shape = np.shape(values)
-    v = np.asarray(values).ravel()
-    if v.dtype.kind == "b":
-        v = v.view(np.uint8)
+    v = np.asarray(values).ravel()  # (bools too: they cast to 0 and 1)
     if v.dtype.kind == "u" and v.size and v.max() > np.iinfo(np.int64).max:
         texts = [b"%d" % i for i in v.tolist()]
         return _padded(texts, max(map(len, texts))).reshape(*shape, -1)
