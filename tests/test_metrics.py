@@ -102,6 +102,18 @@ def test_a_class_predicted_but_absent_from_the_file_counts_as_scikit_learn_count
     assert result["macro"]["recall"] == pytest.approx(np.append(recall, 0.0).mean())
 
 
+def test_the_confusion_matrix_holds_counts_written_as_whole_numbers(tmp_path, cli, far_classes):
+    """Rows counted, not measured: a mutant that counted them in floats printed 418.0 in eval's table and
+    its JSON, and passed (418.0 == 418 in Python)."""
+    rows, model = far_classes
+    data = write_csv(tmp_path / "d.csv", ["x1", "x2", "y"], rows)
+    cm = json.loads(cli("eval", model, data, "--json", "-q").stdout)["confusion_matrix"]
+    assert [[type(c) for c in row] for row in cm] == [[int] * 3] * 3 and sum(map(sum, cm)) == len(rows)
+    table = cli("eval", model, data, "-q").stderr.split("confusion matrix (rows: true, columns: predicted)")[1]
+    assert [line.split() for line in table.strip().splitlines()] == [["a", "b", "c"]] + [
+        [c, *map(str, row)] for c, row in zip("abc", cm)]
+
+
 def test_eval_json_stays_json_when_the_errors_overflow(tmp_path, cli):
     # Targets near 1e150, evaluated on targets near 1e160: squared errors overflow float64.
     rng = np.random.default_rng(0)
@@ -300,6 +312,19 @@ def test_roc_auc_is_the_chance_a_positive_scores_above_a_negative_ties_counting_
     assert metrics.roc_auc(np.array([False, True]), np.array([0.1, 0.9])) == 1.0
 
 
+def test_roc_auc_keeps_every_digit_of_many_rows_and_of_close_float64_scores():
+    """Ranks are summed in float64: a mutant summing 20,000 rows' ranks in float32 was 1.5e-8 off, and one
+    rounding the scores to float32 tied a float64 model's logits that differ past float32's 7 digits."""
+    rng = np.random.default_rng(0)
+    positive = rng.random(20_000) < 0.5
+    score = np.round(rng.normal(size=20_000) + positive, 2)
+    pos, neg = score[positive], np.sort(score[~positive])
+    below, up_to = np.searchsorted(neg, pos, "left"), np.searchsorted(neg, pos, "right")
+    pairs = below.sum() + 0.5 * (up_to - below).sum()  # (exact: integers and halves)
+    assert metrics.roc_auc(positive, score) == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
+    assert metrics.roc_auc(np.array([False, True]), np.array([30.0, 30.0 + 1e-9])) == 1.0
+
+
 def _binary_logits(cli, tmp_path, train, score, *fit_args):
     """A two-class model trained on `train` with `fit_args`; its path, the classes of `score`'s rows and
     their logits (float64)."""
@@ -400,6 +425,14 @@ def test_r2_and_rmse_of_values_whose_squares_underflow():
         assert metrics.r2(truth * unit, pred * unit) == pytest.approx(metrics.r2(truth, pred)) == -2.0
         assert metrics.rmse(truth * unit, pred * unit) == pytest.approx(metrics.rmse(truth, pred) * unit, rel=1e-12)
     assert metrics.r2(truth * 1e-200, [0.0, 0.0, 1e-40]) == -np.inf  # (far below: ss_res / ss_tot ~ 1e320)
+
+
+def test_rmsle_is_none_where_a_prediction_is_below_zero_as_where_a_target_is():
+    """log(1 + y) of a value below -1 does not exist, and one between -1 and 0 is no error of sizes: RMSLE is None
+    for either side's (a mutant that looked at the targets only gave nan, or a figure, for the predictions')."""
+    assert metrics.rmsle([1.0, 2.0], [1.0, -0.5]) is None and metrics.rmsle([1.0, 2.0], [1.0, -3.0]) is None
+    assert metrics.rmsle([1.0, -0.5], [1.0, 2.0]) is None
+    assert metrics.rmsle([0.0, 3.0], [0.0, 1.0]) == pytest.approx(np.sqrt(np.log(2.0) ** 2 / 2))
 
 
 def test_r2_of_a_constant_target_whose_float_mean_is_not_that_value():

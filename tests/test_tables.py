@@ -149,6 +149,26 @@ def test_a_missing_category_that_training_never_saw_is_said_to_encode_as_zeros(t
     assert probs[0] == probs[1] == probs[2]  # all three rows encode the same: color all zeros, x = 1
 
 
+def test_unseen_and_missing_categories_are_counted_over_every_chunk(tmp_path, cli, monkeypatch):
+    """predict reads a file a chunk at a time: mutants that kept a column's count of unseen categories, or
+    of missing cells (as `<missing>`, or as zeros where training had none), from the last chunk only said
+    (4) for 30, and passed; only the imputed numeric cells' count was checked over several chunks."""
+    from nncli import csv_io
+
+    rows = [["color", "size", "x", "label"]] + [[f"c{i % 3}", "NA" if i % 50 == 0 else f"s{i % 2}", str(i % 7),
+                                                  "yes" if i % 2 else "no"] for i in range(300)]
+    model = tmp_path / "m.npz"
+    assert cli("fit", write_rows(tmp_path / "d.csv", rows), "-o", model, "--epochs", "1", "-q").exit_code == 0
+    new = [rows[0]] + [["purple" if i % 10 == 0 else "NA" if i % 10 == 5 else "c1", "NA" if i % 20 == 0 else "s1",
+                        "1", "no"] for i in range(300)]
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 64)  # (5 chunks, the last of 44 rows)
+    r = cli("predict", model, write_rows(tmp_path / "new.csv", new))
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 301
+    assert "not seen in training were encoded as all zeros: 'color' (30)" in r.stderr
+    assert "had none in training were encoded as all zeros: 'color' (30)" in r.stderr
+    assert "imputed missing cells: 'size' (15)" in r.stderr
+
+
 def test_eval_refuses_a_missing_target(messy, tmp_path):
     _, test, model, _ = messy
     rows = read_rows(test)
@@ -156,6 +176,20 @@ def test_eval_refuses_a_missing_target(messy, tmp_path):
     r = run_nncli("eval", model, write_rows(tmp_path / "t.csv", rows))
     assert r.returncode == 1 and r.stdout == b""
     assert ":6:6 (column 'label'): the target is missing" in r.stderr.decode()
+
+
+def test_eval_names_the_first_unseen_class_label_and_counts_the_rows_like_it(messy, tmp_path):
+    """A mutant that always said "(1 row like this)" passed: every test's file had one unseen label."""
+    _, test, model, _ = messy
+    rows = read_rows(test)
+    for i in (3, 7, 9):
+        rows[i][5] = "maybe"
+    r = run_nncli("eval", model, write_rows(tmp_path / "t.csv", rows))
+    assert r.returncode == 1 and r.stdout == b""
+    assert ":4:6 (column 'label'): class label 'maybe' was not seen in training (3 rows like this)" in r.stderr.decode()
+    rows[7][5] = rows[9][5] = "no"
+    r = run_nncli("eval", model, write_rows(tmp_path / "t.csv", rows))
+    assert r.returncode == 1 and "class label 'maybe' was not seen in training (1 row like this)" in r.stderr.decode()
 
 
 def test_rows_with_a_missing_target_are_dropped_at_fit(tmp_path):
@@ -388,6 +422,19 @@ def test_a_constant_float64_feature_is_noticed_and_has_no_weight(tmp_path, cli):
     assert first == second
 
 
+def test_a_constant_negative_feature_is_noticed_and_has_no_weight_as_a_positive_one(tmp_path, cli):
+    """A spread is rounding when it is under 1e-12 of the size of the mean, not of the mean: a mutant
+    comparing it with the mean itself took the 5e-16 "spread" of -0.1 on every row (a longitude, a
+    temperature below zero) for one, said the column varies very little, and gave it a weight."""
+    rng = np.random.default_rng(0)
+    rows = [["x", "c", "y"]] + [[repr(a), "-0.1", str(int(a > 0))] for a in rng.normal(size=300).tolist()]
+    path, model = write_rows(tmp_path / "d.csv", rows), tmp_path / "m.npz"
+    err = cli("fit", path, "-o", model, "--dtype", "float64", "--model", "linear", "--epochs", "5").stderr
+    assert "'c' has the same value on every row (-0.1): it teaches nothing" in err and "'c' varies" not in err
+    m = load_model(str(model))
+    assert m.pre.mean[1] == -0.1 and m.pre.scale[1] == 1.0 and m.network.W[0][1, 0] == 0.0
+
+
 
 @pytest.mark.parametrize("unit", [1e-13, 1e-30])
 @pytest.mark.parametrize("scaled", ["feature", "target"])
@@ -483,6 +530,20 @@ def test_column_median_is_numpys_float64_median_of_the_present_values():
         got = column_median(v)
         assert got == want or (np.isnan(got) and np.isnan(want)), (v, got, want)
         assert np.array_equal(v, before)  # the column itself is left as it was
+
+
+@pytest.mark.parametrize("cells", [1 << 20, 12, 5])
+def test_column_stats_are_numpys_float64_mean_and_std_however_many_rows_a_block_holds(cells):
+    """The standardization learned at fit: summed a block of rows at a time (about `cells` values a block:
+    12 cells make blocks of 4 rows, the last one short; 5 make rows of one). A mutant that kept the last
+    block's sum of squares only passed: every table in the tests fit in one block of a million cells."""
+    from nncli.core.preprocessing import column_stats
+
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((11, 3)) * [1.0, 50.0, 0.01] + [0.0, 200.0, -3.0]).astype(np.float32)
+    mean, std = column_stats(X, cells)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, X.astype(np.float64).std(axis=0), rtol=1e-12)
 
 
 def test_missing_cells_of_a_validation_file_are_refused_or_reported_like_the_training_files(tmp_path):
@@ -1266,7 +1327,7 @@ def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkey
     # Numeric columns are written a block at a time (`NUMERIC_BLOCK_CELLS`; 7 cells: blocks of two or
     # three rows, the last one short; 4 cells and 2 rows at least: the run of three columns also cut
     # into two and one), around the categorical ones, each missing cell as its column's fill, counted
-    # per column.
+    # per column (f's in the second cut too: counted as d's, the first of its cut, it passed).
     from nncli.core import preprocessing as P
 
     monkeypatch.setattr(P, "NUMERIC_BLOCK_CELLS", block_cells)
@@ -1275,7 +1336,7 @@ def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkey
     n = 11
     table = rng.standard_normal((5, n + 1)).astype(np.float32)  # numeric columns as a reader gives them
     table[0, [0, 9]] = np.nan
-    table[3, 10] = np.nan
+    table[3, 10] = table[4, 2] = np.nan
     columns = {"a": table[0, :n], "b": table[1, :n], "c": np.array(["x", "y", "NA"] * 3 + ["x", "z"]),
                "d": table[2, :n], "e": table[3, :n], "f": table[4, :n].astype(np.float64)}
     features = [P.Feature("a", "numeric", fill=0.5), P.Feature("b", "numeric", fill=1.5),
@@ -1292,7 +1353,7 @@ def test_encoding_writes_each_column_and_fill_as_a_column_at_a_time_would(monkey
         if cell != "z":  # (unseen: all zeros)
             want[i, 2 + {"x": 0, "y": 1, "NA": 2}[cell]] = 1
     np.testing.assert_array_equal(X, want)
-    assert list(report.missing.items()) == [("a", 2), ("c", 3), ("e", 1)] and report.unseen == {"c": 1}
+    assert list(report.missing.items()) == [("a", 2), ("c", 3), ("e", 1), ("f", 1)] and report.unseen == {"c": 1}
 
 
 def test_an_encoding_too_big_for_memory_names_the_one_hot_column(monkeypatch):
@@ -1331,6 +1392,18 @@ def test_numeric_class_labels_are_in_numeric_order_and_twenty_integers_are_class
     assert data.target.task == "classification" and data.target.classes == [str(i) for i in range(20)]
     rows = [["x", "y"]] + [[i, i % 21] for i in range(63)]
     assert load_training_data(str(write_rows(tmp_path / "e.csv", rows)), DataOptions(), "auto").target.task == "regression"
+
+
+@pytest.mark.parametrize("k", [20, 40])
+def test_each_row_trains_on_its_own_class_whatever_the_number_of_numeric_classes(tmp_path, k):
+    """Labels become class indices by one comparison per class up to 32 classes, through a dict past them:
+    a mutant whose dict indexed 40 numeric classes in text order ("10" before "2") trained the rows of
+    class "10" as class "2", and passed, as every test of many classes had text labels."""
+    labels = [str((i * 7) % k) for i in range(3 * k)]
+    rows = [["x", "y"]] + [[i, y] for i, y in enumerate(labels)]
+    data = load_training_data(str(write_rows(tmp_path / "d.csv", rows)), DataOptions(), "classification")
+    assert data.target.classes == [str(i) for i in range(k)]
+    assert [data.target.classes[j] for j in data.Y.argmax(axis=1)] == labels
 
 
 @pytest.mark.parametrize("text", ["plain", "a,b", 'say "hi"', "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "trail ", ""])
