@@ -259,6 +259,19 @@ def test_adams_epsilon_is_added_to_the_root_of_v():
     np.testing.assert_allclose(p, [-0.01 * 1e-7 / (1e-7 + 1e-8)], rtol=1e-9)
 
 
+def test_adam_steps_a_constant_gradient_by_lr_times_g_over_g_plus_eps_at_every_step():
+    """With a constant gradient the bias-corrected moments are exactly g and g², so every step, not only the
+    first, is lr * g / (|g| + eps). Epsilon left unscaled in the folded step (eps where eps / c2 belongs) grew
+    these steps as the count went on (0.91 lr at first, 0.99 lr by step 50): the first step alone did not show it."""
+    g = 1e-7
+    p = np.array([0.0])
+    opt = Adam(1, np.float64, lr=0.01)
+    for t in range(1, 51):
+        before = p[0]
+        opt.step(p, np.array([g]))
+        assert before - p[0] == pytest.approx(0.01 * g / (g + 1e-8), rel=1e-9), t
+
+
 def test_make_optimizer_passes_momentum_and_nesterov_on():
     # `--momentum 0.5 --nesterov` reached the optimizer as 0.9 without Nesterov, and no test noticed.
     from nncli.core.optimizers import make_optimizer

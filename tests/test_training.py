@@ -581,7 +581,9 @@ def test_lr_sweep_weighs_the_rows_as_fit_does():
     ("sgd", 0.9, False, 0.0, 0.0), ("adam", 0.9, False, 0.01, 0.0), ("momentum", 0.5, True, 0.01, 0.0),
     ("momentum", 0.7, False, 0.0, 0.3)])
 def test_each_step_of_the_lr_sweep_is_a_step_of_fit(optimizer, momentum, nesterov, l2, dropout):
-    # lr-find swept with momentum 0.9 whatever --momentum said, and without fit's (default) L2.
+    # lr-find swept with momentum 0.9 whatever --momentum said, and without fit's (default) L2. Over two
+    # epochs' worth of steps: a sweep that went through the rows again in the first pass's order passed, and so
+    # did a fit whose momentum or Adam state started again every epoch.
     from nncli.core.training import lr_sweep
 
     X, y = two_class("moons", 160, 0)
@@ -591,11 +593,12 @@ def test_each_step_of_the_lr_sweep_is_a_step_of_fit(optimizer, momentum, nestero
         net = Network([2, 8, 1], "relu", "bce", dropout=dropout)
         net.initialize(np.random.default_rng(0))
         nets.append(net)
-    config = TrainConfig(epochs=1, batch_size=16, optimizer=optimizer, lr=0.05, momentum=momentum, nesterov=nesterov, l2=l2)
+    config = TrainConfig(epochs=2, batch_size=16, optimizer=optimizer, lr=0.05, momentum=momentum, nesterov=nesterov,
+                         l2=l2)
     list(fit_iter(nets[0], X, Y, config, np.random.default_rng(1)))
     sweep = lr_sweep(nets[1], X, Y, np.random.default_rng(1), batch_size=16, optimizer=optimizer, momentum=momentum,
-                     nesterov=nesterov, l2=l2, lr_min=0.05, lr_max=0.05, steps=10)  # (a constant rate: 10 steps, 1 epoch)
-    assert len(sweep.losses) == 10
+                     nesterov=nesterov, l2=l2, lr_min=0.05, lr_max=0.05, steps=20)  # (a constant rate: 2 epochs)
+    assert len(sweep.losses) == 20
     np.testing.assert_array_equal(nets[1].params, nets[0].params)
 
 
@@ -691,3 +694,125 @@ def test_weight_sizes_are_each_layer_s_at_the_end_of_round_epochs():
         if s.epoch == 1:
             first = s.weight_rms
     assert s.weight_rms != pytest.approx(first)
+
+
+def test_patience_counts_the_epochs_since_the_latest_best_and_a_tie_is_no_new_best(monkeypatch):
+    """Validation losses scripted as 1, 2, 2, 0.5, 0.5, 2, ...: with patience 3, training stops 3 epochs after the
+    latest best (epoch 4) and keeps epoch 4's weights. A count of epochs without a new best kept across the new
+    best stopped at epoch 5; a loss that only equals the best, taken as a new best, kept epoch 5's weights."""
+    import nncli.core.training as training
+
+    scripted = iter([1.0, 2.0, 2.0, 0.5, 0.5] + [2.0] * 5)
+    monkeypatch.setattr(training, "evaluate", lambda net, X, Y: (next(scripted), 0.5))
+    X, y = two_class("moons", 64, 0)
+    X, Y = standardize(X), y[:, None].astype(np.float32)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    snapshots = {}
+    for s in fit_iter(net, X, Y, TrainConfig(epochs=10, batch_size=32, lr=0.01, patience=3), np.random.default_rng(0),
+                      val=(X, Y)):
+        snapshots[s.epoch] = net.params.copy()
+    assert (s.epoch, s.best_epoch, s.stopped) == (7, 4, "early")
+    np.testing.assert_array_equal(net.params, snapshots[4])
+    assert not np.array_equal(snapshots[4], snapshots[5])
+
+
+def test_a_stop_request_in_the_epoch_that_runs_out_of_patience_is_reported_as_what_stopped_it(monkeypatch):
+    """Patience 1, validation data, and SIGTERM during epoch 2, whose validation loss is no better: training
+    was stopped by the signal. Reporting it as "early" (or as "interrupted") hid that in the model file's
+    `stopped` and in what `fit` said."""
+    import nncli.core.training as training
+
+    scripted = iter([1.0, 2.0])
+    monkeypatch.setattr(training, "evaluate", lambda net, X, Y: (next(scripted), 0.5))
+    X, y = two_class("moons", 64, 0)
+    X, Y = standardize(X), y[:, None].astype(np.float32)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return "terminated" if len(calls) == 3 else False  # the first batch of epoch 2 (2 batches an epoch)
+
+    stats = list(fit_iter(net, X, Y, TrainConfig(epochs=10, batch_size=32, lr=0.01, patience=1),
+                          np.random.default_rng(0), val=(X, Y), should_stop=stop))
+    assert [s.stopped for s in stats] == [None, "terminated"] and stats[-1].partial and stats[-1].best_epoch == 1
+
+
+def test_validation_data_without_patience_keeps_the_best_validation_epochs_weights():
+    """`--patience 0` with validation data: no early stopping, but the weights kept are the best validation
+    epoch's, as they were at the end of it (README), not the last epoch's nor the initial ones."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)).astype(np.float32)
+    Y = rng.normal(size=(60, 1)).astype(np.float32)  # pure noise: validation loss soon rises
+    Xv = rng.normal(size=(60, 5)).astype(np.float32)
+    Yv = rng.normal(size=(60, 1)).astype(np.float32)
+    net = Network([5, 64, 1], "relu", "mse")
+    net.initialize(np.random.default_rng(0))
+    snapshots, stats = {}, []
+    for s in fit_iter(net, X, Y, TrainConfig(epochs=30, batch_size=8, lr=0.01), np.random.default_rng(0), val=(Xv, Yv)):
+        snapshots[s.epoch] = net.params.copy()
+        stats.append(s)
+    best = min(stats, key=lambda s: s.val_loss)
+    assert len(stats) == 30 and stats[-1].stopped is None and 1 < best.epoch == stats[-1].best_epoch < 30
+    np.testing.assert_array_equal(net.params, snapshots[best.epoch])
+    assert evaluate(net, Xv, Yv)[0] == pytest.approx(best.val_loss, rel=1e-5)
+
+
+def test_the_scheduled_rate_is_the_rate_the_optimizer_steps_with():
+    """Full-batch SGD with `--lr-schedule step --lr-step 1`: three epochs step as three one-epoch runs at 0.1,
+    0.05 and 0.025 do. A schedule reported in the epoch's `lr` but never given to the optimizer passed every test."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((32, 3)), rng.standard_normal((32, 2))
+    scheduled = Network([3, 4, 2], "tanh", "mse", dtype=np.float64)
+    scheduled.initialize(np.random.default_rng(1))
+    by_hand = Network([3, 4, 2], "tanh", "mse", dtype=np.float64)
+    by_hand.params[...] = scheduled.params
+    stats = train(scheduled, X, Y, epochs=3, batch_size=32, lr=0.1, optimizer="sgd", lr_schedule="step", lr_step=1,
+                  lr_decay=0.5)
+    assert [s.lr for s in stats] == pytest.approx([0.1, 0.05, 0.025])
+    for lr in (0.1, 0.05, 0.025):
+        train(by_hand, X, Y, epochs=1, batch_size=32, lr=lr, optimizer="sgd")
+    np.testing.assert_allclose(scheduled.params, by_hand.params, rtol=1e-12)
+
+
+def test_a_validation_loss_that_is_not_finite_is_a_divergence():
+    """A validation loss of inf (here the squared error of a validation row far out) while the training loss is
+    finite: training stops with the divergence error, at that epoch. Without the check, no epoch was ever best:
+    early stopping ended the run after --patience epochs and `fit` said the starting weights were too large."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((32, 2)), rng.standard_normal((32, 1))
+    Xv = X.copy()
+    Xv[3] = 1e200
+    net = Network([2, 1], "identity", "mse", dtype=np.float64)
+    net.initialize(np.random.default_rng(1))
+    with np.errstate(over="ignore"), pytest.raises(DivergenceError, match="diverged at epoch 1:"):
+        list(fit_iter(net, X, Y, TrainConfig(epochs=5, batch_size=8, lr=0.01, patience=3), np.random.default_rng(0),
+                      val=(Xv, Y)))
+
+
+def test_weights_an_epochs_last_step_made_infinite_are_a_divergence_of_that_epoch():
+    """The loss of the epoch's only batch is finite (2.5e37, in float32) and its step overflows the weight: training
+    stops with the divergence error at that epoch, not a run that ends (its last epoch) holding an infinite weight."""
+    net = Network([1, 1], "identity", "mse", dtype=np.float32)
+    net.params[...] = [1.0, 0.0]
+    X, Y = np.full((4, 1), 5e18, np.float32), np.zeros((4, 1), np.float32)
+    with np.errstate(over="ignore"), pytest.raises(DivergenceError, match="diverged at epoch 1:"):
+        train(net, X, Y, epochs=1, batch_size=4, lr=10.0, optimizer="sgd")
+
+
+def test_a_validation_row_far_out_does_not_overflow_a_float32_networks_validation_loss():
+    """A validation row far outside the training data (1e30 in standardized units, a typo in a --val file): its
+    squared error overflowed float32 to inf, and `fit` stopped at epoch 1 as "diverged", with a hint to lower the
+    learning rate. The validation loss is taken in float64, as `eval` scores those rows (a finite MSE, if huge)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 1)).astype(np.float32)
+    Y = 2 * X
+    Xv = X.copy()
+    Xv[3] = 1e30
+    net = Network([1, 1], "identity", "mse", dtype=np.float32)
+    net.initialize(np.random.default_rng(1))
+    stats = list(fit_iter(net, X, Y, TrainConfig(epochs=3, batch_size=8, lr=0.01), np.random.default_rng(0),
+                          val=(Xv, Y)))
+    assert len(stats) == 3 and all(1e50 < s.val_loss < math.inf for s in stats)

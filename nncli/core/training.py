@@ -166,9 +166,11 @@ ROUNDING_VARIANCE = 1e-6
 
 
 def evaluate(net: Network, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
-    """(loss, metric) of the network on a data set: the data loss, no L2 term, no dropout."""
+    """(loss, metric) of the network on a data set: the data loss, no L2 term, no dropout. The loss is taken in
+    float64, as `eval` scores: in float32 the squared error of a validation row far outside the training data
+    overflowed to inf, and `fit` stopped as "diverged", blaming the learning rate."""
     Z = net.logits(X)
-    return net.loss.value(Z, Y), _metric(net, Z, Y)
+    return net.loss.value(Z.astype(np.float64, copy=False), Y), _metric(net, Z, Y)
 
 
 def l2_penalty(net: Network, l2: float) -> float:
