@@ -78,14 +78,17 @@ def test_same_seed_same_weights_and_different_seed_different_weights():
     assert not np.array_equal(runs[0], runs[2])
 
 
-def test_early_stopping_stops_and_keeps_the_best_epochs_weights():
+def _fitting_noise() -> tuple[Network, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 5-64-1 network and training and validation rows of pure noise: the validation loss soon rises."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5)).astype(np.float32)
-    Y = rng.normal(size=(60, 1)).astype(np.float32)  # pure noise: validation loss soon rises
-    Xv = rng.normal(size=(60, 5)).astype(np.float32)
-    Yv = rng.normal(size=(60, 1)).astype(np.float32)
+    X, Y, Xv, Yv = (rng.normal(size=(60, k)).astype(np.float32) for k in (5, 1, 5, 1))
     net = Network([5, 64, 1], "relu", "mse")
     net.initialize(np.random.default_rng(0))
+    return net, X, Y, Xv, Yv
+
+
+def test_early_stopping_stops_and_keeps_the_best_epochs_weights():
+    net, X, Y, Xv, Yv = _fitting_noise()
     snapshots = {}
     stats = []
     for s in fit_iter(net, X, Y, TrainConfig(epochs=500, batch_size=8, lr=0.01, patience=5),
@@ -743,13 +746,7 @@ def test_a_stop_request_in_the_epoch_that_runs_out_of_patience_is_reported_as_wh
 def test_validation_data_without_patience_keeps_the_best_validation_epochs_weights():
     """`--patience 0` with validation data: no early stopping, but the weights kept are the best validation
     epoch's, as they were at the end of it (README), not the last epoch's nor the initial ones."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5)).astype(np.float32)
-    Y = rng.normal(size=(60, 1)).astype(np.float32)  # pure noise: validation loss soon rises
-    Xv = rng.normal(size=(60, 5)).astype(np.float32)
-    Yv = rng.normal(size=(60, 1)).astype(np.float32)
-    net = Network([5, 64, 1], "relu", "mse")
-    net.initialize(np.random.default_rng(0))
+    net, X, Y, Xv, Yv = _fitting_noise()
     snapshots, stats = {}, []
     for s in fit_iter(net, X, Y, TrainConfig(epochs=30, batch_size=8, lr=0.01), np.random.default_rng(0), val=(Xv, Yv)):
         snapshots[s.epoch] = net.params.copy()
