@@ -111,6 +111,72 @@ def test_gen_data_linear_follows_the_classic_formula(cli):
     assert noise.min() >= -1e-5 and noise.max() < 1 + 1e-5 and abs(noise.mean() - 0.5) < 0.03
 
 
+def gen_data_table(cli, *args):
+    """The rows `gen-data ARGS` writes, as numbers, and its header."""
+    out = cli("gen-data", *args).stdout
+    return np.loadtxt(io.StringIO(out), delimiter=",", skiprows=1, ndmin=2), out.splitlines()[0].split(",")
+
+
+def test_gen_data_circles_puts_class_1_on_the_small_circle_all_the_way_round(cli):
+    """README: a small circle (class 1, radius 0.5) inside a large one (class 0, radius 1), each a
+    whole circle: swapped radii or half circles would still be two classes of the right sizes."""
+    rows, header = gen_data_table(cli, "circles", "-n", "2000", "--noise", "0")
+    assert header == ["x1", "x2", "label"]
+    radius = np.hypot(rows[:, 0], rows[:, 1])
+    for label, r in [(0, 1.0), (1, 0.5)]:
+        points = rows[rows[:, 2] == label]
+        np.testing.assert_allclose(radius[rows[:, 2] == label], r, atol=1e-5)
+        for x, y in [(1, 1), (-1, 1), (-1, -1), (1, -1)]:  # (points in each quadrant)
+            assert ((np.sign(points[:, 0]) == x) & (np.sign(points[:, 1]) == y)).sum() > 100
+
+
+def test_gen_data_spirals_are_arms_a_whole_turn_divided_by_the_classes_apart(cli):
+    """Without noise each point of class c lies at angle 4r + 2πc/k: three arms by default, as many as
+    --classes; arms half as far apart overlapped, and a default of 2 classes drew two."""
+    for args, k in [((), 3), (("--classes", "5"), 5)]:
+        rows, header = gen_data_table(cli, "spirals", "-n", "1000", "--noise", "0", *args)
+        assert header == ["x1", "x2", "label"] and set(rows[:, 2]) == set(range(k))
+        r = np.hypot(rows[:, 0], rows[:, 1])
+        turn = np.arctan2(rows[:, 0], rows[:, 1]) - 4 * r - 2 * np.pi * rows[:, 2] / k
+        off = np.angle(np.exp(1j * turn))  # (the difference, as an angle in (-π, π])
+        assert np.abs(off[r > 0.01]).max() < 1e-3  # (the CSV's 6 digits blur the angle near the centre)
+
+
+def test_gen_data_xor_labels_1_where_the_signs_differ_and_noise_moves_the_points(cli):
+    rows, header = gen_data_table(cli, "xor", "-n", "1000")
+    assert header == ["x1", "x2", "label"] and np.abs(rows[:, :2]).max() <= 1
+    np.testing.assert_array_equal(rows[:, 2], (rows[:, 0] > 0) != (rows[:, 1] > 0))
+    noisy, _ = gen_data_table(cli, "xor", "-n", "1000", "--noise", "0.5")
+    np.testing.assert_array_equal(noisy[:, 2], rows[:, 2])  # (labels come from the points before noise)
+    assert np.abs(noisy[:, :2]).max() > 1.2
+
+
+def test_gen_data_prices_are_written_as_whole_numbers_in_full(cli):
+    """A price of 1,234,567 once written `1.23457e+06` would be rounded to 6 digits: a price is every
+    digit of a whole number (exponent form only past 15 digits, at noise far above the default)."""
+    out = cli("gen-data", "prices", "-n", "2000").stdout
+    prices = [line.rsplit(",", 1)[1] for line in out.splitlines()[1:]]
+    assert all(re.fullmatch(r"[1-9][0-9]*", p) for p in prices), prices[:5]
+    assert max(map(int, prices)) > 1_000_000
+
+
+@pytest.mark.parametrize("features", [1, 2, 3])
+def test_gen_data_regression_is_the_stated_formula_at_any_number_of_features(cli, features):
+    """y = X·a + sin(2 x1) + x2²/2 (the x2 term from 2 features on): without noise, what is left after
+    taking off the curved terms is exactly linear, and the header names one column per feature."""
+    rows, header = gen_data_table(cli, "regression", "-n", "300", "--noise", "0", "--features", features)
+    assert header == [f"x{j + 1}" for j in range(features)] + ["y"]
+    X = rows[:, :features]
+    y = rows[:, features] - np.sin(2 * X[:, 0]) - (X[:, 1] ** 2 / 2 if features > 1 else 0)
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert np.abs(X @ coef - y).max() < 1e-4 and np.abs(coef).max() <= 1
+
+
+def test_gen_data_blobs_has_as_many_features_and_classes_as_asked(cli):
+    rows, header = gen_data_table(cli, "blobs", "-n", "500", "--features", "4", "--classes", "5")
+    assert header == ["x1", "x2", "x3", "x4", "label"] and set(rows[:, 4]) == set(range(5))
+
+
 def test_fit_predict_eval_round_trip(cli, tmp_path, moons_csv):
     train, test = moons_csv
     model = tmp_path / "m.npz"

@@ -471,3 +471,66 @@ def test_the_gradient_note_names_one_epoch_in_the_singular_and_lists_twelve_in_f
         return " ".join(out.getvalue().split())
     assert "(on the first batch of epoch 1)" in note([1])
     assert "(on the first batch of epochs 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14)" in note(list(range(1, 11)) + [12, 14])
+
+
+@pytest.mark.parametrize("width", [17, 18, 19])
+def test_the_widest_number_header_gives_way_first(width):
+    """Narrowing takes cells off the widest header first: `recall` (6 cells over numbers of 5) stays whole
+    while `precision` has more to give; taken from the narrowest first, `recall` was cut (`reca…`)."""
+    from rich.table import Table
+
+    from nncli.render_tables import WholeNumbers
+
+    table = Table(box=None, pad_edge=False)
+    for header in ("", "precision", "recall"):
+        table.add_column(header, justify="right")
+    table.add_row("a", "0.998", "1.000")
+    header, row = printed(WholeNumbers(table), width).splitlines()
+    assert header.split()[1] == "recall" and header.split()[0].startswith("preci")
+    assert row.split() == ["a", "0.998", "1.000"]
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_numbered_confusion_matrix_fills_each_block_to_the_window(width):
+    """Numbered, the row labels are the numbers 1..k, and each block takes as many columns as fit beside
+    them: laid out as if the long names were still the labels, blocks were up to 18 cells short of the window."""
+    classes = [f"class {i:02d} with a long descriptive name" for i in range(30)]
+    result = classification(classes)
+    result["confusion_matrix"] = [[(i * 37 + j * 11) % 60 for j in range(30)] for i in range(30)]
+    lines = printed(render.eval_report(result), width).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    key, *blocks = "\n".join(lines[title + 1:]).split("\n\n")
+    assert [c for block in blocks for c in block.splitlines()[0].split()] == [str(j + 1) for j in range(30)]
+    for block in blocks[:-1]:  # (a column is 2 digits, 2 spaces from the last: one more would not fit)
+        assert width - 4 < max(cell_len(line.rstrip()) for line in block.splitlines()) <= width
+
+
+def test_class_names_head_the_confusion_matrix_when_they_fit_beside_folded_row_labels():
+    """Two names of 30 cells fit as headers at 90 columns once the row labels fold (to LABEL_ROOM cells):
+    the matrix keeps the names rather than numbering the classes after a key."""
+    classes = ["first class, a thirty-cell name", "second class, a thirty-cell nm"]
+    lines = printed(render.eval_report(classification(classes)), 90).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    assert re.split(r"\s{2,}", lines[title + 1].strip()) == classes  # (not `1  2` after a key)
+    assert all(cell_len(line.rstrip()) <= 90 for line in lines[title:])
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_the_confusion_matrixs_blocks_are_as_wide_as_the_widest_count_of_any_row(width):
+    """A column is as wide as its widest count in any row, not in the first: with one-digit counts in the
+    first row and two-digit ones below, blocks planned from the first row were too wide for the window,
+    and their columns were squeezed to one space apart."""
+    classes = [f"class {i:02d} with a long descriptive name" for i in range(30)]
+    result = classification(classes)
+    result["confusion_matrix"] = [[(i + j) % 10 if i == 0 else 10 + (i * 37 + j * 11) % 90 for j in range(30)]
+                                  for i in range(30)]
+    lines = printed(render.eval_report(result), width).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
+    key, *blocks = "\n".join(lines[title + 1:]).split("\n\n")
+    assert all(cell_len(line.rstrip()) <= width for line in lines[title + 1:])
+    assert not any(re.search(r"\S \S", line) for block in blocks for line in block.splitlines())  # (two spaces apart)
+    for block in blocks:
+        rows = [line.split() for line in block.splitlines()[1:]]
+        columns = [int(c) - 1 for c in block.splitlines()[0].split()]
+        assert [[int(v) for v in r[1:]] for r in rows] == [[result["confusion_matrix"][i][j] for j in columns]
+                                                            for i in range(30)]
