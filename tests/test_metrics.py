@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, write_csv
+from conftest import ROOT, SAMPLES, write_csv
 from nncli.core import metrics
 from nncli.core.losses import sigmoid_output
 from nncli.model_file import load_model
@@ -415,6 +415,19 @@ def test_a_threshold_chooses_the_second_class_where_its_probability_is_above_it(
                        (("predict", model, SAMPLES / "moons.csv", "--threshold", "1"), "must be less than 1")):
         r = cli(*args, *(["--threshold", "0.3"] if "--threshold" not in args else []))
         assert r.exit_code == 2 and said in r.stderr
+
+
+def test_a_row_at_even_odds_is_the_first_class_with_or_without_a_threshold_of_one_half():
+    """A logit of exactly 0 (probability 0.5 of each class) is class 0 however the class is chosen: by
+    default, with --threshold 0.5 (which must change nothing) and in training's accuracy. Were the
+    default `>= 0`, such a row's prediction would flip with a --threshold 0.5 that should be a no-op."""
+    m = load_model(str(ROOT / "tests" / "old_models" / "1.3.0" / "moons_mlp.npz"))
+    assert m.target.loss == "bce"
+    Z = np.array([[-1e-30], [0.0], [-0.0], [1e-30]], m.network.dtype)
+    assert m.predict_classes(Z).tolist() == m.predict_classes(Z, 0.5).tolist() == [0, 0, 0, 1]
+    chosen = np.empty(len(Z), bool)
+    m.network.classes(Z, out=chosen)  # (as training counts its accuracy)
+    assert chosen.tolist() == [False, False, False, True]
 
 
 def test_r2_and_rmse_of_values_whose_squares_underflow():

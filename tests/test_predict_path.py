@@ -3,11 +3,14 @@ the general path (encode, standardize, forward) gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nncli.core.training import TrainConfig
 from nncli.apply import _leading_rows, predict_chunks
+from nncli.model_file import load_model
 from nncli.workflow import DataOptions, ModelOptions, Training, load_training_data
 
 
@@ -55,6 +58,22 @@ def test_fast_path_matches_the_general_path(data, task):
             np.testing.assert_allclose(pred, model.target.decode_values(Z), rtol=1e-4, atol=1e-3)
         n += chunk.n_rows
     assert n == len(y)
+
+
+def test_a_float64_model_predicts_in_float64_on_the_fast_path():
+    """A model trained with --dtype float64 runs its numeric features' fast path in float64 too:
+    built at the default float32, that path printed predictions that were not eval's (the general
+    path's) past float32's digits."""
+    old = Path(__file__).parent / "old_models"
+    model = load_model(str(old / "1.0.0" / "reg_f64.npz"))
+    net, center = model.centered_input_network()
+    assert model.network.dtype == net.dtype == center.dtype == np.float64
+    n = 0
+    for chunk, pred, _ in predict_chunks(model, str(old / "data" / "reg_t.csv")):
+        assert chunk.derived is not None  # (the fast path)
+        np.testing.assert_allclose(pred, model.target.decode_values(general_logits(model, chunk)), rtol=1e-12)
+        n += chunk.n_rows
+    assert n > 100
 
 
 def test_probabilities_from_the_fast_path(data):

@@ -308,6 +308,19 @@ def test_adam_exploding_within_the_first_epoch_counts_as_divergence():
         train(net, standardize(X), y[:, None].astype(np.float32), epochs=30, lr=1e6, optimizer="adam")
 
 
+def test_a_forward_pass_without_a_generator_drops_nothing_even_after_one_with():
+    """Dropout needs the training run's generator: forward_train without one is the plain forward
+    pass. (Had dropout been on whenever p > 0, this pass failed with an AttributeError, drawing
+    masks from no generator.)"""
+    net = Network([3, 50, 20, 2], "relu", "ce", dropout=0.5)
+    net.initialize(np.random.default_rng(0))
+    X = np.random.default_rng(1).normal(size=(64, 3)).astype(np.float32)
+    dropped = net.forward_train(X, np.random.default_rng(5)).copy()
+    plain = net.forward_train(X).copy()
+    np.testing.assert_allclose(plain, net.logits(X), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(dropped, plain)  # (the first pass did drop units)
+
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9, 0.9999999])
 def test_dropout_masks_drop_a_share_p_and_keep_the_expectation(p):
     net = Network([3, 200, 100, 2], "relu", "ce", dropout=p)
