@@ -31,6 +31,12 @@ def classification(classes: list[str]) -> dict:
             "per_class": per, "macro": {"precision": 0.998, "recall": 0.999, "f1": 0.997}, "confusion_matrix": matrix}
 
 
+def matrix_lines(result: dict, width: int) -> list[str]:
+    """The lines of eval's report after the confusion matrix's title, printed at this width."""
+    lines = printed(render.eval_report(result), width).splitlines()
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("confusion matrix")) + 1:]
+
+
 def numbers_in(result: dict) -> list[str]:
     """Every number eval's report shows, as it shows it."""
     out = ["0.9977", "0.0190", "123,456", "0.998", "1.000", "0.996", "0.999", "0.997", "123456"]
@@ -497,9 +503,8 @@ def test_a_numbered_confusion_matrix_fills_each_block_to_the_window(width):
     classes = [f"class {i:02d} with a long descriptive name" for i in range(30)]
     result = classification(classes)
     result["confusion_matrix"] = [[(i * 37 + j * 11) % 60 for j in range(30)] for i in range(30)]
-    lines = printed(render.eval_report(result), width).splitlines()
-    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
-    key, *blocks = "\n".join(lines[title + 1:]).split("\n\n")
+    lines = matrix_lines(result, width)
+    key, *blocks = "\n".join(lines).split("\n\n")
     assert [c for block in blocks for c in block.splitlines()[0].split()] == [str(j + 1) for j in range(30)]
     for block in blocks[:-1]:  # (a column is 2 digits, 2 spaces from the last: one more would not fit)
         assert width - 4 < max(cell_len(line.rstrip()) for line in block.splitlines()) <= width
@@ -509,10 +514,9 @@ def test_class_names_head_the_confusion_matrix_when_they_fit_beside_folded_row_l
     """Two names of 30 cells fit as headers at 90 columns once the row labels fold (to LABEL_ROOM cells):
     the matrix keeps the names rather than numbering the classes after a key."""
     classes = ["first class, a thirty-cell name", "second class, a thirty-cell nm"]
-    lines = printed(render.eval_report(classification(classes)), 90).splitlines()
-    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
-    assert re.split(r"\s{2,}", lines[title + 1].strip()) == classes  # (not `1  2` after a key)
-    assert all(cell_len(line.rstrip()) <= 90 for line in lines[title:])
+    lines = matrix_lines(classification(classes), 90)
+    assert re.split(r"\s{2,}", lines[0].strip()) == classes  # (not `1  2` after a key)
+    assert all(cell_len(line.rstrip()) <= 90 for line in lines)
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])
@@ -524,10 +528,9 @@ def test_the_confusion_matrixs_blocks_are_as_wide_as_the_widest_count_of_any_row
     result = classification(classes)
     result["confusion_matrix"] = [[(i + j) % 10 if i == 0 else 10 + (i * 37 + j * 11) % 90 for j in range(30)]
                                   for i in range(30)]
-    lines = printed(render.eval_report(result), width).splitlines()
-    title = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
-    key, *blocks = "\n".join(lines[title + 1:]).split("\n\n")
-    assert all(cell_len(line.rstrip()) <= width for line in lines[title + 1:])
+    lines = matrix_lines(result, width)
+    key, *blocks = "\n".join(lines).split("\n\n")
+    assert all(cell_len(line.rstrip()) <= width for line in lines)
     assert not any(re.search(r"\S \S", line) for block in blocks for line in block.splitlines())  # (two spaces apart)
     for block in blocks:
         rows = [line.split() for line in block.splitlines()[1:]]
