@@ -55,6 +55,37 @@ def test_run_reraises_a_workers_error_and_stays_usable():
     assert sorted(seen) == [0, 1]
 
 
+
+def test_jobs_run_from_two_threads_at_once_take_turns():
+    """`team(n)` hands every caller the same team: jobs two threads give it at once run one after the
+    other, each with all its parts run once and no part of the other job's in between. (Without the
+    lock on `run`, the second caller's hand-off overwrote the first's job, or released a worker twice.)"""
+    t = Team(2)
+    errors: list[BaseException] = []
+    running = []  # the callers whose job has a part running now
+
+    def caller(name: str) -> None:
+        def job(i: int) -> None:
+            running.append(name)
+            seen.append(i)
+            assert set(running) == {name}, running
+            running.remove(name)
+
+        try:
+            for _ in range(300):
+                seen: list[int] = []
+                t.run(job)
+                assert sorted(seen) == [0, 1]
+        except BaseException as e:  # (re-raised below, on the test's thread)
+            errors.append(e)
+
+    threads = [threading.Thread(target=caller, args=(name,)) for name in "ab"]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 128, 1001])
 def test_bounds_cover_the_range_in_order(n):
     t = Team(3)
