@@ -274,6 +274,16 @@ def test_numbers_for_people_are_compact_and_whole_numbers_plain():
     assert (counted(0, "epoch"), counted(1, "epoch"), counted(2, "row")) == ("0 epochs", "1 epoch", "2 rows")
 
 
+def test_small_numbers_for_people_keep_four_decimals_down_to_a_thousandth_and_nan_reads_as_a_dash():
+    """The summaries' scores: a loss of 0.005 read `5.00e-03` (a mutant that turned scientific below a
+    hundredth), and a NaN loss `nan` rather than the `-` of a score not there (one that dropped the NaN case)."""
+    from nncli.render import fmt
+
+    assert [fmt(v) for v in (0.1234, 0.005, 0.001, -0.005)] == ["0.1234", "0.0050", "0.0010", "-0.0050"]
+    assert [fmt(v) for v in (0.000999, 1.2e-05, 123456.0, 12.3456)] == ["9.99e-04", "1.20e-05", "1.23e+05", "12.35"]
+    assert [fmt(v) for v in (None, float("nan"))] == ["-", "-"]
+
+
 def _notices(path, **options):
     from nncli.workflow import DataOptions, load_training_data
 

@@ -324,3 +324,124 @@ def test_a_scatters_dots_take_their_own_colour_where_they_share_a_cell_with_a_cu
               for seg in line
               if seg.text and 0x2800 < ord(seg.text[0]) <= 0x28FF}
     assert "magenta" in styles and "cyan" in styles
+
+
+def test_a_scatters_points_are_drawn_at_their_own_height():
+    """A scatter (the rows of the live screen's view) was drawn upside down and no test saw it: the row
+    at 10 showed at the bottom, the row at 0 at the top (a mutant)."""
+    lines = render(LineChart([Series("rows", [0.0, 10.0], xs=[0.0, 10.0], scatter=True)], height=4, log_y=False),
+                   width=30)
+    rows = [line for line in lines if "┤" in line or "│" in line]
+    lit = [(row, col) for row, line in enumerate(rows) for col, ch in enumerate(line) if ch in BRAILLE]
+    assert len(lit) == 2
+    (top, top_col), (bottom, bottom_col) = min(lit), max(lit)
+    assert (top, bottom) == (0, len(rows) - 1)
+    assert top_col > bottom_col  # the high point (x 10) right, the low one (x 0) left
+
+
+@pytest.mark.parametrize("epochs", [7, 12, 99, 999, 12345])
+@pytest.mark.parametrize("width", [20, 23, 26, 60])
+def test_tick_labels_and_the_axis_name_never_run_together(epochs, width):
+    """Each tick label keeps a blank either side: without, ticks 10 and 12 read `1012`, and epoch 1 and
+    the axis name `1epoch` (a mutant that dropped the margin)."""
+    lines = render(LineChart([Series("train", [1 / (1 + i) for i in range(epochs)])], height=4), width=width)
+    ticks = [t for t in lines[-2].split() if t != "epoch"]
+    assert all(t.isdigit() for t in ticks), lines[-2]
+    assert [int(t) for t in ticks] == sorted({int(t) for t in ticks}) and 1 <= int(ticks[0]) <= int(ticks[-1]) <= epochs
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_axis_name_takes_the_widest_gap_and_leaves_the_middle_ticks(width):
+    """lr-find's chart: `learning rate` put in the narrowest gap did not fit, and the middle ticks gave way
+    to it where there was room for both (a mutant: at 60 and 80 columns only 1e-06 and 1 were left)."""
+    lrs = [10 ** (-6 + i / 10) for i in range(61)]
+    lines = render(LineChart([Series("loss", [1 + abs(i - 40) / 10 for i in range(61)], xs=lrs)], log_x=True,
+                             x_label="learning rate", height=3), width=width)
+    ticks = lines[-2].replace("learning rate", " ").split()
+    assert "learning rate" in lines[-2] and ticks[0] == "1e-06" and ticks[-1] == "1"
+    assert "0.01" in ticks
+
+
+def test_each_value_is_drawn_at_its_nearest_dot():
+    """An axis cut values down to the dot below (int, not round): a point was drawn up to a whole dot off
+    (a mutant)."""
+    from nncli.render_chart import Axis
+
+    for lo, hi, dots in [(0.0, 1.0, 40), (-3.0, 7.5, 113), (1.0, 29340.0, 160)]:
+        axis = Axis(lo, hi, False, dots)
+        spacing = (hi - lo) / (dots - 1)
+        for k in range(1001):
+            t = lo + (hi - lo) * k / 1000
+            assert abs(axis.value(axis.dot(t)) - t) <= spacing / 2 + 1e-9
+
+
+def test_y_labels_end_at_the_axis():
+    """The y labels are right-aligned against their ┤: left-aligned (a mutant), `0.2` stood apart from
+    its tick while `1.043` touched its own."""
+    lines = render(LineChart([Series("train", [1.043, 0.5, 0.2])], height=5, log_y=False))
+    labelled = [line.split("┤")[0] for line in lines if "┤" in line]
+    assert len(labelled) == 3 and len({len(label) for label in labelled}) == 1
+    assert all(label.endswith(" ") and not label.endswith("  ") for label in labelled), labelled
+
+
+def test_a_title_is_centred_over_the_plot():
+    """lr-find's `learning-rate sweep` sat beside the y axis's name instead of over the middle of the plot
+    (a mutant)."""
+    title = "learning-rate sweep"
+    lines = render(LineChart([Series("train", [1.0, 0.5, 0.2])], height=3, title=title), width=60)
+    start = lines[0].index(title)
+    plot = lines[1].index("┤") + 1  # (the plot's columns run from after the axis to the line's end)
+    assert abs((start + len(title) / 2) - (plot + (60 - plot) / 2)) <= 1
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+@pytest.mark.parametrize("width", [40, 60])
+def test_a_short_runs_ticks_are_its_own_epochs(epochs, width):
+    """Ticks on an epoch axis are epochs the run had: a run of one epoch was ticked 0 and 2 (a mutant that
+    rounded the axis's ends outward), one of three 1.5 and 2.5 (one that let the step go below an epoch)."""
+    lines = render(LineChart([Series("train", [1 / (1 + i) for i in range(epochs)])], height=3), width=width)
+    ticks = [t for t in lines[-2].split() if t != "epoch"]
+    assert ticks and all(t.isdigit() and 1 <= int(t) <= epochs for t in ticks), lines[-2]
+    assert ticks[-1] == str(epochs)
+
+
+def test_a_marker_past_the_drawn_curve_is_not_named_in_the_legend():
+    """Weights kept from epoch 10 of a run whose loss was NaN after epoch 3: the curve ends at 3, and no ▲
+    can be drawn. A mutant named `▲ epoch 10` in the legend all the same, of a mark nowhere on the chart."""
+    lines = render(LineChart([Series("train", [1.0, 0.5, 0.4] + [math.nan] * 7)], height=3, marker_x=10))
+    assert "▲" not in "\n".join(lines) and "┊" not in "\n".join(lines)
+    marked = render(LineChart([Series("train", [1.0, 0.5, 0.4] + [math.nan] * 7)], height=3, marker_x=2))
+    assert marked[-1].endswith("▲ epoch 2") and "▲" in marked[-3]
+
+
+def test_an_x_label_as_wide_as_the_gutter_goes_in_the_gutter():
+    """`epoch` beside y labels five characters wide (`0.125`) goes left of the ticks, as a shorter one does;
+    a mutant took only a shorter one there and put `epoch` among the ticks."""
+    lines = render(LineChart([Series("train", [0.125, 0.5, 0.25])], height=3), width=60)
+    assert lines[-2].startswith("epoch  1") and lines[-2].split()[1:] == ["1", "2", "3"]
+
+
+def test_the_marked_epoch_is_a_dotted_column_above_its_triangle():
+    """The ▲ under the axis has a dotted column above it, through the plot where the curve is not: a
+    mutant left the plot blank there, the mark only on the axis."""
+    lines = render(LineChart([Series("train", DECREASING)], height=8, marker_x=20), width=60)
+    col = lines[-3].index("▲")
+    above = [line[col] for line in lines[1:9]]
+    assert above.count("┊") >= 4 and set(above) <= {"┊"} | BRAILLE, above
+    assert all("┊" not in line[:col] + line[col + 1:] for line in lines[1:9])
+
+
+def test_x_values_said_to_be_epochs_are_ticked_as_whole_epochs():
+    """`show`'s gradient chart gives the epochs it measured as x values (whole_x): a mutant that ignored
+    whole_x ticked a run of 3 epochs `1 1.5 2 2.5 3`."""
+    lines = render(LineChart([Series("gradient", [1.0, 0.5, 0.2], xs=[1, 2, 3])], height=3, whole_x=True), width=60)
+    assert lines[-2].split() == ["1", "epoch", "2", "3"]
+
+
+def test_a_lone_point_fills_its_cells_width():
+    """One epoch is one point: drawn as a single dot it was easy to miss (a mutant); it takes both dot
+    columns of its cell."""
+    lit = [ch for line in render(LineChart([Series("train", [0.7])], height=4)) for ch in line if ch in BRAILLE]
+    assert len(lit) == 1
+    bits = ord(lit[0]) - 0x2800
+    assert bits & 0x47 and bits & 0xB8  # a dot in the left column (dots 1-3, 7) and in the right (4-6, 8)

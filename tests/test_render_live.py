@@ -831,6 +831,19 @@ def test_plain_lines_mark_an_epoch_cut_short(cli, monkeypatch, tmp_path):
     assert shown.exit_code == 0 and "<svg" in (tmp_path / "c.svg").read_text()
 
 
+def test_a_plain_line_gives_each_number_under_its_own_name():
+    """Each value in its place: a mutant printed the training loss as val_loss, and no test read the numbers."""
+    from nncli.render import epoch_line
+
+    stats = EpochStats(epoch=12, loss=0.1234, metric=0.962, val_loss=0.1301, val_metric=0.955, lr=1e-3, seconds=0.1,
+                       samples=100, best_epoch=12)
+    assert epoch_line(stats, "classification") == \
+        "epoch=12 loss=0.1234 val_loss=0.1301 acc=0.962 val_acc=0.955 lr=0.001"
+    stats = EpochStats(epoch=3, loss=2.5, metric=0.25, val_loss=None, val_metric=None, lr=0.0316, seconds=0.1,
+                       samples=100, best_epoch=3)
+    assert epoch_line(stats, "regression") == "epoch=3 loss=2.5 r2=0.25 lr=0.0316"
+
+
 def test_plain_lines_show_the_last_whole_epoch_before_one_cut_short(cli, monkeypatch, tmp_path):
     # Epoch 11 is no round epoch: it is shown because epoch 12 was cut short after it
     lines = plain_lines_cut_short(cli, monkeypatch, tmp_path, 34)  # the first batch of epoch 12

@@ -335,6 +335,11 @@ def test_a_live_fit_of_one_or_two_features_ends_saying_how_to_see_what_it_learne
     r = cli("fit", colons, "--delimiter", ":", "--epochs", "2", "--progress", "live", "-o", model)
     assert f"nncli show {model} --data {colons} --delimiter : draws" in " ".join(r.stderr.split())
     assert cli("show", model, "--data", colons, "--delimiter", ":").exit_code == 0
+    # A tab is named as --delimiter takes it: a mutant quoted the tab itself, which reads as a space
+    tabs = tmp_path / "t.txt"
+    tabs.write_text((SAMPLES / "moons.csv").read_text().replace(",", "\t"))
+    r = cli("fit", tabs, "--delimiter", "tab", "--epochs", "2", "--progress", "live", "-o", model)
+    assert f"nncli show {model} --data {tabs} --delimiter tab draws" in " ".join(r.stderr.split())
 
 
 def frame_of(screen, height: int) -> str:

@@ -56,6 +56,15 @@ def test_eval_report_never_cuts_a_number(classes, width):
     assert "…" not in "".join(t for t in tokens if re.fullmatch(r"[\d.,…]+", t))  # no number ends in an ellipsis
 
 
+def test_eval_with_a_threshold_says_which_one_chose_the_classes():
+    """`eval --threshold 0.3`'s report heads its scores with the threshold they were taken at: a mutant
+    left the row out and no test saw."""
+    result = {**classification(["0", "1"]), "threshold": 0.3}
+    lines = [line.split() for line in printed(render.eval_report(result), 80).splitlines()]
+    assert lines[0] == ["threshold", "0.3"] and lines[1] == ["accuracy", "0.9977"]
+    assert "threshold" not in printed(render.eval_report(classification(["0", "1"])), 80)
+
+
 @pytest.mark.parametrize("width", [20, 40])
 def test_labels_give_way_before_numbers(width):
     # The audit's cases: at 20 columns `0…` for 0.998 and `5…` for 586, at 40 `precis…`.
@@ -135,6 +144,23 @@ def test_regression_report_and_columns_table_keep_numbers_whole(width):
     assert {"123456", "7", "4321"} <= set(tokens)
 
 
+def test_fit_lists_every_column_up_to_fifty_and_counts_plain_numeric_ones_beyond():
+    """Fifty columns are listed in full, fifty-one give their plain numeric columns a line (a mutant summed
+    them up from fifty). The target and ignored columns leave `missing` blank: a missing target drops
+    its row, and an ignored column is not read (a mutant gave the target's count)."""
+    def table(n: int) -> list[str]:
+        infos = [ColumnInfo(f"x{j}", "numeric") for j in range(n - 3)]
+        infos += [ColumnInfo("id", "ignored", 2), ColumnInfo("colour", "categorical", 1, 3),
+                  ColumnInfo("y", "target", 4)]
+        return printed(render.columns_table(infos), 80).splitlines()
+
+    assert len(table(50)) == 51 and not any(line.startswith("…") for line in table(50))
+    assert table(51)[-1] == "… and 48 numeric columns with no missing cell"
+    rows = {line.split()[0]: line.split()[1:] for line in table(50)[1:]}
+    assert rows["y"] == ["target"] and rows["id"] == ["ignored"] and rows["colour"] == ["categorical", "1", "3"]
+    assert rows["x0"] == ["numeric", "0"]
+
+
 def test_eval_in_a_20_column_window_prints_whole_numbers(tmp_path):
     from conftest import run_nncli
 
@@ -201,6 +227,43 @@ def test_the_live_summary_of_a_cut_short_epoch_says_its_loss_was_not_measured(tr
     assert "train loss and accuracy not measured (the weights are epoch 664's, cut short)" in lines
     assert not any(re.search(r"\s-$", line.rstrip()) for line in lines)
     assert any(re.fullmatch(r"loss\s+0\.2500", line.strip()) for line in lines) == val  # (validation's column alone)
+
+
+def test_the_summaries_give_training_and_validation_scores_each_their_own(trained):
+    """fit's plain summary gave the training accuracy as the validation one (a mutant), and no test read them."""
+    import copy
+
+    model, path = trained
+    model = copy.copy(model)
+    model.info = {**model.info, "final_loss": 0.5, "final_metric": 0.25, "final_val_loss": 0.75,
+                  "final_val_metric": 0.125, "final_l2_penalty": 0.0}
+    assert render.final_scores(model) == "training loss 0.5000, acc 0.2500; validation loss 0.7500, acc 0.1250"
+    rows = [line.split() for line in printed(render.summary_table(model, path), 120).splitlines()]
+    assert ["loss", "0.5000", "0.7500"] in rows and ["accuracy", "0.2500", "0.1250"] in rows
+    assert rows[0][-2:] == ["train", "validation"]  # (a mutant swapped the columns' heads)
+
+
+def test_the_plot_of_the_loss_marks_the_epoch_the_weights_come_from(trained):
+    """`fit --plot`'s SVG marks the saved epoch, as the terminal's chart does with its ▲: a mutant drew
+    the curves unmarked."""
+    import copy
+
+    model, _ = trained
+    model = copy.copy(model)
+    model.info = {**model.info, "weights_from_epoch": 2}
+    svg = render.loss_svg(model)
+    assert ">epoch 2<" in svg and ">epoch 3<" not in svg
+
+
+def test_the_live_summary_of_a_continued_run_counts_the_epochs_in_all(trained):
+    """After `fit --init` from a model of 5 epochs, 3 more make 8 in all: a mutant said 5."""
+    import copy
+
+    model, path = trained
+    model = copy.copy(model)
+    model.info = {**model.info, "init": {"file": "start.npz", "epochs_before": 5}, "weights_from_epoch": 3}
+    text = " ".join(printed(render.summary_table(model, path), 120).split())
+    assert "started from start.npz (5 epochs): 8 epochs in all" in text
 
 
 def test_the_live_summary_names_the_l2_penalty_only_where_it_counts(trained):
