@@ -212,6 +212,16 @@ def test_eval_table_goes_to_stdout_only_with_json(cli, tmp_path):
     assert json.loads(machine.stdout)["classes"] == ["0", "1", "2"]
 
 
+def test_fit_plot_dash_writes_the_saved_models_loss_curves_to_stdout(cli, tmp_path):
+    """Only `fit --plot -` to a closed pipe and beside --json were tested: with its branch lost, fit wrote
+    no SVG at all and exited 0."""
+    model = tmp_path / "m.npz"
+    r = cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "3", "--hidden", "4", "--plot", "-", "-q")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert re.fullmatch(r"(?s)<\?xml [^\n]*\n<svg .*</svg>\n", r.stdout)
+    assert r.stdout == cli("show", model, "--plot", "-").stdout  # (the curves of the model saved)
+
+
 def test_string_labels_come_back_as_strings(cli, tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))

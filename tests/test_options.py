@@ -91,6 +91,16 @@ def test_a_tab_delimiter_may_be_written_as_backslash_t():
     assert check_delimiter("\\t") == check_delimiter("tab") == check_delimiter("\t") == "\t"
 
 
+def _a_run_of(command: str, cli, tmp_path) -> list:
+    """A short run of `command` on the sample moons (predict and eval: of a model trained for it)."""
+    model = tmp_path / "m.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4", "-q").exit_code == 0
+    return {"fit": ["fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4"],
+            "lr-find": ["lr-find", SAMPLES / "moons.csv", "--steps", "10", "--hidden", "4"],
+            "predict": ["predict", model, SAMPLES / "moons.csv"],
+            "eval": ["eval", model, SAMPLES / "moons.csv"]}[command]
+
+
 @pytest.mark.parametrize("command", ["fit", "lr-find", "predict", "eval"])
 def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, command):
     # --threads 99 on 2 cores trained 17 times slower, without a word
@@ -98,11 +108,7 @@ def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, comman
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # (Linux only)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    model = tmp_path / "m.npz"
-    assert cli("fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4", "-q").exit_code == 0
-    args = {"fit": ["fit", SAMPLES / "moons.csv", "-o", model, "--epochs", "1", "--hidden", "4"],
-            "lr-find": ["lr-find", SAMPLES / "moons.csv", "--steps", "10", "--hidden", "4"],
-            "predict": ["predict", model, SAMPLES / "moons.csv"], "eval": ["eval", model, SAMPLES / "moons.csv"]}[command]
+    args = _a_run_of(command, cli, tmp_path)
     said = " is more than the 2 cores this process can run on: the threads take turns, which is slower (use 2 at most)\n"
     quiet_too = [["--progress", "none"]] if command == "fit" else []
     for threads, quiet, told in (("3", [], True), ("2", [], False), ("3", ["-q"], False),
@@ -113,6 +119,40 @@ def test_more_threads_than_cores_get_a_notice(cli, tmp_path, monkeypatch, comman
     r = cli(*args)
     assert r.exit_code == 0 and f"nncli: NNCLI_THREADS=3{said}" in r.stderr
 
+
+@pytest.mark.parametrize("command", ["fit", "lr-find", "predict", "eval"])
+def test_threads_reach_the_network_that_trains_or_predicts(cli, tmp_path, monkeypatch, command):
+    """`fit --threads 2` trained on one thread, though its model recorded threads=2 (and `show` said so):
+    only the time it took told."""
+    from nncli.core.network import Network
+
+    args = _a_run_of(command, cli, tmp_path)
+    used = []
+    real = Network.use_threads
+    monkeypatch.setattr(Network, "use_threads", lambda self, threads: used.append(threads) or real(self, threads))
+    r = cli(*args, "--threads", "2", "-q")
+    assert r.exit_code == 0 and used == [2], (used, r.stderr)
+
+
+def test_the_seed_chooses_the_rows_val_split_holds_out(cli, tmp_path, monkeypatch):
+    """fit drew the --val-split rows from a generator of its own, seeded apart from --seed: with that seed
+    fixed, every --seed held out the same rows."""
+    from nncli import workflow
+
+    held = []
+    real = workflow.split_validation
+
+    def spy(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        held.append(sorted(rows[1].tolist()))
+        return rows
+
+    monkeypatch.setattr(workflow, "split_validation", spy)
+    for seed in ("0", "0", "1"):
+        r = cli("fit", SAMPLES / "moons.csv", "-o", tmp_path / "m.npz", "--epochs", "1", "--hidden", "4",
+                "--val-split", "0.2", "--seed", seed, "-q")
+        assert r.exit_code == 0, r.stderr
+    assert len(held) == 3 and len(held[0]) == 200 and held[0] == held[1] != held[2]
 
 
 def test_a_step_schedule_that_never_steps_is_said_to(cli, tmp_path):
@@ -435,3 +475,18 @@ def test_a_column_half_words_is_categories_not_a_mostly_numeric_one_with_typos(c
     data.write_text("x,z,y\n1,1,0\na,2,1\n2,3,0\n3,4,1\n")  # (one word among three numbers: a typo)
     r = cli("fit", data, "-o", tmp_path / "m.npz", "--epochs", "1", "-q")
     assert r.exit_code == 1 and "expected a number, found 'a' (the column is mostly numeric)" in r.stderr
+
+
+def test_lr_find_sweeps_as_many_rates_as_steps_asks(cli):
+    """`lr-find --steps 10` swept 100 rates whatever --steps said (its limits alone were checked)."""
+    r = cli("lr-find", SAMPLES / "moons.csv", "--hidden", "4", "--steps", "10", "--lr-max", "1e-3", "--json")
+    assert r.exit_code == 0, r.stderr
+    lrs = json.loads(r.stdout)["lrs"]
+    assert len(lrs) == 10 and lrs[0] == pytest.approx(1e-7) and lrs[-1] == pytest.approx(1e-3)
+
+
+def test_lr_find_draws_its_weights_and_batches_from_the_seed(cli):
+    """`lr-find --seed` was checked and then left unused: every seed swept the same losses."""
+    args = ("lr-find", SAMPLES / "moons.csv", "--hidden", "4", "--steps", "10", "--lr-max", "1e-3", "--json")
+    losses = [json.loads(cli(*args, "--seed", seed).stdout)["losses"] for seed in ("0", "0", "1")]
+    assert len(losses[0]) == 10 and losses[0] == losses[1] != losses[2]

@@ -1698,6 +1698,32 @@ def test_a_fifo_as_the_output_is_written_into_not_replaced(tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+def test_a_model_whose_fifo_reader_leaves_before_its_end_is_an_error(tmp_path):
+    """A broken pipe ends CSV output quietly with 0, but a model cut short is no model: saving one into a
+    FIFO whose reader read 10 bytes and left exited 0 without a word when save_model let the broken pipe
+    through to the command's handling of one."""
+    fifo = tmp_path / "m.npz"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # (there first: opening to write does not wait)
+    got = []
+
+    def read_a_little():  # (waits a minute at most: the test fails, not hangs, if nothing comes)
+        select.select([reader], [], [], 60)
+        got.append(os.read(reader, 10))
+        os.close(reader)
+
+    thread = threading.Thread(target=read_a_little)
+    thread.start()
+    # (a network of 256 x 256 weights, 260 kB: far more than a pipe holds until its reader reads)
+    r = run_nncli("fit", SAMPLES / "moons.csv", "-o", "m.npz", "--hidden", "256,256", "--epochs", "1", "-q",
+                  cwd=tmp_path)
+    thread.join()
+    assert len(got) == 1 and got[0].startswith(b"PK\x03\x04") and r.stdout == b""  # (it began writing the zip)
+    assert r.returncode == 1 and r.stderr.decode() == (
+        "nncli: error: cannot write 'm.npz': its reader closed it before the model was written whole\n"
+        "hint: a model file is of use only whole: save it to a file, then copy that\n")
+
+
 def test_a_chain_of_the_users_own_symlinks_is_written_through(tmp_path):
     """Only a loop (or a chain longer than the kernel follows, 40) is refused: a few links are followed
     to the file they lead to, which is replaced; the links stay links."""
