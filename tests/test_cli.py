@@ -286,6 +286,22 @@ def test_predictions_near_a_large_offset_keep_their_digits(cli, tmp_path):
     assert np.abs(printed - y).std() < 0.1  # and the model itself is close: the digits matter
 
 
+def test_predictions_of_several_targets_are_named_after_each(cli, tmp_path):
+    """README: `prediction_<target>` for each of several targets. Every column was once named `prediction`, a
+    header that no reader can tell apart, and no test had predicted more than one target."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(200, 2))
+    rows = [(f"{a:.5f}", f"{b:.5f}", f"{a + b:.5f}", f"{a - 2 * b:.5f}") for a, b in x]
+    data = write_csv(tmp_path / "d.csv", ["a", "b", "up", "down"], rows)
+    model = tmp_path / "m.npz"
+    r = cli("fit", data, "--target", "up,down", "--model", "linear", "--epochs", "5", "-o", model, "-q")
+    assert r.exit_code == 0, r.stderr
+    p = cli("predict", model, data)
+    assert p.exit_code == 0, p.stderr
+    out = list(csv.reader(io.StringIO(p.stdout)))
+    assert out[0] == ["prediction_up", "prediction_down"] and len(out) == 201 and {len(row) for row in out} == {2}
+
+
 def test_task_choice_is_announced_and_overridable(cli, tmp_path):
     data = write_csv(tmp_path / "d.csv", ["x", "y"], [(i, i % 3) for i in range(60)])
     m = tmp_path / "m.npz"

@@ -105,6 +105,7 @@ def test_a_wide_file_is_left_to_the_plain_path(tmp_path, monkeypatch):
     "1.5,2,cat\r\n2,4,dog\r\n\r\n",  # a blank CRLF line at the end (Windows exports)
     "1.5,2,cat\n2,4,dog\n\r\n",
     '1.5,2,"c,at"\n2,4,dog\n',  # quotes
+    '1.5,2,"c\nat"\n2,4,dog\n',  # a quoted line break: the rows after it are a line further on
     "1.5,2,cat\r\n2,4,dog\r\n",  # CRLF
     "1.5,2,cat\r2,4,dog\r",  # lone CR
     "1.5,abc,cat\n2,4,dog\n",  # a bad cell: the same FILE:LINE:COLUMN error
@@ -113,6 +114,7 @@ def test_a_wide_file_is_left_to_the_plain_path(tmp_path, monkeypatch):
     "1.5, 2 ,cat\n2,4,dog\n",  # spaces around a number
     "1_000,2,cat\n2,4,dog\n",
     "1.5,2,cat\n2,4,dög\n",  # non-ASCII text
+    "1.5,2,cat\n2,4,d\0og\n",  # a NUL byte in a text cell: the same error
     "1.5,2,cat\n2,4,dog",  # no final newline
     "1e39,2,cat\n2,4,dog\n",  # too large for float32
 ])
@@ -312,3 +314,19 @@ def test_a_blank_line_at_the_start_of_a_slab_reads_as_without_arrow(tmp_path, mo
         arrow, plain = read_both(path, monkeypatch)
         assert plain.lines.tolist() == [2, 3, 5, 6]
         assert_same(arrow, plain)
+
+
+@pytest.mark.parametrize("setting, arrow", [("1", False), ("yes", False), ("0", True), ("", True)])
+def test_nncli_no_arrow_switches_the_pyarrow_path_off(tmp_path, monkeypatch, setting, arrow):
+    """README: `NNCLI_NO_ARROW=1` turns the pyarrow path off (the way round a pyarrow that misbehaves);
+    the other tests compare the two paths through it, so a check that ignored it compared pyarrow with itself."""
+    import pyarrow.csv as pacsv
+
+    calls = []
+    real = pacsv.read_csv
+    monkeypatch.setattr(pacsv, "read_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setenv("NNCLI_NO_ARROW", setting)
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN)
+    table = read_table(str(path), text=["label"])
+    assert bool(calls) == arrow and table.n_rows == 3

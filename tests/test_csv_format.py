@@ -118,3 +118,15 @@ def test_format_rows_writes_what_percent_writes_whichever_way_it_goes(texts, val
 @example(texts=["a\nb"])
 def test_quote_all_quotes_as_quote_does_each_text(texts):
     assert csv_write._quote_all(texts) == [csv_write.quote(t) for t in texts]
+
+
+@pytest.mark.parametrize("mean, scale", [(0.0, 1.0), (-2.5, 1.0), (150.0, 3.0), (-4e4, 0.02), (1e6, 1.0), (3e7, 3.0),
+                                         (5e5, 700.0)])
+def test_predicted_values_keep_seven_digits_of_the_spread_however_far_the_mean_is(mean, scale):
+    """`predict` writes a regression's values to the 7th significant digit of the target's spread, plus
+    as many digits as the mean's offset needs: a format a digit short (150 +- 3 at "%.8g": 150.12346)
+    rounded away the last digit a float32 network resolves, and only a mean of a power of ten was tested."""
+    fmt = csv_write._value_format(mean, scale)
+    values = mean + scale * np.random.default_rng(0).uniform(-0.5, 0.5, 500)
+    error = max(abs(float(fmt % v) - v) for v in values.tolist())
+    assert error <= 0.5 * 10.0 ** (np.floor(np.log10(scale)) - 6) * (1 + 1e-9)

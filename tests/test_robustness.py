@@ -2228,6 +2228,32 @@ def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_p
     json.loads(out)
 
 
+@LINUX_PIPES
+def test_a_signal_while_a_slow_reader_takes_an_svg_lets_it_finish(tmp_path):
+    """`show --plot -` writes an SVG of many lines: cut at the line being written, as CSV rows are, a SIGTERM while
+    its reader was slow left an SVG without its end, which no viewer opens (JSON is one line: no test saw it)."""
+    data, model = tmp_path / "s.csv", tmp_path / "m.npz"
+    assert run_nncli("gen-data", "blobs", "-n", "200", "-o", data).returncode == 0
+    # (a long loss curve)
+    r = run_nncli("fit", data, "--hidden", "4", "-e", "1000", "--patience", "0", "-q", "-o", model)
+    assert r.returncode == 0, r.stderr
+    args = ("show", model, "--plot", "-")
+    whole = run_nncli(*args).stdout
+    read_end, write_end = os.pipe()
+    size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
+    assert len(whole) > 2 * size and whole.count(b"\n") > 10
+    with os.fdopen(read_end, "rb") as reader:
+        p = start(*map(str, args), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        wait_until_blocked_writing(reader.fileno(), p, size, 120)
+        p.send_signal(signal.SIGTERM)
+        out = reader.read()
+        err = p.stderr.read()
+        p.wait(timeout=60)
+    assert p.returncode == 143, err
+    assert out == whole and out.endswith(b"</svg>\n")
+
+
 def test_the_file_given_as_stdin_is_not_an_output(tmp_path):
     write_csv(tmp_path / "d.csv", HEADER.split(","), [r.split(",") for r in ROWS])
     before = (tmp_path / "d.csv").read_bytes()

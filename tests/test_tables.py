@@ -1427,6 +1427,17 @@ def test_every_row_is_written_whatever_the_row_count(tmp_path, monkeypatch):
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
 
 
+def test_column_names_are_quoted_in_the_header_as_cells_are(tmp_path):
+    """`write_columns` quotes the header's names as it quotes cells: unquoted, a name holding a comma made a header
+    one column wider than its rows. (gen-data's names never need quotes; the function takes any.)"""
+    from nncli import csv_write
+
+    path = tmp_path / "h.csv"
+    csv_write.write_columns(str(path), {"price, $": np.arange(3) / 2, 'say "hi"': np.array(["a", "b", "c"])})
+    rows = read_rows(path)
+    assert rows[0] == ["price, $", 'say "hi"'] and [len(r) for r in rows] == [2] * 4
+
+
 def test_predicted_values_far_from_zero_for_their_spread_keep_their_digits(tmp_path):
     # y near 1e6, varying by about 1: "%.7g" would have written whole units, half the spread away
     rng = np.random.default_rng(0)
