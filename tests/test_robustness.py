@@ -2203,6 +2203,22 @@ def hundred_classes(tmp_path_factory) -> tuple[Path, Path, bytes]:
     return data, directory / "m.npz", r.stdout
 
 
+def terminated_while_blocked_writing(args, cwd) -> tuple[int, bytes, bytes]:
+    """Run nncli with `args`, its stdout a pipe of 4 KB (the smallest) read by no one until the command is
+    blocked writing into it; then SIGTERM it and read all it writes: (exit code, stdout, stderr)."""
+    read_end, write_end = os.pipe()
+    size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
+    with os.fdopen(read_end, "rb") as reader:
+        p = start(*map(str, args), cwd=cwd, stdout=write_end, stderr=subprocess.PIPE)
+        os.close(write_end)
+        wait_until_blocked_writing(reader.fileno(), p, size, 120)
+        p.send_signal(signal.SIGTERM)
+        out = reader.read()
+        err = p.stderr.read()
+        p.wait(timeout=60)
+    return p.returncode, out, err
+
+
 @LINUX_PIPES
 @pytest.mark.parametrize("command", ["eval", "show", "fit"])
 def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_path, hundred_classes, command):
@@ -2212,18 +2228,9 @@ def test_a_signal_while_a_slow_reader_takes_a_json_document_lets_it_finish(tmp_p
     args = {"eval": ("eval", model, data, "--json", "-q"), "show": ("show", model, "--json"),
             "fit": json_fit(data, tmp_path / "m.npz")}[command]
     whole = fitted if command == "fit" else run_nncli(*args).stdout
-    read_end, write_end = os.pipe()
-    size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)  # (the smallest pipe: the document fills it)
-    assert len(whole) > 2 * size
-    with os.fdopen(read_end, "rb") as reader:
-        p = start(*map(str, args), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
-        os.close(write_end)
-        wait_until_blocked_writing(reader.fileno(), p, size, 120)
-        p.send_signal(signal.SIGTERM)
-        out = reader.read()
-        err = p.stderr.read()
-        p.wait(timeout=60)
-    assert p.returncode == 143, err
+    assert len(whole) > 2 * 4096
+    code, out, err = terminated_while_blocked_writing(args, tmp_path)
+    assert code == 143, err
     assert out == whole if command != "fit" else json.loads(out).keys() == json.loads(whole).keys()
     json.loads(out)
 
@@ -2239,18 +2246,9 @@ def test_a_signal_while_a_slow_reader_takes_an_svg_lets_it_finish(tmp_path):
     assert r.returncode == 0, r.stderr
     args = ("show", model, "--plot", "-")
     whole = run_nncli(*args).stdout
-    read_end, write_end = os.pipe()
-    size = fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
-    assert len(whole) > 2 * size and whole.count(b"\n") > 10
-    with os.fdopen(read_end, "rb") as reader:
-        p = start(*map(str, args), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE)
-        os.close(write_end)
-        wait_until_blocked_writing(reader.fileno(), p, size, 120)
-        p.send_signal(signal.SIGTERM)
-        out = reader.read()
-        err = p.stderr.read()
-        p.wait(timeout=60)
-    assert p.returncode == 143, err
+    assert len(whole) > 2 * 4096 and whole.count(b"\n") > 10
+    code, out, err = terminated_while_blocked_writing(args, tmp_path)
+    assert code == 143, err
     assert out == whole and out.endswith(b"</svg>\n")
 
 
