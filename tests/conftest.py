@@ -39,11 +39,12 @@ for _name in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "
 os.environ["TERM"] = "xterm-256color"
 
 
-# Where bytecode is not written (PYTHONDONTWRITEBYTECODE=1, as on this project's CI machines), each of the
-# hundreds of processes the tests start compiled nncli's source again: ~0.2 s each, a minute of a suite run
-# on two cores. Compiled once here (beside the source, as Python itself would), they read it.
+# Where bytecode is not written (PYTHONDONTWRITEBYTECODE=1, as on the machine this project is built on), each
+# of the hundreds of processes the tests start compiled nncli's source again: ~0.2 s each, a minute of a suite
+# run on two cores. Compiled once here (beside the source, as Python itself would), they read it. (quiet=2: a
+# checkout that cannot be written to is left as it is, without a word.)
 if sys.dont_write_bytecode:
-    compileall.compile_dir(ROOT / "nncli", quiet=1)
+    compileall.compile_dir(ROOT / "nncli", quiet=2)
 
 @pytest.fixture(autouse=True)
 def _no_stop_signal_left_raised():

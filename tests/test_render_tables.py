@@ -1,5 +1,6 @@
 """The tables people read (eval's report, fit's columns): numbers stay whole at any window width."""
 
+import copy
 import io
 import re
 
@@ -154,9 +155,10 @@ def test_fit_lists_every_column_up_to_fifty_and_counts_plain_numeric_ones_beyond
                   ColumnInfo("y", "target", 4)]
         return printed(render.columns_table(infos), 80).splitlines()
 
-    assert len(table(50)) == 51 and not any(line.startswith("…") for line in table(50))
+    fifty = table(50)
+    assert len(fifty) == 51 and not any(line.startswith("…") for line in fifty)
     assert table(51)[-1] == "… and 48 numeric columns with no missing cell"
-    rows = {line.split()[0]: line.split()[1:] for line in table(50)[1:]}
+    rows = {line.split()[0]: line.split()[1:] for line in fifty[1:]}
     assert rows["y"] == ["target"] and rows["id"] == ["ignored"] and rows["colour"] == ["categorical", "1", "3"]
     assert rows["x0"] == ["numeric", "0"]
 
@@ -187,6 +189,13 @@ def trained(tmp_path_factory):
     return load_model(str(d / "m.npz")), str(d / "m.npz")
 
 
+def with_info(model, info: dict):
+    """A copy of `model` whose info holds these entries too (the fixture's model stays as trained)."""
+    changed = copy.copy(model)
+    changed.info = {**model.info, **info}
+    return changed
+
+
 @pytest.mark.parametrize("width", [6, 10, 20, 22, 25, 40])
 def test_show_and_the_live_summary_keep_numbers_whole(trained, width):
     """`show` cut `batch_size=32` to `batch_size=3…` and an imputed median to `-0.03…` in a narrow
@@ -202,14 +211,11 @@ def test_show_and_the_live_summary_keep_numbers_whole(trained, width):
 def test_the_summary_says_when_the_weights_saved_are_not_the_best_epochs(trained):
     # --patience 0 without validation keeps the last weights: Ctrl-C in epoch 56 said "best epoch 55",
     # the model holding epoch 56's
-    import copy
-
     model, path = trained
-    model = copy.copy(model)
-    model.info = {**model.info, "best_epoch": 55, "weights_from_epoch": 56}
+    model = with_info(model, {"best_epoch": 55, "weights_from_epoch": 56})
     text = " ".join(printed(render.summary_table(model, path), 120).split())
     assert "best epoch 55 (the weights saved are epoch 56's, the last)" in text
-    model.info = {**model.info, "best_epoch": 56}
+    model = with_info(model, {"best_epoch": 56})
     assert "weights saved" not in printed(render.summary_table(model, path), 120)
 
 
@@ -217,12 +223,9 @@ def test_the_summary_says_when_the_weights_saved_are_not_the_best_epochs(trained
 def test_the_live_summary_of_a_cut_short_epoch_says_its_loss_was_not_measured(trained, val):
     """As the plain summary does (`final_scores`): after Ctrl-C with --patience 0 and no validation, the
     live summary's table read `loss -` and `accuracy -`, without a word why."""
-    import copy
-
     model, path = trained
-    model = copy.copy(model)
-    model.info = {**model.info, "final_loss": None, "final_metric": None, "weights_from_epoch": 664,
-                  **({"final_val_loss": 0.25, "final_val_metric": 0.75} if val else {"final_val_loss": None})}
+    scores = {"final_val_loss": 0.25, "final_val_metric": 0.75} if val else {"final_val_loss": None}
+    model = with_info(model, {"final_loss": None, "final_metric": None, "weights_from_epoch": 664, **scores})
     lines = printed(render.summary_table(model, path), 120).splitlines()
     assert "train loss and accuracy not measured (the weights are epoch 664's, cut short)" in lines
     assert not any(re.search(r"\s-$", line.rstrip()) for line in lines)
@@ -231,12 +234,9 @@ def test_the_live_summary_of_a_cut_short_epoch_says_its_loss_was_not_measured(tr
 
 def test_the_summaries_give_training_and_validation_scores_each_their_own(trained):
     """fit's plain summary gave the training accuracy as the validation one (a mutant), and no test read them."""
-    import copy
-
     model, path = trained
-    model = copy.copy(model)
-    model.info = {**model.info, "final_loss": 0.5, "final_metric": 0.25, "final_val_loss": 0.75,
-                  "final_val_metric": 0.125, "final_l2_penalty": 0.0}
+    model = with_info(model, {"final_loss": 0.5, "final_metric": 0.25, "final_val_loss": 0.75,
+                              "final_val_metric": 0.125, "final_l2_penalty": 0.0})
     assert render.final_scores(model) == "training loss 0.5000, acc 0.2500; validation loss 0.7500, acc 0.1250"
     rows = [line.split() for line in printed(render.summary_table(model, path), 120).splitlines()]
     assert ["loss", "0.5000", "0.7500"] in rows and ["accuracy", "0.2500", "0.1250"] in rows
@@ -246,34 +246,23 @@ def test_the_summaries_give_training_and_validation_scores_each_their_own(traine
 def test_the_plot_of_the_loss_marks_the_epoch_the_weights_come_from(trained):
     """`fit --plot`'s SVG marks the saved epoch, as the terminal's chart does with its ▲: a mutant drew
     the curves unmarked."""
-    import copy
-
-    model, _ = trained
-    model = copy.copy(model)
-    model.info = {**model.info, "weights_from_epoch": 2}
-    svg = render.loss_svg(model)
+    svg = render.loss_svg(with_info(trained[0], {"weights_from_epoch": 2}))
     assert ">epoch 2<" in svg and ">epoch 3<" not in svg
 
 
 def test_the_live_summary_of_a_continued_run_counts_the_epochs_in_all(trained):
     """After `fit --init` from a model of 5 epochs, 3 more make 8 in all: a mutant said 5."""
-    import copy
-
     model, path = trained
-    model = copy.copy(model)
-    model.info = {**model.info, "init": {"file": "start.npz", "epochs_before": 5}, "weights_from_epoch": 3}
+    model = with_info(model, {"init": {"file": "start.npz", "epochs_before": 5}, "weights_from_epoch": 3})
     text = " ".join(printed(render.summary_table(model, path), 120).split())
     assert "started from start.npz (5 epochs): 8 epochs in all" in text
 
 
 def test_the_live_summary_names_the_l2_penalty_only_where_it_counts(trained):
     """From 0.1% of the loss, as the plain summary (`fit --lr 100`: `L2 penalty 6.23e-08` beside loss 1.836)."""
-    import copy
-
     model, path = trained
-    model = copy.copy(model)
     for penalty, shown in [(6.23e-8, False), (0.0019, True)]:
-        model.info = {**model.info, "final_loss": 1.836, "final_l2_penalty": penalty}
+        model = with_info(model, {"final_loss": 1.836, "final_l2_penalty": penalty})
         assert ("L2 penalty" in printed(render.summary_table(model, path), 120)) == shown
         assert ("L2 penalty" in render.fit_summary(model, path).plain) == shown
 
