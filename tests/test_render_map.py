@@ -605,3 +605,54 @@ def test_a_window_past_what_an_axis_holds_is_refused_with_the_reason():
     huge = model_of(["x1", "x2"], [[1.0], [0.0]], [0.0], classes=["a", "b"], scale=[1.0, 1e300])
     assert render_view.view_refusal(huge) == "its features span more than a chart's axis holds (1e300)"
     assert render_view.prediction_view(huge) is None
+
+
+# -- what the second mutation tests of render_view.py found untested -----------------------------------------
+def test_rows_on_the_edges_of_a_charts_window_are_drawn_not_counted_as_outside():
+    """The window is each feature's mean ± 2.5 standard deviations, its ends included: `>` for `>=` (or `<`
+    for `<=`) said a row at exactly -2.5 (or 2.5) "lies outside the chart" and left it out."""
+    m = model_of(["x"], [[2.0]], [1.0])  # y = 1 + 2x; mean 0, scale 1: the window x from -2.5 to 2.5, exactly
+    X, y = np.array([[-2.5], [0.0], [2.5]]), np.array([[-4.0], [1.0], [6.0]])
+    view = render_view.prediction_view(m, (X, y, 3), "d.csv")
+    assert "outside the chart" not in "\n".join(text_of(view))
+    assert scatters(view) == {"rows of d.csv": [(-2.5, -4.0), (0.0, 1.0), (2.5, 6.0)]}
+
+
+def test_a_chart_of_several_targets_labels_its_axis_prediction_and_of_one_the_targets_name():
+    """The y axis of two targets' curves is neither target's: `>=` for `==` labelled it y1."""
+    two = model_of(["x"], [[1.0, -1.0]], [0.0, 0.0])
+    two.target = P.Target(["y1", "y2"], "regression", mean=np.zeros(2), scale=np.ones(2))
+    chart = render_view.prediction_view(two).renderables[0]
+    assert chart.y_label == "prediction" and chart.title == "what the model predicts"
+    assert [s.name for s in chart.series] == ["y1", "y2"]
+    one = render_view.prediction_view(model_of(["x"], [[1.0]], [0.0], target="price")).renderables[0]
+    assert one.y_label == "price" and one.title == "what the model predicts: price"
+
+
+def test_a_chart_samples_the_model_finely_enough_to_show_a_narrow_peak():
+    """A ReLU network whose prediction is a triangle of height 1 and half-width 0.05 at x = 0, 0 elsewhere
+    (20·(relu(x + 0.05) - 2·relu(x) + relu(x - 0.05))): sampled at 40 points, 0.128 apart, over the window
+    -2.5 to 2.5, no sample fell in the triangle and the chart drew a flat line at 0 (its ticks all within
+    1e-14 of it)."""
+    net = Network([1, 3, 1], "relu", "mse", np.float64)
+    net.W[0][...] = [[1.0, 1.0, 1.0]]
+    net.b[0][...] = [0.05, 0.0, -0.05]
+    net.W[1][...] = [[20.0], [-40.0], [20.0]]
+    net.b[1][...] = [0.0]
+    m = model_of(["x"], [[1.0]], [0.0])
+    m.kind, m.network = "mlp", net
+    xs = np.array([-0.05, -0.025, 0.0, 0.025, 0.05, 1.0])
+    assert m.grid_outputs([xs])[:, 0] == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0, 0.0])  # (the triangle, as built)
+    ticks = [float(line.split()[0]) for line in text_of(render_view.prediction_view(m)) if "┤" in line]
+    assert max(ticks) >= 0.8 and min(ticks) <= 0.0, ticks  # (the curve reaches near the peak, and 0)
+
+
+def test_a_column_whose_spread_is_only_rounding_is_drawn_about_its_value_as_a_constant_one():
+    """A column of 1e6 whose scale is the floor fitting gives a spread of rounding (1e-12 of its mean): its
+    window is a width about its value, not 1e6 ± 2.5e-6, whose ticks read 9.999999999975e+05 and
+    1.000000000003e+06 (`s <= 0` for the relative test let it through)."""
+    m = model_of(["x"], [[1.0]], [0.0], mean=[1e6], scale=[1e-6])
+    text = text_of(render_view.prediction_view(m))
+    ticks = text[[k for k, line in enumerate(text) if "└" in line][0] + 1].split()[1:]  # (after the axis's name)
+    lo, hi = float(ticks[0]), float(ticks[-1])
+    assert lo < 0.99e6 and hi > 1.01e6 and max(map(len, ticks)) <= 8, ticks

@@ -589,3 +589,157 @@ def test_the_confusion_matrixs_blocks_are_as_wide_as_the_widest_count_of_any_row
         columns = [int(c) - 1 for c in block.splitlines()[0].split()]
         assert [[int(v) for v in r[1:]] for r in rows] == [[result["confusion_matrix"][i][j] for j in columns]
                                                             for i in range(30)]
+
+
+# -- what the second mutation tests of render_show.py found untested -----------------------------------------
+def test_an_equation_is_rounded_to_a_hundredth_of_the_spread_even_where_each_term_is_off_by_nearly_half_a_digit():
+    """Nine terms of 1.0004999 (rounded to 4 digits, 1.000, each is off by 0.0005, nearly half its last digit)
+    where the spread is 0.4: the nine together may be off by 0.004, no more, which takes 1.0005. The
+    hundredth written out (the test above reads SHOWN_WITHIN, which 0.1 for 0.01 moved with it), and the
+    digits asked of half a last digit's error (a quarter gave 4 digits here, off by 0.0045)."""
+    coefficients, reach, spread = [1.0004999] * 9 + [0.0], [1.0] * 10, 0.4
+    names = [f"x{k}" for k in range(9)] + [""]
+    shown = terms_of(render_show._linear_terms(coefficients, names, reach, spread))
+    off = sum(abs(s - c) * r for s, c, r in zip(shown, coefficients, reach))
+    assert off <= 0.01 * spread, (shown, off)
+
+
+def test_an_equation_of_one_term_more_than_show_lists_is_cut_before_it():
+    """SHOW_MAX_ITEMS terms and the intercept are shown whole (the test above); one term more is cut, the
+    term left out counted: `+ 2` for `+ 1` showed all 201 terms."""
+    k = render_show.SHOW_MAX_ITEMS
+    terms = render_show._linear_terms([1.0] * (k + 1) + [0.5], [f"c{i}" for i in range(k + 1)] + [""],
+                                      [1.0] * (k + 2), 1.0)
+    assert terms.endswith(f"1·c{k - 1} + … (1 more terms) + 0.5")
+    assert f"c{k}·" not in terms and f"·c{k} " not in terms
+
+
+def test_a_coefficient_of_zero_is_added_not_subtracted():
+    """`<=` for `<` in the sign of a term: a weight of exactly 0 (or -0.0) read `- 0·b`."""
+    assert render_show._linear_terms([2.0, 0.0, -0.0, 0.0], ["a", "b", "c", ""], [1.0] * 4, 1.0) == \
+        "2·a + 0·b + 0·c + 0"
+
+
+def test_the_report_counts_the_parameters_and_names_missing_values_only_where_not_the_default():
+    """A linear model of 2 inputs and 3 classes has 2·3 weights and 3 biases, 9 parameters (one fewer, no
+    test failed); its training line says na_values only where they are not fit's default (`if True:` gave
+    every model `na_values=NA,N/A,…`), and the empty text alone as `''`, not left blank."""
+    from nncli.csv_io import DEFAULT_NA_VALUES
+
+    m = model_of(["x1", "x2"], np.ones((2, 3)), np.zeros(3), classes=["a", "b", "c"])
+    m.config = {"lr": 0.01, "epochs": 5}
+    m.na_values = list(DEFAULT_NA_VALUES)
+
+    def rows():
+        return {line.split(None, 1)[0]: " ".join(line.split()[1:]) for line in
+                printed(render_show.model_report(m, "m.npz"), 200).splitlines() if line[:1].isalpha()}
+    assert rows()["model"] == "linear 2-3 (9 parameters, float64)"
+    assert rows()["training"] == "lr=0.01, epochs=5"
+    m.na_values = ["-999"]
+    assert rows()["training"] == "lr=0.01, epochs=5, na_values=-999"
+    m.na_values = [""]  # (--na-values '': only empty cells are missing, read back from `na_values=''`)
+    assert rows()["training"] == "lr=0.01, epochs=5, na_values=''"
+
+
+def test_every_term_keeps_at_least_four_significant_digits_where_fewer_would_do():
+    """Where the spread is wide enough for 2 digits, a term still gets 4 (1.23456 reads 1.235, as the README's
+    `y = 1.952·x + 1.548`): `max(3, …)` for `max(4, …)` wrote 1.23."""
+    assert render_show._linear_terms([1.23456, -2.71828], ["x", ""], [1.0, 1.0], 1e6) == "1.235·x - 2.718"
+    assert render_show._rounded(0.000123456, render_show._digits(0.000123456, 1.0, 1.0)) == "0.0001235"
+
+
+def test_the_result_row_says_what_stopped_a_run_in_words():
+    """A run ended by a hang-up reads "stopped by SIGHUP", as the live summary says it, not the word the file
+    keeps ("stopped: hung up", with the lookup skipped); another word is shown as it is."""
+    m = model_of(["x1", "x2"], np.ones((2, 1)), np.zeros(1), classes=["a", "b"])
+
+    def result(stopped):
+        m.info = {"epochs_run": 3, "weights_from_epoch": 3, "stopped": stopped}
+        report = printed(render_show.model_report(m, "m.npz"), 200)
+        return " ".join(next(line for line in report.splitlines() if line.startswith("result")).split()[1:])
+    assert result("hung up").startswith("3 epochs run (stopped by SIGHUP); weights from epoch 3;")
+    assert result("interrupted").startswith("3 epochs run (stopped: interrupted); weights from epoch 3;")
+
+
+def test_a_classifiers_equation_is_rounded_to_a_hundredth_of_a_log_odds_over_two_spreads_of_each_input():
+    """Nine inputs of spread 1.9, each of coefficient 1.0004999 in the log-odds: over each input's mean ± 2
+    spreads the nine terms may together be off by 0.01 in the log-odds, which takes 5 digits (1.0005). An
+    input's reach taken as 1 spread (or the log-odds' spread as 10) gave 4, 1.000, off by 0.017."""
+    n, spread, c = 9, 1.9, 1.0004999
+    m = model_of([f"x{i}" for i in range(n)], np.full((n, 1), c * spread), [0.0], classes=["a", "b"],
+                 scale=[spread] * n)
+    report = printed(render_show.model_report(m, "m.npz"), 300)
+    [equation] = [line.split(" = ", 1)[1].strip() for line in report.splitlines() if line.startswith("equation")]
+    shown = terms_of(equation)
+    assert len(shown) == n + 1 and shown[-1] == 0.0
+    off = sum(abs(s - c) * 2 * spread for s in shown[:-1])  # (each input as far as 2 spreads from its mean, 0)
+    assert off <= 0.01, (equation, off)
+
+
+def test_a_linear_classifier_of_one_class_more_than_show_lists_says_one_more():
+    """`+ 1` in the test: 201 classes listed 200 equations without a word of the one left out."""
+    k = render_show.SHOW_MAX_ITEMS
+    classes = [f"c{i}" for i in range(k + 1)]
+    text = printed(render_show.model_report(model_of(["x"], np.ones((1, k + 1)), np.zeros(k + 1), classes=classes),
+                                            "m.npz"), 200)
+    assert sum(line.startswith("equation") for line in text.splitlines()) == k
+    assert "… (1 more classes; --json has them all)" in text
+
+
+def test_the_features_table_gives_an_imputed_value_to_a_hundredth_of_its_own_columns_spread():
+    """A median of 123.456789 in a column of spread 0.01 is shown within 0.0001 (123.4568); rounded to a
+    hundredth of 1 instead of the column's spread it read 123.46, 0.0032 off, 32 hundredths of the spread."""
+    m = model_of(["wide", "narrow"], np.ones((2, 1)), [0.0], classes=["a", "b"], mean=[0.0, 123.45],
+                 scale=[1000.0, 0.01])
+    m.pre.features[1].fill = 123.456789
+    report = printed(render_show.model_report(m, "m.npz"), 200)
+    [imputed] = [line.split()[-1] for line in report.splitlines() if line.startswith("narrow ")]
+    assert abs(float(imputed) - 123.456789) <= 0.01 * 0.01, imputed
+
+
+def test_the_accuracy_and_learning_rate_charts_mark_the_epoch_the_weights_come_from():
+    """As the loss chart does (the ▲ under the axis and a dotted column): early stopping kept epoch 3 of 6,
+    and `marker_x=None` left either chart unmarked with no test failing."""
+    m = model_of(["x"], [[1.0]], [0.0], classes=["a", "b"])
+    m.history = {"metric": np.array([0.5, 0.7, 0.9, 0.8, 0.8, 0.7]), "val_metric": np.full(6, np.nan),
+                 "lr": np.array([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])}
+    m.config, m.info = {"lr_schedule": "step"}, {"weights_from_epoch": 3}
+    for chart in (render_show.accuracy_chart(m), render_show.lr_chart(m)):
+        text = printed(chart, 60)
+        assert chart.marker_x == 3 and "▲" in text and "┊" in text, text
+    m.config["warmup"] = 2  # (and the learning rate's title names a warm-up: `if False` left it out)
+    assert render_show.lr_chart(m).title == "learning rate per epoch (--lr-schedule step, --warmup 2)"
+
+
+def test_the_layer_tables_middle_column_is_the_middle_epoch_measured():
+    """Of five epochs measured, the first, the third and the last: `// 3` for `// 2` gave the second."""
+    text = " ".join(printed(render_show.weight_table([2, 1], [1, 2, 3, 4, 5], [[0.1], [0.2], [0.3], [0.4], [0.5]]),
+                            200).split())
+    assert "weight size (RMS) epoch 1 epoch 3 epoch 5 output (2→1) 0.1000 0.3000 0.5000" in text, text
+
+
+def test_show_without_colour_draws_two_layers_gradients_and_a_linear_models_path_not_weight_sizes(cli, tmp_path):
+    """Off a colour terminal the gradient chart draws the first and the last layer alone (curves told apart
+    by colour, six of them, read as one): `colour=True` drew all four. A linear model's path gives its
+    weights themselves, so no table of their sizes follows it (`and steps is None` dropped, it did)."""
+    path = tmp_path / "mlp.npz"
+    assert cli("fit", SAMPLES / "moons.csv", "-m", "mlp", "--hidden", "3,3,3", "-e", "2", "-q",
+               "-o", path).exit_code == 0
+    shown = cli("show", path).stderr
+    legend = next(line for line in shown.splitlines() if "layer 1" in line and "output" in line and "━" in line)
+    assert "layer 2" not in legend and "layer 3" not in legend, legend
+    (tmp_path / "r.csv").write_text("x,y\n" + "".join(f"{i},{2 * i + 1.5}\n" for i in range(20)))
+    assert cli("fit", tmp_path / "r.csv", "-m", "linear", "-e", "2", "-q", "-o", tmp_path / "l.npz").exit_code == 0
+    shown = cli("show", tmp_path / "l.npz").stderr
+    assert "How training moved y's coefficients" in shown and "weight size (RMS)" not in shown
+
+
+def test_the_path_table_keeps_the_kept_epoch_and_the_last_whichever_they_are():
+    """Epochs 0 to 9 recorded, early stopping kept epoch 7: the rows are epochs 0, 1, 2, 3, 5 (1-2-5), 7 (the
+    weights kept) and 9 (the last); either of the two left out of the condition, no test failed."""
+    m = model_of(["x"], [[1.0]], [0.0])
+    m.info = {"weights_from_epoch": 7, "param_path": {"epochs": list(range(10)),
+                                                       "params": [[0.1 * e, 1.0] for e in range(10)]}}
+    text = printed(render_show.path_table(m), 200)
+    rows = [line.split()[0] + (" kept" if "kept" in line else "") for line in text.splitlines()[2:] if line.strip()]
+    assert rows == ["0", "1", "2", "3", "5", "7 kept", "9"], text
