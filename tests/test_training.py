@@ -96,7 +96,7 @@ def test_early_stopping_stops_and_keeps_the_best_epochs_weights():
         snapshots[s.epoch] = net.params.copy()
         stats.append(s)
     last = stats[-1]
-    assert last.stopped == "early" and last.epoch < 500
+    assert last.stopped == "early" and last.epoch < 500 and not last.partial
     assert last.epoch - last.best_epoch == 5
     best = min(stats, key=lambda s: s.val_loss)
     assert best.epoch == last.best_epoch
@@ -257,7 +257,7 @@ def test_an_epoch_cut_short_is_never_the_best_without_validation(stop_in):
     X, y = two_class("moons", 320, 0)
     net = Network([2, 8, 1], "relu", "bce")
     net.initialize(np.random.default_rng(0))
-    calls, ends = [], {}
+    start, calls, ends = net.params.copy(), [], {}
 
     def stop():
         calls.append(1)
@@ -266,12 +266,15 @@ def test_an_epoch_cut_short_is_never_the_best_without_validation(stop_in):
     for s in fit_iter(net, standardize(X), y[:, None].astype(np.float32), TrainConfig(epochs=10, batch_size=32,
                       patience=5), np.random.default_rng(0), should_stop=stop):
         ends[s.epoch] = (s, net.params.copy())
-    last, _ = ends[stop_in]
+    last, last_params = ends[stop_in]
     assert last.stopped == "interrupted" and last.samples == 32 and last.partial
     assert not any(s.partial for e, (s, _) in ends.items() if e < stop_in)
     assert last.best_epoch == stop_in - 1
     if stop_in > 1:
         np.testing.assert_array_equal(net.params, ends[stop_in - 1][1])
+    else:  # no best epoch: the weights as the stop left them, not the initial ones
+        np.testing.assert_array_equal(net.params, last_params)
+        assert not np.array_equal(net.params, start)
 
 
 def test_an_exploding_loss_counts_as_divergence_before_it_reaches_inf():
@@ -826,3 +829,81 @@ def test_a_validation_row_far_out_does_not_overflow_a_float32_networks_validatio
     stats = list(fit_iter(net, X, Y, TrainConfig(epochs=3, batch_size=8, lr=0.01), np.random.default_rng(0),
                           val=(Xv, Y)))
     assert len(stats) == 3 and all(1e50 < s.val_loss < math.inf for s in stats)
+
+
+def _zero_linear(n_in=2):
+    return Network([n_in, 1], "identity", "mse", dtype=np.float64)  # (all-zero weights: predicts 0)
+
+
+def test_a_first_batch_predicted_exactly_does_not_make_the_rest_of_the_epoch_a_divergence():
+    # The initial weights' loss is 0 on the first batch (its targets are 0, the prediction), 1/8 on the
+    # epoch: measured against 0 with no floor, any loss at all would be "a million times" it.
+    n, bs = 64, 8
+    X = np.random.default_rng(0).standard_normal((n, 2))
+    first = np.random.default_rng(5).permutation(n)[:bs]  # fit_iter's first draw from the same seed
+    Y = np.ones((n, 1))
+    Y[first] = 0.0
+    stats = train(_zero_linear(), X, Y, seed=5, epochs=1, batch_size=bs, optimizer="sgd", lr=0.0)
+    assert stats[0].loss == pytest.approx(7 / 8) and stats[0].stopped is None
+
+
+def test_a_loss_near_zero_that_rises_to_a_hundredth_is_not_called_diverged(monkeypatch):
+    # Scripted batch losses: the first epoch's (and the initial weights') 1e-9, the next 1e-2. A fit that
+    # close to exact wobbles by more than a millionfold without exploding; 1e6 times 1e-3 it would be.
+    losses = iter([1e-9] * 4 + [1e-2] * 4 + [2e3] * 4)
+    net = _zero_linear()
+    monkeypatch.setattr(net, "train_step", lambda *a, **k: next(losses))
+    X, Y = np.zeros((8, 2)), np.zeros((8, 1))
+    epochs = fit_iter(net, X, Y, TrainConfig(epochs=3, batch_size=2, optimizer="sgd"), np.random.default_rng(0))
+    assert [next(epochs).loss, next(epochs).loss] == [1e-9, 1e-2]
+    with pytest.raises(DivergenceError, match="diverged at epoch 3"):
+        next(epochs)
+
+
+def test_a_constant_target_fitted_exactly_has_r2_one_and_one_whose_spread_is_rounding_has_r2_zero():
+    # As metrics.r2: 1 - MSE / variance is 0/0 for a constant target, and for one whose spread is rounding
+    # (variance 1e-18 here) it is -1e10, a number that says nothing about the fit.
+    X = np.random.default_rng(0).standard_normal((32, 2))
+    exact = train(_zero_linear(), X, np.zeros((32, 1)), epochs=1, batch_size=32, optimizer="sgd", lr=0.0)
+    Y = 1e-4 + 1e-9 * np.random.default_rng(1).standard_normal((32, 1))
+    rounding = train(_zero_linear(), X, Y, epochs=1, batch_size=32, optimizer="sgd", lr=0.0)
+    assert exact[0].loss == 0.0 and exact[0].metric == 1.0
+    assert rounding[0].loss > 0.0 and rounding[0].metric == 0.0
+
+
+def test_the_validation_penalty_is_the_l2_term_of_the_weights_at_the_end_of_the_epoch():
+    # The training penalty is the mean over the epoch's batches (each batch's loss was taken with its own
+    # weights); the validation loss is taken with the weights the epoch ended with, and so is its penalty.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    Y = X @ [[1.0], [2.0], [0.5]]
+    net = Network([3, 8, 1], loss="mse", dtype=np.float64)
+    net.initialize(rng)
+    l2 = 0.2
+    for s in fit_iter(net, X, Y, TrainConfig(epochs=3, batch_size=8, optimizer="sgd", lr=0.05, l2=l2),
+                      np.random.default_rng(1), val=(X, Y)):
+        end = 0.5 * l2 * float(np.vdot(net.weights, net.weights))
+        assert s.val_penalty == pytest.approx(end, rel=1e-12) and s.val_penalty != pytest.approx(s.penalty)
+
+
+@pytest.mark.parametrize("validated", [False, True])
+def test_a_stop_request_after_an_epochs_last_batch_leaves_a_whole_epoch_that_can_be_the_best(validated):
+    # Patience given: the best epoch's weights are kept. Stopped after the last batch of epoch 1, that epoch
+    # is whole (not `partial`: it is shown and saved as an epoch) and is the best; its trained weights are
+    # kept, not the initial ones.
+    X, y = two_class("moons", 64, 0)
+    X, Y = standardize(X), y[:, None].astype(np.float32)
+    net = Network([2, 4, 1], "relu", "bce")
+    net.initialize(np.random.default_rng(0))
+    start = net.params.copy()
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) == 2  # the last of epoch 1's 2 batches
+
+    stats = list(fit_iter(net, X, Y, TrainConfig(epochs=10, batch_size=32, lr=0.05, patience=3),
+                          np.random.default_rng(0), val=(X, Y) if validated else None, should_stop=stop))
+    assert len(stats) == 1 and stats[0].stopped == "interrupted" and stats[0].samples == 64
+    assert not stats[0].partial and stats[0].best_epoch == 1
+    assert not np.array_equal(net.params, start)

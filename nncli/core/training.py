@@ -219,7 +219,8 @@ def fit_iter(
     Raises
     ------
     DivergenceError : the loss or the weights became non-finite, or the loss
-        grew to a million times the first epoch's (exploding, on its way to inf).
+        grew to a million times the first epoch's or the initial weights', the smaller, taken as
+        at least 1e-3 (exploding, on its way to inf).
     """
     n = X.shape[0]
     bs = max(1, min(config.batch_size, n))
@@ -299,10 +300,12 @@ def fit_iter(
             loss = total_loss / max(seen, 1)
             # Not inf yet, but no healthy run grows a millionfold: against the first epoch's loss, and
             # against the initial weights' (with Adam a far too large rate explodes within the first
-            # epoch, 0.7 -> 3e12, and then only creeps down, its steps bounded by the rate).
+            # epoch, 0.7 -> 3e12, and then only creeps down, its steps bounded by the rate). Both are
+            # floored at 1e-3: a loss near 0 (a target fitted almost exactly) that rises to 1e-2 is noise
+            # around a fit, not an explosion.
             if first_loss is None:
                 first_loss = loss
-            if not loss <= EXPLODED * max(first_loss, 1e-12) or not loss <= EXPLODED * max(start_loss or 0.0, 1e-3):
+            if not loss <= EXPLODED * max(min(first_loss, start_loss or 0.0), 1e-3):
                 raise _diverged(epoch + 1, opt.lr, l2, config)
             if classify:
                 metric = correct / max(seen, 1)
@@ -354,7 +357,7 @@ def _chunk_rows(n: int, batch_size: int, row_bytes: int) -> int:
     return min(batches * batch_size, n)
 
 
-EXPLODED = 1e6  # an epoch loss this many times the first epoch's, or the initial weights', counts as diverged
+EXPLODED = 1e6  # a loss this many times the first epoch's or the initial weights' (at least 1e-3) is diverged
 
 
 def l2_divergence_bound(config: TrainConfig) -> float | None:
